@@ -1,0 +1,335 @@
+//! Configuration: a TOML file (`--config FILE` or `TESSERA_CONFIG`) overridden by environment
+//! variables `TESSERA_<SECTION>__<KEY>` (e.g. `TESSERA_STORE__URL`), then validated. A wrong value
+//! is refused at start-up with a message naming the key and its environment variable.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use thiserror::Error;
+use url::Url;
+
+pub const ENV_PREFIX: &str = "TESSERA_";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration: {0}")]
+    Load(String),
+    #[error("configuration key `{key}` (environment variable {env}): {message}")]
+    Invalid {
+        key: String,
+        env: String,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            env: env_name(key),
+            message: message.into(),
+        }
+    }
+}
+
+/// `store.url` → `TESSERA_STORE__URL`.
+pub fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"))
+}
+
+/// Merges `defaults`, the file (which must exist when named) and the environment, keeping only
+/// environment variables whose first segment is one of `sections` (so `TESSERA_CONFIG` and
+/// unrelated variables are not mistaken for keys).
+pub fn load<T: DeserializeOwned>(
+    defaults: serde_json::Value,
+    file: Option<&Path>,
+    sections: &'static [&'static str],
+) -> Result<T, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(defaults));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError::Load(format!(
+                "configuration file {} does not exist",
+                path.display()
+            )));
+        }
+        fig = fig.merge(Toml::file_exact(path));
+    }
+    let env = Env::prefixed(ENV_PREFIX).split("__").filter(move |k| {
+        let first = k.as_str().split('.').next().unwrap_or("");
+        sections.contains(&first)
+    });
+    fig.merge(env)
+        .extract()
+        .map_err(|e| ConfigError::Load(e.to_string()))
+}
+
+/// Settings of the broker (`tessera broker`, `tessera dev`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub tokens: TokenConfig,
+    pub security: SecurityConfig,
+    #[serde(default)]
+    pub registration: RegistrationConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+impl BrokerConfig {
+    pub const SECTIONS: &'static [&'static str] = &[
+        "server",
+        "store",
+        "admin",
+        "tokens",
+        "security",
+        "registration",
+        "log",
+    ];
+
+    /// Loads and validates. `defaults` are the lowest layer (empty for production).
+    pub fn load(defaults: serde_json::Value, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let cfg: BrokerConfig = load(defaults, file, Self::SECTIONS)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.server.validate()?;
+        self.store.validate()?;
+        min_secret_len("admin.token", &self.admin.token)?;
+        min_secret_len("security.pepper", &self.security.pepper)?;
+        if let Some(t) = &self.registration.initial_access_token {
+            min_secret_len("registration.initial_access_token", t)?;
+        }
+        if !self.registration.developer_email.contains('@') {
+            return Err(ConfigError::invalid(
+                "registration.developer_email",
+                "must be an e-mail address",
+            ));
+        }
+        in_range(
+            "tokens.access_token_ttl_secs",
+            self.tokens.access_token_ttl_secs,
+            1,
+            30 * 86_400,
+        )?;
+        self.log.validate()
+    }
+}
+
+fn min_secret_len(key: &str, s: &SecretString) -> Result<(), ConfigError> {
+    if s.expose_secret().len() < 32 {
+        return Err(ConfigError::invalid(key, "must be at least 32 characters"));
+    }
+    Ok(())
+}
+
+fn in_range(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), ConfigError> {
+    if v < lo || v > hi {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{v} is outside {lo}..={hi}"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP listener binds (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The public issuer URL (RFC 8414 §2): what clients see; endpoint URLs are built from it.
+    pub issuer: String,
+    /// Largest accepted request body on OAuth endpoints; larger is 413.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: String::new(),
+            max_body_bytes: 16 * 1024,
+            workers: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let key = "server.issuer";
+        if self.issuer.is_empty() {
+            return Err(ConfigError::invalid(key, "is required (e.g. https://auth.example.com)"));
+        }
+        let url = Url::parse(&self.issuer)
+            .map_err(|e| ConfigError::invalid(key, format!("not an absolute URL ({e})")))?;
+        // RFC 8414 §2: https, no query, no fragment. Plain http only for loopback development.
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(ConfigError::invalid(key, "must use https (http only on loopback)"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::invalid(key, "must not have a query or fragment"));
+        }
+        if self.workers == Some(0) {
+            return Err(ConfigError::invalid("server.workers", "must be at least 1"));
+        }
+        in_range(
+            "server.max_body_bytes",
+            self.max_body_bytes as u64,
+            1024,
+            1024 * 1024,
+        )
+    }
+
+    /// The issuer without a trailing slash, for building endpoint URLs.
+    pub fn issuer(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `redis://[user:password@]host:port[/db]`, `rediss://…`, or `memory` for the embedded
+    /// single-process store. Required: the broker never falls back to memory by itself.
+    pub url: String,
+    /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
+    pub prefix: String,
+    /// Longest wait for one Redis command before the request fails with 503.
+    pub command_timeout_ms: u64,
+    /// Longest wait for a (re)connection attempt.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: String::new(),
+            prefix: "tessera:".into(),
+            command_timeout_ms: 1000,
+            connect_timeout_ms: 1000,
+        }
+    }
+}
+
+impl StoreConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.url.is_empty() {
+            return Err(ConfigError::invalid(
+                "store.url",
+                "is required: a redis:// URL, or \"memory\" for the embedded single-process store",
+            ));
+        }
+        if self.url != "memory" {
+            redis::Client::open(self.url.as_str()).map_err(|e| {
+                ConfigError::invalid("store.url", format!("not a Redis URL or \"memory\" ({e})"))
+            })?;
+        }
+        if self.prefix.is_empty()
+            || self
+                .prefix
+                .chars()
+                .any(|c| c == '{' || c == '}' || c.is_whitespace())
+        {
+            return Err(ConfigError::invalid(
+                "store.prefix",
+                "must be non-empty, without braces or spaces",
+            ));
+        }
+        in_range("store.command_timeout_ms", self.command_timeout_ms, 1, 60_000)?;
+        in_range("store.connect_timeout_ms", self.connect_timeout_ms, 1, 60_000)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token of the admin API (at least 32 characters).
+    pub token: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Lifetime of access tokens, in seconds.
+    pub access_token_ttl_secs: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            access_token_ttl_secs: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Server-side key for hashing tokens and client secrets; never stored in Redis. Changing it
+    /// invalidates every stored secret and token.
+    pub pepper: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// RFC 7591 initial access token. Unset: dynamic registration is off (and not advertised).
+    pub initial_access_token: Option<SecretString>,
+    /// The developer that owns dynamically registered apps (created on first use).
+    pub developer_email: String,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            initial_access_token: None,
+            developer_email: "dynamic-registration@tessera.invalid".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter directive, e.g. `info` or `tessera_broker=debug,info`.
+    pub level: String,
+    /// `pretty` (human) or `json` (one object per line).
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: "pretty".into(),
+        }
+    }
+}
+
+impl LogConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.level)
+            .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
+        if !matches!(self.format.as_str(), "pretty" | "json") {
+            return Err(ConfigError::invalid("log.format", "must be \"pretty\" or \"json\""));
+        }
+        Ok(())
+    }
+}

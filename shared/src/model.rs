@@ -1,0 +1,180 @@
+//! Registry and token records as stored, and the checked wire values they are built from.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+use uuid::Uuid;
+
+use crate::scope::ScopeSet;
+
+/// A developer: the owner of apps (Apigee's "developer").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Developer {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An app's (or a credential's) standing. Only `approved` ones get or keep tokens.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Approved,
+    Revoked,
+}
+
+/// The grant types an app may be allowed. Only grants the broker implements are listed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: &'static [GrantType] = &[GrantType::ClientCredentials];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GrantType> {
+        GrantType::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+}
+
+/// One client_id / client_secret pair of an app. An app holds several so that secrets rotate
+/// without downtime; each has its own `client_id` (Apigee's consumer key).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Credential {
+    pub client_id: String,
+    /// Keyed hash of the secret ([`crate::crypto::Keys::secret_hash`]); the secret itself is
+    /// shown once, at creation, and never stored.
+    pub secret_hash: String,
+    pub status: Status,
+    pub created_at: i64,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+impl Credential {
+    /// Usable right now: approved and not past its expiry.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.status == Status::Approved && self.expires_at.is_none_or(|exp| now < exp)
+    }
+}
+
+/// A registered client application.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct App {
+    pub id: Uuid,
+    pub developer_id: Uuid,
+    pub name: String,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: ScopeSet,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    pub status: Status,
+    /// Bumped whenever the app is revoked: a token minted under an older generation is dead,
+    /// which revokes every token of the app in O(1).
+    pub generation: u64,
+    pub credentials: Vec<Credential>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl App {
+    pub fn credential(&self, client_id: &str) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// Whether a token minted for `client_id` under `generation` may still be honoured.
+    pub fn honours(&self, client_id: &str, generation: u64, now: i64) -> bool {
+        self.status == Status::Approved
+            && self.generation == generation
+            && self.credential(client_id).is_some_and(|c| c.is_live(now))
+    }
+}
+
+/// A redirect URI accepted at registration: absolute, no fragment, `https` unless it points at
+/// the loopback interface (RFC 9700 §2.1, RFC 8252 §7.3). Compared byte for byte at use.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RedirectUri {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let url = Url::parse(&s).map_err(|e| format!("not an absolute URI ({e})"))?;
+        if s.contains('#') {
+            return Err("must not contain a fragment".into());
+        }
+        let loopback = matches!(
+            url.host(),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+        ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+            || url.host_str() == Some("localhost");
+        match url.scheme() {
+            "https" => Ok(RedirectUri(s)),
+            "http" if loopback => Ok(RedirectUri(s)),
+            "http" => Err("must use https (plain http is allowed only for loopback)".into()),
+            other => Err(format!("scheme '{other}' is not allowed")),
+        }
+    }
+}
+
+impl From<RedirectUri> for String {
+    fn from(r: RedirectUri) -> Self {
+        r.0
+    }
+}
+
+/// What an access token stands for. Stored (as JSON) under the token's keyed hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenRecord {
+    pub client_id: String,
+    pub app_id: Uuid,
+    pub developer_id: Uuid,
+    pub app_generation: u64,
+    pub grant: GrantType,
+    pub scope: ScopeSet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    /// The app's custom attributes (and, for user tokens, mapped identity claims).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_rules() {
+        let ok = |s: &str| RedirectUri::try_from(s.to_string()).is_ok();
+        assert!(ok("https://app.example.com/cb"));
+        assert!(ok("http://127.0.0.1:9000/cb"));
+        assert!(ok("http://[::1]/cb"));
+        assert!(ok("http://localhost/cb"));
+        assert!(!ok("http://app.example.com/cb"));
+        assert!(!ok("https://app.example.com/cb#frag"));
+        assert!(!ok("/relative"));
+        assert!(!ok("javascript:alert(1)"));
+    }
+}

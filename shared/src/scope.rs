@@ -1,0 +1,100 @@
+//! Scope values (RFC 6749 §3.3): a space-delimited set of scope tokens.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A set of valid scope tokens, kept sorted so equal sets print equally.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct ScopeSet(BTreeSet<String>);
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+impl ScopeSet {
+    /// Parses the space-delimited wire form. Empty input is the empty set; any token outside the
+    /// RFC 6749 §3.3 alphabet, or doubled spaces, is an error naming the offending token.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Ok(ScopeSet::default());
+        }
+        s.split(' ').map(str::to_owned).collect::<Vec<_>>().try_into()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_subset(&self, other: &ScopeSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl TryFrom<Vec<String>> for ScopeSet {
+    type Error = String;
+    fn try_from(v: Vec<String>) -> Result<Self, String> {
+        let mut set = BTreeSet::new();
+        for s in v {
+            if !is_scope_token(&s) {
+                return Err(format!("'{}' is not a valid scope token", s.escape_default()));
+            }
+            set.insert(s);
+        }
+        Ok(ScopeSet(set))
+    }
+}
+
+impl From<ScopeSet> for Vec<String> {
+    fn from(s: ScopeSet) -> Self {
+        s.0.into_iter().collect()
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for s in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(s)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_sorted() {
+        let s = ScopeSet::parse("write read").unwrap();
+        assert_eq!(s.to_string(), "read write");
+        assert!(ScopeSet::parse("read").unwrap().is_subset(&s));
+        assert!(ScopeSet::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_bad_tokens() {
+        assert!(ScopeSet::parse("a  b").is_err());
+        assert!(ScopeSet::parse("a\"b").is_err());
+        assert!(ScopeSet::parse("a\\b").is_err());
+        assert!(ScopeSet::parse("é").is_err());
+    }
+}

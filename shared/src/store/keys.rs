@@ -1,0 +1,47 @@
+//! Redis key names, built here and nowhere else.
+//!
+//! Every key starts with the configured prefix. Registry hashes share the `{catalog}` hash tag so
+//! that `catalog_commit.lua` touches a single Redis Cluster slot; each token key carries its own
+//! hash in a tag, so tokens spread over the cluster.
+
+use super::Table;
+use crate::token::TokenKind;
+
+#[derive(Debug, Clone)]
+pub struct KeySpace {
+    prefix: String,
+}
+
+impl KeySpace {
+    pub fn new(prefix: &str) -> Self {
+        KeySpace {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    pub fn table(&self, table: Table) -> String {
+        format!("{}{{catalog}}:{}", self.prefix, table.name())
+    }
+
+    pub fn token(&self, kind: TokenKind, hash: &str) -> String {
+        let class = match kind {
+            TokenKind::AccessToken => "at",
+            TokenKind::RefreshToken => "rt",
+            TokenKind::AuthorizationCode => "ac",
+            TokenKind::ClientSecret => "cs",
+        };
+        format!("{}{class}:{{{hash}}}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_prefix_and_hash_tags() {
+        let k = KeySpace::new("tessera:");
+        assert_eq!(k.table(Table::Apps), "tessera:{catalog}:apps");
+        assert_eq!(k.token(TokenKind::AccessToken, "abc"), "tessera:at:{abc}");
+    }
+}

@@ -1,0 +1,142 @@
+//! Storage: the [`Store`] trait and its implementations.
+//!
+//! The trait is deliberately small and speaks in stored strings (JSON), not domain types, so that
+//! the Redis and in-memory implementations have only storage semantics to agree on; the domain
+//! rules live once, in [`crate::catalog`] and [`crate::tokens`]. The conformance suite in
+//! `tests/api/store_conformance.rs` runs the same cases against both.
+//!
+//! # Layout
+//! * [`keys`] — the only place Redis key names are built.
+//! * [`redis`] — Redis, through a self-reconnecting multiplexed connection with timeouts; multi-key
+//!   updates are the Lua scripts in `redis/scripts/`.
+//! * [`memory`] — the embedded single-process store of `tessera dev`.
+
+pub mod keys;
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::config::StoreConfig;
+use crate::error::StoreError;
+use crate::token::TokenKind;
+
+/// The registry's tables. In Redis each is a hash under the `{catalog}` hash tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Developers,
+    DeveloperEmails,
+    Apps,
+    AppNames,
+    Clients,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] = [
+        Table::Developers,
+        Table::DeveloperEmails,
+        Table::Apps,
+        Table::AppNames,
+        Table::Clients,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Developers => "developers",
+            Table::DeveloperEmails => "developer_emails",
+            Table::Apps => "apps",
+            Table::AppNames => "app_names",
+            Table::Clients => "clients",
+        }
+    }
+
+    /// 1-based position in [`Table::ALL`], as the Lua script indexes `KEYS`.
+    fn lua_index(self) -> usize {
+        Table::ALL.iter().position(|t| *t == self).unwrap_or(0) + 1
+    }
+}
+
+/// One field of a table, with the value it should hold (or `None`: absent).
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    #[serde(rename = "t", serialize_with = "ser_table")]
+    pub table: Table,
+    #[serde(rename = "f")]
+    pub field: String,
+    #[serde(rename = "v")]
+    pub value: Option<String>,
+}
+
+fn ser_table<S: serde::Serializer>(t: &Table, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(t.lua_index() as u64)
+}
+
+/// An atomic, conditional registry update: every check must hold, then dels and sets apply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CatalogTx {
+    pub checks: Vec<Cell>,
+    pub sets: Vec<Cell>,
+    pub dels: Vec<Cell>,
+}
+
+impl CatalogTx {
+    /// Require `field` to hold `value` (`None`: to be absent).
+    pub fn check(&mut self, table: Table, field: impl Into<String>, value: Option<String>) {
+        self.checks.push(Cell {
+            table,
+            field: field.into(),
+            value,
+        });
+    }
+    pub fn set(&mut self, table: Table, field: impl Into<String>, value: String) {
+        self.sets.push(Cell {
+            table,
+            field: field.into(),
+            value: Some(value),
+        });
+    }
+    pub fn del(&mut self, table: Table, field: impl Into<String>) {
+        self.dels.push(Cell {
+            table,
+            field: field.into(),
+            value: None,
+        });
+    }
+}
+
+/// What both stores provide. Every method fails with [`StoreError::Unavailable`] rather than
+/// guessing when the backend cannot answer.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Round trip to the backend (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+    async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError>;
+    async fn catalog_values(&self, table: Table) -> Result<Vec<String>, StoreError>;
+    /// Applies `tx` atomically. `Ok(Some(i))`: check `i` (0-based) failed and nothing changed.
+    async fn catalog_commit(&self, tx: &CatalogTx) -> Result<Option<usize>, StoreError>;
+    /// The app record (JSON) that holds `client_id`, in one round trip.
+    async fn app_for_client(&self, client_id: &str) -> Result<Option<String>, StoreError>;
+    /// Stores a token record under its hash, expiring after `ttl_secs`.
+    async fn token_put(
+        &self,
+        kind: TokenKind,
+        hash: &str,
+        record: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
+    async fn token_get(&self, kind: TokenKind, hash: &str) -> Result<Option<String>, StoreError>;
+    async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError>;
+}
+
+/// Opens the store the configuration names. Redis connects lazily: the service starts (and
+/// reports not-ready) while Redis is down, and heals when it comes back.
+pub fn open(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    if cfg.url == "memory" {
+        Ok(Arc::new(memory::MemoryStore::default()))
+    } else {
+        Ok(Arc::new(redis::RedisStore::open(cfg)?))
+    }
+}

@@ -1,0 +1,115 @@
+//! The Redis store: one multiplexed connection per process, managed so that it reconnects by
+//! itself, with connection and response timeouts so that an outage turns into a quick
+//! [`StoreError::Unavailable`] instead of a hung request.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use super::keys::KeySpace;
+use super::{CatalogTx, Store, Table};
+use crate::config::StoreConfig;
+use crate::error::StoreError;
+use crate::token::TokenKind;
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    keys: KeySpace,
+    catalog_commit: Script,
+    app_for_client: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold an ACL password: never print it.
+        f.debug_struct("RedisStore").field("keys", &self.keys).finish()
+    }
+}
+
+impl RedisStore {
+    pub fn open(cfg: &StoreConfig) -> Result<Self, StoreError> {
+        let client = redis::Client::open(cfg.url.as_str())?;
+        let timeout = Duration::from_millis(cfg.command_timeout_ms);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
+            .set_response_timeout(Some(timeout))
+            // Reconnection is retried in the background; requests made meanwhile fail fast.
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(RedisStore {
+            conn,
+            keys: KeySpace::new(&cfg.prefix),
+            catalog_commit: Script::new(include_str!("../../../redis/scripts/catalog_commit.lua")),
+            app_for_client: Script::new(include_str!("../../../redis/scripts/app_for_client.lua")),
+        })
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut c).await?;
+        Ok(())
+    }
+
+    async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(c.hget(self.keys.table(table), field).await?)
+    }
+
+    async fn catalog_values(&self, table: Table) -> Result<Vec<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(c.hvals(self.keys.table(table)).await?)
+    }
+
+    async fn catalog_commit(&self, tx: &CatalogTx) -> Result<Option<usize>, StoreError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.catalog_commit.prepare_invoke();
+        for t in Table::ALL {
+            inv.key(self.keys.table(t));
+        }
+        inv.arg(serde_json::to_string(tx)?);
+        let failed: usize = inv.invoke_async(&mut c).await?;
+        Ok(failed.checked_sub(1))
+    }
+
+    async fn app_for_client(&self, client_id: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(self
+            .app_for_client
+            .key(self.keys.table(Table::Clients))
+            .key(self.keys.table(Table::Apps))
+            .arg(client_id)
+            .invoke_async(&mut c)
+            .await?)
+    }
+
+    async fn token_put(
+        &self,
+        kind: TokenKind,
+        hash: &str,
+        record: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let _: () = c
+            .set_ex(self.keys.token(kind, hash), record, ttl_secs.max(1))
+            .await?;
+        Ok(())
+    }
+
+    async fn token_get(&self, kind: TokenKind, hash: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(c.get(self.keys.token(kind, hash)).await?)
+    }
+
+    async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let _: i64 = c.del(self.keys.token(kind, hash)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! Wall-clock helpers: every timestamp Tessera stores is seconds since the Unix epoch.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch. A clock before 1970 reads as 0 rather than panicking.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

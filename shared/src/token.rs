@@ -1,0 +1,128 @@
+//! The opaque token format.
+//!
+//! # Design note
+//!
+//! `tsr_at_` + 43 characters of base64url (256 random bits) + 6 characters of checksum
+//! (CRC-32 of prefix and body, base64url). The prefix says what the string is, so secret scanners
+//! can find leaked tokens and a refresh token is never mistaken for an access token; the checksum
+//! lets the broker and the proxy refuse a mistyped or forged string without touching the store
+//! (it is an integrity hint, not a MAC: authenticity comes from the store lookup). The store keeps
+//! only a keyed hash of the whole string ([`crate::crypto::Keys::token_hash`]).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::crypto::random_bytes;
+
+const BODY_LEN: usize = 43; // 32 bytes, base64url without padding
+const CHECK_LEN: usize = 6; // 4 bytes, base64url without padding
+
+/// What a token string is for; each kind has its own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    AccessToken,
+    RefreshToken,
+    AuthorizationCode,
+    ClientSecret,
+}
+
+impl TokenKind {
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::AccessToken => "tsr_at_",
+            TokenKind::RefreshToken => "tsr_rt_",
+            TokenKind::AuthorizationCode => "tsr_ac_",
+            TokenKind::ClientSecret => "tsr_cs_",
+        }
+    }
+
+    const fn len(self) -> usize {
+        self.prefix().len() + BODY_LEN + CHECK_LEN
+    }
+
+    /// A fresh random token of this kind.
+    pub fn generate(self) -> String {
+        let body = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let mut s = String::with_capacity(self.len());
+        s.push_str(self.prefix());
+        s.push_str(&body);
+        let check = checksum(&s);
+        s.push_str(&check);
+        s
+    }
+
+    /// True when `s` is well formed for this kind: prefix, length, alphabet and checksum.
+    /// Costs no store lookup; a malformed token is refused before any I/O.
+    pub fn is_well_formed(self, s: &str) -> bool {
+        if s.len() != self.len() || !s.starts_with(self.prefix()) {
+            return false;
+        }
+        let (head, check) = s.split_at(self.len() - CHECK_LEN);
+        let alphabet_ok = s[self.prefix().len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        alphabet_ok && checksum(head) == check
+    }
+
+    /// The kind whose prefix `s` carries and whose format it satisfies, if any.
+    pub fn detect(s: &str) -> Option<TokenKind> {
+        [
+            TokenKind::AccessToken,
+            TokenKind::RefreshToken,
+            TokenKind::AuthorizationCode,
+            TokenKind::ClientSecret,
+        ]
+        .into_iter()
+        .find(|k| k.is_well_formed(s))
+    }
+}
+
+fn checksum(head: &str) -> String {
+    URL_SAFE_NO_PAD.encode(crc32fast::hash(head.as_bytes()).to_be_bytes())
+}
+
+/// A printable stand-in for a token in logs and `Debug`: the prefix and four characters.
+pub fn redact(token: &str) -> String {
+    let keep = token.find('_').map(|_| 11).unwrap_or(4).min(token.len());
+    match token.get(..keep) {
+        Some(head) => format!("{head}…"),
+        None => "…".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_well_formed_and_distinct() {
+        let a = TokenKind::AccessToken.generate();
+        let b = TokenKind::AccessToken.generate();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 56);
+        assert!(TokenKind::AccessToken.is_well_formed(&a));
+        assert!(!TokenKind::RefreshToken.is_well_formed(&a));
+        assert_eq!(TokenKind::detect(&a), Some(TokenKind::AccessToken));
+    }
+
+    #[test]
+    fn any_single_character_change_is_caught() {
+        let t = TokenKind::AccessToken.generate();
+        for i in 7..t.len() {
+            let mut bytes = t.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let s = String::from_utf8(bytes).unwrap();
+            assert!(!TokenKind::AccessToken.is_well_formed(&s), "position {i}");
+        }
+        assert!(!TokenKind::AccessToken.is_well_formed(&t[..55]));
+        assert!(!TokenKind::AccessToken.is_well_formed(""));
+        assert!(!TokenKind::AccessToken.is_well_formed("tsr_at_ü"));
+    }
+
+    #[test]
+    fn redaction_keeps_only_a_prefix() {
+        let t = TokenKind::AccessToken.generate();
+        let r = redact(&t);
+        assert!(r.len() < 16 && t.starts_with(r.trim_end_matches('…')));
+    }
+}
