@@ -1,1 +1,28 @@
+//! The Tessera broker: the OAuth 2.0 authorization server apps talk to.
+//!
+//! # Layout
+//!
+//! * [`startup`] — [`startup::Application`]: binds the listener, wires state and routes; used by
+//!   `main` and by the tests alike.
+//! * [`state`] — what every handler shares (catalog, tokens, keys, configuration, metrics).
+//! * [`oauth`] — the OAuth endpoints, one file each: token (one file per grant), introspection
+//!   (RFC 7662), revocation (RFC 7009), dynamic registration (RFC 7591), metadata (RFC 8414);
+//!   with the strict form reader and client authentication they share.
+//! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
+//! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics`.
+//! * [`telemetry`] — the request span (route and request id, never the query string).
+//! * [`dev`] — the demo developer and app of `tessera dev`.
+//!
+//! Handlers parse, call [`tessera_shared`] domain code, and map errors; they hold no rules.
 
+pub mod admin;
+pub mod dev;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod oauth;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use startup::Application;

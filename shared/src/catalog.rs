@@ -150,9 +150,13 @@ impl Catalog {
         };
         let mut tx = Tx::default();
         tx.absent(Table::DeveloperEmails, &dev.email, "email");
-        tx.tx.set(Table::Developers, dev.id.to_string(), encode(&dev)?);
         tx.tx
-            .set(Table::DeveloperEmails, dev.email.clone(), dev.id.to_string());
+            .set(Table::Developers, dev.id.to_string(), encode(&dev)?);
+        tx.tx.set(
+            Table::DeveloperEmails,
+            dev.email.clone(),
+            dev.id.to_string(),
+        );
         self.commit(tx).await?;
         Ok(dev)
     }
@@ -194,7 +198,7 @@ impl Catalog {
             .iter()
             .map(|r| decode(r))
             .collect::<Result<_, _>>()?;
-        all.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        all.sort_by_key(|d| (d.created_at, d.id));
         Ok(all)
     }
 
@@ -330,7 +334,7 @@ impl Catalog {
                 out.push((raw, app));
             }
         }
-        out.sort_by(|a, b| (a.1.created_at, a.1.id).cmp(&(b.1.created_at, b.1.id)));
+        out.sort_by_key(|a| (a.1.created_at, a.1.id));
         Ok(out)
     }
 
@@ -346,13 +350,21 @@ impl Catalog {
 
     /// The app with this id, whoever owns it.
     pub async fn app_by_id(&self, app_id: Uuid) -> Result<Option<App>, StoreError> {
-        match self.store.catalog_get(Table::Apps, &app_id.to_string()).await? {
+        match self
+            .store
+            .catalog_get(Table::Apps, &app_id.to_string())
+            .await?
+        {
             Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
             None => Ok(None),
         }
     }
 
-    async fn app_raw(&self, developer_id: Uuid, app_id: Uuid) -> Result<(String, App), CatalogError> {
+    async fn app_raw(
+        &self,
+        developer_id: Uuid,
+        app_id: Uuid,
+    ) -> Result<(String, App), CatalogError> {
         let raw = self
             .raw(Table::Apps, &app_id.to_string())
             .await?
@@ -410,7 +422,8 @@ impl Catalog {
                     if *name != app.name {
                         let new_key = name_key(developer_id, name);
                         tx.absent(Table::AppNames, &new_key, "name");
-                        tx.tx.del(Table::AppNames, name_key(developer_id, &app.name));
+                        tx.tx
+                            .del(Table::AppNames, name_key(developer_id, &app.name));
                         tx.tx.set(Table::AppNames, new_key, app_id.to_string());
                         app.name = name.clone();
                     }
@@ -466,8 +479,11 @@ impl Catalog {
             .modify_app(developer_id, app_id, |app, tx| {
                 let issued = self.new_credential(ttl_secs);
                 tx.absent(Table::Clients, &issued.credential.client_id, "client_id");
-                tx.tx
-                    .set(Table::Clients, issued.credential.client_id.clone(), app_id.to_string());
+                tx.tx.set(
+                    Table::Clients,
+                    issued.credential.client_id.clone(),
+                    app_id.to_string(),
+                );
                 app.credentials.push(issued.credential.clone());
                 Ok(issued)
             })

@@ -39,7 +39,10 @@ impl ConfigError {
 
 /// `store.url` → `TESSERA_STORE__URL`.
 pub fn env_name(key: &str) -> String {
-    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"))
+    format!(
+        "{ENV_PREFIX}{}",
+        key.to_ascii_uppercase().replace('.', "__")
+    )
 }
 
 /// Merges `defaults`, the file (which must exist when named) and the environment, keeping only
@@ -119,6 +122,17 @@ impl BrokerConfig {
                 "must be an e-mail address",
             ));
         }
+        if let Some(bad) = self
+            .registration
+            .allowed_scopes
+            .iter()
+            .find(|s| !crate::scope::is_scope_token(s))
+        {
+            return Err(ConfigError::invalid(
+                "registration.allowed_scopes",
+                format!("'{}' is not a valid scope token", bad.escape_default()),
+            ));
+        }
         in_range(
             "tokens.access_token_ttl_secs",
             self.tokens.access_token_ttl_secs,
@@ -174,17 +188,26 @@ impl ServerConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         let key = "server.issuer";
         if self.issuer.is_empty() {
-            return Err(ConfigError::invalid(key, "is required (e.g. https://auth.example.com)"));
+            return Err(ConfigError::invalid(
+                key,
+                "is required (e.g. https://auth.example.com)",
+            ));
         }
         let url = Url::parse(&self.issuer)
             .map_err(|e| ConfigError::invalid(key, format!("not an absolute URL ({e})")))?;
         // RFC 8414 §2: https, no query, no fragment. Plain http only for loopback development.
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-            return Err(ConfigError::invalid(key, "must use https (http only on loopback)"));
+            return Err(ConfigError::invalid(
+                key,
+                "must use https (http only on loopback)",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(ConfigError::invalid(key, "must not have a query or fragment"));
+            return Err(ConfigError::invalid(
+                key,
+                "must not have a query or fragment",
+            ));
         }
         if self.workers == Some(0) {
             return Err(ConfigError::invalid("server.workers", "must be at least 1"));
@@ -252,8 +275,18 @@ impl StoreConfig {
                 "must be non-empty, without braces or spaces",
             ));
         }
-        in_range("store.command_timeout_ms", self.command_timeout_ms, 1, 60_000)?;
-        in_range("store.connect_timeout_ms", self.connect_timeout_ms, 1, 60_000)
+        in_range(
+            "store.command_timeout_ms",
+            self.command_timeout_ms,
+            1,
+            60_000,
+        )?;
+        in_range(
+            "store.connect_timeout_ms",
+            self.connect_timeout_ms,
+            1,
+            60_000,
+        )
     }
 }
 
@@ -294,6 +327,8 @@ pub struct RegistrationConfig {
     pub initial_access_token: Option<SecretString>,
     /// The developer that owns dynamically registered apps (created on first use).
     pub developer_email: String,
+    /// Scopes a dynamically registered client may ask for (default: none).
+    pub allowed_scopes: Vec<String>,
 }
 
 impl Default for RegistrationConfig {
@@ -301,6 +336,7 @@ impl Default for RegistrationConfig {
         RegistrationConfig {
             initial_access_token: None,
             developer_email: "dynamic-registration@tessera.invalid".into(),
+            allowed_scopes: Vec::new(),
         }
     }
 }
@@ -328,7 +364,10 @@ impl LogConfig {
         tracing_subscriber::EnvFilter::try_new(&self.level)
             .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
         if !matches!(self.format.as_str(), "pretty" | "json") {
-            return Err(ConfigError::invalid("log.format", "must be \"pretty\" or \"json\""));
+            return Err(ConfigError::invalid(
+                "log.format",
+                "must be \"pretty\" or \"json\"",
+            ));
         }
         Ok(())
     }

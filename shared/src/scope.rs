@@ -24,7 +24,10 @@ impl ScopeSet {
         if s.is_empty() {
             return Ok(ScopeSet::default());
         }
-        s.split(' ').map(str::to_owned).collect::<Vec<_>>().try_into()
+        s.split(' ')
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .try_into()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -50,7 +53,10 @@ impl TryFrom<Vec<String>> for ScopeSet {
         let mut set = BTreeSet::new();
         for s in v {
             if !is_scope_token(&s) {
-                return Err(format!("'{}' is not a valid scope token", s.escape_default()));
+                return Err(format!(
+                    "'{}' is not a valid scope token",
+                    s.escape_default()
+                ));
             }
             set.insert(s);
         }

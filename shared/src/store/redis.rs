@@ -24,7 +24,9 @@ pub struct RedisStore {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold an ACL password: never print it.
-        f.debug_struct("RedisStore").field("keys", &self.keys).finish()
+        f.debug_struct("RedisStore")
+            .field("keys", &self.keys)
+            .finish()
     }
 }
 

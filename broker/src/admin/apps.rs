@@ -1,0 +1,141 @@
+//! `/admin/developers/{dev}/apps` — create (with a first credential, its secret shown once),
+//! list, read, update (PATCH; `"status": "revoked"` revokes every token of the app at once),
+//! delete.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tessera_shared::catalog::{AppPatch, NewApp};
+use tessera_shared::model::{GrantType, Status};
+
+use super::validate::{app_name, attributes, grant_types, invalid, redirect_uris, scopes};
+use super::views::AppView;
+use super::{json_body, path_id, Admin};
+use crate::error::AdminError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApp {
+    name: String,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    /// Lifetime of the first credential, in seconds.
+    credential_expires_in: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApp {
+    name: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    attributes: Option<BTreeMap<String, String>>,
+    status: Option<Status>,
+}
+
+pub async fn create(
+    _: Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let dev = path_id(&path, "developer")?;
+    let b: CreateApp = json_body(&req, body, state.config.server.max_body_bytes).await?;
+    attributes(&b.attributes)?;
+    if b.credential_expires_in == Some(0) {
+        return Err(invalid(
+            "credential_expires_in",
+            "must be at least 1 second",
+        ));
+    }
+    let new = NewApp {
+        name: app_name(&b.name).map_err(|m| invalid("name", m))?,
+        redirect_uris: redirect_uris(b.redirect_uris)?,
+        grant_types: match b.grant_types {
+            Some(g) => grant_types(g)?,
+            None => vec![GrantType::ClientCredentials],
+        },
+        scopes: scopes(b.scopes)?,
+        attributes: b.attributes,
+        credential_ttl_secs: b.credential_expires_in,
+    };
+    let (app, issued) = state.catalog.create_app(dev, new).await?;
+    let secret = (
+        issued.credential.client_id.as_str(),
+        issued.secret.expose_secret(),
+    );
+    Ok(HttpResponse::Created().json(AppView::new(&app, Some(secret))))
+}
+
+pub async fn list(
+    _: Admin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let dev = path_id(&path, "developer")?;
+    let apps = state.catalog.apps(dev).await?;
+    let views: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+fn ids(path: &(String, String)) -> Result<(uuid::Uuid, uuid::Uuid), AdminError> {
+    Ok((path_id(&path.0, "developer")?, path_id(&path.1, "app")?))
+}
+
+pub async fn get(
+    _: Admin,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let (dev, app) = ids(&path)?;
+    let app = state.catalog.app(dev, app).await?;
+    Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
+}
+
+pub async fn update(
+    _: Admin,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let (dev, app) = ids(&path)?;
+    let b: UpdateApp = json_body(&req, body, state.config.server.max_body_bytes).await?;
+    if let Some(a) = &b.attributes {
+        attributes(a)?;
+    }
+    let patch = AppPatch {
+        name: b
+            .name
+            .as_deref()
+            .map(|n| app_name(n).map_err(|m| invalid("name", m)))
+            .transpose()?,
+        redirect_uris: b.redirect_uris.map(redirect_uris).transpose()?,
+        grant_types: b.grant_types.map(grant_types).transpose()?,
+        scopes: b.scopes.map(scopes).transpose()?,
+        attributes: b.attributes,
+        status: b.status,
+    };
+    let app = state.catalog.update_app(dev, app, patch).await?;
+    Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
+}
+
+pub async fn delete(
+    _: Admin,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let (dev, app) = ids(&path)?;
+    state.catalog.delete_app(dev, app).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,134 @@
+//! The admin API: developers, their apps and the apps' credentials, as JSON, behind the admin
+//! bearer token (compared in constant time).
+//!
+//! # Layout
+//! * [`developers`], [`apps`], [`credentials`] — one file per resource.
+//! * [`views`] — the JSON shapes returned (never a secret hash; a secret only once, at creation).
+//! * [`validate`] — field rules shared by the admin API and dynamic registration.
+
+pub mod apps;
+pub mod credentials;
+pub mod developers;
+pub mod validate;
+pub mod views;
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use tessera_shared::crypto::constant_time_eq;
+
+use crate::error::AdminError;
+use crate::oauth::form::read_body;
+use crate::state::AppState;
+
+/// Proof that the request carried the admin token. Taking it as an argument guards a handler.
+#[derive(Debug)]
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = AdminError;
+    type Future = Ready<Result<Admin, AdminError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(AdminError::Internal));
+        };
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let expected = state.config.admin.token.expose_secret().as_bytes();
+        ready(if constant_time_eq(presented.as_bytes(), expected) {
+            Ok(Admin)
+        } else {
+            Err(AdminError::Unauthorized)
+        })
+    }
+}
+
+/// Reads a JSON body into `T`; a parse error names the offending field path.
+pub async fn json_body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, AdminError> {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype.starts_with("application/json") {
+        return Err(AdminError::Invalid {
+            field: "content-type".into(),
+            message: "must be application/json".into(),
+        });
+    }
+    let body = read_body(payload, limit).await.map_err(|e| {
+        if e.status == 413 {
+            AdminError::PayloadTooLarge
+        } else {
+            AdminError::Invalid {
+                field: "body".into(),
+                message: e.description.into_owned(),
+            }
+        }
+    })?;
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        AdminError::Invalid {
+            field: if path == "." { "body".into() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// Registers every admin route under `/admin`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .route("/developers", web::post().to(developers::create))
+            .route("/developers", web::get().to(developers::list))
+            .route("/developers/{dev}", web::get().to(developers::get))
+            .route("/developers/{dev}", web::patch().to(developers::update))
+            .route("/developers/{dev}", web::delete().to(developers::delete))
+            .route("/developers/{dev}/apps", web::post().to(apps::create))
+            .route("/developers/{dev}/apps", web::get().to(apps::list))
+            .route("/developers/{dev}/apps/{app}", web::get().to(apps::get))
+            .route(
+                "/developers/{dev}/apps/{app}",
+                web::patch().to(apps::update),
+            )
+            .route(
+                "/developers/{dev}/apps/{app}",
+                web::delete().to(apps::delete),
+            )
+            .route(
+                "/developers/{dev}/apps/{app}/credentials",
+                web::post().to(credentials::create),
+            )
+            .route(
+                "/developers/{dev}/apps/{app}/credentials",
+                web::get().to(credentials::list),
+            )
+            .route(
+                "/developers/{dev}/apps/{app}/credentials/{client_id}/revoke",
+                web::post().to(credentials::revoke),
+            )
+            .route(
+                "/developers/{dev}/apps/{app}/credentials/{client_id}",
+                web::delete().to(credentials::delete),
+            ),
+    );
+}
+
+/// Parses a path segment that must be a UUID; anything else is simply not found.
+pub fn path_id(s: &str, what: &'static str) -> Result<uuid::Uuid, AdminError> {
+    uuid::Uuid::parse_str(s).map_err(|_| AdminError::NotFound(what))
+}

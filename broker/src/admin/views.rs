@@ -1,0 +1,70 @@
+//! JSON shapes of registry records as the admin API shows them: credentials without their
+//! secret hashes.
+
+use serde::Serialize;
+use tessera_shared::model::{App, Credential, Status};
+use uuid::Uuid;
+
+#[derive(Debug, Serialize)]
+pub struct CredentialView<'a> {
+    pub client_id: &'a str,
+    pub status: Status,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// Present only in the response that created the credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<&'a str>,
+}
+
+impl<'a> CredentialView<'a> {
+    pub fn new(c: &'a Credential, secret: Option<&'a str>) -> Self {
+        CredentialView {
+            client_id: &c.client_id,
+            status: c.status,
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+            client_secret: secret,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppView<'a> {
+    pub id: Uuid,
+    pub developer_id: Uuid,
+    pub name: &'a str,
+    pub redirect_uris: Vec<&'a str>,
+    pub grant_types: Vec<&'static str>,
+    pub scopes: Vec<&'a str>,
+    pub attributes: &'a std::collections::BTreeMap<String, String>,
+    pub status: Status,
+    pub credentials: Vec<CredentialView<'a>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl<'a> AppView<'a> {
+    /// `secret`: the (client_id, secret) of a credential created by this very request.
+    pub fn new(app: &'a App, secret: Option<(&'a str, &'a str)>) -> Self {
+        AppView {
+            id: app.id,
+            developer_id: app.developer_id,
+            name: &app.name,
+            redirect_uris: app.redirect_uris.iter().map(|u| u.as_str()).collect(),
+            grant_types: app.grant_types.iter().map(|g| g.as_str()).collect(),
+            scopes: app.scopes.iter().collect(),
+            attributes: &app.attributes,
+            status: app.status,
+            credentials: app
+                .credentials
+                .iter()
+                .map(|c| {
+                    let s = secret.filter(|(id, _)| *id == c.client_id).map(|(_, s)| s);
+                    CredentialView::new(c, s)
+                })
+                .collect(),
+            created_at: app.created_at,
+            updated_at: app.updated_at,
+        }
+    }
+}

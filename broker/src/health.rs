@@ -1,0 +1,30 @@
+//! `/healthz` (the process answers) and `/readyz` (the store answers too).
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(crate::metrics::metrics));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let wait = Duration::from_millis(state.config.store.command_timeout_ms);
+    match tokio::time::timeout(wait, state.catalog.store().ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(Err(e)) => {
+            tracing::warn!(cause = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "store unavailable" }))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "store timed out" })),
+    }
+}

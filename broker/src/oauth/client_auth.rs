@@ -1,0 +1,139 @@
+//! Client authentication at the token, introspection and revocation endpoints
+//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once.
+//!
+//! Every failure — unknown client, wrong secret, revoked or expired credential, revoked app —
+//! gives the same `invalid_client`, and an unknown client still costs one HMAC verification, so
+//! neither the answer nor its timing tells which it was.
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use tessera_shared::model::{App, Status};
+use tessera_shared::oauth::{Challenge, OAuthError};
+use tessera_shared::time::now;
+
+use super::form::Form;
+use crate::state::AppState;
+
+/// A client that proved who it is.
+#[derive(Debug)]
+pub struct AuthenticatedClient {
+    pub client_id: String,
+    pub app: App,
+}
+
+/// Stands in for a stored secret hash when the client is unknown, so the work done is the same.
+const DUMMY_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+struct Presented {
+    client_id: String,
+    secret: String,
+    challenge: Challenge,
+}
+
+fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
+    let basic = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| OAuthError::invalid_client(Challenge::Basic))?;
+            let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::invalid_request(
+                    "only HTTP Basic client authentication is supported in the Authorization header",
+                ));
+            }
+            Some(parse_basic(rest.trim()).ok_or(OAuthError::invalid_client(Challenge::Basic))?)
+        }
+    };
+    let body_id = form.get("client_id");
+    let body_secret = form.get("client_secret");
+    match (basic, body_secret) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "use one client authentication method, not both Basic and client_secret",
+        )),
+        (Some((id, secret)), None) => {
+            // RFC 6749 §2.3.1 allows client_id in the body too, but it must name the same client.
+            if body_id.is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body does not match the Authorization header",
+                ));
+            }
+            Ok(Presented {
+                client_id: id,
+                secret,
+                challenge: Challenge::Basic,
+            })
+        }
+        (None, Some(secret)) => match body_id {
+            Some(id) => Ok(Presented {
+                client_id: id.to_string(),
+                secret: secret.to_string(),
+                challenge: Challenge::None,
+            }),
+            None => Err(OAuthError::invalid_request("missing parameter 'client_id'")),
+        },
+        (None, None) => Err(OAuthError::invalid_client(Challenge::Basic)),
+    }
+}
+
+/// RFC 6749 §2.3.1: the id and secret are form-urlencoded, then joined with ':' and base64'd.
+fn parse_basic(b64: &str) -> Option<(String, String)> {
+    let raw = STANDARD.decode(b64).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let decode = |s: &str| -> Option<String> {
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .ok()
+            .map(|v| v.into_owned())
+    };
+    let (id, secret) = (decode(id)?, decode(secret)?);
+    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+/// Authenticates the calling client or fails with `invalid_client` (401).
+pub async fn authenticate(
+    req: &HttpRequest,
+    form: &Form,
+    state: &AppState,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let p = presented(req, form)?;
+    let app = state.catalog.app_for_client(&p.client_id).await?;
+    let verified = match app.as_ref().and_then(|a| a.credential(&p.client_id)) {
+        Some(cred) => {
+            let secret_ok = state.keys.verify_secret(&p.secret, &cred.secret_hash);
+            secret_ok && cred.is_live(now())
+        }
+        None => {
+            let _ = state.keys.verify_secret(&p.secret, DUMMY_HASH);
+            false
+        }
+    };
+    match app {
+        Some(app) if verified && app.status == Status::Approved => Ok(AuthenticatedClient {
+            client_id: p.client_id,
+            app,
+        }),
+        _ => Err(OAuthError::invalid_client(p.challenge)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let enc = STANDARD.encode("my%20id:s%3Acret");
+        assert_eq!(
+            parse_basic(&enc),
+            Some(("my id".to_string(), "s:cret".to_string()))
+        );
+        assert_eq!(parse_basic("not base64!"), None);
+        assert_eq!(parse_basic(&STANDARD.encode("nocolon")), None);
+    }
+}

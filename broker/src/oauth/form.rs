@@ -1,0 +1,106 @@
+//! Strict reading of form-encoded OAuth requests (RFC 6749 §3.2, Appendix B).
+//!
+//! Refused as `invalid_request`: a content type other than `application/x-www-form-urlencoded`,
+//! any query string (parameters belong in the body, and a query is often logged), a parameter
+//! repeated (§3.1, §3.2: "MUST NOT be included more than once"), and a body that is not UTF-8.
+//! A body over the configured limit is 413. Empty values count as absent (§3.1).
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use tessera_shared::oauth::OAuthError;
+
+/// A parsed form with no repeated parameters.
+#[derive(Debug, Default)]
+pub struct Form(HashMap<String, String>);
+
+impl Form {
+    /// Reads and checks the request body.
+    pub async fn read(
+        req: &HttpRequest,
+        payload: web::Payload,
+        limit: usize,
+    ) -> Result<Form, OAuthError> {
+        if !req.query_string().is_empty() {
+            return Err(OAuthError::invalid_request(
+                "parameters must be sent in the request body, not the query string",
+            ));
+        }
+        let ctype = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ctype.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request(
+                "content type must be application/x-www-form-urlencoded",
+            ));
+        }
+        let body = read_body(payload, limit).await?;
+        Form::parse(&body)
+    }
+
+    pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(OAuthError::invalid_request("request body is not UTF-8"));
+        }
+        let mut map = HashMap::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            if map.insert(k.to_string(), v.to_string()).is_some() {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter '{}' is repeated",
+                    k.escape_default()
+                )));
+            }
+        }
+        map.retain(|_, v| !v.is_empty());
+        Ok(Form(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter '{name}'")))
+    }
+}
+
+/// Reads a request body of at most `limit` bytes; larger is 413 in the OAuth error shape.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, OAuthError> {
+    let too_large = || OAuthError::invalid_request("request body too large").with_status(413);
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => too_large(),
+            _ => OAuthError::invalid_request("could not read the request body"),
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(Form::parse(b"a=1&a=2").is_err());
+        assert!(Form::parse(b"a=1&b=2").is_ok());
+    }
+
+    #[test]
+    fn empty_values_count_as_absent() {
+        let f = Form::parse(b"scope=&grant_type=x").unwrap();
+        assert_eq!(f.get("scope"), None);
+        assert_eq!(f.get("grant_type"), Some("x"));
+    }
+}

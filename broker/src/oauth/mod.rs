@@ -1,0 +1,30 @@
+//! The OAuth endpoints and what they share.
+//!
+//! # Layout
+//! * [`form`] — strict `application/x-www-form-urlencoded` request reading.
+//! * [`client_auth`] — RFC 6749 §2.3.1 client authentication.
+//! * [`token`] — `POST /token`, one file per grant.
+//! * [`introspect`] (RFC 7662), [`revoke`] (RFC 7009), [`register`] (RFC 7591),
+//!   [`metadata`] (RFC 8414).
+
+pub mod client_auth;
+pub mod form;
+pub mod introspect;
+pub mod metadata;
+pub mod register;
+pub mod revoke;
+pub mod token;
+
+use actix_web::web;
+
+/// Registers every OAuth route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/token", web::post().to(token::token))
+        .route("/introspect", web::post().to(introspect::introspect))
+        .route("/revoke", web::post().to(revoke::revoke))
+        .route("/register", web::post().to(register::register))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(metadata::metadata),
+        );
+}

@@ -1,0 +1,68 @@
+//! The client credentials grant (RFC 6749 §4.4): the app acts on its own behalf, so the token has
+//! no subject. Scope: what was asked for, which must be within the app's scopes (its API
+//! products); nothing asked means all of them (§3.3 lets the server pick a default).
+
+use tessera_shared::model::GrantType;
+use tessera_shared::oauth::{ErrorCode, OAuthError};
+use tessera_shared::scope::ScopeSet;
+use tessera_shared::tokens::Grant;
+
+use super::TokenResponse;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::form::Form;
+use crate::state::AppState;
+
+pub async fn grant(
+    form: &Form,
+    client: &AuthenticatedClient,
+    state: &AppState,
+) -> Result<TokenResponse, OAuthError> {
+    let app = &client.app;
+    if !app.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the client_credentials grant",
+        ));
+    }
+    let scope = granted_scope(form.get("scope"), &app.scopes)?;
+    let ttl = state.config.tokens.access_token_ttl_secs;
+    let minted = state
+        .tokens
+        .mint(Grant {
+            app,
+            client_id: &client.client_id,
+            grant: GrantType::ClientCredentials,
+            scope,
+            sub: None,
+            ttl_secs: ttl,
+        })
+        .await?;
+    state
+        .metrics
+        .token_issued(GrantType::ClientCredentials.as_str());
+    Ok(TokenResponse {
+        access_token: minted.token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: minted.record.scope.to_string(),
+    })
+}
+
+/// RFC 6749 §3.3: the requested scope must be a subset of what the client may have.
+pub fn granted_scope(requested: Option<&str>, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+    match requested {
+        None => Ok(allowed.clone()),
+        Some(s) => {
+            let asked =
+                ScopeSet::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+            if asked.is_subset(allowed) {
+                Ok(asked)
+            } else {
+                Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "the requested scope exceeds what this client may have",
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! [`Application`]: the broker, bound and ready to serve. `main` and the tests build it the same
+//! way; port 0 picks a free port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use futures_util::FutureExt;
+use tessera_shared::config::BrokerConfig;
+use tessera_shared::store::{self, Store};
+use tracing_actix_web::TracingLogger;
+
+use crate::state::AppState;
+use crate::telemetry::RouteSpan;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] tessera_shared::error::StoreError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl Application {
+    /// Opens the configured store, binds the listener and prepares the server.
+    pub fn build(config: BrokerConfig) -> Result<Self, StartError> {
+        let store = store::open(&config.store)?;
+        Self::build_with_store(config, store)
+    }
+
+    /// As [`Application::build`], on a store the caller opened (shared with another service in
+    /// `tessera dev`, or inspected by tests).
+    pub fn build_with_store(
+        config: BrokerConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(config.server.listen)?;
+        let port = listener.local_addr()?.port();
+        let workers = config.server.workers;
+        let state = web::Data::new(AppState::new(config, store)?);
+        let data = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().to_string();
+                    srv.call(req).map(move |res| {
+                        if let Ok(res) = &res {
+                            let req = res.request();
+                            if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                                let route = req.match_pattern();
+                                let route = route.as_deref().unwrap_or("unmatched");
+                                state.metrics.http(
+                                    route,
+                                    &method,
+                                    res.status().as_u16(),
+                                    started.elapsed(),
+                                );
+                            }
+                        }
+                        res
+                    })
+                })
+                .wrap(TracingLogger::<RouteSpan>::new())
+                .app_data(data.clone())
+                .configure(crate::oauth::configure)
+                .configure(crate::admin::configure)
+                .configure(crate::health::configure)
+                .default_service(web::to(|| async {
+                    HttpResponse::NotFound().json(serde_json::json!({
+                        "error": "not_found", "message": "no such endpoint"}))
+                }))
+        })
+        .listen(listener)?;
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The running application's shared state (for `tessera dev` seeding and tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
