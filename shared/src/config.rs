@@ -64,8 +64,9 @@ pub fn load<T: DeserializeOwned>(
         fig = fig.merge(Toml::file_exact(path));
     }
     let env = Env::prefixed(ENV_PREFIX).split("__").filter(move |k| {
+        // Keys are still upper-case here: figment lowercases after filtering.
         let first = k.as_str().split('.').next().unwrap_or("");
-        sections.contains(&first)
+        sections.iter().any(|s| s.eq_ignore_ascii_case(first))
     });
     fig.merge(env)
         .extract()

@@ -1,0 +1,62 @@
+//! Redis stopped mid-test, then restarted: the broker answers 503 quickly meanwhile — never
+//! `invalid_client`, never `active: false` for a valid token — and recovers without a restart.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn redis_outage_is_503_then_recovers_by_itself() {
+    let mut redis = RedisServer::start();
+    let app = spawn_app_with(&redis.url(), |_| {}).await;
+    let c = app.default_client().await;
+    let token = app.access_token(&c).await;
+    assert!(app.is_active(&c, &token).await);
+
+    redis.stop();
+    for (path, form) in [
+        ("/token", vec![("grant_type", "client_credentials")]),
+        ("/introspect", vec![("token", token.as_str())]),
+        ("/revoke", vec![("token", token.as_str())]),
+    ] {
+        let started = Instant::now();
+        let res = app.post_form(path, &c, &form).await;
+        let elapsed = started.elapsed();
+        assert_eq!(res.status(), 503, "{path}");
+        assert_eq!(res.headers()["retry-after"], "1");
+        assert_eq!(
+            json_of(res).await["error"],
+            "temporarily_unavailable",
+            "{path}"
+        );
+        assert!(elapsed < Duration::from_secs(2), "{path} took {elapsed:?}");
+    }
+    let res = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let res = app.admin_get("/admin/developers").await;
+    assert_eq!(res.status(), 503);
+    let res = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "liveness does not depend on Redis");
+
+    redis.restart();
+    // The connection heals in the background; allow it a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = app.post_form("/introspect", &c, &[("token", &token)]).await;
+        if res.status() == 200 {
+            // The data survived (append-only file) and the token is active again.
+            assert_eq!(json_of(res).await["active"], json!(true));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recovery after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.access_token(&c).await;
+    let res = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -1,0 +1,211 @@
+//! Test helpers: start the real broker on port 0 against a real Redis, and talk to it over HTTP.
+
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tessera_broker::Application;
+use tessera_shared::config::BrokerConfig;
+
+#[allow(unused_imports)]
+pub use crate::redis_server::{shared_redis_url, RedisServer};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijkl";
+pub const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrs";
+pub const IAT: &str = "test-initial-access-token-0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub prefix: String,
+    pub redis_url: String,
+}
+
+/// A registered app with its first credential.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub developer_id: String,
+    pub app_id: String,
+    pub id: String,
+    pub secret: String,
+}
+
+/// Default test configuration on `redis_url`, with a key prefix of its own.
+pub fn test_config(redis_url: &str) -> Value {
+    json!({
+        "server": { "listen": "127.0.0.1:0", "issuer": "http://localhost", "workers": 1 },
+        "store": {
+            "url": redis_url,
+            "prefix": format!("test:{}:", uuid::Uuid::new_v4().simple()),
+            "command_timeout_ms": 500,
+            "connect_timeout_ms": 300,
+        },
+        "admin": { "token": ADMIN_TOKEN },
+        "security": { "pepper": PEPPER },
+        "log": { "level": "warn" },
+    })
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&shared_redis_url(), |_| {}).await
+}
+
+/// Starts the broker with the test configuration, changed by `tweak`, on `redis_url`.
+pub async fn spawn_app_with(redis_url: &str, tweak: impl FnOnce(&mut Value)) -> TestApp {
+    let mut cfg = test_config(redis_url);
+    tweak(&mut cfg);
+    let prefix = cfg["store"]["prefix"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let config = BrokerConfig::load(cfg, None).expect("valid test configuration");
+    let app = Application::build(config).expect("broker starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        prefix,
+        redis_url: redis_url.to_string(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn admin_patch(&self, path: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn create_developer(&self) -> String {
+        let email = format!("dev-{}@example.com", uuid::Uuid::new_v4().simple());
+        let res = self
+            .admin_post(
+                "/admin/developers",
+                json!({"email": email, "first_name": "Ada", "last_name": "Lovelace"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        json_of(res).await["id"].as_str().expect("id").to_string()
+    }
+
+    /// A developer and an app created with `app` as the JSON body (a `name` is added).
+    pub async fn create_client(&self, mut app: Value) -> Client {
+        let dev = self.create_developer().await;
+        if app.get("name").is_none() {
+            app["name"] = json!(format!("app-{}", uuid::Uuid::new_v4().simple()));
+        }
+        let res = self
+            .admin_post(&format!("/admin/developers/{dev}/apps"), app)
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body = json_of(res).await;
+        let cred = &body["credentials"][0];
+        Client {
+            developer_id: dev,
+            app_id: body["id"].as_str().expect("app id").to_string(),
+            id: cred["client_id"].as_str().expect("client_id").to_string(),
+            secret: cred["client_secret"].as_str().expect("secret").to_string(),
+        }
+    }
+
+    /// An app allowed client_credentials with scopes `read write`.
+    pub async fn default_client(&self) -> Client {
+        self.create_client(json!({"scopes": ["read", "write"], "attributes": {"tier": "gold"}}))
+            .await
+    }
+
+    /// POST a form with HTTP Basic client authentication.
+    pub async fn post_form(&self, path: &str, c: &Client, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .basic_auth(&c.id, Some(&c.secret))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn token(&self, c: &Client, form: &[(&str, &str)]) -> Response {
+        self.post_form("/token", c, form).await
+    }
+
+    /// A client_credentials access token for `c` (asserting success).
+    pub async fn access_token(&self, c: &Client) -> String {
+        let res = self.token(c, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        json_of(res).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    pub async fn introspect(&self, c: &Client, token: &str) -> Value {
+        let res = self.post_form("/introspect", c, &[("token", token)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        json_of(res).await
+    }
+
+    pub async fn is_active(&self, c: &Client, token: &str) -> bool {
+        self.introspect(c, token).await["active"] == json!(true)
+    }
+
+    /// A raw connection to this app's Redis, for checking what is (and is not) stored.
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.redis_url.as_str())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection")
+    }
+}
+
+pub async fn json_of(res: Response) -> Value {
+    res.json().await.expect("JSON body")
+}
+
+/// Asserts an RFC 6749 §5.2 error response: status and `error` code.
+pub async fn assert_oauth_error(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status for {code}");
+    let body = json_of(res).await;
+    assert_eq!(body["error"], json!(code), "body: {body}");
+    assert!(body["error_description"].is_string());
+    body
+}

@@ -1,0 +1,17 @@
+//! End-to-end tests of the broker over HTTP, against a real `redis-server` spawned by the
+//! helpers (one per test binary; each test gets its own key prefix, so tests run in parallel).
+
+// Tests may panic on what they did not expect: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+
+mod admin;
+mod credentials;
+mod failure;
+mod helpers;
+mod introspect;
+mod metadata;
+mod redis_server;
+mod registration;
+mod revoke;
+mod store_conformance;
+mod token;

@@ -1,0 +1,78 @@
+//! Metadata (RFC 8414), health, readiness, metrics and unknown routes.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn metadata_lists_what_is_supported() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let m = json_of(res).await;
+    assert_eq!(m["issuer"], "http://localhost");
+    assert_eq!(m["token_endpoint"], "http://localhost/token");
+    assert_eq!(m["introspection_endpoint"], "http://localhost/introspect");
+    assert_eq!(m["revocation_endpoint"], "http://localhost/revoke");
+    assert_eq!(m["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(
+        m["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert!(m.get("authorization_endpoint").is_none());
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    let res = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    let c = app.default_client().await;
+    app.access_token(&c).await;
+    let bad = Client {
+        secret: "nope".into(),
+        ..c.clone()
+    };
+    let _ = app
+        .token(&bad, &[("grant_type", "client_credentials")])
+        .await;
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("tessera_tokens_issued_total{grant=\"client_credentials\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "tessera_token_requests_total{grant=\"client_credentials\",outcome=\"success\"} 1"
+    ));
+    assert!(text
+        .contains("tessera_token_requests_total{grant=\"unknown\",outcome=\"invalid_client\"} 1"));
+    assert!(text.contains(
+        "tessera_http_requests_total{method=\"POST\",route=\"/token\",status=\"200\"} 1"
+    ));
+    assert!(text.contains("tessera_http_request_duration_seconds_bucket{route=\"/token\""));
+    assert!(!text.contains(&c.secret));
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404s() {
+    let app = spawn_app().await;
+    let res = app.http.get(app.url("/nope?x=1")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(json_of(res).await["error"], "not_found");
+}

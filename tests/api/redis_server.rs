@@ -1,0 +1,134 @@
+//! A real `redis-server` for tests, on a free port of 127.0.0.1.
+//!
+//! One shared instance per test binary (`shared_redis_url`), or an owned one that a test may stop
+//! and restart (`RedisServer`). Either dies with the test process: the child is spawned with
+//! `PR_SET_PDEATHSIG`, from a thread that lives as long as its owner. `TESSERA_TEST_REDIS_URL`
+//! replaces the shared instance with an existing server.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+#[allow(unsafe_code)]
+fn spawn_child(port: u16, dir: &PathBuf, persistent: bool) -> Child {
+    let mut cmd = Command::new("redis-server");
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--daemonize", "no", "--save", ""])
+        .arg("--dir")
+        .arg(dir)
+        .args(if persistent {
+            ["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            ["--appendonly", "no", "--appendfsync", "no"]
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent; it only asks the
+    // kernel to kill this child when the spawning thread exits, so no redis-server outlives us.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .expect("redis-server must be installed (apt-get install redis-server)");
+    wait_ready(port);
+    child
+}
+
+fn ping(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut buf = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read(&mut buf).is_ok() && buf.starts_with(b"+PONG")
+}
+
+fn wait_ready(port: u16) {
+    let start = Instant::now();
+    while !ping(port) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The URL of the Redis every test of this binary shares.
+pub fn shared_redis_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TESSERA_TEST_REDIS_URL") {
+            return url;
+        }
+        let (tx, rx) = mpsc::channel();
+        // The child must be spawned from a thread that never exits before the process does,
+        // because PDEATHSIG follows the spawning thread, not the process.
+        std::thread::spawn(move || {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!("tessera-redis-{port}"));
+            let _ = std::fs::create_dir_all(&dir);
+            let mut child = spawn_child(port, &dir, false);
+            let _ = tx.send(format!("redis://127.0.0.1:{port}"));
+            // Blocks as long as Redis runs, which keeps this thread (and so Redis) alive.
+            let _ = child.wait();
+        });
+        rx.recv().expect("redis thread")
+    })
+    .clone()
+}
+
+/// A Redis of one test's own, with an append-only file so that a restart keeps its data.
+pub struct RedisServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("tessera-redis-own-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let child = Some(spawn_child(port, &dir, true));
+        RedisServer { port, dir, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn_child(self.port, &self.dir, true));
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,159 @@
+//! `POST /register` (RFC 7591 dynamic client registration).
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn dcr_app() -> TestApp {
+    spawn_app_with(&shared_redis_url(), |cfg| {
+        cfg["registration"] =
+            json!({"initial_access_token": IAT, "allowed_scopes": ["read", "write"]});
+    })
+    .await
+}
+
+async fn register(app: &TestApp, iat: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(app.url("/register"))
+        .bearer_auth(iat)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn registration_is_off_unless_configured() {
+    let app = spawn_app().await;
+    let res = register(&app, IAT, json!({"grant_types": ["client_credentials"]})).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let meta = json_of(
+        app.http
+            .get(app.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(meta.get("registration_endpoint").is_none());
+}
+
+#[tokio::test]
+async fn a_registered_client_gets_tokens() {
+    let app = dcr_app().await;
+    let res = register(
+        &app,
+        IAT,
+        json!({"client_name": "billing", "grant_types": ["client_credentials"], "scope": "read",
+               "token_endpoint_auth_method": "client_secret_post", "logo_uri": "ignored"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body = json_of(res).await;
+    assert_eq!(body["client_name"], "billing");
+    assert_eq!(body["client_secret_expires_at"], 0);
+    assert!(body["client_id_issued_at"].is_i64());
+    let c = Client {
+        developer_id: String::new(),
+        app_id: String::new(),
+        id: body["client_id"].as_str().unwrap().into(),
+        secret: body["client_secret"].as_str().unwrap().into(),
+    };
+    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(json_of(res).await["scope"], "read");
+    let meta = json_of(
+        app.http
+            .get(app.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(meta["registration_endpoint"], "http://localhost/register");
+
+    // The same name again is refused as metadata, not as a 500.
+    let res = register(
+        &app,
+        IAT,
+        json!({"client_name": "billing", "grant_types": ["client_credentials"]}),
+    )
+    .await;
+    assert_oauth_error(res, 400, "invalid_client_metadata").await;
+}
+
+#[tokio::test]
+async fn registration_requires_the_initial_access_token() {
+    let app = dcr_app().await;
+    let res = register(
+        &app,
+        "wrong-token",
+        json!({"grant_types": ["client_credentials"]}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    let res = app
+        .http
+        .post(app.url("/register"))
+        .json(&json!({"grant_types": ["client_credentials"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_metadata_is_refused_with_rfc7591_errors() {
+    let app = dcr_app().await;
+    let cases = [
+        (
+            json!({"grant_types": ["client_credentials"], "redirect_uris": ["http://evil.example/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (json!({}), "invalid_client_metadata"),
+        (
+            json!({"grant_types": ["implicit"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "admin"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": "client_credentials"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "client_name": "../../etc"}),
+            "invalid_client_metadata",
+        ),
+    ];
+    for (body, code) in cases {
+        let res = register(&app, IAT, body.clone()).await;
+        let err = assert_oauth_error(res, 400, code).await;
+        assert!(err["error_description"].is_string(), "{body}");
+    }
+    let res = app
+        .http
+        .post(app.url("/register"))
+        .bearer_auth(IAT)
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(res, 400, "invalid_client_metadata").await;
+}

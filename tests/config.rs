@@ -1,0 +1,153 @@
+//! Configuration loading: file, environment overrides, validation messages that name the key.
+//! A test binary of its own, because it changes environment variables.
+
+// Tests may panic on what they did not expect: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+
+use std::path::Path;
+
+use figment::Jail;
+use serde_json::json;
+use tessera_shared::config::BrokerConfig;
+
+const MINIMAL: &str = r#"
+[server]
+issuer = "https://auth.example.com/"
+[store]
+url = "redis://127.0.0.1:6379"
+[admin]
+token = "0123456789abcdef0123456789abcdef"
+[security]
+pepper = "fedcba9876543210fedcba9876543210"
+"#;
+
+fn load(jail: &mut Jail, toml: &str) -> Result<BrokerConfig, String> {
+    jail.create_file("tessera.toml", toml)
+        .map_err(|e| e.to_string())?;
+    BrokerConfig::load(json!({}), Some(Path::new("tessera.toml"))).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_minimal_file_loads_with_documented_defaults() {
+    Jail::expect_with(|jail| {
+        let c = load(jail, MINIMAL).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.server.issuer(), "https://auth.example.com");
+        assert_eq!(c.store.prefix, "tessera:");
+        assert_eq!(c.tokens.access_token_ttl_secs, 3600);
+        assert!(c.registration.initial_access_token.is_none());
+        Ok(())
+    });
+}
+
+#[test]
+fn environment_overrides_nested_keys() {
+    Jail::expect_with(|jail| {
+        jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "42");
+        jail.set_env("TESSERA_STORE__URL", "memory");
+        jail.set_env("TESSERA_CONFIG", "ignored-as-a-key");
+        jail.set_env("TESSERA_UNRELATED", "ignored too");
+        let c = load(jail, MINIMAL).unwrap();
+        assert_eq!(c.tokens.access_token_ttl_secs, 42);
+        assert_eq!(c.store.url, "memory");
+        Ok(())
+    });
+}
+
+/// MINIMAL with `extra` ("[section]\nkey = value") spliced in, replacing any same-named key.
+fn with_line(extra: &str) -> String {
+    let (section, line) = extra.split_once('\n').unwrap();
+    let key = line.split('=').next().unwrap().trim();
+    let mut out: Vec<String> = MINIMAL
+        .lines()
+        .filter(|l| l.split('=').next().map(str::trim) != Some(key))
+        .map(str::to_string)
+        .collect();
+    match out.iter().position(|l| l == section) {
+        Some(i) => out.insert(i + 1, line.to_string()),
+        None => {
+            out.push(section.to_string());
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n")
+}
+
+#[test]
+fn bad_values_are_refused_naming_the_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[tokens]\naccess_token_ttl_secs = 0",
+            "tokens.access_token_ttl_secs",
+            "TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS",
+        ),
+        (
+            "[tokens]\naccess_token_ttl_secs = \"soon\"",
+            "access_token_ttl_secs",
+            "",
+        ),
+        (
+            "[server]\nissuer = \"http://auth.example.com\"",
+            "server.issuer",
+            "TESSERA_SERVER__ISSUER",
+        ),
+        (
+            "[server]\nissuer = \"https://a.example.com/?x=1\"",
+            "server.issuer",
+            "",
+        ),
+        ("[server]\nlisten = \"nowhere\"", "listen", ""),
+        ("[server]\nmax_body_bytes = 10", "server.max_body_bytes", ""),
+        ("[store]\nurl = \"postgres://x\"", "store.url", ""),
+        ("[store]\nprefix = \"a{b}\"", "store.prefix", ""),
+        (
+            "[admin]\ntoken = \"short\"",
+            "admin.token",
+            "TESSERA_ADMIN__TOKEN",
+        ),
+        ("[security]\npepper = \"short\"", "security.pepper", ""),
+        ("[log]\nformat = \"xml\"", "log.format", ""),
+        ("[log]\nlevel = \"[[[\"", "log.level", ""),
+        (
+            "[registration]\nallowed_scopes = [\"a b\"]",
+            "registration.allowed_scopes",
+            "",
+        ),
+        (
+            "[tokens]\nacces_token_ttl_secs = 5",
+            "acces_token_ttl_secs",
+            "",
+        ),
+    ];
+    for (extra, key, env) in cases {
+        Jail::expect_with(|jail| {
+            let base = with_line(extra);
+            let err = load(jail, &base).expect_err(extra);
+            assert!(err.contains(key), "{extra}: {err}");
+            assert!(err.contains(env), "{extra}: {err}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn the_broker_never_picks_a_store_by_itself() {
+    Jail::expect_with(|jail| {
+        let without_store = MINIMAL.replace("[store]\nurl = \"redis://127.0.0.1:6379\"\n", "");
+        let err = load(jail, &without_store).unwrap_err();
+        assert!(err.contains("store.url") && err.contains("memory"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn missing_files_and_required_sections_are_errors() {
+    Jail::expect_with(|_| {
+        let err =
+            BrokerConfig::load(json!({}), Some(Path::new("/no/such/tessera.toml"))).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+        let err = BrokerConfig::load(json!({}), None).unwrap_err().to_string();
+        assert!(err.contains("admin") || err.contains("security"), "{err}");
+        Ok(())
+    });
+}

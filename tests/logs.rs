@@ -1,0 +1,116 @@
+//! No secret, token, password or Authorization header ever reaches a log line, even at the most
+//! verbose level. A test binary of its own: it installs the process-wide subscriber.
+
+// Tests may panic on what they did not expect: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+#[path = "api/redis_server.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use helpers::*;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let capture = Capture::default();
+    let sink = capture.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .init();
+
+    let app = spawn_app_with(&shared_redis_url(), |cfg| {
+        cfg["registration"] = json!({"initial_access_token": IAT, "allowed_scopes": ["read"]});
+    })
+    .await;
+    let c = app.default_client().await;
+    let token = app.access_token(&c).await;
+    let _ = app.introspect(&c, &token).await;
+    let _ = app
+        .http
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c.id.as_str()),
+            ("client_secret", c.secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // A secret in the query string (refused) must not be logged either.
+    let _ = app
+        .http
+        .post(app.url(&format!("/token?client_secret={}", c.secret)))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let wrong = Client {
+        secret: "tsr_cs_wrong-guess-1234".into(),
+        ..c.clone()
+    };
+    let _ = app
+        .token(&wrong, &[("grant_type", "client_credentials")])
+        .await;
+    let res = app
+        .http
+        .post(app.url("/register"))
+        .bearer_auth(IAT)
+        .json(&json!({"grant_types": ["client_credentials"]}))
+        .send()
+        .await
+        .unwrap();
+    let dcr_secret = json_of(res).await["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _ = app.post_form("/revoke", &c, &[("token", &token)]).await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("route=/token"),
+        "the capture works and records routes:\n{logs}"
+    );
+    for secret in [
+        c.secret.as_str(),
+        token.as_str(),
+        &token[7..30],
+        dcr_secret.as_str(),
+        "tsr_cs_wrong-guess-1234",
+        ADMIN_TOKEN,
+        IAT,
+        PEPPER,
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "a secret reached the logs: {}…",
+            &secret[..10]
+        );
+    }
+    assert!(!logs.to_ascii_lowercase().contains("authorization: basic"));
+    assert!(
+        !logs.contains("client_secret="),
+        "a query string was logged"
+    );
+}
