@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod dev;
+pub mod devidp;
 pub mod error;
 pub mod health;
 pub mod metrics;

@@ -6,6 +6,7 @@
 
 mod admin;
 mod credentials;
+mod devidp;
 mod failure;
 mod helpers;
 mod introspect;

@@ -1,0 +1,1 @@
+//! The development identity provider over HTTP (being written).
