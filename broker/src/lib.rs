@@ -25,5 +25,6 @@ pub mod oauth;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod upstream;
 
 pub use startup::Application;

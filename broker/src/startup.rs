@@ -23,6 +23,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("cannot set up metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("upstream identity provider: {0}")]
+    Upstream(#[from] crate::upstream::UpstreamError),
 }
 
 pub struct Application {

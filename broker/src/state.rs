@@ -6,9 +6,11 @@ use tessera_shared::catalog::Catalog;
 use tessera_shared::config::BrokerConfig;
 use tessera_shared::crypto::Keys;
 use tessera_shared::store::Store;
-use tessera_shared::tokens::Tokens;
+use tessera_shared::tokens::{Lifetimes, Tokens};
 
 use crate::metrics::Metrics;
+use crate::startup::StartError;
+use crate::upstream::Upstream;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -19,6 +21,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Endpoint URLs, built once from the issuer.
     pub urls: Urls,
+    /// The upstream identity provider, when user login is configured.
+    pub upstream: Option<Arc<Upstream>>,
 }
 
 #[derive(Debug)]
@@ -28,22 +32,35 @@ pub struct Urls {
     pub introspection: String,
     pub revocation: String,
     pub registration: String,
+    pub authorization: String,
 }
 
 impl AppState {
-    pub fn new(config: BrokerConfig, store: Arc<dyn Store>) -> Result<Self, prometheus::Error> {
+    pub fn new(config: BrokerConfig, store: Arc<dyn Store>) -> Result<Self, StartError> {
         let keys = Keys::from_pepper(&config.security.pepper);
         let catalog = Catalog::new(store, keys.clone());
-        let tokens = Tokens::new(catalog.clone(), keys.clone());
+        let t = &config.tokens;
+        let life = Lifetimes {
+            access_secs: t.access_token_ttl_secs,
+            refresh_secs: t.refresh_token_ttl_secs,
+            code_secs: t.authorization_code_ttl_secs,
+        };
+        let tokens = Tokens::new(catalog.clone(), keys.clone(), life);
         let issuer = config.server.issuer().to_string();
         let urls = Urls {
             token: format!("{issuer}/token"),
             introspection: format!("{issuer}/introspect"),
             revocation: format!("{issuer}/revoke"),
             registration: format!("{issuer}/register"),
+            authorization: format!("{issuer}/authorize"),
             issuer,
         };
+        let upstream = match &config.upstream {
+            Some(u) => Some(Arc::new(Upstream::new(u.clone(), config.server.issuer())?)),
+            None => None,
+        };
         Ok(AppState {
+            upstream,
             metrics: Metrics::new()?,
             config,
             keys,

@@ -49,6 +49,8 @@ pub struct NewApp {
     pub attributes: BTreeMap<String, String>,
     /// Lifetime of the app's first credential, in seconds (`None`: no expiry).
     pub credential_ttl_secs: Option<u64>,
+    /// A public client (no secret; PKCE required).
+    pub public: bool,
 }
 
 /// Fields to change on an app; `None` leaves a field as it is.
@@ -302,6 +304,7 @@ impl Catalog {
                 scopes: new.scopes.clone(),
                 attributes: new.attributes.clone(),
                 status: Status::Approved,
+                public: new.public,
                 generation: 0,
                 credentials: vec![issued.credential.clone()],
                 created_at: at,

@@ -89,6 +89,10 @@ pub struct BrokerConfig {
     pub registration: RegistrationConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// The upstream OpenID Connect provider that authenticates people (Okta). Absent: no user
+    /// login (`/authorize`, `password` and token exchange are off).
+    #[serde(default)]
+    pub upstream: Option<UpstreamConfig>,
 }
 
 impl BrokerConfig {
@@ -100,6 +104,7 @@ impl BrokerConfig {
         "security",
         "registration",
         "log",
+        "upstream",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -134,12 +139,10 @@ impl BrokerConfig {
                 format!("'{}' is not a valid scope token", bad.escape_default()),
             ));
         }
-        in_range(
-            "tokens.access_token_ttl_secs",
-            self.tokens.access_token_ttl_secs,
-            1,
-            30 * 86_400,
-        )?;
+        self.tokens.validate()?;
+        if let Some(u) = &self.upstream {
+            u.validate()?;
+        }
         self.log.validate()
     }
 }
@@ -303,13 +306,192 @@ pub struct AdminConfig {
 pub struct TokenConfig {
     /// Lifetime of access tokens, in seconds.
     pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token family (from the login; rotation does not extend it).
+    pub refresh_token_ttl_secs: u64,
+    /// Lifetime of the broker's authorization codes (at most 60 s).
+    pub authorization_code_ttl_secs: u64,
+    /// How long a user may take to log in upstream before the pending request expires.
+    pub login_ttl_secs: u64,
 }
 
 impl Default for TokenConfig {
     fn default() -> Self {
         TokenConfig {
             access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 86_400,
+            authorization_code_ttl_secs: 60,
+            login_ttl_secs: 600,
         }
+    }
+}
+
+impl TokenConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        in_range(
+            "tokens.access_token_ttl_secs",
+            self.access_token_ttl_secs,
+            1,
+            30 * 86_400,
+        )?;
+        in_range(
+            "tokens.refresh_token_ttl_secs",
+            self.refresh_token_ttl_secs,
+            1,
+            365 * 86_400,
+        )?;
+        in_range(
+            "tokens.authorization_code_ttl_secs",
+            self.authorization_code_ttl_secs,
+            1,
+            60,
+        )?;
+        in_range("tokens.login_ttl_secs", self.login_ttl_secs, 10, 3600)
+    }
+}
+
+/// The upstream OpenID Connect provider (Okta, or any OIDC provider), found by discovery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Issuer URL; `{issuer}/.well-known/openid-configuration` is fetched from it. With
+    /// `dev_idp = true` it may be left empty: the built-in provider's issuer is used.
+    #[serde(default)]
+    pub issuer: String,
+    /// The broker's own client at the upstream.
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default = "empty_secret")]
+    pub client_secret: SecretString,
+    /// Scopes asked of the upstream at login, besides `openid`.
+    #[serde(default = "default_upstream_scopes")]
+    pub scopes: Vec<String>,
+    /// Upstream claim name → token attribute name. Mapped claims become token attributes.
+    #[serde(default = "default_claim_map")]
+    pub claims: std::collections::BTreeMap<String, String>,
+    /// Accepted clock skew for `exp`/`iat`/`nbf`, in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+    /// Timeout of every upstream HTTP call, in milliseconds.
+    #[serde(default = "default_upstream_timeout")]
+    pub timeout_ms: u64,
+    /// How often discovery is refreshed, in seconds.
+    #[serde(default = "default_discovery_refresh")]
+    pub discovery_refresh_secs: u64,
+    /// Least time between two JWKS refetches caused by an unknown `kid`, in seconds.
+    #[serde(default = "default_jwks_min_refetch")]
+    pub jwks_min_refetch_secs: u64,
+    /// Accepted signature algorithms (asymmetric only).
+    #[serde(default = "default_algs")]
+    pub algorithms: Vec<String>,
+    /// Audiences accepted for upstream access tokens in token exchange (Okta: `api://default`).
+    #[serde(default = "default_audiences")]
+    pub access_token_audiences: Vec<String>,
+    /// Run the built-in development identity provider and use it as the upstream. For
+    /// `tessera dev` and tests; logs a loud warning.
+    #[serde(default)]
+    pub dev_idp: bool,
+}
+
+fn empty_secret() -> SecretString {
+    SecretString::from(String::new())
+}
+fn default_upstream_scopes() -> Vec<String> {
+    vec!["openid".into(), "profile".into(), "email".into()]
+}
+fn default_claim_map() -> std::collections::BTreeMap<String, String> {
+    ["email", "name", "groups"]
+        .into_iter()
+        .map(|c| (c.to_string(), c.to_string()))
+        .collect()
+}
+fn default_leeway() -> u64 {
+    60
+}
+fn default_upstream_timeout() -> u64 {
+    5000
+}
+fn default_discovery_refresh() -> u64 {
+    3600
+}
+fn default_jwks_min_refetch() -> u64 {
+    30
+}
+fn default_algs() -> Vec<String> {
+    vec!["RS256".into(), "ES256".into(), "PS256".into()]
+}
+fn default_audiences() -> Vec<String> {
+    vec!["api://default".into()]
+}
+
+/// The asymmetric JWS algorithms Tessera accepts from an upstream (RFC 8725 §3.1: no `none`,
+/// no HMAC with keys that are not ours).
+pub const ASYMMETRIC_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+];
+
+impl UpstreamConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.dev_idp {
+            let url = Url::parse(&self.issuer).map_err(|e| {
+                ConfigError::invalid("upstream.issuer", format!("not an absolute URL ({e})"))
+            })?;
+            let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+                return Err(ConfigError::invalid(
+                    "upstream.issuer",
+                    "must use https (http only on loopback)",
+                ));
+            }
+            if self.client_id.is_empty() {
+                return Err(ConfigError::invalid("upstream.client_id", "is required"));
+            }
+            if self.client_secret.expose_secret().is_empty() {
+                return Err(ConfigError::invalid(
+                    "upstream.client_secret",
+                    "is required",
+                ));
+            }
+        }
+        if let Some(bad) = self
+            .algorithms
+            .iter()
+            .find(|a| !ASYMMETRIC_ALGS.contains(&a.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                "upstream.algorithms",
+                format!("'{bad}' is not an accepted asymmetric algorithm"),
+            ));
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::invalid(
+                "upstream.algorithms",
+                "must not be empty",
+            ));
+        }
+        if let Some(bad) = self
+            .scopes
+            .iter()
+            .find(|s| !crate::scope::is_scope_token(s))
+        {
+            return Err(ConfigError::invalid(
+                "upstream.scopes",
+                format!("'{}' is not a valid scope token", bad.escape_default()),
+            ));
+        }
+        in_range("upstream.leeway_secs", self.leeway_secs, 0, 300)?;
+        in_range("upstream.timeout_ms", self.timeout_ms, 100, 60_000)?;
+        in_range(
+            "upstream.discovery_refresh_secs",
+            self.discovery_refresh_secs,
+            10,
+            7 * 86_400,
+        )?;
+        in_range(
+            "upstream.jwks_min_refetch_secs",
+            self.jwks_min_refetch_secs,
+            0,
+            3600,
+        )
     }
 }
 

@@ -34,15 +34,35 @@ pub enum Status {
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     ClientCredentials,
+    AuthorizationCode,
+    RefreshToken,
+    Password,
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: &'static [GrantType] = &[GrantType::ClientCredentials];
+    pub const ALL: &'static [GrantType] = &[
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+        GrantType::TokenExchange,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Password => "password",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
+    }
+
+    /// Grants that act for a user, and so need the upstream identity provider.
+    pub fn needs_upstream(self) -> bool {
+        !matches!(self, GrantType::ClientCredentials)
     }
 
     pub fn parse(s: &str) -> Option<GrantType> {
@@ -83,6 +103,10 @@ pub struct App {
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
     pub status: Status,
+    /// A public client (RFC 6749 §2.1: a browser or native app that cannot keep a secret)
+    /// authenticates with its client_id alone and must use PKCE.
+    #[serde(default)]
+    pub public: bool,
     /// Bumped whenever the app is revoked: a token minted under an older generation is dead,
     /// which revokes every token of the app in O(1).
     pub generation: u64,
@@ -159,6 +183,77 @@ pub struct TokenRecord {
     /// The app's custom attributes (and, for user tokens, mapped identity claims).
     #[serde(default)]
     pub attributes: BTreeMap<String, serde_json::Value>,
+    /// The refresh-token family (one user login) this token belongs to; user tokens always
+    /// have one, so that revoking the family or the user kills them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+}
+
+/// A value that must never be printed: `Debug` shows only that it is there.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Sensitive(pub String);
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sensitive(..)")
+    }
+}
+
+/// Who logged in, as the upstream said: what user tokens are mapped to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Identity {
+    pub sub: String,
+    /// Mapped upstream claims (by the configured claim mapping).
+    pub claims: BTreeMap<String, serde_json::Value>,
+    /// The upstream `id_token` itself, so the proxy can forward it; never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Sensitive>,
+    pub auth_time: i64,
+}
+
+/// One login's grant: what every access and refresh token of the family stands for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FamilyRecord {
+    pub client_id: String,
+    pub app_id: Uuid,
+    pub developer_id: Uuid,
+    pub app_generation: u64,
+    pub grant: GrantType,
+    pub scope: ScopeSet,
+    pub identity: Identity,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A broker authorization code: single use, short-lived, bound to everything it was issued for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub app_id: Uuid,
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (then the token request must
+    /// repeat it, RFC 6749 §4.1.3).
+    pub redirect_uri_explicit: bool,
+    pub scope: ScopeSet,
+    /// PKCE S256 challenge (RFC 7636 §4.2); `None` only for confidential clients that sent none.
+    pub code_challenge: Option<String>,
+    pub identity: Identity,
+}
+
+/// A login in progress: the app's authorization request, and the secrets of the broker's own
+/// request to the upstream.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingLogin {
+    pub client_id: String,
+    pub app_id: Uuid,
+    pub redirect_uri: String,
+    pub redirect_uri_explicit: bool,
+    pub scope: ScopeSet,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub upstream_nonce: Sensitive,
+    pub upstream_verifier: Sensitive,
 }
 
 #[cfg(test)]

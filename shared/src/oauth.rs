@@ -22,6 +22,7 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     InvalidClientMetadata,
     AccessDenied,
+    UnsupportedResponseType,
 }
 
 impl ErrorCode {
@@ -40,6 +41,7 @@ impl ErrorCode {
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
         }
     }
 }

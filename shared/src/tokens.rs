@@ -1,18 +1,31 @@
-//! Minting, resolving and revoking opaque access tokens.
+//! Minting, resolving and revoking Tessera's opaque tokens.
 //!
-//! A token is honoured only while (1) its string is well formed (checked before any I/O),
-//! (2) its record exists under the token's keyed hash (Redis TTL = token lifetime), (3) its app
-//! still exists, is approved and is at the generation the token was minted under, and (4) the
-//! credential it was issued to is still live. (3) and (4) make revoking an app or a credential
-//! take effect for every token at once, without scanning.
+//! An access token is honoured only while (1) its string is well formed (checked before any
+//! I/O), (2) its record exists under the token's keyed hash (Redis TTL = token lifetime), (3) its
+//! app still exists, is approved and is at the generation the token was minted under, (4) the
+//! credential it was issued to is still live, and (5) for user tokens, its family (the login it
+//! came from) is neither revoked nor expired. (3)–(5) make revoking an app, a credential, a login
+//! or a user take effect for every token at once, without scanning.
+//!
+//! # Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)
+//! Each login starts a *family*: one record, one live refresh token. Refreshing replaces the
+//! live token atomically (`redis/scripts/refresh_rotate.lua`); presenting any other token of the
+//! family — a consumed one — is reuse and revokes the family, access tokens included. Two
+//! concurrent refreshes with the same token therefore get one success, and the other one is
+//! treated as reuse: the family is revoked. That is the strict reading of RFC 9700 §4.14.2; a
+//! client must not refresh one token twice. A string that was never issued (no pointer to a
+//! family) revokes nothing.
 
 use std::collections::BTreeMap;
 
+use uuid::Uuid;
+
 use crate::catalog::Catalog;
-use crate::crypto::Keys;
+use crate::crypto::{random_string, Keys};
 use crate::error::StoreError;
-use crate::model::{App, GrantType, TokenRecord};
+use crate::model::{App, CodeRecord, FamilyRecord, GrantType, Identity, TokenRecord};
 use crate::scope::ScopeSet;
+use crate::store::{CodeClaim, Rotation};
 use crate::time::now;
 use crate::token::TokenKind;
 
@@ -23,7 +36,7 @@ pub struct Minted {
     pub record: TokenRecord,
 }
 
-/// What to mint.
+/// An app-only grant (client credentials).
 #[derive(Debug)]
 pub struct Grant<'a> {
     pub app: &'a App,
@@ -34,49 +47,301 @@ pub struct Grant<'a> {
     pub ttl_secs: u64,
 }
 
+/// A grant on behalf of a user who logged in upstream.
+#[derive(Debug)]
+pub struct UserGrant<'a> {
+    pub app: &'a App,
+    pub client_id: &'a str,
+    pub grant: GrantType,
+    pub scope: ScopeSet,
+    pub identity: Identity,
+    /// Issue a refresh token too.
+    pub refresh: bool,
+}
+
+/// What a user grant or a refresh hands out.
+#[derive(Debug)]
+pub struct Issued {
+    pub access: Minted,
+    pub refresh_token: Option<String>,
+    pub family: String,
+    pub identity: Identity,
+}
+
+/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is invalid, expired or revoked")]
+    Invalid,
+    #[error("the refresh token was already used; the login is revoked")]
+    Reused,
+    #[error("the requested scope exceeds the original grant")]
+    Scope,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Lifetimes, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access_secs: u64,
+    pub refresh_secs: u64,
+    pub code_secs: u64,
+}
+
 #[derive(Clone, Debug)]
 pub struct Tokens {
     catalog: Catalog,
     keys: Keys,
+    life: Lifetimes,
 }
 
 impl Tokens {
-    pub fn new(catalog: Catalog, keys: Keys) -> Self {
-        Tokens { catalog, keys }
+    pub fn new(catalog: Catalog, keys: Keys, life: Lifetimes) -> Self {
+        Tokens {
+            catalog,
+            keys,
+            life,
+        }
     }
 
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.life
+    }
+
+    fn store(&self) -> &std::sync::Arc<dyn crate::store::Store> {
+        self.catalog.store()
+    }
+
+    /// Mints an access token for an app acting on its own behalf.
     pub async fn mint(&self, g: Grant<'_>) -> Result<Minted, StoreError> {
+        let attributes = app_attributes(g.app);
+        self.mint_access(
+            g.app,
+            g.client_id,
+            g.grant,
+            g.scope,
+            g.sub,
+            attributes,
+            None,
+            g.ttl_secs,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn mint_access(
+        &self,
+        app: &App,
+        client_id: &str,
+        grant: GrantType,
+        scope: ScopeSet,
+        sub: Option<String>,
+        attributes: BTreeMap<String, serde_json::Value>,
+        family: Option<String>,
+        ttl_secs: u64,
+    ) -> Result<Minted, StoreError> {
         let token = TokenKind::AccessToken.generate();
         let iat = now();
-        let attributes: BTreeMap<String, serde_json::Value> = g
-            .app
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
         let record = TokenRecord {
+            client_id: client_id.to_string(),
+            app_id: app.id,
+            developer_id: app.developer_id,
+            app_generation: app.generation,
+            grant,
+            scope,
+            sub,
+            iat,
+            exp: iat.saturating_add(ttl_secs as i64),
+            attributes,
+            family,
+        };
+        let json = serde_json::to_string(&record)?;
+        self.store()
+            .token_put(
+                TokenKind::AccessToken,
+                &self.keys.token_hash(&token),
+                &json,
+                ttl_secs,
+            )
+            .await?;
+        Ok(Minted { token, record })
+    }
+
+    /// A new family id (also what a code redemption claims the code for).
+    pub fn new_family_id() -> String {
+        random_string::<16>()
+    }
+
+    /// Starts a login's family under `family` and mints its first tokens.
+    pub async fn start_family(
+        &self,
+        g: UserGrant<'_>,
+        family: String,
+    ) -> Result<Issued, StoreError> {
+        let at = now();
+        let ttl = self.life.refresh_secs;
+        let record = FamilyRecord {
             client_id: g.client_id.to_string(),
             app_id: g.app.id,
             developer_id: g.app.developer_id,
             app_generation: g.app.generation,
             grant: g.grant,
-            scope: g.scope,
-            sub: g.sub,
-            iat,
-            exp: iat.saturating_add(g.ttl_secs as i64),
-            attributes,
+            scope: g.scope.clone(),
+            identity: g.identity.clone(),
+            created_at: at,
+            expires_at: at.saturating_add(ttl as i64),
         };
-        let json = serde_json::to_string(&record)?;
-        self.catalog
-            .store()
-            .token_put(
-                TokenKind::AccessToken,
-                &self.keys.token_hash(&token),
-                &json,
-                g.ttl_secs,
+        let refresh = g.refresh.then(|| TokenKind::RefreshToken.generate());
+        let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
+        let store = self.store();
+        if let Some(h) = &refresh_hash {
+            store
+                .token_put(TokenKind::RefreshToken, h, &family, ttl)
+                .await?;
+        }
+        store
+            .family_put(
+                &family,
+                &serde_json::to_string(&record)?,
+                refresh_hash.as_deref(),
+                ttl,
             )
             .await?;
-        Ok(Minted { token, record })
+        let app_id = g.app.id.to_string();
+        store
+            .user_family_add(&app_id, &g.identity.sub, &family, ttl)
+            .await?;
+        let access = self
+            .mint_for_family(g.app, &record, g.scope, &family)
+            .await?;
+        Ok(Issued {
+            access,
+            refresh_token: refresh,
+            family,
+            identity: g.identity,
+        })
+    }
+
+    async fn mint_for_family(
+        &self,
+        app: &App,
+        fam: &FamilyRecord,
+        scope: ScopeSet,
+        family: &str,
+    ) -> Result<Minted, StoreError> {
+        let mut attributes = app_attributes(app);
+        attributes.extend(fam.identity.claims.clone());
+        // An access token never outlives its login.
+        let left = (fam.expires_at - now()).max(1) as u64;
+        self.mint_access(
+            app,
+            &fam.client_id,
+            fam.grant,
+            scope,
+            Some(fam.identity.sub.clone()),
+            attributes,
+            Some(family.to_string()),
+            self.life.access_secs.min(left),
+        )
+        .await
+    }
+
+    /// RFC 6749 §6: rotates `refresh_token` for the authenticated `app` / `client_id`, with the
+    /// scope narrowed to `scope` if given.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        app: &App,
+        scope: Option<ScopeSet>,
+    ) -> Result<Issued, RefreshError> {
+        if !TokenKind::RefreshToken.is_well_formed(refresh_token) {
+            return Err(RefreshError::Invalid);
+        }
+        let store = self.store();
+        let hash = self.keys.token_hash(refresh_token);
+        let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
+            return Err(RefreshError::Invalid); // never issued: revokes nothing
+        };
+        let Some(state) = store.family_get(&family).await? else {
+            return Err(RefreshError::Invalid);
+        };
+        let fam: FamilyRecord = serde_json::from_str(&state.record).map_err(StoreError::from)?;
+        // Another client's token is useless here, and presenting it changes nothing.
+        if fam.app_id != app.id {
+            return Err(RefreshError::Invalid);
+        }
+        let scope = match scope {
+            Some(s) if !s.is_subset(&fam.scope) => return Err(RefreshError::Scope),
+            Some(s) => s,
+            None => fam.scope.clone(),
+        };
+        if !app.honours(&fam.client_id, fam.app_generation, now()) {
+            return Err(RefreshError::Invalid);
+        }
+        let next = TokenKind::RefreshToken.generate();
+        let next_hash = self.keys.token_hash(&next);
+        let left = (fam.expires_at - now()).max(1) as u64;
+        store
+            .token_put(TokenKind::RefreshToken, &next_hash, &family, left)
+            .await?;
+        match store.family_rotate(&family, &hash, &next_hash).await? {
+            Rotation::Rotated(_) => {}
+            Rotation::Reused => return Err(RefreshError::Reused),
+            Rotation::Revoked | Rotation::Gone => return Err(RefreshError::Invalid),
+        }
+        let access = self.mint_for_family(app, &fam, scope, &family).await?;
+        Ok(Issued {
+            access,
+            refresh_token: Some(next),
+            family,
+            identity: fam.identity,
+        })
+    }
+
+    /// Stores a new authorization code and returns it.
+    pub async fn issue_code(&self, record: &CodeRecord) -> Result<String, StoreError> {
+        let code = TokenKind::AuthorizationCode.generate();
+        self.store()
+            .code_put(
+                &self.keys.token_hash(&code),
+                &serde_json::to_string(record)?,
+                self.life.code_secs,
+            )
+            .await?;
+        Ok(code)
+    }
+
+    /// The record behind a code, without redeeming it.
+    pub async fn peek_code(&self, code: &str) -> Result<Option<CodeRecord>, StoreError> {
+        if !TokenKind::AuthorizationCode.is_well_formed(code) {
+            return Ok(None);
+        }
+        match self.store().code_get(&self.keys.token_hash(code)).await? {
+            Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Redeems a code for `family`, at most once. On a replay the caller revokes the family
+    /// that the first redemption started (RFC 6749 §4.1.2).
+    pub async fn claim_code(&self, code: &str, family: &str) -> Result<CodeClaim, StoreError> {
+        self.store()
+            .code_claim(&self.keys.token_hash(code), family)
+            .await
+    }
+
+    pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        self.store().family_revoke(family).await
+    }
+
+    /// Revokes every login of user `sub` in `app_id`; returns how many there were.
+    pub async fn revoke_user(&self, app_id: Uuid, sub: &str) -> Result<usize, StoreError> {
+        let families = self.store().user_families(&app_id.to_string(), sub).await?;
+        for f in &families {
+            self.store().family_revoke(f).await?;
+        }
+        Ok(families.len())
     }
 
     /// The record of a token that is active right now, with its app; `None` for anything
@@ -86,7 +351,6 @@ impl Tokens {
             return Ok(None);
         }
         let Some(raw) = self
-            .catalog
             .store()
             .token_get(TokenKind::AccessToken, &self.keys.token_hash(token))
             .await?
@@ -98,23 +362,49 @@ impl Tokens {
         if record.exp <= at {
             return Ok(None);
         }
-        let Some(app) = self.catalog.app_by_id(record.app_id).await? else {
+        let app = self.catalog.app_by_id(record.app_id);
+        let family = async {
+            match &record.family {
+                Some(f) => self.store().family_get(f).await,
+                None => Ok(None),
+            }
+        };
+        let (app, family) = tokio::join!(app, family);
+        let Some(app) = app? else {
             return Ok(None);
         };
         if !app.honours(&record.client_id, record.app_generation, at) {
             return Ok(None);
         }
+        match (&record.family, family?) {
+            (None, _) => {}
+            (Some(_), Some(f)) if !f.revoked => {}
+            (Some(_), _) => return Ok(None),
+        }
         Ok(Some((record, app)))
     }
 
-    /// RFC 7009 §2.1: revokes `token` if it belongs to `owner`. Unknown, malformed and foreign
-    /// tokens are left alone without error, so the answer reveals nothing about them.
+    /// RFC 7009 §2.1: revokes `token` if it belongs to `owner`. A refresh token revokes its whole
+    /// family (the access tokens of the same grant too, as §2.1 recommends). Unknown, malformed
+    /// and foreign tokens are left alone without error, so the answer reveals nothing.
     pub async fn revoke(&self, token: &str, owner: &App) -> Result<(), StoreError> {
+        let store = self.store();
+        let hash = self.keys.token_hash(token);
+        if TokenKind::RefreshToken.is_well_formed(token) {
+            let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
+                return Ok(());
+            };
+            if let Some(state) = store.family_get(&family).await? {
+                let fam: FamilyRecord = serde_json::from_str(&state.record)?;
+                if fam.app_id == owner.id {
+                    store.family_revoke(&family).await?;
+                }
+            }
+            return Ok(());
+        }
         if !TokenKind::AccessToken.is_well_formed(token) {
             return Ok(());
         }
-        let hash = self.keys.token_hash(token);
-        let store = self.catalog.store();
         let Some(raw) = store.token_get(TokenKind::AccessToken, &hash).await? else {
             return Ok(());
         };
@@ -124,4 +414,11 @@ impl Tokens {
         }
         Ok(())
     }
+}
+
+fn app_attributes(app: &App) -> BTreeMap<String, serde_json::Value> {
+    app.attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect()
 }

@@ -115,7 +115,12 @@ async fn bad_metadata_is_refused_with_rfc7591_errors() {
             json!({"grant_types": ["client_credentials"], "redirect_uris": ["http://evil.example/cb"]}),
             "invalid_redirect_uri",
         ),
-        (json!({}), "invalid_client_metadata"),
+        // The default grant is authorization_code, which needs a redirect URI.
+        (json!({}), "invalid_redirect_uri"),
+        (
+            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            "invalid_client_metadata",
+        ),
         (
             json!({"grant_types": ["implicit"]}),
             "invalid_client_metadata",

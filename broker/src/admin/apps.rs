@@ -29,6 +29,9 @@ pub struct CreateApp {
     attributes: BTreeMap<String, String>,
     /// Lifetime of the first credential, in seconds.
     credential_expires_in: Option<u64>,
+    /// A public client: authenticates with its client_id alone and must use PKCE.
+    #[serde(default)]
+    public: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +71,7 @@ pub async fn create(
         scopes: scopes(b.scopes)?,
         attributes: b.attributes,
         credential_ttl_secs: b.credential_expires_in,
+        public: b.public,
     };
     let (app, issued) = state.catalog.create_app(dev, new).await?;
     let secret = (

@@ -9,6 +9,7 @@
 pub mod apps;
 pub mod credentials;
 pub mod developers;
+pub mod users;
 pub mod validate;
 pub mod views;
 
@@ -124,6 +125,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/developers/{dev}/apps/{app}/credentials/{client_id}",
                 web::delete().to(credentials::delete),
+            )
+            .route(
+                "/developers/{dev}/apps/{app}/users/{sub}/tokens",
+                web::delete().to(users::revoke_tokens),
             ),
     );
 }

@@ -38,6 +38,7 @@ pub struct AppView<'a> {
     pub scopes: Vec<&'a str>,
     pub attributes: &'a std::collections::BTreeMap<String, String>,
     pub status: Status,
+    pub public: bool,
     pub credentials: Vec<CredentialView<'a>>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -55,6 +56,7 @@ impl<'a> AppView<'a> {
             scopes: app.scopes.iter().collect(),
             attributes: &app.attributes,
             status: app.status,
+            public: app.public,
             credentials: app
                 .credentials
                 .iter()

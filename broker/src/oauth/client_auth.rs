@@ -75,7 +75,16 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
             }),
             None => Err(OAuthError::invalid_request("missing parameter 'client_id'")),
         },
-        (None, None) => Err(OAuthError::invalid_client(Challenge::Basic)),
+        // A public client names itself in the body and proves nothing (RFC 6749 §2.1); only
+        // apps registered as public may do that.
+        (None, None) => match body_id {
+            Some(id) => Ok(Presented {
+                client_id: id.to_string(),
+                secret: String::new(),
+                challenge: Challenge::None,
+            }),
+            None => Err(OAuthError::invalid_client(Challenge::Basic)),
+        },
     }
 }
 
@@ -104,6 +113,9 @@ pub async fn authenticate(
     let p = presented(req, form)?;
     let app = state.catalog.app_for_client(&p.client_id).await?;
     let verified = match app.as_ref().and_then(|a| a.credential(&p.client_id)) {
+        Some(cred) if p.secret.is_empty() => {
+            app.as_ref().is_some_and(|a| a.public) && cred.is_live(now())
+        }
         Some(cred) => {
             let secret_ok = state.keys.verify_secret(&p.secret, &cred.secret_hash);
             secret_ok && cred.is_live(now())
@@ -112,6 +124,11 @@ pub async fn authenticate(
             let _ = state.keys.verify_secret(&p.secret, DUMMY_HASH);
             false
         }
+    };
+    let verified = match &app {
+        // A public app authenticates without a secret, and a secret proves nothing for it.
+        Some(a) if a.public => verified && p.secret.is_empty(),
+        _ => verified && !p.secret.is_empty(),
     };
     match app {
         Some(app) if verified && app.status == Status::Approved => Ok(AuthenticatedClient {

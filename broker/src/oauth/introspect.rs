@@ -9,6 +9,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
+use tessera_shared::oauth::{Challenge, OAuthError};
 
 use super::client_auth::authenticate;
 use super::form::Form;
@@ -21,7 +22,11 @@ pub async fn introspect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthResponse> {
     let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
-    authenticate(&req, &form, &state).await?;
+    let caller = authenticate(&req, &form, &state).await?;
+    // Introspection is for resource servers and confidential clients, never public ones.
+    if caller.app.public {
+        return Err(OAuthError::invalid_client(Challenge::None).into());
+    }
     let token = form.required("token")?;
     let body = match state.tokens.active(token).await? {
         None => json!({ "active": false }),

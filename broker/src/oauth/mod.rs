@@ -7,12 +7,17 @@
 //! * [`introspect`] (RFC 7662), [`revoke`] (RFC 7009), [`register`] (RFC 7591),
 //!   [`metadata`] (RFC 8414).
 
+pub mod authorize;
+pub mod browser;
+pub mod callback;
 pub mod client_auth;
 pub mod form;
 pub mod introspect;
 pub mod metadata;
+pub mod pkce;
 pub mod register;
 pub mod revoke;
+pub mod scope;
 pub mod token;
 
 use actix_web::web;
@@ -23,6 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/introspect", web::post().to(introspect::introspect))
         .route("/revoke", web::post().to(revoke::revoke))
         .route("/register", web::post().to(register::register))
+        .route("/authorize", web::get().to(authorize::authorize))
+        .route("/callback", web::get().to(callback::callback))
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(metadata::metadata),

@@ -90,7 +90,7 @@ pub async fn register(
             "client_name": app.name,
             "redirect_uris": uris,
             "grant_types": grants,
-            "token_endpoint_auth_method": "client_secret_basic",
+            "token_endpoint_auth_method": if app.public { "none" } else { "client_secret_basic" },
             "scope": app.scopes.to_string(),
         })))
 }
@@ -105,7 +105,7 @@ fn check(meta: Metadata, state: &AppState) -> Result<NewApp, OAuthError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // §2: an omitted grant_types means ["authorization_code"], which this broker does not offer.
+    // §2: an omitted grant_types means ["authorization_code"].
     let asked = meta
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".into()]);
@@ -119,19 +119,43 @@ fn check(meta: Metadata, state: &AppState) -> Result<NewApp, OAuthError> {
         })?;
         grant_types.push(g);
     }
-    if meta.response_types.is_some_and(|r| !r.is_empty()) {
-        return Err(metadata_error(
-            "response_types: no response type is supported",
+    let wants_code = grant_types.contains(&GrantType::AuthorizationCode);
+    // §2: response_types defaults to ["code"]; "code" goes with authorization_code only.
+    match meta.response_types.as_deref() {
+        None => {}
+        Some([]) if !wants_code => {}
+        Some([one]) if one == "code" && wants_code => {}
+        Some(_) => {
+            return Err(metadata_error(
+                "response_types: only \"code\", together with the authorization_code grant",
+            ))
+        }
+    }
+    if wants_code && redirect_uris.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRedirectUri,
+            "redirect_uris: at least one is required for authorization_code",
         ));
     }
-    match meta.token_endpoint_auth_method.as_deref() {
-        None | Some("client_secret_basic") | Some("client_secret_post") => {}
+    let public = match meta.token_endpoint_auth_method.as_deref() {
+        None | Some("client_secret_basic") | Some("client_secret_post") => false,
+        // RFC 7591 §2: "none" is a public client; it may only use grants that need no secret.
+        Some("none") => true,
         Some(other) => {
             return Err(metadata_error(format!(
                 "token_endpoint_auth_method '{}' is not supported",
                 other.escape_default()
             )))
         }
+    };
+    if public
+        && grant_types
+            .iter()
+            .any(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken))
+    {
+        return Err(metadata_error(
+            "a public client may only use authorization_code and refresh_token",
+        ));
     }
     let scopes = ScopeSet::parse(meta.scope.as_deref().unwrap_or(""))
         .map_err(|e| metadata_error(format!("scope: {e}")))?;
@@ -153,6 +177,7 @@ fn check(meta: Metadata, state: &AppState) -> Result<NewApp, OAuthError> {
         scopes,
         attributes: Default::default(),
         credential_ttl_secs: None,
+        public,
     })
 }
 

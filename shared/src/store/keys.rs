@@ -32,6 +32,22 @@ impl KeySpace {
         };
         format!("{}{class}:{{{hash}}}", self.prefix)
     }
+
+    pub fn login(&self, state: &str) -> String {
+        format!("{}login:{{{state}}}", self.prefix)
+    }
+
+    pub fn family(&self, id: &str) -> String {
+        format!("{}fam:{{{id}}}", self.prefix)
+    }
+
+    /// The set of a user's families in one app. `sub` is the upstream's string, which may hold
+    /// braces, so it is encoded before it becomes part of a key.
+    pub fn user_families(&self, app_id: &str, sub: &str) -> String {
+        use base64::Engine;
+        let sub = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sub);
+        format!("{}ufam:{{{app_id}:{sub}}}", self.prefix)
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{CatalogTx, Store, Table};
+use super::{CatalogTx, CodeClaim, FamilyState, Rotation, Store, Table};
 use crate::error::StoreError;
 use crate::token::TokenKind;
 
@@ -25,7 +25,46 @@ pub struct MemoryStore {
 struct Inner {
     tables: HashMap<Table, HashMap<String, String>>,
     tokens: HashMap<(u8, String), (String, Instant)>,
+    logins: Expiring<String>,
+    /// Code hash → (record, family of the redemption that won).
+    codes: Expiring<(String, Option<String>)>,
+    families: Expiring<FamilyState>,
+    user_families: Expiring<std::collections::BTreeSet<String>>,
     writes: u64,
+}
+
+/// A map whose entries vanish at their deadline, as Redis keys with a TTL do.
+#[derive(Debug)]
+struct Expiring<V>(HashMap<String, (V, Instant)>);
+
+impl<V> Default for Expiring<V> {
+    fn default() -> Self {
+        Expiring(HashMap::new())
+    }
+}
+
+impl<V> Expiring<V> {
+    fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        let now = Instant::now();
+        if self.0.get(key).is_some_and(|(_, exp)| *exp <= now) {
+            self.0.remove(key);
+        }
+        self.0.get_mut(key).map(|(v, _)| v)
+    }
+
+    fn insert(&mut self, key: &str, value: V, ttl_secs: u64) {
+        let exp = Instant::now() + Duration::from_secs(ttl_secs.max(1));
+        self.0.insert(key.to_string(), (value, exp));
+    }
+
+    fn take(&mut self, key: &str) -> Option<V> {
+        let (v, exp) = self.0.remove(key)?;
+        (exp > Instant::now()).then_some(v)
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        self.0.retain(|_, (_, exp)| *exp > now);
+    }
 }
 
 fn class(kind: TokenKind) -> u8 {
@@ -101,6 +140,10 @@ impl Store for MemoryStore {
         g.writes += 1;
         if g.writes % SWEEP_EVERY == 0 {
             g.tokens.retain(|_, (_, exp)| *exp > now);
+            g.logins.sweep(now);
+            g.codes.sweep(now);
+            g.families.sweep(now);
+            g.user_families.sweep(now);
         }
         let exp = now + Duration::from_secs(ttl_secs.max(1));
         g.tokens
@@ -125,5 +168,130 @@ impl Store for MemoryStore {
         let mut g = self.lock()?;
         g.tokens.remove(&(class(kind), hash.to_string()));
         Ok(())
+    }
+
+    async fn login_put(&self, state: &str, record: &str, ttl_secs: u64) -> Result<(), StoreError> {
+        self.lock()?
+            .logins
+            .insert(state, record.to_string(), ttl_secs);
+        Ok(())
+    }
+
+    async fn login_take(&self, state: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock()?.logins.take(state))
+    }
+
+    async fn code_put(&self, hash: &str, record: &str, ttl_secs: u64) -> Result<(), StoreError> {
+        self.lock()?
+            .codes
+            .insert(hash, (record.to_string(), None), ttl_secs);
+        Ok(())
+    }
+
+    async fn code_get(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock()?.codes.get_mut(hash).map(|(r, _)| r.clone()))
+    }
+
+    async fn code_claim(&self, hash: &str, family: &str) -> Result<CodeClaim, StoreError> {
+        let mut g = self.lock()?;
+        Ok(match g.codes.get_mut(hash) {
+            None => CodeClaim::Gone,
+            Some((_, Some(winner))) => CodeClaim::Replayed(winner.clone()),
+            Some((_, used)) => {
+                *used = Some(family.to_string());
+                CodeClaim::Won
+            }
+        })
+    }
+
+    async fn family_put(
+        &self,
+        id: &str,
+        record: &str,
+        live_refresh: Option<&str>,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        // A revocation that arrived before the family was created (a racing code replay) holds.
+        let revoked = g.families.get_mut(id).is_some_and(|f| f.revoked);
+        let state = FamilyState {
+            record: record.to_string(),
+            live_refresh: live_refresh.map(str::to_string),
+            revoked,
+        };
+        g.families.insert(id, state, ttl_secs);
+        Ok(())
+    }
+
+    async fn family_get(&self, id: &str) -> Result<Option<FamilyState>, StoreError> {
+        // A tombstone (revoked before it existed) has no record: not a family yet.
+        Ok(self
+            .lock()?
+            .families
+            .get_mut(id)
+            .filter(|f| !f.record.is_empty())
+            .cloned())
+    }
+
+    async fn family_rotate(
+        &self,
+        id: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StoreError> {
+        let mut g = self.lock()?;
+        let Some(f) = g.families.get_mut(id).filter(|f| !f.record.is_empty()) else {
+            return Ok(Rotation::Gone);
+        };
+        if f.revoked {
+            return Ok(Rotation::Revoked);
+        }
+        if f.live_refresh.as_deref() != Some(presented) {
+            f.revoked = true;
+            return Ok(Rotation::Reused);
+        }
+        f.live_refresh = Some(next.to_string());
+        Ok(Rotation::Rotated(f.record.clone()))
+    }
+
+    async fn family_revoke(&self, id: &str) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        match g.families.get_mut(id) {
+            Some(f) => f.revoked = true,
+            None => {
+                let tombstone = FamilyState {
+                    record: String::new(),
+                    live_refresh: None,
+                    revoked: true,
+                };
+                g.families.insert(id, tombstone, 300);
+            }
+        }
+        Ok(())
+    }
+
+    async fn user_family_add(
+        &self,
+        app_id: &str,
+        sub: &str,
+        family: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let key = format!("{app_id}\u{0}{sub}");
+        let mut g = self.lock()?;
+        let mut set = g.user_families.take(&key).unwrap_or_default();
+        set.insert(family.to_string());
+        g.user_families.insert(&key, set, ttl_secs);
+        Ok(())
+    }
+
+    async fn user_families(&self, app_id: &str, sub: &str) -> Result<Vec<String>, StoreError> {
+        let key = format!("{app_id}\u{0}{sub}");
+        Ok(self
+            .lock()?
+            .user_families
+            .get_mut(&key)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default())
     }
 }

@@ -129,6 +129,76 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     async fn token_get(&self, kind: TokenKind, hash: &str) -> Result<Option<String>, StoreError>;
     async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError>;
+
+    /// Stores a pending login under its (random) upstream `state`.
+    async fn login_put(&self, state: &str, record: &str, ttl_secs: u64) -> Result<(), StoreError>;
+    /// Takes a pending login: it is gone afterwards, so a `state` works once.
+    async fn login_take(&self, state: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores an authorization code record under the code's hash.
+    async fn code_put(&self, hash: &str, record: &str, ttl_secs: u64) -> Result<(), StoreError>;
+    async fn code_get(&self, hash: &str) -> Result<Option<String>, StoreError>;
+    /// Redeems the code for `family`, at most once ever (`redis/scripts/code_claim.lua`).
+    async fn code_claim(&self, hash: &str, family: &str) -> Result<CodeClaim, StoreError>;
+
+    /// Creates a token family with its first live refresh token hash (or none).
+    async fn family_put(
+        &self,
+        id: &str,
+        record: &str,
+        live_refresh: Option<&str>,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
+    async fn family_get(&self, id: &str) -> Result<Option<FamilyState>, StoreError>;
+    /// Atomically replaces the live refresh token `presented` by `next`; anything else presented
+    /// is reuse and revokes the family (`redis/scripts/refresh_rotate.lua`).
+    async fn family_rotate(
+        &self,
+        id: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StoreError>;
+    async fn family_revoke(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Remembers that `family` belongs to user `sub` of app `app_id` (for revoking a user).
+    async fn user_family_add(
+        &self,
+        app_id: &str,
+        sub: &str,
+        family: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
+    async fn user_families(&self, app_id: &str, sub: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeClaim {
+    /// This redemption is the one.
+    Won,
+    /// Redeemed before, under this family: a replay.
+    Replayed(String),
+    /// Unknown or expired.
+    Gone,
+}
+
+/// A token family as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyState {
+    pub record: String,
+    pub live_refresh: Option<String>,
+    pub revoked: bool,
+}
+
+/// The outcome of rotating a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// Rotated; the family record.
+    Rotated(String),
+    /// The presented token was not the live one: the family is now revoked.
+    Reused,
+    Revoked,
+    Gone,
 }
 
 /// Opens the store the configuration names. Redis connects lazily: the service starts (and

@@ -9,16 +9,22 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::keys::KeySpace;
-use super::{CatalogTx, Store, Table};
+use super::{CatalogTx, CodeClaim, FamilyState, Rotation, Store, Table};
 use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::token::TokenKind;
+
+/// How long a revocation of a family not created yet is remembered (longer than a code lives).
+const TOMBSTONE_SECS: u64 = 300;
 
 pub struct RedisStore {
     conn: ConnectionManager,
     keys: KeySpace,
     catalog_commit: Script,
     app_for_client: Script,
+    code_claim: Script,
+    refresh_rotate: Script,
+    family_revoke: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -46,6 +52,9 @@ impl RedisStore {
             keys: KeySpace::new(&cfg.prefix),
             catalog_commit: Script::new(include_str!("../../../redis/scripts/catalog_commit.lua")),
             app_for_client: Script::new(include_str!("../../../redis/scripts/app_for_client.lua")),
+            code_claim: Script::new(include_str!("../../../redis/scripts/code_claim.lua")),
+            refresh_rotate: Script::new(include_str!("../../../redis/scripts/refresh_rotate.lua")),
+            family_revoke: Script::new(include_str!("../../../redis/scripts/family_revoke.lua")),
         })
     }
 }
@@ -113,5 +122,147 @@ impl Store for RedisStore {
         let mut c = self.conn.clone();
         let _: i64 = c.del(self.keys.token(kind, hash)).await?;
         Ok(())
+    }
+
+    async fn login_put(&self, state: &str, record: &str, ttl_secs: u64) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let _: () = c
+            .set_ex(self.keys.login(state), record, ttl_secs.max(1))
+            .await?;
+        Ok(())
+    }
+
+    async fn login_take(&self, state: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(c.get_del(self.keys.login(state)).await?)
+    }
+
+    async fn code_put(&self, hash: &str, record: &str, ttl_secs: u64) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.keys.token(TokenKind::AuthorizationCode, hash);
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(&key, "rec", record)
+            .ignore()
+            .expire(&key, ttl_secs.max(1) as i64)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    async fn code_get(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(
+            c.hget(self.keys.token(TokenKind::AuthorizationCode, hash), "rec")
+                .await?,
+        )
+    }
+
+    async fn code_claim(&self, hash: &str, family: &str) -> Result<CodeClaim, StoreError> {
+        let mut c = self.conn.clone();
+        let out: String = self
+            .code_claim
+            .key(self.keys.token(TokenKind::AuthorizationCode, hash))
+            .arg(family)
+            .invoke_async(&mut c)
+            .await?;
+        Ok(match out.as_str() {
+            "won" => CodeClaim::Won,
+            "gone" => CodeClaim::Gone,
+            other => CodeClaim::Replayed(other.trim_start_matches("used:").to_string()),
+        })
+    }
+
+    async fn family_put(
+        &self,
+        id: &str,
+        record: &str,
+        live_refresh: Option<&str>,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.keys.family(id);
+        let mut p = redis::pipe();
+        p.atomic().hset(&key, "rec", record).ignore();
+        if let Some(h) = live_refresh {
+            p.hset(&key, "cur", h).ignore();
+        }
+        p.expire(&key, ttl_secs.max(1) as i64).ignore();
+        let _: () = p.query_async(&mut c).await?;
+        Ok(())
+    }
+
+    async fn family_get(&self, id: &str) -> Result<Option<FamilyState>, StoreError> {
+        let mut c = self.conn.clone();
+        let (rec, cur, revoked): (Option<String>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.keys.family(id))
+                .arg(&["rec", "cur", "revoked"])
+                .query_async(&mut c)
+                .await?;
+        Ok(rec.map(|record| FamilyState {
+            record,
+            live_refresh: cur,
+            revoked: revoked.is_some(),
+        }))
+    }
+
+    async fn family_rotate(
+        &self,
+        id: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StoreError> {
+        let mut c = self.conn.clone();
+        let out: Vec<String> = self
+            .refresh_rotate
+            .key(self.keys.family(id))
+            .arg(presented)
+            .arg(next)
+            .invoke_async(&mut c)
+            .await?;
+        Ok(match out.first().map(String::as_str) {
+            Some("ok") => Rotation::Rotated(out.get(1).cloned().unwrap_or_default()),
+            Some("reused") => Rotation::Reused,
+            Some("revoked") => Rotation::Revoked,
+            _ => Rotation::Gone,
+        })
+    }
+
+    async fn family_revoke(&self, id: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let _: i64 = self
+            .family_revoke
+            .key(self.keys.family(id))
+            .arg(TOMBSTONE_SECS)
+            .invoke_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_family_add(
+        &self,
+        app_id: &str,
+        sub: &str,
+        family: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.keys.user_families(app_id, sub);
+        let _: () = redis::pipe()
+            .atomic()
+            .sadd(&key, family)
+            .ignore()
+            .expire(&key, ttl_secs.max(1) as i64)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_families(&self, app_id: &str, sub: &str) -> Result<Vec<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(c.smembers(self.keys.user_families(app_id, sub)).await?)
     }
 }

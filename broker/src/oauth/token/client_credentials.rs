@@ -3,13 +3,13 @@
 //! products); nothing asked means all of them (§3.3 lets the server pick a default).
 
 use tessera_shared::model::GrantType;
-use tessera_shared::oauth::{ErrorCode, OAuthError};
-use tessera_shared::scope::ScopeSet;
+use tessera_shared::oauth::OAuthError;
 use tessera_shared::tokens::Grant;
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::form::Form;
+use crate::oauth::scope::granted_scope;
 use crate::state::AppState;
 
 pub async fn grant(
@@ -18,12 +18,6 @@ pub async fn grant(
     state: &AppState,
 ) -> Result<TokenResponse, OAuthError> {
     let app = &client.app;
-    if !app.grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use the client_credentials grant",
-        ));
-    }
     let scope = granted_scope(form.get("scope"), &app.scopes)?;
     let ttl = state.config.tokens.access_token_ttl_secs;
     let minted = state
@@ -45,24 +39,8 @@ pub async fn grant(
         token_type: "Bearer",
         expires_in: ttl,
         scope: minted.record.scope.to_string(),
+        refresh_token: None,
+        id_token: None,
+        issued_token_type: None,
     })
-}
-
-/// RFC 6749 §3.3: the requested scope must be a subset of what the client may have.
-pub fn granted_scope(requested: Option<&str>, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
-    match requested {
-        None => Ok(allowed.clone()),
-        Some(s) => {
-            let asked =
-                ScopeSet::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
-            if asked.is_subset(allowed) {
-                Ok(asked)
-            } else {
-                Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    "the requested scope exceeds what this client may have",
-                ))
-            }
-        }
-    }
 }

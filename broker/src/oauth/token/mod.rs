@@ -1,11 +1,16 @@
 //! `POST /token` (RFC 6749 §3.2): reads the form, authenticates the client, dispatches on
 //! `grant_type` to one file per grant, and answers with `Cache-Control: no-store` (§5.1).
 
+mod authorization_code;
 mod client_credentials;
+mod password;
+mod refresh_token;
+mod token_exchange;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
 use super::client_auth::authenticate;
@@ -21,6 +26,66 @@ pub struct TokenResponse {
     pub expires_in: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The upstream `id_token`, when the grant asked for `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1, for token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
+}
+
+impl TokenResponse {
+    /// The answer for a user grant: access token, refresh token if any, and the upstream
+    /// `id_token` when `openid` was granted (OpenID Connect Core §3.1.3.3).
+    pub fn for_user(issued: tessera_shared::tokens::Issued) -> Self {
+        let scope = issued.access.record.scope.clone();
+        let id_token = scope
+            .contains("openid")
+            .then(|| issued.identity.id_token.as_ref().map(|t| t.0.clone()))
+            .flatten();
+        let expires_in = (issued.access.record.exp - issued.access.record.iat).max(0) as u64;
+        TokenResponse {
+            access_token: issued.access.token,
+            token_type: "Bearer",
+            expires_in,
+            scope: scope.to_string(),
+            refresh_token: issued.refresh_token,
+            id_token,
+            issued_token_type: None,
+        }
+    }
+}
+
+/// `unauthorized_client` unless the app may use `grant` (a public client: only the code and
+/// refresh grants).
+pub fn require_grant(
+    client: &crate::oauth::client_auth::AuthenticatedClient,
+    grant: GrantType,
+) -> Result<(), OAuthError> {
+    let public_ok = matches!(
+        grant,
+        GrantType::AuthorizationCode | GrantType::RefreshToken
+    );
+    if client.app.grant_types.contains(&grant) && (public_ok || !client.app.public) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use the {} grant", grant.as_str()),
+        ))
+    }
+}
+
+/// The upstream provider, or `unsupported_grant_type` when user login is not configured.
+pub fn upstream(state: &AppState) -> Result<&crate::upstream::Upstream, OAuthError> {
+    state.upstream.as_deref().ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "user grants are not configured on this server",
+        )
+    })
 }
 
 pub async fn token(
@@ -51,14 +116,22 @@ async fn handle(
     let form = Form::read(req, payload, state.config.server.max_body_bytes).await?;
     let grant_type = form.required("grant_type")?;
     let client = authenticate(req, &form, state).await?;
-    match grant_type {
-        "client_credentials" => {
-            grant.set("client_credentials");
-            client_credentials::grant(&form, &client, state).await
-        }
-        _ => Err(OAuthError::new(
+    let Some(g) = GrantType::parse(grant_type) else {
+        return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "this grant type is not supported",
-        )),
+        ));
+    };
+    grant.set(g.as_str());
+    if g.needs_upstream() {
+        upstream(state)?;
+    }
+    require_grant(&client, g)?;
+    match g {
+        GrantType::ClientCredentials => client_credentials::grant(&form, &client, state).await,
+        GrantType::AuthorizationCode => authorization_code::grant(&form, &client, state).await,
+        GrantType::RefreshToken => refresh_token::grant(&form, &client, state).await,
+        GrantType::Password => password::grant(&form, &client, state).await,
+        GrantType::TokenExchange => token_exchange::grant(&form, &client, state).await,
     }
 }

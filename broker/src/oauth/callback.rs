@@ -1,0 +1,146 @@
+//! `GET /callback`: where the upstream sends the browser back. The upstream `state` is single-use
+//! and expires (the pending login is taken from the store); an upstream error (the user declined)
+//! goes back to the app as `access_denied`. The upstream code is exchanged, the `id_token`
+//! validated, its claims mapped, and the app receives a single-use broker code with its `state`
+//! and `iss` (RFC 9207).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_shared::model::{CodeRecord, Identity, PendingLogin, Sensitive};
+use tessera_shared::oauth::ErrorCode;
+use tessera_shared::time::now;
+
+use super::browser::{error_page, error_redirect, redirect_to};
+use super::form::Form;
+use crate::state::AppState;
+use crate::upstream::{claims, UpstreamError, VerifiedLogin};
+
+pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(upstream) = &state.upstream else {
+        return error_page(404, "Not available", "user login is not configured");
+    };
+    let params = match Form::parse(req.query_string().as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return error_page(400, "Invalid request", &e.description),
+    };
+    let Some(up_state) = params.get("state") else {
+        return error_page(400, "Invalid request", "missing state");
+    };
+    let pending: PendingLogin = match state.catalog.store().login_take(up_state).await {
+        Ok(Some(raw)) => match serde_json::from_str(&raw) {
+            Ok(p) => p,
+            Err(_) => return error_page(400, "Login expired", "please start again from the app"),
+        },
+        Ok(None) => {
+            return error_page(
+                400,
+                "Login expired",
+                "this login has expired or was already completed",
+            )
+        }
+        Err(e) => {
+            tracing::warn!(cause = %e, "store unavailable at /callback");
+            return error_page(503, "Temporarily unavailable", "please retry shortly");
+        }
+    };
+    let iss = state.urls.issuer.as_str();
+    let fail = |code: ErrorCode, desc: &str| {
+        error_redirect(
+            &pending.redirect_uri,
+            code,
+            desc,
+            pending.state.as_deref(),
+            iss,
+        )
+    };
+    if let Some(err) = params.get("error") {
+        tracing::info!(upstream_error = %err.escape_default(), "upstream login not completed");
+        return match err {
+            "temporarily_unavailable" | "server_error" => fail(
+                ErrorCode::TemporarilyUnavailable,
+                "the identity provider is unavailable",
+            ),
+            _ => fail(
+                ErrorCode::AccessDenied,
+                "the user did not authorize the request",
+            ),
+        };
+    }
+    let Some(code) = params.get("code") else {
+        return fail(
+            ErrorCode::AccessDenied,
+            "the identity provider returned no code",
+        );
+    };
+    let login = upstream
+        .exchange_code(
+            code,
+            &pending.upstream_verifier.0,
+            &pending.upstream_nonce.0,
+        )
+        .await;
+    let identity = match login.and_then(|l| identity(&state, l)) {
+        Ok(i) => i,
+        Err(UpstreamError::Unavailable(cause)) => {
+            tracing::warn!(%cause, "upstream unavailable at /callback");
+            return fail(
+                ErrorCode::TemporarilyUnavailable,
+                "the identity provider is unavailable",
+            );
+        }
+        Err(UpstreamError::Rejected(cause)) => {
+            tracing::warn!(%cause, "upstream login rejected");
+            return fail(
+                ErrorCode::AccessDenied,
+                "the user's identity could not be verified",
+            );
+        }
+    };
+    let record = CodeRecord {
+        client_id: pending.client_id.clone(),
+        app_id: pending.app_id,
+        redirect_uri: pending.redirect_uri.clone(),
+        redirect_uri_explicit: pending.redirect_uri_explicit,
+        scope: pending.scope.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        identity,
+    };
+    match state.tokens.issue_code(&record).await {
+        Ok(code) => {
+            let mut params = vec![("code", code.as_str())];
+            if let Some(s) = pending.state.as_deref() {
+                params.push(("state", s));
+            }
+            params.push(("iss", iss));
+            redirect_to(&pending.redirect_uri, &params)
+        }
+        Err(e) => {
+            tracing::warn!(cause = %e, "cannot store the authorization code");
+            fail(ErrorCode::TemporarilyUnavailable, "please retry shortly")
+        }
+    }
+}
+
+/// The identity a verified login stands for: `sub`, the mapped claims and the `id_token`.
+pub fn identity(state: &AppState, login: VerifiedLogin) -> Result<Identity, UpstreamError> {
+    let Some(upstream) = &state.upstream else {
+        return Err(UpstreamError::Unavailable("no upstream".into()));
+    };
+    let sub = login
+        .claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UpstreamError::Rejected("id_token without sub".into()))?
+        .to_string();
+    let auth_time = login
+        .claims
+        .get("auth_time")
+        .and_then(|v| v.as_i64())
+        .unwrap_or_else(now);
+    Ok(Identity {
+        sub,
+        claims: claims::map(upstream.config(), &login.claims),
+        id_token: Some(Sensitive(login.id_token)),
+        auth_time,
+    })
+}

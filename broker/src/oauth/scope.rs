@@ -1,0 +1,24 @@
+//! Scope rules shared by the authorization and token endpoints.
+
+use tessera_shared::oauth::{ErrorCode, OAuthError};
+use tessera_shared::scope::ScopeSet;
+
+/// RFC 6749 §3.3: the requested scope must be a subset of what the client may have; nothing
+/// requested means all of it.
+pub fn granted_scope(requested: Option<&str>, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+    match requested {
+        None => Ok(allowed.clone()),
+        Some(s) => {
+            let asked =
+                ScopeSet::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+            if asked.is_subset(allowed) {
+                Ok(asked)
+            } else {
+                Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "the requested scope exceeds what this client may have",
+                ))
+            }
+        }
+    }
+}

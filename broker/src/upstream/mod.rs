@@ -1,0 +1,308 @@
+//! The upstream OpenID Connect provider (Okta, or any OIDC provider) that authenticates people.
+//!
+//! Discovered by its issuer URL (`/.well-known/openid-configuration`), cached and refreshed;
+//! stale metadata keeps serving if a refresh fails. The HTTP client does not follow redirects
+//! (SSRF: the openidconnect docs say so), has timeouts, and is built once. The JWKS is cached
+//! with the metadata; a token signed with an unknown `kid` causes one refetch, at most once per
+//! `jwks_min_refetch_secs`, so key rotation just works and a flood of forged `kid`s does not
+//! become a flood of upstream requests.
+//!
+//! # Layout
+//! * [`id_token`] — `id_token` validation with openidconnect (signature, `iss`, `aud`, `azp`,
+//!   `exp`/`iat` with leeway, `nonce`, algorithm allow-list).
+//! * [`jwt`] — upstream JWT access tokens (token exchange), with jsonwebtoken.
+//! * [`claims`] — the configured claim mapping.
+
+pub mod claims;
+pub mod id_token;
+pub mod jwt;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, TokenResponse,
+};
+use secrecy::ExposeSecret;
+use tessera_shared::config::UpstreamConfig;
+use tokio::sync::RwLock;
+
+/// Why an upstream interaction failed. `Unavailable`: the provider could not be asked (down,
+/// slow, broken answer); `Rejected`: it answered, and the answer does not prove a login.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("upstream unavailable: {0}")]
+    Unavailable(String),
+    #[error("upstream rejected: {0}")]
+    Rejected(String),
+}
+
+/// A login the upstream vouched for: the verified `id_token` and all of its claims.
+#[derive(Debug)]
+pub struct VerifiedLogin {
+    pub id_token: String,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The openidconnect client once built from discovered metadata (authorization endpoint set,
+/// token and userinfo endpoints as discovered).
+type UpstreamClient = openidconnect::Client<
+    openidconnect::EmptyAdditionalClaims,
+    openidconnect::core::CoreAuthDisplay,
+    openidconnect::core::CoreGenderClaim,
+    openidconnect::core::CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJsonWebKey,
+    openidconnect::core::CoreAuthPrompt,
+    openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    openidconnect::core::CoreTokenResponse,
+    openidconnect::core::CoreTokenIntrospectionResponse,
+    openidconnect::core::CoreRevocableToken,
+    openidconnect::core::CoreRevocationErrorResponse,
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+pub(crate) struct Discovered {
+    pub meta: CoreProviderMetadata,
+    /// The same JWKS, in jsonwebtoken's form (for access tokens).
+    pub jwks: jsonwebtoken::jwk::JwkSet,
+    fetched: Instant,
+}
+
+pub struct Upstream {
+    cfg: UpstreamConfig,
+    http: reqwest::Client,
+    redirect_uri: String,
+    discovered: RwLock<Option<Arc<Discovered>>>,
+    /// When the JWKS was last refetched for an unknown `kid` (std mutex: never held across
+    /// an await).
+    last_refetch: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("issuer", &self.cfg.issuer)
+            .field("client_id", &self.cfg.client_id)
+            .finish()
+    }
+}
+
+fn jwk_set(jwks: &CoreJsonWebKeySet) -> Result<jsonwebtoken::jwk::JwkSet, UpstreamError> {
+    let v = serde_json::to_value(jwks).map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+    // Keys jsonwebtoken cannot read are skipped rather than failing the whole set.
+    let keys = v
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .map(|ks| {
+            ks.iter()
+                .filter_map(|k| serde_json::from_value(k.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(jsonwebtoken::jwk::JwkSet { keys })
+}
+
+impl Upstream {
+    /// `broker_issuer` gives the callback URL registered at the upstream: `{issuer}/callback`.
+    pub fn new(cfg: UpstreamConfig, broker_issuer: &str) -> Result<Self, UpstreamError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_millis(cfg.timeout_ms))
+            .connect_timeout(Duration::from_millis(cfg.timeout_ms))
+            .build()
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        Ok(Upstream {
+            redirect_uri: format!("{broker_issuer}/callback"),
+            cfg,
+            http,
+            discovered: RwLock::new(None),
+            last_refetch: Mutex::new(None),
+        })
+    }
+
+    pub fn config(&self) -> &UpstreamConfig {
+        &self.cfg
+    }
+
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Cached discovery; refreshed when older than `discovery_refresh_secs`. A failed refresh
+    /// keeps the previous metadata.
+    pub(crate) async fn discovered(&self) -> Result<Arc<Discovered>, UpstreamError> {
+        let max_age = Duration::from_secs(self.cfg.discovery_refresh_secs);
+        let cached = self.discovered.read().await.clone();
+        if let Some(d) = &cached {
+            if d.fetched.elapsed() < max_age {
+                return Ok(d.clone());
+            }
+        }
+        match self.discover().await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *self.discovered.write().await = Some(fresh.clone());
+                Ok(fresh)
+            }
+            Err(e) => match cached {
+                Some(stale) => {
+                    tracing::warn!(cause = %e, "upstream discovery refresh failed; using cached");
+                    Ok(stale)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn discover(&self) -> Result<Discovered, UpstreamError> {
+        let issuer = IssuerUrl::new(self.cfg.issuer.clone())
+            .map_err(|e| UpstreamError::Unavailable(format!("issuer URL: {e}")))?;
+        let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("discovery: {e}")))?;
+        let jwks = jwk_set(meta.jwks())?;
+        Ok(Discovered {
+            meta,
+            jwks,
+            fetched: Instant::now(),
+        })
+    }
+
+    /// Refetches the JWKS after a token named an unknown `kid`, unless one was refetched less
+    /// than `jwks_min_refetch_secs` ago. Returns whether the keys changed.
+    pub(crate) async fn refetch_jwks(&self) -> Result<bool, UpstreamError> {
+        {
+            let mut last = self.last_refetch.lock().unwrap_or_else(|p| p.into_inner());
+            let min = Duration::from_secs(self.cfg.jwks_min_refetch_secs);
+            if last.is_some_and(|t| t.elapsed() < min) {
+                return Ok(false);
+            }
+            *last = Some(Instant::now());
+        }
+        let current = self.discovered().await?;
+        let jwks = CoreJsonWebKeySet::fetch_async(current.meta.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("JWKS: {e}")))?;
+        let mut meta = current.meta.clone();
+        meta = meta.set_jwks(jwks);
+        let fresh = Discovered {
+            jwks: jwk_set(meta.jwks())?,
+            meta,
+            fetched: current.fetched,
+        };
+        tracing::info!(keys = fresh.jwks.keys.len(), "upstream JWKS refetched");
+        *self.discovered.write().await = Some(Arc::new(fresh));
+        Ok(true)
+    }
+
+    fn client(&self, d: &Discovered) -> Result<UpstreamClient, UpstreamError> {
+        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+            .map_err(|e| UpstreamError::Unavailable(format!("redirect URI: {e}")))?;
+        Ok(CoreClient::from_provider_metadata(
+            d.meta.clone(),
+            ClientId::new(self.cfg.client_id.clone()),
+            Some(ClientSecret::new(
+                self.cfg.client_secret.expose_secret().to_string(),
+            )),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The upstream authorize URL for a login with the broker's own `state`, `nonce` and PKCE
+    /// verifier (RFC 7636 S256 toward the upstream too).
+    pub async fn authorize_url(
+        &self,
+        state: &str,
+        nonce: &str,
+        verifier: &str,
+    ) -> Result<String, UpstreamError> {
+        let d = self.discovered().await?;
+        let client = self.client(&d)?;
+        let challenge =
+            PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.into()));
+        let (state, nonce) = (state.to_string(), nonce.to_string());
+        let mut req = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                move || CsrfToken::new(state),
+                move || Nonce::new(nonce),
+            )
+            .set_pkce_challenge(challenge);
+        for s in self.cfg.scopes.iter().filter(|s| *s != "openid") {
+            req = req.add_scope(Scope::new(s.clone()));
+        }
+        Ok(req.url().0.to_string())
+    }
+
+    /// Exchanges the upstream code and validates the `id_token` against `nonce`.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<VerifiedLogin, UpstreamError> {
+        let d = self.discovered().await?;
+        let client = self.client(&d)?;
+        let resp = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        let id_token = resp
+            .id_token()
+            .ok_or_else(|| UpstreamError::Rejected("no id_token in the token response".into()))?
+            .to_string();
+        let _ = resp.access_token();
+        self.verify_id_token(&id_token, Some(nonce)).await
+    }
+
+    /// RFC 6749 §4.3 at the upstream: the resource owner's credentials, passed through.
+    pub async fn password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<VerifiedLogin, UpstreamError> {
+        let d = self.discovered().await?;
+        let client = self.client(&d)?;
+        let user = ResourceOwnerUsername::new(username.to_string());
+        let pass = ResourceOwnerPassword::new(password.to_string());
+        let mut req = client
+            .exchange_password(&user, &pass)
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        for s in &self.cfg.scopes {
+            req = req.add_scope(Scope::new(s.clone()));
+        }
+        if !self.cfg.scopes.iter().any(|s| s == "openid") {
+            req = req.add_scope(Scope::new("openid".into()));
+        }
+        let resp = req.request_async(&self.http).await.map_err(token_error)?;
+        let id_token = resp
+            .id_token()
+            .ok_or_else(|| UpstreamError::Rejected("no id_token in the token response".into()))?
+            .to_string();
+        self.verify_id_token(&id_token, None).await
+    }
+}
+
+/// A token-endpoint failure: an OAuth error answer is a rejection (bad code, bad password); a
+/// transport failure or an unreadable answer means the upstream is unavailable.
+fn token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse + 'static>(
+    e: openidconnect::RequestTokenError<RE, T>,
+) -> UpstreamError {
+    match e {
+        openidconnect::RequestTokenError::ServerResponse(r) => {
+            UpstreamError::Rejected(format!("token endpoint: {r}"))
+        }
+        other => UpstreamError::Unavailable(format!("token endpoint: {other}")),
+    }
+}
