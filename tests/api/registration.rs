@@ -130,11 +130,24 @@ async fn bad_metadata_is_refused_with_rfc7591_errors() {
             "invalid_client_metadata",
         ),
         (
-            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"}),
             "invalid_client_metadata",
         ),
         (
             json!({"grant_types": ["client_credentials"], "response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["password"], "token_endpoint_auth_method": "none"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb"],
+                   "response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "response_types": ["code"]}),
             "invalid_client_metadata",
         ),
         (
