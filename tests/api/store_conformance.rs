@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_shared::config::StoreConfig;
-use tessera_shared::store::{self, CatalogTx, Store, Table};
+use tessera_shared::store::{self, CatalogTx, CodeClaim, Rotation, Store, Table};
 use tessera_shared::token::TokenKind;
 
 use crate::helpers::shared_redis_url;
@@ -109,6 +109,75 @@ async fn tokens_expire_and_delete(s: Arc<dyn Store>) {
     assert_eq!(s.token_get(k, "h1").await.unwrap(), None, "expired");
 }
 
+async fn logins_are_taken_once(s: Arc<dyn Store>) {
+    s.login_put("st", "pending", 60).await.unwrap();
+    assert_eq!(
+        s.login_take("st").await.unwrap().as_deref(),
+        Some("pending")
+    );
+    assert_eq!(s.login_take("st").await.unwrap(), None);
+    s.login_put("short", "x", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(s.login_take("short").await.unwrap(), None);
+}
+
+async fn codes_are_claimed_once(s: Arc<dyn Store>) {
+    s.code_put("c1", "rec", 60).await.unwrap();
+    assert_eq!(s.code_get("c1").await.unwrap().as_deref(), Some("rec"));
+    assert_eq!(s.code_claim("c1", "famA").await.unwrap(), CodeClaim::Won);
+    assert_eq!(
+        s.code_claim("c1", "famB").await.unwrap(),
+        CodeClaim::Replayed("famA".into())
+    );
+    assert_eq!(
+        s.code_get("c1").await.unwrap().as_deref(),
+        Some("rec"),
+        "kept for replay detection"
+    );
+    assert_eq!(s.code_claim("nope", "famC").await.unwrap(), CodeClaim::Gone);
+}
+
+async fn families_rotate_and_detect_reuse(s: Arc<dyn Store>) {
+    s.family_put("f1", "rec", Some("rt1"), 60).await.unwrap();
+    let f = s.family_get("f1").await.unwrap().unwrap();
+    assert_eq!(
+        (f.record.as_str(), f.live_refresh.as_deref(), f.revoked),
+        ("rec", Some("rt1"), false)
+    );
+    assert_eq!(
+        s.family_rotate("f1", "rt1", "rt2").await.unwrap(),
+        Rotation::Rotated("rec".into())
+    );
+    // The consumed token again: reuse, and the family is revoked.
+    assert_eq!(
+        s.family_rotate("f1", "rt1", "rt3").await.unwrap(),
+        Rotation::Reused
+    );
+    assert!(s.family_get("f1").await.unwrap().unwrap().revoked);
+    assert_eq!(
+        s.family_rotate("f1", "rt2", "rt4").await.unwrap(),
+        Rotation::Revoked
+    );
+    assert_eq!(
+        s.family_rotate("none", "a", "b").await.unwrap(),
+        Rotation::Gone
+    );
+
+    // Revoking a family before it exists (a code replay racing the winner) still holds.
+    s.family_revoke("f2").await.unwrap();
+    assert_eq!(s.family_get("f2").await.unwrap(), None);
+    s.family_put("f2", "rec2", None, 60).await.unwrap();
+    assert!(s.family_get("f2").await.unwrap().unwrap().revoked);
+
+    s.user_family_add("app", "user{1}", "f1", 60).await.unwrap();
+    s.user_family_add("app", "user{1}", "f2", 60).await.unwrap();
+    s.user_family_add("app", "other", "f3", 60).await.unwrap();
+    let mut fams = s.user_families("app", "user{1}").await.unwrap();
+    fams.sort();
+    assert_eq!(fams, vec!["f1", "f2"]);
+    assert!(s.user_families("app2", "user{1}").await.unwrap().is_empty());
+}
+
 macro_rules! conformance {
     ($($name:ident),*) => {
         mod memory {
@@ -120,4 +189,11 @@ macro_rules! conformance {
     };
 }
 
-conformance!(conditional_commits, client_lookup, tokens_expire_and_delete);
+conformance!(
+    conditional_commits,
+    client_lookup,
+    tokens_expire_and_delete,
+    logins_are_taken_once,
+    codes_are_claimed_once,
+    families_rotate_and_detect_reuse
+);
