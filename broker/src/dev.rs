@@ -43,6 +43,7 @@ pub async fn seed(state: &AppState) -> Result<Demo, CatalogError> {
                 scopes,
                 attributes: BTreeMap::from([("tier".to_string(), "gold".to_string())]),
                 credential_ttl_secs: None,
+                public: false,
             },
         )
         .await?;
