@@ -71,10 +71,18 @@ async fn dev(file: Option<PathBuf>, port: u16) -> anyhow::Result<()> {
             "allowed_scopes": ["orders:read"],
         },
         "log": { "level": "warn" },
+        "upstream": { "dev_idp": true, "claims": {
+            "email": "email", "groups": "groups", "DealershipLocation": "DealershipLocation" } },
     });
     let config = BrokerConfig::load(defaults, file.as_deref())?;
     tessera_shared::telemetry::init(&config.log);
     let admin_token = secrecy::ExposeSecret::expose_secret(&config.admin.token).to_string();
+    let registration_token = config
+        .registration
+        .initial_access_token
+        .as_ref()
+        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string())
+        .unwrap_or_default();
     let app = Application::build(config).context("starting the broker")?;
     let demo = tessera_broker::dev::seed(app.state())
         .await
@@ -88,6 +96,7 @@ Demo app (developer {dev}, app {app_id}):
   client_id     = {id}
   client_secret = {secret}
 Admin token     = {admin_token}
+Registration    = {registration_token}  (RFC 7591 initial access token for {base}/register)
 
 1. Get an access token (client_credentials):
    curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=orders:read {base}/token
@@ -98,7 +107,21 @@ Admin token     = {admin_token}
 3. Revoke it, then introspect again ("active": false):
    curl -s -u '{id}:{secret}' -d token=ACCESS_TOKEN {base}/revoke
 
-4. Look around:
+4. Log in as a user (authorization code + PKCE, delegated to the built-in identity provider,
+   which stands in for Okta). Open in a browser, sign in as alice / alice:
+   {base}/authorize?response_type=code&client_id={id}&redirect_uri={base}/dev/callback&scope=openid%20orders:read&state=demo&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
+
+   The browser lands on {base}/dev/callback?code=…; redeem the code within 60 s:
+   curl -s -u '{id}:{secret}' -d grant_type=authorization_code -d code=CODE \
+        -d redirect_uri={base}/dev/callback -d code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk {base}/token
+
+   Or without a browser (password grant, delegated upstream):
+   curl -s -u '{id}:{secret}' -d grant_type=password -d username=alice -d password=alice -d scope=orders:read {base}/token
+
+   Refresh (rotates; reusing an old refresh token revokes the login):
+   curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d refresh_token=REFRESH_TOKEN {base}/token
+
+5. Look around:
    curl -s {base}/.well-known/oauth-authorization-server
    curl -s -H 'Authorization: Bearer {admin_token}' {base}/admin/developers
    curl -s {base}/metrics

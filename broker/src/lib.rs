@@ -5,9 +5,13 @@
 //! * [`startup`] — [`startup::Application`]: binds the listener, wires state and routes; used by
 //!   `main` and by the tests alike.
 //! * [`state`] — what every handler shares (catalog, tokens, keys, configuration, metrics).
-//! * [`oauth`] — the OAuth endpoints, one file each: token (one file per grant), introspection
-//!   (RFC 7662), revocation (RFC 7009), dynamic registration (RFC 7591), metadata (RFC 8414);
-//!   with the strict form reader and client authentication they share.
+//! * [`oauth`] — the OAuth endpoints, one file each: authorize and callback (user login),
+//!   token (one file per grant), introspection (RFC 7662), revocation (RFC 7009), dynamic
+//!   registration (RFC 7591), metadata (RFC 8414); with the strict form reader, PKCE and client
+//!   authentication they share.
+//! * [`upstream`] — the upstream OpenID Connect provider (Okta): discovery, code and password
+//!   exchanges, `id_token` and JWT validation, claim mapping.
+//! * [`devidp`] — the development identity provider that stands in for Okta.
 //! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
 //! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics`.
 //! * [`telemetry`] — the request span (route and request id, never the query string).

@@ -25,6 +25,8 @@ pub enum StartError {
     Metrics(#[from] prometheus::Error),
     #[error("upstream identity provider: {0}")]
     Upstream(#[from] crate::upstream::UpstreamError),
+    #[error("development identity provider: {0}")]
+    DevIdp(#[from] crate::devidp::DevIdpError),
 }
 
 pub struct Application {
@@ -51,9 +53,10 @@ impl Application {
     /// As [`Application::build`], on a store the caller opened (shared with another service in
     /// `tessera dev`, or inspected by tests).
     pub fn build_with_store(
-        config: BrokerConfig,
+        mut config: BrokerConfig,
         store: Arc<dyn Store>,
     ) -> Result<Self, StartError> {
+        let dev_idp = crate::dev::mount_dev_idp(&mut config)?;
         let listener = TcpListener::bind(config.server.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.server.workers;
@@ -86,6 +89,11 @@ impl Application {
                 .configure(crate::oauth::configure)
                 .configure(crate::admin::configure)
                 .configure(crate::health::configure)
+                .configure(|cfg| {
+                    if let Some(idp) = &dev_idp {
+                        crate::dev::configure(cfg, idp);
+                    }
+                })
                 .default_service(web::to(|| async {
                     HttpResponse::NotFound().json(serde_json::json!({
                         "error": "not_found", "message": "no such endpoint"}))

@@ -233,7 +233,7 @@ impl ServerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `redis://[user:password@]host:port[/db]`, `rediss://…`, or `memory` for the embedded
+    /// `redis://[user:password@]host:port[/db]` (TLS to Redis is not built in), or `memory` for the embedded
     /// single-process store. Required: the broker never falls back to memory by itself.
     pub url: String,
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.

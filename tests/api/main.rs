@@ -2,9 +2,15 @@
 //! helpers (one per test binary; each test gets its own key prefix, so tests run in parallel).
 
 // Tests may panic on what they did not expect: that is how they fail.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::result_large_err,
+    clippy::type_complexity
+)]
 
 mod admin;
+mod authorize;
 mod credentials;
 mod devidp;
 mod failure;
@@ -16,3 +22,6 @@ mod registration;
 mod revoke;
 mod store_conformance;
 mod token;
+mod upstream_faults;
+mod user_tokens;
+mod world;

@@ -3,7 +3,9 @@
 //! # Layout
 //! * [`form`] — strict `application/x-www-form-urlencoded` request reading.
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication.
-//! * [`token`] — `POST /token`, one file per grant.
+//! * [`authorize`], [`callback`] — the user's login, delegated upstream; [`browser`] — the
+//!   error page and redirects they answer with; [`pkce`] — RFC 7636 S256.
+//! * [`token`] — `POST /token`, one file per grant; [`scope`] — scope rules.
 //! * [`introspect`] (RFC 7662), [`revoke`] (RFC 7009), [`register`] (RFC 7591),
 //!   [`metadata`] (RFC 8414).
 

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): Tessera broker throughput against a same-run Redis baseline.
+#
+#   bash bench/broker.sh                 # 15 s per wrk run
+#   DURATION=5 bash bench/broker.sh      # shorter smoke run
+#
+# Environment:
+#   DURATION      seconds per wrk run (default 15)
+#   CONNECTIONS   wrk / redis-benchmark connections (default 50)
+#   REDIS_REQUESTS  redis-benchmark -n (default 200000)
+#   SKIP_BUILD=1  use the existing target/release/tessera instead of running cargo build --release
+#   BROKER_BIN    benchmark this tessera binary instead (implies no build)
+#
+# Pinning: redis-server and the broker run on CPU 0 (`taskset -c 0`); redis-benchmark and wrk run
+# on CPU 1 (`taskset -c 1`). The broker is configured with one HTTP worker. All traffic is to
+# 127.0.0.1. See BENCHMARKS.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DURATION="${DURATION:-15}"
+CONNECTIONS="${CONNECTIONS:-50}"
+REDIS_REQUESTS="${REDIS_REQUESTS:-200000}"
+INVOCATION="${BENCH_INVOCATION:-DURATION=$DURATION bash bench/broker.sh}"
+
+case "$DURATION" in ''|*[!0-9]*) echo "DURATION must be a whole number of seconds" >&2; exit 2;; esac
+[ "$DURATION" -ge 1 ] || { echo "DURATION must be at least 1" >&2; exit 2; }
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench/broker.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------- prerequisites
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+{ command -v redis-benchmark >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; } || need_apt+=(redis-tools)
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  log "installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v python3 >/dev/null 2>&1 || die "python3 is required (JSON parsing)"
+
+NCPU="$(nproc)"
+[ "$NCPU" -ge 2 ] || die "needs at least 2 CPUs (server on CPU 0, load generator on CPU 1); nproc=$NCPU"
+
+# ---------------------------------------------------------------------------- cleanup
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-bench.XXXXXX")"
+REDIS_PID=""
+BROKER_PID=""
+cleanup() {
+  local rc=$?
+  for pid in "$BROKER_PID" "$REDIS_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "$BROKER_PID" "$REDIS_PID"; do
+    if [ -n "$pid" ]; then
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ "$rc" -ne 0 ] && [ -z "${KEEP_WORK:-}" ]; then
+    for f in broker.log redis.log; do
+      if [ -s "$WORK/$f" ]; then
+        printf -- '-- last lines of %s:\n' "$f" >&2
+        tail -n 20 "$WORK/$f" >&2
+      fi
+    done
+  fi
+  if [ -n "${KEEP_WORK:-}" ]; then
+    printf 'work directory kept: %s\n' "$WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+random_chars() {
+  python3 -c 'import secrets,string; a=string.ascii_letters+string.digits; print("".join(secrets.choice(a) for _ in range(40)))'
+}
+json_get() { # json_get EXPR < json   (EXPR is a Python expression over `d`)
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+# wrk latency like "1.23ms" / "456.00us" / "1.02s" / "2.00m" -> milliseconds
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else { printf "?" }
+  }'
+}
+
+# ---------------------------------------------------------------------------- build
+if [ -n "${BROKER_BIN:-}" ]; then
+  BIN="$BROKER_BIN"
+else
+  if [ -z "${SKIP_BUILD:-}" ]; then
+    log "cargo build --release"
+    cargo build --release
+  fi
+  BIN="$ROOT/target/release/tessera"
+fi
+[ -x "$BIN" ] || die "$BIN not found"
+
+# ---------------------------------------------------------------------------- redis
+REDIS_PORT="$(free_port)"
+log "redis-server on 127.0.0.1:$REDIS_PORT (CPU 0)"
+taskset -c 0 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+  --daemonize no --dir "$WORK" --logfile "$WORK/redis.log" &
+REDIS_PID=$!
+for _ in $(seq 100); do
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+  kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited at start-up"
+  sleep 0.1
+done
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG || die "redis-server did not answer PING"
+
+# ---------------------------------------------------------------------------- baseline
+REDIS_CMD="taskset -c 1 redis-benchmark -h 127.0.0.1 -p $REDIS_PORT -t set,get -c $CONNECTIONS -n $REDIS_REQUESTS -q"
+log "$REDIS_CMD"
+# shellcheck disable=SC2086
+$REDIS_CMD > "$WORK/redis-benchmark.raw" 2>&1 || { cat "$WORK/redis-benchmark.raw" >&2; die "redis-benchmark failed"; }
+# -q rewrites a progress line with \r; keep the final lines only.
+tr '\r' '\n' < "$WORK/redis-benchmark.raw" | grep -E '^(SET|GET): .*requests per second' > "$WORK/redis-benchmark.txt" || true
+cat "$WORK/redis-benchmark.txt" >&2
+redis_rps() { awk -v t="$1:" '$1 == t { print $2; exit }' "$WORK/redis-benchmark.txt"; }
+redis_p50() { awk -v t="$1:" '$1 == t { if (match($0, /p50=[0-9.]+/)) print substr($0, RSTART + 4, RLENGTH - 4); exit }' "$WORK/redis-benchmark.txt"; }
+SET_RPS="$(redis_rps SET)"; GET_RPS="$(redis_rps GET)"
+SET_P50="$(redis_p50 SET)"; GET_P50="$(redis_p50 GET)"
+[ -n "$SET_RPS" ] && [ -n "$GET_RPS" ] || die "could not parse redis-benchmark output: $(cat "$WORK/redis-benchmark.raw")"
+# The broker gets an empty database (redis-benchmark leaves key:__rand_int__ etc. behind).
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushall >/dev/null
+
+# ---------------------------------------------------------------------------- broker
+BROKER_PORT="$(free_port)"
+ADMIN_TOKEN="$(random_chars)"
+PEPPER="$(random_chars)"
+BASE="http://127.0.0.1:$BROKER_PORT"
+cat > "$WORK/broker.toml" <<EOF
+[server]
+listen = "127.0.0.1:$BROKER_PORT"
+issuer = "$BASE"
+workers = 1
+
+[store]
+url = "redis://127.0.0.1:$REDIS_PORT"
+
+[admin]
+token = "$ADMIN_TOKEN"
+
+[security]
+pepper = "$PEPPER"
+
+[log]
+level = "warn"
+EOF
+log "tessera broker on $BASE (CPU 0, 1 worker)"
+# TESSERA_* variables from the caller's environment would override the file; drop them.
+while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+taskset -c 0 "$BIN" broker --config "$WORK/broker.toml" > "$WORK/broker.log" 2>&1 &
+BROKER_PID=$!
+ready=""
+for _ in $(seq 300); do
+  kill -0 "$BROKER_PID" 2>/dev/null || die "the broker exited at start-up"
+  code="$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)"
+  if [ "$code" = "200" ]; then ready=1; break; fi
+  sleep 0.1
+done
+[ -n "$ready" ] || die "GET /readyz did not answer 200 within 30 s (last: $code)"
+
+broker_alive() { kill -0 "$BROKER_PID" 2>/dev/null || die "the broker died ($1)"; }
+
+# ---------------------------------------------------------------------------- developer + app
+admin_post() { # admin_post PATH JSON -> body in $WORK/resp.json, echoes HTTP status
+  curl -s -o "$WORK/resp.json" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    --data "$2" "$BASE$1"
+}
+code="$(admin_post /admin/developers '{"email":"bench@example.com","first_name":"B","last_name":"B"}')"
+[ "$code" = "201" ] || die "POST /admin/developers: HTTP $code: $(cat "$WORK/resp.json")"
+DEV_ID="$(json_get 'd["id"]' < "$WORK/resp.json")"
+code="$(admin_post "/admin/developers/$DEV_ID/apps" '{"name":"bench","scopes":["read"]}')"
+[ "$code" = "201" ] || die "POST /admin/developers/$DEV_ID/apps: HTTP $code: $(cat "$WORK/resp.json")"
+CLIENT_ID="$(json_get 'd["credentials"][0]["client_id"]' < "$WORK/resp.json")"
+CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/resp.json")"
+[ -n "$CLIENT_ID" ] && [ "$CLIENT_SECRET" != "None" ] || die "app has no credentials: $(cat "$WORK/resp.json")"
+BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+export BENCH_BASIC_AUTH
+
+# ---------------------------------------------------------------------------- wrk
+FAILED=""
+run_wrk() { # run_wrk NAME SCRIPT PATH -> $WORK/NAME.txt
+  local name="$1" script="$2" path="$3" out="$WORK/$1.txt"
+  local cmd="taskset -c 1 wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency -s $script $BASE$path"
+  log "$cmd"
+  # shellcheck disable=SC2086
+  $cmd > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
+  cat "$out" >&2
+  broker_alive "after the $name run"
+  local bad
+  bad="$(awk -F': ' '/^non-200 responses:/ { n += $2 } /^inactive responses:/ { n += $2 } END { print n + 0 }' "$out")"
+  grep -q '^non-200 responses:' "$out" || { FAILED+="$name: wrk script did not report; "; }
+  if [ "$bad" -gt 0 ]; then
+    FAILED+="$name: $bad bad responses ($(grep -m1 '^first' "$out" || true)); "
+    printf '\n!!! %s: %s bad responses — see above\n\n' "$name" "$bad" >&2
+  fi
+  if grep -q 'Socket errors' "$out"; then
+    FAILED+="$name: $(grep -m1 'Socket errors' "$out" | sed 's/^ *//'); "
+  fi
+  if grep -q 'Non-2xx or 3xx responses' "$out"; then
+    FAILED+="$name: $(grep -m1 'Non-2xx or 3xx responses' "$out" | sed 's/^ *//'); "
+  fi
+}
+wrk_rps() { awk '/^Requests\/sec:/ { print $2; exit }' "$WORK/$1.txt"; }
+wrk_pct() { awk -v p="$2%" '$1 == p { print $2; exit }' "$WORK/$1.txt"; }
+
+run_wrk issuance bench/token.lua /token
+KEYS_AFTER_ISSUANCE="$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize 2>/dev/null || echo '?')"
+log "redis keys after issuance: $KEYS_AFTER_ISSUANCE ($(awk '/requests in/ { print $1; exit }' "$WORK/issuance.txt") requests sent)"
+
+# One token for introspection.
+code="$(curl -s -o "$WORK/token.json" -w '%{http_code}' -X POST -H "Authorization: $BENCH_BASIC_AUTH" \
+  -H 'Content-Type: application/x-www-form-urlencoded' --data 'grant_type=client_credentials' "$BASE/token")"
+[ "$code" = "200" ] || die "POST /token: HTTP $code: $(cat "$WORK/token.json")"
+BENCH_TOKEN="$(python3 -c 'import json,sys,urllib.parse; print(urllib.parse.quote(json.load(sys.stdin)["access_token"], safe=""))' < "$WORK/token.json")"
+export BENCH_TOKEN
+code="$(curl -s -o "$WORK/introspect.json" -w '%{http_code}' -X POST -H "Authorization: $BENCH_BASIC_AUTH" \
+  -H 'Content-Type: application/x-www-form-urlencoded' --data "token=$BENCH_TOKEN" "$BASE/introspect")"
+[ "$code" = "200" ] && grep -Eq '"active" *: *true' "$WORK/introspect.json" \
+  || die "POST /introspect of a fresh token: HTTP $code: $(cat "$WORK/introspect.json")"
+
+run_wrk introspection bench/introspect.lua /introspect
+
+# ---------------------------------------------------------------------------- report
+ISS_RPS="$(wrk_rps issuance)"; INT_RPS="$(wrk_rps introspection)"
+ISS_P50="$(to_ms "$(wrk_pct issuance 50)")"; ISS_P99="$(to_ms "$(wrk_pct issuance 99)")"
+INT_P50="$(to_ms "$(wrk_pct introspection 50)")"; INT_P99="$(to_ms "$(wrk_pct introspection 99)")"
+[ -n "$ISS_RPS" ] && [ -n "$INT_RPS" ] || die "could not parse wrk output"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "?" }'; }
+ISS_RATIO="$(ratio "$ISS_RPS" "$SET_RPS")"; INT_RATIO="$(ratio "$INT_RPS" "$GET_RPS")"
+verdict() { awk -v r="$1" -v aim="$2" 'BEGIN { if (r == "?") print "?"; else if (r + 0 >= aim) print "meets"; else print "below" }'; }
+fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null || true)" ]; then
+  COMMIT="$COMMIT (working tree has uncommitted changes)"
+fi
+CPU_MODEL="$(lscpu | grep 'Model name' | sed 's/^Model name:[[:space:]]*//' | head -n1)"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+
+REPORT="$WORK/report.md"
+{
+  printf '## Tessera broker benchmark — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  printf -- '- Machine: %s CPUs (nproc), %s, kernel %s\n' "$NCPU" "$CPU_MODEL" "$(uname -r)"
+  printf -- '- Commit: %s\n' "$COMMIT"
+  if [ -n "${BROKER_BIN:-}" ]; then
+    printf -- '- Binary: %s (BROKER_BIN; not built from this checkout by the script)\n' "$BROKER_BIN"
+  fi
+  printf -- '- Command: `%s` (DURATION=%ss per wrk run)\n' "$INVOCATION" "$DURATION"
+  printf -- '- Pinning: redis-server + broker (1 worker) on CPU 0; redis-benchmark / wrk on CPU 1\n'
+  printf -- '- Baseline: `%s`\n' "taskset -c 1 redis-benchmark -p PORT -t set,get -c $CONNECTIONS -n $REDIS_REQUESTS -q"
+  printf -- '- Load: `%s`\n' "taskset -c 1 wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency -s bench/{token,introspect}.lua"
+  printf '\n'
+  printf '| workload | requests/s | p50 (ms) | p99 (ms) | ratio |\n'
+  printf '|---|---:|---:|---:|---|\n'
+  printf '| redis SET (redis-benchmark) | %s | %s | n/a | — |\n' "$(fmt_rps "$SET_RPS")" "${SET_P50:-n/a}"
+  printf '| redis GET (redis-benchmark) | %s | %s | n/a | — |\n' "$(fmt_rps "$GET_RPS")" "${GET_P50:-n/a}"
+  printf '| token issuance (client_credentials) | %s | %s | %s | %s of SET (aim ≥ 0.30: %s) |\n' \
+    "$(fmt_rps "$ISS_RPS")" "$ISS_P50" "$ISS_P99" "$ISS_RATIO" "$(verdict "$ISS_RATIO" 0.30)"
+  printf '| introspection | %s | %s | %s | %s of GET (aim ≥ 0.35: %s) |\n' \
+    "$(fmt_rps "$INT_RPS")" "$INT_P50" "$INT_P99" "$INT_RATIO" "$(verdict "$INT_RATIO" 0.35)"
+  printf '\n'
+  printf 'redis-benchmark -q reports p50 only, so redis p99 is n/a. Redis keys after the issuance run: %s.\n' "$KEYS_AFTER_ISSUANCE"
+  if [ -n "$FAILED" ]; then
+    printf '\n**ERRORS — these figures are not valid:** %s\n' "$FAILED"
+  fi
+  printf '\n'
+} > "$REPORT"
+
+mkdir -p bench/out
+OUT="bench/out/broker-$STAMP.md"
+cat "$REPORT" >> "$OUT"
+printf '\n'
+cat "$REPORT"
+printf 'Appended to %s\n' "$OUT"
+
+if [ -n "$FAILED" ]; then
+  printf '\nFAILED: %s\n' "$FAILED" >&2
+  exit 1
+fi

@@ -1,0 +1,210 @@
+//! A whole deployment for user-login tests: the development identity provider as a real HTTP
+//! upstream on its own port, and the broker configured to delegate to it; plus a browserless
+//! "user agent" that follows the login redirects and posts the login form.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tessera_broker::devidp::{DevIdp, DevIdpConfig, DevIdpServer};
+
+use crate::helpers::*;
+use crate::redis_server::free_port;
+
+pub const UPSTREAM_CLIENT: &str = "tessera-broker";
+pub const UPSTREAM_SECRET: &str = "upstream-secret-0123456789abcdefghij";
+pub const APP_REDIRECT: &str = "http://127.0.0.1:9/app/callback";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct World {
+    pub app: TestApp,
+    pub idp: DevIdp,
+    pub idp_base: String,
+}
+
+/// Starts the dev IdP and a broker that delegates to it; `tweak` edits the broker config.
+pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
+    let port = free_port();
+    let broker_issuer = format!("http://127.0.0.1:{port}");
+    let callback = format!("{broker_issuer}/callback");
+    let server = DevIdpServer::build("127.0.0.1:0".parse().unwrap(), |p| {
+        DevIdpConfig::demo(
+            &format!("http://127.0.0.1:{p}"),
+            UPSTREAM_CLIENT,
+            UPSTREAM_SECRET,
+            vec![callback.clone()],
+        )
+    })
+    .expect("dev idp starts");
+    let idp = server.idp().clone();
+    let idp_base = format!("http://127.0.0.1:{}", server.port());
+    tokio::spawn(server.run_until_stopped());
+    let upstream = json!({
+        "issuer": idp_base,
+        "client_id": UPSTREAM_CLIENT,
+        "client_secret": UPSTREAM_SECRET,
+        "scopes": ["openid", "profile", "email", "groups"],
+        "claims": {"email": "email", "groups": "groups", "DealershipLocation": "dealership"},
+        "timeout_ms": 1500,
+        "jwks_min_refetch_secs": 30,
+    });
+    let app = spawn_app_with(&shared_redis_url(), |cfg| {
+        cfg["server"]["listen"] = json!(format!("127.0.0.1:{port}"));
+        cfg["server"]["issuer"] = json!(broker_issuer);
+        cfg["upstream"] = upstream;
+        tweak(cfg);
+    })
+    .await;
+    World { app, idp, idp_base }
+}
+
+pub async fn spawn_world() -> World {
+    spawn_world_with(|_| {}).await
+}
+
+/// Where a redirect points, and its query parameters.
+pub fn location(res: &reqwest::Response) -> (String, Vec<(String, String)>) {
+    let loc = res
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on a {}", res.status()))
+        .to_str()
+        .unwrap()
+        .to_string();
+    let url = url::Url::parse(&loc).unwrap();
+    let params = url.query_pairs().into_owned().collect();
+    let mut base = url.clone();
+    base.set_query(None);
+    (base.to_string(), params)
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The hidden and named inputs of the first form on an HTML page.
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for tag in html.split("<input").skip(1) {
+        let tag = tag.split('>').next().unwrap_or("");
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            tag.find(&key).map(|i| {
+                let rest = &tag[i + key.len()..];
+                html_escape::decode_html_entities(&rest[..rest.find('"').unwrap_or(0)]).into_owned()
+            })
+        };
+        if tag.contains("type=\"hidden\"") {
+            if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+                out.push((n, v));
+            }
+        }
+    }
+    out
+}
+
+/// An app allowed the code and refresh grants, with a redirect URI, scopes `openid profile read`.
+pub async fn code_client(w: &World, extra: Value) -> Client {
+    let mut body = json!({
+        "redirect_uris": [APP_REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scopes": ["openid", "profile", "read", "write"],
+        "attributes": {"tier": "gold"},
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    w.app.create_client(body).await
+}
+
+/// The browser: `/authorize` with `query`, then the upstream login form as `user`/`password`.
+/// Returns the final redirect back to the app (or wherever the chain stopped).
+pub async fn login(
+    w: &World,
+    query: &[(&str, &str)],
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    let http = &w.app.http;
+    let res = http
+        .get(w.app.url("/authorize"))
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FOUND,
+        "authorize should redirect upstream"
+    );
+    let (to, _) = location(&res);
+    assert!(to.starts_with(&w.idp_base), "redirected to {to}");
+    let upstream_url = res.headers()["location"].to_str().unwrap().to_string();
+    let form_page = http.get(&upstream_url).send().await.unwrap();
+    assert_eq!(form_page.status(), StatusCode::OK);
+    let html = form_page.text().await.unwrap();
+    let mut fields = form_fields(&html);
+    fields.push(("username".into(), user.into()));
+    fields.push(("password".into(), password.into()));
+    let res = http
+        .post(format!("{}/v1/authorize", w.idp_base))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    if res.status() != StatusCode::FOUND {
+        return res;
+    }
+    let callback = res.headers()["location"].to_str().unwrap().to_string();
+    http.get(callback).send().await.unwrap()
+}
+
+/// A full successful login for `c` with PKCE; returns the broker code.
+pub async fn code_for(w: &World, c: &Client, scope: &str) -> String {
+    let res = login(
+        w,
+        &[
+            ("response_type", "code"),
+            ("client_id", &c.id),
+            ("redirect_uri", APP_REDIRECT),
+            ("scope", scope),
+            ("state", "xyz"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+        "alice",
+        "alice",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let (to, params) = location(&res);
+    assert_eq!(to, APP_REDIRECT);
+    param(&params, "code").expect("a code").to_string()
+}
+
+/// Redeems `code` for `c` with the PKCE verifier.
+pub async fn redeem(w: &World, c: &Client, code: &str) -> reqwest::Response {
+    w.app
+        .token(
+            c,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", APP_REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
+}
+
+/// Logs alice in for `c` and returns the token response.
+pub async fn alice_tokens(w: &World, c: &Client, scope: &str) -> Value {
+    let code = code_for(w, c, scope).await;
+    let res = redeem(w, c, &code).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    json_of(res).await
+}
