@@ -10,6 +10,9 @@ mod helpers;
 #[path = "api/redis_server.rs"]
 #[allow(dead_code)]
 mod redis_server;
+#[path = "api/world.rs"]
+#[allow(dead_code)]
+mod world;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -87,6 +90,59 @@ async fn secrets_never_reach_the_logs() {
         .to_string();
     let _ = app.post_form("/revoke", &c, &[("token", &token)]).await;
 
+    // User flows: a login through the upstream, the password grant (right and wrong password),
+    // a refresh, and a code replay.
+    let w = world::spawn_world().await;
+    let wc = world::code_client(
+        &w,
+        json!({"grant_types": ["authorization_code", "refresh_token", "password"]}),
+    )
+    .await;
+    let user_tokens = world::alice_tokens(&w, &wc, "openid read").await;
+    let refresh = user_tokens["refresh_token"].as_str().unwrap().to_string();
+    let id_token = user_tokens["id_token"].as_str().unwrap().to_string();
+    let res = w
+        .app
+        .token(
+            &wc,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    let rotated = json_of(res).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let password = "Pw-never-logged-7Qz";
+    let _ = w
+        .app
+        .token(
+            &wc,
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", password),
+            ],
+        )
+        .await;
+    let res = w
+        .app
+        .token(
+            &wc,
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice"),
+            ],
+        )
+        .await;
+    let pw_token = json_of(res).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = world::code_for(&w, &wc, "read").await;
+    let _ = world::redeem(&w, &wc, &code).await;
+    let _ = world::redeem(&w, &wc, &code).await;
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("route=/token"),
@@ -101,6 +157,14 @@ async fn secrets_never_reach_the_logs() {
         ADMIN_TOKEN,
         IAT,
         PEPPER,
+        refresh.as_str(),
+        rotated.as_str(),
+        &id_token[id_token.len() - 30..],
+        password,
+        pw_token.as_str(),
+        code.as_str(),
+        world::UPSTREAM_SECRET,
+        world::VERIFIER,
     ] {
         assert!(
             !logs.contains(secret),

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use tessera_shared::crypto::constant_time_eq;
 
 use crate::error::AdminError;
-use crate::oauth::form::read_body;
+use crate::oauth::form::{bearer_token, read_body};
 use crate::state::AppState;
 
 /// Proof that the request carried the admin token. Taking it as an argument guards a handler.
@@ -38,12 +38,7 @@ impl FromRequest for Admin {
         let Some(state) = req.app_data::<web::Data<AppState>>() else {
             return ready(Err(AdminError::Internal));
         };
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let presented = bearer_token(req);
         let expected = state.config.admin.token.expose_secret().as_bytes();
         ready(if constant_time_eq(presented.as_bytes(), expected) {
             Ok(Admin)

@@ -4,12 +4,11 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use tessera_shared::crypto::constant_time_eq;
 use tessera_shared::oauth::{Challenge, OAuthError};
 
 use super::{DevClient, DevIdpConfig};
+use crate::oauth::client_auth::parse_basic;
 use crate::oauth::form::Form;
 
 /// The client that proved who it is, or the error to answer.
@@ -58,33 +57,4 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<(String, String, Challeng
         ));
     }
     Ok((id, secret, Challenge::Basic))
-}
-
-/// §2.3.1: id and secret are form-urlencoded, joined with ':' and base64-encoded.
-fn parse_basic(b64: &str) -> Option<(String, String)> {
-    let raw = String::from_utf8(STANDARD.decode(b64).ok()?).ok()?;
-    let (id, secret) = raw.split_once(':')?;
-    let decode = |s: &str| -> Option<String> {
-        let spaced = s.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8()
-            .ok()
-            .map(|v| v.into_owned())
-    };
-    Some((decode(id)?, decode(secret)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        let enc = STANDARD.encode("my%20id:s%3Acret+x");
-        assert_eq!(
-            parse_basic(&enc),
-            Some(("my id".to_string(), "s:cret x".to_string()))
-        );
-        assert_eq!(parse_basic(&STANDARD.encode("no-colon")), None);
-    }
 }

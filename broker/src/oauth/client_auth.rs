@@ -89,7 +89,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
 }
 
 /// RFC 6749 §2.3.1: the id and secret are form-urlencoded, then joined with ':' and base64'd.
-fn parse_basic(b64: &str) -> Option<(String, String)> {
+pub(crate) fn parse_basic(b64: &str) -> Option<(String, String)> {
     let raw = STANDARD.decode(b64).ok()?;
     let raw = String::from_utf8(raw).ok()?;
     let (id, secret) = raw.split_once(':')?;

@@ -70,6 +70,15 @@ impl Form {
     }
 }
 
+/// The RFC 6750 §2.1 bearer token of the `Authorization` header, or "" when there is none.
+pub fn bearer_token(req: &HttpRequest) -> &str {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+}
+
 /// Reads a request body of at most `limit` bytes; larger is 413 in the OAuth error shape.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, OAuthError> {
     let too_large = || OAuthError::invalid_request("request body too large").with_status(413);

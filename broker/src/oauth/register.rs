@@ -14,7 +14,7 @@ use tessera_shared::model::{Developer, GrantType, RedirectUri};
 use tessera_shared::oauth::{Challenge, ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
-use super::form::read_body;
+use super::form::{bearer_token, read_body};
 use crate::error::OAuthResponse;
 use crate::state::AppState;
 
@@ -42,12 +42,7 @@ pub async fn register(
     let Some(expected) = &state.config.registration.initial_access_token else {
         return Ok(HttpResponse::NotFound().finish());
     };
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let presented = bearer_token(&req);
     if !constant_time_eq(presented.as_bytes(), expected.expose_secret().as_bytes()) {
         let mut e = OAuthError::new(
             ErrorCode::InvalidToken,
