@@ -53,11 +53,29 @@ impl Application {
     /// As [`Application::build`], on a store the caller opened (shared with another service in
     /// `tessera dev`, or inspected by tests).
     pub fn build_with_store(
-        mut config: BrokerConfig,
+        config: BrokerConfig,
         store: Arc<dyn Store>,
     ) -> Result<Self, StartError> {
-        let dev_idp = crate::dev::mount_dev_idp(&mut config)?;
         let listener = TcpListener::bind(config.server.listen)?;
+        Self::build_on(config, store, listener)
+    }
+
+    /// As [`Application::build`], on a listener the caller bound (so that the issuer can name
+    /// its port before the application exists; `server.listen` is then ignored).
+    pub fn build_with_listener(
+        config: BrokerConfig,
+        listener: TcpListener,
+    ) -> Result<Self, StartError> {
+        let store = store::open(&config.store)?;
+        Self::build_on(config, store, listener)
+    }
+
+    fn build_on(
+        mut config: BrokerConfig,
+        store: Arc<dyn Store>,
+        listener: TcpListener,
+    ) -> Result<Self, StartError> {
+        let dev_idp = crate::dev::mount_dev_idp(&mut config)?;
         let port = listener.local_addr()?.port();
         let workers = config.server.workers;
         let state = web::Data::new(AppState::new(config, store)?);

@@ -50,6 +50,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the broker with the test configuration, changed by `tweak`, on `redis_url`.
 pub async fn spawn_app_with(redis_url: &str, tweak: impl FnOnce(&mut Value)) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    spawn_app_on(listener, redis_url, tweak).await
+}
+
+/// As [`spawn_app_with`], on a listener the caller bound (so its port can be in the issuer).
+pub async fn spawn_app_on(
+    listener: std::net::TcpListener,
+    redis_url: &str,
+    tweak: impl FnOnce(&mut Value),
+) -> TestApp {
     let mut cfg = test_config(redis_url);
     tweak(&mut cfg);
     let prefix = cfg["store"]["prefix"]
@@ -57,7 +67,7 @@ pub async fn spawn_app_with(redis_url: &str, tweak: impl FnOnce(&mut Value)) -> 
         .unwrap_or_default()
         .to_string();
     let config = BrokerConfig::load(cfg, None).expect("valid test configuration");
-    let app = Application::build(config).expect("broker starts");
+    let app = Application::build_with_listener(config, listener).expect("broker starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {

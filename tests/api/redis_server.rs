@@ -18,8 +18,9 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// Spawns Redis on `port`; `None` when it exits at once (the port was taken meanwhile).
 #[allow(unsafe_code)]
-fn spawn_child(port: u16, dir: &PathBuf, persistent: bool) -> Child {
+fn try_spawn_child(port: u16, dir: &PathBuf, persistent: bool) -> Option<Child> {
     let mut cmd = Command::new("redis-server");
     cmd.arg("--port")
         .arg(port.to_string())
@@ -41,11 +42,37 @@ fn spawn_child(port: u16, dir: &PathBuf, persistent: bool) -> Child {
             Ok(())
         });
     }
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .expect("redis-server must be installed (apt-get install redis-server)");
-    wait_ready(port);
-    child
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if ping(port) {
+            return Some(child);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Spawns Redis on a free port, trying another one if the chosen port is taken in between.
+fn spawn_on_free_port(dir_name: &str, persistent: bool) -> (u16, PathBuf, Child) {
+    for _ in 0..5 {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("{dir_name}-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        if let Some(child) = try_spawn_child(port, &dir, persistent) {
+            return (port, dir, child);
+        }
+    }
+    panic!("redis-server could not start on a free port");
 }
 
 fn ping(port: u16) -> bool {
@@ -55,17 +82,6 @@ fn ping(port: u16) -> bool {
     let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
     let mut buf = [0u8; 7];
     s.write_all(b"PING\r\n").is_ok() && s.read(&mut buf).is_ok() && buf.starts_with(b"+PONG")
-}
-
-fn wait_ready(port: u16) {
-    let start = Instant::now();
-    while !ping(port) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "redis-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The URL of the Redis every test of this binary shares.
@@ -79,10 +95,7 @@ pub fn shared_redis_url() -> String {
         // The child must be spawned from a thread that never exits before the process does,
         // because PDEATHSIG follows the spawning thread, not the process.
         std::thread::spawn(move || {
-            let port = free_port();
-            let dir = std::env::temp_dir().join(format!("tessera-redis-{port}"));
-            let _ = std::fs::create_dir_all(&dir);
-            let mut child = spawn_child(port, &dir, false);
+            let (port, _dir, mut child) = spawn_on_free_port("tessera-redis", false);
             let _ = tx.send(format!("redis://127.0.0.1:{port}"));
             // Blocks as long as Redis runs, which keeps this thread (and so Redis) alive.
             let _ = child.wait();
@@ -101,12 +114,12 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Self {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("tessera-redis-own-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let child = Some(spawn_child(port, &dir, true));
-        RedisServer { port, dir, child }
+        let (port, dir, child) = spawn_on_free_port("tessera-redis-own", true);
+        RedisServer {
+            port,
+            dir,
+            child: Some(child),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -122,7 +135,11 @@ impl RedisServer {
 
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Some(spawn_child(self.port, &self.dir, true));
+        self.child = try_spawn_child(self.port, &self.dir, true);
+        assert!(
+            self.child.is_some(),
+            "redis-server could not restart on its port"
+        );
     }
 }
 

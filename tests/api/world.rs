@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use tessera_broker::devidp::{DevIdp, DevIdpConfig, DevIdpServer};
 
 use crate::helpers::*;
-use crate::redis_server::free_port;
 
 pub const UPSTREAM_CLIENT: &str = "tessera-broker";
 pub const UPSTREAM_SECRET: &str = "upstream-secret-0123456789abcdefghij";
@@ -23,7 +22,8 @@ pub struct World {
 
 /// Starts the dev IdP and a broker that delegates to it; `tweak` edits the broker config.
 pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
-    let port = free_port();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("local addr").port();
     let broker_issuer = format!("http://127.0.0.1:{port}");
     let callback = format!("{broker_issuer}/callback");
     let server = DevIdpServer::build("127.0.0.1:0".parse().unwrap(), |p| {
@@ -47,8 +47,7 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
         "timeout_ms": 1500,
         "jwks_min_refetch_secs": 30,
     });
-    let app = spawn_app_with(&shared_redis_url(), |cfg| {
-        cfg["server"]["listen"] = json!(format!("127.0.0.1:{port}"));
+    let app = spawn_app_on(listener, &shared_redis_url(), |cfg| {
         cfg["server"]["issuer"] = json!(broker_issuer);
         cfg["upstream"] = upstream;
         tweak(cfg);
