@@ -84,7 +84,7 @@ impl Application {
             App::new()
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
-                    let method = req.method().to_string();
+                    let method = req.method().clone();
                     srv.call(req).map(move |res| {
                         if let Ok(res) = &res {
                             let req = res.request();
@@ -93,7 +93,7 @@ impl Application {
                                 let route = route.as_deref().unwrap_or("unmatched");
                                 state.metrics.http(
                                     route,
-                                    &method,
+                                    method.as_str(),
                                     res.status().as_u16(),
                                     started.elapsed(),
                                 );

@@ -105,10 +105,6 @@ impl Tokens {
         }
     }
 
-    pub fn lifetimes(&self) -> Lifetimes {
-        self.life
-    }
-
     fn store(&self) -> &std::sync::Arc<dyn crate::store::Store> {
         self.catalog.store()
     }

@@ -95,7 +95,7 @@ async fn a_slow_or_dead_upstream_fails_logins_cleanly_and_spares_issued_tokens()
     let at = t["access_token"].as_str().unwrap().to_string();
 
     w.idp.behaviour().set_delay_ms(3000); // beyond the 1.5 s upstream timeout
-    let (code, error) = login_outcome_after_form(&w, &c).await;
+    let (code, error) = login_outcome(&w, &c).await;
     w.idp.behaviour().reset();
     assert!(code.is_none());
     assert_eq!(error.as_deref(), Some("temporarily_unavailable"));
@@ -118,14 +118,6 @@ async fn a_slow_or_dead_upstream_fails_logins_cleanly_and_spares_issued_tokens()
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     w.idp.behaviour().reset();
-}
-
-/// The login form is served normally; only the code exchange (token endpoint) is slow.
-async fn login_outcome_after_form(
-    w: &World,
-    c: &crate::helpers::Client,
-) -> (Option<String>, Option<String>) {
-    login_outcome(w, c).await
 }
 
 /// With the upstream down, the broker cannot even send the user there once its cached
