@@ -57,6 +57,7 @@ pub async fn seed(state: &AppState) -> Result<Demo, CatalogError> {
                 attributes: BTreeMap::from([("tier".to_string(), "gold".to_string())]),
                 credential_ttl_secs: None,
                 public: false,
+                rate_plan: Default::default(),
             },
         )
         .await?;

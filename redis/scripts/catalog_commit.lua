@@ -8,6 +8,8 @@
 --                "sets":[{"t":i,"f":field,"v":value}], "dels":[{"t":i,"f":field}]}
 --          where `t` is a 1-based index into KEYS. A check with v = null requires the field to
 --          be absent; otherwise the field must hold exactly v (optimistic concurrency).
+-- ARGV[2]: the revocation channel; ARGV[3..]: announcements (`a:<app id>`) published on it
+--          once the update is applied, so proxies drop their cached copies of those apps.
 -- Returns: 0 when every check held and all sets and dels were applied;
 --          n > 0 when check n (1-based) failed, in which case nothing was written.
 local tx = cjson.decode(ARGV[1])
@@ -24,5 +26,8 @@ for _, d in ipairs(tx.dels) do
 end
 for _, s in ipairs(tx.sets) do
   redis.call('HSET', KEYS[s.t], s.f, s.v)
+end
+for i = 3, #ARGV do
+  redis.call('PUBLISH', ARGV[2], ARGV[i])
 end
 return 0

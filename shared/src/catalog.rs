@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::crypto::Keys;
 use crate::error::{CatalogError, StoreError};
 use crate::model::{App, Credential, Developer, GrantType, RedirectUri, Status};
+use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 use crate::store::{CatalogTx, Store, Table};
 use crate::time::now;
@@ -51,6 +52,7 @@ pub struct NewApp {
     pub credential_ttl_secs: Option<u64>,
     /// A public client (no secret; PKCE required).
     pub public: bool,
+    pub rate_plan: RatePlan,
 }
 
 /// Fields to change on an app; `None` leaves a field as it is.
@@ -62,6 +64,7 @@ pub struct AppPatch {
     pub scopes: Option<ScopeSet>,
     pub attributes: Option<BTreeMap<String, String>>,
     pub status: Option<Status>,
+    pub rate_plan: Option<RatePlan>,
 }
 
 /// A credential just created, with its secret: the only time the secret exists outside the
@@ -307,6 +310,7 @@ impl Catalog {
                 public: new.public,
                 generation: 0,
                 credentials: vec![issued.credential.clone()],
+                rate_plan: new.rate_plan,
                 created_at: at,
                 updated_at: at,
             };
@@ -450,6 +454,9 @@ impl Catalog {
                         app.generation += 1;
                     }
                     app.status = status;
+                }
+                if let Some(plan) = patch.rate_plan {
+                    app.rate_plan = plan;
                 }
                 Ok(())
             })

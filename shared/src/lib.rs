@@ -10,6 +10,7 @@
 //!   ([`model::RedirectUri`], [`scope::ScopeSet`]).
 //! * [`store`] — the storage trait and its two implementations (Redis, in-memory); the one module
 //!   that builds Redis key names.
+//! * [`rate`] — spike-arrest rates, quota periods and app rate plans.
 //! * [`catalog`] — developer and app registry on top of the store.
 //! * [`tokens`] — minting, looking up and revoking access tokens.
 //! * [`oauth`] — the RFC 6749 §5.2 error type shared by every OAuth endpoint.
@@ -21,6 +22,7 @@ pub mod crypto;
 pub mod error;
 pub mod model;
 pub mod oauth;
+pub mod rate;
 pub mod scope;
 pub mod store;
 pub mod telemetry;

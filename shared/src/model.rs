@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
+use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 
 /// A developer: the owner of apps (Apigee's "developer").
@@ -111,6 +112,9 @@ pub struct App {
     /// which revokes every token of the app in O(1).
     pub generation: u64,
     pub credentials: Vec<Credential>,
+    /// Spike arrest and quota for this app's calls through the proxy (over the route's own).
+    #[serde(default, skip_serializing_if = "RatePlan::is_empty")]
+    pub rate_plan: RatePlan,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tessera_shared::catalog::{AppPatch, NewApp};
 use tessera_shared::model::{GrantType, Status};
+use tessera_shared::rate::RatePlan;
 
 use super::validate::{app_name, attributes, grant_types, invalid, redirect_uris, scopes};
 use super::views::AppView;
@@ -32,6 +33,9 @@ pub struct CreateApp {
     /// A public client: authenticates with its client_id alone and must use PKCE.
     #[serde(default)]
     public: bool,
+    /// Spike arrest and quota for the app's calls through the proxy.
+    #[serde(default)]
+    rate_plan: RatePlan,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +47,7 @@ pub struct UpdateApp {
     scopes: Option<Vec<String>>,
     attributes: Option<BTreeMap<String, String>>,
     status: Option<Status>,
+    rate_plan: Option<RatePlan>,
 }
 
 pub async fn create(
@@ -72,6 +77,7 @@ pub async fn create(
         attributes: b.attributes,
         credential_ttl_secs: b.credential_expires_in,
         public: b.public,
+        rate_plan: b.rate_plan,
     };
     let (app, issued) = state.catalog.create_app(dev, new).await?;
     let secret = (
@@ -129,6 +135,7 @@ pub async fn update(
         scopes: b.scopes.map(scopes).transpose()?,
         attributes: b.attributes,
         status: b.status,
+        rate_plan: b.rate_plan,
     };
     let app = state.catalog.update_app(dev, app, patch).await?;
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))

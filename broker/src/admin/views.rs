@@ -39,6 +39,7 @@ pub struct AppView<'a> {
     pub attributes: &'a std::collections::BTreeMap<String, String>,
     pub status: Status,
     pub public: bool,
+    pub rate_plan: &'a tessera_shared::rate::RatePlan,
     pub credentials: Vec<CredentialView<'a>>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -57,6 +58,7 @@ impl<'a> AppView<'a> {
             attributes: &app.attributes,
             status: app.status,
             public: app.public,
+            rate_plan: &app.rate_plan,
             credentials: app
                 .credentials
                 .iter()

@@ -173,6 +173,7 @@ fn check(meta: Metadata, state: &AppState) -> Result<NewApp, OAuthError> {
         attributes: Default::default(),
         credential_ttl_secs: None,
         public,
+        rate_plan: Default::default(),
     })
 }
 

@@ -41,6 +41,18 @@ impl KeySpace {
         format!("{}fam:{{{id}}}", self.prefix)
     }
 
+    /// The pub/sub channel of [`super::Revocation`] announcements.
+    pub fn revocation_channel(&self) -> String {
+        format!("{}revocations", self.prefix)
+    }
+
+    /// A quota counter: `subject` (an app or client) in the window starting at `window_start`
+    /// (Unix seconds) of a `period`. The subject is the hash tag, so a subject's counters
+    /// share a cluster slot.
+    pub fn quota(&self, subject: &str, period: &str, window_start: i64) -> String {
+        format!("{}quota:{{{subject}}}:{period}:{window_start}", self.prefix)
+    }
+
     /// The set of a user's families in one app. `sub` is the upstream's string, which may hold
     /// braces, so it is encoded before it becomes part of a key.
     pub fn user_families(&self, app_id: &str, sub: &str) -> String {

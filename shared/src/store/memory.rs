@@ -7,18 +7,37 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{CatalogTx, CodeClaim, FamilyState, Rotation, Store, Table};
+use tokio::sync::broadcast;
+
+use super::{
+    CatalogTx, CodeClaim, FamilyState, Revocation, RevocationStream, Rotation, Store, Table,
+};
 use crate::error::StoreError;
 use crate::token::TokenKind;
 
 /// How many token writes between sweeps of expired entries.
 const SWEEP_EVERY: u64 = 4096;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     // A std (not tokio) mutex: it is never held across an `.await`, and every critical section
     // is a few map operations, so blocking briefly is cheaper than an async lock.
     inner: Mutex<Inner>,
+    /// The revocation channel, in process. A subscriber that falls more than
+    /// [`REVOCATION_BACKLOG`] behind loses its stream (and flushes), as with a lost Redis
+    /// connection.
+    revocations: broadcast::Sender<Revocation>,
+}
+
+const REVOCATION_BACKLOG: usize = 4096;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            inner: Mutex::default(),
+            revocations: broadcast::channel(REVOCATION_BACKLOG).0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -77,12 +96,25 @@ impl MemoryStore {
         // update below is applied only after all its checks, so the data is still consistent.
         Ok(self.inner.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    fn announce(&self, r: Revocation) {
+        // No subscriber is not an error: nobody caches.
+        let _ = self.revocations.send(r);
+    }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn revocations(&self) -> Result<RevocationStream, StoreError> {
+        let rx = self.revocations.subscribe();
+        // Lagging behind ends the stream, like a lost connection: the subscriber flushes.
+        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.ok().map(|r| (r, rx))
+        })))
     }
 
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {
@@ -118,6 +150,10 @@ impl Store for MemoryStore {
                     .or_default()
                     .insert(s.field.clone(), v.clone());
             }
+        }
+        drop(g);
+        for app in tx.touched_apps() {
+            self.announce(Revocation::App(app.to_string()));
         }
         Ok(None)
     }
@@ -167,6 +203,10 @@ impl Store for MemoryStore {
     async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError> {
         let mut g = self.lock()?;
         g.tokens.remove(&(class(kind), hash.to_string()));
+        drop(g);
+        if kind == TokenKind::AccessToken {
+            self.announce(Revocation::Token(hash.to_string()));
+        }
         Ok(())
     }
 
@@ -267,6 +307,8 @@ impl Store for MemoryStore {
                 g.families.insert(id, tombstone, 300);
             }
         }
+        drop(g);
+        self.announce(Revocation::Family(id.to_string()));
         Ok(())
     }
 

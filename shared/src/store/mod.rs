@@ -14,6 +14,7 @@
 pub mod keys;
 pub mod memory;
 pub mod redis;
+pub mod revocation;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use serde::Serialize;
 use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::token::TokenKind;
+pub use revocation::{Revocation, RevocationStream};
 
 /// The registry's tables. In Redis each is a hash under the `{catalog}` hash tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +85,16 @@ pub struct CatalogTx {
 }
 
 impl CatalogTx {
+    /// The apps this update writes or deletes: the stores announce each as revoked, so that
+    /// proxies look them up again.
+    pub fn touched_apps(&self) -> impl Iterator<Item = &str> {
+        self.sets
+            .iter()
+            .chain(&self.dels)
+            .filter(|c| c.table == Table::Apps)
+            .map(|c| c.field.as_str())
+    }
+
     /// Require `field` to hold `value` (`None`: to be absent).
     pub fn check(&mut self, table: Table, field: impl Into<String>, value: Option<String>) {
         self.checks.push(Cell {
@@ -113,6 +125,10 @@ impl CatalogTx {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Subscribes to the revocation channel ([`revocation`]). Every store method that revokes
+    /// (`token_delete` of an access token, `family_revoke`, a `catalog_commit` touching an app)
+    /// announces it there itself.
+    async fn revocations(&self) -> Result<RevocationStream, StoreError>;
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError>;
     async fn catalog_values(&self, table: Table) -> Result<Vec<String>, StoreError>;
     /// Applies `tx` atomically. `Ok(Some(i))`: check `i` (0-based) failed and nothing changed.

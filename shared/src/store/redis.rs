@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use futures_util::StreamExt;
 use redis::{AsyncCommands, Script};
 
 use super::keys::KeySpace;
-use super::{CatalogTx, CodeClaim, FamilyState, Rotation, Store, Table};
+use super::{
+    CatalogTx, CodeClaim, FamilyState, Revocation, RevocationStream, Rotation, Store, Table,
+};
 use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::token::TokenKind;
@@ -18,7 +21,10 @@ use crate::token::TokenKind;
 const TOMBSTONE_SECS: u64 = 300;
 
 pub struct RedisStore {
+    /// Kept to open the dedicated pub/sub connections of [`Store::revocations`].
+    client: redis::Client,
     conn: ConnectionManager,
+    connect_timeout: Duration,
     keys: KeySpace,
     catalog_commit: Script,
     app_for_client: Script,
@@ -46,9 +52,11 @@ impl RedisStore {
             // Reconnection is retried in the background; requests made meanwhile fail fast.
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(RedisStore {
+            client,
             conn,
+            connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
             keys: KeySpace::new(&cfg.prefix),
             catalog_commit: Script::new(include_str!("../../../redis/scripts/catalog_commit.lua")),
             app_for_client: Script::new(include_str!("../../../redis/scripts/app_for_client.lua")),
@@ -65,6 +73,22 @@ impl Store for RedisStore {
         let mut c = self.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut c).await?;
         Ok(())
+    }
+
+    async fn revocations(&self) -> Result<RevocationStream, StoreError> {
+        let connect = self.client.get_async_pubsub();
+        let mut pubsub = tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| StoreError::Unavailable("pub/sub connection timed out".into()))??;
+        pubsub.subscribe(self.keys.revocation_channel()).await?;
+        // The message stream ends when the connection drops, which is what tells the
+        // subscriber to flush.
+        let stream = pubsub.into_on_message().filter_map(|msg| async move {
+            msg.get_payload::<String>()
+                .ok()
+                .and_then(|p| Revocation::decode(&p))
+        });
+        Ok(Box::pin(stream))
     }
 
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {
@@ -84,6 +108,10 @@ impl Store for RedisStore {
             inv.key(self.keys.table(t));
         }
         inv.arg(serde_json::to_string(tx)?);
+        inv.arg(self.keys.revocation_channel());
+        for app in tx.touched_apps() {
+            inv.arg(Revocation::App(app.to_string()).encode());
+        }
         let failed: usize = inv.invoke_async(&mut c).await?;
         Ok(failed.checked_sub(1))
     }
@@ -120,7 +148,13 @@ impl Store for RedisStore {
 
     async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        let _: i64 = c.del(self.keys.token(kind, hash)).await?;
+        let mut p = redis::pipe();
+        p.atomic().del(self.keys.token(kind, hash)).ignore();
+        if kind == TokenKind::AccessToken {
+            let announce = Revocation::Token(hash.to_string()).encode();
+            p.publish(self.keys.revocation_channel(), announce).ignore();
+        }
+        let _: () = p.query_async(&mut c).await?;
         Ok(())
     }
 
@@ -236,6 +270,8 @@ impl Store for RedisStore {
             .family_revoke
             .key(self.keys.family(id))
             .arg(TOMBSTONE_SECS)
+            .arg(self.keys.revocation_channel())
+            .arg(Revocation::Family(id.to_string()).encode())
             .invoke_async(&mut c)
             .await?;
         Ok(())
