@@ -147,7 +147,7 @@ impl BrokerConfig {
     }
 }
 
-fn min_secret_len(key: &str, s: &SecretString) -> Result<(), ConfigError> {
+pub fn min_secret_len(key: &str, s: &SecretString) -> Result<(), ConfigError> {
     if s.expose_secret().len() < 32 {
         return Err(ConfigError::invalid(key, "must be at least 32 characters"));
     }
@@ -256,7 +256,7 @@ impl Default for StoreConfig {
 }
 
 impl StoreConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.url.is_empty() {
             return Err(ConfigError::invalid(
                 "store.url",
@@ -543,7 +543,7 @@ impl Default for LogConfig {
 }
 
 impl LogConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         tracing_subscriber::EnvFilter::try_new(&self.level)
             .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
         if !matches!(self.format.as_str(), "pretty" | "json") {

@@ -29,6 +29,14 @@ use crate::store::{CodeClaim, Rotation};
 use crate::time::now;
 use crate::token::TokenKind;
 
+/// An active access token: its record, its app, and the login (family) of a user token.
+#[derive(Debug, Clone)]
+pub struct Active {
+    pub record: TokenRecord,
+    pub app: App,
+    pub family: Option<FamilyRecord>,
+}
+
 /// A freshly minted access token and what it stands for.
 #[derive(Debug)]
 pub struct Minted {
@@ -340,17 +348,20 @@ impl Tokens {
         Ok(families.len())
     }
 
-    /// The record of a token that is active right now, with its app; `None` for anything
-    /// malformed, unknown, expired or revoked. A store failure is an error, never `None`.
-    pub async fn active(&self, token: &str) -> Result<Option<(TokenRecord, App)>, StoreError> {
+    /// The record of a token that is active right now, with its app and (for user tokens) its
+    /// login; `None` for anything malformed, unknown, expired or revoked. A store failure is an
+    /// error, never `None`.
+    pub async fn active(&self, token: &str) -> Result<Option<Active>, StoreError> {
         if !TokenKind::AccessToken.is_well_formed(token) {
             return Ok(None);
         }
-        let Some(raw) = self
-            .store()
-            .token_get(TokenKind::AccessToken, &self.keys.token_hash(token))
-            .await?
-        else {
+        self.active_by_hash(&self.keys.token_hash(token)).await
+    }
+
+    /// [`Tokens::active`] for a well-formed token whose keyed hash the caller already holds
+    /// (the proxy keys its cache by it).
+    pub async fn active_by_hash(&self, hash: &str) -> Result<Option<Active>, StoreError> {
+        let Some(raw) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
             return Ok(None);
         };
         let record: TokenRecord = serde_json::from_str(&raw)?;
@@ -372,12 +383,16 @@ impl Tokens {
         if !app.honours(&record.client_id, record.app_generation, at) {
             return Ok(None);
         }
-        match (&record.family, family?) {
-            (None, _) => {}
-            (Some(_), Some(f)) if !f.revoked => {}
+        let family = match (&record.family, family?) {
+            (None, _) => None,
+            (Some(_), Some(f)) if !f.revoked => Some(serde_json::from_str(&f.record)?),
             (Some(_), _) => return Ok(None),
-        }
-        Ok(Some((record, app)))
+        };
+        Ok(Some(Active {
+            record,
+            app,
+            family,
+        }))
     }
 
     /// RFC 7009 §2.1: revokes `token` if it belongs to `owner`. A refresh token revokes its whole

@@ -30,7 +30,9 @@ pub async fn introspect(
     let token = form.required("token")?;
     let body = match state.tokens.active(token).await? {
         None => json!({ "active": false }),
-        Some((rec, app)) => {
+        Some(tessera_shared::tokens::Active {
+            record: rec, app, ..
+        }) => {
             let mut body = json!({
                 "active": true,
                 "scope": rec.scope.to_string(),
@@ -45,6 +47,7 @@ pub async fn introspect(
                     "developer_id": rec.developer_id,
                     "grant_type": rec.grant.as_str(),
                     "attributes": rec.attributes,
+                    "rate_plan": app.rate_plan,
                 },
             });
             if let (Some(sub), Some(obj)) = (&rec.sub, body.as_object_mut()) {

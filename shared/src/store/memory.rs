@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    CatalogTx, CodeClaim, FamilyState, Revocation, RevocationStream, Rotation, Store, Table,
+    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store, Table,
 };
 use crate::error::StoreError;
 use crate::token::TokenKind;
@@ -49,6 +49,7 @@ struct Inner {
     codes: Expiring<(String, Option<String>)>,
     families: Expiring<FamilyState>,
     user_families: Expiring<std::collections::BTreeSet<String>>,
+    quotas: Expiring<u64>,
     writes: u64,
 }
 
@@ -115,6 +116,21 @@ impl Store for MemoryStore {
         Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.ok().map(|r| (r, rx))
         })))
+    }
+
+    async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {
+        let mut g = self.lock()?;
+        let id = format!("{}:{}:{}", key.subject, key.period, key.window_start);
+        let ttl = (key.window_end - crate::time::now()).max(1) as u64 + 60;
+        let n = g.quotas.get_mut(&id).copied().unwrap_or(0);
+        if n >= limit {
+            return Ok((n, false));
+        }
+        g.quotas.insert(&id, n + 1, ttl);
+        if g.quotas.0.len() > 100_000 {
+            g.quotas.sweep(Instant::now());
+        }
+        Ok((n + 1, true))
     }
 
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {

@@ -129,6 +129,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// (`token_delete` of an access token, `family_revoke`, a `catalog_commit` touching an app)
     /// announces it there itself.
     async fn revocations(&self) -> Result<RevocationStream, StoreError>;
+    /// Counts one call of `subject` in the quota window `key` unless `limit` is reached
+    /// (`redis/scripts/quota.lua`): the count after the call, and whether it was counted.
+    async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError>;
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError>;
     async fn catalog_values(&self, table: Table) -> Result<Vec<String>, StoreError>;
     /// Applies `tx` atomically. `Ok(Some(i))`: check `i` (0-based) failed and nothing changed.
@@ -185,6 +188,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         ttl_secs: u64,
     ) -> Result<(), StoreError>;
     async fn user_families(&self, app_id: &str, sub: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// One quota window of one subject (an app or a client).
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaKey<'a> {
+    pub subject: &'a str,
+    pub period: &'a str,
+    /// Unix seconds.
+    pub window_start: i64,
+    pub window_end: i64,
 }
 
 /// The outcome of redeeming an authorization code.

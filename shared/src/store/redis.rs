@@ -11,7 +11,7 @@ use redis::{AsyncCommands, Script};
 
 use super::keys::KeySpace;
 use super::{
-    CatalogTx, CodeClaim, FamilyState, Revocation, RevocationStream, Rotation, Store, Table,
+    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store, Table,
 };
 use crate::config::StoreConfig;
 use crate::error::StoreError;
@@ -31,6 +31,7 @@ pub struct RedisStore {
     code_claim: Script,
     refresh_rotate: Script,
     family_revoke: Script,
+    quota: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -63,6 +64,7 @@ impl RedisStore {
             code_claim: Script::new(include_str!("../../../redis/scripts/code_claim.lua")),
             refresh_rotate: Script::new(include_str!("../../../redis/scripts/refresh_rotate.lua")),
             family_revoke: Script::new(include_str!("../../../redis/scripts/family_revoke.lua")),
+            quota: Script::new(include_str!("../../../redis/scripts/quota.lua")),
         })
     }
 }
@@ -89,6 +91,19 @@ impl Store for RedisStore {
                 .and_then(|p| Revocation::decode(&p))
         });
         Ok(Box::pin(stream))
+    }
+
+    async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {
+        let mut c = self.conn.clone();
+        let ttl = (key.window_end - crate::time::now()).max(1) + 60;
+        let (count, allowed): (u64, u8) = self
+            .quota
+            .key(self.keys.quota(key.subject, key.period, key.window_start))
+            .arg(limit)
+            .arg(ttl)
+            .invoke_async(&mut c)
+            .await?;
+        Ok((count, allowed == 1))
     }
 
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {

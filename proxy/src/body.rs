@@ -1,0 +1,228 @@
+//! Request and response bodies on their way through the proxy.
+//!
+//! Requests: without a body nothing is sent; with one, it is checked against the size limit
+//! (upfront from `Content-Length`, and again as bytes arrive) and, on routes with threat
+//! protection, fed chunk by chunk to the route's checker, which refuses at the first violation;
+//! otherwise it streams to the backend as it arrives.
+//!
+//! Responses: [`Metered`] counts the bytes sent to the client and emits the call's analytics
+//! event when the body is done (or the client went away).
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use tessera_shared::analytics::CallEvent;
+
+use crate::analytics::Emitter;
+use crate::denial::Denial;
+use crate::policy::threat::{Violation, ViolationKind};
+use crate::routes::Route;
+
+/// Bodies up to this size are read whole before forwarding (cheaper than a stream).
+const BUFFER_UP_TO: u64 = 64 * 1024;
+
+pub fn threat_denial(v: Violation) -> Denial {
+    let status = match v.kind {
+        ViolationKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ViolationKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    Denial::Threat {
+        status,
+        message: v.message,
+    }
+}
+
+fn too_large() -> Denial {
+    Denial::Threat {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: "the request body is too large".into(),
+    }
+}
+
+/// Bytes received from the client, and whether the limit was crossed mid-stream.
+#[derive(Debug, Clone, Default)]
+pub struct Counter(Arc<(AtomicU64, AtomicBool)>);
+
+impl Counter {
+    pub fn bytes(&self) -> u64 {
+        self.0 .0.load(Ordering::Relaxed)
+    }
+    pub fn too_large(&self) -> bool {
+        self.0 .1.load(Ordering::Relaxed)
+    }
+}
+
+pub enum RequestBody {
+    Empty,
+    Whole(Bytes),
+    Streaming {
+        payload: web::Payload,
+        limit: u64,
+    },
+}
+
+impl RequestBody {
+    /// The body for reqwest. Streaming bodies are pumped by a local task (the actix payload
+    /// is tied to its worker thread) through a small channel, so backpressure holds.
+    pub fn into_reqwest(self) -> (reqwest::Body, Counter) {
+        let counter = Counter::default();
+        match self {
+            RequestBody::Empty => (reqwest::Body::from(Bytes::new()), counter),
+            RequestBody::Whole(b) => {
+                counter.0 .0.store(b.len() as u64, Ordering::Relaxed);
+                (reqwest::Body::from(b), counter)
+            }
+            RequestBody::Streaming { mut payload, limit } => {
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+                let c = counter.clone();
+                actix_web::rt::spawn(async move {
+                    while let Some(chunk) = payload.next().await {
+                        let item = match chunk {
+                            Ok(b) => {
+                                let total = c.0 .0.fetch_add(b.len() as u64, Ordering::Relaxed)
+                                    + b.len() as u64;
+                                if total > limit {
+                                    c.0 .1.store(true, Ordering::Relaxed);
+                                    Err(std::io::Error::other("request body too large"))
+                                } else {
+                                    Ok(b)
+                                }
+                            }
+                            Err(e) => Err(std::io::Error::other(e.to_string())),
+                        };
+                        let stop = item.is_err();
+                        if tx.send(item).await.is_err() || stop {
+                            break;
+                        }
+                    }
+                });
+                let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|item| (item, rx))
+                });
+                (reqwest::Body::wrap_stream(stream), counter)
+            }
+        }
+    }
+}
+
+fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Reads (or prepares to stream) the request body under the route's rules.
+pub async fn request_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    route: &Route,
+    max_body: u64,
+) -> Result<RequestBody, Denial> {
+    let declared = content_length(req);
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    if declared.unwrap_or(0) == 0 && !chunked {
+        return Ok(RequestBody::Empty);
+    }
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(too_large());
+    }
+    if let Some(threat) = route.threat.as_ref().filter(|t| t.inspects_body()) {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                ct == "application/json" || ct.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let mut checker = threat.body_checker(json, declared);
+        checker.feed(&[]).map_err(threat_denial)?;
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
+            if (buf.len() + chunk.len()) as u64 > max_body {
+                return Err(too_large());
+            }
+            checker.feed(&chunk).map_err(threat_denial)?;
+            buf.extend_from_slice(&chunk);
+        }
+        checker.finish().map_err(threat_denial)?;
+        return Ok(RequestBody::Whole(buf.freeze()));
+    }
+    if declared.is_some_and(|n| n <= BUFFER_UP_TO) {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
+            buf.extend_from_slice(&chunk);
+            if buf.len() as u64 > max_body {
+                return Err(too_large());
+            }
+        }
+        return Ok(RequestBody::Whole(buf.freeze()));
+    }
+    Ok(RequestBody::Streaming {
+        payload,
+        limit: max_body,
+    })
+}
+
+/// A response body that counts what it sends and emits the call's event when dropped.
+pub struct Metered {
+    inner: BoxBody,
+    sent: u64,
+    emit: Option<(Emitter, CallEvent)>,
+}
+
+impl Metered {
+    pub fn wrap(response: HttpResponse, emitter: Option<Emitter>, event: CallEvent) -> HttpResponse {
+        let Some(emitter) = emitter else {
+            return response;
+        };
+        response.map_body(|_, inner| {
+            BoxBody::new(Metered {
+                inner,
+                sent: 0,
+                emit: Some((emitter, event)),
+            })
+        })
+    }
+}
+
+impl MessageBody for Metered {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.inner.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(b))) = &polled {
+            this.sent += b.len() as u64;
+        }
+        polled
+    }
+}
+
+impl Drop for Metered {
+    fn drop(&mut self) {
+        if let Some((emitter, mut event)) = self.emit.take() {
+            event.bytes_out = self.sent;
+            emitter.emit(event);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The caller: who a request was authenticated as, whatever the authentication policy. Every
+//! later policy (spike arrest, scopes, quota), the forwarded headers and the analytics event
+//! read it, so that throttling and attribution work the same for opaque tokens, upstream JWTs
+//! and API keys.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tessera_shared::model::Sensitive;
+use tessera_shared::rate::RatePlan;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The client the call is attributed to (Tessera client_id, or the JWT's `cid`/`azp`).
+    pub client_id: String,
+    /// The Tessera app, when the client is one (opaque tokens, API keys).
+    pub app_id: Option<Uuid>,
+    pub app_name: Option<String>,
+    pub developer_id: Option<Uuid>,
+    /// The end user, for user tokens.
+    pub sub: Option<String>,
+    pub scopes: Vec<String>,
+    /// What claim mappings read: the token's attributes and mapped identity claims (opaque
+    /// tokens), the JWT's claims, or the app's attributes (API keys).
+    pub claims: BTreeMap<String, Value>,
+    /// The upstream `id_token` of the login, for routes that forward it.
+    pub id_token: Option<Sensitive>,
+    pub rate_plan: RatePlan,
+    /// The token family (one login), so that a family revocation evicts the cached caller.
+    pub family: Option<String>,
+    /// Unix seconds after which the credential is no longer valid (`i64::MAX`: API keys).
+    pub expires_at: i64,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The subject quotas and spike arrest count against: the app (all its credentials share
+    /// one plan), else the client.
+    pub fn throttle_key(&self) -> String {
+        match self.app_id {
+            Some(app) => format!("app:{app}"),
+            None => format!("client:{}", self.client_id),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The proxy's configuration: a TOML file (`--config FILE` or `TESSERA_CONFIG`) with
+//! `TESSERA_<SECTION>__<KEY>` environment overrides, as for the broker; the route table is the
+//! file's `[[routes]]`. Validated whole at start-up and on every reload.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use tessera_shared::config::{load, min_secret_len, ConfigError, LogConfig, SecurityConfig, StoreConfig};
+
+use crate::cache::CacheConfig;
+use crate::policy::auth::introspection::IntrospectionConfig;
+use crate::routes::RouteConfig;
+use crate::tls::{BackendConfig, ServerTlsConfig};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    #[serde(default)]
+    pub server: ProxyServerConfig,
+    /// The broker's Redis: token records, the revocation channel, quotas, analytics.
+    /// `url = ""` with `[introspection]`: no store at all (tokens are introspected; quotas
+    /// count per instance; no analytics, no API keys).
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// The broker's pepper: tokens are looked up by their keyed hash.
+    pub security: SecurityConfig,
+    /// Validate Tessera tokens by RFC 7662 introspection at the broker instead of the store.
+    #[serde(default)]
+    pub introspection: Option<IntrospectionConfig>,
+    #[serde(default)]
+    pub cache: CacheConfig,
+    #[serde(default)]
+    pub backend: BackendConfig,
+    #[serde(default)]
+    pub jwks: JwksConfig,
+    #[serde(default)]
+    pub analytics: crate::analytics::AnalyticsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyServerConfig {
+    pub listen: SocketAddr,
+    pub workers: Option<usize>,
+    /// Proxy hops (CIDR) whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Largest request body forwarded on routes without a threat policy limit (413 beyond).
+    pub max_body_bytes: u64,
+    /// The realm of `WWW-Authenticate` challenges, unless a route names its own.
+    pub realm: String,
+    /// TLS termination for clients.
+    pub tls: Option<ServerTlsConfig>,
+}
+
+impl Default for ProxyServerConfig {
+    fn default() -> Self {
+        ProxyServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            workers: None,
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 10 * 1024 * 1024,
+            realm: "tessera".into(),
+            tls: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwksConfig {
+    /// How often OpenID configurations and key sets are refreshed.
+    pub refresh_secs: u64,
+    /// Least time between two refetches caused by an unknown `kid`.
+    pub min_refetch_secs: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        JwksConfig {
+            refresh_secs: 3600,
+            min_refetch_secs: 30,
+            timeout_ms: 5000,
+        }
+    }
+}
+
+impl ProxyConfig {
+    pub const SECTIONS: &'static [&'static str] = &[
+        "server",
+        "store",
+        "security",
+        "introspection",
+        "cache",
+        "backend",
+        "jwks",
+        "analytics",
+        "log",
+    ];
+
+    /// Loads and validates the settings (the routes are compiled by the caller).
+    pub fn load(defaults: serde_json::Value, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let cfg: ProxyConfig = load(defaults, file, Self::SECTIONS)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn has_store(&self) -> bool {
+        !self.store.url.is_empty()
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.has_store() || self.introspection.is_none() {
+            self.store.validate()?;
+        }
+        min_secret_len("security.pepper", &self.security.pepper)?;
+        if self.server.max_body_bytes == 0 {
+            return Err(ConfigError::invalid("server.max_body_bytes", "must be > 0"));
+        }
+        if self.cache.max_ttl_secs == 0 {
+            return Err(ConfigError::invalid("cache.max_ttl_secs", "must be > 0"));
+        }
+        if let Some(i) = &self.introspection {
+            if !matches!(i.url.scheme(), "http" | "https") {
+                return Err(ConfigError::invalid("introspection.url", "must be http(s)"));
+            }
+        }
+        self.log.validate()
+    }
+}

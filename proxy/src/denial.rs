@@ -1,0 +1,176 @@
+//! Why the proxy refused a request, and the answer each refusal gets: the status, the
+//! RFC 6750 §3 `WWW-Authenticate` challenge where authentication is involved, `Retry-After`
+//! where waiting helps, and a small JSON body `{"error", "error_description"}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Denial {
+    /// No route matches the host and path.
+    NoRoute,
+    /// A route matches the path, but not the method.
+    MethodNotAllowed,
+    /// The request itself is unacceptable (e.g. dot-segments in the path).
+    BadRequest(String),
+    /// The IP allow/deny lists refuse the client address.
+    IpRefused,
+    /// Spike arrest or quota: retry after this many seconds.
+    Throttled {
+        retry_after_secs: u64,
+        reason: &'static str,
+    },
+    /// No credentials at all (RFC 6750 §3.1: no error code in the challenge).
+    MissingCredentials { realm: String },
+    /// Malformed, unknown, expired or revoked credentials.
+    InvalidToken { realm: String, description: String },
+    /// validate-jwt's configured failure answer.
+    JwtFailure {
+        status: StatusCode,
+        realm: String,
+        message: String,
+    },
+    /// Authenticated, but the token lacks a required scope (RFC 6750 §3.1).
+    InsufficientScope { realm: String, scope: String },
+    /// Authenticated, but a required claim does not match.
+    ClaimsMismatch { message: String },
+    /// Threat protection: 400, 413 or 431.
+    Threat { status: StatusCode, message: String },
+    /// Something the decision depends on is unreachable (Redis, the broker, a JWKS): fail
+    /// closed.
+    Unavailable(String),
+    /// The backend refused or broke the connection.
+    BadGateway,
+    /// The backend did not answer in time.
+    GatewayTimeout,
+}
+
+fn quoted(s: &str) -> String {
+    // RFC 7235 quoted-string: escape the two characters that would end or break it.
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl Denial {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Denial::NoRoute => StatusCode::NOT_FOUND,
+            Denial::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Denial::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Denial::IpRefused => StatusCode::FORBIDDEN,
+            Denial::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Denial::MissingCredentials { .. } | Denial::InvalidToken { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Denial::JwtFailure { status, .. } | Denial::Threat { status, .. } => *status,
+            Denial::InsufficientScope { .. } | Denial::ClaimsMismatch { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Denial::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Denial::BadGateway => StatusCode::BAD_GATEWAY,
+            Denial::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        match self {
+            Denial::NoRoute => "not_found",
+            Denial::MethodNotAllowed => "method_not_allowed",
+            Denial::BadRequest(_) => "invalid_request",
+            Denial::IpRefused => "access_denied",
+            Denial::Throttled { .. } => "too_many_requests",
+            Denial::MissingCredentials { .. } => "unauthorized",
+            Denial::InvalidToken { .. } | Denial::JwtFailure { .. } => "invalid_token",
+            Denial::InsufficientScope { .. } => "insufficient_scope",
+            Denial::ClaimsMismatch { .. } => "access_denied",
+            Denial::Threat { .. } => "threat_detected",
+            Denial::Unavailable(_) => "temporarily_unavailable",
+            Denial::BadGateway => "bad_gateway",
+            Denial::GatewayTimeout => "gateway_timeout",
+        }
+    }
+
+    fn description(&self) -> String {
+        match self {
+            Denial::NoRoute => "no route matches this request".into(),
+            Denial::MethodNotAllowed => "this route does not accept the method".into(),
+            Denial::BadRequest(m)
+            | Denial::ClaimsMismatch { message: m }
+            | Denial::Threat { message: m, .. } => m.clone(),
+            Denial::IpRefused => "the client address is not allowed".into(),
+            Denial::Throttled { reason, .. } => format!("{reason} exceeded"),
+            Denial::MissingCredentials { .. } => "credentials are required".into(),
+            Denial::InvalidToken { description, .. } => description.clone(),
+            Denial::JwtFailure { message, .. } => message.clone(),
+            Denial::InsufficientScope { scope, .. } => {
+                format!("the token lacks the required scope: {scope}")
+            }
+            Denial::Unavailable(what) => format!("{what} is unavailable, retry later"),
+            Denial::BadGateway => "the backend could not be reached".into(),
+            Denial::GatewayTimeout => "the backend did not answer in time".into(),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750 §3), where one is due.
+    fn challenge(&self) -> Option<String> {
+        Some(match self {
+            Denial::MissingCredentials { realm } => format!("Bearer realm=\"{}\"", quoted(realm)),
+            Denial::InvalidToken { realm, description } => format!(
+                "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                quoted(realm),
+                quoted(description)
+            ),
+            Denial::JwtFailure { realm, status, .. } if *status == StatusCode::UNAUTHORIZED => {
+                format!("Bearer realm=\"{}\", error=\"invalid_token\"", quoted(realm))
+            }
+            Denial::InsufficientScope { realm, scope } => format!(
+                "Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"",
+                quoted(realm),
+                quoted(scope)
+            ),
+            _ => return None,
+        })
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let mut r = HttpResponseBuilder::new(self.status());
+        r.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(c) = self.challenge() {
+            r.insert_header((header::WWW_AUTHENTICATE, c));
+        }
+        match self {
+            Denial::Throttled {
+                retry_after_secs, ..
+            } => {
+                r.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+            }
+            Denial::Unavailable(_) => {
+                r.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        r.json(json!({ "error": self.error_code(), "error_description": self.description() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_follow_rfc6750() {
+        let d = Denial::InsufficientScope {
+            realm: "api".into(),
+            scope: "orders:write".into(),
+        };
+        assert_eq!(
+            d.challenge().as_deref(),
+            Some("Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"orders:write\"")
+        );
+        let d = Denial::MissingCredentials {
+            realm: "a\"b".into(),
+        };
+        assert_eq!(d.challenge().as_deref(), Some("Bearer realm=\"a\\\"b\""));
+        assert_eq!(Denial::BadGateway.challenge(), None);
+    }
+}

@@ -1,0 +1,358 @@
+//! Forwarding, the last step: the request to the backend and the backend's answer back, both
+//! streamed, through a shared pooled `reqwest` client.
+//!
+//! Headers (RFC 9110 §7.6.1): hop-by-hop headers, and any named in `Connection`, are dropped
+//! both ways. `X-Forwarded-For/-Proto/-Host` are set by the proxy; an inbound
+//! `X-Forwarded-For` is kept only when it came from a trusted hop. Every header the proxy
+//! injects (`X-Tessera-*`, claim mappings, the id_token header) is first removed from the
+//! inbound request, so a client cannot pre-set them. The caller's credentials (`Authorization`,
+//! the API key) are not forwarded unless the route says so.
+//!
+//! Failures: the backend unreachable or breaking the exchange is 502, too slow is 504. Nothing
+//! is retried here (a POST must never be sent twice); reqwest only re-sends a request that
+//! never left the pool, which is safe.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::Deserialize;
+use url::Url;
+
+use crate::caller::Caller;
+use crate::denial::Denial;
+
+/// Prefix of the headers the proxy always owns.
+pub const TESSERA_PREFIX: &str = "x-tessera-";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardConfig {
+    /// Forward the caller's `Authorization` header or API key (default: removed).
+    #[serde(default)]
+    pub credentials: bool,
+    /// Add `X-Tessera-Client-Id`, `-App`, `-App-Id`, `-Developer-Id`, `-Sub`, `-Scope`.
+    #[serde(default = "yes")]
+    pub client_headers: bool,
+    /// Header to add → claim (or custom attribute) of the caller it carries, e.g.
+    /// `"X-User-Email" = "email"`.
+    #[serde(default)]
+    pub claims: BTreeMap<String, String>,
+    /// Forward the login's upstream `id_token` in this header (Tessera user tokens only).
+    #[serde(default)]
+    pub id_token_header: Option<String>,
+}
+
+impl Default for ForwardConfig {
+    fn default() -> Self {
+        ForwardConfig {
+            credentials: false,
+            client_headers: true,
+            claims: BTreeMap::new(),
+            id_token_header: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A route's forwarding rules, compiled.
+#[derive(Debug, Clone)]
+pub struct Forwarding {
+    pub upstream: Url,
+    pub strip_prefix: Option<String>,
+    pub credentials: bool,
+    pub client_headers: bool,
+    pub claims: Vec<(HeaderName, String)>,
+    pub id_token_header: Option<HeaderName>,
+    /// Inbound headers removed because the proxy sets them.
+    pub injected: Vec<HeaderName>,
+    /// The API key header, removed unless credentials are forwarded.
+    pub api_key_header: Option<HeaderName>,
+    pub api_key_query: Option<String>,
+    pub timeout: Duration,
+    pub client: reqwest::Client,
+}
+
+pub fn header_name(key: &str, name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_str(name).map_err(|_| format!("{key}: '{name}' is not a valid header name"))
+}
+
+impl ForwardConfig {
+    pub fn injected_names(&self) -> Result<Vec<HeaderName>, String> {
+        let mut out = Vec::new();
+        for name in self.claims.keys() {
+            out.push(header_name(&format!("forward.claims.{name}"), name)?);
+        }
+        if let Some(h) = &self.id_token_header {
+            out.push(header_name("forward.id_token_header", h)?);
+        }
+        Ok(out)
+    }
+}
+
+/// RFC 9110 §7.6.1 hop-by-hop headers, plus `Host` (set from the upstream URL).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+    )
+}
+
+/// Names listed in `Connection` are hop-by-hop too.
+fn connection_listed(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(actix_web::http::header::CONNECTION)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// What the pipeline knows about the request, for the forwarded headers.
+#[derive(Debug)]
+pub struct Origin<'a> {
+    pub client_ip: std::net::IpAddr,
+    /// `X-Forwarded-For` as received, when the peer is a trusted hop.
+    pub trusted_forwarded_for: Option<String>,
+    pub peer: std::net::IpAddr,
+    pub proto: &'a str,
+    pub host: Option<&'a str>,
+}
+
+impl Forwarding {
+    /// The backend URL for this request path and query.
+    pub fn target(&self, path: &str, query: &str) -> Url {
+        let rest = match &self.strip_prefix {
+            Some(prefix) => path.strip_prefix(prefix.as_str()).unwrap_or(path),
+            None => path,
+        };
+        let mut url = self.upstream.clone();
+        let base = url.path().trim_end_matches('/');
+        let joined = match (base.is_empty(), rest.is_empty()) {
+            (_, true) if base.is_empty() => "/".to_string(),
+            (_, true) => base.to_string(),
+            (_, false) if rest.starts_with('/') => format!("{base}{rest}"),
+            (_, false) => format!("{base}/{rest}"),
+        };
+        url.set_path(&joined);
+        let query = self.query_without_key(query);
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        url
+    }
+
+    fn query_without_key(&self, query: &str) -> String {
+        match (&self.api_key_query, self.credentials) {
+            (Some(param), false) => query
+                .split('&')
+                .filter(|pair| {
+                    let name = pair.split('=').next().unwrap_or("");
+                    percent_decode(name) != *param
+                })
+                .collect::<Vec<_>>()
+                .join("&"),
+            _ => query.to_string(),
+        }
+    }
+
+    /// The headers sent to the backend.
+    pub fn request_headers(
+        &self,
+        inbound: &HeaderMap,
+        origin: &Origin<'_>,
+        caller: Option<&Caller>,
+    ) -> reqwest::header::HeaderMap {
+        let listed = connection_listed(inbound);
+        let mut out = reqwest::header::HeaderMap::with_capacity(inbound.len() + 8);
+        for (name, value) in inbound {
+            let n = name.as_str();
+            if is_hop_by_hop(name)
+                || listed.iter().any(|l| l == n)
+                || n.starts_with(TESSERA_PREFIX)
+                || n.starts_with("x-forwarded-")
+                || n == "forwarded"
+                || self.injected.contains(name)
+                || (!self.credentials
+                    && (name == actix_web::http::header::AUTHORIZATION
+                        || self.api_key_header.as_ref() == Some(name)))
+            {
+                continue;
+            }
+            out.append(name.clone(), value.clone());
+        }
+        let xff = match &origin.trusted_forwarded_for {
+            Some(chain) => format!("{chain}, {}", origin.peer),
+            None => origin.client_ip.to_string(),
+        };
+        insert(&mut out, "x-forwarded-for", &xff);
+        insert(&mut out, "x-forwarded-proto", origin.proto);
+        if let Some(h) = origin.host {
+            insert(&mut out, "x-forwarded-host", h);
+        }
+        if let Some(c) = caller {
+            self.caller_headers(&mut out, c);
+        }
+        out
+    }
+
+    fn caller_headers(&self, out: &mut reqwest::header::HeaderMap, c: &Caller) {
+        if self.client_headers {
+            insert(out, "x-tessera-client-id", &c.client_id);
+            if let Some(name) = &c.app_name {
+                insert(out, "x-tessera-app", name);
+            }
+            if let Some(id) = c.app_id {
+                insert(out, "x-tessera-app-id", &id.to_string());
+            }
+            if let Some(id) = c.developer_id {
+                insert(out, "x-tessera-developer-id", &id.to_string());
+            }
+            if let Some(sub) = &c.sub {
+                insert(out, "x-tessera-sub", sub);
+            }
+            insert(out, "x-tessera-scope", &c.scopes.join(" "));
+        }
+        for (header, claim) in &self.claims {
+            let value = match c.claims.get(claim) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Some(serde_json::Value::Null) | None => continue,
+                Some(other) => other.to_string(),
+            };
+            insert(out, header.as_str(), &value);
+        }
+        if let (Some(h), Some(t)) = (&self.id_token_header, &c.id_token) {
+            insert(out, h.as_str(), &t.0);
+        }
+    }
+}
+
+/// Adds a header; a value that is not a legal header value (control characters from a
+/// claim) is left out rather than mangled.
+fn insert(out: &mut reqwest::header::HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (
+        reqwest::header::HeaderName::from_str(name),
+        reqwest::header::HeaderValue::from_str(value),
+    ) {
+        out.insert(n, v);
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("{s}=").as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
+}
+
+/// The backend's answer, headers filtered, body streamed through `on_chunk`.
+pub fn response(
+    res: reqwest::Response,
+    body: impl Stream<Item = Result<Bytes, std::io::Error>> + 'static,
+) -> HttpResponse {
+    let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut out = HttpResponse::build(status);
+    let listed: Vec<String> = res
+        .headers()
+        .get_all(reqwest::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    for (name, value) in res.headers() {
+        let n = name.as_str();
+        if matches!(
+            n,
+            "connection"
+                | "keep-alive"
+                | "proxy-connection"
+                | "proxy-authenticate"
+                | "te"
+                | "trailer"
+                | "transfer-encoding"
+                | "upgrade"
+                | "content-length"
+        ) || listed.iter().any(|l| l == n)
+        {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.append_header((n, v));
+        }
+    }
+    match res.content_length() {
+        // A known length is kept (no chunked encoding toward the client).
+        Some(len) => out.body(actix_web::body::SizedStream::new(len, body)),
+        None => out.streaming(body),
+    }
+}
+
+/// Maps a failed exchange with the backend.
+pub fn failure(e: &reqwest::Error) -> Denial {
+    if e.is_timeout() {
+        Denial::GatewayTimeout
+    } else {
+        Denial::BadGateway
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fwd(upstream: &str, strip: Option<&str>) -> Forwarding {
+        Forwarding {
+            upstream: Url::parse(upstream).unwrap(),
+            strip_prefix: strip.map(str::to_string),
+            credentials: false,
+            client_headers: true,
+            claims: vec![],
+            id_token_header: None,
+            injected: vec![],
+            api_key_header: None,
+            api_key_query: Some("apikey".into()),
+            timeout: Duration::from_secs(1),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let f = fwd("http://b:9000/api", Some("/orders"));
+        assert_eq!(f.target("/orders/1", "").as_str(), "http://b:9000/api/1");
+        assert_eq!(f.target("/orders", "x=1").as_str(), "http://b:9000/api?x=1");
+        assert_eq!(
+            f.target("/orders/1", "apikey=k&x=1&api%6Bey=k2").as_str(),
+            "http://b:9000/api/1?x=1"
+        );
+        let f = fwd("http://b:9000", None);
+        assert_eq!(f.target("/orders/1", "").as_str(), "http://b:9000/orders/1");
+        let f = fwd("http://b:9000/", Some("/orders"));
+        assert_eq!(f.target("/orders", "").as_str(), "http://b:9000/");
+    }
+}

@@ -1,0 +1,438 @@
+//! The request pipeline: match a route, then run its policies in order — IP lists, spike
+//! arrest, authentication, scopes, quota, threat protection — and forward. Every call, refused
+//! or not, ends in one analytics event and the request metrics.
+//!
+//! Per-client spike arrest needs to know the client, so it runs as soon as authentication has
+//! identified it (before scopes and quota); per-IP spike arrest runs before authentication, so
+//! floods are stopped before any token lookup.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_shared::analytics::{AuthOutcome, CallEvent};
+use tessera_shared::time::now;
+
+use crate::body::{self, Metered};
+use crate::caller::Caller;
+use crate::denial::Denial;
+use crate::forward::Origin;
+use crate::policy::auth::tessera::Lookup;
+use crate::policy::auth::{api_key, bearer, Bearer};
+use crate::policy::ip::client_ip;
+use crate::policy::jwt::JwtError;
+use crate::policy::quota::{self, Verdict};
+use crate::policy::spike::SpikeKey;
+use crate::routes::{Auth, Match, Route};
+use crate::state::Runtime;
+
+/// What the pipeline learnt about a call, for its analytics event.
+struct Call {
+    started: Instant,
+    ts_ms: i64,
+    route: String,
+    method: String,
+    caller: Option<Arc<Caller>>,
+    auth: AuthOutcome,
+    throttled: bool,
+    bytes_in: u64,
+}
+
+pub async fn handle(req: HttpRequest, payload: web::Payload, rt: web::Data<Runtime>) -> HttpResponse {
+    let mut call = Call {
+        started: Instant::now(),
+        ts_ms: chrono::Utc::now().timestamp_millis(),
+        route: String::new(),
+        method: req.method().to_string(),
+        caller: None,
+        auth: AuthOutcome::None,
+        throttled: false,
+        bytes_in: 0,
+    };
+    let mut quota_headers = None;
+    let result = run(&req, payload, &rt, &mut call, &mut quota_headers).await;
+    let (mut response, forwarded) = match result {
+        Ok(r) => (r, true),
+        Err(d) => {
+            if !call.route.is_empty() {
+                rt.metrics
+                    .refusals
+                    .with_label_values(&[call.route.as_str(), policy_of(&d)])
+                    .inc();
+            }
+            (d.response(), false)
+        }
+    };
+    if let Some(v) = quota_headers {
+        for (name, value) in v {
+            if let Ok(value) = header::HeaderValue::from_str(&value) {
+                response
+                    .headers_mut()
+                    .insert(header::HeaderName::from_static(name), value);
+            }
+        }
+    }
+    finish(&rt, call, response, forwarded)
+}
+
+fn policy_of(d: &Denial) -> &'static str {
+    match d {
+        Denial::IpRefused => "ip",
+        Denial::Throttled { reason, .. } => reason,
+        Denial::MissingCredentials { .. }
+        | Denial::InvalidToken { .. }
+        | Denial::JwtFailure { .. } => "auth",
+        Denial::InsufficientScope { .. } | Denial::ClaimsMismatch { .. } => "scope",
+        Denial::Threat { .. } => "threat",
+        Denial::Unavailable(_) => "unavailable",
+        Denial::BadGateway | Denial::GatewayTimeout => "backend",
+        _ => "request",
+    }
+}
+
+/// The request's host, from `Host` (HTTP/1.1) or the URI authority, without port, lower case.
+/// `X-Forwarded-Host` is never used for routing.
+fn request_host(req: &HttpRequest) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
+    let host = match raw.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => raw,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Dot-segments (`/../`, also percent-encoded) would let a path escape its route's prefix at
+/// the backend; such requests are refused rather than normalised.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|seg| {
+        let s = seg.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    }) || path.to_ascii_lowercase().contains("%2f..")
+}
+
+async fn run(
+    req: &HttpRequest,
+    payload: web::Payload,
+    rt: &Runtime,
+    call: &mut Call,
+    quota_headers: &mut Option<[(&'static str, String); 4]>,
+) -> Result<HttpResponse, Denial> {
+    let path = req.path();
+    if has_dot_segment(path) {
+        return Err(Denial::BadRequest("dot-segments are not allowed in the path".into()));
+    }
+    let host = request_host(req);
+    let table = rt.table.load_full();
+    let route = match table.find(host.as_deref(), path, req.method()) {
+        Match::Route(r) => r.clone(),
+        Match::MethodNotAllowed => return Err(Denial::MethodNotAllowed),
+        Match::None => return Err(Denial::NoRoute),
+    };
+    call.route = route.name.clone();
+
+    // 1. IP allow/deny.
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let trusted = &rt.config.server.trusted_proxies;
+    let forwarded_for = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    let ip = client_ip(peer, forwarded_for, trusted);
+    if let Some(list) = &route.ip {
+        if !list.permits(ip) {
+            return Err(Denial::IpRefused);
+        }
+    }
+
+    // 2. Spike arrest per IP, before any lookup.
+    if let Some((rate, SpikeKey::Ip)) = route.spike {
+        spike(rt, call, &route, rate, &format!("ip:{ip}"))?;
+    }
+
+    // 3. Authentication.
+    let caller = authenticate(req, rt, &route, call).await?;
+    call.caller = caller.clone();
+
+    if let Some(c) = &caller {
+        // 2b. Spike arrest per client: the app's plan, else the route's.
+        let rate = c.rate_plan.spike_arrest.or(match route.spike {
+            Some((r, SpikeKey::Client)) => Some(r),
+            _ => None,
+        });
+        if let Some(rate) = rate {
+            spike(rt, call, &route, rate, &c.throttle_key())?;
+        }
+        // 4. Scopes.
+        route
+            .scopes
+            .check(c, req.method().as_str())
+            .map_err(|scope| Denial::InsufficientScope {
+                realm: route.realm.clone(),
+                scope,
+            })?;
+        // 5. Quota: the app's plan, else the route's.
+        let plan = c.rate_plan.quota.or(route.quota.as_ref().map(|q| q.quota()));
+        if let Some(q) = plan {
+            let fallback_limit = route
+                .quota
+                .as_ref()
+                .and_then(|r| r.fallback_limit)
+                .unwrap_or(q.limit);
+            let v: Verdict = match &rt.store {
+                Some(store) => {
+                    quota::take(
+                        store.as_ref(),
+                        &rt.quota_fallback,
+                        &c.throttle_key(),
+                        q,
+                        fallback_limit,
+                    )
+                    .await
+                }
+                None => quota::take_local(&rt.quota_fallback, &c.throttle_key(), q, fallback_limit),
+            };
+            if v.fallback {
+                rt.metrics.quota_fallback.inc();
+            }
+            *quota_headers = Some(v.headers(q.period));
+            if !v.allowed {
+                call.throttled = true;
+                return Err(Denial::Throttled {
+                    retry_after_secs: v.reset_secs,
+                    reason: "quota",
+                });
+            }
+        }
+    }
+
+    // 6. Threat protection on the request head; the body is checked as it streams in.
+    if let Some(t) = &route.threat {
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+        t.check_head(path, req.query_string(), headers)
+            .map_err(body::threat_denial)?;
+    }
+
+    // 7. Forward.
+    let origin = Origin {
+        client_ip: ip,
+        trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
+        peer,
+        proto: if req.connection_info().scheme() == "https" && rt.config.server.tls.is_some() {
+            "https"
+        } else if rt.config.server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        host: req.headers().get(header::HOST).and_then(|h| h.to_str().ok()),
+    };
+    let fwd = &route.forward;
+    let url = fwd.target(path, req.query_string());
+    let headers = fwd.request_headers(req.headers(), &origin, caller.as_deref());
+    let body = body::request_body(req, payload, &route, rt.config.server.max_body_bytes).await?;
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(|_| Denial::BadRequest("unsupported method".into()))?;
+    let (body, counter) = body.into_reqwest();
+    let sent = fwd
+        .client
+        .request(method, url)
+        .headers(headers)
+        .timeout(fwd.timeout)
+        .body(body)
+        .send()
+        .await;
+    call.bytes_in = counter.bytes();
+    match sent {
+        Ok(res) => Ok(crate::forward::response(res)),
+        Err(e) => {
+            if counter.too_large() {
+                return Err(Denial::Threat {
+                    status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    message: "the request body is too large".into(),
+                });
+            }
+            tracing::debug!(route = %route.name, error = %e.without_url(), "backend exchange failed");
+            Err(crate::forward::failure(&e))
+        }
+    }
+}
+
+/// The inbound `X-Forwarded-For`, kept only when the peer is a trusted hop.
+fn forwarded_chain(
+    headers: &HeaderMap,
+    peer: std::net::IpAddr,
+    trusted: &[ipnet::IpNet],
+) -> Option<String> {
+    let peer = crate::policy::ip::canonical(peer);
+    if !trusted.iter().any(|n| n.contains(&peer)) {
+        return None;
+    }
+    let chain: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!chain.is_empty()).then(|| chain.join(", "))
+}
+
+fn spike(
+    rt: &Runtime,
+    call: &mut Call,
+    route: &Route,
+    rate: tessera_shared::rate::Rate,
+    key: &str,
+) -> Result<(), Denial> {
+    rt.spikes.check(&route.name, rate, key).map_err(|wait| {
+        call.throttled = true;
+        Denial::Throttled {
+            retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            reason: "spike_arrest",
+        }
+    })
+}
+
+async fn authenticate(
+    req: &HttpRequest,
+    rt: &Runtime,
+    route: &Route,
+    call: &mut Call,
+) -> Result<Option<Arc<Caller>>, Denial> {
+    let realm = || route.realm.clone();
+    let invalid = |description: &str| Denial::InvalidToken {
+        realm: realm(),
+        description: description.to_string(),
+    };
+    let outcome = match &route.auth {
+        Auth::None => return Ok(None),
+        Auth::Tessera => match bearer(req.headers()) {
+            Bearer::Missing => Err((AuthOutcome::Missing, Denial::MissingCredentials { realm: realm() })),
+            Bearer::Malformed => Err((AuthOutcome::Invalid, invalid("malformed Authorization header"))),
+            Bearer::Token(t) => match rt.tokens.validate(t).await {
+                Lookup::Valid(c) => Ok(c),
+                Lookup::Invalid => Err((AuthOutcome::Invalid, invalid("the access token is invalid, expired or revoked"))),
+                Lookup::Unavailable(e) => {
+                    tracing::warn!(error = %e, "token lookup failed: refusing (fail closed)");
+                    Err((AuthOutcome::Unavailable, Denial::Unavailable("token validation".into())))
+                }
+            },
+        },
+        Auth::Jwt(v) => match bearer(req.headers()) {
+            Bearer::Missing => Err((AuthOutcome::Missing, jwt_failure(v, route, true))),
+            Bearer::Malformed => Err((AuthOutcome::Invalid, jwt_failure(v, route, false))),
+            Bearer::Token(t) => match v.validate(t).await {
+                Ok(j) => Ok(Arc::new(Caller::from_jwt(j))),
+                Err(JwtError::Unavailable(e)) => {
+                    tracing::warn!(error = %e, "JWKS unavailable: refusing (fail closed)");
+                    Err((AuthOutcome::Unavailable, Denial::Unavailable("token validation".into())))
+                }
+                Err(JwtError::Claims(m)) => {
+                    tracing::debug!(reason = %m, "required claims not met");
+                    Err((AuthOutcome::Forbidden, jwt_failure(v, route, false)))
+                }
+                Err(JwtError::Invalid(m)) => {
+                    tracing::debug!(reason = %m, "JWT refused");
+                    Err((AuthOutcome::Invalid, jwt_failure(v, route, false)))
+                }
+            },
+        },
+        Auth::ApiKey(cfg) => {
+            let from_header = cfg
+                .header_name()
+                .and_then(|h| req.headers().get(h))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let from_query = cfg.query.as_ref().and_then(|q| {
+                url::form_urlencoded::parse(req.query_string().as_bytes())
+                    .find(|(k, _)| k == q)
+                    .map(|(_, v)| v.into_owned())
+            });
+            match from_header.or(from_query) {
+                None => Err((AuthOutcome::Missing, Denial::MissingCredentials { realm: realm() })),
+                Some(key) => {
+                    let catalog = rt.catalog.as_ref().ok_or_else(|| Denial::Unavailable("the store".into()))?;
+                    match api_key::verify(catalog, &rt.cache, &key).await {
+                        Ok(Some(c)) => Ok(c),
+                        Ok(None) => Err((AuthOutcome::Invalid, invalid("the API key is invalid or revoked"))),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "API key lookup failed: refusing (fail closed)");
+                            Err((AuthOutcome::Unavailable, Denial::Unavailable("API key validation".into())))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    match outcome {
+        Ok(c) => {
+            call.auth = AuthOutcome::Ok;
+            Ok(Some(c))
+        }
+        Err((o, d)) => {
+            call.auth = o;
+            Err(d)
+        }
+    }
+}
+
+fn jwt_failure(v: &crate::policy::jwt::JwtValidator, route: &Route, missing: bool) -> Denial {
+    let status = actix_web::http::StatusCode::from_u16(v.failure_status())
+        .unwrap_or(actix_web::http::StatusCode::UNAUTHORIZED);
+    if missing && status == actix_web::http::StatusCode::UNAUTHORIZED && v.failure_message().is_none() {
+        return Denial::MissingCredentials { realm: route.realm.clone() };
+    }
+    Denial::JwtFailure {
+        status,
+        realm: route.realm.clone(),
+        message: v
+            .failure_message()
+            .unwrap_or("Unauthorized. Access token is missing or invalid.")
+            .to_string(),
+    }
+}
+
+/// Records the call (metrics, analytics event) once its response body has been sent.
+fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse, forwarded: bool) -> HttpResponse {
+    let status = response.status().as_u16();
+    let latency = call.started.elapsed();
+    let route = if call.route.is_empty() { "(none)".to_string() } else { call.route.clone() };
+    let client = call.caller.as_ref().map(|c| c.client_id.as_str()).unwrap_or("");
+    rt.metrics
+        .requests
+        .with_label_values(&[route.as_str(), client, itoa(status).as_str()])
+        .inc();
+    rt.metrics
+        .latency
+        .with_label_values(&[route.as_str()])
+        .observe(latency.as_secs_f64());
+    let event = CallEvent {
+        ts_ms: call.ts_ms,
+        client_id: call.caller.as_ref().map(|c| c.client_id.clone()),
+        app_id: call.caller.as_ref().and_then(|c| c.app_id),
+        developer_id: call.caller.as_ref().and_then(|c| c.developer_id),
+        route,
+        method: call.method,
+        status,
+        latency_us: latency.as_micros() as u64,
+        bytes_in: call.bytes_in,
+        bytes_out: 0,
+        auth: call.auth,
+        throttled: call.throttled,
+    };
+    let _ = forwarded;
+    let _ = now;
+    Metered::wrap(response, rt.emitter.clone(), event)
+}
+
+fn itoa(n: u16) -> String {
+    n.to_string()
+}

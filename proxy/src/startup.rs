@@ -1,0 +1,286 @@
+//! Building and running the proxy: open the store, compile the route table, start the
+//! background tasks (revocation listener, analytics writer, limiter sweeps), bind the public
+//! listener (TLS when configured) and the status listener (`/healthz`, `/readyz`, `/metrics`,
+//! kept off the public port), and reload the route table on demand.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{guard, web, App, HttpResponse, HttpServer};
+use arc_swap::ArcSwap;
+use tessera_shared::catalog::Catalog;
+use tessera_shared::config::ConfigError;
+use tessera_shared::crypto::Keys;
+use tessera_shared::store::{self, Store};
+use tessera_shared::tokens::{Lifetimes, Tokens};
+use thiserror::Error;
+
+use crate::analytics::{Emitter, EmitterMetrics, WriterHandle};
+use crate::cache::{self, TokenCache};
+use crate::config::ProxyConfig;
+use crate::metrics::Metrics;
+use crate::policy::auth::introspection::Introspector;
+use crate::policy::auth::tessera::{Source, TokenValidator};
+use crate::policy::jwt::JwksRegistry;
+use crate::routes::{RouteTable, Toolbox};
+use crate::state::{ConfigSource, Runtime};
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("route table: {0}")]
+    Routes(String),
+    #[error(transparent)]
+    Store(#[from] tessera_shared::error::StoreError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Where the proxy listens.
+#[derive(Debug)]
+pub struct Listeners {
+    pub public: TcpListener,
+    pub status: TcpListener,
+}
+
+impl Listeners {
+    /// Binds `server.listen`, and the status listener on `status` (port 0: any free port).
+    pub fn bind(cfg: &ProxyConfig, status: std::net::SocketAddr) -> std::io::Result<Self> {
+        Ok(Listeners {
+            public: TcpListener::bind(cfg.server.listen)?,
+            status: TcpListener::bind(status)?,
+        })
+    }
+}
+
+pub struct Proxy {
+    server: Server,
+    port: u16,
+    status_port: u16,
+    runtime: web::Data<Runtime>,
+    writer: Option<WriterHandle>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy").field("port", &self.port).finish()
+    }
+}
+
+impl Proxy {
+    /// Builds the proxy on the configured store (or `store`, shared with an in-process broker
+    /// in `tessera dev`). Must run inside a tokio runtime.
+    pub fn build(
+        config: ProxyConfig,
+        source: ConfigSource,
+        store: Option<Arc<dyn Store>>,
+        listeners: Listeners,
+    ) -> Result<Self, StartError> {
+        let metrics = Metrics::new()?;
+        let store = match store {
+            Some(s) => Some(s),
+            None if config.has_store() => Some(store::open(&config.store)?),
+            None => None,
+        };
+        let keys = Keys::from_pepper(&config.security.pepper);
+        let cache = Arc::new(TokenCache::new(&config.cache));
+        let client = config.backend.client().map_err(StartError::Routes)?;
+        let jwks_http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.jwks.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| StartError::Routes(format!("jwks: {e}")))?;
+        let tools = Toolbox {
+            jwks: JwksRegistry::new(jwks_http, config.jwks.refresh_secs, config.jwks.min_refetch_secs),
+            backend: config.backend.clone(),
+            client: client.clone(),
+            has_store: store.is_some(),
+            default_realm: config.server.realm.clone(),
+        };
+        let table = RouteTable::compile(&config.routes, &tools).map_err(StartError::Routes)?;
+        let catalog = store.as_ref().map(|s| Catalog::new(s.clone(), keys.clone()));
+        let source_of_tokens = match (&config.introspection, &catalog) {
+            (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
+            (None, Some(c)) => Source::Store(Tokens::new(
+                c.clone(),
+                keys.clone(),
+                Lifetimes {
+                    access_secs: 0,
+                    refresh_secs: 0,
+                    code_secs: 0,
+                },
+            )),
+            (None, None) => {
+                return Err(StartError::Routes(
+                    "tessera tokens need store.url or [introspection]".into(),
+                ))
+            }
+        };
+        let tokens = TokenValidator::new(keys, source_of_tokens, cache.clone(), metrics.clone());
+        let (emitter, writer) = match (&store, config.analytics.enabled) {
+            (Some(s), true) => {
+                let m = EmitterMetrics::register(&metrics.registry)?;
+                let (e, w) = Emitter::start(s.clone(), config.analytics.clone(), m);
+                (Some(e), Some(w))
+            }
+            _ => (None, None),
+        };
+        match &store {
+            Some(s) => {
+                tokio::spawn(cache::listen(s.clone(), cache.clone(), metrics.clone()));
+            }
+            // Nothing can announce revocations: entries live at most cache.max_ttl_secs.
+            None => cache.trust_without_channel(),
+        }
+        let runtime = web::Data::new(Runtime {
+            config,
+            table: ArcSwap::from_pointee(table),
+            tools,
+            store,
+            catalog,
+            tokens,
+            cache,
+            spikes: Default::default(),
+            quota_fallback: Default::default(),
+            metrics,
+            emitter,
+            source,
+        });
+        let sweeper = runtime.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                sweeper.spikes.sweep();
+            }
+        });
+        let port = listeners.public.local_addr()?.port();
+        let status_port = listeners.status.local_addr()?.port();
+        let data = runtime.clone();
+        let mut server = HttpServer::new(move || {
+            let on_status = guard::fn_guard(move |ctx| {
+                ctx.head()
+                    .extensions()
+                    .get::<StatusPort>()
+                    .is_some()
+                    || ctx.app_config().local_addr().port() == status_port
+            });
+            App::new()
+                .app_data(data.clone())
+                .service(
+                    web::scope("")
+                        .guard(on_status)
+                        .route("/healthz", web::get().to(healthz))
+                        .route("/readyz", web::get().to(readyz))
+                        .route("/metrics", web::get().to(metrics_page)),
+                )
+                .default_service(web::to(crate::pipeline::handle))
+        })
+        .listen(listeners.status)?;
+        server = match &runtime.config.server.tls {
+            Some(tls) => {
+                let cfg = tls.rustls().map_err(StartError::Routes)?;
+                server.listen_rustls_0_23(listeners.public, cfg)?
+            }
+            None => server.listen(listeners.public)?,
+        };
+        if let Some(n) = runtime.config.server.workers {
+            server = server.workers(n);
+        }
+        Ok(Proxy {
+            server: server.run(),
+            port,
+            status_port,
+            runtime,
+            writer,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn status_port(&self) -> u16 {
+        self.status_port
+    }
+
+    pub fn runtime(&self) -> web::Data<Runtime> {
+        self.runtime.clone()
+    }
+
+    /// Reloads the route table on every SIGHUP for as long as the process runs.
+    pub fn reload_on_sighup(&self) -> std::io::Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup())?;
+        let rt = self.runtime.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match reload(&rt) {
+                    Ok(n) => tracing::info!(routes = n, "configuration reloaded"),
+                    Err(e) => tracing::error!(error = %e, "configuration reload refused; the previous route table stays in force"),
+                }
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let out = self.server.await;
+        if let Some(w) = self.writer {
+            w.shutdown().await;
+        }
+        out
+    }
+}
+
+/// Marker for requests that arrived on the status listener (unused by the public one).
+struct StatusPort;
+
+/// Re-reads the configuration file and swaps in the new route table, or changes nothing and
+/// says why. Connections in flight keep the table they started with. Only `[[routes]]` take
+/// effect on reload; other sections need a restart.
+pub fn reload(rt: &Runtime) -> Result<usize, String> {
+    let outcome = (|| {
+        let cfg = ProxyConfig::load(rt.source.defaults.clone(), rt.source.file.as_deref())
+            .map_err(|e| e.to_string())?;
+        let table = RouteTable::compile(&cfg.routes, &rt.tools)?;
+        let n = table.routes().len();
+        rt.table.store(Arc::new(table));
+        Ok(n)
+    })();
+    let label = if outcome.is_ok() { "ok" } else { "refused" };
+    rt.metrics.reloads.with_label_values(&[label]).inc();
+    outcome
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(rt: web::Data<Runtime>) -> HttpResponse {
+    let store_ok = match &rt.store {
+        Some(s) => s.ping().await.is_ok(),
+        None => true,
+    };
+    let body = serde_json::json!({
+        "store": store_ok,
+        "revocation_channel": rt.cache.is_live(),
+        "routes": rt.table.load().routes().len(),
+    });
+    if store_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn metrics_page(rt: web::Data<Runtime>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(rt.metrics.render())
+}

@@ -1,0 +1,136 @@
+//! TLS: termination for clients (`[server.tls]`), and mutual TLS toward a backend
+//! (`[routes.backend_tls]`, seed 003's "2-way TLS": the proxy presents a client certificate
+//! and trusts only a private CA). Both with rustls; certificates and keys are PEM files.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsConfig {
+    /// Certificate chain (PEM), leaf first.
+    pub cert: PathBuf,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl ServerTlsConfig {
+    pub fn rustls(&self) -> Result<rustls::ServerConfig, String> {
+        let certs = read_certs("server.tls.cert", &self.cert)?;
+        let key = PrivateKeyDer::from_pem_file(&self.key)
+            .map_err(|e| format!("server.tls.key: {}: {e}", self.key.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("server.tls: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| format!("server.tls: {e}"))?;
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(cfg)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendTlsConfig {
+    /// The CA that signs the backend's certificate (PEM). When set, only it is trusted.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// The proxy's client certificate chain (PEM), for mutual TLS.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM, PKCS#8).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+}
+
+fn read_certs(key: &str, path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{key}: {}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{key}: {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{key}: {}: no certificate found", path.display()));
+    }
+    Ok(certs)
+}
+
+fn read(key: &str, path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{key}: {}: {e}", path.display()))
+}
+
+/// Settings of the HTTP client toward backends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendConfig {
+    pub connect_timeout_ms: u64,
+    /// Longest wait for a backend's response headers.
+    pub timeout_ms: u64,
+    pub pool_max_idle_per_host: usize,
+    pub pool_idle_timeout_secs: u64,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            connect_timeout_ms: 2000,
+            timeout_ms: 30_000,
+            pool_max_idle_per_host: 512,
+            pool_idle_timeout_secs: 60,
+        }
+    }
+}
+
+impl BackendConfig {
+    fn builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(self.connect_timeout_ms))
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .pool_idle_timeout(Duration::from_secs(self.pool_idle_timeout_secs))
+            // The proxy relays redirects to the client; it never follows them itself.
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .no_proxy()
+    }
+
+    /// The shared client of routes without their own TLS settings.
+    pub fn client(&self) -> Result<reqwest::Client, String> {
+        self.builder()
+            .build()
+            .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))
+    }
+
+    /// A client for one route's backend TLS settings. `key`: the route's config path.
+    pub fn tls_client(&self, key: &str, tls: &BackendTlsConfig) -> Result<reqwest::Client, String> {
+        let mut b = self.builder().use_rustls_tls();
+        if let Some(ca) = &tls.ca {
+            let pem = read(&format!("{key}.ca"), ca)?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
+            b = b.tls_built_in_root_certs(false);
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        match (&tls.cert, &tls.key) {
+            (Some(cert), Some(k)) => {
+                let mut pem = read(&format!("{key}.cert"), cert)?;
+                pem.push(b'\n');
+                pem.extend(read(&format!("{key}.key"), k)?);
+                let id = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| format!("{key}.cert/key: {e}"))?;
+                b = b.identity(id);
+            }
+            (None, None) => {}
+            _ => return Err(format!("{key}: cert and key go together")),
+        }
+        b.build()
+            .map_err(|e| format!("{key}: cannot build the HTTP client: {e}"))
+    }
+}
