@@ -145,8 +145,7 @@ pub async fn request_body(
                 ct == "application/json" || ct.ends_with("+json")
             })
             .unwrap_or(false);
-        let mut checker = threat.body_checker(json, declared);
-        checker.feed(&[]).map_err(threat_denial)?;
+        let mut checker = threat.body_checker(json, declared).map_err(threat_denial)?;
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;

@@ -47,3 +47,23 @@ impl Caller {
         }
     }
 }
+
+impl Caller {
+    /// The caller an upstream JWT stands for (validate-jwt): no Tessera app, the client from
+    /// the token's `cid` / `client_id` / `azp`, or its subject when it names none.
+    pub fn from_jwt(j: crate::policy::jwt::ValidatedJwt) -> Caller {
+        let client_id = j
+            .client_id
+            .clone()
+            .or_else(|| j.subject.clone())
+            .unwrap_or_default();
+        Caller {
+            client_id,
+            sub: j.subject,
+            scopes: j.scopes,
+            claims: j.claims.into_iter().collect(),
+            expires_at: j.expires_at,
+            ..Caller::default()
+        }
+    }
+}

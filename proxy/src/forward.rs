@@ -19,8 +19,7 @@ use std::time::Duration;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use url::Url;
 
@@ -266,11 +265,8 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The backend's answer, headers filtered, body streamed through `on_chunk`.
-pub fn response(
-    res: reqwest::Response,
-    body: impl Stream<Item = Result<Bytes, std::io::Error>> + 'static,
-) -> HttpResponse {
+/// The backend's answer, headers filtered, body streamed.
+pub fn response(res: reqwest::Response) -> HttpResponse {
     let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);
     let listed: Vec<String> = res
@@ -305,7 +301,9 @@ pub fn response(
             out.append_header((n, v));
         }
     }
-    match res.content_length() {
+    let len = res.content_length();
+    let body = res.bytes_stream().map(|c| c.map_err(std::io::Error::other));
+    match len {
         // A known length is kept (no chunked encoding toward the client).
         Some(len) => out.body(actix_web::body::SizedStream::new(len, body)),
         None => out.streaming(body),

@@ -12,7 +12,6 @@ use std::time::Instant;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::analytics::{AuthOutcome, CallEvent};
-use tessera_shared::time::now;
 
 use crate::body::{self, Metered};
 use crate::caller::Caller;
@@ -52,8 +51,8 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, rt: web::Data<Runti
     };
     let mut quota_headers = None;
     let result = run(&req, payload, &rt, &mut call, &mut quota_headers).await;
-    let (mut response, forwarded) = match result {
-        Ok(r) => (r, true),
+    let mut response = match result {
+        Ok(r) => r,
         Err(d) => {
             if !call.route.is_empty() {
                 rt.metrics
@@ -61,7 +60,7 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, rt: web::Data<Runti
                     .with_label_values(&[call.route.as_str(), policy_of(&d)])
                     .inc();
             }
-            (d.response(), false)
+            d.response()
         }
     };
     if let Some(v) = quota_headers {
@@ -73,7 +72,7 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, rt: web::Data<Runti
             }
         }
     }
-    finish(&rt, call, response, forwarded)
+    finish(&rt, call, response)
 }
 
 fn policy_of(d: &Denial) -> &'static str {
@@ -228,13 +227,7 @@ async fn run(
         client_ip: ip,
         trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
         peer,
-        proto: if req.connection_info().scheme() == "https" && rt.config.server.tls.is_some() {
-            "https"
-        } else if rt.config.server.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        },
+        proto: proto(req, rt, peer),
         host: req.headers().get(header::HOST).and_then(|h| h.to_str().ok()),
     };
     let fwd = &route.forward;
@@ -265,6 +258,24 @@ async fn run(
             tracing::debug!(route = %route.name, error = %e.without_url(), "backend exchange failed");
             Err(crate::forward::failure(&e))
         }
+    }
+}
+
+/// `https` when the proxy terminated TLS, or when a trusted hop says the client used it.
+fn proto(req: &HttpRequest, rt: &Runtime, peer: std::net::IpAddr) -> &'static str {
+    if rt.config.server.tls.is_some() {
+        return "https";
+    }
+    let peer = crate::policy::ip::canonical(peer);
+    let trusted = rt.config.server.trusted_proxies.iter().any(|n| n.contains(&peer));
+    let said_https = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    if trusted && said_https {
+        "https"
+    } else {
+        "http"
     }
 }
 
@@ -401,14 +412,14 @@ fn jwt_failure(v: &crate::policy::jwt::JwtValidator, route: &Route, missing: boo
 }
 
 /// Records the call (metrics, analytics event) once its response body has been sent.
-fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse, forwarded: bool) -> HttpResponse {
+fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpResponse {
     let status = response.status().as_u16();
     let latency = call.started.elapsed();
     let route = if call.route.is_empty() { "(none)".to_string() } else { call.route.clone() };
     let client = call.caller.as_ref().map(|c| c.client_id.as_str()).unwrap_or("");
     rt.metrics
         .requests
-        .with_label_values(&[route.as_str(), client, itoa(status).as_str()])
+        .with_label_values(&[route.as_str(), client, status_label(status)])
         .inc();
     rt.metrics
         .latency
@@ -428,11 +439,31 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse, forwarded
         auth: call.auth,
         throttled: call.throttled,
     };
-    let _ = forwarded;
-    let _ = now;
     Metered::wrap(response, rt.emitter.clone(), event)
 }
 
-fn itoa(n: u16) -> String {
-    n.to_string()
+/// Status label without allocating for the common codes.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        413 => "413",
+        429 => "429",
+        431 => "431",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
 }

@@ -87,6 +87,25 @@ impl FallbackCounters {
     }
 }
 
+/// Counts one call in process only (a proxy without a store).
+pub fn take_local(
+    fallback: &FallbackCounters,
+    subject: &str,
+    quota: Quota,
+    limit: u64,
+) -> Verdict {
+    let at = now();
+    let (start, end) = quota.period.window(at);
+    let (count, allowed) = fallback.take(subject, start, limit);
+    Verdict {
+        allowed,
+        limit,
+        remaining: limit.saturating_sub(count),
+        reset_secs: (end - at).max(0) as u64,
+        fallback: false,
+    }
+}
+
 /// Counts one call of `subject` against `quota`.
 pub async fn take(
     store: &dyn Store,

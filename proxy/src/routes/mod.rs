@@ -183,7 +183,12 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
             return Err("quota.limit: must be at least 1".into());
         }
     }
-    let threat = if cfg.threat == Default::default() {
+    let t = &cfg.threat;
+    let no_threat = t.json.is_none()
+        && t.patterns.is_empty()
+        && t.max_body_bytes.is_none()
+        && t.max_header_bytes.is_none();
+    let threat = if no_threat {
         None
     } else {
         Some(ThreatPolicy::compile(&cfg.threat).map_err(|e| format!("threat.{e}"))?)
