@@ -1,0 +1,3 @@
+//! The per-route policies, in the order the pipeline applies them.
+
+pub mod jwt;
