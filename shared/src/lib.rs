@@ -14,12 +14,14 @@
 //! * [`catalog`] — developer and app registry on top of the store.
 //! * [`tokens`] — minting, looking up and revoking access tokens.
 //! * [`oauth`] — the RFC 6749 §5.2 error type shared by every OAuth endpoint.
+//! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier.
 //! * [`telemetry`] — tracing subscriber set-up.
 
 pub mod catalog;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod jwt;
 pub mod model;
 pub mod oauth;
 pub mod rate;

@@ -4,6 +4,7 @@
 //! `aud`, `exp`/`nbf` with leeway.
 
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use tessera_shared::jwt::algorithm;
 
 use super::id_token::payload;
 use super::{Upstream, UpstreamError};
@@ -15,20 +16,6 @@ pub enum UpstreamToken {
     IdToken,
 }
 
-fn alg(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        _ => return None,
-    })
-}
-
 impl Upstream {
     /// Verifies an upstream JWT and returns its claims.
     pub async fn verify_jwt(
@@ -38,7 +25,12 @@ impl Upstream {
     ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
         let header =
             decode_header(raw).map_err(|_| UpstreamError::Rejected("malformed JWT".into()))?;
-        let allowed: Vec<Algorithm> = self.cfg.algorithms.iter().filter_map(|a| alg(a)).collect();
+        let allowed: Vec<Algorithm> = self
+            .cfg
+            .algorithms
+            .iter()
+            .filter_map(|a| algorithm(a))
+            .collect();
         if !allowed.contains(&header.alg) {
             return Err(UpstreamError::Rejected("JWT algorithm not allowed".into()));
         }
