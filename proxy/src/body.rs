@@ -60,7 +60,7 @@ impl Counter {
     }
 }
 
-pub enum RequestBody {
+pub(crate) enum RequestBody {
     Empty,
     Whole(Bytes),
     Streaming {
@@ -121,7 +121,7 @@ fn content_length(req: &HttpRequest) -> Option<u64> {
 }
 
 /// Reads (or prepares to stream) the request body under the route's rules.
-pub async fn request_body(
+pub(crate) async fn request_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     route: &Route,
@@ -176,7 +176,7 @@ pub async fn request_body(
 }
 
 /// A response body that counts what it sends and emits the call's event when dropped.
-pub struct Metered {
+pub(crate) struct Metered {
     inner: BoxBody,
     sent: u64,
     emit: Option<(Emitter, CallEvent)>,

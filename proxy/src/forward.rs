@@ -194,7 +194,13 @@ impl Forwarding {
             {
                 continue;
             }
-            out.append(name.clone(), value.clone());
+            // actix speaks `http` 0.2, reqwest `http` 1: the same bytes, other types.
+            if let (Ok(n), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(n.as_bytes()),
+                reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                out.append(n, v);
+            }
         }
         let xff = match &origin.trusted_forwarded_for {
             Some(chain) => format!("{chain}, {}", origin.peer),

@@ -255,8 +255,10 @@ async fn run(
                     message: "the request body is too large".into(),
                 });
             }
+            let denial = crate::forward::failure(&e);
+            // Without the URL: its query may carry what the client sent.
             tracing::debug!(route = %route.name, error = %e.without_url(), "backend exchange failed");
-            Err(crate::forward::failure(&e))
+            Err(denial)
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{guard, web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use arc_swap::ArcSwap;
 use tessera_shared::catalog::Catalog;
 use tessera_shared::config::ConfigError;
@@ -60,6 +60,7 @@ impl Listeners {
 
 pub struct Proxy {
     server: Server,
+    status: Server,
     port: u16,
     status_port: u16,
     runtime: web::Data<Runtime>,
@@ -163,25 +164,10 @@ impl Proxy {
         let status_port = listeners.status.local_addr()?.port();
         let data = runtime.clone();
         let mut server = HttpServer::new(move || {
-            let on_status = guard::fn_guard(move |ctx| {
-                ctx.head()
-                    .extensions()
-                    .get::<StatusPort>()
-                    .is_some()
-                    || ctx.app_config().local_addr().port() == status_port
-            });
             App::new()
                 .app_data(data.clone())
-                .service(
-                    web::scope("")
-                        .guard(on_status)
-                        .route("/healthz", web::get().to(healthz))
-                        .route("/readyz", web::get().to(readyz))
-                        .route("/metrics", web::get().to(metrics_page)),
-                )
                 .default_service(web::to(crate::pipeline::handle))
-        })
-        .listen(listeners.status)?;
+        });
         server = match &runtime.config.server.tls {
             Some(tls) => {
                 let cfg = tls.rustls().map_err(StartError::Routes)?;
@@ -192,8 +178,20 @@ impl Proxy {
         if let Some(n) = runtime.config.server.workers {
             server = server.workers(n);
         }
+        let data = runtime.clone();
+        let status = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(metrics_page))
+        })
+        .workers(1)
+        .listen(listeners.status)?
+        .run();
         Ok(Proxy {
             server: server.run(),
+            status,
             port,
             status_port,
             runtime,
@@ -230,16 +228,15 @@ impl Proxy {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let status = self.status.handle();
         let out = self.server.await;
+        status.stop(true).await;
         if let Some(w) = self.writer {
             w.shutdown().await;
         }
         out
     }
 }
-
-/// Marker for requests that arrived on the status listener (unused by the public one).
-struct StatusPort;
 
 /// Re-reads the configuration file and swaps in the new route table, or changes nothing and
 /// says why. Connections in flight keep the table they started with. Only `[[routes]]` take

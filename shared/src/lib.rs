@@ -17,6 +17,7 @@
 //! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier.
 //! * [`telemetry`] — tracing subscriber set-up.
 
+pub mod analytics;
 pub mod catalog;
 pub mod config;
 pub mod crypto;

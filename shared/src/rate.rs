@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A smooth rate: `n` requests per second (`"10ps"`) or per minute (`"600pm"`). As in Apigee's
 /// SpikeArrest, it is enforced smoothly (one request every `1/n` of the unit), not in bursts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Rate {
     pub count: NonZeroU32,
