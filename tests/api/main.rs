@@ -14,6 +14,7 @@ mod authorize;
 mod credentials;
 mod devidp;
 mod failure;
+mod gateway;
 mod helpers;
 mod introspect;
 mod metadata;

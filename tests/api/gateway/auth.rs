@@ -1,0 +1,285 @@
+//! Authentication through the proxy: Tessera opaque tokens (with the cache and the revocation
+//! channel), API keys, upstream JWTs (validate-jwt), and their failure answers.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Map, Value};
+
+use super::*;
+use crate::helpers::json_of;
+use crate::world::{alice_tokens, code_client, spawn_world};
+
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
+#[tokio::test]
+async fn a_valid_token_is_forwarded_with_the_caller_and_without_credentials() {
+    let s = setup().await;
+    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    let echo = echoed(proxy.get("/orders/42?x=1", &s.token).await).await;
+    assert_eq!(echo["path"], "/backend/42");
+    assert_eq!(echo["query"], "x=1");
+    assert_eq!(header(&echo, "x-tessera-client-id"), Some(s.client.id.as_str()));
+    assert_eq!(header(&echo, "x-tessera-app-id"), Some(s.client.app_id.as_str()));
+    assert_eq!(
+        header(&echo, "x-tessera-developer-id"),
+        Some(s.client.developer_id.as_str())
+    );
+    assert_eq!(header(&echo, "x-tessera-scope"), Some("read write"));
+    assert!(echo["headers"].get("authorization").is_none(), "credentials leaked: {echo}");
+}
+
+#[tokio::test]
+async fn missing_malformed_unknown_and_query_tokens_are_401() {
+    let s = setup().await;
+    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+
+    let res = proxy.http.get(proxy.url("/orders")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"test-api\"");
+
+    // RFC 6750 §2.3 tokens in the query are not accepted (RFC 9700 §2.5).
+    let res = proxy
+        .http
+        .get(proxy.url(&format!("/orders?access_token={}", s.token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let before = counter(&proxy.metrics().await, "tessera_proxy_token_cache_misses_total");
+    for bad in ["garbage", "tsr_at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        let res = proxy.get("/orders", bad).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_string();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        assert_eq!(json_of(res).await["error"], "invalid_token");
+    }
+    // Malformed tokens are refused by their checksum, before any lookup.
+    let after = counter(&proxy.metrics().await, "tessera_proxy_token_cache_misses_total");
+    assert_eq!(before, after);
+
+    // Another scheme, or a well-formed token nobody issued.
+    let res = proxy
+        .http
+        .get(proxy.url("/orders"))
+        .header("authorization", format!("Basic {}", s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let forged = tessera_shared::token::TokenKind::AccessToken.generate();
+    assert_eq!(proxy.get("/orders", &forged).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Polls until the proxy refuses `token`; returns how long that took.
+async fn until_refused(proxy: &TestProxy, token: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let status = proxy.get("/orders", token).await.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return start.elapsed();
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(start.elapsed() < Duration::from_secs(5), "still accepted after 5 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_by_a_running_proxy_within_a_second() {
+    let s = setup().await;
+    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    for _ in 0..3 {
+        echoed(proxy.get("/orders", &s.token).await).await;
+    }
+    let m = proxy.metrics().await;
+    assert!(counter(&m, "tessera_proxy_token_cache_hits_total") >= 2, "cache not warm:\n{m}");
+    let res = s
+        .broker
+        .post_form("/revoke", &s.client, &[("token", &s.token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let took = until_refused(&proxy, &s.token).await;
+    assert!(took < Duration::from_secs(1), "revocation took {took:?}");
+}
+
+#[tokio::test]
+async fn revoking_the_app_or_a_user_login_reaches_the_cache() {
+    let s = setup().await;
+    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    echoed(proxy.get("/orders", &s.token).await).await;
+    let res = s
+        .broker
+        .admin_patch(
+            &format!("/admin/developers/{}/apps/{}", s.client.developer_id, s.client.app_id),
+            json!({"status": "revoked"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(until_refused(&proxy, &s.token).await < Duration::from_secs(1));
+
+    // A user login (token family): revoking its refresh token kills its access tokens.
+    let w = spawn_world().await;
+    let echo = spawn_echo();
+    let c = code_client(&w, json!({"scopes": ["openid", "orders:read"]})).await;
+    let tokens = alice_tokens(&w, &c, "openid orders:read").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let proxy = spawn_proxy(
+        &w.app,
+        json!([route("orders", "/orders", &echo, json!({
+            "forward": { "claims": { "X-User-Email": "email" }, "id_token_header": "X-Id-Token" }
+        }))]),
+    )
+    .await;
+    let e = echoed(proxy.get("/orders", access).await).await;
+    assert_eq!(header(&e, "x-user-email"), Some("alice@example.com"));
+    assert_eq!(header(&e, "x-tessera-sub").map(|s| !s.is_empty()), Some(true));
+    let id_token = header(&e, "x-id-token").expect("id_token forwarded");
+    assert_eq!(id_token.split('.').count(), 3);
+    let res = w.app.post_form("/revoke", &c, &[("token", refresh)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(until_refused(&proxy, access).await < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn api_keys_are_verified_against_the_app_and_not_forwarded() {
+    let s = setup().await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("keyed", "/keyed", &s.echo, json!({
+            "auth": { "kind": "api_key", "header": "x-api-key", "query": "apikey" }
+        }))]),
+    )
+    .await;
+    let res = proxy
+        .http
+        .get(proxy.url("/keyed/a"))
+        .header("x-api-key", &s.client.id)
+        .send()
+        .await
+        .unwrap();
+    let e = echoed(res).await;
+    assert!(e["headers"].get("x-api-key").is_none());
+    assert_eq!(header(&e, "x-tessera-client-id"), Some(s.client.id.as_str()));
+    let res = proxy
+        .http
+        .get(proxy.url(&format!("/keyed/a?b=1&apikey={}", s.client.id)))
+        .send()
+        .await
+        .unwrap();
+    let e = echoed(res).await;
+    assert_eq!(e["query"], "b=1");
+
+    let res = proxy.http.get(proxy.url("/keyed/a")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = proxy
+        .http
+        .get(proxy.url("/keyed/a"))
+        .header("x-api-key", "not-a-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Revoking the credential (an app change) reaches the proxy's cache.
+    let res = s
+        .broker
+        .http
+        .post(s.broker.url(&format!(
+            "/admin/developers/{}/apps/{}/credentials/{}/revoke",
+            s.client.developer_id, s.client.app_id, s.client.id
+        )))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let start = Instant::now();
+    loop {
+        let res = proxy
+            .http
+            .get(proxy.url("/keyed/a"))
+            .header("x-api-key", &s.client.id)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(1), "revoked key still accepted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn upstream_jwts_are_validated_with_required_claims() {
+    let w = spawn_world().await;
+    let echo = spawn_echo();
+    let jwt_route = |failure: Value| {
+        let mut auth = json!({
+            "kind": "jwt",
+            "openid_config_urls": [format!("{}/.well-known/openid-configuration", w.idp_base)],
+            "audiences": ["api://default"],
+            "required_claims": [{ "name": "DealershipLocation", "match": "any",
+                                  "values": ["Los Angeles", "San Francisco"] }],
+        });
+        for (k, v) in failure.as_object().unwrap() {
+            auth[k] = v.clone();
+        }
+        auth
+    };
+    let proxy = spawn_proxy(
+        &w.app,
+        json!([
+            route("okta", "/okta", &echo, json!({
+                "auth": jwt_route(json!({})),
+                "scopes": { "required": ["orders:read"] },
+                "forward": { "claims": { "X-Dealership": "DealershipLocation" } },
+            })),
+            route("okta403", "/strict", &echo, json!({
+                "auth": jwt_route(json!({ "failure_status": 403,
+                                          "failure_message": "Dealership not allowed" })),
+            })),
+        ]),
+    )
+    .await;
+    let token = |location: &str, scopes: &[&str]| {
+        let mut extra = Map::new();
+        extra.insert("DealershipLocation".into(), Value::String(location.into()));
+        w.idp
+            .issue_access_token("okta-client-1", "svc", scopes, extra)
+            .unwrap()
+    };
+    let good = token("San Francisco", &["orders:read"]);
+    let e = echoed(proxy.get("/okta/x", &good).await).await;
+    assert_eq!(header(&e, "x-tessera-client-id"), Some("okta-client-1"));
+    assert_eq!(header(&e, "x-dealership"), Some("San Francisco"));
+
+    let elsewhere = token("Chicago", &["orders:read"]);
+    let res = proxy.get("/okta/x", &elsewhere).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = proxy.get("/strict/x", &elsewhere).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json_of(res).await["error_description"], "Dealership not allowed");
+
+    // Valid token, missing scope: 403 insufficient_scope.
+    let res = proxy.get("/okta/x", &token("Los Angeles", &["profile"])).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_string();
+    assert!(challenge.contains("insufficient_scope") && challenge.contains("orders:read"));
+
+    // A tampered token.
+    let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+    parts[2] = parts[2].chars().rev().collect();
+    let res = proxy.get("/okta/x", &parts.join(".")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,155 @@
+//! Forwarding: header hygiene (spoofing, hop-by-hop, X-Forwarded-*), routing answers, and the
+//! backend's failures (502, 504, no retry of a POST).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::*;
+
+#[tokio::test]
+async fn injected_headers_cannot_be_spoofed_and_hop_by_hop_headers_stop_here() {
+    let s = setup().await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({
+            "forward": { "claims": { "X-Tier": "tier" }, "id_token_header": "X-Id-Token" }
+        }))]),
+    )
+    .await;
+    let res = proxy
+        .http
+        .get(proxy.url("/orders"))
+        .bearer_auth(&s.token)
+        .header("x-tessera-client-id", "someone-else")
+        .header("x-tessera-scope", "admin")
+        .header("x-tessera-anything", "x")
+        .header("x-tier", "platinum")
+        .header("x-id-token", "forged")
+        .header("x-forwarded-for", "1.2.3.4")
+        .header("x-forwarded-host", "evil.example")
+        .header("forwarded", "for=1.2.3.4")
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "should not pass")
+        .header("x-custom", "kept")
+        .send()
+        .await
+        .unwrap();
+    let e = echoed(res).await;
+    assert_eq!(header(&e, "x-tessera-client-id"), Some(s.client.id.as_str()));
+    assert_eq!(header(&e, "x-tessera-scope"), Some("read write"));
+    assert!(e["headers"].get("x-tessera-anything").is_none());
+    assert_eq!(header(&e, "x-tier"), Some("gold"), "the app attribute, not the client's");
+    assert!(e["headers"].get("x-id-token").is_none(), "app tokens have no id_token");
+    assert_eq!(header(&e, "x-forwarded-for"), Some("127.0.0.1"));
+    assert_ne!(header(&e, "x-forwarded-host"), Some("evil.example"));
+    assert_eq!(header(&e, "x-forwarded-proto"), Some("http"));
+    assert!(e["headers"].get("forwarded").is_none());
+    assert!(e["headers"].get("x-hop").is_none());
+    assert_eq!(header(&e, "x-custom"), Some("kept"));
+}
+
+#[tokio::test]
+async fn routing_answers_404_405_and_refuses_dot_segments() {
+    let s = setup().await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([
+            route("orders", "/orders", &s.echo, json!({ "methods": ["GET"] })),
+            route("orders-v2", "/orders/v2", &s.echo, json!({ "upstream": format!("{}/v2", s.echo) })),
+        ]),
+    )
+    .await;
+    assert_eq!(proxy.get("/nowhere", &s.token).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(proxy.get("/orders-old", &s.token).await.status(), StatusCode::NOT_FOUND);
+    let res = proxy
+        .http
+        .delete(proxy.url("/orders/1"))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // The longest prefix wins.
+    let e = echoed(proxy.get("/orders/v2/7", &s.token).await).await;
+    assert_eq!(e["path"], "/v2/7");
+    for sneaky in ["/orders/../admin", "/orders/%2e%2e/admin", "/orders/.%2E/admin"] {
+        let res = proxy.get(sneaky, &s.token).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{sneaky}");
+    }
+}
+
+#[tokio::test]
+async fn backend_failures_are_502_and_504() {
+    let s = setup().await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([
+            route("dead", "/dead", &dead, json!({})),
+            route("slow", "/slow", &s.echo, json!({ "timeout_ms": 200 })),
+        ]),
+    )
+    .await;
+    let res = proxy.get("/dead", &s.token).await;
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    let res = proxy
+        .http
+        .get(proxy.url("/slow"))
+        .bearer_auth(&s.token)
+        .header("x-echo-delay-ms", "1000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
+    // The backend's own errors pass through untouched.
+    let res = proxy
+        .http
+        .get(proxy.url("/slow"))
+        .bearer_auth(&s.token)
+        .header("x-echo-status", "503")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_post_the_backend_dropped_is_not_sent_again() {
+    let s = setup().await;
+    // A backend that reads the request and hangs up without answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let seen = accepted.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            drop(sock);
+        }
+    });
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("flaky", "/flaky", &format!("http://127.0.0.1:{port}"), json!({}))]),
+    )
+    .await;
+    let res = proxy
+        .http
+        .post(proxy.url("/flaky"))
+        .bearer_auth(&s.token)
+        .json(&json!({"pay": 100}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "the POST was sent more than once");
+}

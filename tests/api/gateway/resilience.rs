@@ -1,0 +1,111 @@
+//! Redis outages under traffic: the proxy fails closed (503, never a pass-through), counts
+//! quotas in process meanwhile, and recovers by itself.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Map};
+
+use super::*;
+use crate::helpers::{spawn_app_with, RedisServer};
+use crate::world::spawn_world;
+
+#[tokio::test]
+async fn redis_stopped_and_restarted_under_traffic() {
+    let mut redis = RedisServer::start();
+    let broker = spawn_app_with(&redis.url(), |_| {}).await;
+    let echo = spawn_echo();
+    let client = broker.default_client().await;
+    let token = broker.access_token(&client).await;
+    let proxy = spawn_proxy(&broker, json!([route("orders", "/orders", &echo, json!({}))])).await;
+    let unknown = tessera_shared::token::TokenKind::AccessToken.generate();
+    echoed(proxy.get("/orders", &token).await).await;
+
+    redis.stop();
+    // Within a second every call is refused with 503; the unknown token never passes.
+    let start = Instant::now();
+    let mut refused_since: Option<Instant> = None;
+    while start.elapsed() < Duration::from_secs(3) {
+        let known = proxy.get("/orders", &token).await.status();
+        let stranger = proxy.get("/orders", &unknown).await.status();
+        assert_ne!(stranger, StatusCode::OK, "an unknown token passed during the outage");
+        assert!(
+            stranger == StatusCode::SERVICE_UNAVAILABLE || stranger == StatusCode::UNAUTHORIZED,
+            "{stranger}"
+        );
+        match (known, refused_since) {
+            (StatusCode::SERVICE_UNAVAILABLE, None) => refused_since = Some(Instant::now()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some(_)) => {}
+            (StatusCode::OK, None) => {}
+            (other, since) => panic!("{other} during the outage (refusing since {since:?})"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let since = refused_since.expect("the outage was never noticed");
+    assert!(since.duration_since(start) < Duration::from_secs(1));
+    let res = proxy.get("/orders", &token).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+
+    redis.restart();
+    let start = Instant::now();
+    loop {
+        let status = proxy.get("/orders", &token).await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(start.elapsed() < Duration::from_secs(10), "no recovery after 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(proxy.get("/orders", &unknown).await.status(), StatusCode::UNAUTHORIZED);
+    // The revocation channel is back too: a revocation still reaches the cache.
+    proxy.wait_for_channel().await;
+    echoed(proxy.get("/orders", &token).await).await;
+    let res = broker.post_form("/revoke", &client, &[("token", &token)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let start = Instant::now();
+    while proxy.get("/orders", &token).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(start.elapsed() < Duration::from_secs(1), "revocation lost after recovery");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn quotas_fall_back_to_a_per_instance_count_when_redis_is_down() {
+    let w = spawn_world().await;
+    let echo = spawn_echo();
+    let mut redis = RedisServer::start();
+    let proxy = spawn_proxy_with(
+        &w.app,
+        json!([route("okta", "/okta", &echo, json!({
+            "auth": { "kind": "jwt",
+                      "openid_config_urls": [format!("{}/.well-known/openid-configuration", w.idp_base)],
+                      "audiences": ["api://default"] },
+            "quota": { "limit": 100, "period": "minute", "fallback_limit": 2 },
+        }))]),
+        |c| c["store"]["url"] = json!(redis.url()),
+    )
+    .await;
+    let token = w
+        .idp
+        .issue_access_token("okta-client-9", "svc", &["orders:read"], Map::new())
+        .unwrap();
+    let res = proxy.get("/okta", &token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["ratelimit-limit"], "100");
+    redis.stop();
+    let mut statuses = vec![];
+    for _ in 0..3 {
+        statuses.push(proxy.get("/okta", &token).await.status());
+    }
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]
+    );
+    let metrics = proxy.metrics().await;
+    assert!(
+        metrics.contains("tessera_proxy_quota_fallback_total 3"),
+        "{metrics}"
+    );
+}
