@@ -69,19 +69,16 @@ NCPU="$(nproc)"
 # ---------------------------------------------------------------------------- cleanup
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-proxy-bench.XXXXXX")"
 PIDS=()      # every process this script started, in start order; stopped in reverse
-WRK_PID=""
-PERF_PID=""
+WRK_PID=""   # a wrk running in the background (perf run, memory passes)
 cleanup() {
   local rc=$?
   local i pid
-  for pid in "$WRK_PID" "$PERF_PID"; do
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -INT "$pid" 2>/dev/null || true
-  done
+  if [ -n "$WRK_PID" ] && kill -0 "$WRK_PID" 2>/dev/null; then kill -INT "$WRK_PID" 2>/dev/null || true; fi
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     pid="${PIDS[$i]}"
     kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null || true
   done
-  for pid in "$WRK_PID" "$PERF_PID" "${PIDS[@]}"; do
+  for pid in "$WRK_PID" "${PIDS[@]}"; do
     [ -n "$pid" ] || continue
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
