@@ -1,4 +1,5 @@
-//! `tessera` — the umbrella binary: `tessera broker`, `tessera proxy`, `tessera dev`.
+//! `tessera` — the umbrella binary: `tessera broker`, `tessera proxy`, `tessera dev` (and the
+//! hidden `tessera echo`, the sample backend as a process, for benchmarks).
 //!
 //! Each subcommand loads configuration (`--config FILE` or `TESSERA_CONFIG`, then `TESSERA_…`
 //! environment overrides), sets up telemetry and runs the application; nothing else lives here.
@@ -56,6 +57,16 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Run the sample echo backend alone (for benchmarks: bench/proxy.sh).
+    #[command(hide = true)]
+    Echo {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// HTTP worker threads.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+    },
 }
 
 #[tokio::main]
@@ -85,6 +96,13 @@ async fn main() -> anyhow::Result<()> {
             proxy.run_until_stopped().await?;
         }
         Command::Dev { config, port } => dev::run(config, port).await?,
+        Command::Echo { listen, workers } => {
+            let listener = std::net::TcpListener::bind(listen)
+                .with_context(|| format!("binding {listen}"))?;
+            tessera_proxy::echo::serve(listener, workers)
+                .context("starting the sample backend")?
+                .await?;
+        }
     }
     Ok(())
 }

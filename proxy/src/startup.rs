@@ -228,9 +228,18 @@ impl Proxy {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // An actix `Server` only runs while it is polled: the status listener is driven
+        // alongside the public one and stopped when the public one has stopped.
         let status = self.status.handle();
-        let out = self.server.await;
-        status.stop(true).await;
+        let public = async {
+            let out = self.server.await;
+            status.stop(true).await;
+            out
+        };
+        let (out, status_out) = tokio::join!(public, self.status);
+        if let Err(e) = status_out {
+            tracing::warn!(error = %e, "status listener failed");
+        }
         if let Some(w) = self.writer {
             w.shutdown().await;
         }
