@@ -14,7 +14,10 @@
 //! * [`tokens`] — minting, looking up and revoking access tokens.
 //! * [`oauth`] — the RFC 6749 §5.2 error type shared by every OAuth endpoint.
 //! * [`telemetry`] — tracing subscriber set-up.
+//! * [`analytics`] — the per-call event the proxy records, and the usage aggregation the
+//!   broker reports.
 
+pub mod analytics;
 pub mod catalog;
 pub mod config;
 pub mod crypto;

@@ -23,5 +23,6 @@ mod revoke;
 mod store_conformance;
 mod token;
 mod upstream_faults;
+mod usage;
 mod user_tokens;
 mod world;
