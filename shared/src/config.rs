@@ -118,6 +118,12 @@ impl BrokerConfig {
         self.server.validate()?;
         self.store.validate()?;
         min_secret_len("admin.token", &self.admin.token)?;
+        in_range(
+            "admin.usage_max_events",
+            self.admin.usage_max_events as u64,
+            1,
+            10_000_000,
+        )?;
         min_secret_len("security.pepper", &self.security.pepper)?;
         if let Some(t) = &self.registration.initial_access_token {
             min_secret_len("registration.initial_access_token", t)?;
@@ -299,6 +305,13 @@ impl StoreConfig {
 pub struct AdminConfig {
     /// Bearer token of the admin API (at least 32 characters).
     pub token: SecretString,
+    /// Most analytics events one usage query reads; beyond, the answer says `truncated`.
+    #[serde(default = "default_usage_max_events")]
+    pub usage_max_events: usize,
+}
+
+fn default_usage_max_events() -> usize {
+    200_000
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,6 +16,8 @@
 //! * [`oauth`] — the RFC 6749 §5.2 error type shared by every OAuth endpoint.
 //! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier.
 //! * [`telemetry`] — tracing subscriber set-up.
+//! * [`analytics`] — the per-call event the proxy records, and the usage aggregation the
+//!   broker reports.
 
 pub mod analytics;
 pub mod catalog;

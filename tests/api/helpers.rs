@@ -197,6 +197,17 @@ impl TestApp {
         self.introspect(c, token).await["active"] == json!(true)
     }
 
+    /// A store on this app's Redis and key prefix: what the broker reads, written from outside
+    /// (as the proxy's analytics emitter does).
+    pub fn store(&self) -> std::sync::Arc<dyn tessera_shared::store::Store> {
+        tessera_shared::store::open(&tessera_shared::config::StoreConfig {
+            url: self.redis_url.clone(),
+            prefix: self.prefix.clone(),
+            ..Default::default()
+        })
+        .expect("store on the app's Redis")
+    }
+
     /// A raw connection to this app's Redis, for checking what is (and is not) stored.
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.redis_url.as_str())

@@ -24,5 +24,6 @@ mod revoke;
 mod store_conformance;
 mod token;
 mod upstream_faults;
+mod usage;
 mod user_tokens;
 mod world;

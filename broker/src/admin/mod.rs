@@ -3,12 +3,14 @@
 //!
 //! # Layout
 //! * [`developers`], [`apps`], [`credentials`] — one file per resource.
+//! * [`usage`] — call analytics recorded by the proxy, summed up per range, client and app.
 //! * [`views`] — the JSON shapes returned (never a secret hash; a secret only once, at creation).
 //! * [`validate`] — field rules shared by the admin API and dynamic registration.
 
 pub mod apps;
 pub mod credentials;
 pub mod developers;
+pub mod usage;
 pub mod users;
 pub mod validate;
 pub mod views;
@@ -124,6 +126,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/developers/{dev}/apps/{app}/users/{sub}/tokens",
                 web::delete().to(users::revoke_tokens),
+            )
+            .route("/usage", web::get().to(usage::all))
+            .route(
+                "/developers/{dev}/apps/{app}/usage",
+                web::get().to(usage::for_app),
             ),
     );
 }

@@ -60,6 +60,12 @@ impl KeySpace {
         let sub = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sub);
         format!("{}ufam:{{{app_id}:{sub}}}", self.prefix)
     }
+
+    /// The analytics stream: a single key, so on Redis Cluster it lives in one slot (one node
+    /// takes every proxy's writes; it is capped, and writes are batched).
+    pub fn analytics(&self) -> String {
+        format!("{}analytics", self.prefix)
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ struct Inner {
     user_families: Expiring<std::collections::BTreeSet<String>>,
     quotas: Expiring<u64>,
     writes: u64,
+    /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
+    analytics: std::collections::VecDeque<(i64, String)>,
 }
 
 /// A map whose entries vanish at their deadline, as Redis keys with a TTL do.
@@ -351,5 +353,36 @@ impl Store for MemoryStore {
             .get_mut(&key)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default())
+    }
+
+    async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        let s = &mut g.analytics;
+        // As Redis stream ids: the writer's clock, never going backwards within the stream.
+        let stamp = s.back().map_or(0, |(t, _)| *t).max(crate::time::now_ms());
+        for e in events {
+            s.push_back((stamp, e.clone()));
+        }
+        while s.len() > max_len.max(1) {
+            s.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn analytics_range(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let g = self.lock()?;
+        // Stamps never decrease, so the range is found by binary search.
+        let start = g.analytics.partition_point(|(t, _)| *t < from_ms);
+        Ok(g.analytics
+            .range(start..)
+            .take_while(|(t, _)| *t <= to_ms)
+            .take(limit)
+            .map(|(_, e)| e.clone())
+            .collect())
     }
 }

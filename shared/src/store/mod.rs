@@ -188,6 +188,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         ttl_secs: u64,
     ) -> Result<(), StoreError>;
     async fn user_families(&self, app_id: &str, sub: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Appends serialized events to the analytics stream in one round trip (pipeline), capping
+    /// the stream at about `max_len` entries (XADD MAXLEN ~): the oldest entries go first.
+    async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError>;
+    /// Events whose stream id time (when they were *written*, Unix ms) lies in
+    /// [from_ms, to_ms], oldest first, at most `limit`.
+    async fn analytics_range(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 /// One quota window of one subject (an app or a client).

@@ -1,0 +1,338 @@
+//! The analytics emitter: hands every call's [`CallEvent`] to a background writer that stores
+//! them in batches ([`Store::analytics_append`]), so that analytics never slow a request down.
+//!
+//! * [`Emitter::emit`] never blocks and never awaits: it `try_send`s into a bounded channel and,
+//!   when the channel is full (the store is slow or down), drops the event and counts it.
+//! * The writer takes up to `batch_size` events, or what arrived within `flush_interval_ms` of
+//!   the first one, and writes them in one round trip. A failed write is counted and its batch
+//!   dropped — no retries, so an outage cannot build a backlog that outlives it. Warnings carry
+//!   counts and the store error, never an event's content.
+//! * [`WriterHandle::shutdown`] stops accepting events and flushes what is queued, within
+//!   [`SHUTDOWN_TIMEOUT`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tessera_shared::analytics::CallEvent;
+use tessera_shared::config::ConfigError;
+use tessera_shared::store::Store;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{timeout_at, Instant};
+
+/// The longest [`WriterHandle::shutdown`] waits for the queue to be written.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often, at most, a failing store is reported in the log.
+const WARN_EVERY: Duration = Duration::from_secs(30);
+
+/// `[analytics]` settings of the proxy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Off: events are discarded at once (and not counted).
+    pub enabled: bool,
+    /// Events queued for the writer; beyond this, events are dropped.
+    pub channel_capacity: usize,
+    /// Most events written in one round trip.
+    pub batch_size: usize,
+    /// Longest an event waits for its batch to fill before it is written.
+    pub flush_interval_ms: u64,
+    /// The stream is capped at about this many events (the oldest go first).
+    pub max_stream_len: usize,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            enabled: true,
+            channel_capacity: 10_000,
+            batch_size: 256,
+            flush_interval_ms: 200,
+            max_stream_len: 1_000_000,
+        }
+    }
+}
+
+impl AnalyticsConfig {
+    /// Refuses zeros and absurd sizes, naming the key. ([`Emitter::start`] also clamps zeros to 1,
+    /// so an unchecked configuration cannot make it panic.)
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(&str, u64, u64, u64); 4] = [
+            (
+                "analytics.channel_capacity",
+                self.channel_capacity as u64,
+                1,
+                10_000_000,
+            ),
+            ("analytics.batch_size", self.batch_size as u64, 1, 100_000),
+            (
+                "analytics.flush_interval_ms",
+                self.flush_interval_ms,
+                1,
+                60_000,
+            ),
+            (
+                "analytics.max_stream_len",
+                self.max_stream_len as u64,
+                1,
+                1_000_000_000,
+            ),
+        ];
+        for (key, v, lo, hi) in checks {
+            if !(lo..=hi).contains(&v) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{v} is outside {lo}..={hi}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The emitter's counters; register them once with [`EmitterMetrics::register`].
+#[derive(Debug, Clone)]
+pub struct EmitterMetrics {
+    /// Events accepted into the queue.
+    pub emitted: prometheus::IntCounter,
+    /// Events refused because the queue was full (or the writer gone).
+    pub dropped: prometheus::IntCounter,
+    /// Events the store acknowledged.
+    pub written: prometheus::IntCounter,
+    /// Batch writes that failed (their events are lost).
+    pub write_errors: prometheus::IntCounter,
+}
+
+impl EmitterMetrics {
+    /// Counters not (yet) registered anywhere.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let c = |name: &str, help: &str| prometheus::IntCounter::new(name, help);
+        Ok(EmitterMetrics {
+            emitted: c(
+                "tessera_proxy_analytics_emitted_total",
+                "Analytics events queued for writing",
+            )?,
+            dropped: c(
+                "tessera_proxy_analytics_dropped_total",
+                "Analytics events dropped because the queue was full",
+            )?,
+            written: c(
+                "tessera_proxy_analytics_written_total",
+                "Analytics events written to the store",
+            )?,
+            write_errors: c(
+                "tessera_proxy_analytics_write_errors_total",
+                "Analytics batch writes that failed (their events are lost)",
+            )?,
+        })
+    }
+
+    /// New counters, registered with `registry`.
+    pub fn register(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
+        let m = Self::new()?;
+        for c in [&m.emitted, &m.dropped, &m.written, &m.write_errors] {
+            registry.register(Box::new(c.clone()))?;
+        }
+        Ok(m)
+    }
+}
+
+/// Queues call events for the writer. Cheap to clone: one per worker, or one per request.
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    /// `None`: analytics are disabled.
+    tx: Option<mpsc::Sender<CallEvent>>,
+    metrics: EmitterMetrics,
+}
+
+/// Owns the background writer; [`WriterHandle::shutdown`] flushes it. Dropping the handle
+/// leaves the writer running until every [`Emitter`] is gone.
+#[derive(Debug)]
+pub struct WriterHandle {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emitter {
+    /// Starts the background writer on the current tokio runtime.
+    pub fn start(
+        store: Arc<dyn Store>,
+        cfg: AnalyticsConfig,
+        metrics: EmitterMetrics,
+    ) -> (Emitter, WriterHandle) {
+        if !cfg.enabled {
+            let handle = WriterHandle {
+                stop: None,
+                task: None,
+            };
+            return (Emitter { tx: None, metrics }, handle);
+        }
+        let (tx, rx) = mpsc::channel(cfg.channel_capacity.max(1));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let writer = Writer {
+            rx,
+            store,
+            batch_size: cfg.batch_size.max(1),
+            flush_interval: Duration::from_millis(cfg.flush_interval_ms.max(1)),
+            max_len: cfg.max_stream_len.max(1),
+            metrics: metrics.clone(),
+            failing: Failing::default(),
+        };
+        let task = tokio::spawn(writer.run(stop_rx));
+        let handle = WriterHandle {
+            stop: Some(stop_tx),
+            task: Some(task),
+        };
+        (
+            Emitter {
+                tx: Some(tx),
+                metrics,
+            },
+            handle,
+        )
+    }
+
+    /// Never blocks, never awaits: try_send into a bounded channel; when full, the event is
+    /// dropped and counted.
+    pub fn emit(&self, event: CallEvent) {
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(event) {
+            Ok(()) => self.metrics.emitted.inc(),
+            Err(_) => self.metrics.dropped.inc(),
+        }
+    }
+}
+
+impl WriterHandle {
+    /// Stops accepting events, writes what is queued, and waits for the writer — at most
+    /// [`SHUTDOWN_TIMEOUT`]; whatever is still queued then is lost (and logged as a count).
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let Some(mut task) = self.task.take() else {
+            return;
+        };
+        match tokio::time::timeout(SHUTDOWN_TIMEOUT, &mut task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "analytics writer failed"),
+            Err(_) => {
+                task.abort();
+                tracing::warn!(
+                    "analytics writer did not finish flushing in time; queued events lost"
+                );
+            }
+        }
+    }
+}
+
+/// The background task: batches from the channel to the store.
+struct Writer {
+    rx: mpsc::Receiver<CallEvent>,
+    store: Arc<dyn Store>,
+    batch_size: usize,
+    flush_interval: Duration,
+    max_len: usize,
+    metrics: EmitterMetrics,
+    failing: Failing,
+}
+
+/// Failed writes since the last warning, so that an outage logs every [`WARN_EVERY`], not
+/// at every flush.
+#[derive(Default)]
+struct Failing {
+    last_warning: Option<Instant>,
+    batches: u64,
+    events: u64,
+}
+
+impl Writer {
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        let mut batch = Vec::with_capacity(self.batch_size);
+        // Until shutdown is asked for, or the handle dropped (which is not a request to stop).
+        let mut watching = true;
+        loop {
+            tokio::select! {
+                r = &mut stop, if watching => {
+                    watching = false;
+                    if r.is_ok() {
+                        // No new events; the ones queued are still received, then `None`.
+                        self.rx.close();
+                    }
+                    continue;
+                }
+                n = self.rx.recv_many(&mut batch, self.batch_size) => {
+                    if n == 0 {
+                        break; // closed and drained
+                    }
+                }
+            }
+            let deadline = Instant::now() + self.flush_interval;
+            while batch.len() < self.batch_size {
+                let room = self.batch_size - batch.len();
+                match timeout_at(deadline, self.rx.recv_many(&mut batch, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            self.write(&batch).await;
+            batch.clear();
+        }
+        if self.failing.batches > 0 {
+            self.warn("analytics writes failed before shutdown", None);
+        }
+    }
+
+    async fn write(&mut self, batch: &[CallEvent]) {
+        let lines: Vec<String> = batch
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .collect();
+        // Serializing these plain structs cannot fail; were it to, the event counts as dropped.
+        self.metrics
+            .dropped
+            .inc_by((batch.len() - lines.len()) as u64);
+        match self.store.analytics_append(&lines, self.max_len).await {
+            Ok(()) => {
+                self.metrics.written.inc_by(lines.len() as u64);
+                if self.failing.batches > 0 {
+                    self.warn(
+                        "analytics writes recovered; counts are of failures since the last warning",
+                        None,
+                    );
+                }
+            }
+            Err(e) => {
+                self.metrics.write_errors.inc();
+                self.failing.batches += 1;
+                self.failing.events += lines.len() as u64;
+                let due = self
+                    .failing
+                    .last_warning
+                    .is_none_or(|t| t.elapsed() >= WARN_EVERY);
+                if due {
+                    self.warn("analytics batch write failed; events dropped", Some(&e));
+                }
+            }
+        }
+    }
+
+    fn warn(&mut self, message: &str, error: Option<&tessera_shared::error::StoreError>) {
+        let (batches, events) = (self.failing.batches, self.failing.events);
+        match error {
+            Some(error) => tracing::warn!(%error, batches, events, "{message}"),
+            None => tracing::warn!(batches, events, "{message}"),
+        }
+        self.failing = Failing {
+            last_warning: Some(Instant::now()),
+            batches: 0,
+            events: 0,
+        };
+    }
+}
+
+#[cfg(test)]
+#[path = "analytics_tests.rs"]
+mod tests;
