@@ -89,8 +89,8 @@ pub async fn run(file: Option<PathBuf>, port: u16) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&proxy_cfg, SocketAddr::from(([127, 0, 0, 1], status_port)))
         .context("binding the proxy")?;
     let store = app.state().catalog.store().clone();
-    let proxy_app = Proxy::build(proxy_cfg, source, Some(store), listeners)
-        .context("starting the proxy")?;
+    let proxy_app =
+        Proxy::build(proxy_cfg, source, Some(store), listeners).context("starting the proxy")?;
 
     let (id, secret) = (&demo.client_id, &demo.client_secret);
     println!(

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tessera_broker::Application;
-use tessera_shared::config::BrokerConfig;
 use tessera_proxy::state::ConfigSource;
 use tessera_proxy::{config::ProxyConfig, Listeners, Proxy};
+use tessera_shared::config::BrokerConfig;
 
 mod dev;
 
@@ -92,13 +92,17 @@ async fn main() -> anyhow::Result<()> {
             let listeners = Listeners::bind(&cfg, status).context("binding the proxy")?;
             let proxy = Proxy::build(cfg, source, None, listeners).context("starting the proxy")?;
             proxy.reload_on_sighup()?;
-            tracing::info!(port = proxy.port(), status = proxy.status_port(), "proxy listening");
+            tracing::info!(
+                port = proxy.port(),
+                status = proxy.status_port(),
+                "proxy listening"
+            );
             proxy.run_until_stopped().await?;
         }
         Command::Dev { config, port } => dev::run(config, port).await?,
         Command::Echo { listen, workers } => {
-            let listener = std::net::TcpListener::bind(listen)
-                .with_context(|| format!("binding {listen}"))?;
+            let listener =
+                std::net::TcpListener::bind(listen).with_context(|| format!("binding {listen}"))?;
             tessera_proxy::echo::serve(listener, workers)
                 .context("starting the sample backend")?
                 .await?;
@@ -106,4 +110,3 @@ async fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
-

@@ -63,10 +63,7 @@ impl Counter {
 pub(crate) enum RequestBody {
     Empty,
     Whole(Bytes),
-    Streaming {
-        payload: web::Payload,
-        limit: u64,
-    },
+    Streaming { payload: web::Payload, limit: u64 },
 }
 
 impl RequestBody {
@@ -141,14 +138,20 @@ pub(crate) async fn request_body(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
-                let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let ct = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 ct == "application/json" || ct.ends_with("+json")
             })
             .unwrap_or(false);
         let mut checker = threat.body_checker(json, declared).map_err(threat_denial)?;
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
+            let chunk = chunk
+                .map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
             if (buf.len() + chunk.len()) as u64 > max_body {
                 return Err(too_large());
             }
@@ -161,7 +164,8 @@ pub(crate) async fn request_body(
     if declared.is_some_and(|n| n <= BUFFER_UP_TO) {
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
+            let chunk = chunk
+                .map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
             buf.extend_from_slice(&chunk);
             if buf.len() as u64 > max_body {
                 return Err(too_large());
@@ -183,7 +187,11 @@ pub(crate) struct Metered {
 }
 
 impl Metered {
-    pub fn wrap(response: HttpResponse, emitter: Option<Emitter>, event: CallEvent) -> HttpResponse {
+    pub fn wrap(
+        response: HttpResponse,
+        emitter: Option<Emitter>,
+        event: CallEvent,
+    ) -> HttpResponse {
         let Some(emitter) = emitter else {
             return response;
         };

@@ -102,9 +102,7 @@ impl TokenCache {
         if !self.usable() {
             return None;
         }
-        self.entries
-            .get(hash)
-            .filter(|c| c.expires_at > now())
+        self.entries.get(hash).filter(|c| c.expires_at > now())
     }
 
     /// The epoch to pass back to [`TokenCache::insert`] after a lookup.
@@ -125,7 +123,11 @@ impl TokenCache {
     pub fn apply(&self, r: &Revocation) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let scan = |pred: Box<dyn Fn(&Caller) -> bool + Send + Sync>| {
-            if self.entries.invalidate_entries_if(move |_, c| pred(c)).is_err() {
+            if self
+                .entries
+                .invalidate_entries_if(move |_, c| pred(c))
+                .is_err()
+            {
                 // Closures are enabled at build time; should that ever fail, flush.
                 self.entries.invalidate_all();
             }
@@ -173,6 +175,9 @@ impl TokenCache {
     }
 }
 
+/// How often the listener checks that Redis still answers while subscribed.
+const HEARTBEAT: Duration = Duration::from_millis(250);
+
 /// Keeps the revocation subscription up for as long as the process runs: subscribe, apply
 /// every announcement, and on loss flush and retry (backing off up to 2 s).
 pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metrics) {
@@ -184,9 +189,24 @@ pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metr
                 cache.set_live(true);
                 metrics.revocation_subscribed.set(1);
                 tracing::info!("revocation channel subscribed; token cache enabled");
-                while let Some(r) = stream.next().await {
-                    cache.apply(&r);
-                    metrics.revocations.inc();
+                // A killed Redis does not always end the subscription promptly: a heartbeat
+                // on the store's command connection notices the outage within a beat.
+                let mut beat = tokio::time::interval(HEARTBEAT);
+                loop {
+                    tokio::select! {
+                        r = stream.next() => match r {
+                            Some(r) => {
+                                cache.apply(&r);
+                                metrics.revocations.inc();
+                            }
+                            None => break,
+                        },
+                        _ = beat.tick() => {
+                            if store.ping().await.is_err() {
+                                break;
+                            }
+                        }
+                    }
                 }
                 cache.set_live(false);
                 metrics.revocation_subscribed.set(0);

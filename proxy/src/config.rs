@@ -7,7 +7,9 @@ use std::path::Path;
 
 use ipnet::IpNet;
 use serde::Deserialize;
-use tessera_shared::config::{load, min_secret_len, ConfigError, LogConfig, SecurityConfig, StoreConfig};
+use tessera_shared::config::{
+    load, min_secret_len, ConfigError, LogConfig, SecurityConfig, StoreConfig,
+};
 
 use crate::cache::CacheConfig;
 use crate::policy::auth::introspection::IntrospectionConfig;
@@ -131,6 +133,7 @@ impl ProxyConfig {
                 return Err(ConfigError::invalid("introspection.url", "must be http(s)"));
             }
         }
+        self.analytics.validate()?;
         self.log.validate()
     }
 }

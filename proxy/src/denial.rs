@@ -121,7 +121,10 @@ impl Denial {
                 quoted(description)
             ),
             Denial::JwtFailure { realm, status, .. } if *status == StatusCode::UNAUTHORIZED => {
-                format!("Bearer realm=\"{}\", error=\"invalid_token\"", quoted(realm))
+                format!(
+                    "Bearer realm=\"{}\", error=\"invalid_token\"",
+                    quoted(realm)
+                )
             }
             Denial::InsufficientScope { realm, scope } => format!(
                 "Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"",

@@ -239,7 +239,11 @@ impl Forwarding {
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(serde_json::Value::Array(a)) => a
                     .iter()
-                    .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
                 Some(serde_json::Value::Null) | None => continue,

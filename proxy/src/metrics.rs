@@ -64,8 +64,14 @@ impl Metrics {
                 "Calls refused by a policy, by route and policy",
                 &["route", "policy"],
             )?,
-            cache_hits: counter("token_cache_hits_total", "Token validations answered by the cache")?,
-            cache_misses: counter("token_cache_misses_total", "Token validations that looked up the store")?,
+            cache_hits: counter(
+                "token_cache_hits_total",
+                "Token validations answered by the cache",
+            )?,
+            cache_misses: counter(
+                "token_cache_misses_total",
+                "Token validations that looked up the store",
+            )?,
             revocations: counter("revocations_total", "Revocation announcements applied")?,
             revocation_subscribed: subscribed,
             cache_flushes: counter(
@@ -76,7 +82,11 @@ impl Metrics {
                 "quota_fallback_total",
                 "Quota decisions taken in process because Redis was unreachable",
             )?,
-            reloads: vec("config_reloads_total", "Configuration reloads by outcome", &["outcome"])?,
+            reloads: vec(
+                "config_reloads_total",
+                "Configuration reloads by outcome",
+                &["outcome"],
+            )?,
             registry,
         })
     }

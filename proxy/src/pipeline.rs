@@ -38,7 +38,11 @@ struct Call {
     bytes_in: u64,
 }
 
-pub async fn handle(req: HttpRequest, payload: web::Payload, rt: web::Data<Runtime>) -> HttpResponse {
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    rt: web::Data<Runtime>,
+) -> HttpResponse {
     let mut call = Call {
         started: Instant::now(),
         ts_ms: chrono::Utc::now().timestamp_millis(),
@@ -123,7 +127,9 @@ async fn run(
 ) -> Result<HttpResponse, Denial> {
     let path = req.path();
     if has_dot_segment(path) {
-        return Err(Denial::BadRequest("dot-segments are not allowed in the path".into()));
+        return Err(Denial::BadRequest(
+            "dot-segments are not allowed in the path".into(),
+        ));
     }
     let host = request_host(req);
     let table = rt.table.load_full();
@@ -178,7 +184,10 @@ async fn run(
                 scope,
             })?;
         // 5. Quota: the app's plan, else the route's.
-        let plan = c.rate_plan.quota.or(route.quota.as_ref().map(|q| q.quota()));
+        let plan = c
+            .rate_plan
+            .quota
+            .or(route.quota.as_ref().map(|q| q.quota()));
         if let Some(q) = plan {
             let fallback_limit = route
                 .quota
@@ -228,7 +237,10 @@ async fn run(
         trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
         peer,
         proto: proto(req, rt, peer),
-        host: req.headers().get(header::HOST).and_then(|h| h.to_str().ok()),
+        host: req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok()),
     };
     let fwd = &route.forward;
     let url = fwd.target(path, req.query_string());
@@ -269,7 +281,12 @@ fn proto(req: &HttpRequest, rt: &Runtime, peer: std::net::IpAddr) -> &'static st
         return "https";
     }
     let peer = crate::policy::ip::canonical(peer);
-    let trusted = rt.config.server.trusted_proxies.iter().any(|n| n.contains(&peer));
+    let trusted = rt
+        .config
+        .server
+        .trusted_proxies
+        .iter()
+        .any(|n| n.contains(&peer));
     let said_https = req
         .headers()
         .get("x-forwarded-proto")
@@ -328,14 +345,26 @@ async fn authenticate(
     let outcome = match &route.auth {
         Auth::None => return Ok(None),
         Auth::Tessera => match bearer(req.headers()) {
-            Bearer::Missing => Err((AuthOutcome::Missing, Denial::MissingCredentials { realm: realm() })),
-            Bearer::Malformed => Err((AuthOutcome::Invalid, invalid("malformed Authorization header"))),
+            Bearer::Missing => Err((
+                AuthOutcome::Missing,
+                Denial::MissingCredentials { realm: realm() },
+            )),
+            Bearer::Malformed => Err((
+                AuthOutcome::Invalid,
+                invalid("malformed Authorization header"),
+            )),
             Bearer::Token(t) => match rt.tokens.validate(t).await {
                 Lookup::Valid(c) => Ok(c),
-                Lookup::Invalid => Err((AuthOutcome::Invalid, invalid("the access token is invalid, expired or revoked"))),
+                Lookup::Invalid => Err((
+                    AuthOutcome::Invalid,
+                    invalid("the access token is invalid, expired or revoked"),
+                )),
                 Lookup::Unavailable(e) => {
                     tracing::warn!(error = %e, "token lookup failed: refusing (fail closed)");
-                    Err((AuthOutcome::Unavailable, Denial::Unavailable("token validation".into())))
+                    Err((
+                        AuthOutcome::Unavailable,
+                        Denial::Unavailable("token validation".into()),
+                    ))
                 }
             },
         },
@@ -346,7 +375,10 @@ async fn authenticate(
                 Ok(j) => Ok(Arc::new(Caller::from_jwt(j))),
                 Err(JwtError::Unavailable(e)) => {
                     tracing::warn!(error = %e, "JWKS unavailable: refusing (fail closed)");
-                    Err((AuthOutcome::Unavailable, Denial::Unavailable("token validation".into())))
+                    Err((
+                        AuthOutcome::Unavailable,
+                        Denial::Unavailable("token validation".into()),
+                    ))
                 }
                 Err(JwtError::Claims(m)) => {
                     tracing::debug!(reason = %m, "required claims not met");
@@ -370,15 +402,27 @@ async fn authenticate(
                     .map(|(_, v)| v.into_owned())
             });
             match from_header.or(from_query) {
-                None => Err((AuthOutcome::Missing, Denial::MissingCredentials { realm: realm() })),
+                None => Err((
+                    AuthOutcome::Missing,
+                    Denial::MissingCredentials { realm: realm() },
+                )),
                 Some(key) => {
-                    let catalog = rt.catalog.as_ref().ok_or_else(|| Denial::Unavailable("the store".into()))?;
+                    let catalog = rt
+                        .catalog
+                        .as_ref()
+                        .ok_or_else(|| Denial::Unavailable("the store".into()))?;
                     match api_key::verify(catalog, &rt.cache, &key).await {
                         Ok(Some(c)) => Ok(c),
-                        Ok(None) => Err((AuthOutcome::Invalid, invalid("the API key is invalid or revoked"))),
+                        Ok(None) => Err((
+                            AuthOutcome::Invalid,
+                            invalid("the API key is invalid or revoked"),
+                        )),
                         Err(e) => {
                             tracing::warn!(error = %e, "API key lookup failed: refusing (fail closed)");
-                            Err((AuthOutcome::Unavailable, Denial::Unavailable("API key validation".into())))
+                            Err((
+                                AuthOutcome::Unavailable,
+                                Denial::Unavailable("API key validation".into()),
+                            ))
                         }
                     }
                 }
@@ -400,8 +444,13 @@ async fn authenticate(
 fn jwt_failure(v: &crate::policy::jwt::JwtValidator, route: &Route, missing: bool) -> Denial {
     let status = actix_web::http::StatusCode::from_u16(v.failure_status())
         .unwrap_or(actix_web::http::StatusCode::UNAUTHORIZED);
-    if missing && status == actix_web::http::StatusCode::UNAUTHORIZED && v.failure_message().is_none() {
-        return Denial::MissingCredentials { realm: route.realm.clone() };
+    if missing
+        && status == actix_web::http::StatusCode::UNAUTHORIZED
+        && v.failure_message().is_none()
+    {
+        return Denial::MissingCredentials {
+            realm: route.realm.clone(),
+        };
     }
     Denial::JwtFailure {
         status,
@@ -417,8 +466,16 @@ fn jwt_failure(v: &crate::policy::jwt::JwtValidator, route: &Route, missing: boo
 fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpResponse {
     let status = response.status().as_u16();
     let latency = call.started.elapsed();
-    let route = if call.route.is_empty() { "(none)".to_string() } else { call.route.clone() };
-    let client = call.caller.as_ref().map(|c| c.client_id.as_str()).unwrap_or("");
+    let route = if call.route.is_empty() {
+        "(none)".to_string()
+    } else {
+        call.route.clone()
+    };
+    let client = call
+        .caller
+        .as_ref()
+        .map(|c| c.client_id.as_str())
+        .unwrap_or("");
     rt.metrics
         .requests
         .with_label_values(&[route.as_str(), client, status_label(status)])

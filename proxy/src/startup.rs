@@ -97,14 +97,20 @@ impl Proxy {
             .build()
             .map_err(|e| StartError::Routes(format!("jwks: {e}")))?;
         let tools = Toolbox {
-            jwks: JwksRegistry::new(jwks_http, config.jwks.refresh_secs, config.jwks.min_refetch_secs),
+            jwks: JwksRegistry::new(
+                jwks_http,
+                config.jwks.refresh_secs,
+                config.jwks.min_refetch_secs,
+            ),
             backend: config.backend.clone(),
             client: client.clone(),
             has_store: store.is_some(),
             default_realm: config.server.realm.clone(),
         };
         let table = RouteTable::compile(&config.routes, &tools).map_err(StartError::Routes)?;
-        let catalog = store.as_ref().map(|s| Catalog::new(s.clone(), keys.clone()));
+        let catalog = store
+            .as_ref()
+            .map(|s| Catalog::new(s.clone(), keys.clone()));
         let source_of_tokens = match (&config.introspection, &catalog) {
             (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
             (None, Some(c)) => Source::Store(Tokens::new(
@@ -220,7 +226,9 @@ impl Proxy {
             while hup.recv().await.is_some() {
                 match reload(&rt) {
                     Ok(n) => tracing::info!(routes = n, "configuration reloaded"),
-                    Err(e) => tracing::error!(error = %e, "configuration reload refused; the previous route table stays in force"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "configuration reload refused; the previous route table stays in force")
+                    }
                 }
             }
         });

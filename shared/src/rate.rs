@@ -156,7 +156,10 @@ mod tests {
         let s = Utc.timestamp_opt(m0, 0).unwrap();
         let e = Utc.timestamp_opt(m1, 0).unwrap();
         assert_eq!((s.month(), s.day(), e.month(), e.day()), (11, 1, 12, 1));
-        let dec = Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap().timestamp();
+        let dec = Utc
+            .with_ymd_and_hms(2026, 12, 31, 23, 0, 0)
+            .unwrap()
+            .timestamp();
         let (_, end) = Period::Month.window(dec);
         assert_eq!(Utc.timestamp_opt(end, 0).unwrap().year(), 2027);
     }

@@ -88,12 +88,7 @@ impl FallbackCounters {
 }
 
 /// Counts one call in process only (a proxy without a store).
-pub fn take_local(
-    fallback: &FallbackCounters,
-    subject: &str,
-    quota: Quota,
-    limit: u64,
-) -> Verdict {
+pub fn take_local(fallback: &FallbackCounters, subject: &str, quota: Quota, limit: u64) -> Verdict {
     let at = now();
     let (start, end) = quota.period.window(at);
     let (count, allowed) = fallback.take(subject, start, limit);

@@ -199,7 +199,9 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
     };
     let (api_key_header, api_key_query): (Option<HeaderName>, Option<String>) = match &auth {
         Auth::ApiKey(k) => (
-            k.header_name().map(|h| header_name("auth.header", h)).transpose()?,
+            k.header_name()
+                .map(|h| header_name("auth.header", h))
+                .transpose()?,
             k.query.clone(),
         ),
         _ => (None, None),
@@ -234,7 +236,10 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
         path: cfg.path.clone(),
         methods,
         host: cfg.host.as_ref().map(|h| h.to_ascii_lowercase()),
-        realm: cfg.realm.clone().unwrap_or_else(|| tools.default_realm.clone()),
+        realm: cfg
+            .realm
+            .clone()
+            .unwrap_or_else(|| tools.default_realm.clone()),
         ip: (!cfg.ip.is_empty()).then(|| cfg.ip.clone()),
         spike,
         auth,

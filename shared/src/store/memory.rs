@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store, Table,
+    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store,
+    Table,
 };
 use crate::error::StoreError;
 use crate::token::TokenKind;
@@ -115,9 +116,10 @@ impl Store for MemoryStore {
     async fn revocations(&self) -> Result<RevocationStream, StoreError> {
         let rx = self.revocations.subscribe();
         // Lagging behind ends the stream, like a lost connection: the subscriber flushes.
-        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.ok().map(|r| (r, rx))
-        })))
+        Ok(Box::pin(futures_util::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.ok().map(|r| (r, rx)) },
+        )))
     }
 
     async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {

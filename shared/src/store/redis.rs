@@ -5,13 +5,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::keys::KeySpace;
 use super::{
-    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store, Table,
+    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store,
+    Table,
 };
 use crate::config::StoreConfig;
 use crate::error::StoreError;

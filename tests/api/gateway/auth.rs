@@ -22,28 +22,48 @@ fn counter(metrics: &str, name: &str) -> u64 {
 #[tokio::test]
 async fn a_valid_token_is_forwarded_with_the_caller_and_without_credentials() {
     let s = setup().await;
-    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+    )
+    .await;
     let echo = echoed(proxy.get("/orders/42?x=1", &s.token).await).await;
     assert_eq!(echo["path"], "/backend/42");
     assert_eq!(echo["query"], "x=1");
-    assert_eq!(header(&echo, "x-tessera-client-id"), Some(s.client.id.as_str()));
-    assert_eq!(header(&echo, "x-tessera-app-id"), Some(s.client.app_id.as_str()));
+    assert_eq!(
+        header(&echo, "x-tessera-client-id"),
+        Some(s.client.id.as_str())
+    );
+    assert_eq!(
+        header(&echo, "x-tessera-app-id"),
+        Some(s.client.app_id.as_str())
+    );
     assert_eq!(
         header(&echo, "x-tessera-developer-id"),
         Some(s.client.developer_id.as_str())
     );
     assert_eq!(header(&echo, "x-tessera-scope"), Some("read write"));
-    assert!(echo["headers"].get("authorization").is_none(), "credentials leaked: {echo}");
+    assert!(
+        echo["headers"].get("authorization").is_none(),
+        "credentials leaked: {echo}"
+    );
 }
 
 #[tokio::test]
 async fn missing_malformed_unknown_and_query_tokens_are_401() {
     let s = setup().await;
-    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+    )
+    .await;
 
     let res = proxy.http.get(proxy.url("/orders")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"test-api\"");
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"test-api\""
+    );
 
     // RFC 6750 §2.3 tokens in the query are not accepted (RFC 9700 §2.5).
     let res = proxy
@@ -54,16 +74,28 @@ async fn missing_malformed_unknown_and_query_tokens_are_401() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
-    let before = counter(&proxy.metrics().await, "tessera_proxy_token_cache_misses_total");
-    for bad in ["garbage", "tsr_at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+    let before = counter(
+        &proxy.metrics().await,
+        "tessera_proxy_token_cache_misses_total",
+    );
+    for bad in [
+        "garbage",
+        "tsr_at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
         let res = proxy.get("/orders", bad).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_string();
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         assert_eq!(json_of(res).await["error"], "invalid_token");
     }
     // Malformed tokens are refused by their checksum, before any lookup.
-    let after = counter(&proxy.metrics().await, "tessera_proxy_token_cache_misses_total");
+    let after = counter(
+        &proxy.metrics().await,
+        "tessera_proxy_token_cache_misses_total",
+    );
     assert_eq!(before, after);
 
     // Another scheme, or a well-formed token nobody issued.
@@ -76,7 +108,10 @@ async fn missing_malformed_unknown_and_query_tokens_are_401() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let forged = tessera_shared::token::TokenKind::AccessToken.generate();
-    assert_eq!(proxy.get("/orders", &forged).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        proxy.get("/orders", &forged).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// Polls until the proxy refuses `token`; returns how long that took.
@@ -88,7 +123,10 @@ async fn until_refused(proxy: &TestProxy, token: &str) -> Duration {
             return start.elapsed();
         }
         assert_eq!(status, StatusCode::OK);
-        assert!(start.elapsed() < Duration::from_secs(5), "still accepted after 5 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "still accepted after 5 s"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -96,12 +134,19 @@ async fn until_refused(proxy: &TestProxy, token: &str) -> Duration {
 #[tokio::test]
 async fn a_revoked_token_is_refused_by_a_running_proxy_within_a_second() {
     let s = setup().await;
-    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+    )
+    .await;
     for _ in 0..3 {
         echoed(proxy.get("/orders", &s.token).await).await;
     }
     let m = proxy.metrics().await;
-    assert!(counter(&m, "tessera_proxy_token_cache_hits_total") >= 2, "cache not warm:\n{m}");
+    assert!(
+        counter(&m, "tessera_proxy_token_cache_hits_total") >= 2,
+        "cache not warm:\n{m}"
+    );
     let res = s
         .broker
         .post_form("/revoke", &s.client, &[("token", &s.token)])
@@ -114,12 +159,19 @@ async fn a_revoked_token_is_refused_by_a_running_proxy_within_a_second() {
 #[tokio::test]
 async fn revoking_the_app_or_a_user_login_reaches_the_cache() {
     let s = setup().await;
-    let proxy = spawn_proxy(&s.broker, json!([route("orders", "/orders", &s.echo, json!({}))])).await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+    )
+    .await;
     echoed(proxy.get("/orders", &s.token).await).await;
     let res = s
         .broker
         .admin_patch(
-            &format!("/admin/developers/{}/apps/{}", s.client.developer_id, s.client.app_id),
+            &format!(
+                "/admin/developers/{}/apps/{}",
+                s.client.developer_id, s.client.app_id
+            ),
             json!({"status": "revoked"}),
         )
         .await;
@@ -142,7 +194,10 @@ async fn revoking_the_app_or_a_user_login_reaches_the_cache() {
     .await;
     let e = echoed(proxy.get("/orders", access).await).await;
     assert_eq!(header(&e, "x-user-email"), Some("alice@example.com"));
-    assert_eq!(header(&e, "x-tessera-sub").map(|s| !s.is_empty()), Some(true));
+    assert_eq!(
+        header(&e, "x-tessera-sub").map(|s| !s.is_empty()),
+        Some(true)
+    );
     let id_token = header(&e, "x-id-token").expect("id_token forwarded");
     assert_eq!(id_token.split('.').count(), 3);
     let res = w.app.post_form("/revoke", &c, &[("token", refresh)]).await;
@@ -155,9 +210,14 @@ async fn api_keys_are_verified_against_the_app_and_not_forwarded() {
     let s = setup().await;
     let proxy = spawn_proxy(
         &s.broker,
-        json!([route("keyed", "/keyed", &s.echo, json!({
-            "auth": { "kind": "api_key", "header": "x-api-key", "query": "apikey" }
-        }))]),
+        json!([route(
+            "keyed",
+            "/keyed",
+            &s.echo,
+            json!({
+                "auth": { "kind": "api_key", "header": "x-api-key", "query": "apikey" }
+            })
+        )]),
     )
     .await;
     let res = proxy
@@ -169,7 +229,10 @@ async fn api_keys_are_verified_against_the_app_and_not_forwarded() {
         .unwrap();
     let e = echoed(res).await;
     assert!(e["headers"].get("x-api-key").is_none());
-    assert_eq!(header(&e, "x-tessera-client-id"), Some(s.client.id.as_str()));
+    assert_eq!(
+        header(&e, "x-tessera-client-id"),
+        Some(s.client.id.as_str())
+    );
     let res = proxy
         .http
         .get(proxy.url(&format!("/keyed/a?b=1&apikey={}", s.client.id)))
@@ -215,7 +278,10 @@ async fn api_keys_are_verified_against_the_app_and_not_forwarded() {
         if res.status() == StatusCode::UNAUTHORIZED {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(1), "revoked key still accepted");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "revoked key still accepted"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -240,15 +306,25 @@ async fn upstream_jwts_are_validated_with_required_claims() {
     let proxy = spawn_proxy(
         &w.app,
         json!([
-            route("okta", "/okta", &echo, json!({
-                "auth": jwt_route(json!({})),
-                "scopes": { "required": ["orders:read"] },
-                "forward": { "claims": { "X-Dealership": "DealershipLocation" } },
-            })),
-            route("okta403", "/strict", &echo, json!({
-                "auth": jwt_route(json!({ "failure_status": 403,
-                                          "failure_message": "Dealership not allowed" })),
-            })),
+            route(
+                "okta",
+                "/okta",
+                &echo,
+                json!({
+                    "auth": jwt_route(json!({})),
+                    "scopes": { "required": ["orders:read"] },
+                    "forward": { "claims": { "X-Dealership": "DealershipLocation" } },
+                })
+            ),
+            route(
+                "okta403",
+                "/strict",
+                &echo,
+                json!({
+                    "auth": jwt_route(json!({ "failure_status": 403,
+                                              "failure_message": "Dealership not allowed" })),
+                })
+            ),
         ]),
     )
     .await;
@@ -269,12 +345,20 @@ async fn upstream_jwts_are_validated_with_required_claims() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = proxy.get("/strict/x", &elsewhere).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(json_of(res).await["error_description"], "Dealership not allowed");
+    assert_eq!(
+        json_of(res).await["error_description"],
+        "Dealership not allowed"
+    );
 
     // Valid token, missing scope: 403 insufficient_scope.
-    let res = proxy.get("/okta/x", &token("Los Angeles", &["profile"])).await;
+    let res = proxy
+        .get("/okta/x", &token("Los Angeles", &["profile"]))
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(challenge.contains("insufficient_scope") && challenge.contains("orders:read"));
 
     // A tampered token.

@@ -13,8 +13,18 @@ use crate::helpers::json_of;
 async fn ip_lists_use_forwarded_for_only_from_trusted_hops() {
     let s = setup().await;
     let routes = json!([
-        route("deny-local", "/denied", &s.echo, json!({ "ip": { "deny": ["127.0.0.0/8", "::1/128"] } })),
-        route("only-lan", "/lan", &s.echo, json!({ "ip": { "allow": ["10.0.0.0/8"] } })),
+        route(
+            "deny-local",
+            "/denied",
+            &s.echo,
+            json!({ "ip": { "deny": ["127.0.0.0/8", "::1/128"] } })
+        ),
+        route(
+            "only-lan",
+            "/lan",
+            &s.echo,
+            json!({ "ip": { "allow": ["10.0.0.0/8"] } })
+        ),
     ]);
     // Untrusted peer: X-Forwarded-For is ignored, the socket address counts.
     let proxy = spawn_proxy(&s.broker, routes.clone()).await;
@@ -28,7 +38,11 @@ async fn ip_lists_use_forwarded_for_only_from_trusted_hops() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN, "spoofed X-Forwarded-For was believed");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "spoofed X-Forwarded-For was believed"
+    );
 
     // 127.0.0.1 as a trusted hop: the client is the right-most untrusted entry.
     let trusted = spawn_proxy_with(&s.broker, routes, |c| {
@@ -44,7 +58,10 @@ async fn ip_lists_use_forwarded_for_only_from_trusted_hops() {
         .await
         .unwrap();
     let e = echoed(res).await;
-    assert_eq!(header(&e, "x-forwarded-for"), Some("203.0.113.5, 10.1.2.3, 127.0.0.1"));
+    assert_eq!(
+        header(&e, "x-forwarded-for"),
+        Some("203.0.113.5, 10.1.2.3, 127.0.0.1")
+    );
     let res = trusted
         .http
         .get(trusted.url("/lan"))
@@ -64,9 +81,19 @@ async fn spike_arrest_smooths_per_client_and_per_ip() {
     let proxy = spawn_proxy(
         &s.broker,
         json!([
-            route("spiky", "/spiky", &s.echo, json!({ "spike_arrest": { "rate": "2ps" } })),
-            route("open", "/open", &s.echo, json!({ "auth": { "kind": "none" },
-                                                   "spike_arrest": { "rate": "1ps" } })),
+            route(
+                "spiky",
+                "/spiky",
+                &s.echo,
+                json!({ "spike_arrest": { "rate": "2ps" } })
+            ),
+            route(
+                "open",
+                "/open",
+                &s.echo,
+                json!({ "auth": { "kind": "none" },
+                                                   "spike_arrest": { "rate": "1ps" } })
+            ),
         ]),
     )
     .await;
@@ -75,31 +102,42 @@ async fn spike_arrest_smooths_per_client_and_per_ip() {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.headers()["retry-after"], "1");
     // Another client has its own allowance.
-    assert_eq!(proxy.get("/spiky", &other_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        proxy.get("/spiky", &other_token).await.status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(550)).await;
     assert_eq!(proxy.get("/spiky", &s.token).await.status(), StatusCode::OK);
 
     let open = || proxy.http.get(proxy.url("/open")).send();
     assert_eq!(open().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(open().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        open().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
 async fn scopes_are_required_per_route_and_method() {
     let s = setup().await;
-    let narrow = s
-        .broker
-        .create_client(json!({"scopes": ["read"]}))
-        .await;
+    let narrow = s.broker.create_client(json!({"scopes": ["read"]})).await;
     let narrow_token = s.broker.access_token(&narrow).await;
     let proxy = spawn_proxy(
         &s.broker,
-        json!([route("orders", "/orders", &s.echo, json!({
-            "scopes": { "required": ["read"], "methods": { "POST": ["write"] } }
-        }))]),
+        json!([route(
+            "orders",
+            "/orders",
+            &s.echo,
+            json!({
+                "scopes": { "required": ["read"], "methods": { "POST": ["write"] } }
+            })
+        )]),
     )
     .await;
-    assert_eq!(proxy.get("/orders", &narrow_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        proxy.get("/orders", &narrow_token).await.status(),
+        StatusCode::OK
+    );
     let res = proxy
         .http
         .post(proxy.url("/orders"))
@@ -130,9 +168,14 @@ async fn scopes_are_required_per_route_and_method() {
 #[tokio::test]
 async fn quota_is_shared_by_two_proxies_and_plans_override_routes() {
     let s = setup().await;
-    let routes = json!([route("metered", "/metered", &s.echo, json!({
-        "quota": { "limit": 5, "period": "hour" }
-    }))]);
+    let routes = json!([route(
+        "metered",
+        "/metered",
+        &s.echo,
+        json!({
+            "quota": { "limit": 5, "period": "hour" }
+        })
+    )]);
     let a = spawn_proxy(&s.broker, routes.clone()).await;
     let b = spawn_proxy(&s.broker, routes).await;
     let mut remaining = vec![];
@@ -141,19 +184,31 @@ async fn quota_is_shared_by_two_proxies_and_plans_override_routes() {
         let res = proxy.get("/metered", &s.token).await;
         assert_eq!(res.status(), StatusCode::OK, "call {i}");
         assert_eq!(res.headers()["ratelimit-limit"], "5");
-        remaining.push(res.headers()["ratelimit-remaining"].to_str().unwrap().to_string());
+        remaining.push(
+            res.headers()["ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     assert_eq!(remaining, ["4", "3", "2", "1", "0"]);
     for proxy in [&a, &b] {
         let res = proxy.get("/metered", &s.token).await;
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-        let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=3600).contains(&retry));
     }
     // Another app of the same route has its own count.
     let other = s.broker.default_client().await;
     let other_token = s.broker.access_token(&other).await;
-    assert_eq!(a.get("/metered", &other_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        a.get("/metered", &other_token).await.status(),
+        StatusCode::OK
+    );
 
     // An app's rate plan replaces the route's quota for that app.
     let planned = s
@@ -167,7 +222,10 @@ async fn quota_is_shared_by_two_proxies_and_plans_override_routes() {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["ratelimit-limit"], "2");
     }
-    assert_eq!(b.get("/metered", &t).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        b.get("/metered", &t).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
@@ -175,15 +233,20 @@ async fn threat_protection_limits_json_patterns_bodies_and_headers() {
     let s = setup().await;
     let proxy = spawn_proxy(
         &s.broker,
-        json!([route("guarded", "/guarded", &s.echo, json!({
-            "threat": {
-                "max_body_bytes": 2048,
-                "max_header_bytes": 4096,
-                "json": { "max_depth": 3, "max_array_length": 4, "max_string_length": 16 },
-                "patterns": [{ "name": "sql-injection", "pattern": "(?i)'\\s*or\\s+1\\s*=\\s*1",
-                               "on": ["path", "query", "headers", "body"] }],
-            }
-        }))]),
+        json!([route(
+            "guarded",
+            "/guarded",
+            &s.echo,
+            json!({
+                "threat": {
+                    "max_body_bytes": 2048,
+                    "max_header_bytes": 4096,
+                    "json": { "max_depth": 3, "max_array_length": 4, "max_string_length": 16 },
+                    "patterns": [{ "name": "sql-injection", "pattern": "(?i)'\\s*or\\s+1\\s*=\\s*1",
+                                   "on": ["path", "query", "headers", "body"] }],
+                }
+            })
+        )]),
     )
     .await;
     let post = |body: &'static str, ct: &'static str| {
@@ -195,7 +258,13 @@ async fn threat_protection_limits_json_patterns_bodies_and_headers() {
             .body(body)
             .send()
     };
-    assert_eq!(post(r#"{"a":[1,2],"b":"ok"}"#, "application/json").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        post(r#"{"a":[1,2],"b":"ok"}"#, "application/json")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     for (body, what) in [
         (r#"{"a":{"b":{"c":{"d":1}}}}"#, "depth"),
         (r#"{"a":[1,2,3,4,5]}"#, "array"),
@@ -207,11 +276,11 @@ async fn threat_protection_limits_json_patterns_bodies_and_headers() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{what}");
         assert_eq!(json_of(res).await["error"], "threat_detected");
     }
-    let res = post("name=x' OR 1=1", "application/x-www-form-urlencoded").await.unwrap();
+    let res = post("name=x' OR 1=1", "application/x-www-form-urlencoded")
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = proxy
-        .get("/guarded?q=%27%20or%201%3D1", &s.token)
-        .await;
+    let res = proxy.get("/guarded?q=%27%20or%201%3D1", &s.token).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let big = "x".repeat(4096);
     let res = proxy

@@ -17,32 +17,45 @@ async fn redis_stopped_and_restarted_under_traffic() {
     let echo = spawn_echo();
     let client = broker.default_client().await;
     let token = broker.access_token(&client).await;
-    let proxy = spawn_proxy(&broker, json!([route("orders", "/orders", &echo, json!({}))])).await;
+    let proxy = spawn_proxy(
+        &broker,
+        json!([route("orders", "/orders", &echo, json!({}))]),
+    )
+    .await;
     let unknown = tessera_shared::token::TokenKind::AccessToken.generate();
     echoed(proxy.get("/orders", &token).await).await;
 
     redis.stop();
-    // Within a second every call is refused with 503; the unknown token never passes.
+    // Within a second the cached token is no longer trusted: the cache is flushed and every
+    // lookup fails closed with 503.
     let start = Instant::now();
-    let mut refused_since: Option<Instant> = None;
-    while start.elapsed() < Duration::from_secs(3) {
-        let known = proxy.get("/orders", &token).await.status();
-        let stranger = proxy.get("/orders", &unknown).await.status();
-        assert_ne!(stranger, StatusCode::OK, "an unknown token passed during the outage");
-        assert!(
-            stranger == StatusCode::SERVICE_UNAVAILABLE || stranger == StatusCode::UNAUTHORIZED,
-            "{stranger}"
-        );
-        match (known, refused_since) {
-            (StatusCode::SERVICE_UNAVAILABLE, None) => refused_since = Some(Instant::now()),
-            (StatusCode::SERVICE_UNAVAILABLE, Some(_)) => {}
-            (StatusCode::OK, None) => {}
-            (other, since) => panic!("{other} during the outage (refusing since {since:?})"),
+    loop {
+        let status = proxy.get("/orders", &token).await.status();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
         }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "outage unnoticed after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Meanwhile nothing passes: neither the known token nor one nobody issued.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        assert_eq!(
+            proxy.get("/orders", &token).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let stranger = proxy.get("/orders", &unknown).await.status();
+        assert_ne!(
+            stranger,
+            StatusCode::OK,
+            "an unknown token passed during the outage"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let since = refused_since.expect("the outage was never noticed");
-    assert!(since.duration_since(start) < Duration::from_secs(1));
     let res = proxy.get("/orders", &token).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
@@ -55,18 +68,39 @@ async fn redis_stopped_and_restarted_under_traffic() {
             break;
         }
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(start.elapsed() < Duration::from_secs(10), "no recovery after 10 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no recovery after 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(proxy.get("/orders", &unknown).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        proxy.get("/orders", &unknown).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // The revocation channel is back too: a revocation still reaches the cache.
     proxy.wait_for_channel().await;
     echoed(proxy.get("/orders", &token).await).await;
-    let res = broker.post_form("/revoke", &client, &[("token", &token)]).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    // The broker, idle during the outage, may answer 503 once while it reconnects.
+    let start = Instant::now();
+    while broker
+        .post_form("/revoke", &client, &[("token", &token)])
+        .await
+        .status()
+        != StatusCode::OK
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the broker did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let start = Instant::now();
     while proxy.get("/orders", &token).await.status() != StatusCode::UNAUTHORIZED {
-        assert!(start.elapsed() < Duration::from_secs(1), "revocation lost after recovery");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "revocation lost after recovery"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -101,7 +135,11 @@ async fn quotas_fall_back_to_a_per_instance_count_when_redis_is_down() {
     }
     assert_eq!(
         statuses,
-        [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
     );
     let metrics = proxy.metrics().await;
     assert!(

@@ -49,7 +49,10 @@ pub async fn verify(
         return Ok(None);
     };
     let at = now();
-    let Some(cred) = app.credential(key).filter(|_| app.honours(key, app.generation, at)) else {
+    let Some(cred) = app
+        .credential(key)
+        .filter(|_| app.honours(key, app.generation, at))
+    else {
         return Ok(None);
     };
     let caller = Arc::new(Caller {

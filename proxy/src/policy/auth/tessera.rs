@@ -65,10 +65,7 @@ impl TokenValidator {
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
         let found = match &self.source {
-            Source::Store(tokens) => tokens
-                .active_by_hash(&hash)
-                .await
-                .map(|a| a.map(caller_of)),
+            Source::Store(tokens) => tokens.active_by_hash(&hash).await.map(|a| a.map(caller_of)),
             Source::Introspection(i) => i.introspect(token).await,
         };
         match found {
