@@ -10,7 +10,7 @@ use tessera_shared::model::Sensitive;
 use tessera_shared::rate::RatePlan;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Caller {
     /// The client the call is attributed to (Tessera client_id, or the JWT's `cid`/`azp`).
     pub client_id: String,
@@ -29,8 +29,6 @@ pub struct Caller {
     pub rate_plan: RatePlan,
     /// The token family (one login), so that a family revocation evicts the cached caller.
     pub family: Option<String>,
-    /// Unix seconds after which the credential is no longer valid (`i64::MAX`: API keys).
-    pub expires_at: i64,
 }
 
 impl Caller {
@@ -62,7 +60,6 @@ impl Caller {
             sub: j.subject,
             scopes: j.scopes,
             claims: j.claims.into_iter().collect(),
-            expires_at: j.expires_at,
             ..Caller::default()
         }
     }

@@ -55,7 +55,7 @@ pub async fn verify(
     else {
         return Ok(None);
     };
-    let caller = Arc::new(Caller {
+    let caller = cache.intern(Caller {
         client_id: key.to_string(),
         app_id: Some(app.id),
         app_name: Some(app.name.clone()),
@@ -70,8 +70,8 @@ pub async fn verify(
         id_token: None,
         rate_plan: app.rate_plan,
         family: None,
-        expires_at: cred.expires_at.unwrap_or(i64::MAX),
     });
-    cache.insert(&cache_key, caller.clone(), epoch);
+    let expires_at = cred.expires_at.unwrap_or(i64::MAX);
+    cache.insert(&cache_key, caller.clone(), expires_at, epoch);
     Ok(Some(caller))
 }

@@ -64,7 +64,7 @@ impl Introspector {
 
     /// `Ok(None)`: the broker says the token is not active. Any failure to get a clear answer
     /// is `Unavailable` (fail closed).
-    pub async fn introspect(&self, token: &str) -> Result<Option<Caller>, StoreError> {
+    pub async fn introspect(&self, token: &str) -> Result<Option<(Caller, i64)>, StoreError> {
         let unavailable = |what: &str| StoreError::Unavailable(format!("introspection: {what}"));
         let res = self
             .http
@@ -88,7 +88,7 @@ impl Introspector {
         let (true, Some(client_id), Some(exp)) = (r.active, r.client_id, r.exp) else {
             return Ok(None);
         };
-        Ok(Some(Caller {
+        let caller = Caller {
             client_id,
             app_id: r.ext.app_id,
             app_name: r.ext.app_name,
@@ -104,7 +104,7 @@ impl Introspector {
             id_token: None,
             rate_plan: r.ext.rate_plan,
             family: None,
-            expires_at: exp,
-        }))
+        };
+        Ok(Some((caller, exp)))
     }
 }

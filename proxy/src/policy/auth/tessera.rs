@@ -69,9 +69,9 @@ impl TokenValidator {
             Source::Introspection(i) => i.introspect(token).await,
         };
         match found {
-            Ok(Some(caller)) => {
-                let caller = Arc::new(caller);
-                self.cache.insert(&hash, caller.clone(), epoch);
+            Ok(Some((caller, expires_at))) => {
+                let caller = self.cache.intern(caller);
+                self.cache.insert(&hash, caller.clone(), expires_at, epoch);
                 Lookup::Valid(caller)
             }
             Ok(None) => Lookup::Invalid,
@@ -81,7 +81,7 @@ impl TokenValidator {
 }
 
 /// The caller an active token stands for.
-fn caller_of(a: Active) -> Caller {
+fn caller_of(a: Active) -> (Caller, i64) {
     let Active {
         record,
         app,
@@ -97,7 +97,7 @@ fn caller_of(a: Active) -> Caller {
     for (k, v) in claims {
         all.entry(k).or_insert(v);
     }
-    Caller {
+    let caller = Caller {
         client_id: record.client_id,
         app_id: Some(app.id),
         app_name: Some(app.name),
@@ -108,6 +108,6 @@ fn caller_of(a: Active) -> Caller {
         id_token,
         rate_plan: app.rate_plan,
         family: record.family,
-        expires_at: record.exp,
-    }
+    };
+    (caller, record.exp)
 }
