@@ -113,7 +113,7 @@ impl Proxy {
             .map(|s| Catalog::new(s.clone(), keys.clone()));
         let source_of_tokens = match (&config.introspection, &catalog) {
             (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
-            (None, Some(c)) => Source::Store(Tokens::new(
+            (None, Some(c)) => Source::Store(Box::new(Tokens::new(
                 c.clone(),
                 keys.clone(),
                 Lifetimes {
@@ -121,7 +121,7 @@ impl Proxy {
                     refresh_secs: 0,
                     code_secs: 0,
                 },
-            )),
+            ))),
             (None, None) => {
                 return Err(StartError::Routes(
                     "tessera tokens need store.url or [introspection]".into(),
