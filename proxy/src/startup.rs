@@ -33,6 +33,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("route table: {0}")]
     Routes(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error(transparent)]
     Store(#[from] tessera_shared::error::StoreError),
     #[error("metrics: {0}")]
@@ -176,7 +178,7 @@ impl Proxy {
         });
         server = match &runtime.config.server.tls {
             Some(tls) => {
-                let cfg = tls.rustls().map_err(StartError::Routes)?;
+                let cfg = tls.rustls().map_err(StartError::Tls)?;
                 server.listen_rustls_0_23(listeners.public, cfg)?
             }
             None => server.listen(listeners.public)?,

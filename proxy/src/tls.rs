@@ -113,6 +113,9 @@ impl BackendConfig {
             let pem = read(&format!("{key}.ca"), ca)?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
+            if certs.is_empty() {
+                return Err(format!("{key}.ca: {}: no certificate found", ca.display()));
+            }
             b = b.tls_built_in_root_certs(false);
             for c in certs {
                 b = b.add_root_certificate(c);

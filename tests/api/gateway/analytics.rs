@@ -20,9 +20,14 @@ async fn proxied_calls_reach_the_usage_api_and_metrics() {
     let s = setup().await;
     let proxy = spawn_proxy(
         &s.broker,
-        json!([route("orders", "/orders", &s.echo, json!({
-            "quota": { "limit": 3, "period": "hour" }
-        }))]),
+        json!([route(
+            "orders",
+            "/orders",
+            &s.echo,
+            json!({
+                "quota": { "limit": 3, "period": "hour" }
+            })
+        )]),
     )
     .await;
     for _ in 0..4 {
@@ -37,7 +42,10 @@ async fn proxied_calls_reach_the_usage_api_and_metrics() {
         if r["total"]["calls"] == 4 {
             break r;
         }
-        assert!(start.elapsed() < Duration::from_secs(5), "events not recorded: {r}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "events not recorded: {r}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let total = &report["total"];
@@ -50,7 +58,10 @@ async fn proxied_calls_reach_the_usage_api_and_metrics() {
 
     // The anonymous 401 is recorded too, attributed to nobody.
     let all = usage(&s, "").await;
-    assert!(all["total"]["auth_failures"].as_u64().unwrap() >= 1, "{all}");
+    assert!(
+        all["total"]["auth_failures"].as_u64().unwrap() >= 1,
+        "{all}"
+    );
 
     let metrics = proxy.metrics().await;
     let line = format!(

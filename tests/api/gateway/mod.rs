@@ -1,10 +1,13 @@
 //! End-to-end tests of the proxy: a real broker issuing real tokens into a real Redis, the
 //! proxy in front of the sample echo backend, everything over HTTP on 127.0.0.1.
 
+mod analytics;
 mod auth;
 mod forwarding;
 mod policies;
+mod reload;
 mod resilience;
+mod tls;
 
 use std::net::TcpListener;
 
