@@ -143,10 +143,42 @@ async fn secrets_never_reach_the_logs() {
     let _ = world::redeem(&w, &wc, &code).await;
     let _ = world::redeem(&w, &wc, &code).await;
 
+    // The proxy: a valid token, a revoked one, an API key in the query, a dead backend.
+    let proxied = app.access_token(&c).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let proxy = spawn_proxy(&app, &dead).await;
+    for path in ["/orders/1?q=1", "/keyed/1"] {
+        let _ = app
+            .http
+            .get(format!("{proxy}{path}"))
+            .bearer_auth(&proxied)
+            .send()
+            .await;
+    }
+    let _ = app
+        .http
+        .get(format!("{proxy}/keyed/1?apikey={}&q=1", c.id))
+        .send()
+        .await;
+    let _ = app.post_form("/revoke", &c, &[("token", &proxied)]).await;
+    let _ = app
+        .http
+        .get(format!("{proxy}/orders/1"))
+        .bearer_auth(&proxied)
+        .send()
+        .await;
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("route=/token"),
         "the capture works and records routes:\n{logs}"
+    );
+    assert!(
+        logs.contains("backend exchange failed"),
+        "the proxy's calls were captured:\n{logs}"
     );
     for secret in [
         c.secret.as_str(),
@@ -162,6 +194,9 @@ async fn secrets_never_reach_the_logs() {
         &id_token[id_token.len() - 30..],
         password,
         pw_token.as_str(),
+        proxied.as_str(),
+        &proxied[7..30],
+        &format!("apikey={}", c.id),
         code.as_str(),
         world::UPSTREAM_SECRET,
         world::VERIFIER,
@@ -177,4 +212,32 @@ async fn secrets_never_reach_the_logs() {
         !logs.contains("client_secret="),
         "a query string was logged"
     );
+}
+
+/// A proxy in front of `backend` on `app`'s Redis, with a token route and an API-key route;
+/// its base URL.
+async fn spawn_proxy(app: &TestApp, backend: &str) -> String {
+    use tessera_proxy::config::ProxyConfig;
+    use tessera_proxy::state::ConfigSource;
+    let defaults = json!({
+        "server": { "listen": "127.0.0.1:0", "workers": 1 },
+        "store": { "url": app.redis_url, "prefix": app.prefix },
+        "security": { "pepper": PEPPER },
+        "routes": [
+            { "name": "orders", "path": "/orders", "upstream": backend,
+              "auth": { "kind": "tessera" } },
+            { "name": "keyed", "path": "/keyed", "upstream": backend,
+              "auth": { "kind": "api_key", "query": "apikey" } },
+        ],
+    });
+    let source = ConfigSource {
+        file: None,
+        defaults,
+    };
+    let cfg = ProxyConfig::load(source.defaults.clone(), None).unwrap();
+    let listeners = tessera_proxy::Listeners::bind(&cfg, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let proxy = tessera_proxy::Proxy::build(cfg, source, None, listeners).unwrap();
+    let base = format!("http://127.0.0.1:{}", proxy.port());
+    tokio::spawn(proxy.run_until_stopped());
+    base
 }

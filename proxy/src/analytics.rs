@@ -19,7 +19,7 @@ use tessera_shared::config::ConfigError;
 use tessera_shared::store::Store;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 /// The longest [`WriterHandle::shutdown`] waits for the queue to be written.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -269,12 +269,16 @@ impl Writer {
                     }
                 }
             }
-            let deadline = Instant::now() + self.flush_interval;
-            while batch.len() < self.batch_size {
-                let room = self.batch_size - batch.len();
-                match timeout_at(deadline, self.rx.recv_many(&mut batch, room)).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+            if batch.len() < self.batch_size && watching {
+                // Wait out the interval without listening to the channel: a receiver parked
+                // on `recv` is woken by every send, which cost the request path a context
+                // switch per call (BENCHMARKS.md); then take what has arrived.
+                tokio::time::sleep(self.flush_interval).await;
+                while batch.len() < self.batch_size {
+                    match self.rx.try_recv() {
+                        Ok(e) => batch.push(e),
+                        Err(_) => break,
+                    }
                 }
             }
             self.write(&batch).await;

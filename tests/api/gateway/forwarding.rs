@@ -25,23 +25,24 @@ async fn injected_headers_cannot_be_spoofed_and_hop_by_hop_headers_stop_here() {
     )
     .await;
     let res = proxy
-        .http
-        .get(proxy.url("/orders"))
-        .bearer_auth(&s.token)
-        .header("x-tessera-client-id", "someone-else")
-        .header("x-tessera-scope", "admin")
-        .header("x-tessera-anything", "x")
-        .header("x-tier", "platinum")
-        .header("x-id-token", "forged")
-        .header("x-forwarded-for", "1.2.3.4")
-        .header("x-forwarded-host", "evil.example")
-        .header("forwarded", "for=1.2.3.4")
-        .header("connection", "keep-alive, x-hop")
-        .header("x-hop", "should not pass")
-        .header("x-custom", "kept")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/orders",
+            &s.token,
+            &[
+                ("x-tessera-client-id", "someone-else"),
+                ("x-tessera-scope", "admin"),
+                ("x-tessera-anything", "x"),
+                ("x-tier", "platinum"),
+                ("x-id-token", "forged"),
+                ("x-forwarded-for", "1.2.3.4"),
+                ("x-forwarded-host", "evil.example"),
+                ("forwarded", "for=1.2.3.4"),
+                ("connection", "keep-alive, x-hop"),
+                ("x-hop", "should not pass"),
+                ("x-custom", "kept"),
+            ],
+        )
+        .await;
     let e = echoed(res).await;
     assert_eq!(
         header(&e, "x-tessera-client-id"),
@@ -131,23 +132,13 @@ async fn backend_failures_are_502_and_504() {
     let res = proxy.get("/dead", &s.token).await;
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
     let res = proxy
-        .http
-        .get(proxy.url("/slow"))
-        .bearer_auth(&s.token)
-        .header("x-echo-delay-ms", "1000")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/slow", &s.token, &[("x-echo-delay-ms", "1000")])
+        .await;
     assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
     // The backend's own errors pass through untouched.
     let res = proxy
-        .http
-        .get(proxy.url("/slow"))
-        .bearer_auth(&s.token)
-        .header("x-echo-status", "503")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/slow", &s.token, &[("x-echo-status", "503")])
+        .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 

@@ -105,6 +105,20 @@ impl TestProxy {
             .expect("request")
     }
 
+    /// A GET with `token` and extra request headers.
+    pub async fn get_with(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path)).bearer_auth(token);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.expect("request")
+    }
+
     /// Waits until the revocation channel is subscribed (the cache is in use).
     pub async fn wait_for_channel(&self) {
         for _ in 0..200 {

@@ -31,13 +31,8 @@ async fn ip_lists_use_forwarded_for_only_from_trusted_hops() {
     let res = proxy.get("/denied", &s.token).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = proxy
-        .http
-        .get(proxy.url("/lan"))
-        .bearer_auth(&s.token)
-        .header("x-forwarded-for", "10.1.2.3")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/lan", &s.token, &[("x-forwarded-for", "10.1.2.3")])
+        .await;
     assert_eq!(
         res.status(),
         StatusCode::FORBIDDEN,
@@ -50,26 +45,24 @@ async fn ip_lists_use_forwarded_for_only_from_trusted_hops() {
     })
     .await;
     let res = trusted
-        .http
-        .get(trusted.url("/lan"))
-        .bearer_auth(&s.token)
-        .header("x-forwarded-for", "203.0.113.5, 10.1.2.3")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/lan",
+            &s.token,
+            &[("x-forwarded-for", "203.0.113.5, 10.1.2.3")],
+        )
+        .await;
     let e = echoed(res).await;
     assert_eq!(
         header(&e, "x-forwarded-for"),
         Some("203.0.113.5, 10.1.2.3, 127.0.0.1")
     );
     let res = trusted
-        .http
-        .get(trusted.url("/lan"))
-        .bearer_auth(&s.token)
-        .header("x-forwarded-for", "10.1.2.3, 198.51.100.1")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/lan",
+            &s.token,
+            &[("x-forwarded-for", "10.1.2.3, 198.51.100.1")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
@@ -293,12 +286,7 @@ async fn threat_protection_limits_json_patterns_bodies_and_headers() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let res = proxy
-        .http
-        .get(proxy.url("/guarded"))
-        .bearer_auth(&s.token)
-        .header("x-big", big)
-        .send()
-        .await
-        .unwrap();
+        .get_with("/guarded", &s.token, &[("x-big", &big)])
+        .await;
     assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
