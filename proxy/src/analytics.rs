@@ -111,19 +111,19 @@ impl EmitterMetrics {
         let c = |name: &str, help: &str| prometheus::IntCounter::new(name, help);
         Ok(EmitterMetrics {
             emitted: c(
-                "tessera_proxy_analytics_emitted_total",
+                "analytics_emitted_total",
                 "Analytics events queued for writing",
             )?,
             dropped: c(
-                "tessera_proxy_analytics_dropped_total",
+                "analytics_dropped_total",
                 "Analytics events dropped because the queue was full",
             )?,
             written: c(
-                "tessera_proxy_analytics_written_total",
+                "analytics_written_total",
                 "Analytics events written to the store",
             )?,
             write_errors: c(
-                "tessera_proxy_analytics_write_errors_total",
+                "analytics_write_errors_total",
                 "Analytics batch writes that failed (their events are lost)",
             )?,
         })

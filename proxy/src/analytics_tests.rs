@@ -163,7 +163,7 @@ fn metrics_register_under_their_documented_names() {
         .map(|f| f.name().to_string())
         .collect();
     for n in ["emitted", "dropped", "written", "write_errors"] {
-        let name = format!("tessera_proxy_analytics_{n}_total");
+        let name = format!("analytics_{n}_total");
         assert!(names.contains(&name), "{name} in {names:?}");
     }
     assert!(

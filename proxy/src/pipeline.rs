@@ -249,14 +249,17 @@ async fn run(
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Denial::BadRequest("unsupported method".into()))?;
     let (body, counter) = body.into_reqwest();
-    let sent = fwd
+    let send = fwd
         .client
         .request(method, url)
         .headers(headers)
-        .timeout(fwd.timeout)
         .body(body)
-        .send()
-        .await;
+        .send();
+    // The timeout covers the wait for the response head; a long streamed body is not cut off.
+    let sent = match tokio::time::timeout(fwd.timeout, send).await {
+        Ok(sent) => sent,
+        Err(_) => return Err(Denial::GatewayTimeout),
+    };
     call.bytes_in = counter.bytes();
     match sent {
         Ok(res) => Ok(crate::forward::response(res)),

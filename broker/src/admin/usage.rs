@@ -1,7 +1,7 @@
 //! `GET /admin/usage` and `GET /admin/developers/{dev}/apps/{app}/usage` — the proxy's call
 //! analytics for a time range: totals, a time series and a per-client split (what the sums
 //! mean: [`tessera_shared::analytics::usage`]). This file owns the query-string parameters and
-//! the JSON shape; `docs/usage-api.md` documents both.
+//! the JSON shape; `README.md ("Usage")` documents both.
 
 use std::collections::BTreeMap;
 

@@ -308,6 +308,8 @@ impl Store for MemoryStore {
         }
         if f.live_refresh.as_deref() != Some(presented) {
             f.revoked = true;
+            drop(g);
+            self.announce(Revocation::Family(id.to_string()));
             return Ok(Rotation::Reused);
         }
         f.live_refresh = Some(next.to_string());

@@ -273,6 +273,8 @@ impl Store for RedisStore {
             .key(self.keys.family(id))
             .arg(presented)
             .arg(next)
+            .arg(self.keys.revocation_channel())
+            .arg(Revocation::Family(id.to_string()).encode())
             .invoke_async(&mut c)
             .await?;
         Ok(match out.first().map(String::as_str) {

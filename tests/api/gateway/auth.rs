@@ -367,3 +367,46 @@ async fn upstream_jwts_are_validated_with_required_claims() {
     let res = proxy.get("/okta/x", &parts.join(".")).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn refresh_token_reuse_revokes_the_login_at_the_proxy() {
+    let w = spawn_world().await;
+    let echo = spawn_echo();
+    let c = code_client(&w, json!({"scopes": ["openid", "orders:read"]})).await;
+    let tokens = alice_tokens(&w, &c, "openid orders:read").await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let proxy = spawn_proxy(
+        &w.app,
+        json!([route("orders", "/orders", &echo, json!({}))]),
+    )
+    .await;
+    let res = w
+        .app
+        .token(
+            &c,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", first_refresh),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let access = json_of(res).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    echoed(proxy.get("/orders", &access).await).await;
+    // The rotated-out refresh token comes back: reuse (RFC 9700 §4.14.2) revokes the login.
+    let res = w
+        .app
+        .token(
+            &c,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", first_refresh),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(until_refused(&proxy, &access).await < Duration::from_secs(1));
+}
