@@ -183,6 +183,10 @@ async fn run(
                 realm: route.realm.clone(),
                 scope,
             })?;
+        route.scopes.check_claims(c).map_err(|message| {
+            call.auth = AuthOutcome::Forbidden;
+            Denial::ClaimsMismatch { message }
+        })?;
         // 5. Quota: the app's plan, else the route's.
         let plan = c
             .rate_plan

@@ -1,12 +1,15 @@
-//! Scope checks, the fourth policy: scopes a route requires of every call, and more per method
-//! (e.g. `orders:write` for POST). A token without them gets 403 `insufficient_scope` with the
-//! scopes in the challenge (RFC 6750 §3.1).
+//! Scope and claim checks, the fourth policy: scopes a route requires of every call, and more
+//! per method (e.g. `orders:write` for POST) — a token without them gets 403
+//! `insufficient_scope` with the scopes in the challenge (RFC 6750 §3.1) — and required claims of
+//! the caller (mapped identity claims, custom attributes), matched as validate-jwt's are, 403.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::caller::Caller;
+use crate::policy::jwt::claims::check_with;
+use crate::policy::jwt::RequiredClaim;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,11 +20,21 @@ pub struct ScopeConfig {
     /// Required in addition, per HTTP method (upper case).
     #[serde(default)]
     pub methods: BTreeMap<String, Vec<String>>,
+    /// Claims (or custom attributes) the caller must carry, `match = "all" | "any"` of values.
+    #[serde(default)]
+    pub claims: Vec<RequiredClaim>,
 }
 
 impl ScopeConfig {
     pub fn is_empty(&self) -> bool {
-        self.required.is_empty() && self.methods.values().all(Vec::is_empty)
+        self.required.is_empty()
+            && self.methods.values().all(Vec::is_empty)
+            && self.claims.is_empty()
+    }
+
+    /// `Err(why)`: a required claim is missing or does not match.
+    pub fn check_claims(&self, caller: &Caller) -> Result<(), String> {
+        check_with(&self.claims, |name| caller.claims.get(name))
     }
 
     /// `Err(scopes)`: the space-separated scopes this call needs, some of which are missing.
@@ -48,6 +61,7 @@ mod tests {
         let cfg = ScopeConfig {
             required: vec!["orders:read".into()],
             methods: [("POST".to_string(), vec!["orders:write".to_string()])].into(),
+            claims: vec![],
         };
         let mut c = Caller {
             scopes: vec!["orders:read".into()],

@@ -290,3 +290,32 @@ async fn threat_protection_limits_json_patterns_bodies_and_headers() {
         .await;
     assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn required_claims_match_the_callers_attributes() {
+    let s = setup().await;
+    let silver = s
+        .broker
+        .create_client(json!({"scopes": ["read"], "attributes": {"tier": "silver"}}))
+        .await;
+    let silver_token = s.broker.access_token(&silver).await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("premium", "/premium", &s.echo, json!({
+            "scopes": { "claims": [{ "name": "tier", "match": "any", "values": ["gold", "platinum"] }] }
+        }))]),
+    )
+    .await;
+    assert_eq!(
+        proxy.get("/premium", &s.token).await.status(),
+        StatusCode::OK
+    );
+    let res = proxy.get("/premium", &silver_token).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = json_of(res).await;
+    assert_eq!(body["error"], "access_denied");
+    assert!(
+        !body.to_string().contains("silver"),
+        "the claim's value leaked: {body}"
+    );
+}

@@ -68,8 +68,17 @@ pub(crate) fn values_of<'a>(name: &str, claim: Option<&'a Value>) -> Option<Vec<
 
 /// Checks every required claim against `claims`; the error says which one failed and why.
 pub(crate) fn check(required: &[RequiredClaim], claims: &Map<String, Value>) -> Result<(), String> {
+    check_with(required, |name| claims.get(name))
+}
+
+/// [`check`] over any claim source (the route-level claim checks read a [`crate::caller::Caller`]'s
+/// claims).
+pub(crate) fn check_with<'a>(
+    required: &[RequiredClaim],
+    claim: impl Fn(&str) -> Option<&'a Value>,
+) -> Result<(), String> {
     for rc in required {
-        let Some(have) = values_of(&rc.name, claims.get(&rc.name)) else {
+        let Some(have) = values_of(&rc.name, claim(&rc.name)) else {
             return Err(format!("required claim {} is missing", rc.name));
         };
         if rc.values.is_empty() {
