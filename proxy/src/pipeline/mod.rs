@@ -5,11 +5,17 @@
 //! Per-client spike arrest needs to know the client, so it runs as soon as authentication has
 //! identified it (before scopes and quota); per-IP spike arrest runs before authentication, so
 //! floods are stopped before any token lookup.
+//!
+//! [`authenticate`] dispatches to the route's authentication policy; [`request`] reads what the
+//! request says about itself (host, path, client address, scheme).
+
+mod authenticate;
+mod request;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::analytics::{AuthOutcome, CallEvent};
 
@@ -17,17 +23,16 @@ use crate::body::{self, Metered};
 use crate::caller::Caller;
 use crate::denial::Denial;
 use crate::forward::Origin;
-use crate::policy::auth::tessera::Lookup;
-use crate::policy::auth::{api_key, bearer, Bearer};
 use crate::policy::ip::client_ip;
-use crate::policy::jwt::JwtError;
 use crate::policy::quota::{self, Verdict};
 use crate::policy::spike::SpikeKey;
-use crate::routes::{Auth, Match, Route};
+use crate::routes::{Match, Route};
 use crate::state::Runtime;
+use authenticate::authenticate;
+use request::{forwarded_chain, has_dot_segment, proto, request_host};
 
 /// What the pipeline learnt about a call, for its analytics event.
-struct Call {
+pub(crate) struct Call {
     started: Instant,
     ts_ms: i64,
     route: String,
@@ -92,30 +97,6 @@ fn policy_of(d: &Denial) -> &'static str {
         Denial::BadGateway | Denial::GatewayTimeout => "backend",
         _ => "request",
     }
-}
-
-/// The request's host, from `Host` (HTTP/1.1) or the URI authority, without port, lower case.
-/// `X-Forwarded-Host` is never used for routing.
-fn request_host(req: &HttpRequest) -> Option<String> {
-    let raw = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
-    let host = match raw.rsplit_once(':') {
-        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => raw,
-    };
-    Some(host.to_ascii_lowercase())
-}
-
-/// Dot-segments (`/../`, also percent-encoded) would let a path escape its route's prefix at
-/// the backend; such requests are refused rather than normalised.
-fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|seg| {
-        let s = seg.to_ascii_lowercase().replace("%2e", ".");
-        s == "." || s == ".."
-    }) || path.to_ascii_lowercase().contains("%2f..")
 }
 
 async fn run(
@@ -282,46 +263,6 @@ async fn run(
     }
 }
 
-/// `https` when the proxy terminated TLS, or when a trusted hop says the client used it.
-fn proto(req: &HttpRequest, rt: &Runtime, peer: std::net::IpAddr) -> &'static str {
-    if rt.config.server.tls.is_some() {
-        return "https";
-    }
-    let peer = crate::policy::ip::canonical(peer);
-    let trusted = rt
-        .config
-        .server
-        .trusted_proxies
-        .iter()
-        .any(|n| n.contains(&peer));
-    let said_https = req
-        .headers()
-        .get("x-forwarded-proto")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
-    if trusted && said_https {
-        "https"
-    } else {
-        "http"
-    }
-}
-
-/// The inbound `X-Forwarded-For`, kept only when the peer is a trusted hop.
-fn forwarded_chain(
-    headers: &HeaderMap,
-    peer: std::net::IpAddr,
-    trusted: &[ipnet::IpNet],
-) -> Option<String> {
-    let peer = crate::policy::ip::canonical(peer);
-    if !trusted.iter().any(|n| n.contains(&peer)) {
-        return None;
-    }
-    let chain: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!chain.is_empty()).then(|| chain.join(", "))
-}
-
 fn spike(
     rt: &Runtime,
     call: &mut Call,
@@ -336,137 +277,6 @@ fn spike(
             reason: "spike_arrest",
         }
     })
-}
-
-async fn authenticate(
-    req: &HttpRequest,
-    rt: &Runtime,
-    route: &Route,
-    call: &mut Call,
-) -> Result<Option<Arc<Caller>>, Denial> {
-    let realm = || route.realm.clone();
-    let invalid = |description: &str| Denial::InvalidToken {
-        realm: realm(),
-        description: description.to_string(),
-    };
-    let outcome = match &route.auth {
-        Auth::None => return Ok(None),
-        Auth::Tessera => match bearer(req.headers()) {
-            Bearer::Missing => Err((
-                AuthOutcome::Missing,
-                Denial::MissingCredentials { realm: realm() },
-            )),
-            Bearer::Malformed => Err((
-                AuthOutcome::Invalid,
-                invalid("malformed Authorization header"),
-            )),
-            Bearer::Token(t) => match rt.tokens.validate(t).await {
-                Lookup::Valid(c) => Ok(c),
-                Lookup::Invalid => Err((
-                    AuthOutcome::Invalid,
-                    invalid("the access token is invalid, expired or revoked"),
-                )),
-                Lookup::Unavailable(e) => {
-                    tracing::warn!(error = %e, "token lookup failed: refusing (fail closed)");
-                    Err((
-                        AuthOutcome::Unavailable,
-                        Denial::Unavailable("token validation".into()),
-                    ))
-                }
-            },
-        },
-        Auth::Jwt(v) => match bearer(req.headers()) {
-            Bearer::Missing => Err((AuthOutcome::Missing, jwt_failure(v, route, true))),
-            Bearer::Malformed => Err((AuthOutcome::Invalid, jwt_failure(v, route, false))),
-            Bearer::Token(t) => match v.validate(t).await {
-                Ok(j) => Ok(Arc::new(Caller::from_jwt(j))),
-                Err(JwtError::Unavailable(e)) => {
-                    tracing::warn!(error = %e, "JWKS unavailable: refusing (fail closed)");
-                    Err((
-                        AuthOutcome::Unavailable,
-                        Denial::Unavailable("token validation".into()),
-                    ))
-                }
-                Err(JwtError::Claims(m)) => {
-                    tracing::debug!(reason = %m, "required claims not met");
-                    Err((AuthOutcome::Forbidden, jwt_failure(v, route, false)))
-                }
-                Err(JwtError::Invalid(m)) => {
-                    tracing::debug!(reason = %m, "JWT refused");
-                    Err((AuthOutcome::Invalid, jwt_failure(v, route, false)))
-                }
-            },
-        },
-        Auth::ApiKey(cfg) => {
-            let from_header = cfg
-                .header_name()
-                .and_then(|h| req.headers().get(h))
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let from_query = cfg.query.as_ref().and_then(|q| {
-                url::form_urlencoded::parse(req.query_string().as_bytes())
-                    .find(|(k, _)| k == q)
-                    .map(|(_, v)| v.into_owned())
-            });
-            match from_header.or(from_query) {
-                None => Err((
-                    AuthOutcome::Missing,
-                    Denial::MissingCredentials { realm: realm() },
-                )),
-                Some(key) => {
-                    let catalog = rt
-                        .catalog
-                        .as_ref()
-                        .ok_or_else(|| Denial::Unavailable("the store".into()))?;
-                    match api_key::verify(catalog, &rt.cache, &key).await {
-                        Ok(Some(c)) => Ok(c),
-                        Ok(None) => Err((
-                            AuthOutcome::Invalid,
-                            invalid("the API key is invalid or revoked"),
-                        )),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "API key lookup failed: refusing (fail closed)");
-                            Err((
-                                AuthOutcome::Unavailable,
-                                Denial::Unavailable("API key validation".into()),
-                            ))
-                        }
-                    }
-                }
-            }
-        }
-    };
-    match outcome {
-        Ok(c) => {
-            call.auth = AuthOutcome::Ok;
-            Ok(Some(c))
-        }
-        Err((o, d)) => {
-            call.auth = o;
-            Err(d)
-        }
-    }
-}
-
-fn jwt_failure(v: &crate::policy::jwt::JwtValidator, route: &Route, missing: bool) -> Denial {
-    let status = actix_web::http::StatusCode::from_u16(v.failure_status())
-        .unwrap_or(actix_web::http::StatusCode::UNAUTHORIZED);
-    if missing
-        && status == actix_web::http::StatusCode::UNAUTHORIZED
-        && v.failure_message().is_none()
-    {
-        return Denial::MissingCredentials {
-            realm: route.realm.clone(),
-        };
-    }
-    Denial::JwtFailure {
-        status,
-        realm: route.realm.clone(),
-        message: v
-            .failure_message()
-            .unwrap_or("Unauthorized. Access token is missing or invalid.")
-            .to_string(),
-    }
 }
 
 /// Records the call (metrics, analytics event) once its response body has been sent.
