@@ -86,26 +86,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-random_chars() {
-  python3 -c 'import secrets,string; a=string.ascii_letters+string.digits; print("".join(secrets.choice(a) for _ in range(40)))'
-}
-json_get() { # json_get EXPR < json   (EXPR is a Python expression over `d`)
-  python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-
-# wrk latency like "1.23ms" / "456.00us" / "1.02s" / "2.00m" -> milliseconds
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else { printf "?" }
-  }'
-}
+# free_port, random_chars, json_get, to_ms
+. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------------------- build
 if [ -n "${BROKER_BIN:-}" ]; then
