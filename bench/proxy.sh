@@ -241,8 +241,6 @@ NGINX_WORKER_PID="$(pgrep -P "$NGINX_PID" | head -n1 || true)"
 [ -n "$NGINX_WORKER_PID" ] || die "nginx has no worker process"
 
 # ---------------------------------------------------------------------------- Tessera proxies
-ANALYTICS_STUB=""
-grep -q '^//! STUB' proxy/src/analytics.rs 2>/dev/null && ANALYTICS_STUB=1
 
 # start_proxy NAME CACHE ANALYTICS -> sets PROXY_PORT / PROXY_STATUS / PROXY_PID
 start_proxy() {
@@ -503,11 +501,6 @@ REPORT="$WORK/report.md"
   printf '\nToken cache during the cached run: %s hits, %s misses. Cache off: %s store lookups.\n' \
     "$CACHE_HITS_RUN" "$CACHE_MISSES_RUN" "$NOCACHE_LOOKUPS_RUN"
   printf 'CPU 0 used by: CPU time of each server process over the measured run (100%% = the whole core).\n'
-  if [ -n "$ANALYTICS_STUB" ]; then
-    printf '\n**Analytics is a stub in this tree** (`proxy/src/analytics.rs`): `[analytics] enabled = true`\n'
-    printf 'costs one event construction per call and nothing else, so the analytics rows say nothing about\n'
-    printf 'the real emitter.\n'
-  fi
   if [ -n "$MEM_DONE" ]; then
     printf '\nMemory of the cached proxy (VmRSS; mimalloc):\n\n'
     printf '| state | VmRSS (MiB) |\n|---|---:|\n'
