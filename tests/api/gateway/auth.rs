@@ -410,3 +410,83 @@ async fn refresh_token_reuse_revokes_the_login_at_the_proxy() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(until_refused(&proxy, &access).await < Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn without_a_store_tokens_are_introspected_at_the_broker() {
+    let s = setup().await;
+    // The proxy authenticates to the broker as a confidential client of its own.
+    let resource_server = s.broker.default_client().await;
+    let proxy = spawn_proxy_with(
+        &s.broker,
+        json!([route(
+            "orders",
+            "/orders",
+            &s.echo,
+            json!({ "quota": { "limit": 2, "period": "minute" } })
+        )]),
+        |c| {
+            c["store"] = json!({ "url": "" });
+            c["introspection"] = json!({
+                "url": s.broker.url("/introspect"),
+                "client_id": resource_server.id,
+                "client_secret": resource_server.secret,
+            });
+            c["cache"] = json!({ "max_ttl_secs": 1 });
+        },
+    )
+    .await;
+    let e = echoed(proxy.get("/orders/1", &s.token).await).await;
+    assert_eq!(
+        header(&e, "x-tessera-client-id"),
+        Some(s.client.id.as_str())
+    );
+    assert_eq!(
+        header(&e, "x-tessera-app-id"),
+        Some(s.client.app_id.as_str())
+    );
+    let forged = tessera_shared::token::TokenKind::AccessToken.generate();
+    assert_eq!(
+        proxy.get("/orders/1", &forged).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Quotas count in process without a store.
+    assert_eq!(
+        proxy.get("/orders/1", &s.token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        proxy.get("/orders/1", &s.token).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Nothing announces the revocation here: the cache entry lives at most max_ttl_secs (1 s).
+    let res = s
+        .broker
+        .post_form("/revoke", &s.client, &[("token", &s.token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        proxy.get("/orders/1", &s.token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The broker unreachable: fail closed.
+    let dead = spawn_proxy_with(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+        |c| {
+            c["store"] = json!({ "url": "" });
+            c["introspection"] = json!({
+                "url": "http://127.0.0.1:9/introspect",
+                "client_id": resource_server.id,
+                "client_secret": resource_server.secret,
+            });
+        },
+    )
+    .await;
+    let other = s.broker.access_token(&resource_server).await;
+    assert_eq!(
+        dead.get("/orders/1", &other).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
