@@ -131,32 +131,12 @@ SET_P50="$(redis_p50 SET)"; GET_P50="$(redis_p50 GET)"
 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushall >/dev/null
 
 # ---------------------------------------------------------------------------- broker
-BROKER_PORT="$(free_port)"
-ADMIN_TOKEN="$(random_chars)"
-PEPPER="$(random_chars)"
-BASE="http://127.0.0.1:$BROKER_PORT"
-cat > "$WORK/broker.toml" <<EOF
-[server]
-listen = "127.0.0.1:$BROKER_PORT"
-issuer = "$BASE"
-workers = 1
-
-[store]
-url = "redis://127.0.0.1:$REDIS_PORT"
-
-[admin]
-token = "$ADMIN_TOKEN"
-
-[security]
-pepper = "$PEPPER"
-
-[log]
-level = "warn"
-
+write_broker_config "$WORK/broker.toml" "$REDIS_PORT" "$(cat <<'TOML'
 # The built-in identity provider stands in for Okta, so user grants can be measured.
 [upstream]
 dev_idp = true
-EOF
+TOML
+)"
 log "tessera broker on $BASE (CPU 0, 1 worker)"
 # TESSERA_* variables from the caller's environment would override the file; drop them.
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')

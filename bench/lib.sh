@@ -20,3 +20,32 @@ to_ms() {
     else { printf "?" }
   }'
 }
+
+# write_broker_config FILE REDIS_PORT [EXTRA_TOML] — a one-worker broker on a free port of
+# 127.0.0.1 over that Redis, with fresh admin token and pepper; sets BROKER_PORT, ADMIN_TOKEN,
+# PEPPER and BASE. EXTRA_TOML is appended as is.
+write_broker_config() {
+  BROKER_PORT="$(free_port)"
+  ADMIN_TOKEN="$(random_chars)"
+  PEPPER="$(random_chars)"
+  BASE="http://127.0.0.1:$BROKER_PORT"
+  cat > "$1" <<EOF
+[server]
+listen = "127.0.0.1:$BROKER_PORT"
+issuer = "$BASE"
+workers = 1
+
+[store]
+url = "redis://127.0.0.1:$2"
+
+[admin]
+token = "$ADMIN_TOKEN"
+
+[security]
+pepper = "$PEPPER"
+
+[log]
+level = "warn"
+${3:-}
+EOF
+}

@@ -161,32 +161,12 @@ for _ in $(seq 100); do
 done
 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG || die "redis-server did not answer PING"
 
-BROKER_PORT="$(free_port)"
-ADMIN_TOKEN="$(random_chars)"
-PEPPER="$(random_chars)"
-BASE="http://127.0.0.1:$BROKER_PORT"
-cat > "$WORK/broker.toml" <<EOF
-[server]
-listen = "127.0.0.1:$BROKER_PORT"
-issuer = "$BASE"
-workers = 1
-
-[store]
-url = "redis://127.0.0.1:$REDIS_PORT"
-
-[admin]
-token = "$ADMIN_TOKEN"
-
-[security]
-pepper = "$PEPPER"
-
+write_broker_config "$WORK/broker.toml" "$REDIS_PORT" "$(cat <<'TOML'
 # An hour: the tokens minted for the run outlive it (and the proxy's cache TTL).
 [tokens]
 access_token_ttl_secs = 3600
-
-[log]
-level = "warn"
-EOF
+TOML
+)"
 log "tessera broker on $BASE (CPU 0, 1 worker)"
 start broker "$BIN" broker --config "$WORK/broker.toml"
 BROKER_PID=$STARTED_PID

@@ -148,13 +148,15 @@ async fn run(
     call.caller = caller.clone();
 
     if let Some(c) = &caller {
+        // What spike arrest and quota count against (built once: it allocates).
+        let subject = c.throttle_key();
         // 2b. Spike arrest per client: the app's plan, else the route's.
         let rate = c.rate_plan.spike_arrest.or(match route.spike {
             Some((r, SpikeKey::Client)) => Some(r),
             _ => None,
         });
         if let Some(rate) = rate {
-            spike(rt, call, &route, rate, &c.throttle_key())?;
+            spike(rt, call, &route, rate, &subject)?;
         }
         // 4. Scopes.
         route
@@ -184,13 +186,13 @@ async fn run(
                     quota::take(
                         store.as_ref(),
                         &rt.quota_fallback,
-                        &c.throttle_key(),
+                        &subject,
                         q,
                         fallback_limit,
                     )
                     .await
                 }
-                None => quota::take_local(&rt.quota_fallback, &c.throttle_key(), q, fallback_limit),
+                None => quota::take_local(&rt.quota_fallback, &subject, q, fallback_limit),
             };
             if v.fallback {
                 rt.metrics.quota_fallback.inc();

@@ -10,6 +10,7 @@ mod resilience;
 mod tls;
 
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -189,4 +190,28 @@ pub fn header<'a>(echo: &'a Value, name: &str) -> Option<&'a str> {
     let values = echo["headers"][name].as_array()?;
     assert_eq!(values.len(), 1, "{name} received {} times", values.len());
     values[0].as_str()
+}
+
+/// Polls until the proxy refuses `token`; returns how long that took.
+pub async fn until_refused(proxy: &TestProxy, token: &str) -> Duration {
+    until_refused_by(|| async { proxy.get("/orders", token).await.status() }).await
+}
+
+/// Polls `call` until it answers 401 (200 until then); returns how long that took.
+pub async fn until_refused_by<F: std::future::Future<Output = StatusCode>>(
+    call: impl Fn() -> F,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let status = call().await;
+        if status == StatusCode::UNAUTHORIZED {
+            return start.elapsed();
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "still accepted after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
