@@ -2,7 +2,8 @@
 //! in-memory store with the built-in identity provider, the proxy in front of the sample echo
 //! backend sharing that store, demo data, and a printed walk-through.
 //!
-//! Ports: broker `port`, proxy `port + 1`, echo backend `port + 2`, proxy status `port + 3`.
+//! Ports: broker `port`, proxy `port + 1`, echo backend `port + 2`, proxy status `port + 3`,
+//! broker status `port + 4`.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -49,11 +50,16 @@ fn proxy_defaults(base: &str, echo: &str, proxy_port: u16, pepper: &str) -> serd
 pub async fn run(file: Option<PathBuf>, port: u16) -> anyhow::Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let (proxy_port, echo_port, status_port) = (port + 1, port + 2, port + 3);
+    let broker_status_port = port + 4;
     let proxy = format!("http://127.0.0.1:{proxy_port}");
     let echo = format!("http://127.0.0.1:{echo_port}");
     let pepper = random_string::<32>();
     let defaults = serde_json::json!({
-        "server": { "listen": format!("127.0.0.1:{port}"), "issuer": base },
+        "server": {
+            "listen": format!("127.0.0.1:{port}"),
+            "status_listen": format!("127.0.0.1:{broker_status_port}"),
+            "issuer": base,
+        },
         "store": { "url": "memory" },
         "admin": { "token": random_string::<32>() },
         "security": { "pepper": pepper },
@@ -140,7 +146,8 @@ Registration    = {registration_token}  (RFC 7591 initial access token for {base
    curl -s {base}/.well-known/oauth-authorization-server
    curl -s -H 'Authorization: Bearer {admin_token}' {base}/admin/developers
    curl -s -H 'Authorization: Bearer {admin_token}' '{base}/admin/usage'
-   curl -s http://127.0.0.1:{status_port}/metrics
+   curl -s http://127.0.0.1:{broker_status_port}/metrics     (the broker's status listener)
+   curl -s http://127.0.0.1:{status_port}/metrics     (the proxy's)
 
 Ctrl-C to stop.
 "#,

@@ -58,6 +58,11 @@ impl ResponseError for OAuthResponse {
         if self.0.status == 503 {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
+        for (name, value) in &self.0.headers {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                res.insert_header((*name, v));
+            }
+        }
         res.json(self.0.body())
     }
 }

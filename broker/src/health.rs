@@ -1,4 +1,6 @@
-//! `/healthz` (the process answers) and `/readyz` (the store answers too).
+//! `/healthz` (the process answers) and `/readyz` (the store answers too), on the public listener
+//! where probes expect them; the status listener ([`configure_status`]) serves them as well, with
+//! `/metrics`, which stays off the public listener.
 
 use std::time::Duration;
 
@@ -9,8 +11,13 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(crate::metrics::metrics));
+        .route("/readyz", web::get().to(readyz));
+}
+
+/// The status listener's routes.
+pub fn configure_status(cfg: &mut web::ServiceConfig) {
+    configure(cfg);
+    cfg.route("/metrics", web::get().to(crate::metrics::metrics));
 }
 
 async fn healthz() -> HttpResponse {

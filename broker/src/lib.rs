@@ -12,8 +12,11 @@
 //! * [`upstream`] — the upstream OpenID Connect provider (Okta): discovery, code and password
 //!   exchanges, `id_token` and JWT validation, claim mapping.
 //! * [`devidp`] — the development identity provider that stands in for Okta.
+//! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
 //! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
-//! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics`.
+//! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics` (on the
+//!   status listener).
+//! * [`security_headers`] — CSP, framing, referrer and sniffing headers on every answer.
 //! * [`telemetry`] — the request span (route and request id, never the query string).
 //! * [`dev`] — the demo developer and app of `tessera dev`.
 //!
@@ -26,6 +29,8 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod oauth;
+pub mod ratelimit;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

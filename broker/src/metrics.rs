@@ -1,6 +1,6 @@
 //! Prometheus metrics, one registry per application (no globals, so tests can run several
 //! brokers in one process): HTTP requests and latency by route, token requests by grant and
-//! outcome, tokens issued by grant.
+//! outcome, tokens issued by grant, requests refused by each rate limit.
 
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ pub struct Metrics {
     http_latency: HistogramVec,
     token_requests: IntCounterVec,
     tokens_issued: IntCounterVec,
+    rate_limited: IntCounterVec,
+    rate_limit_unavailable: IntCounterVec,
 }
 
 impl Metrics {
@@ -51,6 +53,22 @@ impl Metrics {
             Opts::new("tokens_issued_total", "Access tokens issued by grant"),
             &["grant"],
         )?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused by a rate limit, back-off or budget, by limiter",
+            ),
+            &["limiter"],
+        )?;
+        let rate_limit_unavailable = IntCounterVec::new(
+            Opts::new(
+                "rate_limit_unavailable_total",
+                "Limit checks the store could not answer (the in-process limiter decided alone)",
+            ),
+            &["limiter"],
+        )?;
+        registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(rate_limit_unavailable.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_latency.clone()))?;
         registry.register(Box::new(token_requests.clone()))?;
@@ -61,6 +79,8 @@ impl Metrics {
             http_latency,
             token_requests,
             tokens_issued,
+            rate_limited,
+            rate_limit_unavailable,
         })
     }
 
@@ -83,6 +103,17 @@ impl Metrics {
 
     pub fn token_issued(&self, grant: &str) {
         self.tokens_issued.with_label_values(&[grant]).inc();
+    }
+
+    /// `limiter` is one of the fixed limiter names of [`crate::ratelimit`].
+    pub fn rate_limited(&self, limiter: &'static str) {
+        self.rate_limited.with_label_values(&[limiter]).inc();
+    }
+
+    pub fn rate_limit_unavailable(&self, limiter: &'static str) {
+        self.rate_limit_unavailable
+            .with_label_values(&[limiter])
+            .inc();
     }
 
     pub fn render(&self) -> String {

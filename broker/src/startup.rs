@@ -1,5 +1,7 @@
 //! [`Application`]: the broker, bound and ready to serve. `main` and the tests build it the same
-//! way; port 0 picks a free port.
+//! way; port 0 picks a free port. Two listeners: the public one (OAuth, admin API, `/healthz`,
+//! `/readyz`) and the status listener (`server.status_listen`: `/metrics`, `/healthz`,
+//! `/readyz`), as the proxy has, so that metrics are not served to the world.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -31,7 +33,9 @@ pub enum StartError {
 
 pub struct Application {
     port: u16,
+    status_port: u16,
     server: Server,
+    status: Server,
     state: web::Data<AppState>,
 }
 
@@ -77,6 +81,8 @@ impl Application {
     ) -> Result<Self, StartError> {
         let dev_idp = crate::dev::mount_dev_idp(&mut config)?;
         let port = listener.local_addr()?.port();
+        let status_listener = TcpListener::bind(config.server.status_listen)?;
+        let status_port = status_listener.local_addr()?.port();
         let workers = config.server.workers;
         let state = web::Data::new(AppState::new(config, store)?);
         let data = state.clone();
@@ -102,6 +108,7 @@ impl Application {
                         res
                     })
                 })
+                .wrap_fn(crate::security_headers::add)
                 .wrap(TracingLogger::<RouteSpan>::new())
                 .app_data(data.clone())
                 .configure(crate::oauth::configure)
@@ -121,9 +128,20 @@ impl Application {
         if let Some(n) = workers {
             server = server.workers(n);
         }
+        let data = state.clone();
+        let status = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(crate::health::configure_status)
+        })
+        .workers(1)
+        .listen(status_listener)?
+        .run();
         Ok(Application {
             port,
+            status_port,
             server: server.run(),
+            status,
             state,
         })
     }
@@ -132,12 +150,29 @@ impl Application {
         self.port
     }
 
+    /// The status listener's port (`/metrics`, `/healthz`, `/readyz`).
+    pub fn status_port(&self) -> u16 {
+        self.status_port
+    }
+
     /// The running application's shared state (for `tessera dev` seeding and tests).
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        // An actix `Server` only runs while it is polled: the status listener is driven
+        // alongside the public one and stopped when the public one has stopped.
+        let status = self.status.handle();
+        let public = async {
+            let out = self.server.await;
+            status.stop(true).await;
+            out
+        };
+        let (out, status_out) = tokio::join!(public, self.status);
+        if let Err(e) = status_out {
+            tracing::warn!(error = %e, "status listener failed");
+        }
+        out
     }
 }

@@ -9,6 +9,7 @@ use tessera_shared::store::Store;
 use tessera_shared::tokens::{Lifetimes, Tokens};
 
 use crate::metrics::Metrics;
+use crate::ratelimit::Limiters;
 use crate::startup::StartError;
 use crate::upstream::Upstream;
 
@@ -19,6 +20,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub tokens: Tokens,
     pub metrics: Metrics,
+    pub limits: Limiters,
     /// Endpoint URLs, built once from the issuer.
     pub urls: Urls,
     /// The upstream identity provider, when user login is configured.
@@ -38,6 +40,13 @@ pub struct Urls {
 impl AppState {
     pub fn new(config: BrokerConfig, store: Arc<dyn Store>) -> Result<Self, StartError> {
         let keys = Keys::from_pepper(&config.security.pepper);
+        let metrics = Metrics::new()?;
+        let limits = Limiters::new(
+            config.limits.clone(),
+            store.clone(),
+            keys.clone(),
+            metrics.clone(),
+        );
         let catalog = Catalog::new(store, keys.clone());
         let t = &config.tokens;
         let life = Lifetimes {
@@ -45,7 +54,8 @@ impl AppState {
             refresh_secs: t.refresh_token_ttl_secs,
             code_secs: t.authorization_code_ttl_secs,
         };
-        let tokens = Tokens::new(catalog.clone(), keys.clone(), life);
+        let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
+            .with_refresh_grace(t.refresh_grace_secs);
         let issuer = config.server.issuer().to_string();
         let urls = Urls {
             token: format!("{issuer}/token"),
@@ -61,7 +71,8 @@ impl AppState {
         };
         Ok(AppState {
             upstream,
-            metrics: Metrics::new()?,
+            metrics,
+            limits,
             config,
             keys,
             catalog,

@@ -2,6 +2,8 @@
 //! variables `TESSERA_<SECTION>__<KEY>` (e.g. `TESSERA_STORE__URL`), then validated. A wrong value
 //! is refused at start-up with a message naming the key and its environment variable.
 
+mod limits;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -12,6 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use thiserror::Error;
 use url::Url;
+
+pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
 
 pub const ENV_PREFIX: &str = "TESSERA_";
 
@@ -89,6 +93,8 @@ pub struct BrokerConfig {
     pub registration: RegistrationConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// The upstream OpenID Connect provider that authenticates people (Okta). Absent: no user
     /// login (`/authorize`, `password` and token exchange are off).
     #[serde(default)]
@@ -104,6 +110,7 @@ impl BrokerConfig {
         "security",
         "registration",
         "log",
+        "limits",
         "upstream",
     ];
 
@@ -146,6 +153,7 @@ impl BrokerConfig {
             ));
         }
         self.tokens.validate()?;
+        self.limits.validate()?;
         if let Some(u) = &self.upstream {
             u.validate()?;
         }
@@ -153,9 +161,28 @@ impl BrokerConfig {
     }
 }
 
+/// A secret of ours (admin token, pepper, initial access token): at least 32 characters, and
+/// not a placeholder.
 pub fn min_secret_len(key: &str, s: &SecretString) -> Result<(), ConfigError> {
+    not_placeholder(key, s.expose_secret())?;
     if s.expose_secret().len() < 32 {
-        return Err(ConfigError::invalid(key, "must be at least 32 characters"));
+        return Err(ConfigError::invalid(
+            key,
+            "must be at least 32 characters (generate one: openssl rand -hex 32)",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a value still holding an example file's placeholder (`CHANGE_ME…`, any case): such
+/// a value is public, so it protects nothing.
+pub fn not_placeholder(key: &str, value: &str) -> Result<(), ConfigError> {
+    let lower = value.to_ascii_lowercase();
+    if lower.contains("change_me") || lower.contains("changeme") {
+        return Err(ConfigError::invalid(
+            key,
+            "still holds a CHANGE_ME placeholder: set a real secret (generate one: openssl rand -hex 32)",
+        ));
     }
     Ok(())
 }
@@ -181,6 +208,12 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Address of the status listener (`/metrics`, `/healthz`, `/readyz`), kept off the public
+    /// one (port 0: any free port).
+    pub status_listen: SocketAddr,
+    /// Hops (reverse proxies, load balancers) whose `X-Forwarded-For` is believed when deciding
+    /// a client's address for per-IP limits; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -190,6 +223,8 @@ impl Default for ServerConfig {
             issuer: String::new(),
             max_body_bytes: 16 * 1024,
             workers: None,
+            status_listen: SocketAddr::from(([127, 0, 0, 1], 9080)),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -273,6 +308,8 @@ impl StoreConfig {
             redis::Client::open(self.url.as_str()).map_err(|e| {
                 ConfigError::invalid("store.url", format!("not a Redis URL or \"memory\" ({e})"))
             })?;
+            // The example's Redis password is a placeholder too.
+            not_placeholder("store.url", &self.url)?;
         }
         if self.prefix.is_empty()
             || self
@@ -325,6 +362,9 @@ pub struct TokenConfig {
     pub authorization_code_ttl_secs: u64,
     /// How long a user may take to log in upstream before the pending request expires.
     pub login_ttl_secs: u64,
+    /// How long after a refresh the replaced refresh token, presented again by the same
+    /// client, gets the same successor instead of revoking the login (0: never; at most 60).
+    pub refresh_grace_secs: u64,
 }
 
 impl Default for TokenConfig {
@@ -334,6 +374,7 @@ impl Default for TokenConfig {
             refresh_token_ttl_secs: 30 * 86_400,
             authorization_code_ttl_secs: 60,
             login_ttl_secs: 600,
+            refresh_grace_secs: 0,
         }
     }
 }
@@ -358,7 +399,8 @@ impl TokenConfig {
             1,
             60,
         )?;
-        in_range("tokens.login_ttl_secs", self.login_ttl_secs, 10, 3600)
+        in_range("tokens.login_ttl_secs", self.login_ttl_secs, 10, 3600)?;
+        in_range("tokens.refresh_grace_secs", self.refresh_grace_secs, 0, 60)
     }
 }
 
@@ -387,6 +429,10 @@ pub struct UpstreamConfig {
     /// Timeout of every upstream HTTP call, in milliseconds.
     #[serde(default = "default_upstream_timeout")]
     pub timeout_ms: u64,
+    /// Largest upstream response body read (discovery, JWKS, token responses); a longer one
+    /// is cut off there and counts as the upstream being unavailable.
+    #[serde(default = "default_upstream_max_response")]
+    pub max_response_bytes: usize,
     /// How often discovery is refreshed, in seconds.
     #[serde(default = "default_discovery_refresh")]
     pub discovery_refresh_secs: u64,
@@ -422,6 +468,9 @@ fn default_leeway() -> u64 {
 }
 fn default_upstream_timeout() -> u64 {
     5000
+}
+fn default_upstream_max_response() -> usize {
+    256 * 1024
 }
 fn default_discovery_refresh() -> u64 {
     3600
@@ -464,6 +513,7 @@ impl UpstreamConfig {
                     "is required",
                 ));
             }
+            not_placeholder("upstream.client_secret", self.client_secret.expose_secret())?;
         }
         if let Some(bad) = self
             .algorithms
@@ -493,6 +543,12 @@ impl UpstreamConfig {
         }
         in_range("upstream.leeway_secs", self.leeway_secs, 0, 300)?;
         in_range("upstream.timeout_ms", self.timeout_ms, 100, 60_000)?;
+        in_range(
+            "upstream.max_response_bytes",
+            self.max_response_bytes as u64,
+            4096,
+            16 * 1024 * 1024,
+        )?;
         in_range(
             "upstream.discovery_refresh_secs",
             self.discovery_refresh_secs,

@@ -41,6 +41,7 @@ pub fn random_string<const N: usize>() -> String {
 pub struct Keys {
     token: HmacSha256,
     secret: HmacSha256,
+    limit: HmacSha256,
 }
 
 impl std::fmt::Debug for Keys {
@@ -59,6 +60,7 @@ impl Keys {
         Keys {
             token: derive(b"tessera/v1/token-hash"),
             secret: derive(b"tessera/v1/client-secret-hash"),
+            limit: derive(b"tessera/v1/limit-subject"),
         }
     }
 
@@ -70,6 +72,12 @@ impl Keys {
     /// The stored form of a client secret.
     pub fn secret_hash(&self, secret: &str) -> String {
         digest(&self.secret, secret)
+    }
+
+    /// What a rate limit counts for a value that came from the network (a username, a presented
+    /// client_id): fixed length, safe in a key, and no personal data in Redis.
+    pub fn limit_subject(&self, value: &str) -> String {
+        digest(&self.limit, value)
     }
 
     /// Checks a presented secret against its stored hash in constant time.

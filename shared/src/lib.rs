@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! * [`client_ip`] — the client's address: the peer, or `X-Forwarded-For` from trusted hops.
 //! * [`config`] — loading (TOML file + `TESSERA_…` environment overrides) and validating settings.
 //! * [`crypto`] — randomness, keyed hashes of tokens and client secrets, constant-time checks.
 //! * [`token`] — the opaque token format: prefix, 256-bit random body, checksum.
@@ -21,6 +22,7 @@
 
 pub mod analytics;
 pub mod catalog;
+pub mod client_ip;
 pub mod config;
 pub mod crypto;
 pub mod error;

@@ -23,6 +23,10 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     AccessDenied,
     UnsupportedResponseType,
+    /// A rate limit refused the request (429). RFC 6749 has no code for this; `slow_down`
+    /// (RFC 8628 §3.5, in the IANA OAuth extensions error registry for the token endpoint) is
+    /// the registered code that says "retry later, less often".
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -42,6 +46,7 @@ impl ErrorCode {
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::SlowDown => "slow_down",
         }
     }
 }
@@ -61,6 +66,8 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     pub status: u16,
     pub challenge: Challenge,
+    /// Extra response headers (`Retry-After` and the RateLimit fields of a 429).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl OAuthError {
@@ -68,6 +75,7 @@ impl OAuthError {
         let status = match code {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
             ErrorCode::TemporarilyUnavailable => 503,
+            ErrorCode::SlowDown => 429,
             ErrorCode::ServerError => 500,
             _ => 400,
         };
@@ -76,6 +84,7 @@ impl OAuthError {
             description: description.into(),
             status,
             challenge: Challenge::None,
+            headers: Vec::new(),
         }
     }
 

@@ -117,11 +117,33 @@ pub struct RatePlan {
     pub spike_arrest: Option<Rate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<Quota>,
+    /// The app's own rates at the broker's endpoints, in place of `[limits]`'s per-app defaults.
+    #[serde(default, skip_serializing_if = "OAuthRates::is_empty")]
+    pub oauth: OAuthRates,
 }
 
 impl RatePlan {
     pub fn is_empty(&self) -> bool {
-        self.spike_arrest.is_none() && self.quota.is_none()
+        self.spike_arrest.is_none() && self.quota.is_none() && self.oauth.is_empty()
+    }
+}
+
+/// Per-app rates at the broker's `/token`, `/introspect` and `/revoke` (e.g. a resource server
+/// that introspects every call gets more than the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthRates {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<Rate>,
+}
+
+impl OAuthRates {
+    pub fn is_empty(&self) -> bool {
+        self.token.is_none() && self.introspect.is_none() && self.revoke.is_none()
     }
 }
 

@@ -38,6 +38,12 @@ impl ScopeSet {
         self.0.is_subset(&other.0)
     }
 
+    /// The scopes in both sets: what a token may still use of its grant once its app's scopes
+    /// have changed.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.intersection(&other.0).cloned().collect())
+    }
+
     pub fn contains(&self, scope: &str) -> bool {
         self.0.contains(scope)
     }
@@ -94,6 +100,8 @@ mod tests {
         assert_eq!(s.to_string(), "read write");
         assert!(ScopeSet::parse("read").unwrap().is_subset(&s));
         assert!(ScopeSet::parse("").unwrap().is_empty());
+        let app = ScopeSet::parse("read admin").unwrap();
+        assert_eq!(s.intersection(&app).to_string(), "read");
     }
 
     #[test]

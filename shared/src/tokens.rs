@@ -15,6 +15,19 @@
 //! treated as reuse: the family is revoked. That is the strict reading of RFC 9700 §4.14.2; a
 //! client must not refresh one token twice. A string that was never issued (no pointer to a
 //! family) revokes nothing.
+//!
+//! With a grace period (`tokens.refresh_grace_secs`, default 0: none), the token replaced last,
+//! presented again by the same client within the period (a retry after a lost answer), gets the
+//! *same* successor again instead of revoking the login; see [`grace`] for how the successor is
+//! kept without storing a token.
+//!
+//! # Scopes follow the app
+//! A token's effective scope is its granted scope intersected with its app's *current* scopes,
+//! at every lookup ([`Tokens::active_by_hash`]: introspection and the proxy) and at every refresh,
+//! so removing a scope from an app takes it from every live token and login at once.
+
+mod grace;
+mod refresh;
 
 use std::collections::BTreeMap;
 
@@ -25,7 +38,7 @@ use crate::crypto::{random_string, Keys};
 use crate::error::StoreError;
 use crate::model::{App, CodeRecord, FamilyRecord, GrantType, Identity, TokenRecord};
 use crate::scope::ScopeSet;
-use crate::store::{CodeClaim, Rotation};
+use crate::store::CodeClaim;
 use crate::time::now;
 use crate::token::TokenKind;
 
@@ -102,6 +115,8 @@ pub struct Tokens {
     catalog: Catalog,
     keys: Keys,
     life: Lifetimes,
+    /// The refresh grace period, in ms (0: none).
+    refresh_grace_ms: u64,
 }
 
 impl Tokens {
@@ -110,7 +125,14 @@ impl Tokens {
             catalog,
             keys,
             life,
+            refresh_grace_ms: 0,
         }
+    }
+
+    /// With a refresh grace period of `secs` (see the module documentation).
+    pub fn with_refresh_grace(mut self, secs: u64) -> Self {
+        self.refresh_grace_ms = secs.saturating_mul(1000);
+        self
     }
 
     fn store(&self) -> &std::sync::Arc<dyn crate::store::Store> {
@@ -185,13 +207,14 @@ impl Tokens {
     ) -> Result<Issued, StoreError> {
         let at = now();
         let ttl = self.life.refresh_secs;
+        let scope = g.scope.intersection(&g.app.scopes);
         let record = FamilyRecord {
             client_id: g.client_id.to_string(),
             app_id: g.app.id,
             developer_id: g.app.developer_id,
             app_generation: g.app.generation,
             grant: g.grant,
-            scope: g.scope.clone(),
+            scope: scope.clone(),
             identity: g.identity.clone(),
             created_at: at,
             expires_at: at.saturating_add(ttl as i64),
@@ -216,9 +239,7 @@ impl Tokens {
         store
             .user_family_add(&app_id, &g.identity.sub, &family, ttl)
             .await?;
-        let access = self
-            .mint_for_family(g.app, &record, g.scope, &family)
-            .await?;
+        let access = self.mint_for_family(g.app, &record, scope, &family).await?;
         Ok(Issued {
             access,
             refresh_token: refresh,
@@ -249,58 +270,6 @@ impl Tokens {
             self.life.access_secs.min(left),
         )
         .await
-    }
-
-    /// RFC 6749 §6: rotates `refresh_token` for the authenticated `app` / `client_id`, with the
-    /// scope narrowed to `scope` if given.
-    pub async fn refresh(
-        &self,
-        refresh_token: &str,
-        app: &App,
-        scope: Option<ScopeSet>,
-    ) -> Result<Issued, RefreshError> {
-        if !TokenKind::RefreshToken.is_well_formed(refresh_token) {
-            return Err(RefreshError::Invalid);
-        }
-        let store = self.store();
-        let hash = self.keys.token_hash(refresh_token);
-        let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
-            return Err(RefreshError::Invalid); // never issued: revokes nothing
-        };
-        let Some(state) = store.family_get(&family).await? else {
-            return Err(RefreshError::Invalid);
-        };
-        let fam: FamilyRecord = serde_json::from_str(&state.record).map_err(StoreError::from)?;
-        // Another client's token is useless here, and presenting it changes nothing.
-        if fam.app_id != app.id {
-            return Err(RefreshError::Invalid);
-        }
-        let scope = match scope {
-            Some(s) if !s.is_subset(&fam.scope) => return Err(RefreshError::Scope),
-            Some(s) => s,
-            None => fam.scope.clone(),
-        };
-        if !app.honours(&fam.client_id, fam.app_generation, now()) {
-            return Err(RefreshError::Invalid);
-        }
-        let next = TokenKind::RefreshToken.generate();
-        let next_hash = self.keys.token_hash(&next);
-        let left = (fam.expires_at - now()).max(1) as u64;
-        store
-            .token_put(TokenKind::RefreshToken, &next_hash, &family, left)
-            .await?;
-        match store.family_rotate(&family, &hash, &next_hash).await? {
-            Rotation::Rotated(_) => {}
-            Rotation::Reused => return Err(RefreshError::Reused),
-            Rotation::Revoked | Rotation::Gone => return Err(RefreshError::Invalid),
-        }
-        let access = self.mint_for_family(app, &fam, scope, &family).await?;
-        Ok(Issued {
-            access,
-            refresh_token: Some(next),
-            family,
-            identity: fam.identity,
-        })
     }
 
     /// Stores a new authorization code and returns it.
@@ -383,6 +352,8 @@ impl Tokens {
         if !app.honours(&record.client_id, record.app_generation, at) {
             return Ok(None);
         }
+        let mut record = record;
+        record.scope = record.scope.intersection(&app.scopes);
         let family = match (&record.family, family?) {
             (None, _) => None,
             (Some(_), Some(f)) if !f.revoked => Some(serde_json::from_str(&f.record)?),

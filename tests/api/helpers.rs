@@ -14,6 +14,8 @@ pub const IAT: &str = "test-initial-access-token-0123456789abcdef";
 
 pub struct TestApp {
     pub base: String,
+    /// The status listener (`/metrics`, `/healthz`, `/readyz`).
+    pub status: String,
     pub http: reqwest::Client,
     pub prefix: String,
     pub redis_url: String,
@@ -31,7 +33,12 @@ pub struct Client {
 /// Default test configuration on `redis_url`, with a key prefix of its own.
 pub fn test_config(redis_url: &str) -> Value {
     json!({
-        "server": { "listen": "127.0.0.1:0", "issuer": "http://localhost", "workers": 1 },
+        "server": {
+            "listen": "127.0.0.1:0",
+            "status_listen": "127.0.0.1:0",
+            "issuer": "http://localhost",
+            "workers": 1,
+        },
         "store": {
             "url": redis_url,
             "prefix": format!("test:{}:", uuid::Uuid::new_v4().simple()),
@@ -69,9 +76,11 @@ pub async fn spawn_app_on(
     let config = BrokerConfig::load(cfg, None).expect("valid test configuration");
     let app = Application::build_with_listener(config, listener).expect("broker starts");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let status = format!("http://127.0.0.1:{}", app.status_port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
+        status,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -84,6 +93,18 @@ pub async fn spawn_app_on(
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The Prometheus text of the status listener.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.status))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> Response {

@@ -44,15 +44,19 @@ async fn health_readiness_and_metrics() {
     let _ = app
         .token(&bad, &[("grant_type", "client_credentials")])
         .await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
+    // Metrics only on the status listener; health and readiness on both.
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 404, "no metrics on the public listener");
+    for path in ["/healthz", "/readyz"] {
+        let res = app
+            .http
+            .get(format!("{}{path}", app.status))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path} on the status listener");
+    }
     assert!(
         text.contains("tessera_tokens_issued_total{grant=\"client_credentials\"} 1"),
         "{text}"

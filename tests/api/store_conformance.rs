@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_shared::config::StoreConfig;
-use tessera_shared::store::{self, CatalogTx, CodeClaim, Rotation, Store, Table};
+use tessera_shared::store::{
+    self, Backoff, CatalogTx, CodeClaim, Gcra, LimitKey, RotateRequest, Rotation, Store, Table,
+};
 use tessera_shared::token::TokenKind;
 
 use crate::helpers::shared_redis_url;
@@ -137,6 +139,17 @@ async fn codes_are_claimed_once(s: Arc<dyn Store>) {
     assert_eq!(s.code_claim("nope", "famC").await.unwrap(), CodeClaim::Gone);
 }
 
+/// A rotation without grace period, by client `c1`.
+fn rotate<'a>(presented: &'a str, next: &'a str) -> RotateRequest<'a> {
+    RotateRequest {
+        presented,
+        next,
+        client_id: "c1",
+        grace_ms: 0,
+        sealed: "",
+    }
+}
+
 async fn families_rotate_and_detect_reuse(s: Arc<dyn Store>) {
     s.family_put("f1", "rec", Some("rt1"), 60).await.unwrap();
     let f = s.family_get("f1").await.unwrap().unwrap();
@@ -145,21 +158,21 @@ async fn families_rotate_and_detect_reuse(s: Arc<dyn Store>) {
         ("rec", Some("rt1"), false)
     );
     assert_eq!(
-        s.family_rotate("f1", "rt1", "rt2").await.unwrap(),
+        s.family_rotate("f1", &rotate("rt1", "rt2")).await.unwrap(),
         Rotation::Rotated("rec".into())
     );
     // The consumed token again: reuse, and the family is revoked.
     assert_eq!(
-        s.family_rotate("f1", "rt1", "rt3").await.unwrap(),
+        s.family_rotate("f1", &rotate("rt1", "rt3")).await.unwrap(),
         Rotation::Reused
     );
     assert!(s.family_get("f1").await.unwrap().unwrap().revoked);
     assert_eq!(
-        s.family_rotate("f1", "rt2", "rt4").await.unwrap(),
+        s.family_rotate("f1", &rotate("rt2", "rt4")).await.unwrap(),
         Rotation::Revoked
     );
     assert_eq!(
-        s.family_rotate("none", "a", "b").await.unwrap(),
+        s.family_rotate("none", &rotate("a", "b")).await.unwrap(),
         Rotation::Gone
     );
 
@@ -176,6 +189,155 @@ async fn families_rotate_and_detect_reuse(s: Arc<dyn Store>) {
     fams.sort();
     assert_eq!(fams, vec!["f1", "f2"]);
     assert!(s.user_families("app2", "user{1}").await.unwrap().is_empty());
+}
+
+async fn rotations_replay_within_the_grace_period_only(s: Arc<dyn Store>) {
+    let graced = |presented, next, client_id| RotateRequest {
+        presented,
+        next,
+        client_id,
+        grace_ms: 400,
+        sealed: "sealed-successor",
+    };
+    s.family_put("g1", "rec", Some("rt1"), 60).await.unwrap();
+    assert_eq!(
+        s.family_rotate("g1", &graced("rt1", "rt2", "c1"))
+            .await
+            .unwrap(),
+        Rotation::Rotated("rec".into())
+    );
+    // The same token, the same client, within the grace period: the same successor, twice.
+    for _ in 0..2 {
+        assert_eq!(
+            s.family_rotate("g1", &graced("rt1", "rt9", "c1"))
+                .await
+                .unwrap(),
+            Rotation::Replayed {
+                record: "rec".into(),
+                sealed: "sealed-successor".into()
+            }
+        );
+    }
+    let f = s.family_get("g1").await.unwrap().unwrap();
+    assert_eq!((f.live_refresh.as_deref(), f.revoked), (Some("rt2"), false));
+    // The successor still rotates normally.
+    assert_eq!(
+        s.family_rotate("g1", &graced("rt2", "rt3", "c1"))
+            .await
+            .unwrap(),
+        Rotation::Rotated("rec".into())
+    );
+    // Only the token replaced last replays; an older one is reuse.
+    assert_eq!(
+        s.family_rotate("g1", &graced("rt1", "rt9", "c1"))
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    assert!(s.family_get("g1").await.unwrap().unwrap().revoked);
+
+    // Another client: reuse. After the grace period: reuse.
+    s.family_put("g2", "rec", Some("rt1"), 60).await.unwrap();
+    s.family_rotate("g2", &graced("rt1", "rt2", "c1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.family_rotate("g2", &graced("rt1", "rt9", "c2"))
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    s.family_put("g3", "rec", Some("rt1"), 60).await.unwrap();
+    s.family_rotate("g3", &graced("rt1", "rt2", "c1"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(
+        s.family_rotate("g3", &graced("rt1", "rt9", "c1"))
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    // Without a grace period nothing is kept to replay.
+    s.family_put("g4", "rec", Some("rt1"), 60).await.unwrap();
+    s.family_rotate("g4", &rotate("rt1", "rt2")).await.unwrap();
+    assert_eq!(
+        s.family_rotate("g4", &rotate("rt1", "rt3")).await.unwrap(),
+        Rotation::Reused
+    );
+}
+
+async fn rate_limits_allow_a_burst_then_the_rate(s: Arc<dyn Store>) {
+    let key = LimitKey {
+        limiter: "token",
+        subject: "app:1",
+    };
+    let gcra = Gcra {
+        interval_us: 200_000,
+        burst: 3,
+    };
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let v = s.rate_take(&key, gcra).await.unwrap();
+        assert!(v.allowed);
+        remaining.push(v.remaining);
+    }
+    assert_eq!(remaining, vec![2, 1, 0]);
+    let refused = s.rate_take(&key, gcra).await.unwrap();
+    assert!(!refused.allowed);
+    assert!((1..=200).contains(&refused.retry_after_ms), "{refused:?}");
+    assert!((400..=600).contains(&refused.reset_ms), "{refused:?}");
+    // Other subjects and other limiters count apart.
+    let other = LimitKey {
+        limiter: "token",
+        subject: "app:2",
+    };
+    assert!(s.rate_take(&other, gcra).await.unwrap().allowed);
+    let other = LimitKey {
+        limiter: "revoke",
+        subject: "app:1",
+    };
+    assert!(s.rate_take(&other, gcra).await.unwrap().allowed);
+    // Refused requests do not count: one interval later one more goes through.
+    tokio::time::sleep(Duration::from_millis(210)).await;
+    assert!(s.rate_take(&key, gcra).await.unwrap().allowed);
+    assert!(!s.rate_take(&key, gcra).await.unwrap().allowed);
+}
+
+async fn backoff_doubles_after_free_failures(s: Arc<dyn Store>) {
+    let key = LimitKey {
+        limiter: "auth_ip",
+        subject: "10.0.0.1",
+    };
+    let policy = Backoff {
+        free: 2,
+        base_ms: 300,
+        max_ms: 500,
+        forget_ms: 60_000,
+    };
+    assert_eq!(s.backoff(&key, policy, false).await.unwrap(), 0);
+    assert_eq!(s.backoff(&key, policy, true).await.unwrap(), 0);
+    assert_eq!(s.backoff(&key, policy, true).await.unwrap(), 0);
+    let wait = s.backoff(&key, policy, true).await.unwrap();
+    assert!((250..=300).contains(&wait), "{wait}");
+    let wait = s.backoff(&key, policy, false).await.unwrap();
+    assert!(
+        (1..=300).contains(&wait),
+        "a check reports the wait: {wait}"
+    );
+    let wait = s.backoff(&key, policy, true).await.unwrap();
+    assert!((450..=500).contains(&wait), "doubled, then capped: {wait}");
+    let other = LimitKey {
+        limiter: "auth_ip",
+        subject: "10.0.0.2",
+    };
+    assert_eq!(s.backoff(&other, policy, false).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(520)).await;
+    assert_eq!(
+        s.backoff(&key, policy, false).await.unwrap(),
+        0,
+        "waited out"
+    );
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -269,6 +431,9 @@ conformance!(
     logins_are_taken_once,
     codes_are_claimed_once,
     families_rotate_and_detect_reuse,
+    rotations_replay_within_the_grace_period_only,
+    rate_limits_allow_a_burst_then_the_rate,
+    backoff_doubles_after_free_failures,
     analytics_ranges_select_by_write_time,
     analytics_stream_is_capped,
     analytics_long_ranges_are_read_whole

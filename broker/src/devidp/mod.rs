@@ -84,6 +84,7 @@ pub(crate) struct Inner {
     pub codes: codes::Codes,
     pub behaviour: Behaviour,
     pub jwks_fetches: AtomicUsize,
+    pub token_requests: AtomicUsize,
 }
 
 impl DevIdp {
@@ -96,6 +97,7 @@ impl DevIdp {
                 codes: codes::Codes::default(),
                 behaviour: Behaviour::default(),
                 jwks_fetches: AtomicUsize::new(0),
+                token_requests: AtomicUsize::new(0),
                 cfg,
             }),
         })
@@ -139,6 +141,11 @@ impl DevIdp {
     /// How many times `GET /v1/keys` was answered with the key set.
     pub fn jwks_fetches(&self) -> usize {
         self.inner.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many requests reached `POST /v1/token` (whatever their outcome).
+    pub fn token_requests(&self) -> usize {
+        self.inner.token_requests.load(Ordering::SeqCst)
     }
 
     /// An Okta-shaped access token for `client_id` (not necessarily a registered client), for

@@ -33,6 +33,9 @@ pub(super) async fn token(
     payload: web::Payload,
 ) -> HttpResponse {
     let inner = &idp.inner;
+    inner
+        .token_requests
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     if let Some(res) = inner.gate(true).await {
         return res;
     }

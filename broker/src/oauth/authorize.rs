@@ -16,12 +16,18 @@ use super::browser::{error_page, error_redirect};
 use super::form::Form;
 use super::pkce;
 use super::scope::granted_scope;
+use crate::ratelimit::budget::Budget;
+use crate::ratelimit::{client_ip, Limit};
 use crate::state::AppState;
 
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let Some(upstream) = &state.upstream else {
         return error_page(404, "Not available", "user login is not configured");
     };
+    let ip = client_ip(&req, &state);
+    if let Err(refusal) = state.limits.per_ip(Limit::AuthorizeIp, ip).await {
+        return refusal.page();
+    }
     let params = match Form::parse(req.query_string().as_bytes()) {
         Ok(p) => p,
         Err(e) => return error_page(400, "Invalid request", &e.description),
@@ -133,6 +139,14 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         upstream_nonce: Sensitive(random_string::<32>()),
         upstream_verifier: Sensitive(random_string::<32>()),
     };
+    let window = state.config.tokens.login_ttl_secs;
+    if let Err(r) = state.limits.budget(Budget::PendingLogins, ip, window).await {
+        tracing::info!(budget = r.limiter, "pending login refused: budget spent");
+        return fail(
+            ErrorCode::TemporarilyUnavailable,
+            "too many logins in progress, retry later",
+        );
+    }
     let upstream_state = random_string::<32>();
     let stored = match serde_json::to_string(&pending) {
         Ok(json) => {

@@ -11,6 +11,8 @@ use tessera_shared::time::now;
 
 use super::browser::{error_page, error_redirect, redirect_to};
 use super::form::Form;
+use crate::ratelimit::budget::Budget;
+use crate::ratelimit::{client_ip, Limit};
 use crate::state::AppState;
 use crate::upstream::{claims, UpstreamError, VerifiedLogin};
 
@@ -18,6 +20,10 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let Some(upstream) = &state.upstream else {
         return error_page(404, "Not available", "user login is not configured");
     };
+    let ip = client_ip(&req, &state);
+    if let Err(refusal) = state.limits.per_ip(Limit::CallbackIp, ip).await {
+        return refusal.page();
+    }
     let params = match Form::parse(req.query_string().as_bytes()) {
         Ok(p) => p,
         Err(e) => return error_page(400, "Invalid request", &e.description),
@@ -95,6 +101,17 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             );
         }
     };
+    let window = state.config.tokens.authorization_code_ttl_secs;
+    if let Err(r) = state.limits.budget(Budget::Codes, ip, window).await {
+        tracing::info!(
+            budget = r.limiter,
+            "authorization code refused: budget spent"
+        );
+        return fail(
+            ErrorCode::TemporarilyUnavailable,
+            "too many logins in progress, retry later",
+        );
+    }
     let record = CodeRecord {
         client_id: pending.client_id.clone(),
         app_id: pending.app_id,

@@ -4,6 +4,12 @@
 //! Every failure — unknown client, wrong secret, revoked or expired credential, revoked app —
 //! gives the same `invalid_client`, and an unknown client still costs one HMAC verification, so
 //! neither the answer nor its timing tells which it was.
+//!
+//! Failures are counted per client IP and per client_id ([`crate::ratelimit::backoff`]); while
+//! a back-off is in force the answer is 429 `slow_down` whatever the secret. The back-off is
+//! read alongside the client lookup, the secret is verified either way, and a refusal costs
+//! the same store work whether the guess was right or wrong: a refused guess is not told from
+//! a wrong one, by its answer or by its timing.
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -21,6 +27,8 @@ use crate::state::AppState;
 pub struct AuthenticatedClient {
     pub client_id: String,
     pub app: App,
+    /// The address it called from (for per-IP limits).
+    pub ip: std::net::IpAddr,
 }
 
 /// Stands in for a stored secret hash when the client is unknown, so the work done is the same.
@@ -111,7 +119,12 @@ pub async fn authenticate(
     state: &AppState,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let p = presented(req, form)?;
-    let app = state.catalog.app_for_client(&p.client_id).await?;
+    let ip = crate::ratelimit::client_ip(req, state);
+    let (wait, app) = tokio::join!(
+        state.limits.auth_wait(ip, &p.client_id),
+        state.catalog.app_for_client(&p.client_id)
+    );
+    let app = app?;
     let verified = match app.as_ref().and_then(|a| a.credential(&p.client_id)) {
         Some(cred) if p.secret.is_empty() => {
             app.as_ref().is_some_and(|a| a.public) && cred.is_live(now())
@@ -130,12 +143,22 @@ pub async fn authenticate(
         Some(a) if a.public => verified && p.secret.is_empty(),
         _ => verified && !p.secret.is_empty(),
     };
+    let ok = verified && app.as_ref().is_some_and(|a| a.status == Status::Approved);
+    if let Some(refusal) = wait {
+        // Right or wrong, the same work: only a wrong guess is recorded.
+        state.limits.auth_failed(ip, &p.client_id, !ok).await;
+        return Err(refusal.oauth());
+    }
     match app {
-        Some(app) if verified && app.status == Status::Approved => Ok(AuthenticatedClient {
+        Some(app) if ok => Ok(AuthenticatedClient {
             client_id: p.client_id,
             app,
+            ip,
         }),
-        _ => Err(OAuthError::invalid_client(p.challenge)),
+        _ => {
+            state.limits.auth_failed(ip, &p.client_id, true).await;
+            Err(OAuthError::invalid_client(p.challenge))
+        }
     }
 }
 

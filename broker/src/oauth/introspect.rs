@@ -23,6 +23,10 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthResponse> {
     let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
     let caller = authenticate(&req, &form, &state).await?;
+    state
+        .limits
+        .per_app(crate::ratelimit::Limit::Introspect, &caller.app)
+        .await?;
     // Introspection is for resource servers and confidential clients, never public ones.
     if caller.app.public {
         return Err(OAuthError::invalid_client(Challenge::None).into());

@@ -42,6 +42,13 @@ pub async fn register(
     let Some(expected) = &state.config.registration.initial_access_token else {
         return Ok(HttpResponse::NotFound().finish());
     };
+    // Per IP, before anything else (initial access token guesses included).
+    let ip = crate::ratelimit::client_ip(&req, &state);
+    state
+        .limits
+        .per_ip(crate::ratelimit::Limit::RegisterIp, ip)
+        .await
+        .map_err(crate::ratelimit::Refusal::oauth)?;
     let presented = bearer_token(&req);
     if !constant_time_eq(presented.as_bytes(), expected.expose_secret().as_bytes()) {
         let mut e = OAuthError::new(

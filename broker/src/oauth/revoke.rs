@@ -19,6 +19,10 @@ pub async fn revoke(
 ) -> Result<HttpResponse, OAuthResponse> {
     let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
     let client = authenticate(&req, &form, &state).await?;
+    state
+        .limits
+        .per_app(crate::ratelimit::Limit::Revoke, &client.app)
+        .await?;
     let token = form.required("token")?;
     state.tokens.revoke(token, &client.app).await?;
     Ok(HttpResponse::Ok().finish())

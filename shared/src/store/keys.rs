@@ -41,6 +41,13 @@ impl KeySpace {
         format!("{}fam:{{{id}}}", self.prefix)
     }
 
+    /// The grace-period record of a family's last rotation (`redis/scripts/refresh_rotate.lua`):
+    /// tagged as [`Self::family`], so the rotation touches one slot; it expires with the grace
+    /// period.
+    pub fn family_grace(&self, id: &str) -> String {
+        format!("{}fgr:{{{id}}}", self.prefix)
+    }
+
     /// The pub/sub channel of [`super::Revocation`] announcements.
     pub fn revocation_channel(&self) -> String {
         format!("{}revocations", self.prefix)
@@ -51,6 +58,17 @@ impl KeySpace {
     /// share a cluster slot.
     pub fn quota(&self, subject: &str, period: &str, window_start: i64) -> String {
         format!("{}quota:{{{subject}}}:{period}:{window_start}", self.prefix)
+    }
+
+    /// A GCRA limiter's state for one subject (`redis/scripts/gcra.lua`). Limiter and subject
+    /// form the hash tag, so each limit check touches one slot.
+    pub fn rate(&self, limiter: &str, subject: &str) -> String {
+        format!("{}rl:{{{limiter}:{subject}}}", self.prefix)
+    }
+
+    /// A back-off's state for one subject (`redis/scripts/backoff.lua`), tagged as [`Self::rate`].
+    pub fn backoff(&self, limiter: &str, subject: &str) -> String {
+        format!("{}bo:{{{limiter}:{subject}}}", self.prefix)
     }
 
     /// The set of a user's families in one app. `sub` is the upstream's string, which may hold
@@ -77,5 +95,10 @@ mod tests {
         let k = KeySpace::new("tessera:");
         assert_eq!(k.table(Table::Apps), "tessera:{catalog}:apps");
         assert_eq!(k.token(TokenKind::AccessToken, "abc"), "tessera:at:{abc}");
+        assert_eq!(k.rate("token", "app:1"), "tessera:rl:{token:app:1}");
+        assert_eq!(
+            k.backoff("auth_ip", "10.0.0.1"),
+            "tessera:bo:{auth_ip:10.0.0.1}"
+        );
     }
 }

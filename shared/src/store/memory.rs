@@ -9,9 +9,12 @@ use async_trait::async_trait;
 
 use tokio::sync::broadcast;
 
+mod limits;
+
+use super::limits::BackoffState;
 use super::{
-    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store,
-    Table,
+    Backoff, CatalogTx, CodeClaim, FamilyState, Gcra, LimitKey, QuotaKey, RateVerdict, Revocation,
+    RevocationStream, RotateRequest, Rotation, Store, Table,
 };
 use crate::error::StoreError;
 use crate::token::TokenKind;
@@ -28,6 +31,8 @@ pub struct MemoryStore {
     /// [`REVOCATION_BACKLOG`] behind loses its stream (and flushes), as with a lost Redis
     /// connection.
     revocations: broadcast::Sender<Revocation>,
+    /// The start of the rate limiters' clock.
+    created: Instant,
 }
 
 const REVOCATION_BACKLOG: usize = 4096;
@@ -37,6 +42,7 @@ impl Default for MemoryStore {
         MemoryStore {
             inner: Mutex::default(),
             revocations: broadcast::channel(REVOCATION_BACKLOG).0,
+            created: Instant::now(),
         }
     }
 }
@@ -51,9 +57,22 @@ struct Inner {
     families: Expiring<FamilyState>,
     user_families: Expiring<std::collections::BTreeSet<String>>,
     quotas: Expiring<u64>,
+    /// GCRA theoretical arrival times (µs of the store's clock), by limiter and subject.
+    rates: Expiring<u64>,
+    backoffs: Expiring<BackoffState>,
+    /// The grace-period record of each family's last rotation.
+    graces: Expiring<Grace>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,
+}
+
+/// What a rotation leaves for a retry within the grace period (`refresh_rotate.lua`'s KEYS[2]).
+#[derive(Debug)]
+struct Grace {
+    prev: String,
+    client: String,
+    sealed: String,
 }
 
 /// A map whose entries vanish at their deadline, as Redis keys with a TTL do.
@@ -76,7 +95,11 @@ impl<V> Expiring<V> {
     }
 
     fn insert(&mut self, key: &str, value: V, ttl_secs: u64) {
-        let exp = Instant::now() + Duration::from_secs(ttl_secs.max(1));
+        self.insert_for(key, value, Duration::from_secs(ttl_secs.max(1)));
+    }
+
+    fn insert_for(&mut self, key: &str, value: V, ttl: Duration) {
+        let exp = Instant::now() + ttl;
         self.0.insert(key.to_string(), (value, exp));
     }
 
@@ -135,6 +158,19 @@ impl Store for MemoryStore {
             g.quotas.sweep(Instant::now());
         }
         Ok((n + 1, true))
+    }
+
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
+        self.gcra_take(key, gcra)
+    }
+
+    async fn backoff(
+        &self,
+        key: &LimitKey<'_>,
+        policy: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError> {
+        self.backoff_take(key, policy, fail)
     }
 
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {
@@ -200,6 +236,7 @@ impl Store for MemoryStore {
             g.codes.sweep(now);
             g.families.sweep(now);
             g.user_families.sweep(now);
+            g.graces.sweep(now);
         }
         let exp = now + Duration::from_secs(ttl_secs.max(1));
         g.tokens
@@ -293,12 +330,7 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    async fn family_rotate(
-        &self,
-        id: &str,
-        presented: &str,
-        next: &str,
-    ) -> Result<Rotation, StoreError> {
+    async fn family_rotate(&self, id: &str, r: &RotateRequest<'_>) -> Result<Rotation, StoreError> {
         let mut g = self.lock()?;
         let Some(f) = g.families.get_mut(id).filter(|f| !f.record.is_empty()) else {
             return Ok(Rotation::Gone);
@@ -306,14 +338,33 @@ impl Store for MemoryStore {
         if f.revoked {
             return Ok(Rotation::Revoked);
         }
-        if f.live_refresh.as_deref() != Some(presented) {
-            f.revoked = true;
-            drop(g);
-            self.announce(Revocation::Family(id.to_string()));
-            return Ok(Rotation::Reused);
+        if f.live_refresh.as_deref() == Some(r.presented) {
+            f.live_refresh = Some(r.next.to_string());
+            let record = f.record.clone();
+            if r.grace_ms > 0 {
+                let grace = Grace {
+                    prev: r.presented.to_string(),
+                    client: r.client_id.to_string(),
+                    sealed: r.sealed.to_string(),
+                };
+                g.graces
+                    .insert_for(id, grace, Duration::from_millis(r.grace_ms));
+            }
+            return Ok(Rotation::Rotated(record));
         }
-        f.live_refresh = Some(next.to_string());
-        Ok(Rotation::Rotated(f.record.clone()))
+        let record = f.record.clone();
+        if let Some(grace) = g.graces.get_mut(id) {
+            if grace.prev == r.presented && grace.client == r.client_id {
+                let sealed = grace.sealed.clone();
+                return Ok(Rotation::Replayed { record, sealed });
+            }
+        }
+        if let Some(f) = g.families.get_mut(id) {
+            f.revoked = true;
+        }
+        drop(g);
+        self.announce(Revocation::Family(id.to_string()));
+        Ok(Rotation::Reused)
     }
 
     async fn family_revoke(&self, id: &str) -> Result<(), StoreError> {

@@ -7,11 +7,14 @@
 //!
 //! # Layout
 //! * [`keys`] — the only place Redis key names are built.
+//! * [`limits`] — rate limits (GCRA) and failure back-off: parameters, and the steps the
+//!   in-memory store runs (the Redis scripts mirror them).
 //! * [`redis`] — Redis, through a self-reconnecting multiplexed connection with timeouts; multi-key
 //!   updates are the Lua scripts in `redis/scripts/`.
 //! * [`memory`] — the embedded single-process store of `tessera dev`.
 
 pub mod keys;
+pub mod limits;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
@@ -24,6 +27,7 @@ use serde::Serialize;
 use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::token::TokenKind;
+pub use limits::{Backoff, Gcra, LimitKey, RateVerdict};
 pub use revocation::{Revocation, RevocationStream};
 
 /// The registry's tables. In Redis each is a hash under the `{catalog}` hash tag.
@@ -132,6 +136,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Counts one call of `subject` in the quota window `key` unless `limit` is reached
     /// (`redis/scripts/quota.lua`): the count after the call, and whether it was counted.
     async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError>;
+    /// Takes one request of `key` under the GCRA rate `gcra` if it conforms
+    /// (`redis/scripts/gcra.lua`, on the store's clock; see [`limits`]).
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError>;
+    /// The failure back-off of `key` (`redis/scripts/backoff.lua`): with `fail`, records one
+    /// failure first. Returns how many ms the next attempt must wait (0: none).
+    async fn backoff(
+        &self,
+        key: &LimitKey<'_>,
+        policy: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError>;
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError>;
     async fn catalog_values(&self, table: Table) -> Result<Vec<String>, StoreError>;
     /// Applies `tx` atomically. `Ok(Some(i))`: check `i` (0-based) failed and nothing changed.
@@ -169,14 +184,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         ttl_secs: u64,
     ) -> Result<(), StoreError>;
     async fn family_get(&self, id: &str) -> Result<Option<FamilyState>, StoreError>;
-    /// Atomically replaces the live refresh token `presented` by `next`; anything else presented
-    /// is reuse and revokes the family (`redis/scripts/refresh_rotate.lua`).
-    async fn family_rotate(
-        &self,
-        id: &str,
-        presented: &str,
-        next: &str,
-    ) -> Result<Rotation, StoreError>;
+    /// Atomically replaces the live refresh token `r.presented` by `r.next`; anything else
+    /// presented is reuse and revokes the family (`redis/scripts/refresh_rotate.lua`) — except
+    /// the token just replaced, presented again by the same client within the grace period,
+    /// which replays the sealed successor.
+    async fn family_rotate(&self, id: &str, r: &RotateRequest<'_>) -> Result<Rotation, StoreError>;
     async fn family_revoke(&self, id: &str) -> Result<(), StoreError>;
 
     /// Remembers that `family` belongs to user `sub` of app `app_id` (for revoking a user).
@@ -231,11 +243,34 @@ pub struct FamilyState {
     pub revoked: bool,
 }
 
+/// A refresh token rotation, as [`Store::family_rotate`] takes it. Tokens appear only as hashes.
+#[derive(Debug, Clone, Copy)]
+pub struct RotateRequest<'a> {
+    /// Hash of the presented refresh token.
+    pub presented: &'a str,
+    /// Hash of its replacement.
+    pub next: &'a str,
+    /// The client presenting it.
+    pub client_id: &'a str,
+    /// How long (ms) `presented`, presented again by `client_id`, replays `sealed` instead of
+    /// counting as reuse; 0: never.
+    pub grace_ms: u64,
+    /// The successor tokens, sealed under a key only the presented token yields (empty when
+    /// `grace_ms` is 0); the store keeps it for `grace_ms` only.
+    pub sealed: &'a str,
+}
+
 /// The outcome of rotating a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// Rotated; the family record.
     Rotated(String),
+    /// The token replaced last, again, within the grace period and by the same client: the
+    /// family record and the sealed successor handed out then.
+    Replayed {
+        record: String,
+        sealed: String,
+    },
     /// The presented token was not the live one: the family is now revoked.
     Reused,
     Revoked,

@@ -9,10 +9,12 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
+mod limits;
+
 use super::keys::KeySpace;
 use super::{
-    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store,
-    Table,
+    Backoff, CatalogTx, CodeClaim, FamilyState, Gcra, LimitKey, QuotaKey, RateVerdict, Revocation,
+    RevocationStream, RotateRequest, Rotation, Store, Table,
 };
 use crate::config::StoreConfig;
 use crate::error::StoreError;
@@ -36,6 +38,8 @@ pub struct RedisStore {
     refresh_rotate: Script,
     family_revoke: Script,
     quota: Script,
+    gcra: Script,
+    backoff: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -69,6 +73,8 @@ impl RedisStore {
             refresh_rotate: Script::new(include_str!("../../../redis/scripts/refresh_rotate.lua")),
             family_revoke: Script::new(include_str!("../../../redis/scripts/family_revoke.lua")),
             quota: Script::new(include_str!("../../../redis/scripts/quota.lua")),
+            gcra: Script::new(include_str!("../../../redis/scripts/gcra.lua")),
+            backoff: Script::new(include_str!("../../../redis/scripts/backoff.lua")),
         })
     }
 }
@@ -108,6 +114,19 @@ impl Store for RedisStore {
             .invoke_async(&mut c)
             .await?;
         Ok((count, allowed == 1))
+    }
+
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
+        self.gcra_take(key, gcra).await
+    }
+
+    async fn backoff(
+        &self,
+        key: &LimitKey<'_>,
+        policy: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError> {
+        self.backoff_step(key, policy, fail).await
     }
 
     async fn catalog_get(&self, table: Table, field: &str) -> Result<Option<String>, StoreError> {
@@ -261,26 +280,27 @@ impl Store for RedisStore {
         }))
     }
 
-    async fn family_rotate(
-        &self,
-        id: &str,
-        presented: &str,
-        next: &str,
-    ) -> Result<Rotation, StoreError> {
+    async fn family_rotate(&self, id: &str, r: &RotateRequest<'_>) -> Result<Rotation, StoreError> {
         let mut c = self.conn.clone();
         let out: Vec<String> = self
             .refresh_rotate
             .key(self.keys.family(id))
-            .arg(presented)
-            .arg(next)
+            .key(self.keys.family_grace(id))
+            .arg(r.presented)
+            .arg(r.next)
             .arg(self.keys.revocation_channel())
             .arg(Revocation::Family(id.to_string()).encode())
+            .arg(r.client_id)
+            .arg(r.grace_ms)
+            .arg(r.sealed)
             .invoke_async(&mut c)
             .await?;
-        Ok(match out.first().map(String::as_str) {
-            Some("ok") => Rotation::Rotated(out.get(1).cloned().unwrap_or_default()),
-            Some("reused") => Rotation::Reused,
-            Some("revoked") => Rotation::Revoked,
+        let mut out = out.into_iter();
+        Ok(match (out.next().as_deref(), out.next(), out.next()) {
+            (Some("ok"), rec, _) => Rotation::Rotated(rec.unwrap_or_default()),
+            (Some("replay"), Some(record), Some(sealed)) => Rotation::Replayed { record, sealed },
+            (Some("reused"), _, _) => Rotation::Reused,
+            (Some("revoked"), _, _) => Rotation::Revoked,
             _ => Rotation::Gone,
         })
     }

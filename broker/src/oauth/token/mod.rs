@@ -16,6 +16,7 @@ use tessera_shared::oauth::{ErrorCode, OAuthError};
 use super::client_auth::authenticate;
 use super::form::Form;
 use crate::error::OAuthResponse;
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 
 /// RFC 6749 §5.1 successful response.
@@ -116,6 +117,7 @@ async fn handle(
     let form = Form::read(req, payload, state.config.server.max_body_bytes).await?;
     let grant_type = form.required("grant_type")?;
     let client = authenticate(req, &form, state).await?;
+    state.limits.per_app(Limit::Token, &client.app).await?;
     let Some(g) = GrantType::parse(grant_type) else {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

@@ -23,6 +23,8 @@ pub async fn grant(
     let username = form.required("username")?;
     let password = form.required("password")?;
     let scope = granted_scope(form.get("scope"), &client.app.scopes)?;
+    // Before the upstream is asked: credential stuffing stops here, not at Okta.
+    state.limits.password(client.ip, username).await?;
     let login = upstream(state)?.password(username, password).await;
     let identity = login
         .and_then(|l| identity(state, l))

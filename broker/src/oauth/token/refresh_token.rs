@@ -22,7 +22,11 @@ pub async fn grant(
         .map(ScopeSet::parse)
         .transpose()
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
-    match state.tokens.refresh(token, &client.app, scope).await {
+    match state
+        .tokens
+        .refresh(token, &client.client_id, &client.app, scope)
+        .await
+    {
         Ok(issued) => {
             state.metrics.token_issued(GrantType::RefreshToken.as_str());
             Ok(TokenResponse::for_user(issued))

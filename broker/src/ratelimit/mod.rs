@@ -1,0 +1,231 @@
+//! Rate limits of the broker's endpoints, shared by every broker instance.
+//!
+//! Each limit is a GCRA rate ([`tessera_shared::store::limits`]) kept in the store: one Lua
+//! script call per check on Redis (`redis/scripts/gcra.lua`, timed by the Redis clock), so N
+//! brokers together admit what one would. In front of it, an in-process limiter with the same
+//! rate ([`local`]) refuses a flood without a round trip; it never refuses what the shared limit
+//! would admit, except to a subject whose own recent requests were over the limit anyway.
+//!
+//! Where a limit applies (README.md, "Rate limits"):
+//! * per app on `/token`, `/introspect`, `/revoke`, after client authentication (so nobody can
+//!   spend another app's allowance); an app's rate plan may set its own rates;
+//! * per client IP and per username on the password grant, before the upstream is asked (so
+//!   credential stuffing never reaches Okta);
+//! * per client IP on `/authorize`, `/callback`, `/register`, before anything else;
+//! * failed client authentication: exponential back-off per IP and per client ([`backoff`]);
+//! * pending logins and authorization codes: budgets per IP and in all ([`budget`]).
+//!
+//! When the store cannot answer a limit check, the in-process limiter alone decides (the
+//! request then usually fails on the store anyway), and the metric
+//! `tessera_rate_limit_unavailable_total` counts it.
+//!
+//! # Layout
+//! * [`local`] — the in-process pre-filter (governor).
+//! * [`refusal`] — the 429 answers: OAuth JSON or an HTML page, with `Retry-After` and the
+//!   RateLimit fields.
+//! * [`backoff`] — failed client authentication.
+//! * [`budget`] — pending logins and codes.
+
+pub mod backoff;
+pub mod budget;
+pub mod local;
+pub mod refusal;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use tessera_shared::config::{LimitsConfig, RateLimit};
+use tessera_shared::crypto::Keys;
+use tessera_shared::model::App;
+use tessera_shared::oauth::OAuthError;
+use tessera_shared::store::{Gcra, LimitKey, Store};
+
+use crate::metrics::Metrics;
+use crate::state::AppState;
+pub use refusal::Refusal;
+
+/// The rate limits, by the name they carry in keys and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    Token,
+    Introspect,
+    Revoke,
+    PasswordUsername,
+    PasswordIp,
+    AuthorizeIp,
+    CallbackIp,
+    RegisterIp,
+}
+
+impl Limit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Token => "token",
+            Limit::Introspect => "introspect",
+            Limit::Revoke => "revoke",
+            Limit::PasswordUsername => "password_username",
+            Limit::PasswordIp => "password_ip",
+            Limit::AuthorizeIp => "authorize_ip",
+            Limit::CallbackIp => "callback_ip",
+            Limit::RegisterIp => "register_ip",
+        }
+    }
+
+    fn configured(self, c: &LimitsConfig) -> RateLimit {
+        match self {
+            Limit::Token => c.token,
+            Limit::Introspect => c.introspect,
+            Limit::Revoke => c.revoke,
+            Limit::PasswordUsername => c.password_per_username,
+            Limit::PasswordIp => c.password_per_ip,
+            Limit::AuthorizeIp => c.authorize_per_ip,
+            Limit::CallbackIp => c.callback_per_ip,
+            Limit::RegisterIp => c.register_per_ip,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Limiters {
+    cfg: LimitsConfig,
+    store: Arc<dyn Store>,
+    keys: Keys,
+    local: local::Local,
+    metrics: Metrics,
+}
+
+/// The client's address: the peer, or `X-Forwarded-For` from a `server.trusted_proxies` hop.
+pub fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    tessera_shared::client_ip::client_ip(peer, forwarded, &state.config.server.trusted_proxies)
+}
+
+/// What per-IP limits count: the address, or for IPv6 its /64 (one host's usual allocation,
+/// so that an attacker cannot take a fresh address per request).
+pub fn ip_subject(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+fn gcra(spec: RateLimit) -> Gcra {
+    Gcra {
+        interval_us: spec
+            .rate
+            .interval()
+            .as_micros()
+            .clamp(1, u128::from(u64::MAX)) as u64,
+        burst: spec.burst.max(1),
+    }
+}
+
+impl Limiters {
+    pub fn new(cfg: LimitsConfig, store: Arc<dyn Store>, keys: Keys, metrics: Metrics) -> Self {
+        Limiters {
+            cfg,
+            store,
+            keys,
+            local: local::Local::default(),
+            metrics,
+        }
+    }
+
+    pub fn config(&self) -> &LimitsConfig {
+        &self.cfg
+    }
+
+    /// A per-app limit (`/token`, `/introspect`, `/revoke`), after client authentication. The
+    /// app's rate plan, where it sets this endpoint's rate, replaces the default (the burst is
+    /// then the larger of the configured one and the plan's count).
+    pub async fn per_app(&self, limit: Limit, app: &App) -> Result<(), OAuthError> {
+        let plan = match limit {
+            Limit::Token => app.rate_plan.oauth.token,
+            Limit::Introspect => app.rate_plan.oauth.introspect,
+            Limit::Revoke => app.rate_plan.oauth.revoke,
+            _ => None,
+        };
+        let mut spec = limit.configured(&self.cfg);
+        if let Some(rate) = plan {
+            spec = RateLimit {
+                rate,
+                burst: spec.burst.max(rate.count.get()),
+            };
+        }
+        self.take(limit, &app.id.to_string(), spec)
+            .await
+            .map_err(Refusal::oauth)
+    }
+
+    /// A per-IP limit.
+    pub async fn per_ip(&self, limit: Limit, ip: IpAddr) -> Result<(), Refusal> {
+        let spec = limit.configured(&self.cfg);
+        self.take(limit, &ip_subject(ip), spec).await
+    }
+
+    /// The password grant's limits, per client IP then per username (compared without case),
+    /// before the upstream is asked.
+    pub async fn password(&self, ip: IpAddr, username: &str) -> Result<(), OAuthError> {
+        self.per_ip(Limit::PasswordIp, ip)
+            .await
+            .map_err(Refusal::oauth)?;
+        let user = self.keys.limit_subject(&username.trim().to_lowercase());
+        let spec = Limit::PasswordUsername.configured(&self.cfg);
+        self.take(Limit::PasswordUsername, &user, spec)
+            .await
+            .map_err(Refusal::oauth)
+    }
+
+    async fn take(&self, limit: Limit, subject: &str, spec: RateLimit) -> Result<(), Refusal> {
+        if !self.cfg.enabled {
+            return Ok(());
+        }
+        let name = limit.name();
+        if let Err(wait) = self.local.check(name, spec, subject) {
+            self.metrics.rate_limited(name);
+            return Err(Refusal::local(name, spec, wait));
+        }
+        let key = LimitKey {
+            limiter: name,
+            subject,
+        };
+        match self.store.rate_take(&key, gcra(spec)).await {
+            Ok(v) if v.allowed => Ok(()),
+            Ok(v) => {
+                self.metrics.rate_limited(name);
+                Err(Refusal::shared(name, spec, v))
+            }
+            Err(e) => {
+                // The in-process limiter has decided alone; the request will meet the outage.
+                tracing::debug!(limiter = name, cause = %e, "rate limit store unavailable");
+                self.metrics.rate_limit_unavailable(name);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_counts_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(ip_subject(a), ip_subject(b));
+        assert_eq!(ip_subject(a), "2001:db8:1:2::/64");
+        assert_eq!(ip_subject("10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+}

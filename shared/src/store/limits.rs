@@ -1,0 +1,166 @@
+//! What the stores keep for rate limiting: a GCRA limiter per subject, and an exponential
+//! back-off after failures. Redis runs them as `redis/scripts/gcra.lua` and
+//! `redis/scripts/backoff.lua` (one round trip each, on the Redis clock, so every broker
+//! instance shares one count); the in-memory store runs [`gcra_step`] and [`backoff_step`],
+//! which compute exactly what the scripts do.
+//!
+//! # GCRA (generic cell rate algorithm)
+//! One stored number per subject, the *theoretical arrival time* (TAT): when the subject's
+//! bucket would be empty again. A request conforms when `TAT + interval − burst × interval ≤ now`;
+//! it then moves the TAT one interval further. So `burst` requests may come at once, then one per
+//! `interval`. A refused request changes nothing.
+
+/// One limiter applied to one subject (an app, an IP address, a hashed username...).
+#[derive(Debug, Clone, Copy)]
+pub struct LimitKey<'a> {
+    /// The limiter's name (e.g. `token`), part of the key.
+    pub limiter: &'a str,
+    /// Whom it counts; never holds `{` or `}` (hash these first if they come from the network).
+    pub subject: &'a str,
+}
+
+/// A GCRA rate: sustained one request per `interval_us`, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Gcra {
+    pub interval_us: u64,
+    pub burst: u32,
+}
+
+/// The outcome of one GCRA request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateVerdict {
+    pub allowed: bool,
+    /// Requests still allowed at once after this one.
+    pub remaining: u32,
+    /// When refused: how long until a request conforms again, in ms (rounded up).
+    pub retry_after_ms: u64,
+    /// How long until the whole burst is available again, in ms (rounded up).
+    pub reset_ms: u64,
+}
+
+/// Exponential back-off: `free` failures cost nothing; failure number `free + k` (k ≥ 1) makes
+/// every attempt wait `min(base × 2^(k−1), max)`. Failures are forgotten `forget_ms` after the
+/// last one (or when its wait ends, if later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub free: u32,
+    pub base_ms: u64,
+    pub max_ms: u64,
+    pub forget_ms: u64,
+}
+
+/// The GCRA step: with `tat` the stored TAT (0: none) and `now` on the same clock (µs), the
+/// verdict and the TAT to store when allowed.
+pub fn gcra_step(tat: u64, now: u64, g: Gcra) -> (RateVerdict, Option<u64>) {
+    let interval = g.interval_us.max(1);
+    let burst = u64::from(g.burst.max(1));
+    let tat = tat.max(now);
+    let new_tat = tat.saturating_add(interval);
+    // Conforms when new_tat − burst × interval ≤ now, written without going below zero.
+    let horizon = now.saturating_add(burst.saturating_mul(interval));
+    if new_tat > horizon {
+        let verdict = RateVerdict {
+            allowed: false,
+            remaining: 0,
+            retry_after_ms: ceil_ms(new_tat - horizon),
+            reset_ms: ceil_ms(tat - now),
+        };
+        return (verdict, None);
+    }
+    let remaining = ((horizon - new_tat) / interval).min(u64::from(u32::MAX)) as u32;
+    let verdict = RateVerdict {
+        allowed: true,
+        remaining,
+        retry_after_ms: 0,
+        reset_ms: ceil_ms(new_tat - now),
+    };
+    (verdict, Some(new_tat))
+}
+
+/// The stored state of a back-off: failures remembered, and until when (ms) attempts wait.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackoffState {
+    pub failures: u64,
+    pub until_ms: u64,
+}
+
+/// The back-off step at `now` (ms): records a failure first when `fail`. Returns the state to
+/// store (with how long to keep it, ms) — `None` when nothing changes — and the wait in ms.
+pub fn backoff_step(
+    state: BackoffState,
+    now: u64,
+    b: Backoff,
+    fail: bool,
+) -> (Option<(BackoffState, u64)>, u64) {
+    let mut s = state;
+    let stored = if fail {
+        s.failures += 1;
+        if s.failures > u64::from(b.free) {
+            let k = (s.failures - u64::from(b.free) - 1).min(40) as u32;
+            let delay = b.base_ms.saturating_mul(1u64 << k).min(b.max_ms);
+            s.until_ms = s.until_ms.max(now.saturating_add(delay));
+        }
+        let keep = b.forget_ms.max(s.until_ms.saturating_sub(now)).max(1);
+        Some((s, keep))
+    } else {
+        None
+    };
+    (stored, s.until_ms.saturating_sub(now))
+}
+
+fn ceil_ms(us: u64) -> u64 {
+    us.div_ceil(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_allows_a_burst_then_one_per_interval() {
+        let g = Gcra {
+            interval_us: 100_000,
+            burst: 3,
+        };
+        let mut tat = 0;
+        // Near the clock's start too (the memory store's clock starts at 0).
+        let now = 5;
+        for left in [2, 1, 0] {
+            let (v, t) = gcra_step(tat, now, g);
+            assert!(v.allowed);
+            assert_eq!(v.remaining, left);
+            tat = t.unwrap();
+        }
+        let (v, t) = gcra_step(tat, now, g);
+        assert!(!v.allowed && t.is_none());
+        assert_eq!(v.retry_after_ms, 100);
+        assert_eq!(v.reset_ms, 300);
+        // One interval later, one more.
+        let (v, _) = gcra_step(tat, now + 100_000, g);
+        assert!(v.allowed);
+        assert_eq!(v.remaining, 0);
+    }
+
+    #[test]
+    fn backoff_doubles_after_the_free_failures_up_to_the_cap() {
+        let b = Backoff {
+            free: 2,
+            base_ms: 100,
+            max_ms: 350,
+            forget_ms: 10_000,
+        };
+        let mut s = BackoffState::default();
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            let (stored, wait) = backoff_step(s, 1000, b, true);
+            s = stored.unwrap().0;
+            waits.push(wait);
+        }
+        assert_eq!(waits, vec![0, 0, 100, 200, 350]);
+        // A check changes nothing and reports the wait left.
+        let (stored, wait) = backoff_step(s, 1300, b, false);
+        assert!(stored.is_none());
+        assert_eq!(wait, 50);
+        assert_eq!(backoff_step(s, 2000, b, false).1, 0);
+    }
+}

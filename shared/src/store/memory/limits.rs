@@ -1,0 +1,64 @@
+//! The in-memory store's rate limits and failure back-off: the same steps the Redis scripts
+//! run ([`gcra_step`], [`backoff_step`]), on this process's monotonic clock.
+
+use std::time::{Duration, Instant};
+
+use super::MemoryStore;
+use crate::error::StoreError;
+use crate::store::limits::{backoff_step, gcra_step};
+use crate::store::{Backoff, Gcra, LimitKey, RateVerdict};
+
+/// Most limiter entries kept before expired ones are swept.
+const SWEEP_AT: usize = 100_000;
+
+fn id(key: &LimitKey<'_>) -> String {
+    format!("{}\u{0}{}", key.limiter, key.subject)
+}
+
+impl MemoryStore {
+    /// µs since this store was created: the limiters' clock.
+    fn clock_us(&self) -> u64 {
+        self.created.elapsed().as_micros().min(u128::from(u64::MAX)) as u64
+    }
+
+    pub(super) fn gcra_take(
+        &self,
+        key: &LimitKey<'_>,
+        gcra: Gcra,
+    ) -> Result<RateVerdict, StoreError> {
+        let now = self.clock_us();
+        let mut g = self.lock()?;
+        let id = id(key);
+        let tat = g.rates.get_mut(&id).copied().unwrap_or(0);
+        let (verdict, store) = gcra_step(tat, now, gcra);
+        if let Some(new_tat) = store {
+            g.rates
+                .insert_for(&id, new_tat, Duration::from_micros(new_tat - now));
+            if g.rates.0.len() > SWEEP_AT {
+                g.rates.sweep(Instant::now());
+            }
+        }
+        Ok(verdict)
+    }
+
+    pub(super) fn backoff_take(
+        &self,
+        key: &LimitKey<'_>,
+        b: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError> {
+        let now = self.clock_us() / 1000;
+        let mut g = self.lock()?;
+        let id = id(key);
+        let state = g.backoffs.get_mut(&id).copied().unwrap_or_default();
+        let (store, wait) = backoff_step(state, now, b, fail);
+        if let Some((s, keep_ms)) = store {
+            g.backoffs
+                .insert_for(&id, s, Duration::from_millis(keep_ms));
+            if g.backoffs.0.len() > SWEEP_AT {
+                g.backoffs.sweep(Instant::now());
+            }
+        }
+        Ok(wait)
+    }
+}

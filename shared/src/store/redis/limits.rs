@@ -1,0 +1,49 @@
+//! The Redis store's rate limits and failure back-off: one script call each
+//! (`redis/scripts/gcra.lua`, `redis/scripts/backoff.lua`), timed by the Redis clock so that
+//! every broker instance counts against the same limit.
+
+use super::RedisStore;
+use crate::error::StoreError;
+use crate::store::{Backoff, Gcra, LimitKey, RateVerdict};
+
+impl RedisStore {
+    pub(super) async fn gcra_take(
+        &self,
+        key: &LimitKey<'_>,
+        gcra: Gcra,
+    ) -> Result<RateVerdict, StoreError> {
+        let mut c = self.conn.clone();
+        let (allowed, remaining, retry_after_ms, reset_ms): (u8, u32, u64, u64) = self
+            .gcra
+            .key(self.keys.rate(key.limiter, key.subject))
+            .arg(gcra.interval_us.max(1))
+            .arg(gcra.burst.max(1))
+            .invoke_async(&mut c)
+            .await?;
+        Ok(RateVerdict {
+            allowed: allowed == 1,
+            remaining,
+            retry_after_ms,
+            reset_ms,
+        })
+    }
+
+    pub(super) async fn backoff_step(
+        &self,
+        key: &LimitKey<'_>,
+        b: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(self
+            .backoff
+            .key(self.keys.backoff(key.limiter, key.subject))
+            .arg(if fail { "fail" } else { "check" })
+            .arg(b.free)
+            .arg(b.base_ms)
+            .arg(b.max_ms)
+            .arg(b.forget_ms)
+            .invoke_async(&mut c)
+            .await?)
+    }
+}

@@ -1,0 +1,133 @@
+//! The successor of a rotated refresh token, sealed for the grace period (RFC 9700 §4.14.2
+//! allows a client to retry a refresh whose answer it lost; Okta calls this the refresh token
+//! grace period).
+//!
+//! # Design note: why the successor is sealed under the presented token
+//!
+//! To hand out *the same* successor again, the broker must be able to recover it, yet tokens are
+//! never stored in plaintext. So at rotation the successor (the new access and refresh tokens)
+//! is encrypted with AES-256-GCM under a key derived (HKDF-SHA-256) from the refresh token that
+//! was presented — a value the store never holds (it keeps only its keyed hash). The ciphertext
+//! is kept in Redis for the grace period only (a key with that TTL), bound by the AEAD's
+//! associated data to its family and to the client that presented the token.
+//!
+//! * A Redis dump, even together with the pepper, opens nothing: the key needs the presented
+//!   token itself (256 random bits). After the grace period there is nothing left to open.
+//! * Whoever holds the presented token *and* can authenticate as the same client within the
+//!   grace period gets the successor — exactly what the grace period grants, and no more than a
+//!   refresh by that party a moment earlier would have given; any other client, or any other
+//!   token of the family, still counts as reuse and revokes the login.
+//! * Successor tokens stay random (not derived from their predecessor), so one token never
+//!   predicts another, whatever else leaks.
+
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hkdf::Hkdf;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::crypto::random_bytes;
+use crate::error::StoreError;
+
+/// The tokens a rotation handed out. Never printed.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Successor {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for Successor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Successor(..)")
+    }
+}
+
+fn cipher(presented: &str) -> Option<Aes256Gcm> {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(b"tessera/v1/refresh-grace"), presented.as_bytes())
+        .expand(b"successor-key", &mut key)
+        .ok()?;
+    Aes256Gcm::new_from_slice(&key).ok()
+}
+
+fn aad(family: &str, client_id: &str) -> String {
+    format!("{family}\u{0}{client_id}")
+}
+
+/// Seals `s` under a key derived from the presented refresh token.
+pub(super) fn seal(
+    presented: &str,
+    family: &str,
+    client_id: &str,
+    s: &Successor,
+) -> Result<String, StoreError> {
+    let plain = serde_json::to_vec(s)?;
+    let nonce = random_bytes::<12>();
+    let aad = aad(family, client_id);
+    let sealed = cipher(presented)
+        .and_then(|c| {
+            c.encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .ok()
+        })
+        .ok_or_else(|| StoreError::Corrupt("sealing the refresh successor failed".into()))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// Opens what [`seal`] made with the same token, family and client; `None` otherwise.
+pub(super) fn open(
+    presented: &str,
+    family: &str,
+    client_id: &str,
+    sealed: &str,
+) -> Option<Successor> {
+    let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if raw.len() < 12 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(12);
+    let aad = aad(family, client_id);
+    let plain = cipher(presented)?
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_only_with_the_same_token_family_and_client() {
+        let s = Successor {
+            access_token: "tsr_at_a".into(),
+            refresh_token: "tsr_rt_b".into(),
+        };
+        let sealed = seal("tsr_rt_old", "fam", "c1", &s).unwrap();
+        assert!(!sealed.contains("tsr_"), "nothing in clear");
+        let back = open("tsr_rt_old", "fam", "c1", &sealed).unwrap();
+        assert_eq!(
+            (back.access_token.as_str(), back.refresh_token.as_str()),
+            ("tsr_at_a", "tsr_rt_b")
+        );
+        assert!(open("tsr_rt_other", "fam", "c1", &sealed).is_none());
+        assert!(open("tsr_rt_old", "fam2", "c1", &sealed).is_none());
+        assert!(open("tsr_rt_old", "fam", "c2", &sealed).is_none());
+        assert!(open("tsr_rt_old", "fam", "c1", "garbage").is_none());
+    }
+}
