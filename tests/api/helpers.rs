@@ -73,6 +73,11 @@ pub async fn spawn_app_on(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // `tweak` may have pointed the store elsewhere.
+    let redis_url = cfg["store"]["url"]
+        .as_str()
+        .unwrap_or(redis_url)
+        .to_string();
     let config = BrokerConfig::load(cfg, None).expect("valid test configuration");
     let app = Application::build_with_listener(config, listener).expect("broker starts");
     let base = format!("http://127.0.0.1:{}", app.port());
@@ -86,7 +91,7 @@ pub async fn spawn_app_on(
             .build()
             .expect("http client"),
         prefix,
-        redis_url: redis_url.to_string(),
+        redis_url,
     }
 }
 

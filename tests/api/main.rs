@@ -20,6 +20,7 @@ mod introspect;
 mod login_limits;
 mod metadata;
 mod rate_limits;
+mod redis_memory;
 mod redis_server;
 mod refresh_grace;
 mod registration;

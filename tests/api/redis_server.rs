@@ -4,6 +4,10 @@
 //! and restart (`RedisServer`). Either dies with the test process: the child is spawned with
 //! `PR_SET_PDEATHSIG`, from a thread that lives as long as its owner. `TESSERA_TEST_REDIS_URL`
 //! replaces the shared instance with an existing server.
+//!
+//! Owned servers run with the persistence settings of the shipped `redis/redis.conf`
+//! ([`shipped_persistence`]: AOF, its `appendfsync`, `noeviction`...), read from the file, so
+//! that what the tests prove about restarts holds for the configuration operators deploy.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -18,20 +22,49 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-/// Spawns Redis on `port`; `None` when it exits at once (the port was taken meanwhile).
+/// The directives of the shipped `redis/redis.conf` that decide what survives a crash and what
+/// happens when memory is full, as `redis-server` arguments (`--appendfsync everysec` ...).
+pub fn shipped_persistence() -> Vec<String> {
+    const KEPT: &[&str] = &[
+        "appendonly",
+        "appendfsync",
+        "appendfilename",
+        "appenddirname",
+        "aof-use-rdb-preamble",
+        "aof-load-truncated",
+        "no-appendfsync-on-rewrite",
+        "auto-aof-rewrite-percentage",
+        "auto-aof-rewrite-min-size",
+        "maxmemory-policy",
+    ];
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/redis/redis.conf");
+    let conf = std::fs::read_to_string(path).expect("redis/redis.conf is readable");
+    let mut args = Vec::new();
+    for line in conf.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        if KEPT.contains(&name) {
+            args.push(format!("--{name}"));
+            args.extend(words.map(|w| w.trim_matches('"').to_string()));
+        }
+    }
+    assert!(
+        args.iter().any(|a| a == "--appendfsync"),
+        "redis.conf sets appendfsync"
+    );
+    args
+}
+
+/// Spawns Redis on `port` with `args`; `None` when it exits at once (the port was taken).
 #[allow(unsafe_code)]
-fn try_spawn_child(port: u16, dir: &PathBuf, persistent: bool) -> Option<Child> {
+fn try_spawn_child(port: u16, dir: &PathBuf, args: &[String]) -> Option<Child> {
     let mut cmd = Command::new("redis-server");
     cmd.arg("--port")
         .arg(port.to_string())
         .args(["--bind", "127.0.0.1", "--daemonize", "no", "--save", ""])
         .arg("--dir")
         .arg(dir)
-        .args(if persistent {
-            ["--appendonly", "yes", "--appendfsync", "always"]
-        } else {
-            ["--appendonly", "no", "--appendfsync", "no"]
-        })
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent; it only asks the
@@ -62,13 +95,13 @@ fn try_spawn_child(port: u16, dir: &PathBuf, persistent: bool) -> Option<Child> 
 }
 
 /// Spawns Redis on a free port, trying another one if the chosen port is taken in between.
-fn spawn_on_free_port(dir_name: &str, persistent: bool) -> (u16, PathBuf, Child) {
+fn spawn_on_free_port(dir_name: &str, args: &[String]) -> (u16, PathBuf, Child) {
     for _ in 0..5 {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("{dir_name}-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        if let Some(child) = try_spawn_child(port, &dir, persistent) {
+        if let Some(child) = try_spawn_child(port, &dir, args) {
             return (port, dir, child);
         }
     }
@@ -95,7 +128,8 @@ pub fn shared_redis_url() -> String {
         // The child must be spawned from a thread that never exits before the process does,
         // because PDEATHSIG follows the spawning thread, not the process.
         std::thread::spawn(move || {
-            let (port, _dir, mut child) = spawn_on_free_port("tessera-redis", false);
+            let args = ["--appendonly", "no"].map(String::from);
+            let (port, _dir, mut child) = spawn_on_free_port("tessera-redis", &args);
             let _ = tx.send(format!("redis://127.0.0.1:{port}"));
             // Blocks as long as Redis runs, which keeps this thread (and so Redis) alive.
             let _ = child.wait();
@@ -105,19 +139,29 @@ pub fn shared_redis_url() -> String {
     .clone()
 }
 
-/// A Redis of one test's own, with an append-only file so that a restart keeps its data.
+/// A Redis of one test's own, with the shipped persistence settings (an append-only file), so
+/// that a restart keeps what production would keep.
 pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl RedisServer {
     pub fn start() -> Self {
-        let (port, dir, child) = spawn_on_free_port("tessera-redis-own", true);
+        Self::start_with(&[])
+    }
+
+    /// With `extra` arguments after the shipped ones (e.g. `--maxmemory 4mb`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let mut args = shipped_persistence();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let (port, dir, child) = spawn_on_free_port("tessera-redis-own", &args);
         RedisServer {
             port,
             dir,
+            args,
             child: Some(child),
         }
     }
@@ -126,6 +170,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Kills Redis with SIGKILL (no shutdown, no final fsync), as a crash would.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -135,7 +180,7 @@ impl RedisServer {
 
     pub fn restart(&mut self) {
         self.stop();
-        self.child = try_spawn_child(self.port, &self.dir, true);
+        self.child = try_spawn_child(self.port, &self.dir, &self.args);
         assert!(
             self.child.is_some(),
             "redis-server could not restart on its port"
