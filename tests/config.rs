@@ -151,3 +151,115 @@ fn missing_files_and_required_sections_are_errors() {
         Ok(())
     });
 }
+
+#[test]
+fn placeholder_and_short_secrets_are_refused_naming_the_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[admin]\ntoken = \"CHANGE_ME_ADMIN_TOKEN_AT_LEAST_32_CHARACTERS\"",
+            "admin.token",
+            "TESSERA_ADMIN__TOKEN",
+        ),
+        (
+            "[security]\npepper = \"change_me_pepper_at_least_32_characters_long\"",
+            "security.pepper",
+            "TESSERA_SECURITY__PEPPER",
+        ),
+        (
+            "[registration]\ninitial_access_token = \"xxxxxxxxChangeMexxxxxxxxxxxxxxxxxxxxxxxxx\"",
+            "registration.initial_access_token",
+            "TESSERA_REGISTRATION__INITIAL_ACCESS_TOKEN",
+        ),
+        (
+            "[registration]\ninitial_access_token = \"too-short\"",
+            "registration.initial_access_token",
+            "at least 32 characters",
+        ),
+        (
+            "[store]\nurl = \"redis://broker:CHANGE_ME_BROKER@127.0.0.1:6379\"",
+            "store.url",
+            "TESSERA_STORE__URL",
+        ),
+    ];
+    for (extra, key, also) in cases {
+        Jail::expect_with(|jail| {
+            let err = load(jail, &with_line(extra)).expect_err(extra);
+            assert!(err.contains(key), "{extra}: {err}");
+            assert!(err.contains(also), "{extra}: {err}");
+            if extra.to_ascii_lowercase().contains("change") {
+                assert!(err.contains("CHANGE_ME placeholder"), "{err}");
+            }
+            assert!(
+                !err.contains("AT_LEAST_32"),
+                "the secret is not echoed: {err}"
+            );
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn the_example_file_does_not_start_until_its_placeholders_are_replaced() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("tessera.example.toml");
+    Jail::expect_with(|jail| {
+        let err = BrokerConfig::load(json!({}), Some(&example))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CHANGE_ME placeholder"), "{err}");
+        // With the secrets given (as the environment would), the example is a valid file.
+        jail.set_env(
+            "TESSERA_STORE__URL",
+            "redis://broker:s3cret-from-the-env@127.0.0.1:6379",
+        );
+        jail.set_env("TESSERA_ADMIN__TOKEN", "a".repeat(40));
+        jail.set_env("TESSERA_SECURITY__PEPPER", "p".repeat(40));
+        let c = BrokerConfig::load(json!({}), Some(&example)).unwrap();
+        assert_eq!(c.limits.token.burst, 100);
+        assert_eq!(c.tokens.refresh_grace_secs, 0);
+        assert_eq!(c.server.status_listen.to_string(), "127.0.0.1:9080");
+        Ok(())
+    });
+}
+
+#[test]
+fn limits_are_configurable_and_checked() {
+    Jail::expect_with(|jail| {
+        jail.set_env("TESSERA_LIMITS__TOKEN__RATE", "50ps");
+        jail.set_env("TESSERA_LIMITS__TOKEN__BURST", "7");
+        let c = load(jail, MINIMAL).unwrap();
+        assert_eq!(String::from(c.limits.token.rate), "50ps");
+        assert_eq!(c.limits.token.burst, 7);
+        assert!(c.limits.enabled);
+        Ok(())
+    });
+    for (extra, key) in [
+        // (`token` would collide with admin.token in with_line.)
+        (
+            "[limits]\nintrospect = { rate = \"0ps\", burst = 1 }",
+            "rate",
+        ),
+        (
+            "[limits]\nintrospect = { rate = \"5ps\", burst = 0 }",
+            "limits.introspect.burst",
+        ),
+        (
+            "[limits]\npending_logins_total = 0",
+            "limits.pending_logins_total",
+        ),
+        ("[limits]\nmistake = 1", "mistake"),
+        (
+            "[tokens]\nrefresh_grace_secs = 61",
+            "tokens.refresh_grace_secs",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"not-a-net\"]",
+            "trusted_proxies",
+        ),
+    ] {
+        Jail::expect_with(|jail| {
+            let err = load(jail, &with_line(extra)).expect_err(extra);
+            assert!(err.contains(key), "{extra}: {err}");
+            Ok(())
+        });
+    }
+}

@@ -60,3 +60,60 @@ async fn redis_outage_is_503_then_recovers_by_itself() {
     let res = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// With the shipped persistence (`redis/redis.conf`: AOF, `appendfsync everysec`), a revocation
+/// the broker acknowledged survives Redis being killed with SIGKILL right after: the write reached
+/// the kernel before the reply, and Redis replays it from its append-only file.
+#[tokio::test]
+async fn an_acknowledged_revocation_survives_kill_9() {
+    let args = crate::redis_server::shipped_persistence();
+    let fsync = args.iter().position(|a| a == "--appendfsync").unwrap();
+    assert_eq!(
+        args[fsync + 1],
+        "everysec",
+        "the setting this test is about"
+    );
+    assert!(args.windows(2).any(|w| w == ["--appendonly", "yes"]));
+
+    let mut redis = RedisServer::start();
+    let app = spawn_app_with(&redis.url(), |_| {}).await;
+    let c = app.default_client().await;
+    let revoked = app.access_token(&c).await;
+    let kept = app.access_token(&c).await;
+    let res = app.post_form("/revoke", &c, &[("token", &revoked)]).await;
+    assert_eq!(res.status(), 200);
+    // The app as a whole too, from another client's point of view.
+    let other = app.default_client().await;
+    let other_token = app.access_token(&other).await;
+    let res = app
+        .admin_patch(
+            &format!(
+                "/admin/developers/{}/apps/{}",
+                other.developer_id, other.app_id
+            ),
+            json!({"status": "revoked"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    redis.stop(); // SIGKILL, at once
+    redis.restart();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = app.post_form("/introspect", &c, &[("token", &kept)]).await;
+        if res.status() == 200 {
+            assert_eq!(json_of(res).await["active"], json!(true), "kept survives");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no recovery after the restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !app.is_active(&c, &revoked).await,
+        "the revocation survived"
+    );
+    assert!(
+        !app.is_active(&c, &other_token).await,
+        "the app's revocation survived"
+    );
+}

@@ -119,3 +119,30 @@ pub(super) fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> HttpRespo
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_exactly_the_page_style() {
+        use base64::Engine;
+        use sha2::Digest;
+        let page = document("t", "<p>x</p>");
+        let style = page
+            .split("<style>")
+            .nth(1)
+            .and_then(|rest| rest.split("</style>").next())
+            .unwrap();
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
+        assert!(
+            csp().contains(&format!("style-src 'sha256-{hash}'")),
+            "{}",
+            csp()
+        );
+        assert!(!csp().contains("unsafe-inline"));
+        assert!(
+            csp().contains("frame-ancestors 'none'") && csp().starts_with("default-src 'none'")
+        );
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! Discovered by its issuer URL (`/.well-known/openid-configuration`), cached and refreshed;
 //! stale metadata keeps serving if a refresh fails. The HTTP client does not follow redirects
-//! (SSRF: the openidconnect docs say so), has timeouts, and is built once. The JWKS is cached
+//! (SSRF: the openidconnect docs say so), has timeouts, is built once, and reads at most
+//! `upstream.max_response_bytes` of any answer ([`http`]). The JWKS is cached
 //! with the metadata; a token signed with an unknown `kid` causes one refetch, at most once per
 //! `jwks_min_refetch_secs`, so key rotation just works and a flood of forged `kid`s does not
 //! become a flood of upstream requests.
@@ -14,6 +15,7 @@
 //! * [`claims`] — the configured claim mapping.
 
 pub mod claims;
+pub mod http;
 pub mod id_token;
 pub mod jwt;
 
@@ -78,7 +80,7 @@ pub(crate) struct Discovered {
 
 pub struct Upstream {
     cfg: UpstreamConfig,
-    http: reqwest::Client,
+    http: http::CappedClient,
     redirect_uri: String,
     discovered: RwLock<Option<Arc<Discovered>>>,
     /// When the JWKS was last refetched for an unknown `kid` (std mutex: never held across
@@ -119,6 +121,7 @@ impl Upstream {
             .connect_timeout(Duration::from_millis(cfg.timeout_ms))
             .build()
             .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        let http = http::CappedClient::new(http, cfg.max_response_bytes);
         Ok(Upstream {
             redirect_uri: format!("{broker_issuer}/callback"),
             cfg,

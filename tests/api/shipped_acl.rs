@@ -1,0 +1,91 @@
+//! The broker under the `broker` ACL user of the shipped `redis/redis.conf` (read from the
+//! file): every script it runs — rate limits and back-off on the Redis clock, budgets, the
+//! refresh grace period, code claims, revocations — is allowed, so no limit silently falls back
+//! to the in-process one in production.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::world::*;
+
+const PASSWORD: &str = "acl-test-password-0123456789";
+
+/// `--user broker …` as redis.conf has it, with a password of the test's own.
+fn shipped_broker_user() -> Vec<String> {
+    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/redis/redis.conf"))
+        .expect("redis/redis.conf");
+    let line = conf
+        .lines()
+        .find(|l| l.starts_with("user broker "))
+        .expect("redis.conf has a broker user");
+    let mut args = vec!["--user".to_string()];
+    args.extend(line.split_whitespace().skip(1).map(|w| {
+        if w.starts_with('>') {
+            format!(">{PASSWORD}")
+        } else {
+            w.to_string()
+        }
+    }));
+    args
+}
+
+#[tokio::test]
+async fn every_broker_script_runs_under_the_shipped_acl() {
+    let acl = shipped_broker_user();
+    let acl: Vec<&str> = acl.iter().map(String::as_str).collect();
+    let redis = RedisServer::start_with(&acl);
+    let url = format!("redis://broker:{PASSWORD}@127.0.0.1:{}", redis.port);
+    let w = spawn_world_with(move |cfg| {
+        cfg["store"]["url"] = json!(url);
+        // The ACL's key pattern is ~tessera:*.
+        cfg["store"]["prefix"] = json!("tessera:");
+        cfg["tokens"] = json!({ "refresh_grace_secs": 5 });
+    })
+    .await;
+    let c = code_client(
+        &w,
+        json!({"grant_types": ["authorization_code", "refresh_token", "client_credentials"]}),
+    )
+    .await;
+    let token = w.app.access_token(&c).await;
+    assert!(w.app.is_active(&c, &token).await);
+    let wrong = Client {
+        secret: "wrong".into(),
+        ..c.clone()
+    };
+    let res = w
+        .app
+        .token(&wrong, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let t = alice_tokens(&w, &c, "openid read").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", rt)];
+    let first = json_of(w.app.token(&c, &refresh).await).await;
+    let again = json_of(w.app.token(&c, &refresh).await).await;
+    assert_eq!(
+        first["refresh_token"], again["refresh_token"],
+        "grace replay"
+    );
+    let res = w
+        .app
+        .post_form(
+            "/revoke",
+            &c,
+            &[("token", first["refresh_token"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        !w.app
+            .is_active(&c, first["access_token"].as_str().unwrap())
+            .await
+    );
+    // No check fell back to the in-process limiter: the store answered every one.
+    let metrics = w.app.metrics().await;
+    assert!(
+        !metrics.contains("tessera_rate_limit_unavailable_total{"),
+        "{metrics}"
+    );
+}
