@@ -32,6 +32,7 @@ write_broker_config() {
   cat > "$1" <<EOF
 [server]
 listen = "127.0.0.1:$BROKER_PORT"
+status_listen = "127.0.0.1:0"
 issuer = "$BASE"
 workers = 1
 
@@ -46,6 +47,21 @@ pepper = "$PEPPER"
 
 [log]
 level = "warn"
+
+# One client, one user and one address hammer the endpoints: the limits are out of the way, but
+# still checked (each request pays the limiter's Redis round trip, as in production).
+[limits]
+token = { rate = "1000000ps", burst = 1000000 }
+introspect = { rate = "1000000ps", burst = 1000000 }
+revoke = { rate = "1000000ps", burst = 1000000 }
+password_per_ip = { rate = "1000000ps", burst = 1000000 }
+password_per_username = { rate = "1000000ps", burst = 1000000 }
+authorize_per_ip = { rate = "1000000ps", burst = 1000000 }
+callback_per_ip = { rate = "1000000ps", burst = 1000000 }
+pending_logins_per_ip = 100000000
+pending_logins_total = 100000000
+codes_per_ip = 100000000
+codes_total = 100000000
 ${3:-}
 EOF
 }

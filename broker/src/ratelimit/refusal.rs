@@ -90,10 +90,7 @@ impl Refusal {
     pub fn oauth(self) -> OAuthError {
         let mut e = OAuthError::new(
             ErrorCode::SlowDown,
-            format!(
-                "too many requests; retry after {} seconds",
-                self.retry_after_secs()
-            ),
+            format!("too many requests; retry in {} s", self.retry_after_secs()),
         );
         e.headers = self.headers();
         e
