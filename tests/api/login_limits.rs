@@ -8,6 +8,26 @@ use crate::helpers::*;
 use crate::rate_limits::{assert_slow_down, with_limits};
 use crate::world::*;
 
+/// `/authorize` for code client `c` from `ip` (through the trusted proxy), with `state`.
+pub async fn authorize_from(w: &World, c: &Client, ip: &str, state: &str) -> Response {
+    w.app
+        .http
+        .get(w.app.url("/authorize"))
+        .header("x-forwarded-for", ip)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", c.id.as_str()),
+            ("redirect_uri", APP_REDIRECT),
+            ("scope", "read"),
+            ("state", state),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn password_from(w: &World, c: &Client, ip: &str, user: &str, pass: &str) -> Response {
     w.app
         .http
@@ -95,26 +115,12 @@ async fn authorize_and_callback_are_limited_per_ip_with_an_html_page() {
     })
     .await;
     let c = code_client(&w, json!({})).await;
-    let authorize = |ip: &'static str| {
-        w.app
-            .http
-            .get(w.app.url("/authorize"))
-            .header("x-forwarded-for", ip)
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", c.id.as_str()),
-                ("redirect_uri", APP_REDIRECT),
-                ("scope", "read"),
-                ("code_challenge", CHALLENGE),
-                ("code_challenge_method", "S256"),
-            ])
-            .send()
-    };
+    let authorize = |ip: &'static str| authorize_from(&w, &c, ip, "st");
     for _ in 0..2 {
-        assert_eq!(authorize("192.0.2.20").await.unwrap().status(), 302);
+        assert_eq!(authorize("192.0.2.20").await.status(), 302);
     }
-    assert_429_page(authorize("192.0.2.20").await.unwrap()).await;
-    assert_eq!(authorize("192.0.2.21").await.unwrap().status(), 302);
+    assert_429_page(authorize("192.0.2.20").await).await;
+    assert_eq!(authorize("192.0.2.21").await.status(), 302);
 
     let callback = |ip: &'static str| {
         w.app

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::login_limits::authorize_from;
 use crate::rate_limits::with_limits;
 use crate::world::*;
 
@@ -25,24 +26,7 @@ async fn count_keys(app: &TestApp, pattern: &str) -> usize {
 
 /// `/authorize` for `c` from `ip` with a long `state`; where it sends the browser.
 async fn start_login(w: &World, c: &Client, ip: &str) -> (StatusCode, String) {
-    let state = "s".repeat(1000);
-    let res = w
-        .app
-        .http
-        .get(w.app.url("/authorize"))
-        .header("x-forwarded-for", ip)
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", c.id.as_str()),
-            ("redirect_uri", APP_REDIRECT),
-            ("scope", "read"),
-            ("state", state.as_str()),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_from(w, c, ip, &"s".repeat(1000)).await;
     let to = res
         .headers()
         .get("location")
