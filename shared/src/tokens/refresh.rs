@@ -28,8 +28,8 @@ impl Tokens {
         let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
             return Err(RefreshError::Invalid); // never issued: revokes nothing
         };
-        let Some(state) = store.family_get(&family).await? else {
-            return Err(RefreshError::Invalid);
+        let Some(state) = store.family_get(&family).await?.filter(|f| !f.revoked) else {
+            return Err(RefreshError::Invalid); // a revoked login mints nothing, not even to discard
         };
         let fam: FamilyRecord = serde_json::from_str(&state.record).map_err(StoreError::from)?;
         // Another client's token is useless here, and presenting it changes nothing.
@@ -50,18 +50,7 @@ impl Tokens {
         let access = self.mint_for_family(app, &fam, scope, &family).await?;
         let next = TokenKind::RefreshToken.generate();
         let next_hash = self.keys.token_hash(&next);
-        let sealed = match self.refresh_grace_ms {
-            0 => String::new(),
-            _ => grace::seal(
-                refresh_token,
-                &family,
-                client_id,
-                &grace::Successor {
-                    access_token: access.token.clone(),
-                    refresh_token: next.clone(),
-                },
-            )?,
-        };
+        let sealed = self.seal_successor(refresh_token, &family, client_id, &access, &next)?;
         let left = (fam.expires_at - now()).max(1) as u64;
         store
             .token_put(TokenKind::RefreshToken, &next_hash, &family, left)
@@ -93,6 +82,25 @@ impl Tokens {
             Rotation::Reused => Err(RefreshError::Reused),
             _ => Err(RefreshError::Invalid),
         }
+    }
+
+    /// The successor sealed for the grace period (nothing without one).
+    fn seal_successor(
+        &self,
+        presented: &str,
+        family: &str,
+        client_id: &str,
+        access: &Minted,
+        refresh: &str,
+    ) -> Result<String, StoreError> {
+        if self.refresh_grace_ms == 0 {
+            return Ok(String::new());
+        }
+        let successor = grace::Successor {
+            access_token: access.token.clone(),
+            refresh_token: refresh.to_string(),
+        };
+        grace::seal(presented, family, client_id, &successor)
     }
 
     /// A retry within the grace period: the successor handed out by the rotation, again.
