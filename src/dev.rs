@@ -64,6 +64,7 @@ pub async fn run(file: Option<PathBuf>, port: u16) -> anyhow::Result<()> {
         "log": { "level": "warn" },
         "upstream": { "dev_idp": true, "claims": {
             "email": "email", "groups": "groups", "DealershipLocation": "DealershipLocation" } },
+        "id_token": { "generate_key": true },
     });
     let config = BrokerConfig::load(defaults, file.as_deref())?;
     tessera_shared::telemetry::init(&config.log);

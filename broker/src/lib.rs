@@ -13,6 +13,7 @@
 //!   exchanges, `id_token` and JWT validation, claim mapping.
 //! * [`devidp`] — the development identity provider that stands in for Okta.
 //! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
+//! * [`idtoken`] — the id_tokens the broker signs for apps, and its signing keys (JWKS).
 //! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics`.
 //! * [`telemetry`] — the request span (route and request id, never the query string).
 //! * [`dev`] — the demo developer and app of `tessera dev`.
@@ -24,6 +25,7 @@ pub mod dev;
 pub mod devidp;
 pub mod error;
 pub mod health;
+pub mod idtoken;
 pub mod metrics;
 pub mod oauth;
 pub mod startup;

@@ -13,6 +13,9 @@ use serde::Deserialize;
 use thiserror::Error;
 use url::Url;
 
+mod grants;
+pub use grants::{IdTokenConfig, TokenExchangeConfig};
+
 pub const ENV_PREFIX: &str = "TESSERA_";
 
 #[derive(Debug, Error)]
@@ -93,6 +96,11 @@ pub struct BrokerConfig {
     /// login (`/authorize`, `password` and token exchange are off).
     #[serde(default)]
     pub upstream: Option<UpstreamConfig>,
+    /// The id_tokens the broker signs for apps, and their keys.
+    #[serde(default)]
+    pub id_token: IdTokenConfig,
+    #[serde(default)]
+    pub token_exchange: TokenExchangeConfig,
 }
 
 impl BrokerConfig {
@@ -105,6 +113,8 @@ impl BrokerConfig {
         "registration",
         "log",
         "upstream",
+        "id_token",
+        "token_exchange",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -149,6 +159,8 @@ impl BrokerConfig {
         if let Some(u) = &self.upstream {
             u.validate()?;
         }
+        self.id_token.validate(self.upstream.is_some())?;
+        self.token_exchange.validate()?;
         self.log.validate()
     }
 }

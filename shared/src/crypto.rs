@@ -17,6 +17,8 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+mod seal;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Fills a buffer from the operating system's CSPRNG.
@@ -41,6 +43,8 @@ pub fn random_string<const N: usize>() -> String {
 pub struct Keys {
     token: HmacSha256,
     secret: HmacSha256,
+    /// AEAD key for values kept but never looked up by value ([`Keys::seal`]).
+    seal: chacha20poly1305::XChaCha20Poly1305,
 }
 
 impl std::fmt::Debug for Keys {
@@ -59,6 +63,7 @@ impl Keys {
         Keys {
             token: derive(b"tessera/v1/token-hash"),
             secret: derive(b"tessera/v1/client-secret-hash"),
+            seal: seal::key(pepper),
         }
     }
 

@@ -61,8 +61,22 @@ async fn a_registered_client_gets_tokens() {
         id: body["client_id"].as_str().unwrap().into(),
         secret: body["client_secret"].as_str().unwrap().into(),
     };
-    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
+    let res = app
+        .http
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &c.id),
+            ("client_secret", &c.secret),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json_of(res).await["scope"], "read");
+    // Registered for client_secret_post: the same secret over Basic is refused.
+    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(res, 401, "invalid_client").await;
     let meta = json_of(
         app.http
             .get(app.url("/.well-known/oauth-authorization-server"))
@@ -73,14 +87,17 @@ async fn a_registered_client_gets_tokens() {
     .await;
     assert_eq!(meta["registration_endpoint"], "http://localhost/register");
 
-    // The same name again is refused as metadata, not as a 500.
+    // client_name is a label, not a key: the same name registers again, as another client.
     let res = register(
         &app,
         IAT,
         json!({"client_name": "billing", "grant_types": ["client_credentials"]}),
     )
     .await;
-    assert_oauth_error(res, 400, "invalid_client_metadata").await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again = json_of(res).await;
+    assert_eq!(again["client_name"], "billing");
+    assert_ne!(again["client_id"], body["client_id"]);
 }
 
 #[tokio::test]
@@ -155,7 +172,7 @@ async fn bad_metadata_is_refused_with_rfc7591_errors() {
             "invalid_client_metadata",
         ),
         (
-            json!({"grant_types": ["client_credentials"], "client_name": "../../etc"}),
+            json!({"grant_types": ["client_credentials"], "client_name": "bell\u{7}"}),
             "invalid_client_metadata",
         ),
     ];

@@ -50,6 +50,7 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
     let app = spawn_app_on(listener, &shared_redis_url(), |cfg| {
         cfg["server"]["issuer"] = json!(broker_issuer);
         cfg["upstream"] = upstream;
+        cfg["id_token"] = json!({"generate_key": true});
         tweak(cfg);
     })
     .await;

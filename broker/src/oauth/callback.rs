@@ -3,6 +3,11 @@
 //! goes back to the app as `access_denied`. The upstream code is exchanged, the `id_token`
 //! validated, its claims mapped, and the app receives a single-use broker code with its `state`
 //! and `iss` (RFC 9207).
+//!
+//! The login completes only in the browser that started it: without the login cookie whose
+//! hash the pending login holds ([`super::login_cookie`]), the answer is an error page and the
+//! app gets no code (RFC 9700 §4.7, login CSRF). A request without any login cookie is refused
+//! before the store is touched, so it cannot consume someone else's pending login.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::model::{CodeRecord, Identity, PendingLogin, Sensitive};
@@ -11,6 +16,8 @@ use tessera_shared::time::now;
 
 use super::browser::{error_page, error_redirect, redirect_to};
 use super::form::Form;
+use super::limits::{self, CALLBACK};
+use super::login_cookie;
 use crate::state::AppState;
 use crate::upstream::{claims, UpstreamError, VerifiedLogin};
 
@@ -18,12 +25,30 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let Some(upstream) = &state.upstream else {
         return error_page(404, "Not available", "user login is not configured");
     };
-    let params = match Form::parse(req.query_string().as_bytes()) {
+    if req.query_string().len() > limits::MAX_QUERY_BYTES {
+        return error_page(414, "Request too long", "the callback request is too long");
+    }
+    let params = match Form::parse(req.query_string().as_bytes(), &CALLBACK) {
         Ok(p) => p,
         Err(e) => return error_page(400, "Invalid request", &e.description),
     };
+    if let Err(e) = CALLBACK.check(&params) {
+        return error_page(400, "Invalid request", &e.description);
+    }
     let Some(up_state) = params.get("state") else {
         return error_page(400, "Invalid request", "missing state");
+    };
+    let wrong_browser = || {
+        error_page(
+            400,
+            "Login not started in this browser",
+            "this sign-in was started in another browser or its cookie is missing; \
+             please start again from the app",
+        )
+    };
+    let secure = state.urls.issuer.starts_with("https://");
+    let Some(browser) = login_cookie::presented(&req, secure) else {
+        return wrong_browser();
     };
     let pending: PendingLogin = match state.catalog.store().login_take(up_state).await {
         Ok(Some(raw)) => match serde_json::from_str(&raw) {
@@ -42,6 +67,14 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             return error_page(503, "Temporarily unavailable", "please retry shortly");
         }
     };
+    let browser_ok = tessera_shared::crypto::constant_time_eq(
+        state.keys.token_hash(&browser).as_bytes(),
+        pending.browser_hash.as_bytes(),
+    );
+    if !browser_ok {
+        tracing::warn!("login completed in another browser than it was started in; refused");
+        return wrong_browser();
+    }
     let iss = state.urls.issuer.as_str();
     let fail = |code: ErrorCode, desc: &str| {
         error_redirect(
@@ -102,6 +135,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         redirect_uri_explicit: pending.redirect_uri_explicit,
         scope: pending.scope.clone(),
         code_challenge: pending.code_challenge.clone(),
+        nonce: pending.nonce.clone(),
         identity,
     };
     match state.tokens.issue_code(&record).await {
@@ -141,6 +175,7 @@ pub fn identity(state: &AppState, login: VerifiedLogin) -> Result<Identity, Upst
         sub,
         claims: claims::map(upstream.config(), &login.claims),
         id_token: Some(Sensitive(login.id_token)),
+        id_token_sealed: None,
         auth_time,
     })
 }

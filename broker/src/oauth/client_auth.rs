@@ -1,5 +1,7 @@
 //! Client authentication at the token, introspection and revocation endpoints
-//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once.
+//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once. An app
+//! with a registered `token_endpoint_auth_method` (RFC 7591 §2; every dynamically registered
+//! one) must use exactly that method; a public app authenticates with `none`.
 //!
 //! Every failure — unknown client, wrong secret, revoked or expired credential, revoked app —
 //! gives the same `invalid_client`, and an unknown client still costs one HMAC verification, so
@@ -9,7 +11,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use tessera_shared::model::{App, Status};
+use tessera_shared::model::{App, SecretMethod, Status};
 use tessera_shared::oauth::{Challenge, OAuthError};
 use tessera_shared::time::now;
 
@@ -30,6 +32,8 @@ struct Presented {
     client_id: String,
     secret: String,
     challenge: Challenge,
+    /// How the secret came (`None`: no secret, a public client).
+    method: Option<SecretMethod>,
 }
 
 fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
@@ -65,6 +69,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
                 client_id: id,
                 secret,
                 challenge: Challenge::Basic,
+                method: Some(SecretMethod::ClientSecretBasic),
             })
         }
         (None, Some(secret)) => match body_id {
@@ -72,6 +77,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
                 client_id: id.to_string(),
                 secret: secret.to_string(),
                 challenge: Challenge::None,
+                method: Some(SecretMethod::ClientSecretPost),
             }),
             None => Err(OAuthError::invalid_request("missing parameter 'client_id'")),
         },
@@ -82,6 +88,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
                 client_id: id.to_string(),
                 secret: String::new(),
                 challenge: Challenge::None,
+                method: None,
             }),
             None => Err(OAuthError::invalid_client(Challenge::Basic)),
         },
@@ -128,7 +135,13 @@ pub async fn authenticate(
     let verified = match &app {
         // A public app authenticates without a secret, and a secret proves nothing for it.
         Some(a) if a.public => verified && p.secret.is_empty(),
-        _ => verified && !p.secret.is_empty(),
+        // RFC 7591 §2: the registered method, and no other.
+        Some(a) => {
+            verified
+                && !p.secret.is_empty()
+                && a.auth_method.is_none_or(|m| p.method == Some(m))
+        }
+        None => false,
     };
     match app {
         Some(app) if verified && app.status == Status::Approved => Ok(AuthenticatedClient {

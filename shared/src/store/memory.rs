@@ -51,6 +51,8 @@ struct Inner {
     families: Expiring<FamilyState>,
     user_families: Expiring<std::collections::BTreeSet<String>>,
     quotas: Expiring<u64>,
+    /// [`Store::mark_used`] markers.
+    used: Expiring<()>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,
@@ -200,6 +202,7 @@ impl Store for MemoryStore {
             g.codes.sweep(now);
             g.families.sweep(now);
             g.user_families.sweep(now);
+            g.used.sweep(now);
         }
         let exp = now + Duration::from_secs(ttl_secs.max(1));
         g.tokens
@@ -357,6 +360,15 @@ impl Store for MemoryStore {
             .get_mut(&key)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default())
+    }
+
+    async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        if g.used.get_mut(hash).is_some() {
+            return Ok(false);
+        }
+        g.used.insert(hash, (), ttl_secs);
+        Ok(true)
     }
 
     async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {

@@ -25,7 +25,8 @@ pub async fn grant(
     match state.tokens.refresh(token, &client.app, scope).await {
         Ok(issued) => {
             state.metrics.token_issued(GrantType::RefreshToken.as_str());
-            Ok(TokenResponse::for_user(issued))
+            // OIDC Core §12.2: a refreshed id_token carries no nonce.
+            TokenResponse::for_user(state, issued, None)
         }
         Err(RefreshError::Scope) => Err(OAuthError::new(
             ErrorCode::InvalidScope,
