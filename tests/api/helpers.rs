@@ -155,7 +155,10 @@ impl TestApp {
             app_id: body["id"].as_str().expect("app id").to_string(),
             id: cred["client_id"].as_str().expect("client_id").to_string(),
             // A public app's credential has no secret.
-            secret: cred["client_secret"].as_str().unwrap_or_default().to_string(),
+            secret: cred["client_secret"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 
@@ -218,6 +221,52 @@ impl TestApp {
             .get_multiplexed_async_connection()
             .await
             .expect("redis connection")
+    }
+}
+
+impl TestApp {
+    /// Every key under this app's prefix with its value as text (strings; hash fields and
+    /// values, set members and list items joined by newlines), sorted by key: what an attacker
+    /// with a dump of Redis would see.
+    pub async fn stored(&self) -> Vec<(String, String)> {
+        let mut c = self.redis().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for k in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&k)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            let parts: Vec<String> = match kind.as_str() {
+                "string" => vec![redis::cmd("GET").arg(&k).query_async(&mut c).await.unwrap()],
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&k)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                "set" => redis::cmd("SMEMBERS")
+                    .arg(&k)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                "list" => redis::cmd("LRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                _ => vec![format!("<{kind}>")],
+            };
+            out.push((k, parts.join("\n")));
+        }
+        out.sort();
+        out
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod admin;
 mod authorize;
+mod bounded_inputs;
 mod credentials;
 mod devidp;
 mod failure;

@@ -82,10 +82,7 @@ pub async fn create(
         ));
     }
     if b.public && b.pkce_required == Some(false) {
-        return Err(invalid(
-            "pkce_required",
-            "a public client always uses PKCE",
-        ));
+        return Err(invalid("pkce_required", "a public client always uses PKCE"));
     }
     let new = NewApp {
         name: app_name(&b.name).map_err(|m| invalid("name", m))?,
@@ -151,10 +148,7 @@ pub async fn update(
     }
     let public = state.catalog.app(dev, app_id).await?.public;
     if public && b.pkce_required == Some(false) {
-        return Err(invalid(
-            "pkce_required",
-            "a public client always uses PKCE",
-        ));
+        return Err(invalid("pkce_required", "a public client always uses PKCE"));
     }
     let patch = AppPatch {
         name: b

@@ -79,7 +79,9 @@ fn rsa_public(key: &rsa::RsaPublicKey) -> Result<PublicKey, KeyError> {
 fn ec_public(key: &p256::PublicKey) -> Result<PublicKey, KeyError> {
     let point = key.to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
-        return Err(KeyError("the EC public key is the point at infinity".into()));
+        return Err(KeyError(
+            "the EC public key is the point at infinity".into(),
+        ));
     };
     let (x64, y64) = (b64(x), b64(y));
     let kid = thumbprint(&format!(
@@ -200,6 +202,9 @@ mod tests {
         let loaded = SigningKey::from_pem(&pem).unwrap();
         assert_ne!(loaded.public.kid, k.public.kid);
         assert_eq!(PublicKey::from_pem(&pem).unwrap().kid, loaded.public.kid);
-        assert!(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(SigningKey::from_pem(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        )
+        .is_err());
     }
 }

@@ -38,7 +38,11 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         return error_page(404, "Not available", "user login is not configured");
     };
     if req.query_string().len() > limits::MAX_QUERY_BYTES {
-        return error_page(414, "Request too long", "the authorization request is too long");
+        return error_page(
+            414,
+            "Request too long",
+            "the authorization request is too long",
+        );
     }
     let params = match Form::parse(req.query_string().as_bytes(), &AUTHORIZE) {
         Ok(p) => p,
@@ -50,8 +54,11 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     };
     let iss = state.urls.issuer.as_str();
     // An over-long state is not echoed (it is refused just below).
-    let app_state = params.get("state").filter(|_| AUTHORIZE.fits(&params, "state"));
-    let fail = |e: OAuthError| error_redirect(&t.redirect_uri, e.code, &e.description, app_state, iss);
+    let app_state = params
+        .get("state")
+        .filter(|_| AUTHORIZE.fits(&params, "state"));
+    let fail =
+        |e: OAuthError| error_redirect(&t.redirect_uri, e.code, &e.description, app_state, iss);
     let (scope, challenge) = match check(&params, &t.app) {
         Ok(v) => v,
         Err(e) => return fail(e),

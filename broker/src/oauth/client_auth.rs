@@ -137,9 +137,7 @@ pub async fn authenticate(
         Some(a) if a.public => verified && p.secret.is_empty(),
         // RFC 7591 §2: the registered method, and no other.
         Some(a) => {
-            verified
-                && !p.secret.is_empty()
-                && a.auth_method.is_none_or(|m| p.method == Some(m))
+            verified && !p.secret.is_empty() && a.auth_method.is_none_or(|m| p.method == Some(m))
         }
         None => false,
     };

@@ -29,7 +29,10 @@ pub const MAX_QUERY_BYTES: usize = 8192;
 pub const AUTHORIZE: Caps = Caps {
     params: &[
         ("client_id", 128),
-        ("redirect_uri", tessera_shared::model::MAX_REDIRECT_URI_BYTES),
+        (
+            "redirect_uri",
+            tessera_shared::model::MAX_REDIRECT_URI_BYTES,
+        ),
         ("response_type", 64),
         ("scope", 1024),
         ("state", 1024),
@@ -63,7 +66,10 @@ pub const FORM: Caps = Caps {
         ("client_id", 128),
         ("client_secret", 256),
         ("code", 128),
-        ("redirect_uri", tessera_shared::model::MAX_REDIRECT_URI_BYTES),
+        (
+            "redirect_uri",
+            tessera_shared::model::MAX_REDIRECT_URI_BYTES,
+        ),
         ("code_verifier", 128),
         ("refresh_token", 128),
         ("scope", 1024),
@@ -85,7 +91,10 @@ pub const FORM: Caps = Caps {
 impl Caps {
     /// The table's own spelling of `name`, when it is a known parameter.
     pub fn known(&self, name: &str) -> Option<&'static str> {
-        self.params.iter().find(|(n, _)| *n == name).map(|(n, _)| *n)
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, _)| *n)
     }
 
     fn cap(&self, name: &str) -> (Option<&'static str>, usize) {
@@ -97,8 +106,7 @@ impl Caps {
 
     /// Whether `name`'s value fits (absent fits).
     pub fn fits(&self, form: &Form, name: &str) -> bool {
-        form.get(name)
-            .is_none_or(|v| v.len() <= self.cap(name).1)
+        form.get(name).is_none_or(|v| v.len() <= self.cap(name).1)
     }
 
     /// `invalid_request` for the first parameter over its cap; the description names a known

@@ -38,8 +38,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/revoke", web::post().to(revoke::revoke))
         .route("/register", web::post().to(register::register))
         .route("/register/{client_id}", web::get().to(client_config::read))
-        .route("/register/{client_id}", web::put().to(client_config::update))
-        .route("/register/{client_id}", web::delete().to(client_config::delete))
+        .route(
+            "/register/{client_id}",
+            web::put().to(client_config::update),
+        )
+        .route(
+            "/register/{client_id}",
+            web::delete().to(client_config::delete),
+        )
         .route("/authorize", web::get().to(authorize::authorize))
         .route("/callback", web::get().to(callback::callback))
         .route(

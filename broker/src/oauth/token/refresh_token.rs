@@ -21,7 +21,7 @@ pub async fn grant(
         .get("scope")
         .map(ScopeSet::parse)
         .transpose()
-        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+        .map_err(|_| crate::oauth::scope::malformed())?;
     match state.tokens.refresh(token, &client.app, scope).await {
         Ok(issued) => {
             state.metrics.token_issued(GrantType::RefreshToken.as_str());

@@ -100,9 +100,7 @@ pub async fn check(
                     tracing::warn!(%cause, "upstream unavailable for token exchange");
                     OAuthError::unavailable()
                 }
-                UpstreamError::Rejected(cause) => {
-                    refused("the subject_token is invalid", &cause)
-                }
+                UpstreamError::Rejected(cause) => refused("the subject_token is invalid", &cause),
             })?;
             let client_of = ["cid", "azp", "client_id"]
                 .iter()
