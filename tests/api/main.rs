@@ -18,6 +18,7 @@ mod failure;
 mod gateway;
 mod helpers;
 mod introspect;
+mod login_binding;
 mod metadata;
 mod redis_server;
 mod registration;
