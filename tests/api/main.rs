@@ -17,6 +17,7 @@ mod devidp;
 mod failure;
 mod gateway;
 mod helpers;
+mod id_tokens;
 mod introspect;
 mod login_binding;
 mod metadata;
