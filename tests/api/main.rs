@@ -26,6 +26,7 @@ mod registration;
 mod revoke;
 mod store_conformance;
 mod token;
+mod token_exchange;
 mod upstream_faults;
 mod usage;
 mod user_tokens;
