@@ -21,6 +21,7 @@ mod id_tokens;
 mod introspect;
 mod login_binding;
 mod metadata;
+mod python_clients;
 mod redis_server;
 mod registration;
 mod revoke;

@@ -411,7 +411,9 @@ async fn public_clients_have_no_secret_and_methods_are_enforced() {
     let shown = json_of(app.admin_get(&path).await).await;
     assert_eq!(shown["token_endpoint_auth_method"], "none");
 
-    // Registered for client_secret_basic (the default): Basic works everywhere, post does not.
+    // Registered for client_secret_basic (the default): at the token endpoint Basic works and
+    // post does not; introspection and revocation take either (RFC 7591 registers the token
+    // endpoint's method; authlib uses Basic there whatever its token endpoint method).
     let reg =
         json_of(register(&app, IAT, json!({"grant_types": ["client_credentials"]})).await).await;
     assert_eq!(reg["token_endpoint_auth_method"], "client_secret_basic");
@@ -423,22 +425,25 @@ async fn public_clients_have_no_secret_and_methods_are_enforced() {
     };
     let token = app.access_token(&c).await;
     assert!(app.is_active(&c, &token).await);
-    for path in ["/token", "/introspect", "/revoke"] {
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("token", token.as_str()),
-            ("client_id", c.id.as_str()),
-            ("client_secret", c.secret.as_str()),
-        ];
-        let res = app
-            .http
-            .post(app.url(path))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_oauth_error(res, 401, "invalid_client").await;
-    }
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let mut form = form;
+        form.push(("client_id", c.id.clone()));
+        form.push(("client_secret", c.secret.clone()));
+        app.http.post(app.url(path)).form(&form).send()
+    };
+    let res = post("/token", vec![("grant_type", "client_credentials".into())])
+        .await
+        .unwrap();
+    assert_oauth_error(res, 401, "invalid_client").await;
+    let res = post("/introspect", vec![("token", token.clone())])
+        .await
+        .unwrap();
+    assert_eq!(json_of(res).await["active"], true);
+    let res = post("/revoke", vec![("token", token.clone())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.is_active(&c, &token).await);
     // An admin-made app without a method may use either.
     let either = app.default_client().await;
     let form = [

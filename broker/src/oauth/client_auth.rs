@@ -1,7 +1,10 @@
 //! Client authentication at the token, introspection and revocation endpoints
-//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once. An app
-//! with a registered `token_endpoint_auth_method` (RFC 7591 §2; every dynamically registered
-//! one) must use exactly that method; a public app authenticates with `none`.
+//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once; a public
+//! app authenticates with `none`. At the token endpoint, an app with a registered
+//! `token_endpoint_auth_method` (RFC 7591 §2; every dynamically registered one) must use exactly
+//! that method. Introspection and revocation accept either secret method: RFC 7591 registers a
+//! method for the token endpoint only, and standard clients (authlib) authenticate there with
+//! their own default, `client_secret_basic`.
 //!
 //! Every failure — unknown client, wrong secret, revoked or expired credential, revoked app —
 //! gives the same `invalid_client`, and an unknown client still costs one HMAC verification, so
@@ -111,11 +114,30 @@ pub(crate) fn parse_basic(b64: &str) -> Option<(String, String)> {
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
 }
 
-/// Authenticates the calling client or fails with `invalid_client` (401).
+/// Authenticates the calling client at the token endpoint (its registered method only), or
+/// fails with `invalid_client` (401).
+pub async fn authenticate_at_token(
+    req: &HttpRequest,
+    form: &Form,
+    state: &AppState,
+) -> Result<AuthenticatedClient, OAuthError> {
+    check(req, form, state, true).await
+}
+
+/// Authenticates the calling client (any secret method) or fails with `invalid_client` (401).
 pub async fn authenticate(
     req: &HttpRequest,
     form: &Form,
     state: &AppState,
+) -> Result<AuthenticatedClient, OAuthError> {
+    check(req, form, state, false).await
+}
+
+async fn check(
+    req: &HttpRequest,
+    form: &Form,
+    state: &AppState,
+    registered_method_only: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let p = presented(req, form)?;
     let app = state.catalog.app_for_client(&p.client_id).await?;
@@ -135,9 +157,11 @@ pub async fn authenticate(
     let verified = match &app {
         // A public app authenticates without a secret, and a secret proves nothing for it.
         Some(a) if a.public => verified && p.secret.is_empty(),
-        // RFC 7591 §2: the registered method, and no other.
+        // RFC 7591 §2: at the token endpoint, the registered method and no other.
         Some(a) => {
-            verified && !p.secret.is_empty() && a.auth_method.is_none_or(|m| p.method == Some(m))
+            let method_ok =
+                !registered_method_only || a.auth_method.is_none_or(|m| p.method == Some(m));
+            verified && !p.secret.is_empty() && method_ok
         }
         None => false,
     };

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
-use super::client_auth::authenticate;
+use super::client_auth::authenticate_at_token;
 use super::form::Form;
 use crate::error::OAuthResponse;
 use crate::state::AppState;
@@ -135,7 +135,7 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let form = Form::read(req, payload, state.config.server.max_body_bytes).await?;
     let grant_type = form.required("grant_type")?;
-    let client = authenticate(req, &form, state).await?;
+    let client = authenticate_at_token(req, &form, state).await?;
     let Some(g) = GrantType::parse(grant_type) else {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
