@@ -30,27 +30,14 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-/// In `http`: `/authorize`, then the upstream login form as alice; returns the URL the upstream
-/// sends the browser back to (`/callback?...`), not yet followed.
-async fn until_callback(w: &World, http: &reqwest::Client, c: &Client) -> String {
-    let res = http
-        .get(w.app.url("/authorize"))
-        .query(&pkce_query(c))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FOUND);
-    let (_, mut fields) = location(&res);
-    fields.push(("username".into(), "alice".into()));
-    fields.push(("password".into(), "alice".into()));
-    let res = http
-        .post(format!("{}/v1/authorize", w.idp_base))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FOUND);
-    res.headers()["location"].to_str().unwrap().to_string()
+/// In `http`: alice's login for `c`, up to the callback URL (not followed).
+async fn callback_url(w: &World, http: &reqwest::Client, c: &Client) -> String {
+    let q = pkce_query(c);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match until_callback(w, http, &q, "alice", "alice").await {
+        Ok(url) => url,
+        Err(res) => panic!("the login stopped at {}", res.status()),
+    }
 }
 
 async fn assert_refused_page(res: reqwest::Response) {
@@ -115,7 +102,7 @@ async fn a_callback_in_another_browser_is_refused_without_a_code() {
     let c = code_client(&w, json!({})).await;
     let attacker = browser();
     let victim = browser();
-    let callback = until_callback(&w, &attacker, &c).await;
+    let callback = callback_url(&w, &attacker, &c).await;
 
     // The victim's browser has no login cookie at all: refused before the store is touched, so
     // the pending login is still there...
@@ -136,7 +123,7 @@ async fn a_callback_in_another_browser_is_refused_without_a_code() {
     );
 
     // The browser that started a login completes it, even after a cookieless attempt.
-    let callback = until_callback(&w, &attacker, &c).await;
+    let callback = callback_url(&w, &attacker, &c).await;
     assert_refused_page(browser().get(&callback).send().await.unwrap()).await;
     let res = attacker.get(&callback).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
@@ -151,8 +138,8 @@ async fn two_logins_in_one_browser_both_complete() {
     let w = spawn_world().await;
     let c = code_client(&w, json!({})).await;
     let http = browser();
-    let first = until_callback(&w, &http, &c).await;
-    let second = until_callback(&w, &http, &c).await;
+    let first = callback_url(&w, &http, &c).await;
+    let second = callback_url(&w, &http, &c).await;
     for cb in [second, first] {
         let res = http.get(&cb).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FOUND);

@@ -13,6 +13,16 @@ async fn dcr_app() -> TestApp {
     .await
 }
 
+/// The client a registration response describes.
+fn registered(body: &Value) -> Client {
+    Client {
+        developer_id: String::new(),
+        app_id: String::new(),
+        id: body["client_id"].as_str().unwrap().into(),
+        secret: body["client_secret"].as_str().unwrap().into(),
+    }
+}
+
 async fn register(app: &TestApp, iat: &str, body: Value) -> reqwest::Response {
     app.http
         .post(app.url("/register"))
@@ -55,12 +65,7 @@ async fn a_registered_client_gets_tokens() {
     assert_eq!(body["client_name"], "billing");
     assert_eq!(body["client_secret_expires_at"], 0);
     assert!(body["client_id_issued_at"].is_i64());
-    let c = Client {
-        developer_id: String::new(),
-        app_id: String::new(),
-        id: body["client_id"].as_str().unwrap().into(),
-        secret: body["client_secret"].as_str().unwrap().into(),
-    };
+    let c = registered(&body);
     assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
     let res = app
         .http
@@ -284,12 +289,7 @@ async fn the_client_configuration_endpoint_reads_replaces_and_deletes() {
     assert_eq!(replaced["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(replaced["registration_access_token"], token);
     // The secret still works, now only with the method registered.
-    let c = Client {
-        developer_id: String::new(),
-        app_id: String::new(),
-        id: id.to_string(),
-        secret: reg["client_secret"].as_str().unwrap().to_string(),
-    };
+    let c = registered(&reg);
     let post = [
         ("grant_type", "client_credentials"),
         ("client_id", id),
@@ -417,12 +417,7 @@ async fn public_clients_have_no_secret_and_methods_are_enforced() {
     let reg =
         json_of(register(&app, IAT, json!({"grant_types": ["client_credentials"]})).await).await;
     assert_eq!(reg["token_endpoint_auth_method"], "client_secret_basic");
-    let c = Client {
-        developer_id: String::new(),
-        app_id: String::new(),
-        id: reg["client_id"].as_str().unwrap().into(),
-        secret: reg["client_secret"].as_str().unwrap().into(),
-    };
+    let c = registered(&reg);
     let token = app.access_token(&c).await;
     assert!(app.is_active(&c, &token).await);
     let post = |path: &'static str, form: Vec<(&'static str, String)>| {

@@ -36,6 +36,13 @@ async fn exchanger(w: &World, extra: Value) -> Client {
     code_client(w, body).await
 }
 
+/// Revokes the login of `tokens` (by its refresh token).
+async fn revoke_login(w: &World, c: &Client, tokens: &Value) {
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let res = w.app.post_form("/revoke", c, &[("token", rt)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 async fn refused(res: reqwest::Response, why: &str) {
     let body = assert_oauth_error(res, 400, "invalid_request").await;
     let d = body["error_description"].as_str().unwrap();
@@ -68,27 +75,11 @@ async fn an_apps_own_id_token_is_exchanged_once_by_that_app_only() {
     refused(exchange(&w, &a, id_token, ID_TYPE).await, "already used").await;
 
     // The exchanged token belongs to the login: revoking the login revokes it.
-    let res = w
-        .app
-        .post_form(
-            "/revoke",
-            &a,
-            &[("token", login["refresh_token"].as_str().unwrap())],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    revoke_login(&w, &a, &login).await;
     assert!(!w.app.is_active(&a, access).await);
     // And an id_token of a revoked login exchanges for nothing.
     let other = alice_tokens(&w, &a, "openid").await;
-    let res = w
-        .app
-        .post_form(
-            "/revoke",
-            &a,
-            &[("token", other["refresh_token"].as_str().unwrap())],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    revoke_login(&w, &a, &other).await;
     refused(
         exchange(&w, &a, other["id_token"].as_str().unwrap(), ID_TYPE).await,
         "not active",

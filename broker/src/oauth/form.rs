@@ -32,13 +32,7 @@ impl Form {
                 "parameters must be sent in the request body, not the query string",
             ));
         }
-        let ctype = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = ctype.split(';').next().unwrap_or("").trim();
-        if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        if !has_media_type(req, "application/x-www-form-urlencoded") {
             return Err(OAuthError::invalid_request(
                 "content type must be application/x-www-form-urlencoded",
             ));
@@ -81,6 +75,17 @@ impl Form {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter '{name}'")))
     }
+}
+
+/// Whether the request's `Content-Type` is `media_type` (parameters such as `charset` aside).
+pub fn has_media_type(req: &HttpRequest, media_type: &str) -> bool {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ctype.split(';').next().unwrap_or("").trim();
+    mime.eq_ignore_ascii_case(media_type)
 }
 
 /// The RFC 6750 §2.1 bearer token of the `Authorization` header, or "" when there is none.

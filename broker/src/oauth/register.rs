@@ -19,7 +19,7 @@ use tessera_shared::oauth::{Challenge, ErrorCode, OAuthError};
 use tessera_shared::token::TokenKind;
 
 use super::client_metadata::{self, check, parse};
-use super::form::{bearer_token, read_body};
+use super::form::{bearer_token, has_media_type, read_body};
 use crate::error::OAuthResponse;
 use crate::state::AppState;
 
@@ -36,12 +36,7 @@ pub async fn json_body(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<client_metadata::Metadata, OAuthError> {
-    let ctype = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ctype.starts_with("application/json") {
+    if !has_media_type(req, "application/json") {
         return Err(OAuthError::invalid_request(
             "content type must be application/json",
         ));
