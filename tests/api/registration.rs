@@ -23,6 +23,21 @@ fn registered(body: &Value) -> Client {
     }
 }
 
+/// A client_credentials request with `client_secret_post`.
+async fn cc_by_post(app: &TestApp, c: &Client) -> reqwest::Response {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", c.id.as_str()),
+        ("client_secret", c.secret.as_str()),
+    ];
+    app.http
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn register(app: &TestApp, iat: &str, body: Value) -> reqwest::Response {
     app.http
         .post(app.url("/register"))
@@ -67,17 +82,7 @@ async fn a_registered_client_gets_tokens() {
     assert!(body["client_id_issued_at"].is_i64());
     let c = registered(&body);
     assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
-    let res = app
-        .http
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &c.id),
-            ("client_secret", &c.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = cc_by_post(&app, &c).await;
     assert_eq!(json_of(res).await["scope"], "read");
     // Registered for client_secret_post: the same secret over Basic is refused.
     let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
@@ -290,19 +295,7 @@ async fn the_client_configuration_endpoint_reads_replaces_and_deletes() {
     assert_eq!(replaced["registration_access_token"], token);
     // The secret still works, now only with the method registered.
     let c = registered(&reg);
-    let post = [
-        ("grant_type", "client_credentials"),
-        ("client_id", id),
-        ("client_secret", c.secret.as_str()),
-    ];
-    let res = app
-        .http
-        .post(app.url("/token"))
-        .form(&post)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(cc_by_post(&app, &c).await.status(), StatusCode::OK);
     assert_oauth_error(
         app.token(&c, &[("grant_type", "client_credentials")]).await,
         401,
@@ -348,30 +341,14 @@ async fn the_client_configuration_endpoint_reads_replaces_and_deletes() {
     assert_eq!(json_of(res).await["client_name"], "crm 2");
 
     // DELETE: gone, with its tokens; the registration token no longer works.
-    let access = {
-        let res = app
-            .http
-            .post(app.url("/token"))
-            .form(&post)
-            .send()
-            .await
-            .unwrap();
-        json_of(res).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let access = json_of(cc_by_post(&app, &c).await).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let res = config_call(&app, Method::DELETE, &local, token, None).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_bearer_401(config_call(&app, Method::GET, &local, token, None).await).await;
-    let res = app
-        .http
-        .post(app.url("/token"))
-        .form(&post)
-        .send()
-        .await
-        .unwrap();
-    assert_oauth_error(res, 401, "invalid_client").await;
+    assert_oauth_error(cc_by_post(&app, &c).await, 401, "invalid_client").await;
     let admin = app.default_client().await;
     assert!(!app.is_active(&admin, &access).await);
 }
@@ -441,19 +418,7 @@ async fn public_clients_have_no_secret_and_methods_are_enforced() {
     assert!(!app.is_active(&c, &token).await);
     // An admin-made app without a method may use either.
     let either = app.default_client().await;
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", either.id.as_str()),
-        ("client_secret", either.secret.as_str()),
-    ];
-    let res = app
-        .http
-        .post(app.url("/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(cc_by_post(&app, &either).await.status(), StatusCode::OK);
     assert_eq!(
         app.token(&either, &[("grant_type", "client_credentials")])
             .await
