@@ -12,6 +12,7 @@
 mod admin;
 mod authorize;
 mod bounded_inputs;
+mod client_config;
 mod credentials;
 mod devidp;
 mod failure;

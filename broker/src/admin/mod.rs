@@ -18,7 +18,6 @@ pub mod views;
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;

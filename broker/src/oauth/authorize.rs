@@ -13,6 +13,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::crypto::random_string;
+use tessera_shared::error::StoreError;
 use tessera_shared::model::{App, GrantType, PendingLogin, Sensitive, Status};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
@@ -24,6 +25,7 @@ use super::limits::{self, AUTHORIZE};
 use super::scope::granted_scope;
 use super::{login_cookie, pkce};
 use crate::state::AppState;
+use crate::upstream::Upstream;
 
 /// The app and redirect URI an authorization request may be answered at.
 struct Trusted {
@@ -79,42 +81,48 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         upstream_verifier: Sensitive(random_string::<32>()),
         browser_hash: state.keys.token_hash(&browser),
     };
-    let upstream_state = random_string::<32>();
-    let stored = match serde_json::to_string(&pending) {
-        Ok(json) => {
-            state
-                .catalog
-                .store()
-                .login_put(&upstream_state, &json, ttl)
-                .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    if let Err(e) = stored {
-        tracing::warn!(cause = %e, "cannot store the pending login");
-        return fail(OAuthError::unavailable());
-    }
-    let url = upstream
-        .authorize_url(
-            &upstream_state,
-            &pending.upstream_nonce.0,
-            &pending.upstream_verifier.0,
-        )
-        .await;
-    match url {
+    match start(&state, upstream, &pending).await {
         Ok(url) => HttpResponse::Found()
             .insert_header((header::LOCATION, url))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .cookie(cookie)
             .finish(),
-        Err(e) => {
+        Err(e) => fail(e),
+    }
+}
+
+/// Stores the pending login under a fresh upstream `state`; the upstream authorize URL.
+async fn start(
+    state: &AppState,
+    upstream: &Upstream,
+    pending: &PendingLogin,
+) -> Result<String, OAuthError> {
+    let upstream_state = random_string::<32>();
+    let json = serde_json::to_string(pending).map_err(StoreError::from)?;
+    let ttl = state.config.tokens.login_ttl_secs;
+    let stored = state
+        .catalog
+        .store()
+        .login_put(&upstream_state, &json, ttl)
+        .await;
+    if let Err(e) = stored {
+        tracing::warn!(cause = %e, "cannot store the pending login");
+        return Err(OAuthError::unavailable());
+    }
+    upstream
+        .authorize_url(
+            &upstream_state,
+            &pending.upstream_nonce.0,
+            &pending.upstream_verifier.0,
+        )
+        .await
+        .map_err(|e| {
             tracing::warn!(cause = %e, "upstream unavailable at /authorize");
-            fail(OAuthError::new(
+            OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "the identity provider is unavailable",
-            ))
-        }
-    }
+            )
+        })
 }
 
 /// The client and redirect URI, or the error page: nothing is redirected to before both are

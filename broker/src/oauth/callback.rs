@@ -25,56 +25,10 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let Some(upstream) = &state.upstream else {
         return error_page(404, "Not available", "user login is not configured");
     };
-    if req.query_string().len() > limits::MAX_QUERY_BYTES {
-        return error_page(414, "Request too long", "the callback request is too long");
-    }
-    let params = match Form::parse(req.query_string().as_bytes(), &CALLBACK) {
-        Ok(p) => p,
-        Err(e) => return error_page(400, "Invalid request", &e.description),
+    let (params, pending) = match pending_login(&req, &state).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
-    if let Err(e) = CALLBACK.check(&params) {
-        return error_page(400, "Invalid request", &e.description);
-    }
-    let Some(up_state) = params.get("state") else {
-        return error_page(400, "Invalid request", "missing state");
-    };
-    let wrong_browser = || {
-        error_page(
-            400,
-            "Login not started in this browser",
-            "this sign-in was started in another browser or its cookie is missing; \
-             please start again from the app",
-        )
-    };
-    let secure = state.urls.issuer.starts_with("https://");
-    let Some(browser) = login_cookie::presented(&req, secure) else {
-        return wrong_browser();
-    };
-    let pending: PendingLogin = match state.catalog.store().login_take(up_state).await {
-        Ok(Some(raw)) => match serde_json::from_str(&raw) {
-            Ok(p) => p,
-            Err(_) => return error_page(400, "Login expired", "please start again from the app"),
-        },
-        Ok(None) => {
-            return error_page(
-                400,
-                "Login expired",
-                "this login has expired or was already completed",
-            )
-        }
-        Err(e) => {
-            tracing::warn!(cause = %e, "store unavailable at /callback");
-            return error_page(503, "Temporarily unavailable", "please retry shortly");
-        }
-    };
-    let browser_ok = tessera_shared::crypto::constant_time_eq(
-        state.keys.token_hash(&browser).as_bytes(),
-        pending.browser_hash.as_bytes(),
-    );
-    if !browser_ok {
-        tracing::warn!("login completed in another browser than it was started in; refused");
-        return wrong_browser();
-    }
     let iss = state.urls.issuer.as_str();
     let fail = |code: ErrorCode, desc: &str| {
         error_redirect(
@@ -152,6 +106,60 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             fail(ErrorCode::TemporarilyUnavailable, "please retry shortly")
         }
     }
+}
+
+/// The callback's parameters and the pending login they complete — taken from the store, so a
+/// `state` works once — or the error page: bad or over-long parameters, no login cookie (the
+/// store is not touched then), an unknown or expired login, or another browser's.
+async fn pending_login(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Form, PendingLogin), HttpResponse> {
+    if req.query_string().len() > limits::MAX_QUERY_BYTES {
+        return Err(error_page(
+            414,
+            "Request too long",
+            "the callback request is too long",
+        ));
+    }
+    let params = Form::parse(req.query_string().as_bytes(), &CALLBACK)
+        .and_then(|p| CALLBACK.check(&p).map(|()| p))
+        .map_err(|e| error_page(400, "Invalid request", &e.description))?;
+    let Some(up_state) = params.get("state") else {
+        return Err(error_page(400, "Invalid request", "missing state"));
+    };
+    let wrong_browser = || {
+        error_page(
+            400,
+            "Login not started in this browser",
+            "this sign-in was started in another browser or its cookie is missing; \
+             please start again from the app",
+        )
+    };
+    let secure = state.urls.issuer.starts_with("https://");
+    let browser = login_cookie::presented(req, secure).ok_or_else(wrong_browser)?;
+    let expired = || error_page(400, "Login expired", "please start again from the app");
+    let pending: PendingLogin = match state.catalog.store().login_take(up_state).await {
+        Ok(Some(raw)) => serde_json::from_str(&raw).map_err(|_| expired())?,
+        Ok(None) => return Err(expired()),
+        Err(e) => {
+            tracing::warn!(cause = %e, "store unavailable at /callback");
+            return Err(error_page(
+                503,
+                "Temporarily unavailable",
+                "please retry shortly",
+            ));
+        }
+    };
+    let browser_ok = tessera_shared::crypto::constant_time_eq(
+        state.keys.token_hash(&browser).as_bytes(),
+        pending.browser_hash.as_bytes(),
+    );
+    if !browser_ok {
+        tracing::warn!("login completed in another browser than it was started in; refused");
+        return Err(wrong_browser());
+    }
+    Ok((params, pending))
 }
 
 /// The identity a verified login stands for: `sub`, the mapped claims and the `id_token`.
