@@ -135,6 +135,9 @@ write_broker_config "$WORK/broker.toml" "$REDIS_PORT" "$(cat <<'TOML'
 # The built-in identity provider stands in for Okta, so user grants can be measured.
 [upstream]
 dev_idp = true
+# The id_tokens apps receive are signed with a key made at start-up (development setting).
+[id_token]
+generate_key = true
 TOML
 )"
 log "tessera broker on $BASE (CPU 0, 1 worker)"

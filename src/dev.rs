@@ -70,6 +70,7 @@ pub async fn run(file: Option<PathBuf>, port: u16) -> anyhow::Result<()> {
         "log": { "level": "warn" },
         "upstream": { "dev_idp": true, "claims": {
             "email": "email", "groups": "groups", "DealershipLocation": "DealershipLocation" } },
+        "id_token": { "generate_key": true },
     });
     let config = BrokerConfig::load(defaults, file.as_deref())?;
     tessera_shared::telemetry::init(&config.log);
@@ -129,7 +130,8 @@ Registration    = {registration_token}  (RFC 7591 initial access token for {base
    curl -si -H "Authorization: Bearer $TOKEN" {proxy}/orders/42
 
 5. Log in as a user (authorization code + PKCE, delegated to the built-in identity provider,
-   which stands in for Okta). Open in a browser, sign in as alice / alice:
+   which stands in for Okta). Open in a browser, sign in as alice / alice (the login completes
+   only in the browser that started it: it carries the broker's login cookie):
    {base}/authorize?response_type=code&client_id={id}&redirect_uri={base}/dev/callback&scope=openid%20orders:read&state=demo&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
 
    The browser lands on {base}/dev/callback?code=…; redeem the code within 60 s:
@@ -142,8 +144,9 @@ Registration    = {registration_token}  (RFC 7591 initial access token for {base
    Refresh (rotates; reusing an old refresh token revokes the login):
    curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d refresh_token=REFRESH_TOKEN {base}/token
 
-6. Look around:
-   curl -s {base}/.well-known/oauth-authorization-server
+6. Look around (the id_tokens are the broker's, verifiable with its JWKS):
+   curl -s {base}/.well-known/openid-configuration
+   curl -s {base}/jwks
    curl -s -H 'Authorization: Bearer {admin_token}' {base}/admin/developers
    curl -s -H 'Authorization: Bearer {admin_token}' '{base}/admin/usage'
    curl -s http://127.0.0.1:{broker_status_port}/metrics     (the broker's status listener)

@@ -55,9 +55,7 @@ pub async fn seed(state: &AppState) -> Result<Demo, CatalogError> {
                 grant_types,
                 scopes,
                 attributes: BTreeMap::from([("tier".to_string(), "gold".to_string())]),
-                credential_ttl_secs: None,
-                public: false,
-                rate_plan: Default::default(),
+                ..Default::default()
             },
         )
         .await?;
@@ -65,7 +63,11 @@ pub async fn seed(state: &AppState) -> Result<Demo, CatalogError> {
         developer_id: dev.id,
         app_id: app.id,
         client_id: issued.credential.client_id,
-        client_secret: issued.secret.expose_secret().to_string(),
+        client_secret: issued
+            .secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string())
+            .unwrap_or_default(),
     })
 }
 

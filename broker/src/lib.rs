@@ -14,6 +14,7 @@
 //! * [`devidp`] — the development identity provider that stands in for Okta.
 //! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
 //! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
+//! * [`idtoken`] — the id_tokens the broker signs for apps, and its signing keys (JWKS).
 //! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics` (on the
 //!   status listener).
 //! * [`security_headers`] — CSP, framing, referrer and sniffing headers on every answer.
@@ -27,6 +28,7 @@ pub mod dev;
 pub mod devidp;
 pub mod error;
 pub mod health;
+pub mod idtoken;
 pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;

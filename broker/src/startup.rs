@@ -29,6 +29,8 @@ pub enum StartError {
     Upstream(#[from] crate::upstream::UpstreamError),
     #[error("development identity provider: {0}")]
     DevIdp(#[from] crate::devidp::DevIdpError),
+    #[error("id_token signing key: {0}")]
+    IdToken(String),
 }
 
 pub struct Application {

@@ -8,6 +8,7 @@ use tessera_shared::crypto::Keys;
 use tessera_shared::store::Store;
 use tessera_shared::tokens::{Lifetimes, Tokens};
 
+use crate::idtoken::IdTokens;
 use crate::metrics::Metrics;
 use crate::ratelimit::Limiters;
 use crate::startup::StartError;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub urls: Urls,
     /// The upstream identity provider, when user login is configured.
     pub upstream: Option<Arc<Upstream>>,
+    /// The broker's id_token signer (with user login: validation requires a key then).
+    pub id_tokens: Option<IdTokens>,
 }
 
 #[derive(Debug)]
@@ -35,6 +38,7 @@ pub struct Urls {
     pub revocation: String,
     pub registration: String,
     pub authorization: String,
+    pub jwks: String,
 }
 
 impl AppState {
@@ -63,14 +67,18 @@ impl AppState {
             revocation: format!("{issuer}/revoke"),
             registration: format!("{issuer}/register"),
             authorization: format!("{issuer}/authorize"),
+            jwks: format!("{issuer}/jwks"),
             issuer,
         };
         let upstream = match &config.upstream {
             Some(u) => Some(Arc::new(Upstream::new(u.clone(), config.server.issuer())?)),
             None => None,
         };
+        let id_tokens = IdTokens::from_config(&config.id_token, &urls.issuer)
+            .map_err(|e| StartError::IdToken(e.to_string()))?;
         Ok(AppState {
             upstream,
+            id_tokens,
             metrics,
             limits,
             config,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::crypto::Keys;
 use crate::error::{CatalogError, StoreError};
-use crate::model::{App, Credential, Developer, GrantType, RedirectUri, Status};
+use crate::model::{App, Credential, Developer, GrantType, RedirectUri, SecretMethod, Status};
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 use crate::store::{CatalogTx, Store, Table};
@@ -40,7 +40,7 @@ pub struct DeveloperPatch {
     pub attributes: Option<BTreeMap<String, String>>,
 }
 
-/// New app, as checked at the edge.
+/// New app, as checked at the edge. `Default` is an empty confidential app with PKCE required.
 #[derive(Debug, Clone)]
 pub struct NewApp {
     pub name: String,
@@ -53,6 +53,36 @@ pub struct NewApp {
     /// A public client (no secret; PKCE required).
     pub public: bool,
     pub rate_plan: RatePlan,
+    /// See [`App::auth_method`].
+    pub auth_method: Option<SecretMethod>,
+    /// See [`App::pkce_required`].
+    pub pkce_required: bool,
+    /// See [`App::token_exchange_clients`].
+    pub token_exchange_clients: Vec<String>,
+    /// See [`App::client_name`].
+    pub client_name: Option<String>,
+    /// See [`App::registration_token_hash`].
+    pub registration_token_hash: Option<String>,
+}
+
+impl Default for NewApp {
+    fn default() -> Self {
+        NewApp {
+            name: String::new(),
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scopes: ScopeSet::default(),
+            attributes: BTreeMap::new(),
+            credential_ttl_secs: None,
+            public: false,
+            rate_plan: RatePlan::default(),
+            auth_method: None,
+            pkce_required: true,
+            token_exchange_clients: Vec::new(),
+            client_name: None,
+            registration_token_hash: None,
+        }
+    }
 }
 
 /// Fields to change on an app; `None` leaves a field as it is.
@@ -65,14 +95,18 @@ pub struct AppPatch {
     pub attributes: Option<BTreeMap<String, String>>,
     pub status: Option<Status>,
     pub rate_plan: Option<RatePlan>,
+    pub auth_method: Option<Option<SecretMethod>>,
+    pub pkce_required: Option<bool>,
+    pub token_exchange_clients: Option<Vec<String>>,
+    pub client_name: Option<Option<String>>,
 }
 
 /// A credential just created, with its secret: the only time the secret exists outside the
-/// client.
+/// client. A public app's credential has no secret.
 #[derive(Debug)]
 pub struct IssuedCredential {
     pub credential: Credential,
-    pub secret: secrecy::SecretString,
+    pub secret: Option<secrecy::SecretString>,
 }
 
 #[derive(Clone, Debug)]
@@ -273,18 +307,23 @@ impl Catalog {
         }
     }
 
-    fn new_credential(&self, ttl_secs: Option<u64>) -> IssuedCredential {
-        let secret = TokenKind::ClientSecret.generate();
+    /// A new credential; with a secret unless the app is `public` (RFC 7591 §3.2.1: a public
+    /// client has no `client_secret`).
+    fn new_credential(&self, ttl_secs: Option<u64>, public: bool) -> IssuedCredential {
+        let secret = (!public).then(|| TokenKind::ClientSecret.generate());
         let at = now();
         IssuedCredential {
             credential: Credential {
                 client_id: Uuid::new_v4().simple().to_string(),
-                secret_hash: self.keys.secret_hash(&secret),
+                secret_hash: secret
+                    .as_deref()
+                    .map(|s| self.keys.secret_hash(s))
+                    .unwrap_or_default(),
                 status: Status::Approved,
                 created_at: at,
                 expires_at: ttl_secs.map(|t| at.saturating_add(t as i64)),
             },
-            secret: secret.into(),
+            secret: secret.map(Into::into),
         }
     }
 
@@ -296,7 +335,7 @@ impl Catalog {
     ) -> Result<(App, IssuedCredential), CatalogError> {
         for _ in 0..RETRIES {
             let (dev_raw, _) = self.developer_raw(developer_id).await?;
-            let issued = self.new_credential(new.credential_ttl_secs);
+            let issued = self.new_credential(new.credential_ttl_secs, new.public);
             let at = now();
             let app = App {
                 id: Uuid::new_v4(),
@@ -311,6 +350,12 @@ impl Catalog {
                 generation: 0,
                 credentials: vec![issued.credential.clone()],
                 rate_plan: new.rate_plan,
+                auth_method: new.auth_method,
+                // Only a confidential app may go without PKCE.
+                pkce_required: new.pkce_required || new.public,
+                token_exchange_clients: new.token_exchange_clients.clone(),
+                client_name: new.client_name.clone(),
+                registration_token_hash: new.registration_token_hash.clone(),
                 created_at: at,
                 updated_at: at,
             };
@@ -458,6 +503,18 @@ impl Catalog {
                 if let Some(plan) = patch.rate_plan {
                     app.rate_plan = plan;
                 }
+                if let Some(m) = patch.auth_method {
+                    app.auth_method = m;
+                }
+                if let Some(p) = patch.pkce_required {
+                    app.pkce_required = p || app.public;
+                }
+                if let Some(v) = &patch.token_exchange_clients {
+                    app.token_exchange_clients = v.clone();
+                }
+                if let Some(v) = &patch.client_name {
+                    app.client_name = v.clone();
+                }
                 Ok(())
             })
             .await?;
@@ -487,7 +544,7 @@ impl Catalog {
     ) -> Result<IssuedCredential, CatalogError> {
         let (_, issued) = self
             .modify_app(developer_id, app_id, |app, tx| {
-                let issued = self.new_credential(ttl_secs);
+                let issued = self.new_credential(ttl_secs, app.public);
                 tx.absent(Table::Clients, &issued.credential.client_id, "client_id");
                 tx.tx.set(
                     Table::Clients,

@@ -16,6 +16,8 @@ use thiserror::Error;
 use url::Url;
 
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
+mod grants;
+pub use grants::{IdTokenConfig, TokenExchangeConfig};
 
 pub const ENV_PREFIX: &str = "TESSERA_";
 
@@ -99,6 +101,11 @@ pub struct BrokerConfig {
     /// login (`/authorize`, `password` and token exchange are off).
     #[serde(default)]
     pub upstream: Option<UpstreamConfig>,
+    /// The id_tokens the broker signs for apps, and their keys.
+    #[serde(default)]
+    pub id_token: IdTokenConfig,
+    #[serde(default)]
+    pub token_exchange: TokenExchangeConfig,
 }
 
 impl BrokerConfig {
@@ -112,6 +119,8 @@ impl BrokerConfig {
         "log",
         "limits",
         "upstream",
+        "id_token",
+        "token_exchange",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -157,6 +166,8 @@ impl BrokerConfig {
         if let Some(u) = &self.upstream {
             u.validate()?;
         }
+        self.id_token.validate(self.upstream.is_some())?;
+        self.token_exchange.validate()?;
         self.log.validate()
     }
 }

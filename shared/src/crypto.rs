@@ -17,6 +17,8 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+mod seal;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Fills a buffer from the operating system's CSPRNG.
@@ -42,6 +44,8 @@ pub struct Keys {
     token: HmacSha256,
     secret: HmacSha256,
     limit: HmacSha256,
+    /// AEAD key for values kept but never looked up by value ([`Keys::seal`]).
+    seal: chacha20poly1305::XChaCha20Poly1305,
 }
 
 impl std::fmt::Debug for Keys {
@@ -61,6 +65,7 @@ impl Keys {
             token: derive(b"tessera/v1/token-hash"),
             secret: derive(b"tessera/v1/client-secret-hash"),
             limit: derive(b"tessera/v1/limit-subject"),
+            seal: seal::key(pepper),
         }
     }
 

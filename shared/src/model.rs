@@ -77,7 +77,8 @@ impl GrantType {
 pub struct Credential {
     pub client_id: String,
     /// Keyed hash of the secret ([`crate::crypto::Keys::secret_hash`]); the secret itself is
-    /// shown once, at creation, and never stored.
+    /// shown once, at creation, and never stored. Empty for a public app's credential, which
+    /// has no secret.
     pub secret_hash: String,
     pub status: Status,
     pub created_at: i64,
@@ -115,8 +116,58 @@ pub struct App {
     /// Spike arrest and quota for this app's calls through the proxy (over the route's own).
     #[serde(default, skip_serializing_if = "RatePlan::is_empty")]
     pub rate_plan: RatePlan,
+    /// The one client authentication method a confidential app may use at the token endpoint
+    /// (RFC 7591 §2 `token_endpoint_auth_method`); `None`: either secret method. Public apps
+    /// use `none` whatever this says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<SecretMethod>,
+    /// S256 PKCE at `/authorize` (OAuth 2.1, RFC 9700 §2.1.1). Only a confidential app may
+    /// turn it off (a legacy client that cannot send a challenge).
+    #[serde(default = "yes")]
+    pub pkce_required: bool,
+    /// RFC 8693: upstream client ids (`cid`/`azp`/`client_id` of an upstream access token)
+    /// whose tokens this app may exchange. Empty: no upstream access token is accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_exchange_clients: Vec<String>,
+    /// The RFC 7591 `client_name`: a label, not unique (the app's `name` is the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Keyed hash of the RFC 7592 registration access token of a dynamically registered app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_token_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How a confidential client proves its secret at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretMethod {
+    /// HTTP Basic authentication.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+impl SecretMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretMethod::ClientSecretBasic => "client_secret_basic",
+            SecretMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SecretMethod> {
+        match s {
+            "client_secret_basic" => Some(SecretMethod::ClientSecretBasic),
+            "client_secret_post" => Some(SecretMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
 }
 
 impl App {
@@ -131,6 +182,9 @@ impl App {
             && self.credential(client_id).is_some_and(|c| c.is_live(now))
     }
 }
+
+/// The longest redirect URI accepted (at registration, and so at `/authorize`).
+pub const MAX_REDIRECT_URI_BYTES: usize = 2048;
 
 /// A redirect URI accepted at registration: absolute, no fragment, `https` unless it points at
 /// the loopback interface (RFC 9700 §2.1, RFC 8252 §7.3). Compared byte for byte at use.
@@ -147,6 +201,9 @@ impl RedirectUri {
 impl TryFrom<String> for RedirectUri {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
+        if s.len() > MAX_REDIRECT_URI_BYTES {
+            return Err(format!("longer than {MAX_REDIRECT_URI_BYTES} bytes"));
+        }
         let url = Url::parse(&s).map_err(|e| format!("not an absolute URI ({e})"))?;
         if s.contains('#') {
             return Err("must not contain a fragment".into());
@@ -160,7 +217,8 @@ impl TryFrom<String> for RedirectUri {
             "https" => Ok(RedirectUri(s)),
             "http" if loopback => Ok(RedirectUri(s)),
             "http" => Err("must use https (plain http is allowed only for loopback)".into()),
-            other => Err(format!("scheme '{other}' is not allowed")),
+            // The scheme is not repeated: error texts never echo input.
+            _ => Err("the scheme must be https (or http for loopback)".into()),
         }
     }
 }
@@ -210,9 +268,15 @@ pub struct Identity {
     pub sub: String,
     /// Mapped upstream claims (by the configured claim mapping).
     pub claims: BTreeMap<String, serde_json::Value>,
-    /// The upstream `id_token` itself, so the proxy can forward it; never logged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The upstream `id_token` itself, so the proxy can forward it; never logged, and never
+    /// serialized: it is stored sealed in `id_token_sealed` ([`crate::tokens::Tokens`] seals on
+    /// write and opens on read). Reading still accepts the plaintext member of records written
+    /// before sealing.
+    #[serde(default, skip_serializing, rename = "id_token")]
     pub id_token: Option<Sensitive>,
+    /// The upstream `id_token`, sealed ([`crate::crypto::Keys::seal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_sealed: Option<String>,
     pub auth_time: i64,
 }
 
@@ -240,8 +304,12 @@ pub struct CodeRecord {
     /// repeat it, RFC 6749 §4.1.3).
     pub redirect_uri_explicit: bool,
     pub scope: ScopeSet,
-    /// PKCE S256 challenge (RFC 7636 §4.2); `None` only for confidential clients that sent none.
+    /// PKCE S256 challenge (RFC 7636 §4.2); `None` only for apps with `pkce_required = false`
+    /// that sent none.
     pub code_challenge: Option<String>,
+    /// The app's OpenID Connect `nonce`, for the id_token the broker mints (OIDC Core §3.1.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     pub identity: Identity,
 }
 
@@ -256,8 +324,14 @@ pub struct PendingLogin {
     pub scope: ScopeSet,
     pub state: Option<String>,
     pub code_challenge: Option<String>,
+    /// The app's OpenID Connect `nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     pub upstream_nonce: Sensitive,
     pub upstream_verifier: Sensitive,
+    /// Keyed hash of the login cookie set on the browser that started this login: `/callback`
+    /// completes the login only in that browser (RFC 9700 §4.7, login CSRF).
+    pub browser_hash: String,
 }
 
 #[cfg(test)]

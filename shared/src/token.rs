@@ -24,6 +24,8 @@ pub enum TokenKind {
     RefreshToken,
     AuthorizationCode,
     ClientSecret,
+    /// RFC 7592 registration access token of a dynamically registered client.
+    RegistrationToken,
 }
 
 impl TokenKind {
@@ -33,6 +35,7 @@ impl TokenKind {
             TokenKind::RefreshToken => "tsr_rt_",
             TokenKind::AuthorizationCode => "tsr_ac_",
             TokenKind::ClientSecret => "tsr_cs_",
+            TokenKind::RegistrationToken => "tsr_rat_",
         }
     }
 
@@ -71,6 +74,7 @@ impl TokenKind {
             TokenKind::RefreshToken,
             TokenKind::AuthorizationCode,
             TokenKind::ClientSecret,
+            TokenKind::RegistrationToken,
         ]
         .into_iter()
         .find(|k| k.is_well_formed(s))

@@ -25,6 +25,11 @@
 //! A token's effective scope is its granted scope intersected with its app's *current* scopes,
 //! at every lookup ([`Tokens::active_by_hash`]: introspection and the proxy) and at every refresh,
 //! so removing a scope from an app takes it from every live token and login at once.
+//!
+//! # The upstream `id_token`
+//! A login's upstream `id_token` is stored only sealed ([`Keys::seal`]): every record written
+//! here (codes, families) carries it in `id_token_sealed`, and [`Tokens::active_by_hash`] opens
+//! it again for the proxy, which forwards it where a route asks.
 
 mod grace;
 mod refresh;
@@ -208,6 +213,8 @@ impl Tokens {
         let at = now();
         let ttl = self.life.refresh_secs;
         let scope = g.scope.intersection(&g.app.scopes);
+        let mut identity = g.identity.clone();
+        self.seal(&mut identity);
         let record = FamilyRecord {
             client_id: g.client_id.to_string(),
             app_id: g.app.id,
@@ -215,7 +222,7 @@ impl Tokens {
             app_generation: g.app.generation,
             grant: g.grant,
             scope: scope.clone(),
-            identity: g.identity.clone(),
+            identity,
             created_at: at,
             expires_at: at.saturating_add(ttl as i64),
         };
@@ -275,14 +282,68 @@ impl Tokens {
     /// Stores a new authorization code and returns it.
     pub async fn issue_code(&self, record: &CodeRecord) -> Result<String, StoreError> {
         let code = TokenKind::AuthorizationCode.generate();
+        let mut record = record.clone();
+        self.seal(&mut record.identity);
         self.store()
             .code_put(
                 &self.keys.token_hash(&code),
-                &serde_json::to_string(record)?,
+                &serde_json::to_string(&record)?,
                 self.life.code_secs,
             )
             .await?;
         Ok(code)
+    }
+
+    /// Seals the identity's upstream `id_token` for storage (the plaintext member is never
+    /// serialized).
+    fn seal(&self, identity: &mut Identity) {
+        if identity.id_token_sealed.is_none() {
+            identity.id_token_sealed = identity.id_token.as_ref().map(|t| self.keys.seal(&t.0));
+        }
+    }
+
+    /// Opens a stored identity's sealed `id_token` (a value that does not open — another
+    /// pepper, or tampered — is dropped: it is never forwarded).
+    fn open(&self, identity: &mut Identity) {
+        if let Some(sealed) = &identity.id_token_sealed {
+            identity.id_token = self.keys.open(sealed).map(crate::model::Sensitive);
+        }
+    }
+
+    /// Mints an access token for the live login `family` of `app` (a token exchange of the
+    /// login's own id_token), with `scope` within the login's. `None` when the login is
+    /// unknown, revoked, another app's, or the scope exceeds it.
+    pub async fn mint_in_family(
+        &self,
+        app: &App,
+        family: &str,
+        scope: Option<ScopeSet>,
+    ) -> Result<Option<Issued>, StoreError> {
+        let Some(state) = self.store().family_get(family).await? else {
+            return Ok(None);
+        };
+        let fam: FamilyRecord = serde_json::from_str(&state.record)?;
+        // Scopes follow the app: the login's scope as the app holds it now.
+        let scope = scope
+            .unwrap_or_else(|| fam.scope.clone())
+            .intersection(&app.scopes);
+        if state.revoked
+            || fam.app_id != app.id
+            || fam.expires_at <= now()
+            || !scope.is_subset(&fam.scope)
+            || !app.honours(&fam.client_id, fam.app_generation, now())
+        {
+            return Ok(None);
+        }
+        let mut fam = fam;
+        fam.grant = GrantType::TokenExchange;
+        let access = self.mint_for_family(app, &fam, scope, family).await?;
+        Ok(Some(Issued {
+            access,
+            refresh_token: None,
+            family: family.to_string(),
+            identity: fam.identity,
+        }))
     }
 
     /// The record behind a code, without redeeming it.
@@ -356,7 +417,11 @@ impl Tokens {
         record.scope = record.scope.intersection(&app.scopes);
         let family = match (&record.family, family?) {
             (None, _) => None,
-            (Some(_), Some(f)) if !f.revoked => Some(serde_json::from_str(&f.record)?),
+            (Some(_), Some(f)) if !f.revoked => {
+                let mut fam: FamilyRecord = serde_json::from_str(&f.record)?;
+                self.open(&mut fam.identity);
+                Some(fam)
+            }
             (Some(_), _) => return Ok(None),
         };
         Ok(Some(Active {

@@ -121,6 +121,8 @@ async fn other_errors_go_back_with_error_state_and_iss() {
             "invalid_request",
         ),
         (&public, vec![("response_type", "code")], "invalid_request"),
+        // PKCE is required of confidential clients too (OAuth 2.1).
+        (&c, vec![("response_type", "code")], "invalid_request"),
         (
             &cc_only,
             vec![("response_type", "code")],
@@ -158,8 +160,8 @@ async fn other_errors_go_back_with_error_state_and_iss() {
 #[tokio::test]
 async fn the_upstream_request_carries_the_brokers_own_state_nonce_and_pkce() {
     let w = spawn_world().await;
-    let c = code_client(&w, json!({})).await;
-    // A confidential client may omit PKCE; the broker still uses PKCE upstream.
+    // A legacy confidential client with PKCE turned off; the broker still uses PKCE upstream.
+    let c = code_client(&w, json!({"pkce_required": false})).await;
     let res = get_authorize(
         &w,
         &[
@@ -262,6 +264,8 @@ async fn a_declined_login_is_access_denied_for_the_app() {
             ("client_id", &c.id),
             ("redirect_uri", APP_REDIRECT),
             ("state", "s2"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
         ],
     )
     .await;

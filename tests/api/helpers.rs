@@ -86,8 +86,10 @@ pub async fn spawn_app_on(
     TestApp {
         base,
         status,
+        // Like a browser: keeps cookies (the broker's login cookie binds a login to it).
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
             .build()
             .expect("http client"),
         prefix,
@@ -178,7 +180,11 @@ impl TestApp {
             developer_id: dev,
             app_id: body["id"].as_str().expect("app id").to_string(),
             id: cred["client_id"].as_str().expect("client_id").to_string(),
-            secret: cred["client_secret"].as_str().expect("secret").to_string(),
+            // A public app's credential has no secret.
+            secret: cred["client_secret"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 
@@ -241,6 +247,64 @@ impl TestApp {
             .get_multiplexed_async_connection()
             .await
             .expect("redis connection")
+    }
+}
+
+impl TestApp {
+    /// Every key under this app's prefix with its value as text (strings; hash fields and
+    /// values, set members and list items joined by newlines), sorted by key: what an attacker
+    /// with a dump of Redis would see.
+    pub async fn stored(&self) -> Vec<(String, String)> {
+        let mut c = self.redis().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for k in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&k)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            let parts: Vec<String> = match kind.as_str() {
+                "string" => vec![redis::cmd("GET").arg(&k).query_async(&mut c).await.unwrap()],
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&k)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                "set" => redis::cmd("SMEMBERS")
+                    .arg(&k)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                "list" => redis::cmd("LRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                _ => vec![format!("<{kind}>")],
+            };
+            out.push((k, parts.join("\n")));
+        }
+        out.sort();
+        out
+    }
+}
+
+impl TestApp {
+    /// [`TestApp::stored`] without the rate limiters' counters (`rl:`, `bo:`, `quota:` keys:
+    /// fixed-size numbers, one per limiter and subject, that expire): the records a request
+    /// stored on behalf of its caller.
+    pub async fn stored_records(&self) -> Vec<(String, String)> {
+        let counters = ["rl:", "bo:", "quota:"].map(|k| format!("{}{k}", self.prefix));
+        let mut all = self.stored().await;
+        all.retain(|(k, _)| !counters.iter().any(|c| k.starts_with(c.as_str())));
+        all
     }
 }
 

@@ -11,15 +11,20 @@
 
 mod admin;
 mod authorize;
+mod bounded_inputs;
+mod client_config;
 mod credentials;
 mod devidp;
 mod failure;
 mod gateway;
 mod helpers;
+mod id_tokens;
 mod introspect;
+mod login_binding;
 mod login_limits;
 mod metadata;
 mod page_headers;
+mod python_clients;
 mod rate_limits;
 mod redis_memory;
 mod redis_server;
@@ -30,6 +35,7 @@ mod scopes_follow_app;
 mod shipped_acl;
 mod store_conformance;
 mod token;
+mod token_exchange;
 mod upstream_faults;
 mod upstream_size;
 mod usage;

@@ -61,6 +61,7 @@ async fn the_dev_pages_served_by_the_broker_carry_the_headers() {
     let app = spawn_app_on(listener, &shared_redis_url(), move |cfg| {
         cfg["server"]["issuer"] = json!(issuer);
         cfg["upstream"] = json!({ "dev_idp": true });
+        cfg["id_token"] = json!({"generate_key": true});
     })
     .await;
     let c = app

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn dcr_app() -> TestApp {
+pub(crate) async fn dcr_app() -> TestApp {
     spawn_app_with(&shared_redis_url(), |cfg| {
         cfg["registration"] =
             json!({"initial_access_token": IAT, "allowed_scopes": ["read", "write"]});
@@ -13,7 +13,32 @@ async fn dcr_app() -> TestApp {
     .await
 }
 
-async fn register(app: &TestApp, iat: &str, body: Value) -> reqwest::Response {
+/// The client a registration response describes.
+pub(crate) fn registered(body: &Value) -> Client {
+    Client {
+        developer_id: String::new(),
+        app_id: String::new(),
+        id: body["client_id"].as_str().unwrap().into(),
+        secret: body["client_secret"].as_str().unwrap().into(),
+    }
+}
+
+/// A client_credentials request with `client_secret_post`.
+pub(crate) async fn cc_by_post(app: &TestApp, c: &Client) -> reqwest::Response {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", c.id.as_str()),
+        ("client_secret", c.secret.as_str()),
+    ];
+    app.http
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub(crate) async fn register(app: &TestApp, iat: &str, body: Value) -> reqwest::Response {
     app.http
         .post(app.url("/register"))
         .bearer_auth(iat)
@@ -55,14 +80,13 @@ async fn a_registered_client_gets_tokens() {
     assert_eq!(body["client_name"], "billing");
     assert_eq!(body["client_secret_expires_at"], 0);
     assert!(body["client_id_issued_at"].is_i64());
-    let c = Client {
-        developer_id: String::new(),
-        app_id: String::new(),
-        id: body["client_id"].as_str().unwrap().into(),
-        secret: body["client_secret"].as_str().unwrap().into(),
-    };
-    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    let c = registered(&body);
+    assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
+    let res = cc_by_post(&app, &c).await;
     assert_eq!(json_of(res).await["scope"], "read");
+    // Registered for client_secret_post: the same secret over Basic is refused.
+    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(res, 401, "invalid_client").await;
     let meta = json_of(
         app.http
             .get(app.url("/.well-known/oauth-authorization-server"))
@@ -73,14 +97,17 @@ async fn a_registered_client_gets_tokens() {
     .await;
     assert_eq!(meta["registration_endpoint"], "http://localhost/register");
 
-    // The same name again is refused as metadata, not as a 500.
+    // client_name is a label, not a key: the same name registers again, as another client.
     let res = register(
         &app,
         IAT,
         json!({"client_name": "billing", "grant_types": ["client_credentials"]}),
     )
     .await;
-    assert_oauth_error(res, 400, "invalid_client_metadata").await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again = json_of(res).await;
+    assert_eq!(again["client_name"], "billing");
+    assert_ne!(again["client_id"], body["client_id"]);
 }
 
 #[tokio::test]
@@ -155,7 +182,7 @@ async fn bad_metadata_is_refused_with_rfc7591_errors() {
             "invalid_client_metadata",
         ),
         (
-            json!({"grant_types": ["client_credentials"], "client_name": "../../etc"}),
+            json!({"grant_types": ["client_credentials"], "client_name": "bell\u{7}"}),
             "invalid_client_metadata",
         ),
     ];
@@ -174,4 +201,88 @@ async fn bad_metadata_is_refused_with_rfc7591_errors() {
         .await
         .unwrap();
     assert_oauth_error(res, 400, "invalid_client_metadata").await;
+}
+
+/// Public clients (`none`) get no secret, through registration and the admin API alike; a
+/// client registered for one secret method is refused with the other.
+#[tokio::test]
+async fn public_clients_have_no_secret_and_methods_are_enforced() {
+    let app = dcr_app().await;
+    let res = register(
+        &app,
+        IAT,
+        json!({"redirect_uris": ["https://spa.example/cb"], "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let spa = json_of(res).await;
+    assert_eq!(spa["token_endpoint_auth_method"], "none");
+    assert!(spa.get("client_secret").is_none() && spa.get("client_secret_expires_at").is_none());
+
+    let public = app
+        .create_client(
+            json!({"public": true, "redirect_uris": ["https://spa.example/cb"],
+                              "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    assert_eq!(public.secret, "", "no client_secret in the admin answer");
+    let path = format!(
+        "/admin/developers/{}/apps/{}",
+        public.developer_id, public.app_id
+    );
+    let res = app
+        .admin_post(&format!("{path}/credentials"), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(json_of(res).await.get("client_secret").is_none());
+    let shown = json_of(app.admin_get(&path).await).await;
+    assert_eq!(shown["token_endpoint_auth_method"], "none");
+
+    // Registered for client_secret_basic (the default): at the token endpoint Basic works and
+    // post does not; introspection and revocation take either (RFC 7591 registers the token
+    // endpoint's method; authlib uses Basic there whatever its token endpoint method).
+    let reg =
+        json_of(register(&app, IAT, json!({"grant_types": ["client_credentials"]})).await).await;
+    assert_eq!(reg["token_endpoint_auth_method"], "client_secret_basic");
+    let c = registered(&reg);
+    let token = app.access_token(&c).await;
+    assert!(app.is_active(&c, &token).await);
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let mut form = form;
+        form.push(("client_id", c.id.clone()));
+        form.push(("client_secret", c.secret.clone()));
+        app.http.post(app.url(path)).form(&form).send()
+    };
+    let res = post("/token", vec![("grant_type", "client_credentials".into())])
+        .await
+        .unwrap();
+    assert_oauth_error(res, 401, "invalid_client").await;
+    let res = post("/introspect", vec![("token", token.clone())])
+        .await
+        .unwrap();
+    assert_eq!(json_of(res).await["active"], true);
+    let res = post("/revoke", vec![("token", token.clone())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.is_active(&c, &token).await);
+    // An admin-made app without a method may use either.
+    let either = app.default_client().await;
+    assert_eq!(cc_by_post(&app, &either).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.token(&either, &[("grant_type", "client_credentials")])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let meta = json_of(
+        app.http
+            .get(app.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(meta["scopes_supported"], json!(["read", "write"]));
 }

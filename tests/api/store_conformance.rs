@@ -123,6 +123,25 @@ async fn logins_are_taken_once(s: Arc<dyn Store>) {
     assert_eq!(s.login_take("short").await.unwrap(), None);
 }
 
+async fn values_are_marked_used_once_until_the_mark_expires(s: Arc<dyn Store>) {
+    assert!(s.mark_used("h1", 1).await.unwrap());
+    assert!(!s.mark_used("h1", 60).await.unwrap(), "a second mark fails");
+    assert!(s.mark_used("h2", 60).await.unwrap());
+    // Twenty concurrent marks of one value: exactly one wins.
+    let marks = (0..20).map(|_| s.mark_used("h3", 60));
+    let won = futures_util::future::join_all(marks)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        s.mark_used("h1", 60).await.unwrap(),
+        "the first mark expired"
+    );
+}
+
 async fn codes_are_claimed_once(s: Arc<dyn Store>) {
     s.code_put("c1", "rec", 60).await.unwrap();
     assert_eq!(s.code_get("c1").await.unwrap().as_deref(), Some("rec"));
@@ -429,6 +448,7 @@ conformance!(
     client_lookup,
     tokens_expire_and_delete,
     logins_are_taken_once,
+    values_are_marked_used_once_until_the_mark_expires,
     codes_are_claimed_once,
     families_rotate_and_detect_reuse,
     rotations_replay_within_the_grace_period_only,

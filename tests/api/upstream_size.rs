@@ -96,6 +96,7 @@ async fn broker_for(issuer: String) -> TestApp {
             "timeout_ms": 10_000,
             "max_response_bytes": CAP,
         });
+        cfg["id_token"] = json!({"generate_key": true});
     })
     .await
 }
@@ -188,6 +189,7 @@ fn the_cap_has_documented_bounds() {
             "client_secret": "s",
             "max_response_bytes": bad,
         });
+        cfg["id_token"] = json!({"generate_key": true});
         let err = tessera_shared::config::BrokerConfig::load(cfg, None).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");
     }

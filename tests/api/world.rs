@@ -50,6 +50,7 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
     let app = spawn_app_on(listener, &shared_redis_url(), |cfg| {
         cfg["server"]["issuer"] = json!(broker_issuer);
         cfg["upstream"] = upstream;
+        cfg["id_token"] = json!({"generate_key": true});
         tweak(cfg);
     })
     .await;
@@ -120,15 +121,16 @@ pub async fn code_client(w: &World, extra: Value) -> Client {
     w.app.create_client(body).await
 }
 
-/// The browser: `/authorize` with `query`, then the upstream login form as `user`/`password`.
-/// Returns the final redirect back to the app (or wherever the chain stopped).
-pub async fn login(
+/// The browser `http`: `/authorize` with `query`, then the upstream login form as
+/// `user`/`password`. `Ok`: the URL the upstream sends the browser back to (`/callback?…`), not
+/// yet followed; `Err`: where the chain stopped instead.
+pub async fn until_callback(
     w: &World,
+    http: &reqwest::Client,
     query: &[(&str, &str)],
     user: &str,
     password: &str,
-) -> reqwest::Response {
-    let http = &w.app.http;
+) -> Result<String, reqwest::Response> {
     let res = http
         .get(w.app.url("/authorize"))
         .query(query)
@@ -156,10 +158,24 @@ pub async fn login(
         .await
         .unwrap();
     if res.status() != StatusCode::FOUND {
-        return res;
+        return Err(res);
     }
-    let callback = res.headers()["location"].to_str().unwrap().to_string();
-    http.get(callback).send().await.unwrap()
+    Ok(res.headers()["location"].to_str().unwrap().to_string())
+}
+
+/// The browser (the app's cookie-keeping client): [`until_callback`], then back to the broker.
+/// Returns the final redirect back to the app (or wherever the chain stopped).
+pub async fn login(
+    w: &World,
+    query: &[(&str, &str)],
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    let http = &w.app.http;
+    match until_callback(w, http, query, user, password).await {
+        Ok(callback) => http.get(callback).send().await.unwrap(),
+        Err(stopped) => stopped,
+    }
 }
 
 /// A full successful login for `c` with PKCE; returns the broker code.

@@ -11,7 +11,10 @@ use tessera_shared::catalog::{AppPatch, NewApp};
 use tessera_shared::model::{GrantType, Status};
 use tessera_shared::rate::RatePlan;
 
-use super::validate::{app_name, attributes, grant_types, invalid, redirect_uris, scopes};
+use super::validate::{
+    app_name, attributes, auth_method, exchange_clients, grant_types, invalid, redirect_uris,
+    scopes,
+};
 use super::views::AppView;
 use super::{json_body, path_id, Admin};
 use crate::error::AdminError;
@@ -36,6 +39,13 @@ pub struct CreateApp {
     /// Spike arrest and quota for the app's calls through the proxy.
     #[serde(default)]
     rate_plan: RatePlan,
+    /// `client_secret_basic` or `client_secret_post` (absent: either).
+    token_endpoint_auth_method: Option<String>,
+    /// S256 PKCE at `/authorize` (default true; only a confidential app may turn it off).
+    pkce_required: Option<bool>,
+    /// Upstream client ids whose access tokens the app may exchange (RFC 8693).
+    #[serde(default)]
+    token_exchange_clients: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +58,11 @@ pub struct UpdateApp {
     attributes: Option<BTreeMap<String, String>>,
     status: Option<Status>,
     rate_plan: Option<RatePlan>,
+    /// `client_secret_basic`, `client_secret_post`, or `null` (either).
+    #[serde(default, deserialize_with = "super::validate::present")]
+    token_endpoint_auth_method: Option<Option<String>>,
+    pkce_required: Option<bool>,
+    token_exchange_clients: Option<Vec<String>>,
 }
 
 pub async fn create(
@@ -66,6 +81,9 @@ pub async fn create(
             "must be at least 1 second",
         ));
     }
+    if b.public && b.pkce_required == Some(false) {
+        return Err(invalid("pkce_required", "a public client always uses PKCE"));
+    }
     let new = NewApp {
         name: app_name(&b.name).map_err(|m| invalid("name", m))?,
         redirect_uris: redirect_uris(b.redirect_uris)?,
@@ -78,13 +96,17 @@ pub async fn create(
         credential_ttl_secs: b.credential_expires_in,
         public: b.public,
         rate_plan: b.rate_plan,
+        auth_method: auth_method(b.token_endpoint_auth_method.as_deref(), b.public)?,
+        pkce_required: b.pkce_required.unwrap_or(true),
+        token_exchange_clients: exchange_clients(b.token_exchange_clients)?,
+        ..Default::default()
     };
     let (app, issued) = state.catalog.create_app(dev, new).await?;
-    let secret = (
-        issued.credential.client_id.as_str(),
-        issued.secret.expose_secret(),
-    );
-    Ok(HttpResponse::Created().json(AppView::new(&app, Some(secret))))
+    let secret = issued
+        .secret
+        .as_ref()
+        .map(|s| (issued.credential.client_id.as_str(), s.expose_secret()));
+    Ok(HttpResponse::Created().json(AppView::new(&app, secret)))
 }
 
 pub async fn list(
@@ -119,10 +141,14 @@ pub async fn update(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    let (dev, app) = ids(&path)?;
+    let (dev, app_id) = ids(&path)?;
     let b: UpdateApp = json_body(&req, body, state.config.server.max_body_bytes).await?;
     if let Some(a) = &b.attributes {
         attributes(a)?;
+    }
+    let public = state.catalog.app(dev, app_id).await?.public;
+    if public && b.pkce_required == Some(false) {
+        return Err(invalid("pkce_required", "a public client always uses PKCE"));
     }
     let patch = AppPatch {
         name: b
@@ -136,8 +162,15 @@ pub async fn update(
         attributes: b.attributes,
         status: b.status,
         rate_plan: b.rate_plan,
+        auth_method: b
+            .token_endpoint_auth_method
+            .map(|m| auth_method(m.as_deref(), public))
+            .transpose()?,
+        pkce_required: b.pkce_required,
+        token_exchange_clients: b.token_exchange_clients.map(exchange_clients).transpose()?,
+        client_name: None,
     };
-    let app = state.catalog.update_app(dev, app, patch).await?;
+    let app = state.catalog.update_app(dev, app_id, patch).await?;
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
 }
 

@@ -40,7 +40,8 @@ pub async fn create(
         return Err(invalid("expires_in", "must be at least 1 second"));
     }
     let issued = state.catalog.add_credential(dev, app, b.expires_in).await?;
-    let view = CredentialView::new(&issued.credential, Some(issued.secret.expose_secret()));
+    let secret = issued.secret.as_ref().map(|s| s.expose_secret());
+    let view = CredentialView::new(&issued.credential, secret);
     Ok(HttpResponse::Created().json(view))
 }
 

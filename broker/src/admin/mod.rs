@@ -18,14 +18,13 @@ pub mod views;
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tessera_shared::crypto::constant_time_eq;
 
 use crate::error::AdminError;
-use crate::oauth::form::{bearer_token, read_body};
+use crate::oauth::form::{bearer_token, has_media_type, read_body};
 use crate::state::AppState;
 
 /// Proof that the request carried the admin token. Taking it as an argument guards a handler.
@@ -56,12 +55,7 @@ pub async fn json_body<T: DeserializeOwned>(
     payload: web::Payload,
     limit: usize,
 ) -> Result<T, AdminError> {
-    let ctype = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ctype.starts_with("application/json") {
+    if !has_media_type(req, "application/json") {
         return Err(AdminError::Invalid {
             field: "content-type".into(),
             message: "must be application/json".into(),

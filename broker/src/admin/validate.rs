@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use tessera_shared::model::{GrantType, RedirectUri};
+use serde::{Deserialize, Deserializer};
+use tessera_shared::model::{GrantType, RedirectUri, SecretMethod};
 use tessera_shared::scope::ScopeSet;
 
 use crate::error::AdminError;
@@ -67,7 +68,17 @@ pub fn attributes(m: &BTreeMap<String, String>) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// Most redirect URIs one app may register (each at most
+/// [`tessera_shared::model::MAX_REDIRECT_URI_BYTES`]).
+pub const MAX_REDIRECT_URIS: usize = 20;
+
 pub fn redirect_uris(v: Vec<String>) -> Result<Vec<RedirectUri>, AdminError> {
+    if v.len() > MAX_REDIRECT_URIS {
+        return Err(invalid(
+            "redirect_uris",
+            format!("at most {MAX_REDIRECT_URIS}"),
+        ));
+    }
     v.into_iter()
         .enumerate()
         .map(|(i, u)| {
@@ -95,4 +106,52 @@ pub fn grant_types(v: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
 
 pub fn scopes(v: Vec<String>) -> Result<ScopeSet, AdminError> {
     ScopeSet::try_from(v).map_err(|m| invalid("scopes", m))
+}
+
+/// An app's `token_endpoint_auth_method`: `client_secret_basic` or `client_secret_post`
+/// (`None`: either); a public app's is `none` (or absent).
+pub fn auth_method(v: Option<&str>, public: bool) -> Result<Option<SecretMethod>, AdminError> {
+    match (v, public) {
+        (None, _) | (Some("none"), true) => Ok(None),
+        (Some(m), false) => SecretMethod::parse(m).map(Some).ok_or_else(|| {
+            invalid(
+                "token_endpoint_auth_method",
+                "must be client_secret_basic or client_secret_post",
+            )
+        }),
+        (Some(_), true) => Err(invalid(
+            "token_endpoint_auth_method",
+            "a public client authenticates with none",
+        )),
+    }
+}
+
+/// Most upstream clients one app may accept access tokens from in token exchange.
+pub const MAX_EXCHANGE_CLIENTS: usize = 32;
+
+/// RFC 8693 allow-list: upstream client ids, 1-128 printable ASCII characters each.
+pub fn exchange_clients(v: Vec<String>) -> Result<Vec<String>, AdminError> {
+    if v.len() > MAX_EXCHANGE_CLIENTS {
+        return Err(invalid(
+            "token_exchange_clients",
+            format!("at most {MAX_EXCHANGE_CLIENTS}"),
+        ));
+    }
+    for (i, c) in v.iter().enumerate() {
+        if c.is_empty() || c.len() > 128 || !c.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                format!("token_exchange_clients[{i}]"),
+                "1-128 printable ASCII characters",
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// For optional members where `null` means something: absent → `None`, `null` →
+/// `Some(None)`, a value → `Some(Some(v))` (with `#[serde(default)]`).
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }

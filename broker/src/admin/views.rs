@@ -39,6 +39,14 @@ pub struct AppView<'a> {
     pub attributes: &'a std::collections::BTreeMap<String, String>,
     pub status: Status,
     pub public: bool,
+    /// `none` for a public app; absent when either secret method is allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<&'static str>,
+    pub pkce_required: bool,
+    pub token_exchange_clients: &'a [String],
+    /// The RFC 7591 `client_name` of a dynamically registered app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<&'a str>,
     pub rate_plan: &'a tessera_shared::rate::RatePlan,
     pub credentials: Vec<CredentialView<'a>>,
     pub created_at: i64,
@@ -58,6 +66,14 @@ impl<'a> AppView<'a> {
             attributes: &app.attributes,
             status: app.status,
             public: app.public,
+            token_endpoint_auth_method: if app.public {
+                Some("none")
+            } else {
+                app.auth_method.map(|m| m.as_str())
+            },
+            pkce_required: app.pkce_required,
+            token_exchange_clients: &app.token_exchange_clients,
+            client_name: app.client_name.as_deref(),
             rate_plan: &app.rate_plan,
             credentials: app
                 .credentials

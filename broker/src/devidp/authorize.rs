@@ -139,7 +139,10 @@ pub(super) async fn show(idp: web::Data<DevIdp>, req: HttpRequest) -> HttpRespon
     if let Some(res) = inner.gate(false).await {
         return res;
     }
-    let params = match Form::parse(req.query_string().as_bytes()) {
+    let params = match Form::parse(
+        req.query_string().as_bytes(),
+        &crate::oauth::limits::AUTHORIZE,
+    ) {
         Ok(p) => p,
         Err(e) => return bad_request(&e.description),
     };

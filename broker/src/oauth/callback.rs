@@ -3,6 +3,11 @@
 //! goes back to the app as `access_denied`. The upstream code is exchanged, the `id_token`
 //! validated, its claims mapped, and the app receives a single-use broker code with its `state`
 //! and `iss` (RFC 9207).
+//!
+//! The login completes only in the browser that started it: without the login cookie whose
+//! hash the pending login holds ([`super::login_cookie`]), the answer is an error page and the
+//! app gets no code (RFC 9700 §4.7, login CSRF). A request without any login cookie is refused
+//! before the store is touched, so it cannot consume someone else's pending login.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::model::{CodeRecord, Identity, PendingLogin, Sensitive};
@@ -11,6 +16,8 @@ use tessera_shared::time::now;
 
 use super::browser::{error_page, error_redirect, redirect_to};
 use super::form::Form;
+use super::limits::{self, CALLBACK};
+use super::login_cookie;
 use crate::ratelimit::budget::Budget;
 use crate::ratelimit::{client_ip, Limit};
 use crate::state::AppState;
@@ -24,29 +31,9 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     if let Err(refusal) = state.limits.per_ip(Limit::CallbackIp, ip).await {
         return refusal.page();
     }
-    let params = match Form::parse(req.query_string().as_bytes()) {
-        Ok(p) => p,
-        Err(e) => return error_page(400, "Invalid request", &e.description),
-    };
-    let Some(up_state) = params.get("state") else {
-        return error_page(400, "Invalid request", "missing state");
-    };
-    let pending: PendingLogin = match state.catalog.store().login_take(up_state).await {
-        Ok(Some(raw)) => match serde_json::from_str(&raw) {
-            Ok(p) => p,
-            Err(_) => return error_page(400, "Login expired", "please start again from the app"),
-        },
-        Ok(None) => {
-            return error_page(
-                400,
-                "Login expired",
-                "this login has expired or was already completed",
-            )
-        }
-        Err(e) => {
-            tracing::warn!(cause = %e, "store unavailable at /callback");
-            return error_page(503, "Temporarily unavailable", "please retry shortly");
-        }
+    let (params, pending) = match pending_login(&req, &state).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let iss = state.urls.issuer.as_str();
     let fail = |code: ErrorCode, desc: &str| {
@@ -119,6 +106,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         redirect_uri_explicit: pending.redirect_uri_explicit,
         scope: pending.scope.clone(),
         code_challenge: pending.code_challenge.clone(),
+        nonce: pending.nonce.clone(),
         identity,
     };
     match state.tokens.issue_code(&record).await {
@@ -135,6 +123,60 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             fail(ErrorCode::TemporarilyUnavailable, "please retry shortly")
         }
     }
+}
+
+/// The callback's parameters and the pending login they complete — taken from the store, so a
+/// `state` works once — or the error page: bad or over-long parameters, no login cookie (the
+/// store is not touched then), an unknown or expired login, or another browser's.
+async fn pending_login(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Form, PendingLogin), HttpResponse> {
+    if req.query_string().len() > limits::MAX_QUERY_BYTES {
+        return Err(error_page(
+            414,
+            "Request too long",
+            "the callback request is too long",
+        ));
+    }
+    let params = Form::parse(req.query_string().as_bytes(), &CALLBACK)
+        .and_then(|p| CALLBACK.check(&p).map(|()| p))
+        .map_err(|e| error_page(400, "Invalid request", &e.description))?;
+    let Some(up_state) = params.get("state") else {
+        return Err(error_page(400, "Invalid request", "missing state"));
+    };
+    let wrong_browser = || {
+        error_page(
+            400,
+            "Login not started in this browser",
+            "this sign-in was started in another browser or its cookie is missing; \
+             please start again from the app",
+        )
+    };
+    let secure = state.urls.issuer.starts_with("https://");
+    let browser = login_cookie::presented(req, secure).ok_or_else(wrong_browser)?;
+    let expired = || error_page(400, "Login expired", "please start again from the app");
+    let pending: PendingLogin = match state.catalog.store().login_take(up_state).await {
+        Ok(Some(raw)) => serde_json::from_str(&raw).map_err(|_| expired())?,
+        Ok(None) => return Err(expired()),
+        Err(e) => {
+            tracing::warn!(cause = %e, "store unavailable at /callback");
+            return Err(error_page(
+                503,
+                "Temporarily unavailable",
+                "please retry shortly",
+            ));
+        }
+    };
+    let browser_ok = tessera_shared::crypto::constant_time_eq(
+        state.keys.token_hash(&browser).as_bytes(),
+        pending.browser_hash.as_bytes(),
+    );
+    if !browser_ok {
+        tracing::warn!("login completed in another browser than it was started in; refused");
+        return Err(wrong_browser());
+    }
+    Ok((params, pending))
 }
 
 /// The identity a verified login stands for: `sub`, the mapped claims and the `id_token`.
@@ -158,6 +200,7 @@ pub fn identity(state: &AppState, login: VerifiedLogin) -> Result<Identity, Upst
         sub,
         claims: claims::map(upstream.config(), &login.claims),
         id_token: Some(Sensitive(login.id_token)),
+        id_token_sealed: None,
         auth_time,
     })
 }

@@ -1,5 +1,10 @@
 //! Client authentication at the token, introspection and revocation endpoints
-//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once.
+//! (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`, never both at once; a public
+//! app authenticates with `none`. At the token endpoint, an app with a registered
+//! `token_endpoint_auth_method` (RFC 7591 §2; every dynamically registered one) must use exactly
+//! that method. Introspection and revocation accept either secret method: RFC 7591 registers a
+//! method for the token endpoint only, and standard clients (authlib) authenticate there with
+//! their own default, `client_secret_basic`.
 //!
 //! Every failure — unknown client, wrong secret, revoked or expired credential, revoked app —
 //! gives the same `invalid_client`, and an unknown client still costs one HMAC verification, so
@@ -15,7 +20,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use tessera_shared::model::{App, Status};
+use tessera_shared::model::{App, SecretMethod, Status};
 use tessera_shared::oauth::{Challenge, OAuthError};
 use tessera_shared::time::now;
 
@@ -38,6 +43,8 @@ struct Presented {
     client_id: String,
     secret: String,
     challenge: Challenge,
+    /// How the secret came (`None`: no secret, a public client).
+    method: Option<SecretMethod>,
 }
 
 fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
@@ -73,6 +80,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
                 client_id: id,
                 secret,
                 challenge: Challenge::Basic,
+                method: Some(SecretMethod::ClientSecretBasic),
             })
         }
         (None, Some(secret)) => match body_id {
@@ -80,6 +88,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
                 client_id: id.to_string(),
                 secret: secret.to_string(),
                 challenge: Challenge::None,
+                method: Some(SecretMethod::ClientSecretPost),
             }),
             None => Err(OAuthError::invalid_request("missing parameter 'client_id'")),
         },
@@ -90,6 +99,7 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
                 client_id: id.to_string(),
                 secret: String::new(),
                 challenge: Challenge::None,
+                method: None,
             }),
             None => Err(OAuthError::invalid_client(Challenge::Basic)),
         },
@@ -112,11 +122,30 @@ pub(crate) fn parse_basic(b64: &str) -> Option<(String, String)> {
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
 }
 
-/// Authenticates the calling client or fails with `invalid_client` (401).
+/// Authenticates the calling client at the token endpoint (its registered method only), or
+/// fails with `invalid_client` (401).
+pub async fn authenticate_at_token(
+    req: &HttpRequest,
+    form: &Form,
+    state: &AppState,
+) -> Result<AuthenticatedClient, OAuthError> {
+    check(req, form, state, true).await
+}
+
+/// Authenticates the calling client (any secret method) or fails with `invalid_client` (401).
 pub async fn authenticate(
     req: &HttpRequest,
     form: &Form,
     state: &AppState,
+) -> Result<AuthenticatedClient, OAuthError> {
+    check(req, form, state, false).await
+}
+
+async fn check(
+    req: &HttpRequest,
+    form: &Form,
+    state: &AppState,
+    registered_method_only: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let p = presented(req, form)?;
     let ip = crate::ratelimit::client_ip(req, state);
@@ -141,7 +170,13 @@ pub async fn authenticate(
     let verified = match &app {
         // A public app authenticates without a secret, and a secret proves nothing for it.
         Some(a) if a.public => verified && p.secret.is_empty(),
-        _ => verified && !p.secret.is_empty(),
+        // RFC 7591 §2: at the token endpoint, the registered method and no other.
+        Some(a) => {
+            let method_ok =
+                !registered_method_only || a.auth_method.is_none_or(|m| p.method == Some(m));
+            verified && !p.secret.is_empty() && method_ok
+        }
+        None => false,
     };
     let ok = verified && app.as_ref().is_some_and(|a| a.status == Status::Approved);
     if let Some(refusal) = wait {

@@ -3,7 +3,9 @@
 //! Refused as `invalid_request`: a content type other than `application/x-www-form-urlencoded`,
 //! any query string (parameters belong in the body, and a query is often logged), a parameter
 //! repeated (§3.1, §3.2: "MUST NOT be included more than once"), and a body that is not UTF-8.
-//! A body over the configured limit is 413. Empty values count as absent (§3.1).
+//! A body over the configured limit is 413, a parameter over its cap ([`super::limits`])
+//! `invalid_request`. Empty values count as absent (§3.1). Error texts name only parameters the
+//! broker knows, never what was sent.
 
 use std::collections::HashMap;
 
@@ -11,6 +13,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use tessera_shared::oauth::OAuthError;
+
+use super::limits::{self, Caps};
 
 /// A parsed form with no repeated parameters.
 #[derive(Debug, Default)]
@@ -28,36 +32,39 @@ impl Form {
                 "parameters must be sent in the request body, not the query string",
             ));
         }
-        let ctype = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = ctype.split(';').next().unwrap_or("").trim();
-        if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        if !has_media_type(req, "application/x-www-form-urlencoded") {
             return Err(OAuthError::invalid_request(
                 "content type must be application/x-www-form-urlencoded",
             ));
         }
         let body = read_body(payload, limit).await?;
-        Form::parse(&body)
+        let form = Form::parse(&body, &limits::FORM)?;
+        limits::FORM.check(&form)?;
+        Ok(form)
     }
 
-    pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
+    /// Parses a form body or query string; `caps` names the parameters an error may name.
+    pub fn parse(body: &[u8], caps: &Caps) -> Result<Form, OAuthError> {
         if std::str::from_utf8(body).is_err() {
             return Err(OAuthError::invalid_request("request body is not UTF-8"));
         }
         let mut map = HashMap::new();
         for (k, v) in form_urlencoded::parse(body) {
-            if map.insert(k.to_string(), v.to_string()).is_some() {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter '{}' is repeated",
-                    k.escape_default()
-                )));
+            if map.contains_key(k.as_ref()) {
+                return Err(OAuthError::invalid_request(match caps.known(&k) {
+                    Some(name) => format!("parameter '{name}' is repeated"),
+                    None => "a parameter is repeated".to_string(),
+                }));
             }
+            map.insert(k.into_owned(), v.into_owned());
         }
         map.retain(|_, v| !v.is_empty());
         Ok(Form(map))
+    }
+
+    /// Every (name, value) pair.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -68,6 +75,17 @@ impl Form {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter '{name}'")))
     }
+}
+
+/// Whether the request's `Content-Type` is `media_type` (parameters such as `charset` aside).
+pub fn has_media_type(req: &HttpRequest, media_type: &str) -> bool {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ctype.split(';').next().unwrap_or("").trim();
+    mime.eq_ignore_ascii_case(media_type)
 }
 
 /// The RFC 6750 §2.1 bearer token of the `Authorization` header, or "" when there is none.
@@ -102,13 +120,16 @@ mod tests {
 
     #[test]
     fn repeated_parameters_are_refused() {
-        assert!(Form::parse(b"a=1&a=2").is_err());
-        assert!(Form::parse(b"a=1&b=2").is_ok());
+        let e = Form::parse(b"a=1&a=2", &limits::FORM).unwrap_err();
+        assert_eq!(e.description, "a parameter is repeated");
+        let e = Form::parse(b"scope=1&scope=2", &limits::FORM).unwrap_err();
+        assert_eq!(e.description, "parameter 'scope' is repeated");
+        assert!(Form::parse(b"a=1&b=2", &limits::FORM).is_ok());
     }
 
     #[test]
     fn empty_values_count_as_absent() {
-        let f = Form::parse(b"scope=&grant_type=x").unwrap();
+        let f = Form::parse(b"scope=&grant_type=x", &limits::FORM).unwrap();
         assert_eq!(f.get("scope"), None);
         assert_eq!(f.get("grant_type"), Some("x"));
     }

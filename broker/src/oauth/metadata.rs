@@ -1,13 +1,19 @@
-//! `GET /.well-known/oauth-authorization-server` — RFC 8414 metadata, listing only what this
-//! broker really supports.
+//! Discovery documents, listing only what this broker really supports:
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414), and — with user login —
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3) and
+//! `GET /jwks` (the broker's id_token keys, RFC 7517).
+//!
+//! `scopes_supported` lists the scopes a dynamically registered client may register
+//! (`registration.allowed_scopes`) and, with user login, `openid`: RFC 8414 §2 lets a server
+//! leave out scopes it supports, and apps created through the admin API have their own.
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 use tessera_shared::model::GrantType;
 
 use crate::state::AppState;
 
-pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+fn document(state: &AppState) -> Value {
     let u = &state.urls;
     let auth_methods = ["client_secret_basic", "client_secret_post"];
     let users = state.upstream.is_some();
@@ -21,6 +27,15 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     } else {
         &auth_methods
     };
+    let mut scopes: Vec<&str> = Vec::new();
+    if users {
+        scopes.push("openid");
+    }
+    for s in &state.config.registration.allowed_scopes {
+        if !scopes.contains(&s.as_str()) {
+            scopes.push(s);
+        }
+    }
     let mut body = json!({
         "issuer": u.issuer,
         "token_endpoint": u.token,
@@ -29,12 +44,16 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         // RFC 8414 §2 makes this member REQUIRED; without user login there is no
         // authorization endpoint, and so no response type.
         "response_types_supported": if users { vec!["code"] } else { vec![] },
+        "scopes_supported": scopes,
         "introspection_endpoint": u.introspection,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint": u.revocation,
         "revocation_endpoint_auth_methods_supported": auth_methods,
     });
-    if let (true, Some(obj)) = (users, body.as_object_mut()) {
+    let Some(obj) = body.as_object_mut() else {
+        return body;
+    };
+    if users {
         obj.insert("authorization_endpoint".into(), json!(u.authorization));
         obj.insert("code_challenge_methods_supported".into(), json!(["S256"]));
         // RFC 9207 §3: `iss` is sent in every authorization response.
@@ -43,12 +62,48 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
             json!(true),
         );
     }
-    if state.config.registration.initial_access_token.is_some() {
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("registration_endpoint".into(), json!(u.registration));
-        }
+    if let Some(keys) = &state.id_tokens {
+        obj.insert("jwks_uri".into(), json!(u.jwks));
+        obj.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!(keys.algorithms()),
+        );
+        obj.insert("subject_types_supported".into(), json!(["public"]));
     }
+    if state.config.registration.initial_access_token.is_some() {
+        obj.insert("registration_endpoint".into(), json!(u.registration));
+    }
+    body
+}
+
+fn cached(body: Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(body)
+}
+
+fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({
+        "error": "not_found", "message": "user login (and so OpenID Connect) is not configured"}))
+}
+
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    cached(document(&state))
+}
+
+/// OpenID Connect Discovery: the same document (it holds every member Discovery §3 requires
+/// for the code flow), only with user login.
+pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
+    if state.upstream.is_none() || state.id_tokens.is_none() {
+        return not_found();
+    }
+    cached(document(&state))
+}
+
+/// The current and previous id_token keys.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    match &state.id_tokens {
+        Some(k) => cached(k.jwks()),
+        None => not_found(),
+    }
 }

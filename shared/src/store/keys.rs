@@ -29,6 +29,7 @@ impl KeySpace {
             TokenKind::RefreshToken => "rt",
             TokenKind::AuthorizationCode => "ac",
             TokenKind::ClientSecret => "cs",
+            TokenKind::RegistrationToken => "rat",
         };
         format!("{}{class}:{{{hash}}}", self.prefix)
     }
@@ -46,6 +47,12 @@ impl KeySpace {
     /// period.
     pub fn family_grace(&self, id: &str) -> String {
         format!("{}fgr:{{{id}}}", self.prefix)
+    }
+
+    /// A marker that a value (a token exchange `subject_token`, by its keyed hash) was used
+    /// once ([`super::Store::mark_used`]).
+    pub fn used(&self, hash: &str) -> String {
+        format!("{}used:{{{hash}}}", self.prefix)
     }
 
     /// The pub/sub channel of [`super::Revocation`] announcements.

@@ -62,6 +62,8 @@ struct Inner {
     backoffs: Expiring<BackoffState>,
     /// The grace-period record of each family's last rotation.
     graces: Expiring<Grace>,
+    /// [`Store::mark_used`] markers.
+    used: Expiring<()>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,
@@ -237,6 +239,7 @@ impl Store for MemoryStore {
             g.families.sweep(now);
             g.user_families.sweep(now);
             g.graces.sweep(now);
+            g.used.sweep(now);
         }
         let exp = now + Duration::from_secs(ttl_secs.max(1));
         g.tokens
@@ -408,6 +411,15 @@ impl Store for MemoryStore {
             .get_mut(&key)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default())
+    }
+
+    async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        if g.used.get_mut(hash).is_some() {
+            return Ok(false);
+        }
+        g.used.insert(hash, (), ttl_secs);
+        Ok(true)
     }
 
     async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {

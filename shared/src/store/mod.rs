@@ -201,6 +201,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     async fn user_families(&self, app_id: &str, sub: &str) -> Result<Vec<String>, StoreError>;
 
+    /// Marks the value whose keyed hash is `hash` as used, for `ttl_secs`: `true` the first
+    /// time, `false` while an earlier mark lives (one atomic `SET NX EX`). The replay cache of
+    /// token exchange subject tokens.
+    async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError>;
+
     /// Appends serialized events to the analytics stream in one round trip (pipeline), capping
     /// the stream at about `max_len` entries (XADD MAXLEN ~): the oldest entries go first.
     async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError>;

@@ -343,6 +343,19 @@ impl Store for RedisStore {
         Ok(c.smembers(self.keys.user_families(app_id, sub)).await?)
     }
 
+    async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.used(hash))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl_secs.max(1))
+            .query_async(&mut c)
+            .await?;
+        Ok(set.is_some())
+    }
+
     async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());

@@ -52,6 +52,7 @@ pub async fn grant(
         (None, Some(_)) => return Err(invalid_grant("no PKCE challenge was sent for this code")),
         (None, None) => {}
     }
+    let rec_nonce = rec.nonce.clone();
     let family = Tokens::new_family_id();
     match state.tokens.claim_code(code, &family).await? {
         CodeClaim::Won => {}
@@ -79,5 +80,5 @@ pub async fn grant(
     state
         .metrics
         .token_issued(GrantType::AuthorizationCode.as_str());
-    Ok(TokenResponse::for_user(issued))
+    TokenResponse::for_user(state, issued, rec_nonce.as_deref())
 }

@@ -5,6 +5,7 @@ mod authorization_code;
 mod client_credentials;
 mod password;
 mod refresh_token;
+mod subject;
 mod token_exchange;
 
 use actix_web::http::header;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
-use super::client_auth::authenticate;
+use super::client_auth::authenticate_at_token;
 use super::form::Form;
 use crate::error::OAuthResponse;
 use crate::ratelimit::Limit;
@@ -29,7 +30,7 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
-    /// The upstream `id_token`, when the grant asked for `openid`.
+    /// An id_token the broker minted for this app, when `openid` was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     /// RFC 8693 §2.2.1, for token exchange.
@@ -38,24 +39,43 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    /// The answer for a user grant: access token, refresh token if any, and the upstream
-    /// `id_token` when `openid` was granted (OpenID Connect Core §3.1.3.3).
-    pub fn for_user(issued: tessera_shared::tokens::Issued) -> Self {
-        let scope = issued.access.record.scope.clone();
-        let id_token = scope
-            .contains("openid")
-            .then(|| issued.identity.id_token.as_ref().map(|t| t.0.clone()))
-            .flatten();
-        let expires_in = (issued.access.record.exp - issued.access.record.iat).max(0) as u64;
-        TokenResponse {
+    /// The answer for a user grant: access token, refresh token if any, and — when `openid` was
+    /// granted (OpenID Connect Core §3.1.3.3) — an id_token the broker mints for this app, with
+    /// the app's `nonce` from its authorization request if there was one ([`crate::idtoken`]).
+    /// The upstream's own id_token is never handed to apps.
+    pub fn for_user(
+        state: &AppState,
+        issued: tessera_shared::tokens::Issued,
+        nonce: Option<&str>,
+    ) -> Result<Self, OAuthError> {
+        let rec = &issued.access.record;
+        let id_token = match (&state.id_tokens, rec.scope.contains("openid")) {
+            (Some(keys), true) => Some(
+                keys.mint(&crate::idtoken::Subject {
+                    client_id: &rec.client_id,
+                    sub: &issued.identity.sub,
+                    auth_time: issued.identity.auth_time,
+                    nonce,
+                    access_token: &issued.access.token,
+                    family: &issued.family,
+                })
+                .map_err(|e| {
+                    tracing::error!(cause = %e, "cannot sign an id_token");
+                    OAuthError::new(ErrorCode::ServerError, "internal error")
+                })?,
+            ),
+            _ => None,
+        };
+        let expires_in = (rec.exp - rec.iat).max(0) as u64;
+        Ok(TokenResponse {
+            scope: rec.scope.to_string(),
             access_token: issued.access.token,
             token_type: "Bearer",
             expires_in,
-            scope: scope.to_string(),
             refresh_token: issued.refresh_token,
             id_token,
             issued_token_type: None,
-        }
+        })
     }
 }
 
@@ -116,7 +136,7 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let form = Form::read(req, payload, state.config.server.max_body_bytes).await?;
     let grant_type = form.required("grant_type")?;
-    let client = authenticate(req, &form, state).await?;
+    let client = authenticate_at_token(req, &form, state).await?;
     state.limits.per_app(Limit::Token, &client.app).await?;
     let Some(g) = GrantType::parse(grant_type) else {
         return Err(OAuthError::new(

@@ -56,5 +56,5 @@ pub async fn grant(
         )
         .await?;
     state.metrics.token_issued(GrantType::Password.as_str());
-    Ok(TokenResponse::for_user(issued))
+    TokenResponse::for_user(state, issued, None)
 }

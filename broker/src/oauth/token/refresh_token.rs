@@ -21,7 +21,7 @@ pub async fn grant(
         .get("scope")
         .map(ScopeSet::parse)
         .transpose()
-        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+        .map_err(|_| crate::oauth::scope::malformed())?;
     match state
         .tokens
         .refresh(token, &client.client_id, &client.app, scope)
@@ -29,7 +29,8 @@ pub async fn grant(
     {
         Ok(issued) => {
             state.metrics.token_issued(GrantType::RefreshToken.as_str());
-            Ok(TokenResponse::for_user(issued))
+            // OIDC Core §12.2: a refreshed id_token carries no nonce.
+            TokenResponse::for_user(state, issued, None)
         }
         Err(RefreshError::Scope) => Err(OAuthError::new(
             ErrorCode::InvalidScope,
