@@ -12,6 +12,7 @@
 //! is retried here (a POST must never be sent twice); reqwest only re-sends a request that
 //! never left the pool, which is safe.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,6 +26,8 @@ use url::Url;
 
 use crate::caller::Caller;
 use crate::denial::Denial;
+
+pub(crate) mod target;
 
 /// Prefix of the headers the proxy always owns.
 pub const TESSERA_PREFIX: &str = "x-tessera-";
@@ -67,6 +70,11 @@ fn yes() -> bool {
 pub struct Forwarding {
     pub upstream: Url,
     pub strip_prefix: Option<String>,
+    /// What a forwarded path must stay under ([`target`]): the upstream's base path, plus the
+    /// route prefix when it is not stripped.
+    pub floor: String,
+    /// `%2F` may appear in paths of this route (forwarded still encoded).
+    pub allow_encoded_slashes: bool,
     pub credentials: bool,
     pub client_headers: bool,
     pub claims: Vec<(HeaderName, String)>,
@@ -137,37 +145,19 @@ pub struct Origin<'a> {
 }
 
 impl Forwarding {
-    /// The backend URL for this request path and query.
-    pub fn target(&self, path: &str, query: &str) -> Url {
-        let rest = match &self.strip_prefix {
-            Some(prefix) => path.strip_prefix(prefix.as_str()).unwrap_or(path),
-            None => path,
-        };
-        let mut url = self.upstream.clone();
-        let base = url.path().trim_end_matches('/');
-        let joined = match (base.is_empty(), rest.is_empty()) {
-            (_, true) if base.is_empty() => "/".to_string(),
-            (_, true) => base.to_string(),
-            (_, false) if rest.starts_with('/') => format!("{base}{rest}"),
-            (_, false) => format!("{base}/{rest}"),
-        };
-        url.set_path(&joined);
-        let query = self.query_without_key(query);
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
-        url
-    }
-
-    fn query_without_key(&self, query: &str) -> String {
+    fn query_without_key<'q>(&self, query: &'q str) -> Cow<'q, str> {
         match (&self.api_key_query, self.credentials) {
-            (Some(param), false) => query
-                .split('&')
-                .filter(|pair| {
-                    let name = pair.split('=').next().unwrap_or("");
-                    percent_decode(name) != *param
-                })
-                .collect::<Vec<_>>()
-                .join("&"),
-            _ => query.to_string(),
+            (Some(param), false) => Cow::Owned(
+                query
+                    .split('&')
+                    .filter(|pair| {
+                        let name = pair.split('=').next().unwrap_or("");
+                        percent_decode(name) != *param
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            ),
+            _ => Cow::Borrowed(query),
         }
     }
 
@@ -326,41 +316,5 @@ pub fn failure(e: &reqwest::Error) -> Denial {
         Denial::GatewayTimeout
     } else {
         Denial::BadGateway
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fwd(upstream: &str, strip: Option<&str>) -> Forwarding {
-        Forwarding {
-            upstream: Url::parse(upstream).unwrap(),
-            strip_prefix: strip.map(str::to_string),
-            credentials: false,
-            client_headers: true,
-            claims: vec![],
-            id_token_header: None,
-            injected: vec![],
-            api_key_header: None,
-            api_key_query: Some("apikey".into()),
-            timeout: Duration::from_secs(1),
-            client: reqwest::Client::new(),
-        }
-    }
-
-    #[test]
-    fn targets() {
-        let f = fwd("http://b:9000/api", Some("/orders"));
-        assert_eq!(f.target("/orders/1", "").as_str(), "http://b:9000/api/1");
-        assert_eq!(f.target("/orders", "x=1").as_str(), "http://b:9000/api?x=1");
-        assert_eq!(
-            f.target("/orders/1", "apikey=k&x=1&api%6Bey=k2").as_str(),
-            "http://b:9000/api/1?x=1"
-        );
-        let f = fwd("http://b:9000", None);
-        assert_eq!(f.target("/orders/1", "").as_str(), "http://b:9000/orders/1");
-        let f = fwd("http://b:9000/", Some("/orders"));
-        assert_eq!(f.target("/orders", "").as_str(), "http://b:9000/");
     }
 }

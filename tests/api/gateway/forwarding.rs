@@ -99,6 +99,7 @@ async fn routing_answers_404_405_and_refuses_dot_segments() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
     // The longest prefix wins.
     let e = echoed(proxy.get("/orders/v2/7", &s.token).await).await;
     assert_eq!(e["path"], "/v2/7");
@@ -109,8 +110,8 @@ async fn routing_answers_404_405_and_refuses_dot_segments() {
         "/orders/%2e%2e/admin",
         "/orders/.%2E/admin",
     ] {
-        let raw = raw_get(&proxy.base, sneaky, &s.token).await;
-        assert!(raw.starts_with("HTTP/1.1 400"), "{sneaky}: {raw}");
+        let raw = raw_get(&proxy.base, sneaky, &[&bearer(&s.token)]).await;
+        assert_eq!(raw.status, 400, "{sneaky}: {raw:?}");
     }
 }
 
@@ -184,18 +185,4 @@ async fn a_post_the_backend_dropped_is_not_sent_again() {
         1,
         "the POST was sent more than once"
     );
-}
-
-/// Sends a GET with `path` exactly as written, and returns the raw response head.
-async fn raw_get(base: &str, path: &str, token: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = base.trim_start_matches("http://");
-    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    sock.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    sock.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
 }
