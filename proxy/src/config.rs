@@ -13,6 +13,7 @@ use tessera_shared::config::{
 
 use crate::cache::CacheConfig;
 use crate::canonical::head::{HeadLimits, PARSER_MAX_HEADERS};
+use crate::forward::UNTRUSTED_HEADERS;
 use crate::policy::auth::introspection::IntrospectionConfig;
 use crate::routes::RouteConfig;
 use crate::tls::{BackendConfig, ServerTlsConfig};
@@ -65,6 +66,9 @@ pub struct ProxyServerConfig {
     pub max_headers: usize,
     /// Largest sum of header name and value lengths accepted; more is 431.
     pub max_header_bytes: usize,
+    /// Inbound headers dropped when the peer is not a trusted proxy (compared
+    /// case-insensitively, `_` as `-`).
+    pub untrusted_headers: Vec<String>,
 }
 
 impl ProxyServerConfig {
@@ -107,6 +111,7 @@ impl Default for ProxyServerConfig {
             max_uri_bytes: 8 * 1024,
             max_headers: PARSER_MAX_HEADERS,
             max_header_bytes: 32 * 1024,
+            untrusted_headers: UNTRUSTED_HEADERS.iter().map(|h| h.to_string()).collect(),
         }
     }
 }

@@ -5,8 +5,9 @@
 //! both ways. `X-Forwarded-For/-Proto/-Host` are set by the proxy; an inbound
 //! `X-Forwarded-For` is kept only when it came from a trusted hop. Every header the proxy
 //! injects (`X-Tessera-*`, claim mappings, the id_token header) is first removed from the
-//! inbound request, so a client cannot pre-set them. The caller's credentials (`Authorization`,
-//! the API key) are not forwarded unless the route says so.
+//! inbound request, so a client cannot pre-set them, whatever its case or underscores
+//! ([`hygiene`]). The caller's credentials (`Authorization`, the API key) are not forwarded
+//! unless the route says so. The request target is built in [`target`].
 //!
 //! Failures: the backend unreachable or breaking the exchange is 502, too slow is 504. Nothing
 //! is retried here (a POST must never be sent twice); reqwest only re-sends a request that
@@ -27,7 +28,10 @@ use url::Url;
 use crate::caller::Caller;
 use crate::denial::Denial;
 
+mod hygiene;
 pub(crate) mod target;
+
+pub use hygiene::{normalised, Hygiene, UNTRUSTED_HEADERS};
 
 /// Prefix of the headers the proxy always owns.
 pub const TESSERA_PREFIX: &str = "x-tessera-";
@@ -48,6 +52,9 @@ pub struct ForwardConfig {
     /// Forward the login's upstream `id_token` in this header (Tessera user tokens only).
     #[serde(default)]
     pub id_token_header: Option<String>,
+    /// Keep inbound header names holding `_` (default: dropped, see [`hygiene`]).
+    #[serde(default)]
+    pub allow_underscores_in_headers: bool,
 }
 
 impl Default for ForwardConfig {
@@ -57,6 +64,7 @@ impl Default for ForwardConfig {
             client_headers: true,
             claims: BTreeMap::new(),
             id_token_header: None,
+            allow_underscores_in_headers: false,
         }
     }
 }
@@ -79,10 +87,11 @@ pub struct Forwarding {
     pub client_headers: bool,
     pub claims: Vec<(HeaderName, String)>,
     pub id_token_header: Option<HeaderName>,
-    /// Inbound headers removed because the proxy sets them.
-    pub injected: Vec<HeaderName>,
-    /// The API key header, removed unless credentials are forwarded.
-    pub api_key_header: Option<HeaderName>,
+    /// Inbound headers removed because the proxy sets them (lower case, `_` as `-`).
+    pub injected: Vec<String>,
+    /// The API key header, removed unless credentials are forwarded (lower case, `_` as `-`).
+    pub api_key_header: Option<String>,
+    pub hygiene: Hygiene,
     pub api_key_query: Option<String>,
     pub timeout: Duration,
     pub client: reqwest::Client,
@@ -105,23 +114,6 @@ impl ForwardConfig {
     }
 }
 
-/// RFC 9110 §7.6.1 hop-by-hop headers, plus `Host` (set from the upstream URL).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
-    )
-}
-
 /// Names listed in `Connection` are hop-by-hop too.
 fn connection_listed(headers: &HeaderMap) -> Vec<String> {
     headers
@@ -140,6 +132,8 @@ pub struct Origin<'a> {
     /// `X-Forwarded-For` as received, when the peer is a trusted hop.
     pub trusted_forwarded_for: Option<String>,
     pub peer: std::net::IpAddr,
+    /// The peer is one of `server.trusted_proxies`.
+    pub trusted_peer: bool,
     pub proto: &'a str,
     pub host: Option<&'a str>,
 }
@@ -172,16 +166,7 @@ impl Forwarding {
         let mut out = reqwest::header::HeaderMap::with_capacity(inbound.len() + 8);
         for (name, value) in inbound {
             let n = name.as_str();
-            if is_hop_by_hop(name)
-                || listed.iter().any(|l| l == n)
-                || n.starts_with(TESSERA_PREFIX)
-                || n.starts_with("x-forwarded-")
-                || n == "forwarded"
-                || self.injected.contains(name)
-                || (!self.credentials
-                    && (name == actix_web::http::header::AUTHORIZATION
-                        || self.api_key_header.as_ref() == Some(name)))
-            {
+            if self.drops(n, &listed, origin.trusted_peer) {
                 continue;
             }
             // actix speaks `http` 0.2, reqwest `http` 1: the same bytes, other types.

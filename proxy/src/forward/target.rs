@@ -88,6 +88,7 @@ pub(crate) mod tests {
             injected: vec![],
             api_key_header: None,
             api_key_query: Some("apikey".into()),
+            hygiene: Default::default(),
             timeout: Duration::from_secs(1),
             client: reqwest::Client::new(),
         }

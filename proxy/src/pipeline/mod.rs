@@ -34,7 +34,7 @@ use crate::policy::spike::SpikeKey;
 use crate::routes::Route;
 use crate::state::Runtime;
 use authenticate::authenticate;
-use request::{forwarded_chain, proto};
+use request::{forwarded_chain, is_trusted, proto};
 
 /// The route label of a call refused before a route was chosen.
 const REJECTED: &str = "(rejected)";
@@ -226,6 +226,7 @@ async fn run(
         client_ip: ip,
         trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
         peer,
+        trusted_peer: is_trusted(peer, trusted),
         proto: proto(req, rt, peer),
         host: req
             .headers()

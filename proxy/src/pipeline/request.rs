@@ -12,13 +12,7 @@ pub(super) fn proto(req: &HttpRequest, rt: &Runtime, peer: std::net::IpAddr) -> 
     if rt.config.server.tls.is_some() {
         return "https";
     }
-    let peer = crate::policy::ip::canonical(peer);
-    let trusted = rt
-        .config
-        .server
-        .trusted_proxies
-        .iter()
-        .any(|n| n.contains(&peer));
+    let trusted = is_trusted(peer, &rt.config.server.trusted_proxies);
     let said_https = req
         .headers()
         .get("x-forwarded-proto")
@@ -36,8 +30,7 @@ pub(super) fn forwarded_chain(
     peer: std::net::IpAddr,
     trusted: &[ipnet::IpNet],
 ) -> Option<String> {
-    let peer = crate::policy::ip::canonical(peer);
-    if !trusted.iter().any(|n| n.contains(&peer)) {
+    if !is_trusted(peer, trusted) {
         return None;
     }
     let chain: Vec<&str> = headers
@@ -45,4 +38,10 @@ pub(super) fn forwarded_chain(
         .filter_map(|v| v.to_str().ok())
         .collect();
     (!chain.is_empty()).then(|| chain.join(", "))
+}
+
+/// The peer is one of `server.trusted_proxies`.
+pub(super) fn is_trusted(peer: std::net::IpAddr, trusted: &[ipnet::IpNet]) -> bool {
+    let peer = crate::policy::ip::canonical(peer);
+    trusted.iter().any(|n| n.contains(&peer))
 }

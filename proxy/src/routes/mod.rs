@@ -12,11 +12,10 @@ pub use shape::MAX_ROUTE_NAME;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 
 use crate::canonical::host::normalise;
-use crate::forward::{header_name, Forwarding};
+use crate::forward::{header_name, normalised, Forwarding, Hygiene};
 use crate::policy::auth::api_key::ApiKeyConfig;
 use crate::policy::auth::AuthConfig;
 use crate::policy::ip::IpConfig;
@@ -61,6 +60,8 @@ pub struct Toolbox {
     /// Whether a store is configured (API keys and quotas need one).
     pub has_store: bool,
     pub default_realm: String,
+    /// `server.untrusted_headers`, lower case with `-`.
+    pub untrusted_headers: Arc<[String]>,
 }
 
 #[derive(Debug, Default)]
@@ -228,10 +229,10 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
         Some(tls) => tools.backend.tls_client("backend_tls", tls)?,
         None => tools.client.clone(),
     };
-    let (api_key_header, api_key_query): (Option<HeaderName>, Option<String>) = match &auth {
+    let (api_key_header, api_key_query): (Option<String>, Option<String>) = match &auth {
         Auth::ApiKey(k) => (
             k.header_name()
-                .map(|h| header_name("auth.header", h))
+                .map(|h| header_name("auth.header", h).map(|h| normalised(h.as_str())))
                 .transpose()?,
             k.query.clone(),
         ),
@@ -259,8 +260,17 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
             .as_deref()
             .map(|h| header_name("forward.id_token_header", h))
             .transpose()?,
-        injected: cfg.forward.injected_names()?,
+        injected: cfg
+            .forward
+            .injected_names()?
+            .iter()
+            .map(|h| normalised(h.as_str()))
+            .collect(),
         api_key_header,
+        hygiene: Hygiene {
+            allow_underscores: cfg.forward.allow_underscores_in_headers,
+            untrusted: tools.untrusted_headers.clone(),
+        },
         api_key_query,
         timeout: Duration::from_millis(cfg.timeout_ms.unwrap_or(tools.backend.timeout_ms)),
         client,
