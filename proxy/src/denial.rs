@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::json;
 
+use crate::bounded::{truncate, MAX_ERROR_TEXT};
 use crate::canonical::Refusal;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,7 +169,9 @@ impl Denial {
             }
             _ => {}
         }
-        r.json(json!({ "error": self.error_code(), "error_description": self.description() }))
+        let description = self.description();
+        let description = truncate(&description, MAX_ERROR_TEXT);
+        r.json(json!({ "error": self.error_code(), "error_description": description }))
     }
 }
 

@@ -11,11 +11,11 @@ use redis::{AsyncCommands, Script};
 
 use super::keys::KeySpace;
 use super::{
-    CatalogTx, CodeClaim, FamilyState, QuotaKey, Revocation, RevocationStream, Rotation, Store,
-    Table,
+    CatalogTx, CodeClaim, FamilyState, Memory, QuotaKey, Revocation, RevocationStream, Rotation,
+    Store, Table,
 };
 use crate::config::StoreConfig;
-use crate::error::StoreError;
+use crate::error::{StoreError, OUT_OF_MEMORY};
 use crate::token::TokenKind;
 
 /// How long a revocation of a family not created yet is remembered (longer than a code lives).
@@ -342,8 +342,31 @@ impl Store for RedisStore {
                 .arg(e)
                 .ignore();
         }
-        let _: () = p.query_async(&mut c).await?;
-        Ok(())
+        p.query_async::<()>(&mut c).await.map_err(|e| {
+            // In a pipeline the server's error codes are inside the pipeline error.
+            let oom = e.code() == Some("OOM")
+                || e.clone()
+                    .into_server_errors()
+                    .is_some_and(|errs| errs.iter().any(|(_, s)| s.code() == "OOM"));
+            match oom {
+                true => StoreError::Unavailable(format!("{OUT_OF_MEMORY}: {e}")),
+                false => e.into(),
+            }
+        })
+    }
+
+    async fn memory(&self) -> Result<Option<Memory>, StoreError> {
+        let mut c = self.conn.clone();
+        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut c).await?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        Ok(match (field("used_memory"), field("maxmemory")) {
+            (Some(used), Some(max)) => Some(Memory { used, max }),
+            _ => None,
+        })
     }
 
     async fn analytics_range(

@@ -3,6 +3,7 @@
 
 mod analytics;
 mod auth;
+mod bounded;
 mod canonical;
 mod forwarding;
 mod methods;
@@ -265,10 +266,15 @@ pub async fn raw_bytes(base: &str, request: &[u8]) -> RawResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = base.trim_start_matches("http://");
     let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    sock.write_all(request).await.expect("write");
+    // A server may answer (and close) before reading all of an oversized request.
+    let _ = sock.write_all(request).await;
     let mut out = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), sock.read_to_end(&mut out)).await;
     assert!(read.is_ok(), "no answer within 10 s");
+    assert!(
+        !out.is_empty(),
+        "the connection closed without an answer: {read:?}"
+    );
     let split = out
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -325,4 +331,43 @@ pub async fn raw_request(base: &str, method: &str, target: &str, extra: &[&str])
 /// An `Authorization: Bearer` header line.
 pub fn bearer(token: &str) -> String {
     format!("Authorization: Bearer {token}")
+}
+
+/// `INFO memory`'s `used_memory` of the Redis at `url`.
+pub async fn redis_used_memory(url: &str) -> u64 {
+    let mut c = redis::Client::open(url)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut c)
+        .await
+        .expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
+}
+
+/// Waits until `tessera_proxy_<name> <value>` satisfies `ok` on `/metrics`; returns the value.
+pub async fn metric_until(proxy: &TestProxy, name: &str, ok: impl Fn(u64) -> bool) -> u64 {
+    let start = Instant::now();
+    loop {
+        let text = proxy.metrics().await;
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("tessera_proxy_{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if ok(value) {
+            return value;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{name} = {value} after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
