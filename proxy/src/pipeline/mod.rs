@@ -234,8 +234,13 @@ async fn run(
             .and_then(|h| h.to_str().ok()),
     };
     let fwd = &route.forward;
-    let headers = fwd.request_headers(req.headers(), &origin, caller.as_deref());
+    let mut headers = fwd.request_headers(req.headers(), &origin, caller.as_deref());
     let body = body::request_body(req, payload, &route, rt.config.server.max_body_bytes).await?;
+    if body.is_decoded() {
+        for name in body::ENCODED_BODY_HEADERS {
+            headers.remove(name);
+        }
+    }
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Denial::BadRequest("unsupported method".into()))?;
     let (body, counter) = body.into_reqwest();

@@ -3,8 +3,10 @@
 
 mod analytics;
 mod auth;
+mod bodies;
 mod bounded;
 mod canonical;
+mod encode;
 mod forwarding;
 mod methods;
 mod normalise;
