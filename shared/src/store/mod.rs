@@ -15,6 +15,7 @@ pub mod keys;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
+pub mod subscription;
 
 use std::sync::Arc;
 

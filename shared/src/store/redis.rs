@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::keys::KeySpace;
+use super::subscription;
 use super::{
     CatalogTx, CodeClaim, FamilyState, Memory, QuotaKey, Revocation, RevocationStream, Rotation,
     Store, Table,
@@ -29,6 +29,8 @@ pub struct RedisStore {
     client: redis::Client,
     conn: ConnectionManager,
     connect_timeout: Duration,
+    /// The deadline of the subscription's pings too.
+    command_timeout: Duration,
     keys: KeySpace,
     catalog_commit: Script,
     app_for_client: Script,
@@ -49,7 +51,9 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     pub fn open(cfg: &StoreConfig) -> Result<Self, StoreError> {
-        let client = redis::Client::open(cfg.url.as_str())?;
+        let info = redis::IntoConnectionInfo::into_connection_info(cfg.url.as_str())?
+            .set_tcp_settings(subscription::tcp_settings());
+        let client = redis::Client::open(info)?;
         let timeout = Duration::from_millis(cfg.command_timeout_ms);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
@@ -62,6 +66,7 @@ impl RedisStore {
             client,
             conn,
             connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
+            command_timeout: timeout,
             keys: KeySpace::new(&cfg.prefix),
             catalog_commit: Script::new(include_str!("../../../redis/scripts/catalog_commit.lua")),
             app_for_client: Script::new(include_str!("../../../redis/scripts/app_for_client.lua")),
@@ -87,14 +92,9 @@ impl Store for RedisStore {
             .await
             .map_err(|_| StoreError::Unavailable("pub/sub connection timed out".into()))??;
         pubsub.subscribe(self.keys.revocation_channel()).await?;
-        // The message stream ends when the connection drops, which is what tells the
-        // subscriber to flush.
-        let stream = pubsub.into_on_message().filter_map(|msg| async move {
-            msg.get_payload::<String>()
-                .ok()
-                .and_then(|p| Revocation::decode(&p))
-        });
-        Ok(Box::pin(stream))
+        // The stream ends when the connection drops or stops answering pings, which is what
+        // tells the subscriber to flush.
+        Ok(subscription::watch(pubsub, self.command_timeout))
     }
 
     async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {

@@ -11,6 +11,7 @@ mod forwarding;
 mod methods;
 mod normalise;
 mod policies;
+mod relay;
 mod reload;
 mod resilience;
 mod tls;
