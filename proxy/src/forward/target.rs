@@ -114,6 +114,11 @@ pub(crate) mod tests {
             target(&f, "/orders/a%3Fb%20c", ""),
             "http://b:9000/api/a%3Fb%20c"
         );
+        // The URL standard encodes `'` in queries of http(s) URLs; nothing else changes.
+        assert_eq!(
+            target(&f, "/orders/1", "q='x'&r=%2e\\|"),
+            "http://b:9000/api/1?q=%27x%27&r=%2e\\|"
+        );
         let f = fwd("http://b:9000", None, "/orders");
         assert_eq!(target(&f, "/orders/1", ""), "http://b:9000/orders/1");
         let f = fwd("http://b:9000/", Some(""), "/");

@@ -7,6 +7,7 @@ mod bodies;
 mod bounded;
 mod canonical;
 mod encode;
+mod example;
 mod forwarding;
 mod methods;
 mod normalise;
