@@ -35,6 +35,10 @@ pub(super) fn route<'a>(
         .check(req.uri(), req.headers())
         .map_err(refused)?;
     method::check(req.method()).map_err(refused)?;
+    if req.method() == actix_web::http::Method::CONNECT {
+        // RFC 9110 §9.3.6: CONNECT names an authority, never a path; the proxy tunnels nothing.
+        return Err(refused(Refusal::TARGET_FORM));
+    }
     let host = host::request_host(req.uri(), req.headers()).map_err(refused)?;
     let path = canonicalise(req.uri().path()).map_err(refused)?;
     let standard = method::standard(req.method()).is_some();

@@ -46,6 +46,11 @@ async fn a_lower_case_post_cannot_skip_the_post_scope_rule() {
         "PATCH is standard"
     );
     assert_eq!(post("PROPFIND", narrow.clone()).await, 501);
+    assert_eq!(
+        post("CONNECT", narrow.clone()).await,
+        400,
+        "CONNECT has no path"
+    );
     // HEAD answers what GET would: it needs GET's scopes.
     let unscoped = s.broker.create_client(json!({"scopes": ["write"]})).await;
     let unscoped = bearer(&s.broker.access_token(&unscoped).await);
