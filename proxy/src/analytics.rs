@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+pub mod pressure;
+
 /// The longest [`WriterHandle::shutdown`] waits for the queue to be written.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -41,6 +43,12 @@ pub struct AnalyticsConfig {
     pub flush_interval_ms: u64,
     /// The stream is capped at about this many events (the oldest go first).
     pub max_stream_len: usize,
+    /// Events are dropped while Redis's `used_memory` exceeds this fraction of its
+    /// `maxmemory` (when Redis has one).
+    pub max_memory_fraction: f64,
+    /// Events are dropped while Redis's `used_memory` exceeds this many bytes; 0: no such
+    /// limit (for a Redis without `maxmemory`).
+    pub max_memory_bytes: u64,
 }
 
 impl Default for AnalyticsConfig {
@@ -51,6 +59,8 @@ impl Default for AnalyticsConfig {
             batch_size: 256,
             flush_interval_ms: 200,
             max_stream_len: 1_000_000,
+            max_memory_fraction: 0.8,
+            max_memory_bytes: 0,
         }
     }
 }
@@ -88,6 +98,12 @@ impl AnalyticsConfig {
                 ));
             }
         }
+        if !(0.05..=1.0).contains(&self.max_memory_fraction) {
+            return Err(ConfigError::invalid(
+                "analytics.max_memory_fraction",
+                "must lie within 0.05..=1.0",
+            ));
+        }
         Ok(())
     }
 }
@@ -103,6 +119,8 @@ pub struct EmitterMetrics {
     pub written: prometheus::IntCounter,
     /// Batch writes that failed (their events are lost).
     pub write_errors: prometheus::IntCounter,
+    /// Events dropped because Redis was short of memory.
+    pub shed: prometheus::IntCounter,
 }
 
 impl EmitterMetrics {
@@ -126,13 +144,17 @@ impl EmitterMetrics {
                 "analytics_write_errors_total",
                 "Analytics batch writes that failed (their events are lost)",
             )?,
+            shed: c(
+                "analytics_shed_total",
+                "Analytics events dropped because Redis was short of memory",
+            )?,
         })
     }
 
     /// New counters, registered with `registry`.
     pub fn register(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
         let m = Self::new()?;
-        for c in [&m.emitted, &m.dropped, &m.written, &m.write_errors] {
+        for c in [&m.emitted, &m.dropped, &m.written, &m.write_errors, &m.shed] {
             registry.register(Box::new(c.clone()))?;
         }
         Ok(m)
@@ -179,6 +201,7 @@ impl Emitter {
             max_len: cfg.max_stream_len.max(1),
             metrics: metrics.clone(),
             failing: Failing::default(),
+            pressure: pressure::Pressure::new(cfg.max_memory_fraction, cfg.max_memory_bytes),
         };
         let task = tokio::spawn(writer.run(stop_rx));
         let handle = WriterHandle {
@@ -237,6 +260,7 @@ struct Writer {
     max_len: usize,
     metrics: EmitterMetrics,
     failing: Failing,
+    pressure: pressure::Pressure,
 }
 
 /// Failed writes since the last warning, so that an outage logs every [`WARN_EVERY`], not
@@ -290,6 +314,10 @@ impl Writer {
     }
 
     async fn write(&mut self, batch: &[CallEvent]) {
+        if self.pressure.sheds(self.store.as_ref()).await {
+            self.metrics.shed.inc_by(batch.len() as u64);
+            return;
+        }
         let lines: Vec<String> = batch
             .iter()
             .filter_map(|e| serde_json::to_string(e).ok())
@@ -309,6 +337,10 @@ impl Writer {
                 }
             }
             Err(e) => {
+                if e.is_out_of_memory() {
+                    self.pressure.out_of_memory();
+                    self.metrics.shed.inc_by(lines.len() as u64);
+                }
                 self.metrics.write_errors.inc();
                 self.failing.batches += 1;
                 self.failing.events += lines.len() as u64;

@@ -2,8 +2,8 @@
 //!
 //! Requests: without a body nothing is sent; with one, it is checked against the size limit
 //! (upfront from `Content-Length`, and again as bytes arrive) and, on routes with threat
-//! protection, fed chunk by chunk to the route's checker, which refuses at the first violation;
-//! otherwise it streams to the backend as it arrives.
+//! protection, read whole and checked ([`inspected`]); otherwise it streams to the backend as
+//! it arrives.
 //!
 //! Responses: [`Metered`] counts the bytes sent to the client and emits the call's analytics
 //! event when the body is done (or the client went away).
@@ -22,18 +22,18 @@ use tessera_shared::analytics::CallEvent;
 
 use crate::analytics::Emitter;
 use crate::denial::Denial;
-use crate::policy::threat::{Violation, ViolationKind};
+use crate::policy::threat::Violation;
+
+mod inspected;
+
 use crate::routes::Route;
+pub use inspected::ENCODED_BODY_HEADERS;
 
 /// Bodies up to this size are read whole before forwarding (cheaper than a stream).
 const BUFFER_UP_TO: u64 = 64 * 1024;
 
 pub fn threat_denial(v: Violation) -> Denial {
-    let status = match v.kind {
-        ViolationKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ViolationKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
+    let status = StatusCode::from_u16(v.kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
     Denial::Threat {
         status,
         message: v.message,
@@ -63,17 +63,27 @@ impl Counter {
 pub(crate) enum RequestBody {
     Empty,
     Whole(Bytes),
-    Streaming { payload: web::Payload, limit: u64 },
+    /// Decoded from its content coding for inspection, and forwarded so.
+    Decoded(Bytes),
+    Streaming {
+        payload: web::Payload,
+        limit: u64,
+    },
 }
 
 impl RequestBody {
+    /// The body was decoded from its `Content-Encoding`.
+    pub fn is_decoded(&self) -> bool {
+        matches!(self, RequestBody::Decoded(_))
+    }
+
     /// The body for reqwest. Streaming bodies are pumped by a local task (the actix payload
     /// is tied to its worker thread) through a small channel, so backpressure holds.
     pub fn into_reqwest(self) -> (reqwest::Body, Counter) {
         let counter = Counter::default();
         match self {
             RequestBody::Empty => (reqwest::Body::from(Bytes::new()), counter),
-            RequestBody::Whole(b) => {
+            RequestBody::Whole(b) | RequestBody::Decoded(b) => {
                 counter.0 .0.store(b.len() as u64, Ordering::Relaxed);
                 (reqwest::Body::from(b), counter)
             }
@@ -133,33 +143,7 @@ pub(crate) async fn request_body(
         return Err(too_large());
     }
     if let Some(threat) = route.threat.as_ref().filter(|t| t.inspects_body()) {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|ct| {
-                let ct = ct
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                ct == "application/json" || ct.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let mut checker = threat.body_checker(json, declared).map_err(threat_denial)?;
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
-            if (buf.len() + chunk.len()) as u64 > max_body {
-                return Err(too_large());
-            }
-            checker.feed(&chunk).map_err(threat_denial)?;
-            buf.extend_from_slice(&chunk);
-        }
-        checker.finish().map_err(threat_denial)?;
-        return Ok(RequestBody::Whole(buf.freeze()));
+        return inspected::read(req, payload, threat, max_body).await;
     }
     if declared.is_some_and(|n| n <= BUFFER_UP_TO) {
         let mut buf = BytesMut::new();

@@ -7,7 +7,8 @@
 //!
 //! Two rules keep a revoked token from surviving in the cache:
 //! * the cache is only used while the revocation subscription is up; when the connection is
-//!   lost, everything is flushed and lookups go to the store until it is re-established;
+//!   lost — closed, silent to pings on itself, or Redis failing the heartbeat — everything is
+//!   flushed and lookups go to the store until it is re-established;
 //! * a lookup that raced an announcement does not insert: every announcement (and every flush)
 //!   bumps an epoch, and a lookup inserts only if the epoch it started under is still current.
 
@@ -215,7 +216,10 @@ impl TokenCache {
     }
 }
 
-/// How often the listener checks that Redis still answers while subscribed.
+/// How often the listener checks that Redis still answers (on the command connection) while
+/// subscribed. The subscription's own connection is pinged by the store
+/// (`tessera_shared::store::subscription`): a silently dead subscription ends its stream within
+/// 250 ms + `store.command_timeout_ms`.
 const HEARTBEAT: Duration = Duration::from_millis(250);
 
 /// Keeps the revocation subscription up for as long as the process runs: subscribe, apply

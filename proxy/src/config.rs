@@ -12,6 +12,8 @@ use tessera_shared::config::{
 };
 
 use crate::cache::CacheConfig;
+use crate::canonical::head::{HeadLimits, PARSER_MAX_HEADERS};
+use crate::forward::UNTRUSTED_HEADERS;
 use crate::policy::auth::introspection::IntrospectionConfig;
 use crate::routes::RouteConfig;
 use crate::tls::{BackendConfig, ServerTlsConfig};
@@ -58,6 +60,43 @@ pub struct ProxyServerConfig {
     pub realm: String,
     /// TLS termination for clients.
     pub tls: Option<ServerTlsConfig>,
+    /// Longest request target (path and query) accepted; longer is 414.
+    pub max_uri_bytes: usize,
+    /// Most header fields accepted (at most the HTTP parser's 96); more is 431.
+    pub max_headers: usize,
+    /// Largest sum of header name and value lengths accepted; more is 431.
+    pub max_header_bytes: usize,
+    /// Inbound headers dropped when the peer is not a trusted proxy (compared
+    /// case-insensitively, `_` as `-`).
+    pub untrusted_headers: Vec<String>,
+}
+
+impl ProxyServerConfig {
+    pub fn head_limits(&self) -> HeadLimits {
+        HeadLimits {
+            max_uri_bytes: self.max_uri_bytes,
+            max_headers: self.max_headers,
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
+
+    /// The head limits must lie within what the HTTP parser lets through (its 128 KiB head).
+    fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(&str, usize, usize); 3] = [
+            ("server.max_uri_bytes", self.max_uri_bytes, 64 * 1024),
+            ("server.max_headers", self.max_headers, PARSER_MAX_HEADERS),
+            ("server.max_header_bytes", self.max_header_bytes, 128 * 1024),
+        ];
+        for (key, v, hi) in checks {
+            if !(1..=hi).contains(&v) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{v} is outside 1..={hi}"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for ProxyServerConfig {
@@ -69,6 +108,10 @@ impl Default for ProxyServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             realm: "tessera".into(),
             tls: None,
+            max_uri_bytes: 8 * 1024,
+            max_headers: PARSER_MAX_HEADERS,
+            max_header_bytes: 32 * 1024,
+            untrusted_headers: UNTRUSTED_HEADERS.iter().map(|h| h.to_string()).collect(),
         }
     }
 }
@@ -122,6 +165,7 @@ impl ProxyConfig {
             self.store.validate()?;
         }
         min_secret_len("security.pepper", &self.security.pepper)?;
+        self.server.validate()?;
         if self.server.max_body_bytes == 0 {
             return Err(ConfigError::invalid("server.max_body_bytes", "must be > 0"));
         }

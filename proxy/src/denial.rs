@@ -6,12 +6,18 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::json;
 
+use crate::bounded::{truncate, MAX_ERROR_TEXT};
+use crate::canonical::Refusal;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Denial {
     /// No route matches the host and path.
     NoRoute,
-    /// A route matches the path, but not the method.
-    MethodNotAllowed,
+    /// A route matches the path, but not the method; `allow`: the methods that would do.
+    MethodNotAllowed { allow: String },
+    /// The request was refused as it came, before or right after routing: its head, method,
+    /// host or path (see [`crate::canonical`]).
+    Refused(Refusal),
     /// The request itself is unacceptable (e.g. dot-segments in the path).
     BadRequest(String),
     /// The IP allow/deny lists refuse the client address.
@@ -55,7 +61,8 @@ impl Denial {
     pub fn status(&self) -> StatusCode {
         match self {
             Denial::NoRoute => StatusCode::NOT_FOUND,
-            Denial::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Denial::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Denial::Refused(r) => StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
             Denial::BadRequest(_) => StatusCode::BAD_REQUEST,
             Denial::IpRefused => StatusCode::FORBIDDEN,
             Denial::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -75,7 +82,8 @@ impl Denial {
     fn error_code(&self) -> &'static str {
         match self {
             Denial::NoRoute => "not_found",
-            Denial::MethodNotAllowed => "method_not_allowed",
+            Denial::MethodNotAllowed { .. } => "method_not_allowed",
+            Denial::Refused(r) => r.error_code(),
             Denial::BadRequest(_) => "invalid_request",
             Denial::IpRefused => "access_denied",
             Denial::Throttled { .. } => "too_many_requests",
@@ -93,7 +101,8 @@ impl Denial {
     fn description(&self) -> String {
         match self {
             Denial::NoRoute => "no route matches this request".into(),
-            Denial::MethodNotAllowed => "this route does not accept the method".into(),
+            Denial::MethodNotAllowed { .. } => "this route does not accept the method".into(),
+            Denial::Refused(r) => r.message.into(),
             Denial::BadRequest(m)
             | Denial::ClaimsMismatch { message: m }
             | Denial::Threat { message: m, .. } => m.clone(),
@@ -150,9 +159,19 @@ impl Denial {
             Denial::Unavailable(_) => {
                 r.insert_header((header::RETRY_AFTER, "1"));
             }
+            Denial::MethodNotAllowed { allow } => {
+                r.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Denial::Refused(_) => {
+                // The request may not have been read as its sender meant: read no other from
+                // this connection (RFC 9112 §9.6).
+                r.force_close();
+            }
             _ => {}
         }
-        r.json(json!({ "error": self.error_code(), "error_description": self.description() }))
+        let description = self.description();
+        let description = truncate(&description, MAX_ERROR_TEXT);
+        r.json(json!({ "error": self.error_code(), "error_description": description }))
     }
 }
 

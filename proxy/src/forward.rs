@@ -5,13 +5,15 @@
 //! both ways. `X-Forwarded-For/-Proto/-Host` are set by the proxy; an inbound
 //! `X-Forwarded-For` is kept only when it came from a trusted hop. Every header the proxy
 //! injects (`X-Tessera-*`, claim mappings, the id_token header) is first removed from the
-//! inbound request, so a client cannot pre-set them. The caller's credentials (`Authorization`,
-//! the API key) are not forwarded unless the route says so.
+//! inbound request, so a client cannot pre-set them, whatever its case or underscores
+//! ([`hygiene`]). The caller's credentials (`Authorization`, the API key) are not forwarded
+//! unless the route says so. The request target is built in [`target`].
 //!
 //! Failures: the backend unreachable or breaking the exchange is 502, too slow is 504. Nothing
 //! is retried here (a POST must never be sent twice); reqwest only re-sends a request that
 //! never left the pool, which is safe.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,6 +27,11 @@ use url::Url;
 
 use crate::caller::Caller;
 use crate::denial::Denial;
+
+mod hygiene;
+pub(crate) mod target;
+
+pub use hygiene::{normalised, Hygiene, UNTRUSTED_HEADERS};
 
 /// Prefix of the headers the proxy always owns.
 pub const TESSERA_PREFIX: &str = "x-tessera-";
@@ -45,6 +52,9 @@ pub struct ForwardConfig {
     /// Forward the login's upstream `id_token` in this header (Tessera user tokens only).
     #[serde(default)]
     pub id_token_header: Option<String>,
+    /// Keep inbound header names holding `_` (default: dropped, see [`hygiene`]).
+    #[serde(default)]
+    pub allow_underscores_in_headers: bool,
 }
 
 impl Default for ForwardConfig {
@@ -54,6 +64,7 @@ impl Default for ForwardConfig {
             client_headers: true,
             claims: BTreeMap::new(),
             id_token_header: None,
+            allow_underscores_in_headers: false,
         }
     }
 }
@@ -67,14 +78,20 @@ fn yes() -> bool {
 pub struct Forwarding {
     pub upstream: Url,
     pub strip_prefix: Option<String>,
+    /// What a forwarded path must stay under ([`target`]): the upstream's base path, plus the
+    /// route prefix when it is not stripped.
+    pub floor: String,
+    /// `%2F` may appear in paths of this route (forwarded still encoded).
+    pub allow_encoded_slashes: bool,
     pub credentials: bool,
     pub client_headers: bool,
     pub claims: Vec<(HeaderName, String)>,
     pub id_token_header: Option<HeaderName>,
-    /// Inbound headers removed because the proxy sets them.
-    pub injected: Vec<HeaderName>,
-    /// The API key header, removed unless credentials are forwarded.
-    pub api_key_header: Option<HeaderName>,
+    /// Inbound headers removed because the proxy sets them (lower case, `_` as `-`).
+    pub injected: Vec<String>,
+    /// The API key header, removed unless credentials are forwarded (lower case, `_` as `-`).
+    pub api_key_header: Option<String>,
+    pub hygiene: Hygiene,
     pub api_key_query: Option<String>,
     pub timeout: Duration,
     pub client: reqwest::Client,
@@ -97,23 +114,6 @@ impl ForwardConfig {
     }
 }
 
-/// RFC 9110 §7.6.1 hop-by-hop headers, plus `Host` (set from the upstream URL).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
-    )
-}
-
 /// Names listed in `Connection` are hop-by-hop too.
 fn connection_listed(headers: &HeaderMap) -> Vec<String> {
     headers
@@ -132,42 +132,26 @@ pub struct Origin<'a> {
     /// `X-Forwarded-For` as received, when the peer is a trusted hop.
     pub trusted_forwarded_for: Option<String>,
     pub peer: std::net::IpAddr,
+    /// The peer is one of `server.trusted_proxies`.
+    pub trusted_peer: bool,
     pub proto: &'a str,
     pub host: Option<&'a str>,
 }
 
 impl Forwarding {
-    /// The backend URL for this request path and query.
-    pub fn target(&self, path: &str, query: &str) -> Url {
-        let rest = match &self.strip_prefix {
-            Some(prefix) => path.strip_prefix(prefix.as_str()).unwrap_or(path),
-            None => path,
-        };
-        let mut url = self.upstream.clone();
-        let base = url.path().trim_end_matches('/');
-        let joined = match (base.is_empty(), rest.is_empty()) {
-            (_, true) if base.is_empty() => "/".to_string(),
-            (_, true) => base.to_string(),
-            (_, false) if rest.starts_with('/') => format!("{base}{rest}"),
-            (_, false) => format!("{base}/{rest}"),
-        };
-        url.set_path(&joined);
-        let query = self.query_without_key(query);
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
-        url
-    }
-
-    fn query_without_key(&self, query: &str) -> String {
+    fn query_without_key<'q>(&self, query: &'q str) -> Cow<'q, str> {
         match (&self.api_key_query, self.credentials) {
-            (Some(param), false) => query
-                .split('&')
-                .filter(|pair| {
-                    let name = pair.split('=').next().unwrap_or("");
-                    percent_decode(name) != *param
-                })
-                .collect::<Vec<_>>()
-                .join("&"),
-            _ => query.to_string(),
+            (Some(param), false) => Cow::Owned(
+                query
+                    .split('&')
+                    .filter(|pair| {
+                        let name = pair.split('=').next().unwrap_or("");
+                        percent_decode(name) != *param
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            ),
+            _ => Cow::Borrowed(query),
         }
     }
 
@@ -182,16 +166,7 @@ impl Forwarding {
         let mut out = reqwest::header::HeaderMap::with_capacity(inbound.len() + 8);
         for (name, value) in inbound {
             let n = name.as_str();
-            if is_hop_by_hop(name)
-                || listed.iter().any(|l| l == n)
-                || n.starts_with(TESSERA_PREFIX)
-                || n.starts_with("x-forwarded-")
-                || n == "forwarded"
-                || self.injected.contains(name)
-                || (!self.credentials
-                    && (name == actix_web::http::header::AUTHORIZATION
-                        || self.api_key_header.as_ref() == Some(name)))
-            {
+            if self.drops(n, &listed, origin.trusted_peer) {
                 continue;
             }
             // actix speaks `http` 0.2, reqwest `http` 1: the same bytes, other types.
@@ -326,41 +301,5 @@ pub fn failure(e: &reqwest::Error) -> Denial {
         Denial::GatewayTimeout
     } else {
         Denial::BadGateway
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fwd(upstream: &str, strip: Option<&str>) -> Forwarding {
-        Forwarding {
-            upstream: Url::parse(upstream).unwrap(),
-            strip_prefix: strip.map(str::to_string),
-            credentials: false,
-            client_headers: true,
-            claims: vec![],
-            id_token_header: None,
-            injected: vec![],
-            api_key_header: None,
-            api_key_query: Some("apikey".into()),
-            timeout: Duration::from_secs(1),
-            client: reqwest::Client::new(),
-        }
-    }
-
-    #[test]
-    fn targets() {
-        let f = fwd("http://b:9000/api", Some("/orders"));
-        assert_eq!(f.target("/orders/1", "").as_str(), "http://b:9000/api/1");
-        assert_eq!(f.target("/orders", "x=1").as_str(), "http://b:9000/api?x=1");
-        assert_eq!(
-            f.target("/orders/1", "apikey=k&x=1&api%6Bey=k2").as_str(),
-            "http://b:9000/api/1?x=1"
-        );
-        let f = fwd("http://b:9000", None);
-        assert_eq!(f.target("/orders/1", "").as_str(), "http://b:9000/orders/1");
-        let f = fwd("http://b:9000/", Some("/orders"));
-        assert_eq!(f.target("/orders", "").as_str(), "http://b:9000/");
     }
 }

@@ -5,6 +5,9 @@
 //! # Layout
 //!
 //! * [`config`] — the proxy's settings; [`routes`] — the route table and its compilation.
+//! * [`canonical`] — the request read once, before routing: head limits, method, host and the
+//!   canonical path that routes match and backends receive; [`bounded`] — caps on every string
+//!   the proxy records.
 //! * [`pipeline`] — the request handler that runs a route's policies in order; [`policy`] —
 //!   the policies; [`caller`] — who a request was authenticated as.
 //! * [`cache`] — validated tokens in process, kept honest by the revocation channel.
@@ -15,8 +18,10 @@
 
 pub mod analytics;
 pub mod body;
+pub mod bounded;
 pub mod cache;
 pub mod caller;
+pub mod canonical;
 pub mod config;
 pub mod denial;
 pub mod echo;

@@ -1,6 +1,7 @@
 //! The proxy's Prometheus metrics, one registry per proxy instance (tests run several in one
-//! process): requests by route, client and status, latency by route, refusals by policy, the
-//! token cache and the revocation channel, and the quota fallback.
+//! process): requests by route, method, client and status, latency by route, refusals by
+//! policy, requests refused as they came by reason, the token cache and the revocation channel,
+//! and the quota fallback. Every label value comes from a bounded set (see [`crate::bounded`]).
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -13,6 +14,7 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub refusals: IntCounterVec,
+    pub rejected: IntCounterVec,
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
     pub revocations: IntCounter,
@@ -55,14 +57,19 @@ impl Metrics {
         Ok(Metrics {
             requests: vec(
                 "requests_total",
-                "Calls by route, client and status",
-                &["route", "client", "status"],
+                "Calls by route, method, client and status",
+                &["route", "method", "client", "status"],
             )?,
             latency,
             refusals: vec(
                 "refusals_total",
                 "Calls refused by a policy, by route and policy",
                 &["route", "policy"],
+            )?,
+            rejected: vec(
+                "rejected_requests_total",
+                "Requests refused as they came (head limits, method, host, path), by reason",
+                &["reason"],
             )?,
             cache_hits: counter(
                 "token_cache_hits_total",

@@ -108,6 +108,12 @@ impl Proxy {
             client: client.clone(),
             has_store: store.is_some(),
             default_realm: config.server.realm.clone(),
+            untrusted_headers: config
+                .server
+                .untrusted_headers
+                .iter()
+                .map(|h| crate::forward::normalised(h))
+                .collect(),
         };
         let table = RouteTable::compile(&config.routes, &tools).map_err(StartError::Routes)?;
         let catalog = store

@@ -17,6 +17,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// How [`StoreError::Unavailable`] starts when the store refused a write for lack of memory
+/// (Redis's `OOM` reply under `maxmemory`).
+pub const OUT_OF_MEMORY: &str = "out of memory";
+
+impl StoreError {
+    /// The store refused a write because it is out of memory.
+    pub fn is_out_of_memory(&self) -> bool {
+        matches!(self, StoreError::Unavailable(m) if m.starts_with(OUT_OF_MEMORY))
+    }
+}
+
 impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
         StoreError::Unavailable(e.to_string())

@@ -6,12 +6,15 @@
 //! identified it (before scopes and quota); per-IP spike arrest runs before authentication, so
 //! floods are stopped before any token lookup.
 //!
+//! [`route`] reads the request once and chooses its route (before any policy);
 //! [`authenticate`] dispatches to the route's authentication policy; [`request`] reads what the
-//! request says about itself (host, path, client address, scheme).
+//! request says about its client (address, scheme, forwarding chain).
 
 mod authenticate;
 mod request;
+mod route;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,23 +23,31 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::analytics::{AuthOutcome, CallEvent};
 
 use crate::body::{self, Metered};
+use crate::bounded::{truncate, MAX_CLIENT_ID};
 use crate::caller::Caller;
+use crate::canonical::method;
 use crate::denial::Denial;
 use crate::forward::Origin;
 use crate::policy::ip::client_ip;
 use crate::policy::quota::{self, Verdict};
 use crate::policy::spike::SpikeKey;
-use crate::routes::{Match, Route};
+use crate::routes::Route;
 use crate::state::Runtime;
 use authenticate::authenticate;
-use request::{forwarded_chain, has_dot_segment, proto, request_host};
+use request::{forwarded_chain, is_trusted, proto};
+
+/// The route label of a call refused before a route was chosen.
+const REJECTED: &str = "(rejected)";
+/// The route label of a call no route matched.
+const NO_ROUTE: &str = "(none)";
 
 /// What the pipeline learnt about a call, for its analytics event.
 pub(crate) struct Call {
     started: Instant,
     ts_ms: i64,
     route: String,
-    method: String,
+    /// From a fixed set: a standard method, one the route lists, or `OTHER`.
+    method: Cow<'static, str>,
     caller: Option<Arc<Caller>>,
     auth: AuthOutcome,
     throttled: bool,
@@ -52,7 +63,7 @@ pub async fn handle(
         started: Instant::now(),
         ts_ms: chrono::Utc::now().timestamp_millis(),
         route: String::new(),
-        method: req.method().to_string(),
+        method: Cow::Borrowed(method::standard(req.method()).unwrap_or(method::OTHER)),
         caller: None,
         auth: AuthOutcome::None,
         throttled: false,
@@ -63,11 +74,16 @@ pub async fn handle(
     let mut response = match result {
         Ok(r) => r,
         Err(d) => {
+            if let Denial::Refused(r) = &d {
+                rt.metrics.rejected.with_label_values(&[r.reason]).inc();
+            }
             if !call.route.is_empty() {
                 rt.metrics
                     .refusals
                     .with_label_values(&[call.route.as_str(), policy_of(&d)])
                     .inc();
+            } else if matches!(d, Denial::Refused(_)) {
+                call.route = REJECTED.into();
             }
             d.response()
         }
@@ -106,20 +122,7 @@ async fn run(
     call: &mut Call,
     quota_headers: &mut Option<[(&'static str, String); 4]>,
 ) -> Result<HttpResponse, Denial> {
-    let path = req.path();
-    if has_dot_segment(path) {
-        return Err(Denial::BadRequest(
-            "dot-segments are not allowed in the path".into(),
-        ));
-    }
-    let host = request_host(req);
-    let table = rt.table.load_full();
-    let route = match table.find(host.as_deref(), path, req.method()) {
-        Match::Route(r) => r.clone(),
-        Match::MethodNotAllowed => return Err(Denial::MethodNotAllowed),
-        Match::None => return Err(Denial::NoRoute),
-    };
-    call.route = route.name.clone();
+    let route::Routed { route, path, url } = route::route(req, rt, call)?;
 
     // 1. IP allow/deny.
     let peer = req
@@ -214,7 +217,7 @@ async fn run(
             .headers()
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_bytes()));
-        t.check_head(path, req.query_string(), headers)
+        t.check_head(path.as_str(), req.query_string(), headers)
             .map_err(body::threat_denial)?;
     }
 
@@ -223,6 +226,7 @@ async fn run(
         client_ip: ip,
         trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
         peer,
+        trusted_peer: is_trusted(peer, trusted),
         proto: proto(req, rt, peer),
         host: req
             .headers()
@@ -230,9 +234,13 @@ async fn run(
             .and_then(|h| h.to_str().ok()),
     };
     let fwd = &route.forward;
-    let url = fwd.target(path, req.query_string());
-    let headers = fwd.request_headers(req.headers(), &origin, caller.as_deref());
+    let mut headers = fwd.request_headers(req.headers(), &origin, caller.as_deref());
     let body = body::request_body(req, payload, &route, rt.config.server.max_body_bytes).await?;
+    if body.is_decoded() {
+        for name in body::ENCODED_BODY_HEADERS {
+            headers.remove(name);
+        }
+    }
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Denial::BadRequest("unsupported method".into()))?;
     let (body, counter) = body.into_reqwest();
@@ -286,18 +294,18 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
     let status = response.status().as_u16();
     let latency = call.started.elapsed();
     let route = if call.route.is_empty() {
-        "(none)".to_string()
+        NO_ROUTE.to_string()
     } else {
-        call.route.clone()
+        call.route
     };
     let client = call
         .caller
         .as_ref()
-        .map(|c| c.client_id.as_str())
+        .map(|c| truncate(&c.client_id, MAX_CLIENT_ID))
         .unwrap_or("");
     rt.metrics
         .requests
-        .with_label_values(&[route.as_str(), client, status_label(status)])
+        .with_label_values(&[route.as_str(), &call.method, client, status_label(status)])
         .inc();
     rt.metrics
         .latency
@@ -305,11 +313,11 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         .observe(latency.as_secs_f64());
     let event = CallEvent {
         ts_ms: call.ts_ms,
-        client_id: call.caller.as_ref().map(|c| c.client_id.clone()),
+        client_id: (!client.is_empty()).then(|| client.to_string()),
         app_id: call.caller.as_ref().and_then(|c| c.app_id),
         developer_id: call.caller.as_ref().and_then(|c| c.developer_id),
         route,
-        method: call.method,
+        method: call.method.into_owned(),
         status,
         latency_us: latency.as_micros() as u64,
         bytes_in: call.bytes_in,
@@ -332,12 +340,14 @@ fn status_label(status: u16) -> &'static str {
         403 => "403",
         404 => "404",
         405 => "405",
+        414 => "414",
         413 => "413",
         429 => "429",
         431 => "431",
         500 => "500",
         502 => "502",
         503 => "503",
+        501 => "501",
         504 => "504",
         s if s < 300 => "2xx",
         s if s < 400 => "3xx",

@@ -38,8 +38,14 @@ impl ScopeConfig {
     }
 
     /// `Err(scopes)`: the space-separated scopes this call needs, some of which are missing.
+    /// Method keys match exactly (methods are case-sensitive, RFC 9110 §9.1); a `HEAD` without
+    /// a key of its own needs what `GET` needs, since it answers what a GET would (§9.3.2).
     pub fn check(&self, caller: &Caller, method: &str) -> Result<(), String> {
-        let extra = self.methods.get(method).map(Vec::as_slice).unwrap_or(&[]);
+        let extra = match (self.methods.get(method), method) {
+            (Some(v), _) => v.as_slice(),
+            (None, "HEAD") => self.methods.get("GET").map(Vec::as_slice).unwrap_or(&[]),
+            (None, _) => &[],
+        };
         let needed: Vec<&String> = self.required.iter().chain(extra).collect();
         if needed.iter().all(|s| caller.has_scope(s)) {
             return Ok(());
@@ -71,6 +77,10 @@ mod tests {
         assert_eq!(
             cfg.check(&c, "POST").unwrap_err(),
             "orders:read orders:write"
+        );
+        assert!(
+            cfg.check(&c, "post").is_ok(),
+            "no key for 'post' (501 upstream of here)"
         );
         c.scopes.push("orders:write".into());
         assert!(cfg.check(&c, "POST").is_ok());

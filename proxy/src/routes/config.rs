@@ -21,16 +21,23 @@ pub struct RouteConfig {
     /// Path prefix, matched on whole segments (`/orders` matches `/orders` and `/orders/1`,
     /// not `/orders-old`). The longest matching prefix wins.
     pub path: String,
-    /// Methods accepted (upper case); empty: all. A path match with another method is 405.
+    /// Methods accepted, exactly as clients must spell them (upper-case tokens); empty: the
+    /// standard methods. A path match with another standard method is 405, with an extension
+    /// method not listed 501.
     #[serde(default)]
     pub methods: Vec<String>,
-    /// Only requests for this `Host` (without port) match; absent: any host.
+    /// Only requests for this host (without port; case and a trailing dot do not matter)
+    /// match; absent: any host.
     #[serde(default)]
     pub host: Option<String>,
     /// The backend base URL; the request path (less the prefix when `strip_path`) is appended.
     pub upstream: Url,
     #[serde(default = "yes")]
     pub strip_path: bool,
+    /// Paths of this route may hold an encoded `/` (`%2F`), forwarded still encoded (Envoy's
+    /// `path_with_escaped_slashes_action = KEEP_UNCHANGED`); off: such paths are 400.
+    #[serde(default)]
+    pub allow_encoded_slashes: bool,
     /// Longest wait for the backend's response headers (default: `backend.timeout_ms`).
     #[serde(default)]
     pub timeout_ms: Option<u64>,

@@ -5,14 +5,17 @@
 //! route and the key, and (on reload) the table in force stays.
 
 pub mod config;
+mod shape;
+
+pub use shape::MAX_ROUTE_NAME;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 
-use crate::forward::{header_name, Forwarding};
+use crate::canonical::host::normalise;
+use crate::forward::{header_name, normalised, Forwarding, Hygiene};
 use crate::policy::auth::api_key::ApiKeyConfig;
 use crate::policy::auth::AuthConfig;
 use crate::policy::ip::IpConfig;
@@ -57,6 +60,8 @@ pub struct Toolbox {
     /// Whether a store is configured (API keys and quotas need one).
     pub has_store: bool,
     pub default_realm: String,
+    /// `server.untrusted_headers`, lower case with `-`.
+    pub untrusted_headers: Arc<[String]>,
 }
 
 #[derive(Debug, Default)]
@@ -69,7 +74,12 @@ pub struct RouteTable {
 #[derive(Debug)]
 pub enum Match<'a> {
     Route(&'a Arc<Route>),
-    MethodNotAllowed,
+    /// Routes match the path, none the (standard) method: 405 with the methods they accept.
+    MethodNotAllowed {
+        allow: String,
+    },
+    /// Routes match the path, none lists this extension method: 501.
+    NotImplemented,
     None,
 }
 
@@ -101,7 +111,16 @@ impl RouteTable {
         &self.routes
     }
 
-    pub fn find(&self, host: Option<&str>, path: &str, method: &Method) -> Match<'_> {
+    /// The route for a (normalised) host, a canonical path and a method: by host, the longest
+    /// path prefix, then the method — a route without `methods` takes the standard methods
+    /// (`standard`: the method is one), a route with `methods` exactly those.
+    pub fn find(
+        &self,
+        host: Option<&str>,
+        path: &str,
+        method: &Method,
+        standard: bool,
+    ) -> Match<'_> {
         let mut path_hit = false;
         for r in &self.routes {
             if r.host.as_deref().is_some_and(|h| Some(h) != host) {
@@ -110,37 +129,50 @@ impl RouteTable {
             if !path_matches(&r.path, path) {
                 continue;
             }
-            if r.methods.is_empty() || r.methods.contains(method) {
+            if r.methods.contains(method) || (r.methods.is_empty() && standard) {
                 return Match::Route(r);
             }
             path_hit = true;
         }
-        if path_hit {
-            Match::MethodNotAllowed
-        } else {
-            Match::None
+        match (path_hit, standard) {
+            (false, _) => Match::None,
+            (true, false) => Match::NotImplemented,
+            (true, true) => Match::MethodNotAllowed {
+                allow: self.allowed(host, path),
+            },
         }
+    }
+
+    /// The `Allow` header of a 405 (RFC 9110 §10.2.1): the methods of the routes matching
+    /// the host and path.
+    fn allowed(&self, host: Option<&str>, path: &str) -> String {
+        let mut allow: Vec<&str> = Vec::new();
+        for r in &self.routes {
+            if r.host.as_deref().is_some_and(|h| Some(h) != host) || !path_matches(&r.path, path) {
+                continue;
+            }
+            let methods: Vec<&str> = match r.methods.is_empty() {
+                true => crate::canonical::method::STANDARD.to_vec(),
+                false => r.methods.iter().map(Method::as_str).collect(),
+            };
+            for m in methods {
+                if !allow.contains(&m) {
+                    allow.push(m);
+                }
+            }
+        }
+        allow.join(", ")
     }
 }
 
 fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
-    if !cfg.path.starts_with('/') || cfg.path.contains(['?', '#', '%']) {
-        return Err("path: must start with '/' and hold no '?', '#' or '%'".into());
-    }
+    let methods = shape::check(cfg)?;
     if !matches!(cfg.upstream.scheme(), "http" | "https") {
         return Err("upstream: must be an http or https URL".into());
     }
     if cfg.upstream.query().is_some() {
         return Err("upstream: must not carry a query".into());
     }
-    let methods = cfg
-        .methods
-        .iter()
-        .map(|m| {
-            Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                .map_err(|_| format!("methods: '{m}' is not an HTTP method"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let auth = match &cfg.auth {
         AuthConfig::Tessera => Auth::Tessera,
         AuthConfig::Jwt(j) => Auth::Jwt(Box::new(
@@ -197,20 +229,23 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
         Some(tls) => tools.backend.tls_client("backend_tls", tls)?,
         None => tools.client.clone(),
     };
-    let (api_key_header, api_key_query): (Option<HeaderName>, Option<String>) = match &auth {
+    let (api_key_header, api_key_query): (Option<String>, Option<String>) = match &auth {
         Auth::ApiKey(k) => (
             k.header_name()
-                .map(|h| header_name("auth.header", h))
+                .map(|h| header_name("auth.header", h).map(|h| normalised(h.as_str())))
                 .transpose()?,
             k.query.clone(),
         ),
         _ => (None, None),
     };
+    let strip_prefix = cfg
+        .strip_path
+        .then(|| cfg.path.trim_end_matches('/').to_string());
     let forward = Forwarding {
+        floor: Forwarding::floor_of(&cfg.upstream, strip_prefix.as_deref(), &cfg.path),
         upstream: cfg.upstream.clone(),
-        strip_prefix: cfg
-            .strip_path
-            .then(|| cfg.path.trim_end_matches('/').to_string()),
+        strip_prefix,
+        allow_encoded_slashes: cfg.allow_encoded_slashes,
         credentials: cfg.forward.credentials,
         client_headers: cfg.forward.client_headers,
         claims: cfg
@@ -225,8 +260,17 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
             .as_deref()
             .map(|h| header_name("forward.id_token_header", h))
             .transpose()?,
-        injected: cfg.forward.injected_names()?,
+        injected: cfg
+            .forward
+            .injected_names()?
+            .iter()
+            .map(|h| normalised(h.as_str()))
+            .collect(),
         api_key_header,
+        hygiene: Hygiene {
+            allow_underscores: cfg.forward.allow_underscores_in_headers,
+            untrusted: tools.untrusted_headers.clone(),
+        },
         api_key_query,
         timeout: Duration::from_millis(cfg.timeout_ms.unwrap_or(tools.backend.timeout_ms)),
         client,
@@ -235,7 +279,7 @@ fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
         name: cfg.name.clone(),
         path: cfg.path.clone(),
         methods,
-        host: cfg.host.as_ref().map(|h| h.to_ascii_lowercase()),
+        host: cfg.host.as_deref().map(|h| normalise(h).into_owned()),
         realm: cfg
             .realm
             .clone()

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
+pub mod subscription;
 
 use std::sync::Arc;
 
@@ -123,6 +124,15 @@ impl CatalogTx {
     }
 }
 
+/// Memory use of the backend (Redis `INFO memory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// `used_memory`, bytes.
+    pub used: u64,
+    /// `maxmemory`, bytes; 0: no limit.
+    pub max: u64,
+}
+
 /// What both stores provide. Every method fails with [`StoreError::Unavailable`] rather than
 /// guessing when the backend cannot answer.
 #[async_trait]
@@ -206,8 +216,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// token exchange subject tokens.
     async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError>;
 
+    /// The memory the backend uses and its limit, to hold back writes that are not essential
+    /// (analytics) before it runs out; `None` when the backend cannot tell (the default).
+    async fn memory(&self) -> Result<Option<Memory>, StoreError> {
+        Ok(None)
+    }
     /// Appends serialized events to the analytics stream in one round trip (pipeline), capping
     /// the stream at about `max_len` entries (XADD MAXLEN ~): the oldest entries go first.
+    /// A refusal for lack of memory is an error that [`StoreError::is_out_of_memory`].
     async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError>;
     /// Events whose stream id time (when they were *written*, Unix ms) lies in
     /// [from_ms, to_ms], oldest first, at most `limit`.

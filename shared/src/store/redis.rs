@@ -5,19 +5,19 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 mod limits;
 
 use super::keys::KeySpace;
+use super::subscription;
 use super::{
-    Backoff, CatalogTx, CodeClaim, FamilyState, Gcra, LimitKey, QuotaKey, RateVerdict, Revocation,
-    RevocationStream, RotateRequest, Rotation, Store, Table,
+    Backoff, CatalogTx, CodeClaim, FamilyState, Gcra, LimitKey, Memory, QuotaKey, RateVerdict,
+    Revocation, RevocationStream, RotateRequest, Rotation, Store, Table,
 };
 use crate::config::StoreConfig;
-use crate::error::StoreError;
+use crate::error::{StoreError, OUT_OF_MEMORY};
 use crate::token::TokenKind;
 
 /// How long a revocation of a family not created yet is remembered (longer than a code lives).
@@ -31,6 +31,8 @@ pub struct RedisStore {
     client: redis::Client,
     conn: ConnectionManager,
     connect_timeout: Duration,
+    /// The deadline of the subscription's pings too.
+    command_timeout: Duration,
     keys: KeySpace,
     catalog_commit: Script,
     app_for_client: Script,
@@ -53,7 +55,9 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     pub fn open(cfg: &StoreConfig) -> Result<Self, StoreError> {
-        let client = redis::Client::open(cfg.url.as_str())?;
+        let info = redis::IntoConnectionInfo::into_connection_info(cfg.url.as_str())?
+            .set_tcp_settings(subscription::tcp_settings());
+        let client = redis::Client::open(info)?;
         let timeout = Duration::from_millis(cfg.command_timeout_ms);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
@@ -66,6 +70,7 @@ impl RedisStore {
             client,
             conn,
             connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
+            command_timeout: timeout,
             keys: KeySpace::new(&cfg.prefix),
             catalog_commit: Script::new(include_str!("../../../redis/scripts/catalog_commit.lua")),
             app_for_client: Script::new(include_str!("../../../redis/scripts/app_for_client.lua")),
@@ -93,14 +98,9 @@ impl Store for RedisStore {
             .await
             .map_err(|_| StoreError::Unavailable("pub/sub connection timed out".into()))??;
         pubsub.subscribe(self.keys.revocation_channel()).await?;
-        // The message stream ends when the connection drops, which is what tells the
-        // subscriber to flush.
-        let stream = pubsub.into_on_message().filter_map(|msg| async move {
-            msg.get_payload::<String>()
-                .ok()
-                .and_then(|p| Revocation::decode(&p))
-        });
-        Ok(Box::pin(stream))
+        // The stream ends when the connection drops or stops answering pings, which is what
+        // tells the subscriber to flush.
+        Ok(subscription::watch(pubsub, self.command_timeout))
     }
 
     async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {
@@ -375,8 +375,31 @@ impl Store for RedisStore {
                 .arg(e)
                 .ignore();
         }
-        let _: () = p.query_async(&mut c).await?;
-        Ok(())
+        p.query_async::<()>(&mut c).await.map_err(|e| {
+            // In a pipeline the server's error codes are inside the pipeline error.
+            let oom = e.code() == Some("OOM")
+                || e.clone()
+                    .into_server_errors()
+                    .is_some_and(|errs| errs.iter().any(|(_, s)| s.code() == "OOM"));
+            match oom {
+                true => StoreError::Unavailable(format!("{OUT_OF_MEMORY}: {e}")),
+                false => e.into(),
+            }
+        })
+    }
+
+    async fn memory(&self) -> Result<Option<Memory>, StoreError> {
+        let mut c = self.conn.clone();
+        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut c).await?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        Ok(match (field("used_memory"), field("maxmemory")) {
+            (Some(used), Some(max)) => Some(Memory { used, max }),
+            _ => None,
+        })
     }
 
     async fn analytics_range(

@@ -65,7 +65,7 @@ async fn proxied_calls_reach_the_usage_api_and_metrics() {
 
     let metrics = proxy.metrics().await;
     let line = format!(
-        "tessera_proxy_requests_total{{client=\"{}\",route=\"orders\",status=\"429\"}} 1",
+        "tessera_proxy_requests_total{{client=\"{}\",method=\"GET\",route=\"orders\",status=\"429\"}} 1",
         s.client.id
     );
     assert!(metrics.contains(&line), "{line} missing from\n{metrics}");

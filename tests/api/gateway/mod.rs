@@ -3,8 +3,16 @@
 
 mod analytics;
 mod auth;
+mod bodies;
+mod bounded;
+mod canonical;
+mod encode;
+mod example;
 mod forwarding;
+mod methods;
+mod normalise;
 mod policies;
+mod relay;
 mod reload;
 mod resilience;
 mod tls;
@@ -213,5 +221,157 @@ pub async fn until_refused_by<F: std::future::Future<Output = StatusCode>>(
             "still accepted after 5 s"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Status line and headers, as received.
+    pub head: String,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The value of response header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Decodes a chunked body (RFC 9112 §7.1), enough for the answers of these tests.
+fn unchunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..end]).unwrap_or("0");
+        let size =
+            usize::from_str_radix(size.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&body[start..(start + size).min(body.len())]);
+        body = body.get(start + size + 2..).unwrap_or_default();
+    }
+    out
+}
+
+/// Sends `request` (request line, headers, blank line and any body) exactly as written and
+/// reads the answer until the server closes the connection (send `Connection: close`).
+pub async fn raw_bytes(base: &str, request: &[u8]) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // A server may answer (and close) before reading all of an oversized request.
+    let _ = sock.write_all(request).await;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), sock.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    assert!(
+        !out.is_empty(),
+        "the connection closed without an answer: {read:?}"
+    );
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let mut body = out.get(split + 4..).unwrap_or_default().to_vec();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    let response = RawResponse {
+        status,
+        head,
+        body: String::new(),
+    };
+    if response
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        body = unchunk(&body);
+    }
+    RawResponse {
+        body: String::from_utf8_lossy(&body).into_owned(),
+        ..response
+    }
+}
+
+/// Sends `GET target` exactly as written, with `Host` and `extra` header lines
+/// (`"Name: value"`), `Connection: close`.
+pub async fn raw_get(base: &str, target: &str, extra: &[&str]) -> RawResponse {
+    raw_request(base, "GET", target, extra).await
+}
+
+/// Sends `method target` exactly as written, with `Host` (unless `extra` has one) and `extra`
+/// header lines, `Connection: close`.
+pub async fn raw_request(base: &str, method: &str, target: &str, extra: &[&str]) -> RawResponse {
+    let addr = base.trim_start_matches("http://");
+    let mut req = format!("{method} {target} HTTP/1.1\r\n");
+    if !extra
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+    {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for h in extra {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    raw_bytes(base, req.as_bytes()).await
+}
+
+/// An `Authorization: Bearer` header line.
+pub fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}")
+}
+
+/// `INFO memory`'s `used_memory` of the Redis at `url`.
+pub async fn redis_used_memory(url: &str) -> u64 {
+    let mut c = redis::Client::open(url)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut c)
+        .await
+        .expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
+}
+
+/// Waits until `tessera_proxy_<name> <value>` satisfies `ok` on `/metrics`; returns the value.
+pub async fn metric_until(proxy: &TestProxy, name: &str, ok: impl Fn(u64) -> bool) -> u64 {
+    let start = Instant::now();
+    loop {
+        let text = proxy.metrics().await;
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("tessera_proxy_{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if ok(value) {
+            return value;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{name} = {value} after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

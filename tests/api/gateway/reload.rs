@@ -14,10 +14,10 @@ use super::*;
 use crate::redis_server::free_port;
 
 /// A `tessera proxy` process, killed when dropped (a failed assertion too).
-struct ProxyProcess {
+pub(super) struct ProxyProcess {
     child: Child,
-    public: String,
-    status: String,
+    pub(super) public: String,
+    pub(super) status: String,
 }
 
 impl Drop for ProxyProcess {
@@ -28,7 +28,7 @@ impl Drop for ProxyProcess {
 }
 
 impl ProxyProcess {
-    fn start(config: &Path, log: &Path) -> Self {
+    pub(super) fn start(config: &Path, log: &Path) -> Self {
         let text = std::fs::read_to_string(config).unwrap();
         let listen = text
             .lines()
@@ -65,7 +65,7 @@ impl ProxyProcess {
         assert_eq!(rc, 0, "kill -HUP {pid}");
     }
 
-    async fn wait_until_healthy(&mut self, http: &reqwest::Client, log: &Path) {
+    pub(super) async fn wait_until_healthy(&mut self, http: &reqwest::Client, log: &Path) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(exit) = self.child.try_wait().unwrap() {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Map};
 
+use super::relay::Relay;
 use super::*;
 use crate::helpers::{spawn_app_with, RedisServer};
 use crate::world::spawn_world;
@@ -142,4 +143,56 @@ async fn quotas_fall_back_to_a_per_instance_count_when_redis_is_down() {
         metrics.contains("tessera_proxy_quota_fallback_total 3"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_silently_dead_revocation_subscription_is_noticed_and_the_cache_flushed() {
+    let s = setup().await;
+    let redis_addr = s
+        .broker
+        .redis_url
+        .trim_start_matches("redis://")
+        .to_string();
+    let relay = Relay::start(redis_addr).await;
+    let proxy = spawn_proxy_with(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+        |c| c["store"]["url"] = json!(relay.url()),
+    )
+    .await;
+    assert!(proxy.runtime.cache.is_live());
+    echoed(proxy.get("/orders", &s.token).await).await;
+    echoed(proxy.get("/orders", &s.token).await).await;
+    assert!(proxy
+        .metrics()
+        .await
+        .contains("tessera_proxy_token_cache_hits_total 1"));
+
+    // The subscription's TCP peer goes silent; the proxy's command connection still works,
+    // so only a ping on the subscription itself can tell.
+    relay.freeze_subscriptions();
+    assert_eq!(
+        s.broker
+            .post_form("/revoke", &s.client, &[("token", &s.token)])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Bound: the ping interval (250 ms) + store.command_timeout_ms (500 ms here).
+    let took = until_refused(&proxy, &s.token).await;
+    assert!(took < Duration::from_millis(1500), "refused after {took:?}");
+    let metrics = proxy.metrics().await;
+    assert!(
+        metrics.contains("tessera_proxy_token_cache_flushes_total 1"),
+        "{metrics}"
+    );
+    // A fresh subscription (through the relay, not frozen) puts the cache back in use.
+    let start = Instant::now();
+    while !proxy.runtime.cache.is_live() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no resubscription"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

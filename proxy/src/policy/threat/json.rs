@@ -25,10 +25,12 @@
 //! # Layout
 //!
 //! * `json.rs` — the resolved [`Limits`] and the [`JsonGate`] (sniffing, total size).
-//! * `json/scanner.rs` — the [`Scanner`] state machine.
+//! * `json/scanner.rs` — the [`Scanner`] state machine; `json/keys.rs` — duplicate member
+//!   names, refused by default.
 //! * `json/tests.rs` (each limit, sniffing) and `json/corpus_tests.rs` (valid and malformed
 //!   corpus, chunking, differential and random-input tests).
 
+mod keys;
 mod scanner;
 
 use scanner::Scanner;
@@ -50,6 +52,8 @@ pub(super) struct Limits {
     string: usize,
     name: usize,
     total: Option<usize>,
+    /// Objects naming a member twice are refused.
+    refuse_duplicates: bool,
 }
 
 impl Limits {
@@ -65,6 +69,7 @@ impl Limits {
             string: cfg.max_string_length.unwrap_or(usize::MAX),
             name: cfg.max_name_length.unwrap_or(usize::MAX),
             total: cfg.max_total_bytes,
+            refuse_duplicates: !cfg.allow_duplicate_keys,
         })
     }
 

@@ -27,6 +27,7 @@
 //! * Violation messages name the rule and where it fired, never the offending content: that may be
 //!   an attack payload or a secret, and the message goes to the client and the log.
 
+pub mod decode;
 mod json;
 mod patterns;
 
@@ -50,6 +51,12 @@ pub struct ThreatConfig {
     /// Patterns a request must not match (`RegularExpressionProtection`).
     #[serde(default)]
     pub patterns: Vec<PatternConfig>,
+    /// Decode a compressed body (gzip, deflate, br) to inspect it (default: true); off, a
+    /// compressed body under inspection is refused with 415 ([`decode`]).
+    pub decode_bodies: Option<bool>,
+    /// Most decoded bytes per compressed byte beyond the first 64 KiB (default: 100); more is
+    /// 413.
+    pub max_decode_ratio: Option<u64>,
 }
 
 /// Shape limits for JSON bodies. With `json` configured but every field absent, bodies that look
@@ -71,6 +78,10 @@ pub struct JsonLimits {
     pub max_name_length: Option<usize>,
     /// Size of a JSON body in bytes; more is refused with 413 like `max_body_bytes`.
     pub max_total_bytes: Option<usize>,
+    /// Accept objects that name a member twice (default: refused, 400). Parsers disagree on
+    /// which of the two wins, so the backend could read a value the limits never saw.
+    #[serde(default)]
+    pub allow_duplicate_keys: bool,
 }
 
 /// One forbidden pattern and the parts of the request it is matched against.
@@ -95,7 +106,8 @@ pub enum Target {
     Query,
     /// Each header as `name: value` (value as lossy UTF-8).
     Headers,
-    /// The whole body as lossy UTF-8.
+    /// The whole body as lossy UTF-8 (decoded first when it has a `Content-Encoding`), and
+    /// form-decoded too when it is `application/x-www-form-urlencoded`.
     Body,
 }
 
@@ -118,6 +130,10 @@ pub enum ViolationKind {
     Json,
     /// 400: a forbidden pattern matched.
     Pattern,
+    /// 400: the body does not decode with its `Content-Encoding`.
+    Undecodable,
+    /// 415 Unsupported Media Type: a content coding the inspector does not decode.
+    UnsupportedEncoding,
 }
 
 impl ViolationKind {
@@ -125,7 +141,8 @@ impl ViolationKind {
         match self {
             Self::BodyTooLarge => 413,
             Self::HeadersTooLarge => 431,
-            Self::Json | Self::Pattern => 400,
+            Self::UnsupportedEncoding => 415,
+            Self::Json | Self::Pattern | Self::Undecodable => 400,
         }
     }
 }
@@ -147,6 +164,17 @@ pub struct ThreatPolicy {
     max_header_bytes: Option<usize>,
     json: Option<json::Limits>,
     patterns: patterns::Patterns,
+    decode_bodies: bool,
+    max_decode_ratio: u64,
+}
+
+/// What the request says its body is, for the inspector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyKind {
+    /// `application/json` or `…+json`.
+    pub json: bool,
+    /// `application/x-www-form-urlencoded`.
+    pub form: bool,
 }
 
 impl ThreatPolicy {
@@ -158,7 +186,34 @@ impl ThreatPolicy {
             max_header_bytes: cfg.max_header_bytes,
             json: cfg.json.as_ref().map(json::Limits::compile).transpose()?,
             patterns: patterns::Patterns::compile(&cfg.patterns)?,
+            decode_bodies: cfg.decode_bodies.unwrap_or(true),
+            max_decode_ratio: match cfg.max_decode_ratio {
+                Some(0) => return Err("max_decode_ratio: must be at least 1".into()),
+                Some(r) => r,
+                None => decode::DEFAULT_RATIO,
+            },
         })
+    }
+
+    /// A decoder for the body's content coding when the body's content is inspected (JSON
+    /// limits or body patterns): `None` for an unencoded body or a route that only limits its
+    /// size; 415 when decoding is off or the coding unsupported. `max`: the decoded-size limit.
+    pub fn decoder<'a>(
+        &self,
+        content_encoding: impl Iterator<Item = &'a [u8]>,
+        max: u64,
+    ) -> Result<Option<decode::Decoder>, Violation> {
+        if self.json.is_none() && !self.patterns.has_body() {
+            return Ok(None);
+        }
+        match decode::coding(content_encoding)? {
+            None => Ok(None),
+            Some(_) if !self.decode_bodies => Err(Violation::new(
+                ViolationKind::UnsupportedEncoding,
+                "compressed request bodies are not accepted on this route",
+            )),
+            Some(c) => Ok(Some(decode::Decoder::new(c, max, self.max_decode_ratio))),
+        }
     }
 
     /// Checks the header size limit, then the path (raw and percent-decoded), the query string
@@ -204,6 +259,22 @@ impl ThreatPolicy {
         declared_json: bool,
         content_length: Option<u64>,
     ) -> Result<BodyChecker, Violation> {
+        let kind = BodyKind {
+            json: declared_json,
+            form: false,
+        };
+        self.body_checker_for(kind, content_length)
+    }
+
+    /// [`ThreatPolicy::body_checker`] for a body of `kind`: a form body is matched by the body
+    /// patterns raw and form-decoded. `content_length`: of the body as inspected (`None` for a
+    /// decoded body, whose size is not known upfront).
+    pub fn body_checker_for(
+        &self,
+        kind: BodyKind,
+        content_length: Option<u64>,
+    ) -> Result<BodyChecker, Violation> {
+        let declared_json = kind.json;
         let too_large = |limit: usize| {
             let limit = u64::try_from(limit).unwrap_or(u64::MAX);
             content_length.is_some_and(|len| len > limit)
@@ -216,7 +287,7 @@ impl ThreatPolicy {
                 return Err(json::total_too_large(max));
             }
         }
-        let matcher = self.patterns.body_matcher(self.max_body_bytes);
+        let matcher = self.patterns.body_matcher(self.max_body_bytes, kind.form);
         if let Some(cap) = matcher
             .as_ref()
             .map(|m| m.cap())

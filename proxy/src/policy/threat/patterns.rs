@@ -131,11 +131,17 @@ impl Patterns {
 
     /// The body accumulator, when body patterns exist; it holds at most `max_body_bytes`, or
     /// [`BODY_INSPECTION_CAP`] when that is unset.
-    pub(super) fn body_matcher(&self, max_body_bytes: Option<usize>) -> Option<BodyMatcher> {
+    /// `form`: the body is `application/x-www-form-urlencoded`, matched decoded too.
+    pub(super) fn body_matcher(
+        &self,
+        max_body_bytes: Option<usize>,
+        form: bool,
+    ) -> Option<BodyMatcher> {
         self.has_body().then(|| BodyMatcher {
             patterns: Arc::clone(&self.body),
             buf: Vec::new(),
             cap: max_body_bytes.unwrap_or(BODY_INSPECTION_CAP),
+            form,
         })
     }
 }
@@ -146,6 +152,7 @@ pub(super) struct BodyMatcher {
     patterns: Arc<[Compiled]>,
     buf: Vec<u8>,
     cap: usize,
+    form: bool,
 }
 
 impl BodyMatcher {
@@ -161,8 +168,15 @@ impl BodyMatcher {
         Ok(())
     }
 
+    /// Matches the whole body, as lossy UTF-8 and, for a form, form-decoded (`%XX` and `+`)
+    /// as the backend's form parser will read it.
     pub(super) fn finish(self) -> Result<(), Violation> {
-        check(&self.patterns, &String::from_utf8_lossy(&self.buf), "body")
+        let text = String::from_utf8_lossy(&self.buf);
+        check(&self.patterns, &text, "body")?;
+        match percent_decode(&text, true).filter(|_| self.form) {
+            Some(decoded) => check(&self.patterns, &decoded, "body"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -306,26 +320,38 @@ mod tests {
     #[test]
     fn body_matches_across_chunks_on_lossy_utf8() {
         let p = Patterns::compile(&[pattern("script", "(?i)<script", &[Target::Body])]).unwrap();
-        let mut m = p.body_matcher(None).unwrap();
+        let mut m = p.body_matcher(None, false).unwrap();
         assert_eq!(m.cap(), BODY_INSPECTION_CAP);
         for chunk in [&b"\xff\xfe hello <scr"[..], b"IPT>alert(1)"] {
             m.push(chunk).unwrap();
         }
         let err = m.finish().unwrap_err();
         assert_eq!(err.message, "pattern 'script' matched in body");
-        let mut m = p.body_matcher(Some(8)).unwrap();
+        let mut m = p.body_matcher(Some(8), false).unwrap();
         m.push(b"harmless").unwrap();
         assert!(m.finish().is_ok());
     }
 
     #[test]
+    fn form_bodies_are_matched_decoded_too() {
+        let p = Patterns::compile(&[pattern("sqli", r"'\s*or\s+1=1", &[Target::Body])]).unwrap();
+        let body = b"name=x%27+or+1%3D1&page=2";
+        let mut m = p.body_matcher(None, true).unwrap();
+        m.push(body).unwrap();
+        assert_eq!(m.finish().unwrap_err().kind, ViolationKind::Pattern);
+        let mut m = p.body_matcher(None, false).unwrap();
+        m.push(body).unwrap();
+        assert!(m.finish().is_ok(), "not a form: matched as it is");
+    }
+
+    #[test]
     fn body_beyond_the_inspection_cap_is_refused() {
         let p = Patterns::compile(&[pattern("script", "<script", &[Target::Body])]).unwrap();
-        let mut m = p.body_matcher(Some(10)).unwrap();
+        let mut m = p.body_matcher(Some(10), false).unwrap();
         m.push(b"0123456789").unwrap();
         assert_eq!(m.push(b"x").unwrap_err().kind, ViolationKind::BodyTooLarge);
         assert!(
-            sql().body_matcher(None).is_none(),
+            sql().body_matcher(None, false).is_none(),
             "no body patterns, no buffering"
         );
     }

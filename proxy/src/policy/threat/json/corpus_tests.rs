@@ -1,6 +1,7 @@
 //! Tests of the scanner against a corpus of valid and malformed documents: chunk-boundary
 //! independence (byte by byte and deterministic random splits), a differential check against
-//! `serde_json` on mutated documents, and arbitrary bytes never panicking.
+//! `serde_json` on mutated documents (with duplicate member names refused on both sides), and
+//! arbitrary bytes never panicking.
 
 #![allow(clippy::unwrap_used)]
 
@@ -16,6 +17,100 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+/// A JSON value that refuses objects naming a member twice (after unescaping), so that
+/// `serde_json` can stand for a parser that agrees with the scanner's default.
+struct Strict;
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Strict;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_unit<E>(self) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+        while a.next_element::<Strict>()?.is_some() {}
+        Ok(Strict)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(k) = a.next_key::<String>()? {
+            if !seen.insert(k) {
+                return Err(serde::de::Error::custom("duplicate member name"));
+            }
+            a.next_value::<Strict>()?;
+        }
+        Ok(Strict)
+    }
+}
+
+fn strict(doc: &[u8]) -> Result<Strict, serde_json::Error> {
+    serde_json::from_slice::<Strict>(doc)
+}
+
+/// Objects naming a member twice, in some spelling; refused by default.
+const DUPLICATES: &[&str] = &[
+    r#"{"a":1,"a":2}"#,
+    r#"{"a":1,"b":{"c":1,"c":2}}"#,
+    r#"[{"a":1,"\u0061":2}]"#,
+    r#"{"\n":1,"\u000a":2}"#,
+    r#"{"é":1,"\u00e9":2}"#,
+    r#"{"😀":1,"\ud83d\ude00":2}"#,
+];
+
+#[test]
+fn duplicate_member_names_are_refused_in_any_spelling() {
+    for doc in DUPLICATES {
+        let err = scan(unlimited(), doc.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.message, "JSON object has a duplicate member name",
+            "{doc}"
+        );
+        assert!(bytewise(unlimited(), doc.as_bytes()).is_err(), "{doc}");
+        assert!(strict(doc.as_bytes()).is_err(), "{doc}");
+        let allowed = limits(JsonLimits {
+            allow_duplicate_keys: true,
+            ..Default::default()
+        });
+        assert_eq!(scan(allowed, doc.as_bytes()), Ok(()), "{doc}");
+    }
+    for doc in [
+        r#"{"a":{"a":{"a":1}}}"#,
+        r#"[{"a":1},{"a":1}]"#,
+        r#"{"a":1,"b":1,"A":1,"a ":1}"#,
+        r#"{"\ud83d":1,"\ude00":2,"\ud83d\ude00":3}"#,
+        r#"{"ab":1,"a":{"b":1}}"#,
+    ] {
+        assert_eq!(scan(unlimited(), doc.as_bytes()), Ok(()), "{doc}");
+        assert_eq!(bytewise(unlimited(), doc.as_bytes()), Ok(()), "{doc}");
     }
 }
 
@@ -51,6 +146,9 @@ const VALID: &[&str] = &[
     r#"["\"\\\/\b\f\n\r\t\u0000\uFFFF\uD83D\uDE00", "é日😀", "\u007f"]"#,
     r#"[[[[[[[[[[]]]]]]]]]]"#,
     r#"{"a" : true , "b" : [ false , null , -1 ] }"#,
+    // Names one mutation away from repeating, for the differential check.
+    r#"{"a":1,"e":2,"t":3,"r":4,"u":5}"#,
+    r#"[{"f":{"n":1,"l":2,"a":3}},{"e":[],"t":{},"r":0}]"#,
 ];
 
 const INVALID: &[&str] = &[
@@ -160,6 +258,7 @@ fn corpus() -> Vec<Vec<u8>> {
         .chain(INVALID_BYTES.iter().map(|d| d.to_vec()))
         .collect();
     all.push(br#"{"abcd":["\u00e9\u00e9\u00e9\u00e9\u00e9", [[[1]]], 3, 4]}"#.to_vec());
+    all.extend(DUPLICATES.iter().map(|d| d.as_bytes().to_vec()));
     all
 }
 
@@ -171,6 +270,7 @@ fn tight() -> Limits {
         max_string_length: Some(4),
         max_name_length: Some(3),
         max_total_bytes: None,
+        allow_duplicate_keys: false,
     })
 }
 
@@ -215,13 +315,13 @@ fn total_limit_outcome_does_not_depend_on_chunking() {
     }
 }
 
-/// Mutated documents (ASCII replacements) must be accepted
-/// exactly when serde_json accepts them, whatever the chunking.
+/// Mutated documents (ASCII replacements, which also make names repeat) must be accepted
+/// exactly when serde_json accepts them without duplicate names, whatever the chunking.
 #[test]
 fn mutated_documents_agree_with_serde_json() {
     let alphabet = b"{}[],:\"\\ 01-.+eEatrufnl/x";
     let mut rng = Rng(0xC0FF_EE00);
-    let mut checked = 0;
+    let (mut checked, mut duplicates) = (0, 0);
     for seed in VALID {
         for _ in 0..400 {
             let mut doc = seed.as_bytes().to_vec();
@@ -234,7 +334,7 @@ fn mutated_documents_agree_with_serde_json() {
             }
             let ours = scan(unlimited(), &doc);
             // serde_json refuses numbers beyond f64 and lone surrogates; RFC 8259 does not.
-            let theirs = serde_json::from_slice::<serde_json::Value>(&doc);
+            let theirs = strict(&doc);
             let differs = |e: &serde_json::Error| {
                 let e = e.to_string();
                 ["out of range", "surrogate", "hex escape"]
@@ -244,11 +344,18 @@ fn mutated_documents_agree_with_serde_json() {
             if ours.is_ok() && theirs.as_ref().is_err_and(differs) {
                 continue;
             }
+            if ours
+                .as_ref()
+                .is_err_and(|e| e.message.contains("duplicate member name"))
+            {
+                duplicates += 1;
+            }
             let shown = String::from_utf8_lossy(&doc);
             assert_eq!(
                 ours.is_ok(),
                 theirs.is_ok(),
-                "{shown}: {ours:?} vs {theirs:?}"
+                "{shown}: {ours:?} vs {:?}",
+                theirs.as_ref().err()
             );
             let sizes = random_splits(&mut rng, doc.len());
             assert_eq!(
@@ -260,6 +367,10 @@ fn mutated_documents_agree_with_serde_json() {
         }
     }
     assert!(checked > 5000, "{checked}");
+    assert!(
+        duplicates >= 10,
+        "only {duplicates} mutated documents repeat a name"
+    );
 }
 
 const SPICE: &[u8] = b"{}[]\",:\\u0e-. \xEF\xBB\xBF";

@@ -3,13 +3,16 @@
 //! break them. Every state is resumable, so a chunk may end anywhere.
 
 use super::super::hex_digit;
+use super::keys::{unescape, NameDigest, Seen};
 use super::{is_ws, limit, malformed, Limits, Violation};
 
-/// An open object or array, with the entries or elements seen so far.
-#[derive(Debug, Clone, Copy)]
+/// An open object or array, with the entries or elements seen so far, and an object's member
+/// names when duplicates are refused.
+#[derive(Debug)]
 struct Frame {
     object: bool,
     count: usize,
+    seen: Option<Seen>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,12 +104,17 @@ pub(super) struct Scanner {
     state: State,
     /// Body offset of the next byte, for messages.
     offset: usize,
+    /// The digest of the member name being read, when duplicate names are refused.
+    names: Option<Box<NameDigest>>,
 }
 
 impl Scanner {
     pub(super) fn new(limits: Limits, offset: usize) -> Self {
         let state = State::Value { close: false };
         Self {
+            names: limits
+                .refuse_duplicates
+                .then(|| Box::new(NameDigest::new())),
             limits,
             stack: Vec::new(),
             state,
@@ -128,6 +136,9 @@ impl Scanner {
                         s.high = false;
                         s.chars = s.chars.saturating_add(n);
                         check_length(s, &self.limits)?;
+                        if let (true, Some(names)) = (s.name, &mut self.names) {
+                            names.bytes(run.get(..n).unwrap_or_default());
+                        }
                         i += n;
                         continue;
                     }
@@ -178,6 +189,9 @@ impl Scanner {
                         return Err(limit(format!("JSON object has more than {max} entries")));
                     }
                 }
+                if let Some(names) = &mut self.names {
+                    names.reset();
+                }
                 State::Str(Str::new(true))
             }
             State::Name { .. } => return Err(malformed(at, "expected a member name")),
@@ -213,7 +227,12 @@ impl Scanner {
                     return Err(limit(format!("JSON nesting exceeds depth {max}")));
                 }
                 let object = b == b'{';
-                self.stack.push(Frame { object, count: 0 });
+                let seen = (object && self.names.is_some()).then(Seen::default);
+                self.stack.push(Frame {
+                    object,
+                    count: 0,
+                    seen,
+                });
                 match object {
                     true => State::Name { close: true },
                     false => State::Value { close: true },
@@ -247,12 +266,26 @@ impl Scanner {
         }
     }
 
+    /// Decoded bytes of a member name, for the duplicate check.
+    fn name_bytes(&mut self, s: &Str, bytes: &[u8]) {
+        if let (true, Some(names)) = (s.name, &mut self.names) {
+            names.bytes(bytes);
+        }
+    }
+
+    /// A member name is complete: refused if its object already has it.
+    fn name_done(&mut self) -> Result<(), Violation> {
+        let seen = self.stack.last_mut().and_then(|f| f.seen.as_mut());
+        self.names.as_mut().map_or(Ok(()), |n| n.done(seen))
+    }
+
     fn string_byte(&mut self, mut s: Str, b: u8, at: usize) -> Result<State, Violation> {
         if s.need > 0 {
             if !(s.lo..=s.hi).contains(&b) {
                 return Err(malformed(at, "invalid UTF-8"));
             }
             (s.need, s.lo, s.hi) = (s.need - 1, 0x80, 0xBF);
+            self.name_bytes(&s, &[b]);
             return Ok(State::Str(s));
         }
         match s.esc {
@@ -260,6 +293,7 @@ impl Scanner {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
                     s.esc = Esc::None;
                     count_char(&mut s, &self.limits)?;
+                    self.name_bytes(&s, &[unescape(b)]);
                 }
                 b'u' => {
                     s.esc = Esc::Hex {
@@ -286,14 +320,23 @@ impl Scanner {
                         count_char(&mut s, &self.limits)?;
                     }
                     s.high = high;
+                    if let (true, Some(names)) = (s.name, &mut self.names) {
+                        names.escape(value);
+                    }
                 }
             }
             Esc::None => match b {
-                b'"' if s.name => return Ok(State::Colon),
+                b'"' if s.name => {
+                    self.name_done()?;
+                    return Ok(State::Colon);
+                }
                 b'"' => return Ok(self.after_value()),
                 b'\\' => s.esc = Esc::Backslash,
                 0x00..=0x1F => return Err(malformed(at, "control character in string")),
-                0x20..=0x7F => count_char(&mut s, &self.limits)?,
+                0x20..=0x7F => {
+                    count_char(&mut s, &self.limits)?;
+                    self.name_bytes(&s, &[b]);
+                }
                 _ => {
                     (s.need, s.lo, s.hi) = match b {
                         0xC2..=0xDF => (1, 0x80, 0xBF),
@@ -306,6 +349,7 @@ impl Scanner {
                         _ => return Err(malformed(at, "invalid UTF-8")),
                     };
                     count_char(&mut s, &self.limits)?;
+                    self.name_bytes(&s, &[b]);
                 }
             },
         }

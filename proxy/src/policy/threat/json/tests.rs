@@ -212,6 +212,7 @@ fn limits_combine_in_nested_documents() {
         max_string_length: Some(8),
         max_name_length: Some(4),
         max_total_bytes: Some(200),
+        allow_duplicate_keys: false,
     });
     let ok = r#"{"user":{"name":"ada","tags":["a","b",{"x":[1]}]},"n":-1.5e3,"z":null}"#;
     assert_eq!(scan(l, ok.as_bytes()), Ok(()));
