@@ -20,6 +20,8 @@ def one(conn):
         "state": "bench", "code_challenge": CHALLENGE, "code_challenge_method": "S256"})
     conn.request("GET", "/authorize?" + q)
     r = conn.getresponse(); r.read()
+    # The login completes only in the browser that started it: carry the broker's login cookie.
+    cookie = r.getheader("Set-Cookie", "").split(";", 1)[0]
     up = urllib.parse.urlsplit(r.getheader("Location"))
     form = dict(urllib.parse.parse_qsl(up.query))
     form.update(username="alice", password="alice")
@@ -27,7 +29,7 @@ def one(conn):
                  {"Content-Type": "application/x-www-form-urlencoded"})
     r = conn.getresponse(); r.read()
     cb = urllib.parse.urlsplit(r.getheader("Location"))
-    conn.request("GET", cb.path + "?" + cb.query)
+    conn.request("GET", cb.path + "?" + cb.query, headers={"Cookie": cookie})
     r = conn.getresponse(); r.read()
     back = urllib.parse.urlsplit(r.getheader("Location"))
     return dict(urllib.parse.parse_qsl(back.query))["code"]
