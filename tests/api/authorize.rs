@@ -198,41 +198,11 @@ async fn a_login_returns_code_state_and_iss_and_its_state_works_once() {
     let w = spawn_world().await;
     let c = code_client(&w, json!({})).await;
     let http = &w.app.http;
-    let res = get_authorize(
-        &w,
-        &[
-            ("response_type", "code"),
-            ("client_id", &c.id),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "s1"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
-    let upstream_url = res.headers()["location"].to_str().unwrap().to_string();
-    let (_, up) = location(&res);
-    // Play the upstream's part directly: log in and follow to the callback.
-    let html = http
-        .get(&upstream_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(html.contains("password"));
-    let mut fields: Vec<(String, String)> = up.clone();
-    fields.push(("username".into(), "alice".into()));
-    fields.push(("password".into(), "alice".into()));
-    let res = http
-        .post(format!("{}/v1/authorize", w.idp_base))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FOUND);
-    let callback = res.headers()["location"].to_str().unwrap().to_string();
+    let request = Authorize::code_flow(&c).set("state", "s1");
+    let callback = match until_callback(&w, http, &request.query(), "alice", "alice").await {
+        Ok(callback) => callback,
+        Err(res) => panic!("the login stopped at {}", res.status()),
+    };
     assert!(callback.starts_with(&format!("{}/callback?", w.app.base)));
     let res = http.get(&callback).send().await.unwrap();
     let (to, p) = location(&res);
@@ -257,26 +227,10 @@ async fn a_declined_login_is_access_denied_for_the_app() {
     let w = spawn_world().await;
     let c = code_client(&w, json!({})).await;
     let http = &w.app.http;
-    let res = get_authorize(
-        &w,
-        &[
-            ("response_type", "code"),
-            ("client_id", &c.id),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "s2"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
-    let (_, mut fields) = location(&res);
-    fields.push(("action".into(), "deny".into()));
-    let res = http
-        .post(format!("{}/v1/authorize", w.idp_base))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let request = Authorize::code_flow(&c).set("state", "s2");
+    let res = get_authorize(&w, &request.query()).await;
+    let form_url = res.headers()["location"].to_str().unwrap().to_string();
+    let res = submit_login_form(http, &form_url, &[("action", "deny")]).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let callback = res.headers()["location"].to_str().unwrap().to_string();
     let res = http.get(&callback).send().await.unwrap();

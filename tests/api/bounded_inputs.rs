@@ -13,21 +13,10 @@ use crate::world::*;
 const MARK: &str = "zqxmark";
 
 fn authorize_query(c: &Client, extra: &[(&str, String)]) -> Vec<(String, String)> {
-    let mut q: Vec<(String, String)> = [
-        ("response_type", "code"),
-        ("client_id", c.id.as_str()),
-        ("redirect_uri", APP_REDIRECT),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in extra {
-        q.retain(|(n, _)| n != k);
-        q.push((k.to_string(), v.clone()));
-    }
-    q
+    let request = extra
+        .iter()
+        .fold(Authorize::code_flow(c), |r, (k, v)| r.set(k, v));
+    request.into_pairs()
 }
 
 async fn get_authorize(w: &World, q: &[(String, String)]) -> reqwest::Response {

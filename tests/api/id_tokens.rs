@@ -16,22 +16,10 @@ use crate::world::*;
 
 /// A login as alice for `c` with the app's `nonce`; the token response.
 async fn login_with_nonce(w: &World, c: &Client, nonce: &str) -> Value {
-    let res = login(
-        w,
-        &[
-            ("response_type", "code"),
-            ("client_id", &c.id),
-            ("redirect_uri", APP_REDIRECT),
-            ("scope", "openid read"),
-            ("nonce", nonce),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-        "alice",
-        "alice",
-    )
-    .await;
-    let code = param(&location(&res).1, "code").unwrap().to_string();
+    let request = Authorize::code_flow(c)
+        .set("scope", "openid read")
+        .set("nonce", nonce);
+    let code = code_from(w, &request).await;
     let res = redeem(w, c, &code).await;
     assert_eq!(res.status(), StatusCode::OK);
     json_of(res).await

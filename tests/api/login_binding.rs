@@ -6,19 +6,11 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::world::*;
 
-fn pkce_query(c: &Client) -> Vec<(&'static str, String)> {
-    vec![
-        ("response_type", "code"),
-        ("client_id", c.id.as_str()),
-        ("redirect_uri", APP_REDIRECT),
-        ("scope", "read"),
-        ("state", "st"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k, v.to_string()))
-    .collect()
+fn pkce_query(c: &Client) -> Vec<(String, String)> {
+    Authorize::code_flow(c)
+        .set("scope", "read")
+        .set("state", "st")
+        .into_pairs()
 }
 
 /// A browser of its own: its own cookie jar.
@@ -33,7 +25,7 @@ fn browser() -> reqwest::Client {
 /// In `http`: alice's login for `c`, up to the callback URL (not followed).
 async fn callback_url(w: &World, http: &reqwest::Client, c: &Client) -> String {
     let q = pkce_query(c);
-    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     match until_callback(w, http, &q, "alice", "alice").await {
         Ok(url) => url,
         Err(res) => panic!("the login stopped at {}", res.status()),

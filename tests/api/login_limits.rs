@@ -14,15 +14,12 @@ pub async fn authorize_from(w: &World, c: &Client, ip: &str, state: &str) -> Res
         .http
         .get(w.app.url("/authorize"))
         .header("x-forwarded-for", ip)
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", c.id.as_str()),
-            ("redirect_uri", APP_REDIRECT),
-            ("scope", "read"),
-            ("state", state),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
+        .query(
+            &Authorize::code_flow(c)
+                .set("scope", "read")
+                .set("state", state)
+                .query(),
+        )
         .send()
         .await
         .unwrap()

@@ -87,15 +87,10 @@ async fn a_login_flood_is_held_to_its_budget() {
 async fn authorization_codes_have_their_own_budget() {
     let w = spawn_world_with(|cfg| with_limits(cfg, json!({ "codes_per_ip": 1 }))).await;
     let c = code_client(&w, json!({})).await;
-    let query = [
-        ("response_type", "code"),
-        ("client_id", c.id.as_str()),
-        ("redirect_uri", APP_REDIRECT),
-        ("scope", "read"),
-        ("state", "st"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
+    let request = Authorize::code_flow(&c)
+        .set("scope", "read")
+        .set("state", "st");
+    let query = request.query();
     let first = login(&w, &query, "alice", "alice").await;
     let (_, params) = location(&first);
     assert!(param(&params, "code").is_some());

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use crate::world::*;
 
-const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-const AT_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-const ID_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+pub const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const AT_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const ID_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 
 async fn exchange(w: &World, c: &Client, token: &str, ttype: &str) -> reqwest::Response {
     w.app

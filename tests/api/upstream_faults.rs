@@ -9,20 +9,8 @@ use tessera_broker::devidp::Behaviour;
 use crate::world::*;
 
 async fn login_outcome(w: &World, c: &crate::helpers::Client) -> (Option<String>, Option<String>) {
-    let res = login(
-        w,
-        &[
-            ("response_type", "code"),
-            ("client_id", &c.id),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "st"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-        "alice",
-        "alice",
-    )
-    .await;
+    let request = Authorize::code_flow(c).set("state", "st");
+    let res = login(w, &request.query(), "alice", "alice").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let (to, p) = location(&res);
     assert_eq!(to, APP_REDIRECT);
@@ -131,14 +119,7 @@ async fn login_outcome_after_form_down(
     let http = &w.app.http;
     let res = http
         .get(w.app.url("/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", c.id.as_str()),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "st"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
+        .query(&Authorize::code_flow(c).set("state", "st").query())
         .send()
         .await
         .unwrap();

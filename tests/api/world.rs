@@ -84,25 +84,92 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
-/// The hidden and named inputs of the first form on an HTML page.
-fn form_fields(html: &str) -> Vec<(String, String)> {
+/// The hidden inputs of an HTML page's form, entity-decoded, in order.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for tag in html.split("<input").skip(1) {
         let tag = tag.split('>').next().unwrap_or("");
-        let attr = |name: &str| {
-            let key = format!("{name}=\"");
-            tag.find(&key).map(|i| {
-                let rest = &tag[i + key.len()..];
-                html_escape::decode_html_entities(&rest[..rest.find('"').unwrap_or(0)]).into_owned()
-            })
-        };
         if tag.contains("type=\"hidden\"") {
-            if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+            if let (Some(n), Some(v)) = (attribute(tag, "name"), attribute(tag, "value")) {
                 out.push((n, v));
             }
         }
     }
     out
+}
+
+/// The entity-decoded value of attribute `name` in the inside of an HTML tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let rest = &tag[tag.find(&key)? + key.len()..];
+    Some(html_escape::decode_html_entities(&rest[..rest.find('"')?]).into_owned())
+}
+
+/// The user at the development identity provider's login form: the browser `http` opens
+/// `form_url`, fills in `answer` — `[("username", …), ("password", …)]` to sign in,
+/// `[("action", "deny")]` to decline — and submits the form where its `action` points, as a
+/// browser resolves it against the page. The provider's answer: a redirect back to the
+/// relying party, or the form again.
+pub async fn submit_login_form(
+    http: &reqwest::Client,
+    form_url: &str,
+    answer: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = http.get(form_url).send().await.unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the login form at {form_url}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("type=\"password\""), "a login form: {html}");
+    let form = html.split("<form").nth(1).expect("a <form>");
+    let action = attribute(form.split('>').next().unwrap(), "action").expect("a form action");
+    let target = url::Url::parse(form_url).unwrap().join(&action).unwrap();
+    let mut fields = hidden_fields(&html);
+    fields.extend(answer.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    http.post(target).form(&fields).send().await.unwrap()
+}
+
+/// An app's authorization request as its browser sends it to `/authorize`: the code flow for
+/// one client, to [`APP_REDIRECT`], with PKCE (S256, [`CHALLENGE`]). A test adds or changes
+/// what it is about with [`Authorize::set`] and drops parameters with [`Authorize::without`].
+#[derive(Debug, Clone)]
+pub struct Authorize(Vec<(String, String)>);
+
+impl Authorize {
+    pub fn code_flow(client: &Client) -> Self {
+        let base = [
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", APP_REDIRECT),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        Authorize(
+            base.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// `name` = `value`, in place of any earlier value.
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        self.0.retain(|(k, _)| k != name);
+        self.0.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn query(&self) -> Vec<(&str, &str)> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.0
+    }
 }
 
 /// An app allowed the code and refresh grants, with a redirect URI, scopes `openid profile read`.
@@ -144,19 +211,13 @@ pub async fn until_callback(
     );
     let (to, _) = location(&res);
     assert!(to.starts_with(&w.idp_base), "redirected to {to}");
-    let upstream_url = res.headers()["location"].to_str().unwrap().to_string();
-    let form_page = http.get(&upstream_url).send().await.unwrap();
-    assert_eq!(form_page.status(), StatusCode::OK);
-    let html = form_page.text().await.unwrap();
-    let mut fields = form_fields(&html);
-    fields.push(("username".into(), user.into()));
-    fields.push(("password".into(), password.into()));
-    let res = http
-        .post(format!("{}/v1/authorize", w.idp_base))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let form_url = res.headers()["location"].to_str().unwrap().to_string();
+    let res = submit_login_form(
+        http,
+        &form_url,
+        &[("username", user), ("password", password)],
+    )
+    .await;
     if res.status() != StatusCode::FOUND {
         return Err(res);
     }
@@ -180,21 +241,16 @@ pub async fn login(
 
 /// A full successful login for `c` with PKCE; returns the broker code.
 pub async fn code_for(w: &World, c: &Client, scope: &str) -> String {
-    let res = login(
-        w,
-        &[
-            ("response_type", "code"),
-            ("client_id", &c.id),
-            ("redirect_uri", APP_REDIRECT),
-            ("scope", scope),
-            ("state", "xyz"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-        "alice",
-        "alice",
-    )
-    .await;
+    let request = Authorize::code_flow(c)
+        .set("scope", scope)
+        .set("state", "xyz");
+    code_from(w, &request).await
+}
+
+/// Alice logs in through the development identity provider's form for `request` and comes
+/// back to the app: the broker's code.
+pub async fn code_from(w: &World, request: &Authorize) -> String {
+    let res = login(w, &request.query(), "alice", "alice").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let (to, params) = location(&res);
     assert_eq!(to, APP_REDIRECT);
