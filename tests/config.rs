@@ -8,6 +8,7 @@ use std::path::Path;
 
 use figment::Jail;
 use serde_json::json;
+use tessera_proxy::config::ProxyConfig;
 use tessera_shared::config::BrokerConfig;
 
 const MINIMAL: &str = r#"
@@ -217,6 +218,32 @@ fn the_example_file_does_not_start_until_its_placeholders_are_replaced() {
         assert_eq!(c.limits.token.burst, 100);
         assert_eq!(c.tokens.refresh_grace_secs, 0);
         assert_eq!(c.server.status_listen.to_string(), "127.0.0.1:9080");
+        Ok(())
+    });
+}
+
+#[test]
+fn the_proxy_example_does_not_start_until_its_placeholders_are_replaced() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("tessera-proxy.example.toml");
+    Jail::expect_with(|jail| {
+        let err = ProxyConfig::load(json!({}), Some(&example))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CHANGE_ME placeholder"), "{err}");
+        // The proxy's two secrets from the environment, as docs/operations.md says.
+        jail.set_env(
+            "TESSERA_STORE__URL",
+            "redis://proxy:s3cret-from-the-env@127.0.0.1:6379",
+        );
+        let err = ProxyConfig::load(json!({}), Some(&example))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("security.pepper"), "{err}");
+        jail.set_env("TESSERA_SECURITY__PEPPER", "p".repeat(40));
+        let c = ProxyConfig::load(json!({}), Some(&example)).unwrap();
+        assert_eq!(c.routes.len(), 4);
+        assert_eq!(c.server.max_headers, 96);
+        assert!(c.introspection.is_none());
         Ok(())
     });
 }
