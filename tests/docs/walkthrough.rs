@@ -209,6 +209,17 @@ fn run(dev: &Dev, dir: &Path, script: &str) -> (String, String) {
     for (k, v) in &dev.values {
         cmd.env(k, v);
     }
+    // Every request goes to 127.0.0.1 directly, whatever proxy the machine is set up with.
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
     let mut child = cmd.spawn().expect("running sh");
     let deadline = Instant::now() + Duration::from_secs(300);
     while child.try_wait().unwrap().is_none() {
