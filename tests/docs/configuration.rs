@@ -33,15 +33,11 @@ fn proxy_loader(v: Value) -> Result<(), String> {
 
 /// A valid broker configuration with every optional section present.
 fn broker_base() -> Value {
-    json!({
-        "server": { "issuer": "https://auth.example.com" },
-        "store": { "url": "memory" },
-        "admin": { "token": "a".repeat(40) },
-        "security": { "pepper": "p".repeat(40) },
-        "upstream": { "issuer": "https://idp.example.com", "client_id": "c",
-                      "client_secret": "s".repeat(40) },
-        "id_token": { "generate_key": true },
-    })
+    let mut base = crate::broker_minimum();
+    base["upstream"] = json!({ "issuer": "https://idp.example.com", "client_id": "c",
+                               "client_secret": "s".repeat(40) });
+    base["id_token"] = json!({ "generate_key": true });
+    base
 }
 
 /// A valid proxy configuration with a route of each kind of authentication that has keys.
@@ -50,16 +46,17 @@ fn proxy_base() -> Value {
         json!({ "name": name, "path": format!("/{name}"), "upstream": "http://b.internal",
                 "auth": auth })
     };
-    json!({
-        "store": { "url": "memory" },
-        "security": { "pepper": "p".repeat(40) },
-        "routes": [
-            route("t", json!({ "kind": "tessera" })),
-            route("j", json!({ "kind": "jwt", "openid_config_urls":
-                ["https://idp.example.com/.well-known/openid-configuration"] })),
-            route("k", json!({ "kind": "api_key" })),
-        ],
-    })
+    let mut base = crate::proxy_minimum();
+    base["routes"] = json!([
+        route("t", json!({ "kind": "tessera" })),
+        route(
+            "j",
+            json!({ "kind": "jwt", "openid_config_urls":
+            ["https://idp.example.com/.well-known/openid-configuration"] })
+        ),
+        route("k", json!({ "kind": "api_key" })),
+    ]);
+    base
 }
 
 #[derive(Clone, Debug)]

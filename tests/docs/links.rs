@@ -23,11 +23,8 @@ fn anchor(heading: &str) -> String {
 /// The anchors of a page's headings (outside code fences).
 fn anchors(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut in_fence = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-        } else if !in_fence && line.starts_with('#') {
+    for line in crate::prose_lines(text) {
+        if line.starts_with('#') {
             let base = anchor(line.trim_start_matches('#'));
             let mut a = base.clone();
             let mut n = 0;
@@ -45,15 +42,7 @@ fn anchors(text: &str) -> BTreeSet<String> {
 /// spans).
 fn links(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut in_fence = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence {
-            continue;
-        }
+    for line in crate::prose_lines(text) {
         let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join("");
         for part in prose.split("](").skip(1) {
             if let Some(end) = part.find(')') {

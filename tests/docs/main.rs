@@ -17,6 +17,8 @@ mod walkthrough;
 
 use std::path::{Path, PathBuf};
 
+use serde_json::{json, Value};
+
 /// The repository root (the umbrella crate's manifest directory).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -85,5 +87,35 @@ pub fn fences(text: &str) -> Vec<Fence> {
         }
     }
     assert!(open.is_none(), "an unclosed code fence");
+    out
+}
+
+/// The least configuration the broker's loader accepts (the secrets long enough, the store in
+/// memory): what fragments and probes are laid over.
+pub fn broker_minimum() -> Value {
+    json!({
+        "server": { "issuer": "https://auth.example.com" },
+        "store": { "url": "memory" },
+        "admin": { "token": "a".repeat(40) },
+        "security": { "pepper": "p".repeat(40) },
+    })
+}
+
+/// The least configuration the proxy's loader accepts.
+pub fn proxy_minimum() -> Value {
+    json!({ "store": { "url": "memory" }, "security": { "pepper": "p".repeat(40) } })
+}
+
+/// The lines of a page outside its code fences.
+pub fn prose_lines(text: &str) -> Vec<&str> {
+    let mut in_fence = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence {
+            out.push(line);
+        }
+    }
     out
 }

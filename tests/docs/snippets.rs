@@ -8,25 +8,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use figment::providers::{Format, Toml};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tessera_proxy::config::ProxyConfig;
 use tessera_proxy::state::ConfigSource;
 use tessera_proxy::{Listeners, Proxy};
 use tessera_shared::config::BrokerConfig;
-
-/// What a broker fragment is laid over: the required keys.
-fn broker_minimum() -> Value {
-    json!({
-        "server": { "issuer": "https://auth.example.com" },
-        "store": { "url": "memory" },
-        "admin": { "token": "a".repeat(40) },
-        "security": { "pepper": "p".repeat(40) },
-    })
-}
-
-fn proxy_minimum() -> Value {
-    json!({ "store": { "url": "memory" }, "security": { "pepper": "p".repeat(40) } })
-}
 
 /// Loads `cfg` as `tessera proxy` would, on free ports, and compiles its routes.
 fn proxy_starts(mut cfg: ProxyConfig, source: ConfigSource) -> Result<(), String> {
@@ -40,14 +26,15 @@ fn proxy_starts(mut cfg: ProxyConfig, source: ConfigSource) -> Result<(), String
 
 fn load(tag: &str, file: &Path) -> Result<(), String> {
     match tag {
-        "broker" => BrokerConfig::load(broker_minimum(), Some(file))
+        "broker" => BrokerConfig::load(crate::broker_minimum(), Some(file))
             .map(drop)
             .map_err(|e| e.to_string()),
         _ => {
-            let cfg = ProxyConfig::load(proxy_minimum(), Some(file)).map_err(|e| e.to_string())?;
+            let cfg =
+                ProxyConfig::load(crate::proxy_minimum(), Some(file)).map_err(|e| e.to_string())?;
             let source = ConfigSource {
                 file: Some(file.to_path_buf()),
-                defaults: proxy_minimum(),
+                defaults: crate::proxy_minimum(),
             };
             proxy_starts(cfg, source)
         }
