@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tessera_broker::config::BrokerConfig;
 use tessera_broker::Application;
 use tessera_proxy::state::ConfigSource;
 use tessera_proxy::{config::ProxyConfig, Listeners, Proxy};
-use tessera_shared::config::BrokerConfig;
 
 mod dev;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use figment::Jail;
 use serde_json::json;
-use tessera_shared::config::BrokerConfig;
+use tessera_broker::config::BrokerConfig;
 
 const MINIMAL: &str = r#"
 [server]

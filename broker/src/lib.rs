@@ -11,7 +11,6 @@
 //!   authentication they share.
 //! * [`upstream`] — the upstream OpenID Connect provider (Okta): discovery, code and password
 //!   exchanges, `id_token` and JWT validation, claim mapping.
-//! * [`devidp`] — the development identity provider that stands in for Okta.
 //! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
 //! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
 //! * [`idtoken`] — the id_tokens the broker signs for apps, and its signing keys (JWKS).
@@ -19,15 +18,13 @@
 //!   status listener).
 //! * [`security_headers`] — CSP, framing, referrer and sniffing headers on every answer.
 //! * [`telemetry`] — the request span (route and request id, never the query string).
-//! * [`dev`] — the demo developer and app of `tessera dev`.
 //!
 //! Handlers parse, call [`tessera_shared`] domain code, and map errors; they hold no rules.
 
 pub mod admin;
-pub mod dev;
-pub mod devidp;
-pub mod error;
+pub mod config;
 pub mod health;
+pub mod http;
 pub mod idtoken;
 pub mod metrics;
 pub mod oauth;

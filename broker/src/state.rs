@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::config::BrokerConfig;
 use tessera_shared::catalog::Catalog;
-use tessera_shared::config::BrokerConfig;
 use tessera_shared::crypto::Keys;
 use tessera_shared::store::Store;
 use tessera_shared::tokens::{Lifetimes, Tokens};
@@ -11,8 +11,22 @@ use tessera_shared::tokens::{Lifetimes, Tokens};
 use crate::idtoken::IdTokens;
 use crate::metrics::Metrics;
 use crate::ratelimit::Limiters;
-use crate::startup::StartError;
 use crate::upstream::Upstream;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] tessera_shared::error::StoreError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("upstream identity provider: {0}")]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    #[error("id_token signing key: {0}")]
+    IdToken(String),
+}
 
 #[derive(Debug)]
 pub struct AppState {

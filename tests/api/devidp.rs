@@ -8,8 +8,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Map, Value};
-use tessera_broker::devidp::{Behaviour, DevClient, DevIdp, DevIdpConfig, DevIdpServer};
 use tessera_broker::upstream::{Upstream, UpstreamError};
+use tessera_devidp::{Behaviour, DevClient, DevIdp, DevIdpConfig, DevIdpServer};
 
 use crate::helpers::{assert_oauth_error, json_of};
 

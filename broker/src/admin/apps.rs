@@ -11,13 +11,13 @@ use tessera_shared::catalog::{AppPatch, NewApp};
 use tessera_shared::model::{GrantType, Status};
 use tessera_shared::rate::RatePlan;
 
+use super::error::AdminError;
 use super::validate::{
     app_name, attributes, auth_method, exchange_clients, grant_types, invalid, redirect_uris,
     scopes,
 };
 use super::views::AppView;
 use super::{json_body, path_id, Admin};
-use crate::error::AdminError;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]

@@ -14,9 +14,9 @@ use tessera_shared::analytics::usage::{
 };
 use uuid::Uuid;
 
+use super::error::AdminError;
 use super::validate::invalid;
 use super::{path_id, Admin};
-use crate::error::AdminError;
 use crate::state::AppState;
 
 /// The range when `from` is not given: the hour before `to`.

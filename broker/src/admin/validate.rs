@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 use tessera_shared::model::{GrantType, RedirectUri, SecretMethod};
 use tessera_shared::scope::ScopeSet;
 
-use crate::error::AdminError;
+use super::error::AdminError;
 
 pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AdminError {
     AdminError::Invalid {

@@ -13,13 +13,13 @@
 
 pub mod keys;
 
+use crate::config::IdTokenConfig;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tessera_shared::config::IdTokenConfig;
 use tessera_shared::crypto::random_string;
 use tessera_shared::time::now;
 

@@ -19,15 +19,17 @@ use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 use tessera_shared::time::now;
 
-use super::browser::{error_page, error_redirect};
-use super::form::Form;
-use super::limits::{self, AUTHORIZE};
+use super::login_cookie;
 use super::scope::granted_scope;
-use super::{login_cookie, pkce};
+use crate::http::client_ip;
+use crate::http::page::{error_page, error_redirect};
 use crate::ratelimit::budget::Budget;
-use crate::ratelimit::{client_ip, Limit};
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::upstream::Upstream;
+use tessera_shared::oauth::caps::{self as limits, AUTHORIZE};
+use tessera_shared::oauth::pkce;
+use tessera_shared::oauth::Form;
 
 /// The app and redirect URI an authorization request may be answered at.
 struct Trusted {
@@ -41,9 +43,9 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     let Some(upstream) = &state.upstream else {
         return error_page(404, "Not available", "user login is not configured");
     };
-    let ip = client_ip(&req, &state);
+    let ip = client_ip(&req, &state.config.server.trusted_proxies);
     if let Err(refusal) = state.limits.per_ip(Limit::AuthorizeIp, ip).await {
-        return refusal.page();
+        return crate::http::page::too_many_requests(&refusal);
     }
     if req.query_string().len() > limits::MAX_QUERY_BYTES {
         return error_page(

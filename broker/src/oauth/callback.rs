@@ -14,22 +14,23 @@ use tessera_shared::model::{CodeRecord, Identity, PendingLogin, Sensitive};
 use tessera_shared::oauth::ErrorCode;
 use tessera_shared::time::now;
 
-use super::browser::{error_page, error_redirect, redirect_to};
-use super::form::Form;
-use super::limits::{self, CALLBACK};
 use super::login_cookie;
+use crate::http::client_ip;
+use crate::http::page::{error_page, error_redirect, redirect_to};
 use crate::ratelimit::budget::Budget;
-use crate::ratelimit::{client_ip, Limit};
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::upstream::{claims, UpstreamError, VerifiedLogin};
+use tessera_shared::oauth::caps::{self as limits, CALLBACK};
+use tessera_shared::oauth::Form;
 
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let Some(upstream) = &state.upstream else {
         return error_page(404, "Not available", "user login is not configured");
     };
-    let ip = client_ip(&req, &state);
+    let ip = client_ip(&req, &state.config.server.trusted_proxies);
     if let Err(refusal) = state.limits.per_ip(Limit::CallbackIp, ip).await {
-        return refusal.page();
+        return crate::http::page::too_many_requests(&refusal);
     }
     let (params, pending) = match pending_login(&req, &state).await {
         Ok(v) => v,

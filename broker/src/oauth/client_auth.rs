@@ -18,14 +18,13 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use tessera_shared::model::{App, SecretMethod, Status};
+use tessera_shared::oauth::basic::parse_basic;
 use tessera_shared::oauth::{Challenge, OAuthError};
 use tessera_shared::time::now;
 
-use super::form::Form;
 use crate::state::AppState;
+use tessera_shared::oauth::Form;
 
 /// A client that proved who it is.
 #[derive(Debug)]
@@ -106,22 +105,6 @@ fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
     }
 }
 
-/// RFC 6749 §2.3.1: the id and secret are form-urlencoded, then joined with ':' and base64'd.
-pub(crate) fn parse_basic(b64: &str) -> Option<(String, String)> {
-    let raw = STANDARD.decode(b64).ok()?;
-    let raw = String::from_utf8(raw).ok()?;
-    let (id, secret) = raw.split_once(':')?;
-    let decode = |s: &str| -> Option<String> {
-        let spaced = s.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8()
-            .ok()
-            .map(|v| v.into_owned())
-    };
-    let (id, secret) = (decode(id)?, decode(secret)?);
-    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
-}
-
 /// Authenticates the calling client at the token endpoint (its registered method only), or
 /// fails with `invalid_client` (401).
 pub async fn authenticate_at_token(
@@ -148,7 +131,7 @@ async fn check(
     registered_method_only: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let p = presented(req, form)?;
-    let ip = crate::ratelimit::client_ip(req, state);
+    let ip = crate::http::client_ip(req, &state.config.server.trusted_proxies);
     let (wait, app) = tokio::join!(
         state.limits.auth_wait(ip, &p.client_id),
         state.catalog.app_for_client(&p.client_id)
@@ -194,21 +177,5 @@ async fn check(
             state.limits.auth_failed(ip, &p.client_id, true).await;
             Err(OAuthError::invalid_client(p.challenge))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        let enc = STANDARD.encode("my%20id:s%3Acret");
-        assert_eq!(
-            parse_basic(&enc),
-            Some(("my id".to_string(), "s:cret".to_string()))
-        );
-        assert_eq!(parse_basic("not base64!"), None);
-        assert_eq!(parse_basic(&STANDARD.encode("nocolon")), None);
     }
 }

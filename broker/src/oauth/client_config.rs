@@ -20,10 +20,10 @@ use tessera_shared::oauth::OAuthError;
 use tessera_shared::token::TokenKind;
 
 use super::client_metadata::{self, check, metadata_error};
-use super::form::bearer_token;
 use super::register::{bearer_error, json_body};
-use crate::error::OAuthResponse;
+use crate::http::bearer_token;
 use crate::state::AppState;
+use tessera_shared::oauth::OAuthResponse;
 
 /// The app whose registration token the request carries, and that token.
 async fn authorized(

@@ -56,19 +56,6 @@ pub fn metadata_error(msg: impl Into<std::borrow::Cow<'static, str>>) -> OAuthEr
     OAuthError::new(ErrorCode::InvalidClientMetadata, msg)
 }
 
-/// Reads the JSON body; a malformed one names the member at fault (from our own schema).
-pub fn parse(body: &[u8]) -> Result<Metadata, OAuthError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            metadata_error("the client metadata is not a JSON object of the expected shape")
-        } else {
-            metadata_error(format!("{path}: wrong type"))
-        }
-    })
-}
-
 fn redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, OAuthError> {
     let bad = |m: String| OAuthError::new(ErrorCode::InvalidRedirectUri, m);
     if v.len() > MAX_REDIRECT_URIS {

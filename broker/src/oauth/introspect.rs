@@ -12,9 +12,9 @@ use serde_json::json;
 use tessera_shared::oauth::{Challenge, OAuthError};
 
 use super::client_auth::authenticate;
-use super::form::Form;
-use crate::error::OAuthResponse;
 use crate::state::AppState;
+use tessera_shared::oauth::Form;
+use tessera_shared::oauth::OAuthResponse;
 
 pub async fn introspect(
     req: HttpRequest,

@@ -13,17 +13,13 @@
 //!   OpenID Connect Discovery, and the JWKS).
 
 pub mod authorize;
-pub mod browser;
 pub mod callback;
 pub mod client_auth;
 pub mod client_config;
 pub mod client_metadata;
-pub mod form;
 pub mod introspect;
-pub mod limits;
 pub mod login_cookie;
 pub mod metadata;
-pub mod pkce;
 pub mod register;
 pub mod revoke;
 pub mod scope;

@@ -18,10 +18,11 @@ use tessera_shared::model::Developer;
 use tessera_shared::oauth::{Challenge, ErrorCode, OAuthError};
 use tessera_shared::token::TokenKind;
 
-use super::client_metadata::{self, check, parse};
-use super::form::{bearer_token, has_media_type, read_body};
-use crate::error::OAuthResponse;
+use super::client_metadata::{self, check, metadata_error};
+use crate::http::bearer_token;
+use crate::http::json::{self, BodyError};
 use crate::state::AppState;
+use tessera_shared::oauth::OAuthResponse;
 
 /// `invalid_token` with a Bearer challenge (RFC 6750 §3.1).
 pub fn bearer_error(msg: &'static str) -> OAuthError {
@@ -30,19 +31,25 @@ pub fn bearer_error(msg: &'static str) -> OAuthError {
     e
 }
 
-/// Reads a JSON body (`application/json` only, at most `server.max_body_bytes`).
+/// Reads the client metadata of a JSON body (`application/json` only, at most
+/// `server.max_body_bytes`); a malformed one names the member at fault (from our own schema).
 pub async fn json_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<client_metadata::Metadata, OAuthError> {
-    if !has_media_type(req, "application/json") {
-        return Err(OAuthError::invalid_request(
-            "content type must be application/json",
-        ));
-    }
-    let body = read_body(payload, state.config.server.max_body_bytes).await?;
-    parse(&body)
+    let limit = state.config.server.max_body_bytes;
+    json::read(req, payload, limit).await.map_err(|e| match e {
+        BodyError::NotJson => OAuthError::invalid_request("content type must be application/json"),
+        BodyError::TooLarge => {
+            OAuthError::invalid_request("request body too large").with_status(413)
+        }
+        BodyError::Unreadable(m) => OAuthError::invalid_request(m),
+        BodyError::Shape { path, .. } if path == "." => {
+            metadata_error("the client metadata is not a JSON object of the expected shape")
+        }
+        BodyError::Shape { path, .. } => metadata_error(format!("{path}: wrong type")),
+    })
 }
 
 pub async fn register(
@@ -54,7 +61,7 @@ pub async fn register(
         return Ok(HttpResponse::NotFound().finish());
     };
     // Per IP, before anything else (initial access token guesses included).
-    let ip = crate::ratelimit::client_ip(&req, &state);
+    let ip = crate::http::client_ip(&req, &state.config.server.trusted_proxies);
     state
         .limits
         .per_ip(crate::ratelimit::Limit::RegisterIp, ip)

@@ -8,9 +8,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::client_auth::authenticate;
-use super::form::Form;
-use crate::error::OAuthResponse;
 use crate::state::AppState;
+use tessera_shared::oauth::Form;
+use tessera_shared::oauth::OAuthResponse;
 
 pub async fn revoke(
     req: HttpRequest,

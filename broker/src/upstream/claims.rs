@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tessera_shared::config::UpstreamConfig;
+use crate::config::UpstreamConfig;
 
 /// Picks and renames the configured claims; claims not configured are dropped.
 pub fn map(

@@ -22,6 +22,7 @@ pub mod jwt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::config::UpstreamConfig;
 use openidconnect::core::{CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -29,7 +30,6 @@ use openidconnect::{
     ResourceOwnerUsername, Scope, TokenResponse,
 };
 use secrecy::ExposeSecret;
-use tessera_shared::config::UpstreamConfig;
 use tokio::sync::RwLock;
 
 /// Why an upstream interaction failed. `Unavailable`: the provider could not be asked (down,

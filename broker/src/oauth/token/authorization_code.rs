@@ -13,9 +13,9 @@ use tessera_shared::tokens::{Tokens, UserGrant};
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::form::Form;
-use crate::oauth::pkce;
 use crate::state::AppState;
+use tessera_shared::oauth::pkce;
+use tessera_shared::oauth::Form;
 
 fn invalid_grant(msg: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, msg)

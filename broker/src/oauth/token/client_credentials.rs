@@ -8,9 +8,9 @@ use tessera_shared::tokens::Grant;
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::form::Form;
 use crate::oauth::scope::granted_scope;
 use crate::state::AppState;
+use tessera_shared::oauth::Form;
 
 pub async fn grant(
     form: &Form,

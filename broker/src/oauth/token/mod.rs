@@ -15,10 +15,10 @@ use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
 use super::client_auth::authenticate_at_token;
-use super::form::Form;
-use crate::error::OAuthResponse;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
+use tessera_shared::oauth::Form;
+use tessera_shared::oauth::OAuthResponse;
 
 /// RFC 6749 §5.1 successful response.
 #[derive(Debug, Serialize)]

@@ -10,10 +10,10 @@ use tessera_shared::tokens::{Tokens, UserGrant};
 use super::{upstream, TokenResponse};
 use crate::oauth::callback::identity;
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::form::Form;
 use crate::oauth::scope::granted_scope;
 use crate::state::AppState;
 use crate::upstream::UpstreamError;
+use tessera_shared::oauth::Form;
 
 pub async fn grant(
     form: &Form,

@@ -8,8 +8,8 @@ use tessera_shared::tokens::RefreshError;
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::form::Form;
 use crate::state::AppState;
+use tessera_shared::oauth::Form;
 
 pub async fn grant(
     form: &Form,

@@ -20,11 +20,11 @@ use tessera_shared::tokens::{Issued, Tokens, UserGrant};
 use super::subject::{check, Subject};
 use super::{upstream, TokenResponse};
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::form::Form;
 use crate::oauth::scope::granted_scope;
 use crate::state::AppState;
 use crate::upstream::claims;
 use crate::upstream::jwt::UpstreamToken;
+use tessera_shared::oauth::Form;
 
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::DevIdpError;
+use crate::DevIdpError;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DevIdpConfig {

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 
 use super::{in_range, ConfigError};
-use crate::rate::Rate;
+use tessera_shared::rate::Rate;
 
 /// A rate limit: sustained `rate`, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::DevIdp;
+use crate::DevIdp;
 
 pub(super) async fn configuration(idp: web::Data<DevIdp>) -> HttpResponse {
     let inner = &idp.inner;

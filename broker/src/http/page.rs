@@ -1,10 +1,13 @@
 //! What the browser sees on the authorization path: an HTML error page when there is no
 //! registered redirect URI to trust (RFC 6749 §4.1.2.1: never redirect then), and redirects back
-//! to the app carrying `code` or `error`, the exact `state`, and `iss` (RFC 9207 §2).
+//! to the app carrying `code` or `error`, the exact `state`, and `iss` (RFC 9207 §2); and the 429
+//! page of a rate limit ([`too_many_requests`]).
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::HttpResponse;
 use tessera_shared::oauth::ErrorCode;
+
+use crate::ratelimit::Refusal;
 
 /// A 4xx/5xx HTML page; every dynamic value is escaped.
 pub fn error_page(status: u16, title: &str, detail: &str) -> HttpResponse {
@@ -55,4 +58,21 @@ pub fn error_redirect(
     }
     params.push(("iss", iss));
     redirect_to(redirect_uri, &params)
+}
+
+/// The HTML answer of a browser endpoint (`/authorize`, `/callback`) refused by a rate limit:
+/// 429 with the refusal's `Retry-After` and RateLimit fields, never a redirect (the limit is
+/// checked before the client or its redirect URI is even looked up).
+pub fn too_many_requests(refusal: &Refusal) -> HttpResponse {
+    let mut res = error_page(
+        429,
+        "Too many requests",
+        "Too many requests from your network. Please wait a moment and try again.",
+    );
+    for (name, value) in refusal.headers() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(HeaderName::from_static(name), v);
+        }
+    }
+    res
 }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 use serde_json::{json, Map, Value};
 
-use super::{DevIdp, Inner};
+use crate::{DevIdp, Inner};
 
 pub(super) async fn userinfo(idp: web::Data<DevIdp>, req: HttpRequest) -> HttpResponse {
     let inner = &idp.inner;

@@ -7,9 +7,9 @@ use actix_web::HttpRequest;
 use tessera_shared::crypto::constant_time_eq;
 use tessera_shared::oauth::{Challenge, OAuthError};
 
-use super::{DevClient, DevIdpConfig};
-use crate::oauth::client_auth::parse_basic;
-use crate::oauth::form::Form;
+use crate::{DevClient, DevIdpConfig};
+use tessera_shared::oauth::basic::parse_basic;
+use tessera_shared::oauth::Form;
 
 /// The client that proved who it is, or the error to answer.
 pub(super) fn authenticate<'a>(

@@ -1,71 +1,10 @@
-//! HTTP shapes of the broker's errors: RFC 6749 §5.2 JSON for OAuth endpoints, and a small JSON
-//! error object for the admin API. Client-facing text never includes internal error text.
+//! [`AdminError`]: the admin API's errors and their HTTP shape, a small JSON object
+//! (`{"error", "message", "field"?}`). Client-facing text never includes internal error text.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use tessera_shared::error::{CatalogError, StoreError};
-use tessera_shared::oauth::{Challenge, OAuthError};
-
-/// An [`OAuthError`] as an actix response.
-#[derive(Debug)]
-pub struct OAuthResponse(pub OAuthError);
-
-impl std::fmt::Display for OAuthResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.0.code.as_str(), self.0.description)
-    }
-}
-
-impl From<OAuthError> for OAuthResponse {
-    fn from(e: OAuthError) -> Self {
-        OAuthResponse(e)
-    }
-}
-
-impl From<StoreError> for OAuthResponse {
-    fn from(e: StoreError) -> Self {
-        OAuthResponse(e.into())
-    }
-}
-
-impl ResponseError for OAuthResponse {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
-        res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-        match self.0.challenge {
-            Challenge::Basic => {
-                res.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"tessera\", charset=\"UTF-8\""),
-                ));
-            }
-            Challenge::Bearer => {
-                let v = format!(
-                    "Bearer realm=\"tessera\", error=\"{}\"",
-                    self.0.code.as_str()
-                );
-                if let Ok(v) = HeaderValue::from_str(&v) {
-                    res.insert_header((header::WWW_AUTHENTICATE, v));
-                }
-            }
-            Challenge::None => {}
-        }
-        if self.0.status == 503 {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
-        }
-        for (name, value) in &self.0.headers {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                res.insert_header((*name, v));
-            }
-        }
-        res.json(self.0.body())
-    }
-}
 
 /// Admin API errors: `{"error": code, "message": text, "field": name?}`.
 #[derive(Debug)]

@@ -8,11 +8,11 @@ use serde::Serialize;
 use tessera_shared::crypto::constant_time_eq;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
-use super::mint::{self, Holder};
-use super::{client_auth, parse_scope, DevClient, DevIdp, DevIdpError, DevUser, Inner};
-use crate::error::OAuthResponse;
-use crate::oauth::form::Form;
-use crate::oauth::pkce;
+use crate::mint::{self, Holder};
+use crate::{client_auth, parse_scope, DevClient, DevIdp, DevIdpError, DevUser, Inner};
+use tessera_shared::oauth::pkce;
+use tessera_shared::oauth::Form;
+use tessera_shared::oauth::OAuthResponse;
 
 const FORM_LIMIT: usize = 16 * 1024;
 

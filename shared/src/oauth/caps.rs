@@ -8,9 +8,8 @@
 //! headers) over 128 KiB with 431 and more than 96 headers with 400, and bodies are capped by
 //! `server.max_body_bytes`.
 
-use tessera_shared::oauth::OAuthError;
-
 use super::form::Form;
+use super::OAuthError;
 
 /// A cap table.
 #[derive(Debug)]
@@ -29,10 +28,7 @@ pub const MAX_QUERY_BYTES: usize = 8192;
 pub const AUTHORIZE: Caps = Caps {
     params: &[
         ("client_id", 128),
-        (
-            "redirect_uri",
-            tessera_shared::model::MAX_REDIRECT_URI_BYTES,
-        ),
+        ("redirect_uri", crate::model::MAX_REDIRECT_URI_BYTES),
         ("response_type", 64),
         ("scope", 1024),
         ("state", 1024),
@@ -66,10 +62,7 @@ pub const FORM: Caps = Caps {
         ("client_id", 128),
         ("client_secret", 256),
         ("code", 128),
-        (
-            "redirect_uri",
-            tessera_shared::model::MAX_REDIRECT_URI_BYTES,
-        ),
+        ("redirect_uri", crate::model::MAX_REDIRECT_URI_BYTES),
         ("code_verifier", 128),
         ("refresh_token", 128),
         ("scope", 1024),

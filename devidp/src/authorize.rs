@@ -11,10 +11,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::crypto::constant_time_eq;
 use tessera_shared::oauth::ErrorCode;
 
-use super::codes::Grant;
-use super::{page, parse_scope, DevIdp, Inner};
-use crate::oauth::form::Form;
-use crate::oauth::pkce;
+use crate::codes::Grant;
+use crate::{page, parse_scope, DevIdp, Inner};
+use tessera_shared::oauth::pkce;
+use tessera_shared::oauth::Form;
 
 /// Login form posts are small; anything bigger is not from our form.
 const FORM_LIMIT: usize = 16 * 1024;
@@ -141,7 +141,7 @@ pub(super) async fn show(idp: web::Data<DevIdp>, req: HttpRequest) -> HttpRespon
     }
     let params = match Form::parse(
         req.query_string().as_bytes(),
-        &crate::oauth::limits::AUTHORIZE,
+        &tessera_shared::oauth::caps::AUTHORIZE,
     ) {
         Ok(p) => p,
         Err(e) => return bad_request(&e.description),

@@ -12,7 +12,7 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 
-use super::DevIdpError;
+use crate::DevIdpError;
 
 /// How many keys the JWKS publishes after rotations: the current one and up to three before it.
 const PUBLISHED_KEYS: usize = 4;

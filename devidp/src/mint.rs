@@ -14,8 +14,8 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Map, Value};
 use tessera_shared::time::now;
 
-use super::behaviour::Behaviour;
-use super::{DevIdpError, DevUser, Inner};
+use crate::behaviour::Behaviour;
+use crate::{DevIdpError, DevUser, Inner};
 
 /// OpenID Connect Core §5.1: profile claims that Okta leaves out of access tokens.
 const STANDARD_CLAIMS: &[&str] = &[

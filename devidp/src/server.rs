@@ -1,5 +1,5 @@
 //! [`DevIdpServer`]: the development identity provider alone on its own port, built the way the
-//! broker's [`Application`](crate::Application) is (bind first, so port 0 picks a free port and
+//! broker's `Application` is (bind first, so port 0 picks a free port and
 //! the issuer can name it).
 
 use std::net::{SocketAddr, TcpListener};
@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
-use super::{DevIdp, DevIdpConfig, DevIdpError};
+use crate::{DevIdp, DevIdpConfig, DevIdpError};
 
 pub struct DevIdpServer {
     port: u16,

@@ -3,18 +3,18 @@
 //! Refused as `invalid_request`: a content type other than `application/x-www-form-urlencoded`,
 //! any query string (parameters belong in the body, and a query is often logged), a parameter
 //! repeated (§3.1, §3.2: "MUST NOT be included more than once"), and a body that is not UTF-8.
-//! A body over the configured limit is 413, a parameter over its cap ([`super::limits`])
+//! A body over the configured limit is 413, a parameter over its cap ([`super::caps`])
 //! `invalid_request`. Empty values count as absent (§3.1). Error texts name only parameters the
-//! broker knows, never what was sent.
+//! server knows, never what was sent.
 
 use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
-use tessera_shared::oauth::OAuthError;
 
-use super::limits::{self, Caps};
+use super::caps::{self, Caps};
+use super::OAuthError;
 
 /// A parsed form with no repeated parameters.
 #[derive(Debug, Default)]
@@ -38,8 +38,8 @@ impl Form {
             ));
         }
         let body = read_body(payload, limit).await?;
-        let form = Form::parse(&body, &limits::FORM)?;
-        limits::FORM.check(&form)?;
+        let form = Form::parse(&body, &caps::FORM)?;
+        caps::FORM.check(&form)?;
         Ok(form)
     }
 
@@ -88,15 +88,6 @@ pub fn has_media_type(req: &HttpRequest, media_type: &str) -> bool {
     mime.eq_ignore_ascii_case(media_type)
 }
 
-/// The RFC 6750 §2.1 bearer token of the `Authorization` header, or "" when there is none.
-pub fn bearer_token(req: &HttpRequest) -> &str {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-}
-
 /// Reads a request body of at most `limit` bytes; larger is 413 in the OAuth error shape.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, OAuthError> {
     let too_large = || OAuthError::invalid_request("request body too large").with_status(413);
@@ -120,16 +111,16 @@ mod tests {
 
     #[test]
     fn repeated_parameters_are_refused() {
-        let e = Form::parse(b"a=1&a=2", &limits::FORM).unwrap_err();
+        let e = Form::parse(b"a=1&a=2", &caps::FORM).unwrap_err();
         assert_eq!(e.description, "a parameter is repeated");
-        let e = Form::parse(b"scope=1&scope=2", &limits::FORM).unwrap_err();
+        let e = Form::parse(b"scope=1&scope=2", &caps::FORM).unwrap_err();
         assert_eq!(e.description, "parameter 'scope' is repeated");
-        assert!(Form::parse(b"a=1&b=2", &limits::FORM).is_ok());
+        assert!(Form::parse(b"a=1&b=2", &caps::FORM).is_ok());
     }
 
     #[test]
     fn empty_values_count_as_absent() {
-        let f = Form::parse(b"scope=&grant_type=x", &limits::FORM).unwrap();
+        let f = Form::parse(b"scope=&grant_type=x", &caps::FORM).unwrap();
         assert_eq!(f.get("scope"), None);
         assert_eq!(f.get("grant_type"), Some("x"));
     }

@@ -18,13 +18,18 @@
 //!   outstanding authorization codes.
 //! * `discovery` — the discovery document and the JWKS endpoint; `authorize` (with `page`, its
 //!   HTML) — the login; `token` (with `client_auth`) — the token endpoint; `userinfo`.
-//! * [`server`] — [`DevIdpServer`], the provider alone on its own port.
+//! * [`server`] — [`DevIdpServer`], the provider alone on its own port (the tests' upstream).
+//! * [`mount`] — [`Mounted`], the provider on the broker's own listener under `/dev-idp`, with the
+//!   `/dev/callback` landing page, as `tessera dev` runs it.
 //!
-//! Requests are read with the broker's strict form reader ([`crate::oauth::form`]) and PKCE is
-//! checked with [`crate::oauth::pkce`]; token errors use the broker's RFC 6749 §5.2 response.
+//! Requests are read with the shared OAuth wire format ([`tessera_shared::oauth`]: the strict
+//! form reader, PKCE, Basic credentials and the RFC 6749 §5.2 error response), as the broker
+//! reads them. The broker itself knows nothing of this crate: whoever mounts the provider points
+//! the broker's `[upstream]` at it.
 
 pub mod behaviour;
 pub mod config;
+pub mod mount;
 pub mod server;
 
 mod authorize;
@@ -32,6 +37,7 @@ mod client_auth;
 mod codes;
 mod discovery;
 mod keys;
+mod landing;
 mod mint;
 mod page;
 mod token;
@@ -47,6 +53,7 @@ use serde_json::{Map, Value};
 
 pub use behaviour::Behaviour;
 pub use config::{DevClient, DevIdpConfig, DevUser};
+pub use mount::Mounted;
 pub use server::DevIdpServer;
 
 #[derive(Debug, thiserror::Error)]
