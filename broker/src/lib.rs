@@ -33,6 +33,8 @@ pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tokens;
 pub mod upstream;
+pub mod usage;
 
 pub use startup::Application;

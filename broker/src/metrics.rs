@@ -103,7 +103,7 @@ impl Metrics {
         self.tokens_issued.with_label_values(&[grant]).inc();
     }
 
-    /// `limiter` is one of the fixed limiter names of [`crate::ratelimit`].
+    /// `limiter` is one of the rate limiters' fixed names.
     pub fn rate_limited(&self, limiter: &'static str) {
         self.rate_limited.with_label_values(&[limiter]).inc();
     }

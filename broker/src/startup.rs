@@ -161,18 +161,6 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        // An actix `Server` only runs while it is polled: the status listener is driven
-        // alongside the public one and stopped when the public one has stopped.
-        let status = self.status.handle();
-        let public = async {
-            let out = self.server.await;
-            status.stop(true).await;
-            out
-        };
-        let (out, status_out) = tokio::join!(public, self.status);
-        if let Err(e) = status_out {
-            tracing::warn!(error = %e, "status listener failed");
-        }
-        out
+        tessera_shared::status::run_with_status(self.server, self.status).await
     }
 }

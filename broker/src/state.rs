@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use crate::config::BrokerConfig;
+use crate::tokens::{Lifetimes, Tokens};
 use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::store::Store;
-use tessera_shared::tokens::{Lifetimes, Tokens};
 
 use crate::idtoken::IdTokens;
 use crate::metrics::Metrics;

@@ -269,7 +269,7 @@ pub struct Identity {
     /// Mapped upstream claims (by the configured claim mapping).
     pub claims: BTreeMap<String, serde_json::Value>,
     /// The upstream `id_token` itself, so the proxy can forward it; never logged, and never
-    /// serialized: it is stored sealed in `id_token_sealed` ([`crate::tokens::Tokens`] seals on
+    /// serialized: it is stored sealed in `id_token_sealed` (the broker's token issuing seals on
     /// write and opens on read). Reading still accepts the plaintext member of records written
     /// before sealing.
     #[serde(default, skip_serializing, rename = "id_token")]

@@ -1,17 +1,14 @@
 //! `GET /admin/usage` and `GET /admin/developers/{dev}/apps/{app}/usage` — the proxy's call
 //! analytics for a time range: totals, a time series and a per-client split (what the sums
-//! mean: [`tessera_shared::analytics::usage`]). This file owns the query-string parameters and
+//! mean: [`crate::usage`]). This file owns the query-string parameters and
 //! the JSON shape; `README.md ("Usage")` documents both.
 
 use std::collections::BTreeMap;
 
+use crate::usage::{read_events, report, Bucket, ClientUsage, Filter, Interval, Query, Usage};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use tessera_shared::analytics::read_events;
-use tessera_shared::analytics::usage::{
-    report, Bucket, ClientUsage, Filter, Interval, Query, Usage,
-};
 use uuid::Uuid;
 
 use super::error::AdminError;

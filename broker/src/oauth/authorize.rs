@@ -66,7 +66,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     // An over-long state is not echoed (it is refused just below).
     let app_state = params
         .get("state")
-        .filter(|_| AUTHORIZE.fits(&params, "state"));
+        .filter(|_| params.fits(&AUTHORIZE, "state"));
     let fail =
         |e: OAuthError| error_redirect(&t.redirect_uri, e.code, &e.description, app_state, iss);
     let (scope, challenge) = match check(&params, &t.app) {
@@ -153,7 +153,7 @@ async fn trusted(params: &Form, state: &AppState) -> Result<Trusted, HttpRespons
     let Some(client_id) = params.get("client_id") else {
         return Err(error_page(400, "Invalid request", "missing client_id"));
     };
-    if !AUTHORIZE.fits(params, "client_id") {
+    if !params.fits(&AUTHORIZE, "client_id") {
         return Err(unknown());
     }
     let app = state.catalog.app_for_client(client_id).await.map_err(|e| {
@@ -194,7 +194,7 @@ async fn trusted(params: &Form, state: &AppState) -> Result<Trusted, HttpRespons
 /// The request's own rules: caps, response type, grant, scope and PKCE. Returns the granted
 /// scope and the S256 challenge.
 fn check(params: &Form, app: &App) -> Result<(ScopeSet, Option<String>), OAuthError> {
-    AUTHORIZE.check(params)?;
+    params.check(&AUTHORIZE)?;
     match params.get("response_type") {
         Some("code") => {}
         None => return Err(OAuthError::invalid_request("missing response_type")),

@@ -141,7 +141,7 @@ async fn pending_login(
         ));
     }
     let params = Form::parse(req.query_string().as_bytes(), &CALLBACK)
-        .and_then(|p| CALLBACK.check(&p).map(|()| p))
+        .and_then(|p| p.check(&CALLBACK).map(|()| p))
         .map_err(|e| error_page(400, "Invalid request", &e.description))?;
     let Some(up_state) = params.get("state") else {
         return Err(error_page(400, "Invalid request", "missing state"));

@@ -32,7 +32,7 @@ pub async fn introspect(
         return Err(OAuthError::invalid_client(Challenge::None).into());
     }
     let token = form.required("token")?;
-    let body = match state.tokens.active(token).await? {
+    let body = match state.tokens.lookup().active(token).await? {
         None => json!({ "active": false }),
         Some(tessera_shared::tokens::Active {
             record: rec, app, ..

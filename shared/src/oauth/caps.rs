@@ -1,4 +1,5 @@
-//! Caps on every request parameter the broker stores or echoes (DESIGN: no anonymous input
+//! Caps on every request parameter the broker stores or echoes ([`super::Form::check`] applies
+//! them) (DESIGN: no anonymous input
 //! makes Redis or a process grow without bound).
 //!
 //! Each endpoint family has one table: a byte cap per known parameter, one for any other
@@ -7,9 +8,6 @@
 //! nothing is stored. Beneath these, actix-web refuses a request head (request line and
 //! headers) over 128 KiB with 431 and more than 96 headers with 400, and bodies are capped by
 //! `server.max_body_bytes`.
-
-use super::form::Form;
-use super::OAuthError;
 
 /// A cap table.
 #[derive(Debug)]
@@ -90,30 +88,11 @@ impl Caps {
             .map(|(n, _)| *n)
     }
 
-    fn cap(&self, name: &str) -> (Option<&'static str>, usize) {
+    /// The cap of `name`, and the table's own spelling of it when it is a known parameter.
+    pub fn cap(&self, name: &str) -> (Option<&'static str>, usize) {
         match self.params.iter().find(|(n, _)| *n == name) {
             Some((n, max)) => (Some(*n), *max),
             None => (None, self.other),
         }
-    }
-
-    /// Whether `name`'s value fits (absent fits).
-    pub fn fits(&self, form: &Form, name: &str) -> bool {
-        form.get(name).is_none_or(|v| v.len() <= self.cap(name).1)
-    }
-
-    /// `invalid_request` for the first parameter over its cap; the description names a known
-    /// parameter and its cap, and never repeats what was sent.
-    pub fn check(&self, form: &Form) -> Result<(), OAuthError> {
-        for (name, value) in form.iter() {
-            let (known, max) = self.cap(name);
-            if value.len() > max {
-                return Err(OAuthError::invalid_request(match known {
-                    Some(n) => format!("parameter '{n}' is too long (at most {max} bytes)"),
-                    None => format!("a parameter is too long (at most {max} bytes)"),
-                }));
-            }
-        }
-        Ok(())
     }
 }

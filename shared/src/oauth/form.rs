@@ -39,7 +39,7 @@ impl Form {
         }
         let body = read_body(payload, limit).await?;
         let form = Form::parse(&body, &caps::FORM)?;
-        caps::FORM.check(&form)?;
+        form.check(&caps::FORM)?;
         Ok(form)
     }
 
@@ -60,6 +60,26 @@ impl Form {
         }
         map.retain(|_, v| !v.is_empty());
         Ok(Form(map))
+    }
+
+    /// Whether `name`'s value fits its cap in `caps` (absent fits).
+    pub fn fits(&self, caps: &Caps, name: &str) -> bool {
+        self.get(name).is_none_or(|v| v.len() <= caps.cap(name).1)
+    }
+
+    /// `invalid_request` for the first parameter over its cap in `caps`; the description names
+    /// a known parameter and its cap, and never repeats what was sent.
+    pub fn check(&self, caps: &Caps) -> Result<(), OAuthError> {
+        for (name, value) in self.iter() {
+            let (known, max) = caps.cap(name);
+            if value.len() > max {
+                return Err(OAuthError::invalid_request(match known {
+                    Some(n) => format!("parameter '{n}' is too long (at most {max} bytes)"),
+                    None => format!("a parameter is too long (at most {max} bytes)"),
+                }));
+            }
+        }
+        Ok(())
     }
 
     /// Every (name, value) pair.

@@ -6,10 +6,10 @@
 //! redemption wins, and any later one is `invalid_grant` **and** revokes everything the winner
 //! was issued (§4.1.2, RFC 9700 §4.5).
 
+use crate::tokens::{Tokens, UserGrant};
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::store::CodeClaim;
-use tessera_shared::tokens::{Tokens, UserGrant};
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;

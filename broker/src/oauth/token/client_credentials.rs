@@ -2,9 +2,9 @@
 //! no subject. Scope: what was asked for, which must be within the app's scopes (its API
 //! products); nothing asked means all of them (§3.3 lets the server pick a default).
 
+use crate::tokens::Grant;
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::OAuthError;
-use tessera_shared::tokens::Grant;
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;

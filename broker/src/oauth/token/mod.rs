@@ -45,7 +45,7 @@ impl TokenResponse {
     /// The upstream's own id_token is never handed to apps.
     pub fn for_user(
         state: &AppState,
-        issued: tessera_shared::tokens::Issued,
+        issued: crate::tokens::Issued,
         nonce: Option<&str>,
     ) -> Result<Self, OAuthError> {
         let rec = &issued.access.record;

@@ -3,9 +3,9 @@
 //! supports for its authorization servers), validates the returned `id_token`, and mints its own
 //! tokens. The password is never stored or logged.
 
+use crate::tokens::{Tokens, UserGrant};
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
-use tessera_shared::tokens::{Tokens, UserGrant};
 
 use super::{upstream, TokenResponse};
 use crate::oauth::callback::identity;

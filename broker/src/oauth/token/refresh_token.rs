@@ -1,10 +1,10 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection; the rules live in
-//! [`tessera_shared::tokens`]. Scope may narrow, never widen.
+//! [`crate::tokens`]. Scope may narrow, never widen.
 
+use crate::tokens::RefreshError;
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
-use tessera_shared::tokens::RefreshError;
 
 use super::TokenResponse;
 use crate::oauth::client_auth::AuthenticatedClient;

@@ -11,11 +11,11 @@
 //! Errors follow §2.2.2: an unsupported or refused subject token is `invalid_request`, scope
 //! beyond what is allowed is `invalid_scope`. No refresh token and no id_token are issued.
 
+use crate::tokens::{Issued, Tokens, UserGrant};
 use tessera_shared::model::{GrantType, Identity};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 use tessera_shared::time::now;
-use tessera_shared::tokens::{Issued, Tokens, UserGrant};
 
 use super::subject::{check, Subject};
 use super::{upstream, TokenResponse};

@@ -1,5 +1,6 @@
-//! Usage aggregation: pure functions from [`CallEvent`]s to what the usage API reports — a
-//! [`Usage`] summary for the whole selection and per client, and a zero-filled time series.
+//! Usage aggregation: the proxy's call events summed up for the admin usage API — a [`Usage`]
+//! summary for the whole selection and per client, and a zero-filled time series. [`read`]
+//! reads the events of a query's range back from the store; the rest are pure functions.
 //!
 //! # Definitions
 //! * `errors` — calls answered with a status ≥ 400; split into `client_errors` (4xx) and
@@ -16,12 +17,15 @@
 //! * Series buckets start at multiples of the interval since the Unix epoch (UTC), cover the
 //!   whole range, and are present (with zero calls) even when empty.
 
+pub mod read;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use tessera_shared::analytics::{AuthOutcome, CallEvent};
 use uuid::Uuid;
 
-use super::{AuthOutcome, CallEvent};
+pub use read::{read_events, Loaded};
 
 /// The longest range a query may span.
 pub const MAX_SPAN_MS: i64 = 31 * DAY_MS;
@@ -327,5 +331,4 @@ pub fn report<'a>(events: impl IntoIterator<Item = &'a CallEvent>, q: &Query) ->
 }
 
 #[cfg(test)]
-#[path = "usage_tests.rs"]
 mod tests;

@@ -6,8 +6,8 @@
 //!
 //! To hand out *the same* successor again, the broker must be able to recover it, yet tokens are
 //! never stored in plaintext. So at rotation the successor (the new access and refresh tokens)
-//! is encrypted with AES-256-GCM under a key derived (HKDF-SHA-256) from the refresh token that
-//! was presented — a value the store never holds (it keeps only its keyed hash). The ciphertext
+//! is sealed ([`SealKey`]: XChaCha20-Poly1305, the one AEAD of the workspace) under a key derived
+//! (HKDF-SHA-256) from the refresh token that was presented — a value the store never holds (it keeps only its keyed hash). The ciphertext
 //! is kept in Redis for the grace period only (a key with that TTL), bound by the AEAD's
 //! associated data to its family and to the client that presented the token.
 //!
@@ -20,16 +20,9 @@
 //! * Successor tokens stay random (not derived from their predecessor), so one token never
 //!   predicts another, whatever else leaks.
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-use crate::crypto::random_bytes;
-use crate::error::StoreError;
+use tessera_shared::crypto::seal::SealKey;
+use tessera_shared::error::StoreError;
 
 /// The tokens a rotation handed out. Never printed.
 #[derive(Serialize, Deserialize)]
@@ -44,12 +37,12 @@ impl std::fmt::Debug for Successor {
     }
 }
 
-fn cipher(presented: &str) -> Option<Aes256Gcm> {
-    let mut key = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(b"tessera/v1/refresh-grace"), presented.as_bytes())
-        .expand(b"successor-key", &mut key)
-        .ok()?;
-    Aes256Gcm::new_from_slice(&key).ok()
+fn key(presented: &str) -> SealKey {
+    SealKey::derive(
+        presented.as_bytes(),
+        Some(b"tessera/v1/refresh-grace"),
+        b"successor-key",
+    )
 }
 
 fn aad(family: &str, client_id: &str) -> String {
@@ -64,23 +57,7 @@ pub(super) fn seal(
     s: &Successor,
 ) -> Result<String, StoreError> {
     let plain = serde_json::to_vec(s)?;
-    let nonce = random_bytes::<12>();
-    let aad = aad(family, client_id);
-    let sealed = cipher(presented)
-        .and_then(|c| {
-            c.encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .ok()
-        })
-        .ok_or_else(|| StoreError::Corrupt("sealing the refresh successor failed".into()))?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    Ok(URL_SAFE_NO_PAD.encode(out))
+    Ok(key(presented).seal(&plain, aad(family, client_id).as_bytes()))
 }
 
 /// Opens what [`seal`] made with the same token, family and client; `None` otherwise.
@@ -90,21 +67,7 @@ pub(super) fn open(
     client_id: &str,
     sealed: &str,
 ) -> Option<Successor> {
-    let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-    if raw.len() < 12 {
-        return None;
-    }
-    let (nonce, ct) = raw.split_at(12);
-    let aad = aad(family, client_id);
-    let plain = cipher(presented)?
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ct,
-                aad: aad.as_bytes(),
-            },
-        )
-        .ok()?;
+    let plain = key(presented).open(sealed, aad(family, client_id).as_bytes())?;
     serde_json::from_slice(&plain).ok()
 }
 

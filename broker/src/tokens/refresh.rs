@@ -1,12 +1,12 @@
 //! The refresh token grant's rotation (RFC 6749 §6, RFC 9700 §4.14.2), with the optional grace
 //! period for a retried refresh ([`super::grace`]) and scopes narrowed to the app's current ones.
 
-use crate::error::StoreError;
-use crate::model::{App, FamilyRecord, TokenRecord};
-use crate::scope::ScopeSet;
-use crate::store::{RotateRequest, Rotation};
-use crate::time::now;
-use crate::token::TokenKind;
+use tessera_shared::error::StoreError;
+use tessera_shared::model::{App, FamilyRecord, TokenRecord};
+use tessera_shared::scope::ScopeSet;
+use tessera_shared::store::{RotateRequest, Rotation};
+use tessera_shared::time::now;
+use tessera_shared::token::TokenKind;
 
 use super::{grace, Issued, Minted, RefreshError, Tokens};
 
