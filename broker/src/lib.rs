@@ -23,6 +23,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod flows;
 pub mod health;
 pub mod http;
 pub mod idtoken;

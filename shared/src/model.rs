@@ -262,6 +262,13 @@ impl std::fmt::Debug for Sensitive {
     }
 }
 
+impl Sensitive {
+    /// The value, for the one place that must use it (hash it, send it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Who logged in, as the upstream said: what user tokens are mapped to.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Identity {

@@ -13,6 +13,7 @@ mod admin;
 mod authorize;
 mod bounded_inputs;
 mod client_config;
+mod client_rules;
 mod credentials;
 mod devidp;
 mod failure;

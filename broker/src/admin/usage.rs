@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::usage::{read_events, report, Bucket, ClientUsage, Filter, Interval, Query, Usage};
+use crate::usage::{report, Bucket, ClientUsage, Filter, Interval, Query, Usage};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -81,8 +81,7 @@ async fn respond(state: &AppState, p: &Params, filter: Filter) -> Result<HttpRes
     };
     let q =
         Query::new(from, to, interval, filter).map_err(|e| invalid(e.field(), e.to_string()))?;
-    let store = state.catalog.store().as_ref();
-    let loaded = read_events(store, &q, state.config.admin.usage_max_events).await?;
+    let loaded = state.usage.read(&q).await?;
     let r = report(&loaded.events, &q);
     Ok(HttpResponse::Ok().json(UsageView {
         from: rfc3339(from),

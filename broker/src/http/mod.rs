@@ -5,10 +5,12 @@
 //!
 //! # Layout
 //! * this file — [`bearer_token`] (RFC 6750 §2.1) and [`client_ip`].
+//! * [`credentials`] — the client credentials a request presents (Basic or form).
 //! * [`json`] — JSON request bodies (admin API, RFC 7591/7592 registration).
 //! * [`page`] — the browser's answers: error pages and redirects back to the app, and the 429
 //!   page.
 
+pub mod credentials;
 pub mod json;
 pub mod page;
 

@@ -1,6 +1,6 @@
 //! Issuing Tessera's opaque tokens: minting access tokens, starting logins (families) with their
-//! refresh tokens, authorization codes, and revocation. Looking tokens up is shared with the
-//! proxy ([`TokenLookup`], which states when a token is honoured).
+//! refresh tokens, and revocation (authorization codes belong to the login flows). Looking
+//! tokens up is shared with the proxy ([`TokenLookup`], which states when a token is honoured).
 //!
 //! # Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)
 //! Each login starts a *family*: one record, one live refresh token. Refreshing replaces the
@@ -39,9 +39,8 @@ use uuid::Uuid;
 use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::{random_string, Keys};
 use tessera_shared::error::StoreError;
-use tessera_shared::model::{App, CodeRecord, FamilyRecord, GrantType, Identity, TokenRecord};
+use tessera_shared::model::{App, FamilyRecord, GrantType, Identity, Sensitive, TokenRecord};
 use tessera_shared::scope::ScopeSet;
-use tessera_shared::store::CodeClaim;
 use tessera_shared::time::now;
 use tessera_shared::token::TokenKind;
 use tessera_shared::tokens::TokenLookup;
@@ -49,7 +48,7 @@ use tessera_shared::tokens::TokenLookup;
 /// A freshly minted access token and what it stands for.
 #[derive(Debug)]
 pub struct Minted {
-    pub token: String,
+    pub token: Sensitive,
     pub record: TokenRecord,
 }
 
@@ -80,7 +79,7 @@ pub struct UserGrant<'a> {
 #[derive(Debug)]
 pub struct Issued {
     pub access: Minted,
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Sensitive>,
     pub family: String,
     pub identity: Identity,
 }
@@ -103,7 +102,6 @@ pub enum RefreshError {
 pub struct Lifetimes {
     pub access_secs: u64,
     pub refresh_secs: u64,
-    pub code_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -194,7 +192,10 @@ impl Tokens {
                 ttl_secs,
             )
             .await?;
-        Ok(Minted { token, record })
+        Ok(Minted {
+            token: Sensitive(token),
+            record,
+        })
     }
 
     /// A new family id (also what a code redemption claims the code for).
@@ -212,7 +213,7 @@ impl Tokens {
         let ttl = self.life.refresh_secs;
         let scope = g.scope.intersection(&g.app.scopes);
         let mut identity = g.identity.clone();
-        self.seal(&mut identity);
+        seal(&self.keys, &mut identity);
         let record = FamilyRecord {
             client_id: g.client_id.to_string(),
             app_id: g.app.id,
@@ -247,7 +248,7 @@ impl Tokens {
         let access = self.mint_for_family(g.app, &record, scope, &family).await?;
         Ok(Issued {
             access,
-            refresh_token: refresh,
+            refresh_token: refresh.map(Sensitive),
             family,
             identity: g.identity,
         })
@@ -275,29 +276,6 @@ impl Tokens {
             self.life.access_secs.min(left),
         )
         .await
-    }
-
-    /// Stores a new authorization code and returns it.
-    pub async fn issue_code(&self, record: &CodeRecord) -> Result<String, StoreError> {
-        let code = TokenKind::AuthorizationCode.generate();
-        let mut record = record.clone();
-        self.seal(&mut record.identity);
-        self.store()
-            .code_put(
-                &self.keys.token_hash(&code),
-                &serde_json::to_string(&record)?,
-                self.life.code_secs,
-            )
-            .await?;
-        Ok(code)
-    }
-
-    /// Seals the identity's upstream `id_token` for storage (the plaintext member is never
-    /// serialized).
-    fn seal(&self, identity: &mut Identity) {
-        if identity.id_token_sealed.is_none() {
-            identity.id_token_sealed = identity.id_token.as_ref().map(|t| self.keys.seal(&t.0));
-        }
     }
 
     /// Mints an access token for the live login `family` of `app` (a token exchange of the
@@ -334,25 +312,6 @@ impl Tokens {
             family: family.to_string(),
             identity: fam.identity,
         }))
-    }
-
-    /// The record behind a code, without redeeming it.
-    pub async fn peek_code(&self, code: &str) -> Result<Option<CodeRecord>, StoreError> {
-        if !TokenKind::AuthorizationCode.is_well_formed(code) {
-            return Ok(None);
-        }
-        match self.store().code_get(&self.keys.token_hash(code)).await? {
-            Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Redeems a code for `family`, at most once. On a replay the caller revokes the family
-    /// that the first redemption started (RFC 6749 §4.1.2).
-    pub async fn claim_code(&self, code: &str, family: &str) -> Result<CodeClaim, StoreError> {
-        self.store()
-            .code_claim(&self.keys.token_hash(code), family)
-            .await
     }
 
     pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
@@ -405,4 +364,12 @@ fn app_attributes(app: &App) -> BTreeMap<String, serde_json::Value> {
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect()
+}
+
+/// Seals the identity's upstream `id_token` for storage (the plaintext member is never
+/// serialized): every record holding an identity (codes, families) is written through this.
+pub fn seal(keys: &Keys, identity: &mut Identity) {
+    if identity.id_token_sealed.is_none() {
+        identity.id_token_sealed = identity.id_token.as_ref().map(|t| keys.seal(&t.0));
+    }
 }

@@ -2,7 +2,7 @@
 //! period for a retried refresh ([`super::grace`]) and scopes narrowed to the app's current ones.
 
 use tessera_shared::error::StoreError;
-use tessera_shared::model::{App, FamilyRecord, TokenRecord};
+use tessera_shared::model::{App, FamilyRecord, Sensitive, TokenRecord};
 use tessera_shared::scope::ScopeSet;
 use tessera_shared::store::{RotateRequest, Rotation};
 use tessera_shared::time::now;
@@ -66,14 +66,14 @@ impl Tokens {
             Ok(Rotation::Rotated(_)) => {
                 return Ok(Issued {
                     access,
-                    refresh_token: Some(next),
+                    refresh_token: Some(Sensitive(next)),
                     family,
                     identity: fam.identity,
                 })
             }
             other => other,
         };
-        self.discard(&access.token, &next_hash).await;
+        self.discard(access.token.expose(), &next_hash).await;
         match outcome? {
             Rotation::Replayed { sealed, .. } => {
                 self.replay(refresh_token, client_id, family, fam, &sealed)
@@ -97,7 +97,7 @@ impl Tokens {
             return Ok(String::new());
         }
         let successor = grace::Successor {
-            access_token: access.token.clone(),
+            access_token: access.token.expose().to_string(),
             refresh_token: refresh.to_string(),
         };
         grace::seal(presented, family, client_id, &successor)
@@ -127,10 +127,10 @@ impl Tokens {
         tracing::info!("refresh retried within the grace period: same successor");
         Ok(Issued {
             access: Minted {
-                token: s.access_token,
+                token: Sensitive(s.access_token),
                 record,
             },
-            refresh_token: Some(s.refresh_token),
+            refresh_token: Some(Sensitive(s.refresh_token)),
             family,
             identity: fam.identity,
         })

@@ -25,7 +25,7 @@ use serde::Serialize;
 use tessera_shared::analytics::{AuthOutcome, CallEvent};
 use uuid::Uuid;
 
-pub use read::{read_events, Loaded};
+pub use read::{read_events, Events, Loaded};
 
 /// The longest range a query may span.
 pub const MAX_SPAN_MS: i64 = 31 * DAY_MS;

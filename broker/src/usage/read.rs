@@ -7,9 +7,11 @@
 //! the emitter's batching delay, so [`read_events`] reads a little past the end of the range
 //! ([`WRITE_LAG_MS`]) and then keeps exactly the events whose `ts_ms` lies in the range.
 
+use std::sync::Arc;
+
 use tessera_shared::analytics::CallEvent;
 use tessera_shared::error::StoreError;
-use tessera_shared::store::AnalyticsStore;
+use tessera_shared::store::{AnalyticsStore, Store};
 
 use super::Query;
 
@@ -28,6 +30,25 @@ pub struct Loaded {
     pub truncated: bool,
     /// Stored entries that did not decode (skipped, and logged once per read).
     pub undecodable: usize,
+}
+
+/// Reads events back for usage queries: the store, and how many entries one query may look at
+/// (`admin.usage_max_events`).
+#[derive(Debug, Clone)]
+pub struct Events {
+    store: Arc<dyn Store>,
+    max_events: usize,
+}
+
+impl Events {
+    pub fn new(store: Arc<dyn Store>, max_events: usize) -> Self {
+        Events { store, max_events }
+    }
+
+    /// The events `q` selects ([`read_events`]).
+    pub async fn read(&self, q: &Query) -> Result<Loaded, StoreError> {
+        read_events(self.store.as_ref(), q, self.max_events).await
+    }
 }
 
 /// Reads the events `q` selects, looking at no more than `max_events` stored entries — those

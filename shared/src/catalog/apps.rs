@@ -160,11 +160,14 @@ impl Catalog {
         Err(CatalogError::Contended)
     }
 
+    /// Applies `patch` to the app, if the result still follows `rules` (checked on the app as
+    /// it will be stored, inside the retried read-modify-write).
     pub async fn update_app(
         &self,
         developer_id: Uuid,
         app_id: Uuid,
         patch: AppPatch,
+        rules: impl Fn(&App) -> Result<(), CatalogError>,
     ) -> Result<App, CatalogError> {
         let (app, ()) = self
             .modify_app(developer_id, app_id, |app, tx| {
@@ -205,7 +208,7 @@ impl Catalog {
                     app.auth_method = m;
                 }
                 if let Some(p) = patch.pkce_required {
-                    app.pkce_required = p || app.public;
+                    app.pkce_required = p;
                 }
                 if let Some(v) = &patch.token_exchange_clients {
                     app.token_exchange_clients = v.clone();
@@ -213,7 +216,7 @@ impl Catalog {
                 if let Some(v) = &patch.client_name {
                     app.client_name = v.clone();
                 }
-                Ok(())
+                rules(app)
             })
             .await?;
         Ok(app)

@@ -7,10 +7,10 @@ use crate::tokens::{Tokens, UserGrant};
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
-use super::{upstream, TokenResponse};
-use crate::oauth::callback::identity;
-use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::scope::granted_scope;
+use super::response::TokenResponse;
+use super::upstream;
+use crate::flows::client_auth::AuthenticatedClient;
+use crate::flows::scope::granted_scope;
 use crate::state::AppState;
 use crate::upstream::UpstreamError;
 use tessera_shared::oauth::Form;
@@ -25,22 +25,21 @@ pub async fn grant(
     let scope = granted_scope(form.get("scope"), &client.app.scopes)?;
     // Before the upstream is asked: credential stuffing stops here, not at Okta.
     state.limits.password(client.ip, username).await?;
-    let login = upstream(state)?.password(username, password).await;
-    let identity = login
-        .and_then(|l| identity(state, l))
-        .map_err(|e| match e {
-            UpstreamError::Unavailable(cause) => {
-                tracing::warn!(%cause, "upstream unavailable for the password grant");
-                OAuthError::unavailable()
-            }
-            UpstreamError::Rejected(cause) => {
-                tracing::info!(%cause, "password grant rejected upstream");
-                OAuthError::new(
-                    ErrorCode::InvalidGrant,
-                    "the resource owner credentials are invalid",
-                )
-            }
-        })?;
+    let up = upstream(state)?;
+    let login = up.password(username, password).await;
+    let identity = login.and_then(|l| up.identity(l)).map_err(|e| match e {
+        UpstreamError::Unavailable(cause) => {
+            tracing::warn!(%cause, "upstream unavailable for the password grant");
+            OAuthError::unavailable()
+        }
+        UpstreamError::Rejected(cause) => {
+            tracing::info!(%cause, "password grant rejected upstream");
+            OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "the resource owner credentials are invalid",
+            )
+        }
+    })?;
     let issued = state
         .tokens
         .start_family(

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use tessera_shared::oauth::OAuthError;
 use tessera_shared::time::now;
 
-use crate::oauth::client_auth::AuthenticatedClient;
+use crate::flows::client_auth::AuthenticatedClient;
 use crate::state::AppState;
 use crate::upstream::jwt::UpstreamToken;
 use crate::upstream::UpstreamError;
@@ -155,8 +155,7 @@ async fn once(key: &str, iat: i64, exp: i64, state: &AppState) -> Result<(), OAu
     let max = state.config.token_exchange.max_subject_age_secs as i64;
     let by_age = iat.saturating_add(max);
     let ttl = (exp.min(by_age) - now() + LEEWAY_SECS).max(1) as u64;
-    let hash = state.keys.token_hash(key);
-    if state.catalog.store().mark_used(&hash, ttl).await? {
+    if state.logins.first_use(key, ttl).await? {
         Ok(())
     } else {
         Err(refused(

@@ -2,13 +2,13 @@
 //! (`PUT /register/{client_id}`) read, the rules it must follow, and the client information
 //! response (RFC 7591 §3.2.1, RFC 7592 §3) both answer with.
 //!
-//! Rules: redirect URIs as for any app (at most 20, each at most 2 KiB); `grant_types` (default
-//! `["authorization_code"]`) among the code, refresh and client credentials grants — dynamic
-//! registration never grants `password` or token exchange; `response_types` only `["code"]`
-//! with the code grant; `scope` within `registration.allowed_scopes`;
-//! `token_endpoint_auth_method` `client_secret_basic` (default), `client_secret_post` or
-//! `none` (a public client: code and refresh grants only, no secret); `client_name` a label of
-//! at most 200 bytes without control characters. Other members are ignored (not stored, not
+//! Rules: the client rules of every app ([`client_rules`]: redirect URIs, a public client's
+//! grants); `grant_types` (default `["authorization_code"]`) among the code, refresh and client
+//! credentials grants — dynamic registration never grants `password` or token exchange;
+//! `response_types` only `["code"]` with the code grant; `scope` within
+//! `registration.allowed_scopes`; `token_endpoint_auth_method` `client_secret_basic` (default),
+//! `client_secret_post` or `none` (a public client); `client_name` a label of at most 200 bytes
+//! without control characters. Other members are ignored (not stored, not
 //! echoed). Errors are `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2) and name
 //! the member, never its value.
 
@@ -18,7 +18,14 @@ use tessera_shared::model::{App, GrantType, RedirectUri, SecretMethod};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
-use crate::admin::validate::MAX_REDIRECT_URIS;
+use super::client_rules::{self, Broken, Client};
+
+/// The grants dynamic registration offers: never `password` or token exchange.
+const OFFERED: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+];
 
 /// Most bytes of a `client_name`.
 pub const MAX_CLIENT_NAME_BYTES: usize = 200;
@@ -56,35 +63,14 @@ pub fn metadata_error(msg: impl Into<std::borrow::Cow<'static, str>>) -> OAuthEr
     OAuthError::new(ErrorCode::InvalidClientMetadata, msg)
 }
 
-fn redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, OAuthError> {
-    let bad = |m: String| OAuthError::new(ErrorCode::InvalidRedirectUri, m);
-    if v.len() > MAX_REDIRECT_URIS {
-        return Err(bad(format!("redirect_uris: at most {MAX_REDIRECT_URIS}")));
-    }
-    v.iter()
-        .enumerate()
-        .map(|(i, u)| {
-            RedirectUri::try_from(u.clone()).map_err(|e| bad(format!("redirect_uris[{i}]: {e}")))
-        })
-        .collect()
-}
-
-fn grant_types(asked: &[String]) -> Result<Vec<GrantType>, OAuthError> {
-    let mut out = Vec::new();
-    for (i, g) in asked.iter().enumerate() {
-        let g = GrantType::parse(g)
-            .ok_or_else(|| metadata_error(format!("grant_types[{i}] is not supported")))?;
-        if matches!(g, GrantType::Password | GrantType::TokenExchange) {
-            return Err(metadata_error(format!(
-                "grant_types[{i}]: the password and token exchange grants are not available \
-                 through dynamic registration"
-            )));
-        }
-        if !out.contains(&g) {
-            out.push(g);
-        }
-    }
-    Ok(out)
+/// A broken client rule, in RFC 7591 §3.2.2's terms.
+fn broken(b: Broken) -> OAuthError {
+    let code = if b.redirect {
+        ErrorCode::InvalidRedirectUri
+    } else {
+        ErrorCode::InvalidClientMetadata
+    };
+    OAuthError::new(code, format!("{}: {}", b.field, b.message))
 }
 
 fn client_name(n: Option<&str>) -> Result<Option<String>, OAuthError> {
@@ -102,13 +88,13 @@ fn client_name(n: Option<&str>) -> Result<Option<String>, OAuthError> {
 
 /// Applies the rules; `allowed` is `registration.allowed_scopes`.
 pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError> {
-    let redirect_uris = redirect_uris(&meta.redirect_uris)?;
+    let redirect_uris = client_rules::redirect_uris(&meta.redirect_uris).map_err(broken)?;
     // §2: an omitted grant_types means ["authorization_code"].
     let asked = meta
         .grant_types
         .clone()
         .unwrap_or_else(|| vec!["authorization_code".into()]);
-    let grant_types = grant_types(&asked)?;
+    let grant_types = client_rules::grant_types(&asked, OFFERED).map_err(broken)?;
     let wants_code = grant_types.contains(&GrantType::AuthorizationCode);
     // §2: response_types defaults to ["code"]; "code" goes with authorization_code only.
     match meta.response_types.as_deref() {
@@ -121,32 +107,43 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
             ))
         }
     }
-    if wants_code && redirect_uris.is_empty() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRedirectUri,
-            "redirect_uris: at least one is required for authorization_code",
-        ));
-    }
-    // §2: the default method is client_secret_basic.
-    let (public, auth_method) = match meta.token_endpoint_auth_method.as_deref() {
-        None => (false, Some(SecretMethod::ClientSecretBasic)),
-        Some("none") => (true, None),
-        Some(m) => match SecretMethod::parse(m) {
-            Some(m) => (false, Some(m)),
-            None => {
-                return Err(metadata_error(
-                    "token_endpoint_auth_method: supported are client_secret_basic, \
-                     client_secret_post and none",
-                ))
-            }
-        },
+    let (public, auth_method) = auth_method(meta.token_endpoint_auth_method.as_deref())?;
+    let client = Client {
+        public,
+        grant_types: &grant_types,
+        redirect_uris: &redirect_uris,
+        auth_method,
+        pkce_required: true,
     };
-    if public && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(metadata_error(
-            "a public client may only use authorization_code and refresh_token",
-        ));
+    client_rules::check(&client).map_err(broken)?;
+    Ok(Checked {
+        scopes: scopes(meta.scope.as_deref(), allowed)?,
+        redirect_uris,
+        grant_types,
+        client_name: client_name(meta.client_name.as_deref())?,
+        public,
+        auth_method,
+    })
+}
+
+/// §2: the default method is client_secret_basic; `none` makes a public client.
+fn auth_method(m: Option<&str>) -> Result<(bool, Option<SecretMethod>), OAuthError> {
+    match m {
+        None => Ok((false, Some(SecretMethod::ClientSecretBasic))),
+        Some("none") => Ok((true, None)),
+        Some(m) => match SecretMethod::parse(m) {
+            Some(m) => Ok((false, Some(m))),
+            None => Err(metadata_error(
+                "token_endpoint_auth_method: supported are client_secret_basic, \
+                 client_secret_post and none",
+            )),
+        },
     }
-    let scope = meta.scope.as_deref().unwrap_or("");
+}
+
+/// The registered scope: at most [`MAX_SCOPE_BYTES`], within `allowed`.
+fn scopes(scope: Option<&str>, allowed: &[String]) -> Result<ScopeSet, OAuthError> {
+    let scope = scope.unwrap_or("");
     if scope.len() > MAX_SCOPE_BYTES {
         return Err(metadata_error(format!(
             "scope: at most {MAX_SCOPE_BYTES} bytes"
@@ -161,14 +158,7 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
             "scope: not every requested scope may be registered",
         ));
     }
-    Ok(Checked {
-        redirect_uris,
-        grant_types,
-        scopes,
-        client_name: client_name(meta.client_name.as_deref())?,
-        public,
-        auth_method,
-    })
+    Ok(scopes)
 }
 
 /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3) for `client_id` of `app`.

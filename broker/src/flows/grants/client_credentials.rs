@@ -6,9 +6,9 @@ use crate::tokens::Grant;
 use tessera_shared::model::GrantType;
 use tessera_shared::oauth::OAuthError;
 
-use super::TokenResponse;
-use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::scope::granted_scope;
+use super::response::TokenResponse;
+use crate::flows::client_auth::AuthenticatedClient;
+use crate::flows::scope::granted_scope;
 use crate::state::AppState;
 use tessera_shared::oauth::Form;
 

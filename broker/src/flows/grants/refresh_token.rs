@@ -6,8 +6,8 @@ use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
-use super::TokenResponse;
-use crate::oauth::client_auth::AuthenticatedClient;
+use super::response::TokenResponse;
+use crate::flows::client_auth::AuthenticatedClient;
 use crate::state::AppState;
 use tessera_shared::oauth::Form;
 
@@ -21,7 +21,7 @@ pub async fn grant(
         .get("scope")
         .map(ScopeSet::parse)
         .transpose()
-        .map_err(|_| crate::oauth::scope::malformed())?;
+        .map_err(|_| crate::flows::scope::malformed())?;
     match state
         .tokens
         .refresh(token, &client.client_id, &client.app, scope)

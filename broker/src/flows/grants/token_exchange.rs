@@ -17,10 +17,11 @@ use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 use tessera_shared::time::now;
 
+use super::response::TokenResponse;
 use super::subject::{check, Subject};
-use super::{upstream, TokenResponse};
-use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::scope::granted_scope;
+use super::upstream;
+use crate::flows::client_auth::AuthenticatedClient;
+use crate::flows::scope::granted_scope;
 use crate::state::AppState;
 use crate::upstream::claims;
 use crate::upstream::jwt::UpstreamToken;

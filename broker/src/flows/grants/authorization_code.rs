@@ -11,8 +11,8 @@ use tessera_shared::model::GrantType;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::store::CodeClaim;
 
-use super::TokenResponse;
-use crate::oauth::client_auth::AuthenticatedClient;
+use super::response::TokenResponse;
+use crate::flows::client_auth::AuthenticatedClient;
 use crate::state::AppState;
 use tessera_shared::oauth::pkce;
 use tessera_shared::oauth::Form;
@@ -28,7 +28,7 @@ pub async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     let code = form.required("code")?;
     let rec = state
-        .tokens
+        .logins
         .peek_code(code)
         .await?
         .ok_or_else(|| invalid_grant("the code is invalid or expired"))?;
@@ -54,7 +54,7 @@ pub async fn grant(
     }
     let rec_nonce = rec.nonce.clone();
     let family = Tokens::new_family_id();
-    match state.tokens.claim_code(code, &family).await? {
+    match state.logins.claim_code(code, &family).await? {
         CodeClaim::Won => {}
         CodeClaim::Gone => return Err(invalid_grant("the code is invalid or expired")),
         CodeClaim::Replayed(first) => {

@@ -10,21 +10,20 @@
 //! gives the same `invalid_client`, and an unknown client still costs one HMAC verification, so
 //! neither the answer nor its timing tells which it was.
 //!
-//! Failures are counted per client IP and per client_id ([`crate::ratelimit::backoff`]); while
+//! Failures are counted per client IP and per client_id (`ratelimit::backoff`); while
 //! a back-off is in force the answer is 429 `slow_down` whatever the secret. The back-off is
 //! read alongside the client lookup, the secret is verified either way, and a refusal costs
 //! the same store work whether the guess was right or wrong: a refused guess is not told from
 //! a wrong one, by its answer or by its timing.
 
-use actix_web::http::header;
-use actix_web::HttpRequest;
-use tessera_shared::model::{App, SecretMethod, Status};
-use tessera_shared::oauth::basic::parse_basic;
-use tessera_shared::oauth::{Challenge, OAuthError};
+use std::net::IpAddr;
+
+use tessera_shared::model::{App, Status};
+use tessera_shared::oauth::OAuthError;
 use tessera_shared::time::now;
 
+use crate::http::credentials::Presented;
 use crate::state::AppState;
-use tessera_shared::oauth::Form;
 
 /// A client that proved who it is.
 #[derive(Debug)]
@@ -32,106 +31,38 @@ pub struct AuthenticatedClient {
     pub client_id: String,
     pub app: App,
     /// The address it called from (for per-IP limits).
-    pub ip: std::net::IpAddr,
+    pub ip: IpAddr,
 }
 
 /// Stands in for a stored secret hash when the client is unknown, so the work done is the same.
 const DUMMY_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
-struct Presented {
-    client_id: String,
-    secret: String,
-    challenge: Challenge,
-    /// How the secret came (`None`: no secret, a public client).
-    method: Option<SecretMethod>,
-}
-
-fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError> {
-    let basic = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => {
-            let v = v
-                .to_str()
-                .map_err(|_| OAuthError::invalid_client(Challenge::Basic))?;
-            let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
-            if !scheme.eq_ignore_ascii_case("basic") {
-                return Err(OAuthError::invalid_request(
-                    "only HTTP Basic client authentication is supported in the Authorization header",
-                ));
-            }
-            Some(parse_basic(rest.trim()).ok_or(OAuthError::invalid_client(Challenge::Basic))?)
-        }
-    };
-    let body_id = form.get("client_id");
-    let body_secret = form.get("client_secret");
-    match (basic, body_secret) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
-            "use one client authentication method, not both Basic and client_secret",
-        )),
-        (Some((id, secret)), None) => {
-            // RFC 6749 §2.3.1 allows client_id in the body too, but it must name the same client.
-            if body_id.is_some_and(|b| b != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id in the body does not match the Authorization header",
-                ));
-            }
-            Ok(Presented {
-                client_id: id,
-                secret,
-                challenge: Challenge::Basic,
-                method: Some(SecretMethod::ClientSecretBasic),
-            })
-        }
-        (None, Some(secret)) => match body_id {
-            Some(id) => Ok(Presented {
-                client_id: id.to_string(),
-                secret: secret.to_string(),
-                challenge: Challenge::None,
-                method: Some(SecretMethod::ClientSecretPost),
-            }),
-            None => Err(OAuthError::invalid_request("missing parameter 'client_id'")),
-        },
-        // A public client names itself in the body and proves nothing (RFC 6749 §2.1); only
-        // apps registered as public may do that.
-        (None, None) => match body_id {
-            Some(id) => Ok(Presented {
-                client_id: id.to_string(),
-                secret: String::new(),
-                challenge: Challenge::None,
-                method: None,
-            }),
-            None => Err(OAuthError::invalid_client(Challenge::Basic)),
-        },
-    }
-}
-
-/// Authenticates the calling client at the token endpoint (its registered method only), or
-/// fails with `invalid_client` (401).
+/// Authenticates the client that presented `p` from `ip` at the token endpoint (its
+/// registered method only), or fails with `invalid_client` (401).
 pub async fn authenticate_at_token(
-    req: &HttpRequest,
-    form: &Form,
     state: &AppState,
+    p: Presented,
+    ip: IpAddr,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    check(req, form, state, true).await
+    check(state, p, ip, true).await
 }
 
-/// Authenticates the calling client (any secret method) or fails with `invalid_client` (401).
+/// Authenticates the client that presented `p` from `ip` (any secret method), or fails with
+/// `invalid_client` (401).
 pub async fn authenticate(
-    req: &HttpRequest,
-    form: &Form,
     state: &AppState,
+    p: Presented,
+    ip: IpAddr,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    check(req, form, state, false).await
+    check(state, p, ip, false).await
 }
 
 async fn check(
-    req: &HttpRequest,
-    form: &Form,
     state: &AppState,
+    p: Presented,
+    ip: IpAddr,
     registered_method_only: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let p = presented(req, form)?;
-    let ip = crate::http::client_ip(req, &state.config.server.trusted_proxies);
     let (wait, app) = tokio::join!(
         state.limits.auth_wait(ip, &p.client_id),
         state.catalog.app_for_client(&p.client_id)
