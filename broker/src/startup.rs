@@ -7,13 +7,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::BrokerConfig;
 use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::FutureExt;
 use tessera_shared::store::{self, Store};
 use tracing_actix_web::TracingLogger;
 
+use crate::config::BrokerConfig;
 use crate::state::{AppState, StartError};
 use crate::telemetry::RouteSpan;
 

@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use crate::config::BrokerConfig;
-use crate::tokens::{Lifetimes, Tokens};
 use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::store::Store;
 
+use crate::config::BrokerConfig;
 use crate::flows::logins::Logins;
 use crate::idtoken::IdTokens;
 use crate::metrics::Metrics;
 use crate::ratelimit::Limiters;
+use crate::tokens::{Lifetimes, Tokens};
 use crate::upstream::Upstream;
 use crate::usage::Events;
 

@@ -9,12 +9,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::crypto::constant_time_eq;
+use tessera_shared::oauth::pkce;
 use tessera_shared::oauth::ErrorCode;
+use tessera_shared::oauth::Form;
 
 use crate::codes::Grant;
 use crate::{page, parse_scope, DevIdp, Inner};
-use tessera_shared::oauth::pkce;
-use tessera_shared::oauth::Form;
 
 /// Login form posts are small; anything bigger is not from our form.
 const FORM_LIMIT: usize = 16 * 1024;

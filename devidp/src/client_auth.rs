@@ -5,11 +5,11 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use tessera_shared::crypto::constant_time_eq;
+use tessera_shared::oauth::basic::parse_basic;
+use tessera_shared::oauth::Form;
 use tessera_shared::oauth::{Challenge, OAuthError};
 
 use crate::{DevClient, DevIdpConfig};
-use tessera_shared::oauth::basic::parse_basic;
-use tessera_shared::oauth::Form;
 
 /// The client that proved who it is, or the error to answer.
 pub(super) fn authenticate<'a>(

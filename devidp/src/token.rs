@@ -6,25 +6,26 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use tessera_shared::crypto::constant_time_eq;
+use tessera_shared::model::Sensitive;
+use tessera_shared::oauth::pkce;
+use tessera_shared::oauth::Form;
+use tessera_shared::oauth::OAuthResponse;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
 use crate::mint::{self, Holder};
 use crate::{client_auth, parse_scope, DevClient, DevIdp, DevIdpError, DevUser, Inner};
-use tessera_shared::oauth::pkce;
-use tessera_shared::oauth::Form;
-use tessera_shared::oauth::OAuthResponse;
 
 const FORM_LIMIT: usize = 16 * 1024;
 
-/// §5.1.
+/// §5.1. The tokens are serialized into the answer and never printed.
 #[derive(Debug, Serialize)]
 struct TokenResponse {
-    access_token: String,
+    access_token: Sensitive,
     token_type: &'static str,
     expires_in: u64,
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    id_token: Option<String>,
+    id_token: Option<Sensitive>,
 }
 
 pub(super) async fn token(
@@ -109,11 +110,11 @@ fn user_tokens(
         None
     };
     Ok(TokenResponse {
-        access_token,
+        access_token: Sensitive(access_token),
         token_type: "Bearer",
         expires_in: inner.cfg.access_token_ttl_secs,
         scope: scope.join(" "),
-        id_token,
+        id_token: id_token.map(Sensitive),
     })
 }
 
@@ -201,7 +202,7 @@ fn client_credentials(
     )
     .map_err(minting)?;
     Ok(TokenResponse {
-        access_token,
+        access_token: Sensitive(access_token),
         token_type: "Bearer",
         expires_in: inner.cfg.access_token_ttl_secs,
         scope: scope.join(" "),

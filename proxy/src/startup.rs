@@ -121,7 +121,7 @@ impl Proxy {
             .map(|s| Catalog::new(s.clone(), keys.clone()));
         let source_of_tokens = match (&config.introspection, &catalog) {
             (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
-            (None, Some(c)) => Source::Store(TokenLookup::new(c.clone(), keys.clone())),
+            (None, Some(c)) => Source::Store(Box::new(TokenLookup::new(c.clone(), keys.clone()))),
             (None, None) => {
                 return Err(StartError::Routes(
                     "tessera tokens need store.url or [introspection]".into(),

@@ -346,6 +346,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sensitive_values_serialize_as_themselves_and_never_print() {
+        let s = Sensitive("tsr_at_secret".into());
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"tsr_at_secret\"");
+        assert!(!format!("{s:?}").contains("secret"));
+        assert_eq!(s.expose(), "tsr_at_secret");
+    }
+
+    #[test]
     fn redirect_uri_rules() {
         let ok = |s: &str| RedirectUri::try_from(s.to_string()).is_ok();
         assert!(ok("https://app.example.com/cb"));

@@ -6,8 +6,7 @@ use secrecy::ExposeSecret;
 
 use super::demo::Demo;
 
-/// What the walk-through names.
-#[derive(Debug)]
+/// What the walk-through names (live secrets among them: no `Debug`).
 pub struct Walkthrough<'a> {
     pub base: &'a str,
     pub proxy: &'a str,

@@ -21,15 +21,15 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use error::AdminError;
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tessera_shared::crypto::constant_time_eq;
+use validate::invalid;
 
 use crate::http::bearer_token;
 use crate::http::json::{self, BodyError};
 use crate::state::AppState;
-use error::AdminError;
-use validate::invalid;
 
 /// Proof that the request carried the admin token. Taking it as an argument guards a handler.
 #[derive(Debug)]

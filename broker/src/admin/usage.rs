@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::usage::{report, Bucket, ClientUsage, Filter, Interval, Query, Usage};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -15,6 +14,7 @@ use super::error::AdminError;
 use super::validate::invalid;
 use super::{path_id, Admin};
 use crate::state::AppState;
+use crate::usage::{report, Bucket, ClientUsage, Filter, Interval, Query, Usage};
 
 /// The range when `from` is not given: the hour before `to`.
 const DEFAULT_SPAN_MS: i64 = 3_600_000;

@@ -6,9 +6,9 @@
 //! GCRA admits `burst` requests at once, then one per `1/rate`.
 
 use serde::Deserialize;
+use tessera_shared::rate::Rate;
 
 use super::{in_range, ConfigError};
-use tessera_shared::rate::Rate;
 
 /// A rate limit: sustained `rate`, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]

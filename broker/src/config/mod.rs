@@ -6,8 +6,8 @@
 //! # Layout
 //! * this file — [`BrokerConfig`], and the small sections `[admin]`, `[tokens]`,
 //!   `[registration]`.
-//! * [`server`] — `[server]`; [`upstream`] — `[upstream]`, the identity provider people log in
-//!   with; [`limits`] — `[limits]`; [`grants`] — `[id_token]` and `[token_exchange]`.
+//! * `server` — `[server]`; `upstream` — `[upstream]`, the identity provider people log in
+//!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`.
 
 mod grants;
 mod limits;

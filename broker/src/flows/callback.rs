@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use tessera_shared::crypto::constant_time_eq;
-use tessera_shared::model::{CodeRecord, Identity, PendingLogin};
+use tessera_shared::model::{CodeRecord, Identity, PendingLogin, Sensitive};
 use tessera_shared::oauth::caps::{CALLBACK, MAX_QUERY_BYTES};
 use tessera_shared::oauth::{ErrorCode, Form, OAuthError};
 
@@ -22,11 +22,11 @@ use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::upstream::UpstreamError;
 
-/// A completed login: the code to send back to the app, with its `state`.
+/// A completed login: the code to send back to the app (never printed), with its `state`.
 #[derive(Debug)]
 pub struct Completed {
     pub redirect_uri: String,
-    pub code: String,
+    pub code: Sensitive,
     pub state: Option<String>,
 }
 
@@ -77,7 +77,7 @@ pub async fn complete(
     match state.logins.issue_code(&record).await {
         Ok(code) => Ok(Completed {
             redirect_uri: pending.redirect_uri,
-            code,
+            code: Sensitive(code),
             state: pending.state,
         }),
         Err(e) => {

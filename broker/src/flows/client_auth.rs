@@ -69,26 +69,28 @@ async fn check(
     );
     let app = app?;
     let verified = match app.as_ref().and_then(|a| a.credential(&p.client_id)) {
-        Some(cred) if p.secret.is_empty() => {
+        Some(cred) if p.secret.expose().is_empty() => {
             app.as_ref().is_some_and(|a| a.public) && cred.is_live(now())
         }
         Some(cred) => {
-            let secret_ok = state.keys.verify_secret(&p.secret, &cred.secret_hash);
+            let secret_ok = state
+                .keys
+                .verify_secret(p.secret.expose(), &cred.secret_hash);
             secret_ok && cred.is_live(now())
         }
         None => {
-            let _ = state.keys.verify_secret(&p.secret, DUMMY_HASH);
+            let _ = state.keys.verify_secret(p.secret.expose(), DUMMY_HASH);
             false
         }
     };
     let verified = match &app {
         // A public app authenticates without a secret, and a secret proves nothing for it.
-        Some(a) if a.public => verified && p.secret.is_empty(),
+        Some(a) if a.public => verified && p.secret.expose().is_empty(),
         // RFC 7591 §2: at the token endpoint, the registered method and no other.
         Some(a) => {
             let method_ok =
                 !registered_method_only || a.auth_method.is_none_or(|m| p.method == Some(m));
-            verified && !p.secret.is_empty() && method_ok
+            verified && !p.secret.expose().is_empty() && method_ok
         }
         None => false,
     };

@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tessera_shared::model::{App, GrantType, RedirectUri, SecretMethod};
+use tessera_shared::model::{App, GrantType, RedirectUri, SecretMethod, Sensitive};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
@@ -44,8 +44,8 @@ pub struct Metadata {
     pub token_endpoint_auth_method: Option<String>,
     /// RFC 7592 §2.2 (update): must name the client being updated.
     pub client_id: Option<String>,
-    /// RFC 7592 §2.2 (update): if sent, must be the client's current secret.
-    pub client_secret: Option<String>,
+    /// RFC 7592 §2.2 (update): if sent, must be the client's current secret. Never printed.
+    pub client_secret: Option<Sensitive>,
 }
 
 /// Checked metadata, ready for the catalog.

@@ -57,27 +57,28 @@ pub struct Client<'a> {
     pub pkce_required: bool,
 }
 
+/// The settings of an [`App`] or a [`NewApp`]: the same members, read the same way.
+macro_rules! client_of {
+    ($app:expr) => {
+        Client {
+            public: $app.public,
+            grant_types: &$app.grant_types,
+            redirect_uris: &$app.redirect_uris,
+            auth_method: $app.auth_method,
+            pkce_required: $app.pkce_required,
+        }
+    };
+}
+
 impl<'a> Client<'a> {
     /// An app about to be created.
     pub fn of_new(app: &'a NewApp) -> Self {
-        Client {
-            public: app.public,
-            grant_types: &app.grant_types,
-            redirect_uris: &app.redirect_uris,
-            auth_method: app.auth_method,
-            pkce_required: app.pkce_required,
-        }
+        client_of!(app)
     }
 
     /// An app as it is (or will be stored).
     pub fn of(app: &'a App) -> Self {
-        Client {
-            public: app.public,
-            grant_types: &app.grant_types,
-            redirect_uris: &app.redirect_uris,
-            auth_method: app.auth_method,
-            pkce_required: app.pkce_required,
-        }
+        client_of!(app)
     }
 }
 

@@ -121,7 +121,8 @@ pub async fn update(
     }
     if let Some(secret) = &meta.client_secret {
         let current = app.credential(client_id).map(|c| c.secret_hash.as_str());
-        if !current.is_some_and(|h| !h.is_empty() && state.keys.verify_secret(secret, h)) {
+        let matches = |h: &str| !h.is_empty() && state.keys.verify_secret(secret.expose(), h);
+        if !current.is_some_and(matches) {
             return Err(metadata_error("client_secret is not this client's secret"));
         }
     }

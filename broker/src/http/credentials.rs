@@ -5,7 +5,7 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use tessera_shared::model::SecretMethod;
+use tessera_shared::model::{SecretMethod, Sensitive};
 use tessera_shared::oauth::basic::parse_basic;
 use tessera_shared::oauth::{Challenge, Form, OAuthError};
 
@@ -13,7 +13,8 @@ use tessera_shared::oauth::{Challenge, Form, OAuthError};
 #[derive(Debug)]
 pub struct Presented {
     pub client_id: String,
-    pub secret: String,
+    /// Never printed.
+    pub secret: Sensitive,
     /// The challenge to answer a failure with.
     pub challenge: Challenge,
     /// How the secret came (`None`: no secret, a public client).
@@ -52,7 +53,7 @@ pub fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError
             }
             Ok(Presented {
                 client_id: id,
-                secret,
+                secret: Sensitive(secret),
                 challenge: Challenge::Basic,
                 method: Some(SecretMethod::ClientSecretBasic),
             })
@@ -60,7 +61,7 @@ pub fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError
         (None, Some(secret)) => match body_id {
             Some(id) => Ok(Presented {
                 client_id: id.to_string(),
-                secret: secret.to_string(),
+                secret: Sensitive(secret.to_string()),
                 challenge: Challenge::None,
                 method: Some(SecretMethod::ClientSecretPost),
             }),
@@ -71,7 +72,7 @@ pub fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError
         (None, None) => match body_id {
             Some(id) => Ok(Presented {
                 client_id: id.to_string(),
-                secret: String::new(),
+                secret: Sensitive(String::new()),
                 challenge: Challenge::None,
                 method: None,
             }),

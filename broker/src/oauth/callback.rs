@@ -18,7 +18,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let done = callback::complete(&state, ip, req.query_string(), browser.as_deref()).await;
     match done {
         Ok(c) => {
-            let mut params = vec![("code", c.code.as_str())];
+            let mut params = vec![("code", c.code.expose())];
             if let Some(s) = c.state.as_deref() {
                 params.push(("state", s));
             }

@@ -10,10 +10,10 @@
 
 use std::net::IpAddr;
 
-use crate::config::BackoffLimit;
 use tessera_shared::store::{Backoff, LimitKey};
 
 use super::{ip_subject, Limiters, Refusal};
+use crate::config::BackoffLimit;
 
 const PER_IP: &str = "auth_failures_ip";
 const PER_CLIENT: &str = "auth_failures_client";

@@ -1,7 +1,7 @@
 //! The in-process pre-filter: the same GCRA rate as the shared limit, per process, with
 //! `governor` ([`KeyedLimiters`]). A flood from one subject is refused here without a store
 //! round trip. Limiters are kept per limit and rate (an app's rate plan may have its own) and
-//! swept of idle subjects every [`SWEEP_EVERY`] checks, so their memory follows the active
+//! swept of idle subjects every `SWEEP_EVERY` checks, so their memory follows the active
 //! subjects.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -34,12 +34,12 @@ pub mod refusal;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::config::{LimitsConfig, RateLimit};
 use tessera_shared::crypto::Keys;
 use tessera_shared::model::App;
 use tessera_shared::oauth::OAuthError;
 use tessera_shared::store::{Gcra, LimitKey, Store};
 
+use crate::config::{LimitsConfig, RateLimit};
 use crate::metrics::Metrics;
 pub use refusal::Refusal;
 

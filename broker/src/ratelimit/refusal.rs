@@ -13,9 +13,10 @@
 
 use std::time::Duration;
 
-use crate::config::RateLimit;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::store::RateVerdict;
+
+use crate::config::RateLimit;
 
 /// A refused request: which limit, and what the client may be told about it.
 #[derive(Debug, Clone)]

@@ -6,10 +6,11 @@
 //!
 //! To hand out *the same* successor again, the broker must be able to recover it, yet tokens are
 //! never stored in plaintext. So at rotation the successor (the new access and refresh tokens)
-//! is sealed ([`SealKey`]: XChaCha20-Poly1305, the one AEAD of the workspace) under a key derived
-//! (HKDF-SHA-256) from the refresh token that was presented — a value the store never holds (it keeps only its keyed hash). The ciphertext
-//! is kept in Redis for the grace period only (a key with that TTL), bound by the AEAD's
-//! associated data to its family and to the client that presented the token.
+//! is sealed ([`SealKey`]: XChaCha20-Poly1305, the one AEAD of the workspace) under a key
+//! derived (HKDF-SHA-256) from the refresh token that was presented — a value the store never
+//! holds (it keeps only its keyed hash). The ciphertext is kept in Redis for the grace period
+//! only (a key with that TTL), bound by the AEAD's associated data to its family and to the
+//! client that presented the token.
 //!
 //! * A Redis dump, even together with the pepper, opens nothing: the key needs the presented
 //!   token itself (256 random bits). After the grace period there is nothing left to open.

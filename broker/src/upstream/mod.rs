@@ -22,7 +22,6 @@ pub mod jwt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::UpstreamConfig;
 use openidconnect::core::{CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -32,6 +31,8 @@ use openidconnect::{
 use secrecy::ExposeSecret;
 use tessera_shared::model::Sensitive;
 use tokio::sync::RwLock;
+
+use crate::config::UpstreamConfig;
 
 /// Why an upstream interaction failed. `Unavailable`: the provider could not be asked (down,
 /// slow, broken answer); `Rejected`: it answered, and the answer does not prove a login.

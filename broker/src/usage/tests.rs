@@ -252,3 +252,43 @@ fn queries_are_checked_and_pick_a_default_interval() {
     assert_eq!(Interval::Day.as_str(), "day");
     assert_eq!(Interval::Minute.floor(-1), -MINUTE_MS);
 }
+
+#[tokio::test]
+async fn read_events_filters_on_arrival_time_caps_and_skips_garbage() {
+    let store = tessera_shared::store::memory::MemoryStore::default();
+    let now = tessera_shared::time::now_ms();
+    let mut raw: Vec<String> = [now - 5000, now - 3000, now - 1000]
+        .into_iter()
+        .map(|t| serde_json::to_string(&ev(t, Some("c1"), 200, 1)).unwrap())
+        .collect();
+    raw.insert(1, "not json".into());
+    tessera_shared::store::AnalyticsStore::analytics_append(&store, &raw, 100)
+        .await
+        .unwrap();
+
+    // Every entry was written "now", after the range's end: found through WRITE_LAG_MS,
+    // then kept or not by its own arrival time.
+    let q = |from, to, client: Option<&str>| {
+        let filter = Filter {
+            client_id: client.map(str::to_string),
+            ..Filter::default()
+        };
+        Query::new(from, to, None, filter).unwrap()
+    };
+    let got = read_events(&store, &q(now - 4000, now - 2000, None), 100)
+        .await
+        .unwrap();
+    assert_eq!(got.events, vec![ev(now - 3000, Some("c1"), 200, 1)]);
+    assert_eq!((got.truncated, got.undecodable), (false, 1));
+    let other = read_events(&store, &q(now - 4000, now - 2000, Some("c2")), 100)
+        .await
+        .unwrap();
+    assert!(other.events.is_empty(), "the filter applies too");
+
+    let capped = read_events(&store, &q(now - 10_000, now, None), 2)
+        .await
+        .unwrap();
+    assert!(capped.truncated);
+    assert_eq!(capped.events, vec![ev(now - 5000, Some("c1"), 200, 1)]);
+    assert_eq!(capped.undecodable, 1);
+}

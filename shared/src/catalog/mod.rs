@@ -59,15 +59,15 @@ pub struct NewApp {
     /// A public client (no secret; PKCE required).
     pub public: bool,
     pub rate_plan: RatePlan,
-    /// See [`App::auth_method`].
+    /// See [`crate::model::App::auth_method`].
     pub auth_method: Option<SecretMethod>,
-    /// See [`App::pkce_required`].
+    /// See [`crate::model::App::pkce_required`].
     pub pkce_required: bool,
-    /// See [`App::token_exchange_clients`].
+    /// See [`crate::model::App::token_exchange_clients`].
     pub token_exchange_clients: Vec<String>,
-    /// See [`App::client_name`].
+    /// See [`crate::model::App::client_name`].
     pub client_name: Option<String>,
-    /// See [`App::registration_token_hash`].
+    /// See [`crate::model::App::registration_token_hash`].
     pub registration_token_hash: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 error response (RFC 6749 §5.2) of every OAuth endpoint (token, introspection,
-//! revocation, registration, and the development identity provider's). It holds only client-facing text; internal causes are logged where the
-//! error is made and never copied into `error_description`.
+//! revocation, registration, and the development identity provider's). It holds only
+//! client-facing text; internal causes are logged where the error is made and never copied into
+//! `error_description`.
 
 use std::borrow::Cow;
 

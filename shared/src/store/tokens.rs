@@ -53,7 +53,8 @@ pub struct FamilyState {
     pub revoked: bool,
 }
 
-/// A refresh token rotation, as [`Store::family_rotate`] takes it. Tokens appear only as hashes.
+/// A refresh token rotation, as [`TokenStore::family_rotate`] takes it. Tokens appear only as
+/// hashes.
 #[derive(Debug, Clone, Copy)]
 pub struct RotateRequest<'a> {
     /// Hash of the presented refresh token.

@@ -6,16 +6,17 @@
 //! redemption wins, and any later one is `invalid_grant` **and** revokes everything the winner
 //! was issued (§4.1.2, RFC 9700 §4.5).
 
-use crate::tokens::{Tokens, UserGrant};
 use tessera_shared::model::GrantType;
+use tessera_shared::oauth::pkce;
+use tessera_shared::oauth::Form;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::store::CodeClaim;
 
 use super::response::TokenResponse;
+use super::start_login;
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::state::AppState;
-use tessera_shared::oauth::pkce;
-use tessera_shared::oauth::Form;
+use crate::tokens::Tokens;
 
 fn invalid_grant(msg: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, msg)
@@ -63,22 +64,7 @@ pub async fn grant(
             return Err(invalid_grant("the code was already used"));
         }
     }
-    let issued = state
-        .tokens
-        .start_family(
-            UserGrant {
-                app: &client.app,
-                client_id: &client.client_id,
-                grant: GrantType::AuthorizationCode,
-                scope: rec.scope,
-                identity: rec.identity,
-                refresh: client.app.grant_types.contains(&GrantType::RefreshToken),
-            },
-            family,
-        )
-        .await?;
-    state
-        .metrics
-        .token_issued(GrantType::AuthorizationCode.as_str());
+    let grant = GrantType::AuthorizationCode;
+    let issued = start_login(state, client, grant, rec.scope, rec.identity, family).await?;
     TokenResponse::for_user(state, issued, rec_nonce.as_deref())
 }

@@ -2,15 +2,15 @@
 //! no subject. Scope: what was asked for, which must be within the app's scopes (its API
 //! products); nothing asked means all of them (§3.3 lets the server pick a default).
 
-use crate::tokens::Grant;
 use tessera_shared::model::GrantType;
+use tessera_shared::oauth::Form;
 use tessera_shared::oauth::OAuthError;
 
 use super::response::TokenResponse;
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::flows::scope::granted_scope;
 use crate::state::AppState;
-use tessera_shared::oauth::Form;
+use crate::tokens::Grant;
 
 pub async fn grant(
     form: &Form,

@@ -14,9 +14,13 @@ pub mod response;
 pub mod subject;
 pub mod token_exchange;
 
+use tessera_shared::model::{GrantType, Identity};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
+use tessera_shared::scope::ScopeSet;
 
+use super::client_auth::AuthenticatedClient;
 use crate::state::AppState;
+use crate::tokens::{Issued, UserGrant};
 use crate::upstream::Upstream;
 
 /// The upstream provider, or `unsupported_grant_type` when user login is not configured.
@@ -27,4 +31,27 @@ pub fn upstream(state: &AppState) -> Result<&Upstream, OAuthError> {
             "user grants are not configured on this server",
         )
     })
+}
+
+/// Starts the login `family` of `identity` for `client` through `grant`, with a refresh token
+/// when the app may refresh; its first tokens, counted as issued.
+pub async fn start_login(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    grant: GrantType,
+    scope: ScopeSet,
+    identity: Identity,
+    family: String,
+) -> Result<Issued, OAuthError> {
+    let user = UserGrant {
+        app: &client.app,
+        client_id: &client.client_id,
+        grant,
+        scope,
+        identity,
+        refresh: client.app.grant_types.contains(&GrantType::RefreshToken),
+    };
+    let issued = state.tokens.start_family(user, family).await?;
+    state.metrics.token_issued(grant.as_str());
+    Ok(issued)
 }

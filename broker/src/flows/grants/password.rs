@@ -3,17 +3,18 @@
 //! supports for its authorization servers), validates the returned `id_token`, and mints its own
 //! tokens. The password is never stored or logged.
 
-use crate::tokens::{Tokens, UserGrant};
 use tessera_shared::model::GrantType;
+use tessera_shared::oauth::Form;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
 use super::response::TokenResponse;
+use super::start_login;
 use super::upstream;
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::flows::scope::granted_scope;
 use crate::state::AppState;
+use crate::tokens::Tokens;
 use crate::upstream::UpstreamError;
-use tessera_shared::oauth::Form;
 
 pub async fn grant(
     form: &Form,
@@ -40,20 +41,7 @@ pub async fn grant(
             )
         }
     })?;
-    let issued = state
-        .tokens
-        .start_family(
-            UserGrant {
-                app: &client.app,
-                client_id: &client.client_id,
-                grant: GrantType::Password,
-                scope,
-                identity,
-                refresh: client.app.grant_types.contains(&GrantType::RefreshToken),
-            },
-            Tokens::new_family_id(),
-        )
-        .await?;
-    state.metrics.token_issued(GrantType::Password.as_str());
+    let family = Tokens::new_family_id();
+    let issued = start_login(state, client, GrantType::Password, scope, identity, family).await?;
     TokenResponse::for_user(state, issued, None)
 }

@@ -1,15 +1,15 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection; the rules live in
 //! [`crate::tokens`]. Scope may narrow, never widen.
 
-use crate::tokens::RefreshError;
 use tessera_shared::model::GrantType;
+use tessera_shared::oauth::Form;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
 use super::response::TokenResponse;
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::state::AppState;
-use tessera_shared::oauth::Form;
+use crate::tokens::RefreshError;
 
 pub async fn grant(
     form: &Form,

@@ -67,3 +67,29 @@ impl TokenResponse {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tokens_are_in_the_answer_and_never_in_debug() {
+        let r = TokenResponse {
+            access_token: Sensitive("tsr_at_AAA".into()),
+            token_type: "Bearer",
+            expires_in: 60,
+            scope: "read".into(),
+            refresh_token: Some(Sensitive("tsr_rt_BBB".into())),
+            id_token: Some(Sensitive("eyJ.CCC.sig".into())),
+            issued_token_type: None,
+        };
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["access_token"], "tsr_at_AAA");
+        assert_eq!(json["refresh_token"], "tsr_rt_BBB");
+        assert_eq!(json["id_token"], "eyJ.CCC.sig");
+        let printed = format!("{r:?}");
+        for secret in ["AAA", "BBB", "CCC"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}

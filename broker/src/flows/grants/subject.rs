@@ -21,6 +21,7 @@
 //! a fixed description; the cause is logged.
 
 use serde_json::{Map, Value};
+use tessera_shared::model::Sensitive;
 use tessera_shared::oauth::OAuthError;
 use tessera_shared::time::now;
 
@@ -50,8 +51,9 @@ fn refused(public: &'static str, cause: &str) -> OAuthError {
 #[derive(Debug)]
 pub struct Checked {
     pub subject: Subject,
-    /// What identifies the token in the replay cache (hashed before it is stored).
-    replay_key: String,
+    /// What identifies the token in the replay cache (hashed before it is stored; it may be
+    /// the token itself, so never printed).
+    replay_key: Sensitive,
     iat: i64,
     exp: i64,
 }
@@ -59,7 +61,7 @@ pub struct Checked {
 impl Checked {
     /// Marks the token used; fails if it already was.
     pub async fn consume(self, state: &AppState) -> Result<Subject, OAuthError> {
-        once(&self.replay_key, self.iat, self.exp, state).await?;
+        once(self.replay_key.expose(), self.iat, self.exp, state).await?;
         Ok(self.subject)
     }
 }
@@ -87,7 +89,7 @@ pub async fn check(
             }
             fresh(Some(claims.iat), state)?;
             Ok(Checked {
-                replay_key: format!("jti\0{}\0{}", claims.iss, claims.jti),
+                replay_key: Sensitive(format!("jti\0{}\0{}", claims.iss, claims.jti)),
                 iat: claims.iat,
                 exp: claims.exp,
                 subject: Subject::Login(claims.sid),
@@ -121,7 +123,7 @@ pub async fn check(
                 None => format!("token\0{raw}"),
             };
             Ok(Checked {
-                replay_key,
+                replay_key: Sensitive(replay_key),
                 iat,
                 exp: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
                 subject: Subject::UpstreamAccess(claims),

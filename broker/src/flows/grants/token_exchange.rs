@@ -11,8 +11,8 @@
 //! Errors follow §2.2.2: an unsupported or refused subject token is `invalid_request`, scope
 //! beyond what is allowed is `invalid_scope`. No refresh token and no id_token are issued.
 
-use crate::tokens::{Issued, Tokens, UserGrant};
 use tessera_shared::model::{GrantType, Identity};
+use tessera_shared::oauth::Form;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 use tessera_shared::time::now;
@@ -23,9 +23,9 @@ use super::upstream;
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::flows::scope::granted_scope;
 use crate::state::AppState;
+use crate::tokens::{Issued, Tokens, UserGrant};
 use crate::upstream::claims;
 use crate::upstream::jwt::UpstreamToken;
-use tessera_shared::oauth::Form;
 
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";

@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 /// Where token records come from.
 #[derive(Debug)]
 pub enum Source {
-    Store(TokenLookup),
+    Store(Box<TokenLookup>),
     Introspection(Introspector),
 }
 

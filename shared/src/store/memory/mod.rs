@@ -63,7 +63,7 @@ struct Inner {
     backoffs: Expiring<BackoffState>,
     /// The grace-period record of each family's last rotation.
     graces: Expiring<Grace>,
-    /// [`Store::mark_used`] markers.
+    /// [`super::LoginStore::mark_used`] markers.
     used: Expiring<()>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
