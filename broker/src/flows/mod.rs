@@ -9,7 +9,8 @@
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
 //! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
 //!   grant; [`scope`] — the scope rules.
-//! * [`introspection`] (RFC 7662) and [`revocation`] (RFC 7009).
+//! * [`introspection`] (RFC 7662) and [`revocation`] (RFC 7009); [`discovery`] — the RFC 8414
+//!   and OpenID Connect Discovery document.
 //! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
 //!   [`client_metadata`], the metadata they read and answer.
 //! * [`client_rules`] — the rules of an app's client settings, applied by the admin API,
@@ -20,6 +21,7 @@ pub mod callback;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod client_rules;
+pub mod discovery;
 pub mod grants;
 pub mod introspection;
 pub mod logins;
