@@ -7,6 +7,7 @@
 //! broker status `port + 4`.
 
 mod demo;
+pub mod idp;
 mod walkthrough;
 
 use std::net::{SocketAddr, TcpListener};
@@ -14,9 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tessera_broker::config::BrokerConfig;
 use tessera_broker::Application;
-use tessera_devidp::Mounted;
 use tessera_proxy::config::ProxyConfig;
 use tessera_proxy::state::ConfigSource;
 use tessera_proxy::{Listeners, Proxy};
@@ -54,11 +53,9 @@ fn proxy_defaults(base: &str, echo: &str, proxy_port: u16, pepper: &str) -> serd
 }
 
 /// The broker's defaults in `tessera dev`: loopback ports, the in-memory store, fresh random
-/// secrets, and `[upstream]` pointing at the mounted development identity provider.
-fn broker_defaults(port: u16, status_port: u16, pepper: &str, idp: &Mounted) -> serde_json::Value {
-    let mut upstream = idp.upstream();
-    upstream["claims"] = serde_json::json!({
-        "email": "email", "groups": "groups", "DealershipLocation": "DealershipLocation" });
+/// secrets, and the claims `[upstream]` maps (the upstream itself is the mounted development
+/// identity provider, [`idp::with_dev_idp`]).
+fn broker_defaults(port: u16, status_port: u16, pepper: &str) -> serde_json::Value {
     serde_json::json!({
         "server": {
             "listen": format!("127.0.0.1:{port}"),
@@ -73,7 +70,8 @@ fn broker_defaults(port: u16, status_port: u16, pepper: &str, idp: &Mounted) -> 
             "allowed_scopes": ["orders:read"],
         },
         "log": { "level": "warn" },
-        "upstream": upstream,
+        "upstream": { "claims": {
+            "email": "email", "groups": "groups", "DealershipLocation": "DealershipLocation" } },
         "id_token": { "generate_key": true },
     })
 }
@@ -85,15 +83,10 @@ pub async fn run(file: Option<PathBuf>, port: u16) -> anyhow::Result<()> {
     let proxy = format!("http://127.0.0.1:{proxy_port}");
     let echo = format!("http://127.0.0.1:{echo_port}");
     let pepper = random_string::<32>();
-    let idp = Mounted::demo(&base).context("starting the development identity provider")?;
-    let defaults = broker_defaults(port, broker_status_port, &pepper, &idp);
-    let config = BrokerConfig::load(defaults, file.as_deref())?;
+    let defaults = broker_defaults(port, broker_status_port, &pepper);
+    let (config, idp) = idp::with_dev_idp(defaults, file.as_deref())?;
     tessera_shared::telemetry::init(&config.log);
-    tracing::warn!(
-        issuer = idp.idp().issuer(),
-        "DEVELOPMENT IDENTITY PROVIDER mounted as the upstream: demo users log in with demo \
-         passwords. Never use this in production."
-    );
+    idp::warn(&idp);
     let admin_token = secrecy::ExposeSecret::expose_secret(&config.admin.token).to_string();
     let registration_token = config
         .registration

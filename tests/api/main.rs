@@ -12,6 +12,7 @@
 mod admin;
 mod authorize;
 mod bounded_inputs;
+mod broker_dev_idp;
 mod client_config;
 mod client_rules;
 mod credentials;
