@@ -15,11 +15,12 @@ FROM rust:1-bookworm AS builder
 WORKDIR /src
 
 # Only what the build needs: the workspace manifests, the crates, and the Lua scripts that
-# shared/src/store/redis.rs embeds with include_str!.
+# shared/src/store/redis/mod.rs embeds with include_str!.
 COPY Cargo.toml Cargo.lock ./
 COPY shared shared
 COPY broker broker
 COPY proxy proxy
+COPY devidp devidp
 COPY src src
 COPY redis/scripts redis/scripts
 

@@ -131,10 +131,9 @@ SET_P50="$(redis_p50 SET)"; GET_P50="$(redis_p50 GET)"
 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushall >/dev/null
 
 # ---------------------------------------------------------------------------- broker
+# The built-in identity provider stands in for Okta (`--dev-idp` mounts it on the broker, under
+# {issuer}/dev-idp, as its upstream), so user grants can be measured.
 write_broker_config "$WORK/broker.toml" "$REDIS_PORT" "$(cat <<'TOML'
-# The built-in identity provider stands in for Okta, so user grants can be measured.
-[upstream]
-dev_idp = true
 # The id_tokens apps receive are signed with a key made at start-up (development setting).
 [id_token]
 generate_key = true
@@ -143,7 +142,7 @@ TOML
 log "tessera broker on $BASE (CPU 0, 1 worker)"
 # TESSERA_* variables from the caller's environment would override the file; drop them.
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
-taskset -c 0 "$BIN" broker --config "$WORK/broker.toml" > "$WORK/broker.log" 2>&1 &
+taskset -c 0 "$BIN" broker --dev-idp --config "$WORK/broker.toml" > "$WORK/broker.log" 2>&1 &
 BROKER_PID=$!
 ready=""
 for _ in $(seq 300); do

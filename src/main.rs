@@ -5,13 +5,14 @@
 //! environment overrides), sets up telemetry and runs the application; nothing else lives here.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tessera_broker::config::BrokerConfig;
 use tessera_broker::Application;
 use tessera_proxy::state::ConfigSource;
 use tessera_proxy::{config::ProxyConfig, Listeners, Proxy};
-use tessera_shared::config::BrokerConfig;
 
 mod dev;
 
@@ -38,6 +39,10 @@ enum Command {
         /// TOML configuration file.
         #[arg(long, env = "TESSERA_CONFIG")]
         config: Option<PathBuf>,
+        /// Development only (benchmarks): mount the development identity provider under
+        /// `{issuer}/dev-idp` and use it as the upstream.
+        #[arg(long, hide = true)]
+        dev_idp: bool,
     },
     /// Run the API proxy (reloads its route table on SIGHUP).
     Proxy {
@@ -72,13 +77,23 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Broker { config } => {
-            let config = BrokerConfig::load(serde_json::json!({}), config.as_deref())?;
+        Command::Broker { config, dev_idp } => {
+            let (config, idp) = if dev_idp {
+                let (c, idp) = dev::idp::with_dev_idp(serde_json::json!({}), config.as_deref())?;
+                (c, Some(idp))
+            } else {
+                let c = BrokerConfig::load(serde_json::json!({}), config.as_deref())?;
+                (c, None)
+            };
             tessera_shared::telemetry::init(&config.log);
             if config.store.url == "memory" {
                 tracing::warn!("store.url = \"memory\": tokens and apps live in this process only");
             }
-            let app = Application::build(config).context("starting the broker")?;
+            idp.iter().for_each(dev::idp::warn);
+            let listener = std::net::TcpListener::bind(config.server.listen)?;
+            let mount = idp.map(|i| Arc::new(i.routes()) as tessera_broker::startup::Mount);
+            let app = Application::build_mounting(config, listener, mount)
+                .context("starting the broker")?;
             tracing::info!(port = app.port(), "broker listening");
             app.run_until_stopped().await?;
         }

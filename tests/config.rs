@@ -8,8 +8,8 @@ use std::path::Path;
 
 use figment::Jail;
 use serde_json::json;
+use tessera_broker::config::BrokerConfig;
 use tessera_proxy::config::ProxyConfig;
-use tessera_shared::config::BrokerConfig;
 
 const MINIMAL: &str = r#"
 [server]

@@ -17,7 +17,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The status listener's routes.
 pub fn configure_status(cfg: &mut web::ServiceConfig) {
     configure(cfg);
-    cfg.route("/metrics", web::get().to(crate::metrics::metrics));
+    cfg.route("/metrics", web::get().to(metrics));
+}
+
+/// The Prometheus text exposition format.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
 }
 
 async fn healthz() -> HttpResponse {

@@ -2,32 +2,38 @@
 //!
 //! # Layout
 //!
-//! * [`startup`] — [`startup::Application`]: binds the listener, wires state and routes; used by
-//!   `main` and by the tests alike.
-//! * [`state`] — what every handler shares (catalog, tokens, keys, configuration, metrics).
-//! * [`oauth`] — the OAuth endpoints, one file each: authorize and callback (user login),
-//!   token (one file per grant), introspection (RFC 7662), revocation (RFC 7009), dynamic
-//!   registration (RFC 7591), metadata (RFC 8414); with the strict form reader, PKCE and client
-//!   authentication they share.
+//! Dependencies point one way: handlers (`oauth`, `admin`) → `flows` → the domain (`tokens`,
+//! `upstream`, `idtoken`, `ratelimit`, `usage`) → [`tessera_shared`]; `http` holds the wire
+//! helpers handlers use, and `state` the services they share.
+//!
+//! * [`startup`] — [`startup::Application`]: binds the listeners, wires state and routes (and
+//!   the routes a caller mounts, e.g. `tessera dev`'s identity provider); used by `main` and by
+//!   the tests alike. [`state`] — what every handler shares.
+//! * [`config`] — [`config::BrokerConfig`] and its sections, on the shared loader.
+//! * [`http`] — wire helpers: bearer tokens, client credentials, JSON bodies, the browser's
+//!   pages and redirects, the client's address.
+//! * [`oauth`] — the OAuth endpoints as HTTP: each reads its request, calls one flow and renders
+//!   the answer. [`admin`] — the admin API (developers, apps, credentials, usage) behind the admin
+//!   bearer token.
+//! * [`flows`] — the rules of each endpoint in OAuth terms: authorization and callback with the
+//!   pending logins and codes, client authentication, one file per grant, introspection,
+//!   revocation, registration, and the client rules the admin API and registration share.
+//! * [`tokens`] — issuing: access tokens, logins (families) with refresh rotation, revocation.
 //! * [`upstream`] — the upstream OpenID Connect provider (Okta): discovery, code and password
 //!   exchanges, `id_token` and JWT validation, claim mapping.
-//! * [`devidp`] — the development identity provider that stands in for Okta.
-//! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
-//! * [`admin`] — the admin API (developers, apps, credentials) behind the admin bearer token.
 //! * [`idtoken`] — the id_tokens the broker signs for apps, and its signing keys (JWKS).
-//! * [`health`] — `/healthz`, `/readyz`; [`metrics`] — Prometheus counters and `/metrics` (on the
-//!   status listener).
+//! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
+//! * [`usage`] — the proxy's call events summed up for the usage API.
+//! * [`health`] — `/healthz`, `/readyz` and the status listener's `/metrics`; [`metrics`] —
+//!   Prometheus counters.
 //! * [`security_headers`] — CSP, framing, referrer and sniffing headers on every answer.
 //! * [`telemetry`] — the request span (route and request id, never the query string).
-//! * [`dev`] — the demo developer and app of `tessera dev`.
-//!
-//! Handlers parse, call [`tessera_shared`] domain code, and map errors; they hold no rules.
 
 pub mod admin;
-pub mod dev;
-pub mod devidp;
-pub mod error;
+pub mod config;
+pub mod flows;
 pub mod health;
+pub mod http;
 pub mod idtoken;
 pub mod metrics;
 pub mod oauth;
@@ -36,6 +42,8 @@ pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tokens;
 pub mod upstream;
+pub mod usage;
 
 pub use startup::Application;

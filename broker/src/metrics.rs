@@ -1,15 +1,13 @@
 //! Prometheus metrics, one registry per application (no globals, so tests can run several
 //! brokers in one process): HTTP requests and latency by route, token requests by grant and
-//! outcome, tokens issued by grant, requests refused by each rate limit.
+//! outcome, tokens issued by grant, requests refused by each rate limit. The status listener
+//! serves [`Metrics::render`] at `/metrics`.
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
-
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -105,7 +103,7 @@ impl Metrics {
         self.tokens_issued.with_label_values(&[grant]).inc();
     }
 
-    /// `limiter` is one of the fixed limiter names of [`crate::ratelimit`].
+    /// `limiter` is one of the rate limiters' fixed names.
     pub fn rate_limited(&self, limiter: &'static str) {
         self.rate_limited.with_label_values(&[limiter]).inc();
     }
@@ -145,10 +143,4 @@ fn status_label(status: u16) -> &'static str {
         s if s < 500 => "4xx",
         _ => "5xx",
     }
-}
-
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
 }

@@ -10,28 +10,16 @@ use std::time::Instant;
 use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::FutureExt;
-use tessera_shared::config::BrokerConfig;
 use tessera_shared::store::{self, Store};
 use tracing_actix_web::TracingLogger;
 
-use crate::state::AppState;
+use crate::config::BrokerConfig;
+use crate::state::{AppState, StartError};
 use crate::telemetry::RouteSpan;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("cannot open the store: {0}")]
-    Store(#[from] tessera_shared::error::StoreError),
-    #[error("cannot listen: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("cannot set up metrics: {0}")]
-    Metrics(#[from] prometheus::Error),
-    #[error("upstream identity provider: {0}")]
-    Upstream(#[from] crate::upstream::UpstreamError),
-    #[error("development identity provider: {0}")]
-    DevIdp(#[from] crate::devidp::DevIdpError),
-    #[error("id_token signing key: {0}")]
-    IdToken(String),
-}
+/// Routes the caller adds to the public listener's application (`tessera dev` mounts the
+/// development identity provider this way); they get the same middleware as the broker's own.
+pub type Mount = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 
 pub struct Application {
     port: u16,
@@ -63,7 +51,7 @@ impl Application {
         store: Arc<dyn Store>,
     ) -> Result<Self, StartError> {
         let listener = TcpListener::bind(config.server.listen)?;
-        Self::build_on(config, store, listener)
+        Self::build_on(config, store, listener, None)
     }
 
     /// As [`Application::build`], on a listener the caller bound (so that the issuer can name
@@ -72,16 +60,26 @@ impl Application {
         config: BrokerConfig,
         listener: TcpListener,
     ) -> Result<Self, StartError> {
+        Self::build_mounting(config, listener, None)
+    }
+
+    /// As [`Application::build_with_listener`], with `mount`'s routes added to the public
+    /// listener.
+    pub fn build_mounting(
+        config: BrokerConfig,
+        listener: TcpListener,
+        mount: Option<Mount>,
+    ) -> Result<Self, StartError> {
         let store = store::open(&config.store)?;
-        Self::build_on(config, store, listener)
+        Self::build_on(config, store, listener, mount)
     }
 
     fn build_on(
-        mut config: BrokerConfig,
+        config: BrokerConfig,
         store: Arc<dyn Store>,
         listener: TcpListener,
+        mount: Option<Mount>,
     ) -> Result<Self, StartError> {
-        let dev_idp = crate::dev::mount_dev_idp(&mut config)?;
         let port = listener.local_addr()?.port();
         let status_listener = TcpListener::bind(config.server.status_listen)?;
         let status_port = status_listener.local_addr()?.port();
@@ -117,8 +115,8 @@ impl Application {
                 .configure(crate::admin::configure)
                 .configure(crate::health::configure)
                 .configure(|cfg| {
-                    if let Some(idp) = &dev_idp {
-                        crate::dev::configure(cfg, idp);
+                    if let Some(mount) = &mount {
+                        mount(cfg);
                     }
                 })
                 .default_service(web::to(|| async {
@@ -163,18 +161,6 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        // An actix `Server` only runs while it is polled: the status listener is driven
-        // alongside the public one and stopped when the public one has stopped.
-        let status = self.status.handle();
-        let public = async {
-            let out = self.server.await;
-            status.stop(true).await;
-            out
-        };
-        let (out, status_out) = tokio::join!(public, self.status);
-        if let Err(e) = status_out {
-            tracing::warn!(error = %e, "status listener failed");
-        }
-        out
+        tessera_shared::status::run_with_status(self.server, self.status).await
     }
 }

@@ -3,16 +3,32 @@
 use std::sync::Arc;
 
 use tessera_shared::catalog::Catalog;
-use tessera_shared::config::BrokerConfig;
 use tessera_shared::crypto::Keys;
 use tessera_shared::store::Store;
-use tessera_shared::tokens::{Lifetimes, Tokens};
 
+use crate::config::BrokerConfig;
+use crate::flows::logins::Logins;
 use crate::idtoken::IdTokens;
 use crate::metrics::Metrics;
 use crate::ratelimit::Limiters;
-use crate::startup::StartError;
+use crate::tokens::{Lifetimes, Tokens};
 use crate::upstream::Upstream;
+use crate::usage::Events;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] tessera_shared::error::StoreError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("upstream identity provider: {0}")]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    #[error("id_token signing key: {0}")]
+    IdToken(String),
+}
 
 #[derive(Debug)]
 pub struct AppState {
@@ -20,6 +36,10 @@ pub struct AppState {
     pub keys: Keys,
     pub catalog: Catalog,
     pub tokens: Tokens,
+    /// Pending logins, authorization codes and replay marks.
+    pub logins: Logins,
+    /// The proxy's call events, for usage reports.
+    pub usage: Events,
     pub metrics: Metrics,
     pub limits: Limiters,
     /// Endpoint URLs, built once from the issuer.
@@ -51,12 +71,18 @@ impl AppState {
             keys.clone(),
             metrics.clone(),
         );
+        let logins = Logins::new(
+            store.clone(),
+            keys.clone(),
+            config.tokens.login_ttl_secs,
+            config.tokens.authorization_code_ttl_secs,
+        );
+        let usage = Events::new(store.clone(), config.admin.usage_max_events);
         let catalog = Catalog::new(store, keys.clone());
         let t = &config.tokens;
         let life = Lifetimes {
             access_secs: t.access_token_ttl_secs,
             refresh_secs: t.refresh_token_ttl_secs,
-            code_secs: t.authorization_code_ttl_secs,
         };
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
             .with_refresh_grace(t.refresh_grace_secs);
@@ -85,6 +111,8 @@ impl AppState {
             keys,
             catalog,
             tokens,
+            logins,
+            usage,
             urls,
         })
     }

@@ -14,7 +14,7 @@ use tessera_shared::catalog::Catalog;
 use tessera_shared::config::ConfigError;
 use tessera_shared::crypto::Keys;
 use tessera_shared::store::{self, Store};
-use tessera_shared::tokens::{Lifetimes, Tokens};
+use tessera_shared::tokens::TokenLookup;
 use thiserror::Error;
 
 use crate::analytics::{Emitter, EmitterMetrics, WriterHandle};
@@ -121,15 +121,7 @@ impl Proxy {
             .map(|s| Catalog::new(s.clone(), keys.clone()));
         let source_of_tokens = match (&config.introspection, &catalog) {
             (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
-            (None, Some(c)) => Source::Store(Box::new(Tokens::new(
-                c.clone(),
-                keys.clone(),
-                Lifetimes {
-                    access_secs: 0,
-                    refresh_secs: 0,
-                    code_secs: 0,
-                },
-            ))),
+            (None, Some(c)) => Source::Store(Box::new(TokenLookup::new(c.clone(), keys.clone()))),
             (None, None) => {
                 return Err(StartError::Routes(
                     "tessera tokens need store.url or [introspection]".into(),
@@ -244,18 +236,7 @@ impl Proxy {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        // An actix `Server` only runs while it is polled: the status listener is driven
-        // alongside the public one and stopped when the public one has stopped.
-        let status = self.status.handle();
-        let public = async {
-            let out = self.server.await;
-            status.stop(true).await;
-            out
-        };
-        let (out, status_out) = tokio::join!(public, self.status);
-        if let Err(e) = status_out {
-            tracing::warn!(error = %e, "status listener failed");
-        }
+        let out = tessera_shared::status::run_with_status(self.server, self.status).await;
         if let Some(w) = self.writer {
             w.shutdown().await;
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
-use tessera_broker::devidp::{DevIdp, DevIdpConfig, DevIdpServer};
+use tessera_devidp::{DevIdp, DevIdpConfig, DevIdpServer};
 use tessera_proxy::policy::jwt::{JwksRegistry, JwtConfig, JwtError, JwtValidator, ValidatedJwt};
 
 /// Configuration: the TOML shape and the errors of `JwtValidator::compile` (no network).

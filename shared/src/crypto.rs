@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-mod seal;
+pub mod seal;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -45,7 +45,7 @@ pub struct Keys {
     secret: HmacSha256,
     limit: HmacSha256,
     /// AEAD key for values kept but never looked up by value ([`Keys::seal`]).
-    seal: chacha20poly1305::XChaCha20Poly1305,
+    seal: seal::SealKey,
 }
 
 impl std::fmt::Debug for Keys {

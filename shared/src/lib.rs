@@ -1,24 +1,31 @@
-//! Tessera's shared core: everything the broker and the proxy both need, and nothing that knows
-//! about HTTP routing.
+//! Tessera's shared core: what the broker and the proxy both need — and the OAuth wire format the
+//! broker shares with the development identity provider — and nothing that knows about HTTP
+//! routing. Service-specific code (the broker's configuration, token issuing and usage reports;
+//! the proxy's policies) lives in its own crate.
 //!
 //! # Layout
 //!
-//! * [`client_ip`] — the client's address: the peer, or `X-Forwarded-For` from trusted hops.
-//! * [`config`] — loading (TOML file + `TESSERA_…` environment overrides) and validating settings.
-//! * [`crypto`] — randomness, keyed hashes of tokens and client secrets, constant-time checks.
+//! * [`config`] — the loader (TOML file + `TESSERA_…` environment overrides), validation helpers,
+//!   and the sections both services read: `[store]`, `[security]`, `[log]`.
+//! * [`crypto`] — randomness, keyed hashes of tokens and client secrets, constant-time checks,
+//!   and [`crypto::seal`], the one AEAD.
 //! * [`token`] — the opaque token format: prefix, 256-bit random body, checksum.
 //! * [`model`] — developers, apps, credentials, token records; parsed wire values
 //!   ([`model::RedirectUri`], [`scope::ScopeSet`]).
-//! * [`store`] — the storage trait and its two implementations (Redis, in-memory); the one module
-//!   that builds Redis key names.
-//! * [`rate`] — spike-arrest rates, quota periods and app rate plans.
+//! * [`store`] — the storage traits, one per concern, and their two implementations (Redis,
+//!   in-memory); the one module that builds Redis key names.
 //! * [`catalog`] — developer and app registry on top of the store.
-//! * [`tokens`] — minting, looking up and revoking access tokens.
-//! * [`oauth`] — the RFC 6749 §5.2 error type shared by every OAuth endpoint.
+//! * [`tokens`] — looking access tokens up ([`tokens::TokenLookup`]): the broker's
+//!   introspection and the proxy.
+//! * [`rate`] — spike-arrest rates, quota periods and app rate plans; [`limiter`] — in-process
+//!   keyed rate limiters (governor).
+//! * [`oauth`] — the OAuth wire format: the RFC 6749 §5.2 error and its response, strict forms,
+//!   Basic credentials, PKCE.
 //! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier.
-//! * [`telemetry`] — tracing subscriber set-up.
-//! * [`analytics`] — the per-call event the proxy records, and the usage aggregation the
-//!   broker reports.
+//! * [`analytics`] — the per-call event the proxy records and the broker's usage reports read.
+//! * [`client_ip`] — the client's address: the peer, or `X-Forwarded-For` from trusted hops.
+//! * [`status`] — running a service beside its status listener; [`telemetry`] — tracing
+//!   subscriber set-up; [`error`], [`time`].
 
 pub mod analytics;
 pub mod catalog;
@@ -27,10 +34,12 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod jwt;
+pub mod limiter;
 pub mod model;
 pub mod oauth;
 pub mod rate;
 pub mod scope;
+pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod time;

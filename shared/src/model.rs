@@ -262,6 +262,13 @@ impl std::fmt::Debug for Sensitive {
     }
 }
 
+impl Sensitive {
+    /// The value, for the one place that must use it (hash it, send it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Who logged in, as the upstream said: what user tokens are mapped to.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Identity {
@@ -269,7 +276,7 @@ pub struct Identity {
     /// Mapped upstream claims (by the configured claim mapping).
     pub claims: BTreeMap<String, serde_json::Value>,
     /// The upstream `id_token` itself, so the proxy can forward it; never logged, and never
-    /// serialized: it is stored sealed in `id_token_sealed` ([`crate::tokens::Tokens`] seals on
+    /// serialized: it is stored sealed in `id_token_sealed` (the broker's token issuing seals on
     /// write and opens on read). Reading still accepts the plaintext member of records written
     /// before sealing.
     #[serde(default, skip_serializing, rename = "id_token")]
@@ -337,6 +344,14 @@ pub struct PendingLogin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sensitive_values_serialize_as_themselves_and_never_print() {
+        let s = Sensitive("tsr_at_secret".into());
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"tsr_at_secret\"");
+        assert!(!format!("{s:?}").contains("secret"));
+        assert_eq!(s.expose(), "tsr_at_secret");
+    }
 
     #[test]
     fn redirect_uri_rules() {

@@ -1,4 +1,6 @@
-//! Minting, resolving and revoking Tessera's opaque tokens.
+//! Looking up Tessera's opaque access tokens: what the broker's introspection and the proxy
+//! both ask of a token. Minting, codes, refresh and revocation are the broker's
+//! (`tessera_broker::tokens`).
 //!
 //! An access token is honoured only while (1) its string is well formed (checked before any
 //! I/O), (2) its record exists under the token's keyed hash (Redis TTL = token lifetime), (3) its
@@ -7,43 +9,19 @@
 //! came from) is neither revoked nor expired. (3)–(5) make revoking an app, a credential, a login
 //! or a user take effect for every token at once, without scanning.
 //!
-//! # Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)
-//! Each login starts a *family*: one record, one live refresh token. Refreshing replaces the
-//! live token atomically (`redis/scripts/refresh_rotate.lua`); presenting any other token of the
-//! family — a consumed one — is reuse and revokes the family, access tokens included. Two
-//! concurrent refreshes with the same token therefore get one success, and the other one is
-//! treated as reuse: the family is revoked. That is the strict reading of RFC 9700 §4.14.2; a
-//! client must not refresh one token twice. A string that was never issued (no pointer to a
-//! family) revokes nothing.
-//!
-//! With a grace period (`tokens.refresh_grace_secs`, default 0: none), the token replaced last,
-//! presented again by the same client within the period (a retry after a lost answer), gets the
-//! *same* successor again instead of revoking the login; see [`grace`] for how the successor is
-//! kept without storing a token.
-//!
 //! # Scopes follow the app
 //! A token's effective scope is its granted scope intersected with its app's *current* scopes,
-//! at every lookup ([`Tokens::active_by_hash`]: introspection and the proxy) and at every refresh,
-//! so removing a scope from an app takes it from every live token and login at once.
+//! at every lookup ([`TokenLookup::active_by_hash`]), so removing a scope from an app takes it
+//! from every live token at once.
 //!
 //! # The upstream `id_token`
-//! A login's upstream `id_token` is stored only sealed ([`Keys::seal`]): every record written
-//! here (codes, families) carries it in `id_token_sealed`, and [`Tokens::active_by_hash`] opens
-//! it again for the proxy, which forwards it where a route asks.
-
-mod grace;
-mod refresh;
-
-use std::collections::BTreeMap;
-
-use uuid::Uuid;
+//! A login's upstream `id_token` is stored only sealed ([`Keys::seal`]); a lookup opens it again
+//! for the proxy, which forwards it where a route asks.
 
 use crate::catalog::Catalog;
-use crate::crypto::{random_string, Keys};
+use crate::crypto::Keys;
 use crate::error::StoreError;
-use crate::model::{App, CodeRecord, FamilyRecord, GrantType, Identity, TokenRecord};
-use crate::scope::ScopeSet;
-use crate::store::CodeClaim;
+use crate::model::{App, FamilyRecord, Identity, TokenRecord};
 use crate::time::now;
 use crate::token::TokenKind;
 
@@ -55,251 +33,20 @@ pub struct Active {
     pub family: Option<FamilyRecord>,
 }
 
-/// A freshly minted access token and what it stands for.
-#[derive(Debug)]
-pub struct Minted {
-    pub token: String,
-    pub record: TokenRecord,
-}
-
-/// An app-only grant (client credentials).
-#[derive(Debug)]
-pub struct Grant<'a> {
-    pub app: &'a App,
-    pub client_id: &'a str,
-    pub grant: GrantType,
-    pub scope: ScopeSet,
-    pub sub: Option<String>,
-    pub ttl_secs: u64,
-}
-
-/// A grant on behalf of a user who logged in upstream.
-#[derive(Debug)]
-pub struct UserGrant<'a> {
-    pub app: &'a App,
-    pub client_id: &'a str,
-    pub grant: GrantType,
-    pub scope: ScopeSet,
-    pub identity: Identity,
-    /// Issue a refresh token too.
-    pub refresh: bool,
-}
-
-/// What a user grant or a refresh hands out.
-#[derive(Debug)]
-pub struct Issued {
-    pub access: Minted,
-    pub refresh_token: Option<String>,
-    pub family: String,
-    pub identity: Identity,
-}
-
-/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope.
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    #[error("the refresh token is invalid, expired or revoked")]
-    Invalid,
-    #[error("the refresh token was already used; the login is revoked")]
-    Reused,
-    #[error("the requested scope exceeds the original grant")]
-    Scope,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Lifetimes, from the configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct Lifetimes {
-    pub access_secs: u64,
-    pub refresh_secs: u64,
-    pub code_secs: u64,
-}
-
+/// Reads access tokens: cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Tokens {
+pub struct TokenLookup {
     catalog: Catalog,
     keys: Keys,
-    life: Lifetimes,
-    /// The refresh grace period, in ms (0: none).
-    refresh_grace_ms: u64,
 }
 
-impl Tokens {
-    pub fn new(catalog: Catalog, keys: Keys, life: Lifetimes) -> Self {
-        Tokens {
-            catalog,
-            keys,
-            life,
-            refresh_grace_ms: 0,
-        }
-    }
-
-    /// With a refresh grace period of `secs` (see the module documentation).
-    pub fn with_refresh_grace(mut self, secs: u64) -> Self {
-        self.refresh_grace_ms = secs.saturating_mul(1000);
-        self
+impl TokenLookup {
+    pub fn new(catalog: Catalog, keys: Keys) -> Self {
+        TokenLookup { catalog, keys }
     }
 
     fn store(&self) -> &std::sync::Arc<dyn crate::store::Store> {
         self.catalog.store()
-    }
-
-    /// Mints an access token for an app acting on its own behalf.
-    pub async fn mint(&self, g: Grant<'_>) -> Result<Minted, StoreError> {
-        let attributes = app_attributes(g.app);
-        self.mint_access(
-            g.app,
-            g.client_id,
-            g.grant,
-            g.scope,
-            g.sub,
-            attributes,
-            None,
-            g.ttl_secs,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn mint_access(
-        &self,
-        app: &App,
-        client_id: &str,
-        grant: GrantType,
-        scope: ScopeSet,
-        sub: Option<String>,
-        attributes: BTreeMap<String, serde_json::Value>,
-        family: Option<String>,
-        ttl_secs: u64,
-    ) -> Result<Minted, StoreError> {
-        let token = TokenKind::AccessToken.generate();
-        let iat = now();
-        let record = TokenRecord {
-            client_id: client_id.to_string(),
-            app_id: app.id,
-            developer_id: app.developer_id,
-            app_generation: app.generation,
-            grant,
-            scope,
-            sub,
-            iat,
-            exp: iat.saturating_add(ttl_secs as i64),
-            attributes,
-            family,
-        };
-        let json = serde_json::to_string(&record)?;
-        self.store()
-            .token_put(
-                TokenKind::AccessToken,
-                &self.keys.token_hash(&token),
-                &json,
-                ttl_secs,
-            )
-            .await?;
-        Ok(Minted { token, record })
-    }
-
-    /// A new family id (also what a code redemption claims the code for).
-    pub fn new_family_id() -> String {
-        random_string::<16>()
-    }
-
-    /// Starts a login's family under `family` and mints its first tokens.
-    pub async fn start_family(
-        &self,
-        g: UserGrant<'_>,
-        family: String,
-    ) -> Result<Issued, StoreError> {
-        let at = now();
-        let ttl = self.life.refresh_secs;
-        let scope = g.scope.intersection(&g.app.scopes);
-        let mut identity = g.identity.clone();
-        self.seal(&mut identity);
-        let record = FamilyRecord {
-            client_id: g.client_id.to_string(),
-            app_id: g.app.id,
-            developer_id: g.app.developer_id,
-            app_generation: g.app.generation,
-            grant: g.grant,
-            scope: scope.clone(),
-            identity,
-            created_at: at,
-            expires_at: at.saturating_add(ttl as i64),
-        };
-        let refresh = g.refresh.then(|| TokenKind::RefreshToken.generate());
-        let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
-        let store = self.store();
-        if let Some(h) = &refresh_hash {
-            store
-                .token_put(TokenKind::RefreshToken, h, &family, ttl)
-                .await?;
-        }
-        store
-            .family_put(
-                &family,
-                &serde_json::to_string(&record)?,
-                refresh_hash.as_deref(),
-                ttl,
-            )
-            .await?;
-        let app_id = g.app.id.to_string();
-        store
-            .user_family_add(&app_id, &g.identity.sub, &family, ttl)
-            .await?;
-        let access = self.mint_for_family(g.app, &record, scope, &family).await?;
-        Ok(Issued {
-            access,
-            refresh_token: refresh,
-            family,
-            identity: g.identity,
-        })
-    }
-
-    async fn mint_for_family(
-        &self,
-        app: &App,
-        fam: &FamilyRecord,
-        scope: ScopeSet,
-        family: &str,
-    ) -> Result<Minted, StoreError> {
-        let mut attributes = app_attributes(app);
-        attributes.extend(fam.identity.claims.clone());
-        // An access token never outlives its login.
-        let left = (fam.expires_at - now()).max(1) as u64;
-        self.mint_access(
-            app,
-            &fam.client_id,
-            fam.grant,
-            scope,
-            Some(fam.identity.sub.clone()),
-            attributes,
-            Some(family.to_string()),
-            self.life.access_secs.min(left),
-        )
-        .await
-    }
-
-    /// Stores a new authorization code and returns it.
-    pub async fn issue_code(&self, record: &CodeRecord) -> Result<String, StoreError> {
-        let code = TokenKind::AuthorizationCode.generate();
-        let mut record = record.clone();
-        self.seal(&mut record.identity);
-        self.store()
-            .code_put(
-                &self.keys.token_hash(&code),
-                &serde_json::to_string(&record)?,
-                self.life.code_secs,
-            )
-            .await?;
-        Ok(code)
-    }
-
-    /// Seals the identity's upstream `id_token` for storage (the plaintext member is never
-    /// serialized).
-    fn seal(&self, identity: &mut Identity) {
-        if identity.id_token_sealed.is_none() {
-            identity.id_token_sealed = identity.id_token.as_ref().map(|t| self.keys.seal(&t.0));
-        }
     }
 
     /// Opens a stored identity's sealed `id_token` (a value that does not open — another
@@ -308,74 +55,6 @@ impl Tokens {
         if let Some(sealed) = &identity.id_token_sealed {
             identity.id_token = self.keys.open(sealed).map(crate::model::Sensitive);
         }
-    }
-
-    /// Mints an access token for the live login `family` of `app` (a token exchange of the
-    /// login's own id_token), with `scope` within the login's. `None` when the login is
-    /// unknown, revoked, another app's, or the scope exceeds it.
-    pub async fn mint_in_family(
-        &self,
-        app: &App,
-        family: &str,
-        scope: Option<ScopeSet>,
-    ) -> Result<Option<Issued>, StoreError> {
-        let Some(state) = self.store().family_get(family).await? else {
-            return Ok(None);
-        };
-        let fam: FamilyRecord = serde_json::from_str(&state.record)?;
-        // Scopes follow the app: the login's scope as the app holds it now.
-        let scope = scope
-            .unwrap_or_else(|| fam.scope.clone())
-            .intersection(&app.scopes);
-        if state.revoked
-            || fam.app_id != app.id
-            || fam.expires_at <= now()
-            || !scope.is_subset(&fam.scope)
-            || !app.honours(&fam.client_id, fam.app_generation, now())
-        {
-            return Ok(None);
-        }
-        let mut fam = fam;
-        fam.grant = GrantType::TokenExchange;
-        let access = self.mint_for_family(app, &fam, scope, family).await?;
-        Ok(Some(Issued {
-            access,
-            refresh_token: None,
-            family: family.to_string(),
-            identity: fam.identity,
-        }))
-    }
-
-    /// The record behind a code, without redeeming it.
-    pub async fn peek_code(&self, code: &str) -> Result<Option<CodeRecord>, StoreError> {
-        if !TokenKind::AuthorizationCode.is_well_formed(code) {
-            return Ok(None);
-        }
-        match self.store().code_get(&self.keys.token_hash(code)).await? {
-            Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Redeems a code for `family`, at most once. On a replay the caller revokes the family
-    /// that the first redemption started (RFC 6749 §4.1.2).
-    pub async fn claim_code(&self, code: &str, family: &str) -> Result<CodeClaim, StoreError> {
-        self.store()
-            .code_claim(&self.keys.token_hash(code), family)
-            .await
-    }
-
-    pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        self.store().family_revoke(family).await
-    }
-
-    /// Revokes every login of user `sub` in `app_id`; returns how many there were.
-    pub async fn revoke_user(&self, app_id: Uuid, sub: &str) -> Result<usize, StoreError> {
-        let families = self.store().user_families(&app_id.to_string(), sub).await?;
-        for f in &families {
-            self.store().family_revoke(f).await?;
-        }
-        Ok(families.len())
     }
 
     /// The record of a token that is active right now, with its app and (for user tokens) its
@@ -388,7 +67,7 @@ impl Tokens {
         self.active_by_hash(&self.keys.token_hash(token)).await
     }
 
-    /// [`Tokens::active`] for a well-formed token whose keyed hash the caller already holds
+    /// [`TokenLookup::active`] for a well-formed token whose keyed hash the caller already holds
     /// (the proxy keys its cache by it).
     pub async fn active_by_hash(&self, hash: &str) -> Result<Option<Active>, StoreError> {
         let Some(raw) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
@@ -430,42 +109,4 @@ impl Tokens {
             family,
         }))
     }
-
-    /// RFC 7009 §2.1: revokes `token` if it belongs to `owner`. A refresh token revokes its whole
-    /// family (the access tokens of the same grant too, as §2.1 recommends). Unknown, malformed
-    /// and foreign tokens are left alone without error, so the answer reveals nothing.
-    pub async fn revoke(&self, token: &str, owner: &App) -> Result<(), StoreError> {
-        let store = self.store();
-        let hash = self.keys.token_hash(token);
-        if TokenKind::RefreshToken.is_well_formed(token) {
-            let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
-                return Ok(());
-            };
-            if let Some(state) = store.family_get(&family).await? {
-                let fam: FamilyRecord = serde_json::from_str(&state.record)?;
-                if fam.app_id == owner.id {
-                    store.family_revoke(&family).await?;
-                }
-            }
-            return Ok(());
-        }
-        if !TokenKind::AccessToken.is_well_formed(token) {
-            return Ok(());
-        }
-        let Some(raw) = store.token_get(TokenKind::AccessToken, &hash).await? else {
-            return Ok(());
-        };
-        let record: TokenRecord = serde_json::from_str(&raw)?;
-        if record.app_id == owner.id {
-            store.token_delete(TokenKind::AccessToken, &hash).await?;
-        }
-        Ok(())
-    }
-}
-
-fn app_attributes(app: &App) -> BTreeMap<String, serde_json::Value> {
-    app.attributes
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect()
 }

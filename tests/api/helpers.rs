@@ -2,8 +2,8 @@
 
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
+use tessera_broker::config::BrokerConfig;
 use tessera_broker::Application;
-use tessera_shared::config::BrokerConfig;
 
 #[allow(unused_imports)]
 pub use crate::redis_server::{shared_redis_url, RedisServer};
@@ -67,6 +67,17 @@ pub async fn spawn_app_on(
     redis_url: &str,
     tweak: impl FnOnce(&mut Value),
 ) -> TestApp {
+    spawn_app_mounting(listener, redis_url, tweak, None).await
+}
+
+/// As [`spawn_app_on`], with `mount`'s routes added to the broker (as `tessera dev` adds the
+/// development identity provider's).
+pub async fn spawn_app_mounting(
+    listener: std::net::TcpListener,
+    redis_url: &str,
+    tweak: impl FnOnce(&mut Value),
+    mount: Option<tessera_broker::startup::Mount>,
+) -> TestApp {
     let mut cfg = test_config(redis_url);
     tweak(&mut cfg);
     let prefix = cfg["store"]["prefix"]
@@ -79,7 +90,7 @@ pub async fn spawn_app_on(
         .unwrap_or(redis_url)
         .to_string();
     let config = BrokerConfig::load(cfg, None).expect("valid test configuration");
-    let app = Application::build_with_listener(config, listener).expect("broker starts");
+    let app = Application::build_mounting(config, listener, mount).expect("broker starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let status = format!("http://127.0.0.1:{}", app.status_port());
     tokio::spawn(app.run_until_stopped());

@@ -273,7 +273,7 @@ async fn keys_load_from_pem_files_and_rotate() {
 
 #[tokio::test]
 async fn unusable_key_settings_stop_the_start_naming_the_key() {
-    use tessera_shared::config::BrokerConfig;
+    use tessera_broker::config::BrokerConfig;
     let garbage =
         pem_file("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END PRIVATE KEY-----\n");
     let base = |id_token: Value| {

@@ -12,7 +12,9 @@
 mod admin;
 mod authorize;
 mod bounded_inputs;
+mod broker_dev_idp;
 mod client_config;
+mod client_rules;
 mod credentials;
 mod devidp;
 mod failure;

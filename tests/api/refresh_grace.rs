@@ -207,7 +207,7 @@ async fn the_grace_period_works_on_the_memory_store_too() {
 fn the_grace_period_is_at_most_60_seconds() {
     let mut cfg = test_config("memory");
     cfg["tokens"] = json!({ "refresh_grace_secs": 61 });
-    let err = tessera_shared::config::BrokerConfig::load(cfg, None).unwrap_err();
+    let err = tessera_broker::config::BrokerConfig::load(cfg, None).unwrap_err();
     assert!(
         err.to_string().contains("tokens.refresh_grace_secs"),
         "{err}"

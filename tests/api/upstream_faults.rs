@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tessera_broker::devidp::Behaviour;
+use tessera_devidp::Behaviour;
 
 use crate::world::*;
 

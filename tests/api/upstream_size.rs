@@ -190,7 +190,7 @@ fn the_cap_has_documented_bounds() {
             "max_response_bytes": bad,
         });
         cfg["id_token"] = json!({"generate_key": true});
-        let err = tessera_shared::config::BrokerConfig::load(cfg, None).unwrap_err();
+        let err = tessera_broker::config::BrokerConfig::load(cfg, None).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tessera_broker::devidp::{DevIdp, DevIdpConfig, DevIdpServer};
+use tessera_devidp::{DevIdp, DevIdpConfig, DevIdpServer};
 
 use crate::helpers::*;
 

@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
+use tessera_broker::config::BrokerConfig;
 use tessera_proxy::config::ProxyConfig;
-use tessera_shared::config::{env_name, BrokerConfig};
+use tessera_shared::config::env_name;
 
 const PROBE: &str = "zz_probe";
 

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use figment::providers::{Format, Toml};
 use serde_json::Value;
+use tessera_broker::config::BrokerConfig;
 use tessera_proxy::config::ProxyConfig;
 use tessera_proxy::state::ConfigSource;
 use tessera_proxy::{Listeners, Proxy};
-use tessera_shared::config::BrokerConfig;
 
 /// Loads `cfg` as `tessera proxy` would, on free ports, and compiles its routes.
 fn proxy_starts(mut cfg: ProxyConfig, source: ConfigSource) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! `/admin/developers/{dev}/apps` — create (with a first credential, its secret shown once),
 //! list, read, update (PATCH; `"status": "revoked"` revokes every token of the app at once),
-//! delete.
+//! delete. Created and updated apps follow the client rules registration applies too
+//! ([`client_rules`]).
 
 use std::collections::BTreeMap;
 
@@ -8,16 +9,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tessera_shared::catalog::{AppPatch, NewApp};
-use tessera_shared::model::{GrantType, Status};
+use tessera_shared::model::{App, GrantType, Status};
 use tessera_shared::rate::RatePlan;
 
+use super::error::AdminError;
 use super::validate::{
-    app_name, attributes, auth_method, exchange_clients, grant_types, invalid, redirect_uris,
-    scopes,
+    app_name, attributes, auth_method, broken, exchange_clients, grant_types, invalid,
+    redirect_uris, scopes,
 };
 use super::views::AppView;
 use super::{json_body, path_id, Admin};
-use crate::error::AdminError;
+use crate::flows::client_rules::{self, Client};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +50,38 @@ pub struct CreateApp {
     token_exchange_clients: Vec<String>,
 }
 
+impl CreateApp {
+    /// The new app, each field checked, and the client rules with it.
+    fn into_new_app(self) -> Result<NewApp, AdminError> {
+        attributes(&self.attributes)?;
+        if self.credential_expires_in == Some(0) {
+            return Err(invalid(
+                "credential_expires_in",
+                "must be at least 1 second",
+            ));
+        }
+        let new = NewApp {
+            name: app_name(&self.name).map_err(|m| invalid("name", m))?,
+            redirect_uris: redirect_uris(self.redirect_uris)?,
+            grant_types: match self.grant_types {
+                Some(g) => grant_types(g)?,
+                None => vec![GrantType::ClientCredentials],
+            },
+            scopes: scopes(self.scopes)?,
+            attributes: self.attributes,
+            credential_ttl_secs: self.credential_expires_in,
+            public: self.public,
+            rate_plan: self.rate_plan,
+            auth_method: auth_method(self.token_endpoint_auth_method.as_deref(), self.public)?,
+            pkce_required: self.pkce_required.unwrap_or(true),
+            token_exchange_clients: exchange_clients(self.token_exchange_clients)?,
+            ..Default::default()
+        };
+        client_rules::check(&Client::of_new(&new)).map_err(broken)?;
+        Ok(new)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApp {
@@ -65,6 +99,33 @@ pub struct UpdateApp {
     token_exchange_clients: Option<Vec<String>>,
 }
 
+impl UpdateApp {
+    /// The change, each present field checked, for an app that is `public` or not.
+    fn into_patch(self, public: bool) -> Result<AppPatch, AdminError> {
+        let method = |m: Option<String>| auth_method(m.as_deref(), public);
+        Ok(AppPatch {
+            name: self
+                .name
+                .as_deref()
+                .map(|n| app_name(n).map_err(|m| invalid("name", m)))
+                .transpose()?,
+            redirect_uris: self.redirect_uris.map(redirect_uris).transpose()?,
+            grant_types: self.grant_types.map(grant_types).transpose()?,
+            scopes: self.scopes.map(scopes).transpose()?,
+            attributes: self.attributes,
+            status: self.status,
+            rate_plan: self.rate_plan,
+            auth_method: self.token_endpoint_auth_method.map(method).transpose()?,
+            pkce_required: self.pkce_required,
+            token_exchange_clients: self
+                .token_exchange_clients
+                .map(exchange_clients)
+                .transpose()?,
+            client_name: None,
+        })
+    }
+}
+
 pub async fn create(
     _: Admin,
     req: HttpRequest,
@@ -74,34 +135,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AdminError> {
     let dev = path_id(&path, "developer")?;
     let b: CreateApp = json_body(&req, body, state.config.server.max_body_bytes).await?;
-    attributes(&b.attributes)?;
-    if b.credential_expires_in == Some(0) {
-        return Err(invalid(
-            "credential_expires_in",
-            "must be at least 1 second",
-        ));
-    }
-    if b.public && b.pkce_required == Some(false) {
-        return Err(invalid("pkce_required", "a public client always uses PKCE"));
-    }
-    let new = NewApp {
-        name: app_name(&b.name).map_err(|m| invalid("name", m))?,
-        redirect_uris: redirect_uris(b.redirect_uris)?,
-        grant_types: match b.grant_types {
-            Some(g) => grant_types(g)?,
-            None => vec![GrantType::ClientCredentials],
-        },
-        scopes: scopes(b.scopes)?,
-        attributes: b.attributes,
-        credential_ttl_secs: b.credential_expires_in,
-        public: b.public,
-        rate_plan: b.rate_plan,
-        auth_method: auth_method(b.token_endpoint_auth_method.as_deref(), b.public)?,
-        pkce_required: b.pkce_required.unwrap_or(true),
-        token_exchange_clients: exchange_clients(b.token_exchange_clients)?,
-        ..Default::default()
-    };
-    let (app, issued) = state.catalog.create_app(dev, new).await?;
+    let (app, issued) = state.catalog.create_app(dev, b.into_new_app()?).await?;
     let secret = issued
         .secret
         .as_ref()
@@ -147,30 +181,10 @@ pub async fn update(
         attributes(a)?;
     }
     let public = state.catalog.app(dev, app_id).await?.public;
-    if public && b.pkce_required == Some(false) {
-        return Err(invalid("pkce_required", "a public client always uses PKCE"));
-    }
-    let patch = AppPatch {
-        name: b
-            .name
-            .as_deref()
-            .map(|n| app_name(n).map_err(|m| invalid("name", m)))
-            .transpose()?,
-        redirect_uris: b.redirect_uris.map(redirect_uris).transpose()?,
-        grant_types: b.grant_types.map(grant_types).transpose()?,
-        scopes: b.scopes.map(scopes).transpose()?,
-        attributes: b.attributes,
-        status: b.status,
-        rate_plan: b.rate_plan,
-        auth_method: b
-            .token_endpoint_auth_method
-            .map(|m| auth_method(m.as_deref(), public))
-            .transpose()?,
-        pkce_required: b.pkce_required,
-        token_exchange_clients: b.token_exchange_clients.map(exchange_clients).transpose()?,
-        client_name: None,
-    };
-    let app = state.catalog.update_app(dev, app_id, patch).await?;
+    let patch = b.into_patch(public)?;
+    // The rules hold for the app as it will be stored, whatever the patch leaves as it was.
+    let rules = |a: &App| client_rules::check(&Client::of(a)).map_err(Into::into);
+    let app = state.catalog.update_app(dev, app_id, patch, rules).await?;
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
 }
 

@@ -6,10 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+use super::error::AdminError;
 use super::validate::invalid;
 use super::views::CredentialView;
 use super::{json_body, path_id, Admin};
-use crate::error::AdminError;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_shared::catalog::{DeveloperPatch, NewDeveloper};
 
+use super::error::AdminError;
 use super::validate::{attributes, email, person_name};
 use super::{json_body, path_id, Admin};
-use crate::error::AdminError;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]

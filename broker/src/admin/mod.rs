@@ -4,12 +4,14 @@
 //! # Layout
 //! * [`developers`], [`apps`], [`credentials`] — one file per resource.
 //! * [`usage`] — call analytics recorded by the proxy, summed up per range, client and app.
+//! * [`error`] — [`error::AdminError`], the API's error answers.
 //! * [`views`] — the JSON shapes returned (never a secret hash; a secret only once, at creation).
 //! * [`validate`] — field rules shared by the admin API and dynamic registration.
 
 pub mod apps;
 pub mod credentials;
 pub mod developers;
+pub mod error;
 pub mod usage;
 pub mod users;
 pub mod validate;
@@ -19,12 +21,14 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use error::AdminError;
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tessera_shared::crypto::constant_time_eq;
+use validate::invalid;
 
-use crate::error::AdminError;
-use crate::oauth::form::{bearer_token, has_media_type, read_body};
+use crate::http::bearer_token;
+use crate::http::json::{self, BodyError};
 use crate::state::AppState;
 
 /// Proof that the request carried the admin token. Taking it as an argument guards a handler.
@@ -55,29 +59,12 @@ pub async fn json_body<T: DeserializeOwned>(
     payload: web::Payload,
     limit: usize,
 ) -> Result<T, AdminError> {
-    if !has_media_type(req, "application/json") {
-        return Err(AdminError::Invalid {
-            field: "content-type".into(),
-            message: "must be application/json".into(),
-        });
-    }
-    let body = read_body(payload, limit).await.map_err(|e| {
-        if e.status == 413 {
-            AdminError::PayloadTooLarge
-        } else {
-            AdminError::Invalid {
-                field: "body".into(),
-                message: e.description.into_owned(),
-            }
-        }
-    })?;
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        AdminError::Invalid {
-            field: if path == "." { "body".into() } else { path },
-            message: e.into_inner().to_string(),
-        }
+    json::read(req, payload, limit).await.map_err(|e| match e {
+        BodyError::NotJson => invalid("content-type", "must be application/json"),
+        BodyError::TooLarge => AdminError::PayloadTooLarge,
+        BodyError::Unreadable(message) => invalid("body", message),
+        BodyError::Shape { path, message } if path == "." => invalid("body", message),
+        BodyError::Shape { path, message } => invalid(path, message),
     })
 }
 

@@ -1,6 +1,6 @@
 //! `GET /admin/usage` and `GET /admin/developers/{dev}/apps/{app}/usage` — the proxy's call
 //! analytics for a time range: totals, a time series and a per-client split (what the sums
-//! mean: [`tessera_shared::analytics::usage`]). This file owns the query-string parameters and
+//! mean: [`crate::usage`]). This file owns the query-string parameters and
 //! the JSON shape; `README.md ("Usage")` documents both.
 
 use std::collections::BTreeMap;
@@ -8,16 +8,13 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use tessera_shared::analytics::read_events;
-use tessera_shared::analytics::usage::{
-    report, Bucket, ClientUsage, Filter, Interval, Query, Usage,
-};
 use uuid::Uuid;
 
+use super::error::AdminError;
 use super::validate::invalid;
 use super::{path_id, Admin};
-use crate::error::AdminError;
 use crate::state::AppState;
+use crate::usage::{report, Bucket, ClientUsage, Filter, Interval, Query, Usage};
 
 /// The range when `from` is not given: the hour before `to`.
 const DEFAULT_SPAN_MS: i64 = 3_600_000;
@@ -84,8 +81,7 @@ async fn respond(state: &AppState, p: &Params, filter: Filter) -> Result<HttpRes
     };
     let q =
         Query::new(from, to, interval, filter).map_err(|e| invalid(e.field(), e.to_string()))?;
-    let store = state.catalog.store().as_ref();
-    let loaded = read_events(store, &q, state.config.admin.usage_max_events).await?;
+    let loaded = state.usage.read(&q).await?;
     let r = report(&loaded.events, &q);
     Ok(HttpResponse::Ok().json(UsageView {
         from: rfc3339(from),

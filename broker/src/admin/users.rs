@@ -5,8 +5,8 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::error::AdminError;
 use super::{path_id, Admin};
-use crate::error::AdminError;
 use crate::state::AppState;
 
 pub async fn revoke_tokens(

@@ -1,5 +1,5 @@
-//! Field rules for registry input, shared by the admin API and RFC 7591 registration. Each
-//! returns the checked value or a message; callers attach the field name.
+//! Field rules of the admin API's input; the rules of an app's client settings are the ones
+//! registration applies too ([`client_rules`]).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer};
 use tessera_shared::model::{GrantType, RedirectUri, SecretMethod};
 use tessera_shared::scope::ScopeSet;
 
-use crate::error::AdminError;
+use super::error::AdminError;
+use crate::flows::client_rules::{self, Broken};
 
 pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AdminError {
     AdminError::Invalid {
@@ -68,40 +69,17 @@ pub fn attributes(m: &BTreeMap<String, String>) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// Most redirect URIs one app may register (each at most
-/// [`tessera_shared::model::MAX_REDIRECT_URI_BYTES`]).
-pub const MAX_REDIRECT_URIS: usize = 20;
+/// A broken client rule ([`client_rules`]), as the admin API answers it.
+pub fn broken(b: Broken) -> AdminError {
+    invalid(b.field, b.message)
+}
 
 pub fn redirect_uris(v: Vec<String>) -> Result<Vec<RedirectUri>, AdminError> {
-    if v.len() > MAX_REDIRECT_URIS {
-        return Err(invalid(
-            "redirect_uris",
-            format!("at most {MAX_REDIRECT_URIS}"),
-        ));
-    }
-    v.into_iter()
-        .enumerate()
-        .map(|(i, u)| {
-            RedirectUri::try_from(u).map_err(|m| invalid(format!("redirect_uris[{i}]"), m))
-        })
-        .collect()
+    client_rules::redirect_uris(&v).map_err(broken)
 }
 
 pub fn grant_types(v: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
-    let mut out = Vec::new();
-    for (i, g) in v.iter().enumerate() {
-        let g = GrantType::parse(g).ok_or_else(|| {
-            let supported: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-            invalid(
-                format!("grant_types[{i}]"),
-                format!("unsupported; supported: {}", supported.join(", ")),
-            )
-        })?;
-        if !out.contains(&g) {
-            out.push(g);
-        }
-    }
-    Ok(out)
+    client_rules::grant_types(&v, GrantType::ALL).map_err(broken)
 }
 
 pub fn scopes(v: Vec<String>) -> Result<ScopeSet, AdminError> {

@@ -16,14 +16,14 @@ pub mod keys;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use keys::{load, KeyError, PublicKey, SigningKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tessera_shared::config::IdTokenConfig;
 use tessera_shared::crypto::random_string;
 use tessera_shared::time::now;
 
-use keys::{load, KeyError, PublicKey, SigningKey};
+use crate::config::IdTokenConfig;
 
 /// Clock skew accepted when the broker verifies an id_token it minted (several instances).
 const LEEWAY_SECS: u64 = 30;
@@ -47,8 +47,7 @@ pub struct Claims {
     pub jti: String,
 }
 
-/// What one id_token is minted for.
-#[derive(Debug)]
+/// What one id_token is minted for. `Debug` leaves the access token out.
 pub struct Subject<'a> {
     pub client_id: &'a str,
     pub sub: &'a str,
@@ -56,6 +55,18 @@ pub struct Subject<'a> {
     pub nonce: Option<&'a str>,
     pub access_token: &'a str,
     pub family: &'a str,
+}
+
+impl std::fmt::Debug for Subject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subject")
+            .field("client_id", &self.client_id)
+            .field("sub", &self.sub)
+            .field("auth_time", &self.auth_time)
+            .field("nonce", &self.nonce)
+            .field("family", &self.family)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The broker's id_token issuer: keys, issuer URL and lifetime.

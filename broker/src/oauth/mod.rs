@@ -1,32 +1,23 @@
-//! The OAuth endpoints and what they share.
+//! The OAuth endpoints, as HTTP: each handler reads its request (form, credentials, cookies),
+//! calls one flow ([`crate::flows`]) and renders its answer; none holds a rule.
 //!
 //! # Layout
-//! * [`form`] — strict `application/x-www-form-urlencoded` request reading; [`limits`] — the
-//!   caps on every parameter.
-//! * [`client_auth`] — RFC 6749 §2.3.1 client authentication.
-//! * [`authorize`], [`callback`] — the user's login, delegated upstream; [`browser`] — the
-//!   error page and redirects they answer with; [`login_cookie`] — the cookie that binds a
-//!   login to its browser; [`pkce`] — RFC 7636 S256.
-//! * [`token`] — `POST /token`, one file per grant; [`scope`] — scope rules.
-//! * [`introspect`] (RFC 7662), [`revoke`] (RFC 7009), [`register`] (RFC 7591) with
-//!   [`client_metadata`] and the RFC 7592 [`client_config`] endpoint, [`metadata`] (RFC 8414,
-//!   OpenID Connect Discovery, and the JWKS).
+//! * [`authorize`], [`callback`] — the user's login, delegated upstream; [`browser`] — what the
+//!   browser sees when a login step stops; [`login_cookie`] — the cookie that binds a login to
+//!   its browser.
+//! * [`token`] — `POST /token`; [`introspect`] (RFC 7662); [`revoke`] (RFC 7009).
+//! * [`register`] (RFC 7591) and [`client_config`] (RFC 7592).
+//! * [`metadata`] — RFC 8414 and OpenID Connect Discovery documents, and the JWKS.
 
 pub mod authorize;
 pub mod browser;
 pub mod callback;
-pub mod client_auth;
 pub mod client_config;
-pub mod client_metadata;
-pub mod form;
 pub mod introspect;
-pub mod limits;
 pub mod login_cookie;
 pub mod metadata;
-pub mod pkce;
 pub mod register;
 pub mod revoke;
-pub mod scope;
 pub mod token;
 
 use actix_web::web;

@@ -1,15 +1,12 @@
-//! `POST /revoke` — RFC 7009 token revocation.
-//!
-//! The client authenticates and may revoke only tokens issued to its own app (§2.1). Unknown,
-//! malformed, already revoked and other clients' tokens all answer 200 with nothing done (§2.2),
-//! so the endpoint cannot be used to probe tokens. `token_type_hint` is optional and, as §2.1
-//! allows, only a hint: the token's own prefix says what it is.
+//! `POST /revoke` — RFC 7009 token revocation ([`revocation`]): 200 with nothing in the body,
+//! whatever the token was (§2.2).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_shared::oauth::{Form, OAuthResponse};
 
-use super::client_auth::authenticate;
-use super::form::Form;
-use crate::error::OAuthResponse;
+use crate::flows::revocation;
+use crate::http::client_ip;
+use crate::http::credentials::presented;
 use crate::state::AppState;
 
 pub async fn revoke(
@@ -18,12 +15,8 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthResponse> {
     let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
-    let client = authenticate(&req, &form, &state).await?;
-    state
-        .limits
-        .per_app(crate::ratelimit::Limit::Revoke, &client.app)
-        .await?;
-    let token = form.required("token")?;
-    state.tokens.revoke(token, &client.app).await?;
+    let credentials = presented(&req, &form)?;
+    let ip = client_ip(&req, &state.config.server.trusted_proxies);
+    revocation::revoke(&state, &form, credentials, ip).await?;
     Ok(HttpResponse::Ok().finish())
 }

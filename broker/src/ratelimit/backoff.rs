@@ -4,16 +4,16 @@
 //!
 //! While a back-off is in force, client authentication from that IP or for that client_id is
 //! refused with 429 `slow_down` *whatever the secret*: the secret is still checked and the same
-//! store work is done either way ([`crate::oauth::client_auth`]), so neither the answer nor its
+//! store work is done either way (by client authentication), so neither the answer nor its
 //! timing tells a right guess from a wrong one. The client_id is counted by its keyed hash, so
 //! made-up ids cost a bounded key each and put nothing readable into Redis.
 
 use std::net::IpAddr;
 
-use tessera_shared::config::BackoffLimit;
 use tessera_shared::store::{Backoff, LimitKey};
 
 use super::{ip_subject, Limiters, Refusal};
+use crate::config::BackoffLimit;
 
 const PER_IP: &str = "auth_failures_ip";
 const PER_CLIENT: &str = "auth_failures_client";

@@ -34,15 +34,13 @@ pub mod refusal;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
-use tessera_shared::config::{LimitsConfig, RateLimit};
 use tessera_shared::crypto::Keys;
 use tessera_shared::model::App;
 use tessera_shared::oauth::OAuthError;
 use tessera_shared::store::{Gcra, LimitKey, Store};
 
+use crate::config::{LimitsConfig, RateLimit};
 use crate::metrics::Metrics;
-use crate::state::AppState;
 pub use refusal::Refusal;
 
 /// The rate limits, by the name they carry in keys and metrics.
@@ -93,19 +91,6 @@ pub struct Limiters {
     keys: Keys,
     local: local::Local,
     metrics: Metrics,
-}
-
-/// The client's address: the peer, or `X-Forwarded-For` from a `server.trusted_proxies` hop.
-pub fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
-    tessera_shared::client_ip::client_ip(peer, forwarded, &state.config.server.trusted_proxies)
 }
 
 /// What per-IP limits count: the address, or for IPv6 its /64 (one host's usual allocation,

@@ -8,15 +8,15 @@
 //!   clients that do not know it still read a plain OAuth error. (Okta answers its rate limits
 //!   with 429 and a body of its own; Hydra with 429 too.)
 //! * browser endpoints (`/authorize`, `/callback`): an HTML page, never a redirect — the limit
-//!   is checked before the client or its redirect URI is even looked up.
+//!   is checked before the client or its redirect URI is even looked up
+//!   (rendered by the HTTP layer's `page::too_many_requests`).
 
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::HttpResponse;
-use tessera_shared::config::RateLimit;
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::store::RateVerdict;
+
+use crate::config::RateLimit;
 
 /// A refused request: which limit, and what the client may be told about it.
 #[derive(Debug, Clone)]
@@ -94,20 +94,5 @@ impl Refusal {
         );
         e.headers = self.headers();
         e
-    }
-
-    /// The HTML answer of the browser endpoints.
-    pub fn page(self) -> HttpResponse {
-        let mut res = crate::oauth::browser::error_page(
-            429,
-            "Too many requests",
-            "Too many requests from your network. Please wait a moment and try again.",
-        );
-        for (name, value) in self.headers() {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                res.headers_mut().insert(HeaderName::from_static(name), v);
-            }
-        }
-        res
     }
 }

@@ -1,9 +1,14 @@
-//! The claim mapping: which upstream claims become token attributes, and under which names
-//! (`[upstream.claims]`, e.g. `DealershipLocation = "dealership"`).
+//! What an upstream login stands for: the claim mapping (`[upstream.claims]`, e.g.
+//! `DealershipLocation = "dealership"`: which upstream claims become token attributes, and
+//! under which names) and the [`Identity`] of a verified login.
 
 use std::collections::BTreeMap;
 
-use tessera_shared::config::UpstreamConfig;
+use tessera_shared::model::Identity;
+use tessera_shared::time::now;
+
+use super::{Upstream, UpstreamError, VerifiedLogin};
+use crate::config::UpstreamConfig;
 
 /// Picks and renames the configured claims; claims not configured are dropped.
 pub fn map(
@@ -14,4 +19,29 @@ pub fn map(
         .iter()
         .filter_map(|(from, to)| claims.get(from).map(|v| (to.clone(), v.clone())))
         .collect()
+}
+
+impl Upstream {
+    /// The identity a verified login stands for: `sub`, the mapped claims and the `id_token`.
+    pub fn identity(&self, login: VerifiedLogin) -> Result<Identity, UpstreamError> {
+        let sub = login
+            .claims
+            .get("sub")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| UpstreamError::Rejected("id_token without sub".into()))?
+            .to_string();
+        let auth_time = login
+            .claims
+            .get("auth_time")
+            .and_then(|v| v.as_i64())
+            .unwrap_or_else(now);
+        Ok(Identity {
+            sub,
+            claims: map(self.config(), &login.claims),
+            id_token: Some(login.id_token),
+            id_token_sealed: None,
+            auth_time,
+        })
+    }
 }

@@ -73,7 +73,7 @@ impl Upstream {
             }
         }
         Ok(VerifiedLogin {
-            id_token: raw.to_string(),
+            id_token: tessera_shared::model::Sensitive(raw.to_string()),
             claims,
         })
     }

@@ -29,8 +29,10 @@ use openidconnect::{
     ResourceOwnerUsername, Scope, TokenResponse,
 };
 use secrecy::ExposeSecret;
-use tessera_shared::config::UpstreamConfig;
+use tessera_shared::model::Sensitive;
 use tokio::sync::RwLock;
+
+use crate::config::UpstreamConfig;
 
 /// Why an upstream interaction failed. `Unavailable`: the provider could not be asked (down,
 /// slow, broken answer); `Rejected`: it answered, and the answer does not prove a login.
@@ -42,10 +44,11 @@ pub enum UpstreamError {
     Rejected(String),
 }
 
-/// A login the upstream vouched for: the verified `id_token` and all of its claims.
+/// A login the upstream vouched for: the verified `id_token` (never printed) and all of its
+/// claims.
 #[derive(Debug)]
 pub struct VerifiedLogin {
-    pub id_token: String,
+    pub id_token: Sensitive,
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
 

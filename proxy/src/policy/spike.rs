@@ -7,18 +7,11 @@
 //! configuration reloads (a reload does not hand everyone a fresh allowance) and is swept of
 //! idle keys in the background.
 
-use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use serde::Deserialize;
+use tessera_shared::limiter::{quota, KeyedLimiters};
 use tessera_shared::rate::Rate;
-
-type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
 /// Whom the rate applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -38,49 +31,21 @@ pub struct SpikeConfig {
     pub per: Option<SpikeKey>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct SpikeArrests {
-    limiters: Mutex<HashMap<(String, Rate), Arc<Keyed>>>,
-}
-
-impl std::fmt::Debug for SpikeArrests {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SpikeArrests").finish_non_exhaustive()
-    }
+    limiters: KeyedLimiters<(String, Rate)>,
 }
 
 impl SpikeArrests {
-    fn limiter(&self, route: &str, rate: Rate) -> Arc<Keyed> {
-        let mut map = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry((route.to_string(), rate))
-            .or_insert_with(|| {
-                let quota = Quota::with_period(rate.interval().max(Duration::from_nanos(1)))
-                    .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-                    .allow_burst(NonZeroU32::MIN);
-                Arc::new(RateLimiter::keyed(quota))
-            })
-            .clone()
-    }
-
     /// `Ok` when `key` may make a call on `route` at `rate` now; else how long to wait.
     pub fn check(&self, route: &str, rate: Rate, key: &str) -> Result<(), Duration> {
-        let limiter = self.limiter(route, rate);
-        // The key string is only allocated when the limiter does not know it yet.
-        limiter
-            .check_key(&key.to_string())
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        let q = || quota(rate.interval(), 1);
+        self.limiters.check((route.to_string(), rate), q, key)
     }
 
     /// Forgets keys that have been idle long enough to be back at full allowance.
     pub fn sweep(&self) {
-        let limiters: Vec<Arc<Keyed>> = {
-            let map = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
-            map.values().cloned().collect()
-        };
-        for l in limiters {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
+        self.limiters.sweep();
     }
 }
 

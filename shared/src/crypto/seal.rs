@@ -1,14 +1,16 @@
 //! Sealing: authenticated encryption of values the store must keep but never looks up by value
-//! (the upstream `id_token` of a login, which the proxy may forward to a backend).
+//! — the upstream `id_token` of a login, which the proxy may forward to a backend
+//! ([`Keys::seal`]), and the successor of a rotated refresh token during its grace period
+//! (`tessera_broker::tokens::grace`, under a key only the presented token yields).
 //!
 //! # Design note
-//! XChaCha20-Poly1305 (an AEAD): its 192-bit random nonces never repeat in practice, however
-//! many values are sealed under one key, so no nonce counter has to be shared between broker
-//! instances. The key is derived from the pepper with HKDF-SHA-256 (RFC 5869) under its own
-//! label, so it is independent of the HMAC keys derived from the same pepper. A sealed value is
-//! `v1.` + base64url(nonce ‖ ciphertext ‖ tag); the label is also the associated data, so a
-//! value sealed for one purpose does not open for another. Whoever holds the pepper (the broker
-//! and the proxies) can open it; a dump of Redis alone cannot.
+//! One AEAD for both: XChaCha20-Poly1305. Its 192-bit random nonces never repeat in practice,
+//! however many values are sealed under one key, so no nonce counter has to be shared between
+//! broker instances. Keys are derived with HKDF-SHA-256 (RFC 5869) under a label of their own,
+//! so each is independent of every other key derived from the same secret (the HMAC keys of the
+//! pepper included). A sealed value is `v1.` + base64url(nonce ‖ ciphertext ‖ tag), and the
+//! caller's associated data binds it to its purpose: a value sealed for one purpose (or one
+//! family and client) does not open for another.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -24,27 +26,37 @@ const LABEL: &[u8] = b"tessera/v1/seal/upstream-id-token";
 const VERSION: &str = "v1.";
 const NONCE_LEN: usize = 24;
 
-/// The sealing key for `pepper`.
-pub(super) fn key(pepper: &SecretString) -> XChaCha20Poly1305 {
-    let hk = Hkdf::<Sha256>::new(None, pepper.expose_secret().as_bytes());
-    let mut okm = [0u8; 32];
-    // 32 bytes is far below HKDF-SHA-256's limit of 255 × 32, so this cannot fail.
-    if hk.expand(LABEL, &mut okm).is_err() {
-        unreachable!("HKDF-SHA-256 can always expand 32 bytes");
+/// An XChaCha20-Poly1305 key. Never printed.
+#[derive(Clone)]
+pub struct SealKey(XChaCha20Poly1305);
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(..)")
     }
-    XChaCha20Poly1305::new((&okm).into())
 }
 
-impl Keys {
-    /// Seals `plaintext`; the result is printable and safe to store.
-    pub fn seal(&self, plaintext: &str) -> String {
+impl SealKey {
+    /// The key HKDF-SHA-256 derives from `secret` (with `salt`) for `label`.
+    pub fn derive(secret: &[u8], salt: Option<&[u8]>, label: &[u8]) -> Self {
+        let hk = Hkdf::<Sha256>::new(salt, secret);
+        let mut okm = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA-256's limit of 255 × 32, so this cannot fail.
+        if hk.expand(label, &mut okm).is_err() {
+            unreachable!("HKDF-SHA-256 can always expand 32 bytes");
+        }
+        SealKey(XChaCha20Poly1305::new((&okm).into()))
+    }
+
+    /// Seals `plaintext`, bound to `aad`; the result is printable and safe to store.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> String {
         let nonce = random_bytes::<NONCE_LEN>();
         let payload = Payload {
-            msg: plaintext.as_bytes(),
-            aad: LABEL,
+            msg: plaintext,
+            aad,
         };
-        // Encryption fails only for messages near 2^38 bytes; an id_token is a few KB.
-        let Ok(ct) = self.seal.encrypt(XNonce::from_slice(&nonce), payload) else {
+        // Encryption fails only for messages near 2^38 bytes; what is sealed here is a few KB.
+        let Ok(ct) = self.0.encrypt(XNonce::from_slice(&nonce), payload) else {
             unreachable!("XChaCha20-Poly1305 encrypts any message this small");
         };
         let mut raw = Vec::with_capacity(NONCE_LEN + ct.len());
@@ -53,20 +65,35 @@ impl Keys {
         format!("{VERSION}{}", URL_SAFE_NO_PAD.encode(raw))
     }
 
-    /// Opens a value [`Keys::seal`] made with the same pepper; `None` if it was made with
-    /// another pepper, altered, or is not a sealed value at all.
-    pub fn open(&self, sealed: &str) -> Option<String> {
+    /// Opens what [`SealKey::seal`] made with the same key and `aad`; `None` for anything else
+    /// (another key or purpose, altered, or not a sealed value at all).
+    pub fn open(&self, sealed: &str, aad: &[u8]) -> Option<Vec<u8>> {
         let raw = URL_SAFE_NO_PAD.decode(sealed.strip_prefix(VERSION)?).ok()?;
         if raw.len() < NONCE_LEN {
             return None;
         }
         let (nonce, ct) = raw.split_at(NONCE_LEN);
-        let payload = Payload {
-            msg: ct,
-            aad: LABEL,
-        };
-        let plain = self.seal.decrypt(XNonce::from_slice(nonce), payload).ok()?;
-        String::from_utf8(plain).ok()
+        let payload = Payload { msg: ct, aad };
+        self.0.decrypt(XNonce::from_slice(nonce), payload).ok()
+    }
+}
+
+/// The sealing key of `pepper` (the broker and the proxies hold it; a dump of Redis alone
+/// opens nothing).
+pub(super) fn key(pepper: &SecretString) -> SealKey {
+    SealKey::derive(pepper.expose_secret().as_bytes(), None, LABEL)
+}
+
+impl Keys {
+    /// Seals `plaintext` under the pepper's sealing key.
+    pub fn seal(&self, plaintext: &str) -> String {
+        self.seal.seal(plaintext.as_bytes(), LABEL)
+    }
+
+    /// Opens a value [`Keys::seal`] made with the same pepper; `None` if it was made with
+    /// another pepper, altered, or is not a sealed value at all.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        String::from_utf8(self.seal.open(sealed, LABEL)?).ok()
     }
 }
 
@@ -93,5 +120,15 @@ mod tests {
         assert_eq!(k.open(&String::from_utf8(bytes).unwrap()), None);
         assert_eq!(k.open("eyJhbGciOi.payload.sig"), None);
         assert_eq!(k.open("v1."), None);
+    }
+
+    #[test]
+    fn the_associated_data_binds_a_value_to_its_purpose() {
+        let key = SealKey::derive(b"secret", Some(b"salt"), b"label");
+        let sealed = key.seal(b"value", b"one");
+        assert_eq!(key.open(&sealed, b"one").as_deref(), Some(&b"value"[..]));
+        assert_eq!(key.open(&sealed, b"two"), None);
+        let other = SealKey::derive(b"secret", Some(b"salt"), b"other label");
+        assert_eq!(other.open(&sealed, b"one"), None);
     }
 }

@@ -50,7 +50,7 @@ impl KeySpace {
     }
 
     /// A marker that a value (a token exchange `subject_token`, by its keyed hash) was used
-    /// once ([`super::Store::mark_used`]).
+    /// once ([`super::LoginStore::mark_used`]).
     pub fn used(&self, hash: &str) -> String {
         format!("{}used:{{{hash}}}", self.prefix)
     }

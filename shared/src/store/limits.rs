@@ -2,13 +2,18 @@
 //! back-off after failures. Redis runs them as `redis/scripts/gcra.lua` and
 //! `redis/scripts/backoff.lua` (one round trip each, on the Redis clock, so every broker
 //! instance shares one count); the in-memory store runs [`gcra_step`] and [`backoff_step`],
-//! which compute exactly what the scripts do.
+//! which compute exactly what the scripts do. Quotas count calls in fixed windows
+//! (`redis/scripts/quota.lua`).
 //!
 //! # GCRA (generic cell rate algorithm)
 //! One stored number per subject, the *theoretical arrival time* (TAT): when the subject's
 //! bucket would be empty again. A request conforms when `TAT + interval − burst × interval ≤ now`;
 //! it then moves the TAT one interval further. So `burst` requests may come at once, then one per
 //! `interval`. A refused request changes nothing.
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
 
 /// One limiter applied to one subject (an app, an IP address, a hashed username...).
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +52,36 @@ pub struct Backoff {
     pub base_ms: u64,
     pub max_ms: u64,
     pub forget_ms: u64,
+}
+
+/// One quota window of one subject (an app or a client).
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaKey<'a> {
+    pub subject: &'a str,
+    pub period: &'a str,
+    /// Unix seconds.
+    pub window_start: i64,
+    pub window_end: i64,
+}
+
+/// Quotas, rate limits and failure back-off (`redis/scripts/quota.lua`, `gcra.lua`,
+/// `backoff.lua`).
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Counts one call of `subject` in the quota window `key` unless `limit` is reached
+    /// (`redis/scripts/quota.lua`): the count after the call, and whether it was counted.
+    async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError>;
+    /// Takes one request of `key` under the GCRA rate `gcra` if it conforms
+    /// (`redis/scripts/gcra.lua`, on the store's clock; see this module).
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError>;
+    /// The failure back-off of `key` (`redis/scripts/backoff.lua`): with `fail`, records one
+    /// failure first. Returns how many ms the next attempt must wait (0: none).
+    async fn backoff(
+        &self,
+        key: &LimitKey<'_>,
+        policy: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The GCRA step: with `tat` the stored TAT (0: none) and `now` on the same clock (µs), the

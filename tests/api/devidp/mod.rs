@@ -16,7 +16,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use reqwest::{Response, StatusCode};
 use serde_json::{Map, Value};
-use tessera_broker::devidp::{DevClient, DevIdp, DevIdpConfig, DevIdpServer};
+use tessera_devidp::{DevClient, DevIdp, DevIdpConfig, DevIdpServer};
 
 use crate::world::{location, param, submit_login_form};
 

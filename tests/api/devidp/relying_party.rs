@@ -2,8 +2,8 @@
 //! at Okta: it discovers, logs alice in, and its verifier catches every id_token fault.
 
 use serde_json::json;
-use tessera_broker::devidp::Behaviour;
 use tessera_broker::upstream::{Upstream, UpstreamError};
+use tessera_devidp::Behaviour;
 
 use super::*;
 use crate::world::hidden_fields;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tessera_shared::crypto::Keys;
 use tessera_shared::error::StoreError;
 use tessera_shared::token::TokenKind;
-use tessera_shared::tokens::{Active, Tokens};
+use tessera_shared::tokens::{Active, TokenLookup};
 
 use super::introspection::Introspector;
 use crate::cache::TokenCache;
@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 /// Where token records come from.
 #[derive(Debug)]
 pub enum Source {
-    Store(Box<Tokens>),
+    Store(Box<TokenLookup>),
     Introspection(Introspector),
 }
 

@@ -1,12 +1,14 @@
-//! The in-memory store's rate limits and failure back-off: the same steps the Redis scripts
+//! The in-memory store's quotas, rate limits and failure back-off: the same steps the Redis scripts
 //! run ([`gcra_step`], [`backoff_step`]), on this process's monotonic clock.
 
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
+
 use super::MemoryStore;
 use crate::error::StoreError;
 use crate::store::limits::{backoff_step, gcra_step};
-use crate::store::{Backoff, Gcra, LimitKey, RateVerdict};
+use crate::store::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 
 /// Most limiter entries kept before expired ones are swept.
 const SWEEP_AT: usize = 100_000;
@@ -60,5 +62,36 @@ impl MemoryStore {
             }
         }
         Ok(wait)
+    }
+}
+
+#[async_trait]
+impl LimitStore for MemoryStore {
+    async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {
+        let mut g = self.lock()?;
+        let id = format!("{}:{}:{}", key.subject, key.period, key.window_start);
+        let ttl = (key.window_end - crate::time::now()).max(1) as u64 + 60;
+        let n = g.quotas.get_mut(&id).copied().unwrap_or(0);
+        if n >= limit {
+            return Ok((n, false));
+        }
+        g.quotas.insert(&id, n + 1, ttl);
+        if g.quotas.0.len() > 100_000 {
+            g.quotas.sweep(Instant::now());
+        }
+        Ok((n + 1, true))
+    }
+
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
+        self.gcra_take(key, gcra)
+    }
+
+    async fn backoff(
+        &self,
+        key: &LimitKey<'_>,
+        policy: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError> {
+        self.backoff_take(key, policy, fail)
     }
 }

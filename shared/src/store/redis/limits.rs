@@ -1,10 +1,12 @@
-//! The Redis store's rate limits and failure back-off: one script call each
-//! (`redis/scripts/gcra.lua`, `redis/scripts/backoff.lua`), timed by the Redis clock so that
+//! The Redis store's quotas, rate limits and failure back-off: one script call each
+//! (`redis/scripts/quota.lua`, `gcra.lua`, `backoff.lua`), timed by the Redis clock so that
 //! every broker instance counts against the same limit.
+
+use async_trait::async_trait;
 
 use super::RedisStore;
 use crate::error::StoreError;
-use crate::store::{Backoff, Gcra, LimitKey, RateVerdict};
+use crate::store::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 
 impl RedisStore {
     pub(super) async fn gcra_take(
@@ -45,5 +47,34 @@ impl RedisStore {
             .arg(b.forget_ms)
             .invoke_async(&mut c)
             .await?)
+    }
+}
+
+#[async_trait]
+impl LimitStore for RedisStore {
+    async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {
+        let mut c = self.conn.clone();
+        let ttl = (key.window_end - crate::time::now()).max(1) + 60;
+        let (count, allowed): (u64, u8) = self
+            .quota
+            .key(self.keys.quota(key.subject, key.period, key.window_start))
+            .arg(limit)
+            .arg(ttl)
+            .invoke_async(&mut c)
+            .await?;
+        Ok((count, allowed == 1))
+    }
+
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
+        self.gcra_take(key, gcra).await
+    }
+
+    async fn backoff(
+        &self,
+        key: &LimitKey<'_>,
+        policy: Backoff,
+        fail: bool,
+    ) -> Result<u64, StoreError> {
+        self.backoff_step(key, policy, fail).await
     }
 }

@@ -1,0 +1,243 @@
+//! The rules an app's client settings must follow, in one place: the admin API and RFC 7591/7592
+//! registration apply them when an app is created or changed, and the token endpoint asks
+//! [`may_use`] before every grant.
+//!
+//! * Redirect URIs: at most [`MAX_REDIRECT_URIS`], each absolute, without a fragment, and https
+//!   except on loopback ([`RedirectUri`]); the authorization code grant needs at least one
+//!   (RFC 6749 §3.1.2, RFC 7591 §2).
+//! * Grant types: known ones only (each API says which it offers), each once.
+//! * A public client (RFC 6749 §2.1: it has no secret) uses only the authorization code and
+//!   refresh token grants, authenticates with `none` (no secret method), and always uses PKCE
+//!   (RFC 9700 §2.1.1).
+//!
+//! A broken rule is a [`Broken`]: the member at fault and why, never the value sent. Each API
+//! answers it in its own shape.
+
+use tessera_shared::catalog::NewApp;
+use tessera_shared::error::CatalogError;
+use tessera_shared::model::{App, GrantType, RedirectUri, SecretMethod};
+
+/// Most redirect URIs one app may register (each at most
+/// [`tessera_shared::model::MAX_REDIRECT_URI_BYTES`]).
+pub const MAX_REDIRECT_URIS: usize = 20;
+
+/// The grants a public client may use.
+const PUBLIC_GRANTS: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// A broken rule: the member at fault and a message that never repeats the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub field: String,
+    pub message: String,
+    /// About the redirect URIs (RFC 7591 §3.2.2 answers `invalid_redirect_uri` then).
+    pub redirect: bool,
+}
+
+impl From<Broken> for CatalogError {
+    fn from(b: Broken) -> Self {
+        CatalogError::invalid(b.field, b.message)
+    }
+}
+
+fn broken(field: impl Into<String>, message: impl Into<String>) -> Broken {
+    Broken {
+        field: field.into(),
+        message: message.into(),
+        redirect: false,
+    }
+}
+
+/// What the rules look at: an app's client settings, as they are or are about to be.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub public: bool,
+    pub grant_types: &'a [GrantType],
+    pub redirect_uris: &'a [RedirectUri],
+    pub auth_method: Option<SecretMethod>,
+    pub pkce_required: bool,
+}
+
+/// The settings of an [`App`] or a [`NewApp`]: the same members, read the same way.
+macro_rules! client_of {
+    ($app:expr) => {
+        Client {
+            public: $app.public,
+            grant_types: &$app.grant_types,
+            redirect_uris: &$app.redirect_uris,
+            auth_method: $app.auth_method,
+            pkce_required: $app.pkce_required,
+        }
+    };
+}
+
+impl<'a> Client<'a> {
+    /// An app about to be created.
+    pub fn of_new(app: &'a NewApp) -> Self {
+        client_of!(app)
+    }
+
+    /// An app as it is (or will be stored).
+    pub fn of(app: &'a App) -> Self {
+        client_of!(app)
+    }
+}
+
+/// The redirect URIs, checked one by one.
+pub fn redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, Broken> {
+    let bad = |field: String, message: String| Broken {
+        field,
+        message,
+        redirect: true,
+    };
+    if v.len() > MAX_REDIRECT_URIS {
+        let message = format!("at most {MAX_REDIRECT_URIS}");
+        return Err(bad("redirect_uris".into(), message));
+    }
+    v.iter()
+        .enumerate()
+        .map(|(i, u)| {
+            RedirectUri::try_from(u.clone()).map_err(|m| bad(format!("redirect_uris[{i}]"), m))
+        })
+        .collect()
+}
+
+/// The grant types, each one of `offered`, repeats dropped.
+pub fn grant_types(v: &[String], offered: &[GrantType]) -> Result<Vec<GrantType>, Broken> {
+    let mut out = Vec::new();
+    for (i, g) in v.iter().enumerate() {
+        let Some(g) = GrantType::parse(g).filter(|g| offered.contains(g)) else {
+            let names: Vec<&str> = offered.iter().map(|g| g.as_str()).collect();
+            let message = format!("unsupported; supported: {}", names.join(", "));
+            return Err(broken(format!("grant_types[{i}]"), message));
+        };
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+/// The rules between the settings (see the module documentation).
+pub fn check(c: &Client<'_>) -> Result<(), Broken> {
+    if c.grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+        return Err(Broken {
+            field: "redirect_uris".into(),
+            message: "at least one is required for authorization_code".into(),
+            redirect: true,
+        });
+    }
+    if !c.public {
+        return Ok(());
+    }
+    if c.grant_types.iter().any(|g| !PUBLIC_GRANTS.contains(g)) {
+        return Err(broken(
+            "grant_types",
+            "a public client may only use authorization_code and refresh_token",
+        ));
+    }
+    if c.auth_method.is_some() {
+        return Err(broken(
+            "token_endpoint_auth_method",
+            "a public client authenticates with none",
+        ));
+    }
+    if !c.pkce_required {
+        return Err(broken("pkce_required", "a public client always uses PKCE"));
+    }
+    Ok(())
+}
+
+/// Whether `app` may use `grant` at the token endpoint: it was granted, and a public client
+/// only ever uses the code and refresh grants (apps stored before a rule held are held to it
+/// here too).
+pub fn may_use(app: &App, grant: GrantType) -> bool {
+    app.grant_types.contains(&grant) && (!app.public || PUBLIC_GRANTS.contains(&grant))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uris(n: usize) -> Vec<RedirectUri> {
+        let v: Vec<String> = (0..n).map(|i| format!("https://a.example/{i}")).collect();
+        redirect_uris(&v).unwrap()
+    }
+
+    #[test]
+    fn public_clients_use_code_and_refresh_only_with_pkce_and_no_secret() {
+        let code = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+        let ok = Client {
+            public: true,
+            grant_types: &code,
+            redirect_uris: &uris(1),
+            auth_method: None,
+            pkce_required: true,
+        };
+        assert_eq!(check(&ok), Ok(()));
+        let cc = [GrantType::ClientCredentials];
+        let field = |c: Client<'_>| check(&c).unwrap_err().field;
+        assert_eq!(
+            field(Client {
+                grant_types: &cc,
+                ..ok
+            }),
+            "grant_types"
+        );
+        let basic = Some(SecretMethod::ClientSecretBasic);
+        let with_secret = Client {
+            auth_method: basic,
+            ..ok
+        };
+        assert_eq!(field(with_secret), "token_endpoint_auth_method");
+        let no_pkce = Client {
+            pkce_required: false,
+            ..ok
+        };
+        assert_eq!(field(no_pkce), "pkce_required");
+        let no_uri = check(&Client {
+            redirect_uris: &[],
+            ..ok
+        })
+        .unwrap_err();
+        assert!(no_uri.redirect && no_uri.field == "redirect_uris");
+        // A confidential client may do all of that but the missing redirect URI.
+        let confidential = Client {
+            public: false,
+            grant_types: &cc,
+            pkce_required: false,
+            ..ok
+        };
+        assert_eq!(
+            check(&Client {
+                auth_method: basic,
+                ..confidential
+            }),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn lists_are_checked_member_by_member() {
+        let many: Vec<String> = (0..=MAX_REDIRECT_URIS)
+            .map(|i| format!("https://a/{i}"))
+            .collect();
+        assert_eq!(redirect_uris(&many).unwrap_err().field, "redirect_uris");
+        let bad = vec![
+            "https://a/".to_string(),
+            "http://app.example/cb".to_string(),
+        ];
+        assert_eq!(redirect_uris(&bad).unwrap_err().field, "redirect_uris[1]");
+        let asked = vec![
+            "refresh_token".into(),
+            "password".into(),
+            "refresh_token".into(),
+        ];
+        let offered = [GrantType::RefreshToken];
+        assert_eq!(
+            grant_types(&asked, &offered).unwrap_err().field,
+            "grant_types[1]"
+        );
+        let got = grant_types(&asked, GrantType::ALL).unwrap();
+        assert_eq!(got, vec![GrantType::RefreshToken, GrantType::Password]);
+    }
+}

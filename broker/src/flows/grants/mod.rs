@@ -1,0 +1,57 @@
+//! The grants of `POST /token`, one file each, behind the token endpoint's dispatch: each
+//! takes the checked form and the authenticated client and returns the token response.
+//!
+//! * [`client_credentials`] (RFC 6749 §4.4), [`authorization_code`] (§4.1.3, RFC 7636 §4.6),
+//!   [`refresh_token`] (§6), [`password`] (§4.3), [`token_exchange`] (RFC 8693) with
+//!   [`subject`], the subject tokens it accepts.
+//! * [`response`] — [`response::TokenResponse`], the §5.1 answer.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod password;
+pub mod refresh_token;
+pub mod response;
+pub mod subject;
+pub mod token_exchange;
+
+use tessera_shared::model::{GrantType, Identity};
+use tessera_shared::oauth::{ErrorCode, OAuthError};
+use tessera_shared::scope::ScopeSet;
+
+use super::client_auth::AuthenticatedClient;
+use crate::state::AppState;
+use crate::tokens::{Issued, UserGrant};
+use crate::upstream::Upstream;
+
+/// The upstream provider, or `unsupported_grant_type` when user login is not configured.
+pub fn upstream(state: &AppState) -> Result<&Upstream, OAuthError> {
+    state.upstream.as_deref().ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "user grants are not configured on this server",
+        )
+    })
+}
+
+/// Starts the login `family` of `identity` for `client` through `grant`, with a refresh token
+/// when the app may refresh; its first tokens, counted as issued.
+pub async fn start_login(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    grant: GrantType,
+    scope: ScopeSet,
+    identity: Identity,
+    family: String,
+) -> Result<Issued, OAuthError> {
+    let user = UserGrant {
+        app: &client.app,
+        client_id: &client.client_id,
+        grant,
+        scope,
+        identity,
+        refresh: client.app.grant_types.contains(&GrantType::RefreshToken),
+    };
+    let issued = state.tokens.start_family(user, family).await?;
+    state.metrics.token_issued(grant.as_str());
+    Ok(issued)
+}

@@ -1,0 +1,95 @@
+//! [`TokenResponse`]: the RFC 6749 §5.1 successful response of the token endpoint. Every token
+//! in it is [`Sensitive`]: it is serialized into the answer, and never printed.
+
+use serde::Serialize;
+use tessera_shared::model::Sensitive;
+use tessera_shared::oauth::{ErrorCode, OAuthError};
+
+use crate::idtoken::Subject;
+use crate::state::AppState;
+use crate::tokens::Issued;
+
+/// RFC 6749 §5.1 successful response.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: Sensitive,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Sensitive>,
+    /// An id_token the broker minted for this app, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Sensitive>,
+    /// RFC 8693 §2.2.1, for token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
+}
+
+impl TokenResponse {
+    /// The answer for a user grant: access token, refresh token if any, and — when `openid` was
+    /// granted (OpenID Connect Core §3.1.3.3) — an id_token the broker mints for this app, with
+    /// the app's `nonce` from its authorization request if there was one ([`crate::idtoken`]).
+    /// The upstream's own id_token is never handed to apps.
+    pub fn for_user(
+        state: &AppState,
+        issued: Issued,
+        nonce: Option<&str>,
+    ) -> Result<Self, OAuthError> {
+        let rec = &issued.access.record;
+        let id_token = match (&state.id_tokens, rec.scope.contains("openid")) {
+            (Some(keys), true) => Some(
+                keys.mint(&Subject {
+                    client_id: &rec.client_id,
+                    sub: &issued.identity.sub,
+                    auth_time: issued.identity.auth_time,
+                    nonce,
+                    access_token: issued.access.token.expose(),
+                    family: &issued.family,
+                })
+                .map_err(|e| {
+                    tracing::error!(cause = %e, "cannot sign an id_token");
+                    OAuthError::new(ErrorCode::ServerError, "internal error")
+                })?,
+            ),
+            _ => None,
+        };
+        let expires_in = (rec.exp - rec.iat).max(0) as u64;
+        Ok(TokenResponse {
+            scope: rec.scope.to_string(),
+            access_token: issued.access.token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token: issued.refresh_token,
+            id_token: id_token.map(Sensitive),
+            issued_token_type: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tokens_are_in_the_answer_and_never_in_debug() {
+        let r = TokenResponse {
+            access_token: Sensitive("tsr_at_AAA".into()),
+            token_type: "Bearer",
+            expires_in: 60,
+            scope: "read".into(),
+            refresh_token: Some(Sensitive("tsr_rt_BBB".into())),
+            id_token: Some(Sensitive("eyJ.CCC.sig".into())),
+            issued_token_type: None,
+        };
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["access_token"], "tsr_at_AAA");
+        assert_eq!(json["refresh_token"], "tsr_rt_BBB");
+        assert_eq!(json["id_token"], "eyJ.CCC.sig");
+        let printed = format!("{r:?}");
+        for secret in ["AAA", "BBB", "CCC"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The broker's OAuth flows: the rules of each endpoint, in OAuth terms. Handlers (`oauth`,
+//! `admin`) read the request, call one flow, and render what it returns; flows never see an
+//! HTTP request, and are the only code that decides what a request may do.
+//!
+//! # Layout
+//! * [`authorize`] — [`authorize::AuthorizeRequest`]: `/authorize`, checked and started;
+//!   [`callback`] — `/callback`: the upstream's answer, the login completed with a code;
+//!   [`logins`] — [`logins::Logins`], the pending logins and codes in between.
+//! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
+//! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
+//!   grant; [`scope`] — the scope rules.
+//! * [`introspection`] (RFC 7662) and [`revocation`] (RFC 7009); [`discovery`] — the RFC 8414
+//!   and OpenID Connect Discovery document.
+//! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
+//!   [`client_metadata`], the metadata they read and answer.
+//! * [`client_rules`] — the rules of an app's client settings, applied by the admin API,
+//!   registration and the token endpoint alike.
+
+pub mod authorize;
+pub mod callback;
+pub mod client_auth;
+pub mod client_metadata;
+pub mod client_rules;
+pub mod discovery;
+pub mod grants;
+pub mod introspection;
+pub mod logins;
+pub mod registration;
+pub mod revocation;
+pub mod scope;
+pub mod token;
+
+use std::borrow::Cow;
+
+use tessera_shared::oauth::OAuthError;
+
+use crate::ratelimit::Refusal;
+
+/// Why a browser step of a login (`/authorize`, `/callback`) stops; the handler renders it.
+#[derive(Debug)]
+pub enum LoginError {
+    /// An HTML error page: there is no redirect URI to trust (RFC 6749 §4.1.2.1).
+    Page {
+        status: u16,
+        title: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// A rate limit refused the request: the 429 page.
+    Limited(Refusal),
+    /// Back to the app's redirect URI with `error`, the app's exact `state`, and `iss`.
+    Redirect {
+        redirect_uri: String,
+        error: OAuthError,
+        state: Option<String>,
+    },
+}
+
+impl LoginError {
+    pub fn page(status: u16, title: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        LoginError::Page {
+            status,
+            title,
+            detail: detail.into(),
+        }
+    }
+
+    /// The page of a request that needs user login on a broker without `[upstream]`.
+    pub fn not_configured() -> Self {
+        Self::page(404, "Not available", "user login is not configured")
+    }
+
+    /// The page of a store that could not answer.
+    pub fn unavailable() -> Self {
+        Self::page(503, "Temporarily unavailable", "please retry shortly")
+    }
+}

@@ -1,0 +1,39 @@
+//! `POST /token` (RFC 6749 §3.2): reads the form and the client's credentials, lets the token
+//! flow answer ([`token::exchange`]), counts the request by grant and outcome, and answers with
+//! `Cache-Control: no-store` (§5.1).
+
+use std::cell::Cell;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_shared::oauth::{Form, OAuthResponse};
+
+use crate::flows::token;
+use crate::http::client_ip;
+use crate::http::credentials::presented;
+use crate::state::AppState;
+
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthResponse> {
+    let grant = Cell::new("unknown");
+    let result = async {
+        let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
+        form.required("grant_type")?;
+        let credentials = presented(&req, &form)?;
+        let ip = client_ip(&req, &state.config.server.trusted_proxies);
+        token::exchange(&state, &form, credentials, ip, &grant).await
+    }
+    .await;
+    let outcome = match &result {
+        Ok(_) => "success",
+        Err(e) => e.code.as_str(),
+    };
+    state.metrics.token_request(grant.get(), outcome);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(result?))
+}

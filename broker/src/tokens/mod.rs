@@ -1,0 +1,375 @@
+//! Issuing Tessera's opaque tokens: minting access tokens, starting logins (families) with their
+//! refresh tokens, and revocation (authorization codes belong to the login flows). Looking
+//! tokens up is shared with the proxy ([`TokenLookup`], which states when a token is honoured).
+//!
+//! # Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)
+//! Each login starts a *family*: one record, one live refresh token. Refreshing replaces the
+//! live token atomically (`redis/scripts/refresh_rotate.lua`); presenting any other token of the
+//! family — a consumed one — is reuse and revokes the family, access tokens included. Two
+//! concurrent refreshes with the same token therefore get one success, and the other one is
+//! treated as reuse: the family is revoked. That is the strict reading of RFC 9700 §4.14.2; a
+//! client must not refresh one token twice. A string that was never issued (no pointer to a
+//! family) revokes nothing.
+//!
+//! With a grace period (`tokens.refresh_grace_secs`, default 0: none), the token replaced last,
+//! presented again by the same client within the period (a retry after a lost answer), gets the
+//! *same* successor again instead of revoking the login; see [`grace`] for how the successor is
+//! kept without storing a token.
+//!
+//! # Scopes follow the app
+//! A refresh narrows the login's scope to its app's *current* scopes, as every lookup does
+//! ([`TokenLookup`]), so removing a scope from an app takes it from every live login at once.
+//!
+//! # The upstream `id_token`
+//! A login's upstream `id_token` is stored only sealed ([`Keys::seal`]): every record written
+//! here (codes, families) carries it in `id_token_sealed`, and [`TokenLookup`] opens it again
+//! for the proxy, which forwards it where a route asks.
+//!
+//! # Layout
+//! * this file — [`Tokens`]: access tokens, families, codes, revocation.
+//! * [`refresh`] — the refresh grant's rotation; [`grace`] — its sealed successor.
+
+pub mod grace;
+pub mod refresh;
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use tessera_shared::catalog::Catalog;
+use tessera_shared::crypto::{random_string, Keys};
+use tessera_shared::error::StoreError;
+use tessera_shared::model::{App, FamilyRecord, GrantType, Identity, Sensitive, TokenRecord};
+use tessera_shared::scope::ScopeSet;
+use tessera_shared::time::now;
+use tessera_shared::token::TokenKind;
+use tessera_shared::tokens::TokenLookup;
+
+/// A freshly minted access token and what it stands for.
+#[derive(Debug)]
+pub struct Minted {
+    pub token: Sensitive,
+    pub record: TokenRecord,
+}
+
+/// An app-only grant (client credentials).
+#[derive(Debug)]
+pub struct Grant<'a> {
+    pub app: &'a App,
+    pub client_id: &'a str,
+    pub grant: GrantType,
+    pub scope: ScopeSet,
+    pub sub: Option<String>,
+    pub ttl_secs: u64,
+}
+
+/// A grant on behalf of a user who logged in upstream.
+#[derive(Debug)]
+pub struct UserGrant<'a> {
+    pub app: &'a App,
+    pub client_id: &'a str,
+    pub grant: GrantType,
+    pub scope: ScopeSet,
+    pub identity: Identity,
+    /// Issue a refresh token too.
+    pub refresh: bool,
+}
+
+/// What a user grant or a refresh hands out.
+#[derive(Debug)]
+pub struct Issued {
+    pub access: Minted,
+    pub refresh_token: Option<Sensitive>,
+    pub family: String,
+    pub identity: Identity,
+}
+
+/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is invalid, expired or revoked")]
+    Invalid,
+    #[error("the refresh token was already used; the login is revoked")]
+    Reused,
+    #[error("the requested scope exceeds the original grant")]
+    Scope,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Lifetimes, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access_secs: u64,
+    pub refresh_secs: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    catalog: Catalog,
+    keys: Keys,
+    lookup: TokenLookup,
+    life: Lifetimes,
+    /// The refresh grace period, in ms (0: none).
+    refresh_grace_ms: u64,
+}
+
+impl Tokens {
+    pub fn new(catalog: Catalog, keys: Keys, life: Lifetimes) -> Self {
+        Tokens {
+            lookup: TokenLookup::new(catalog.clone(), keys.clone()),
+            catalog,
+            keys,
+            life,
+            refresh_grace_ms: 0,
+        }
+    }
+
+    /// With a refresh grace period of `secs` (see the module documentation).
+    pub fn with_refresh_grace(mut self, secs: u64) -> Self {
+        self.refresh_grace_ms = secs.saturating_mul(1000);
+        self
+    }
+
+    fn store(&self) -> &std::sync::Arc<dyn tessera_shared::store::Store> {
+        self.catalog.store()
+    }
+
+    /// Looking tokens up (introspection).
+    pub fn lookup(&self) -> &TokenLookup {
+        &self.lookup
+    }
+
+    /// Mints an access token for an app acting on its own behalf.
+    pub async fn mint(&self, g: Grant<'_>) -> Result<Minted, StoreError> {
+        let attributes = app_attributes(g.app);
+        self.mint_access(
+            g.app,
+            g.client_id,
+            g.grant,
+            g.scope,
+            g.sub,
+            attributes,
+            None,
+            g.ttl_secs,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn mint_access(
+        &self,
+        app: &App,
+        client_id: &str,
+        grant: GrantType,
+        scope: ScopeSet,
+        sub: Option<String>,
+        attributes: BTreeMap<String, serde_json::Value>,
+        family: Option<String>,
+        ttl_secs: u64,
+    ) -> Result<Minted, StoreError> {
+        let token = TokenKind::AccessToken.generate();
+        let iat = now();
+        let record = TokenRecord {
+            client_id: client_id.to_string(),
+            app_id: app.id,
+            developer_id: app.developer_id,
+            app_generation: app.generation,
+            grant,
+            scope,
+            sub,
+            iat,
+            exp: iat.saturating_add(ttl_secs as i64),
+            attributes,
+            family,
+        };
+        let json = serde_json::to_string(&record)?;
+        self.store()
+            .token_put(
+                TokenKind::AccessToken,
+                &self.keys.token_hash(&token),
+                &json,
+                ttl_secs,
+            )
+            .await?;
+        Ok(Minted {
+            token: Sensitive(token),
+            record,
+        })
+    }
+
+    /// A new family id (also what a code redemption claims the code for).
+    pub fn new_family_id() -> String {
+        random_string::<16>()
+    }
+
+    /// Starts a login's family under `family` and mints its first tokens.
+    pub async fn start_family(
+        &self,
+        g: UserGrant<'_>,
+        family: String,
+    ) -> Result<Issued, StoreError> {
+        let at = now();
+        let ttl = self.life.refresh_secs;
+        let scope = g.scope.intersection(&g.app.scopes);
+        let mut identity = g.identity.clone();
+        seal(&self.keys, &mut identity);
+        let record = FamilyRecord {
+            client_id: g.client_id.to_string(),
+            app_id: g.app.id,
+            developer_id: g.app.developer_id,
+            app_generation: g.app.generation,
+            grant: g.grant,
+            scope: scope.clone(),
+            identity,
+            created_at: at,
+            expires_at: at.saturating_add(ttl as i64),
+        };
+        let refresh = g.refresh.then(|| TokenKind::RefreshToken.generate());
+        let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
+        let store = self.store();
+        if let Some(h) = &refresh_hash {
+            store
+                .token_put(TokenKind::RefreshToken, h, &family, ttl)
+                .await?;
+        }
+        store
+            .family_put(
+                &family,
+                &serde_json::to_string(&record)?,
+                refresh_hash.as_deref(),
+                ttl,
+            )
+            .await?;
+        let app_id = g.app.id.to_string();
+        store
+            .user_family_add(&app_id, &g.identity.sub, &family, ttl)
+            .await?;
+        let access = self.mint_for_family(g.app, &record, scope, &family).await?;
+        Ok(Issued {
+            access,
+            refresh_token: refresh.map(Sensitive),
+            family,
+            identity: g.identity,
+        })
+    }
+
+    async fn mint_for_family(
+        &self,
+        app: &App,
+        fam: &FamilyRecord,
+        scope: ScopeSet,
+        family: &str,
+    ) -> Result<Minted, StoreError> {
+        let mut attributes = app_attributes(app);
+        attributes.extend(fam.identity.claims.clone());
+        // An access token never outlives its login.
+        let left = (fam.expires_at - now()).max(1) as u64;
+        self.mint_access(
+            app,
+            &fam.client_id,
+            fam.grant,
+            scope,
+            Some(fam.identity.sub.clone()),
+            attributes,
+            Some(family.to_string()),
+            self.life.access_secs.min(left),
+        )
+        .await
+    }
+
+    /// Mints an access token for the live login `family` of `app` (a token exchange of the
+    /// login's own id_token), with `scope` within the login's. `None` when the login is
+    /// unknown, revoked, another app's, or the scope exceeds it.
+    pub async fn mint_in_family(
+        &self,
+        app: &App,
+        family: &str,
+        scope: Option<ScopeSet>,
+    ) -> Result<Option<Issued>, StoreError> {
+        let Some(state) = self.store().family_get(family).await? else {
+            return Ok(None);
+        };
+        let fam: FamilyRecord = serde_json::from_str(&state.record)?;
+        // Scopes follow the app: the login's scope as the app holds it now.
+        let scope = scope
+            .unwrap_or_else(|| fam.scope.clone())
+            .intersection(&app.scopes);
+        if state.revoked
+            || fam.app_id != app.id
+            || fam.expires_at <= now()
+            || !scope.is_subset(&fam.scope)
+            || !app.honours(&fam.client_id, fam.app_generation, now())
+        {
+            return Ok(None);
+        }
+        let mut fam = fam;
+        fam.grant = GrantType::TokenExchange;
+        let access = self.mint_for_family(app, &fam, scope, family).await?;
+        Ok(Some(Issued {
+            access,
+            refresh_token: None,
+            family: family.to_string(),
+            identity: fam.identity,
+        }))
+    }
+
+    pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        self.store().family_revoke(family).await
+    }
+
+    /// Revokes every login of user `sub` in `app_id`; returns how many there were.
+    pub async fn revoke_user(&self, app_id: Uuid, sub: &str) -> Result<usize, StoreError> {
+        let families = self.store().user_families(&app_id.to_string(), sub).await?;
+        for f in &families {
+            self.store().family_revoke(f).await?;
+        }
+        Ok(families.len())
+    }
+
+    /// RFC 7009 §2.1: revokes `token` if it belongs to `owner`. A refresh token revokes its whole
+    /// family (the access tokens of the same grant too, as §2.1 recommends). Unknown, malformed
+    /// and foreign tokens are left alone without error, so the answer reveals nothing.
+    pub async fn revoke(&self, token: &str, owner: &App) -> Result<(), StoreError> {
+        let store = self.store();
+        let hash = self.keys.token_hash(token);
+        if TokenKind::RefreshToken.is_well_formed(token) {
+            let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
+                return Ok(());
+            };
+            if let Some(state) = store.family_get(&family).await? {
+                let fam: FamilyRecord = serde_json::from_str(&state.record)?;
+                if fam.app_id == owner.id {
+                    store.family_revoke(&family).await?;
+                }
+            }
+            return Ok(());
+        }
+        if !TokenKind::AccessToken.is_well_formed(token) {
+            return Ok(());
+        }
+        let Some(raw) = store.token_get(TokenKind::AccessToken, &hash).await? else {
+            return Ok(());
+        };
+        let record: TokenRecord = serde_json::from_str(&raw)?;
+        if record.app_id == owner.id {
+            store.token_delete(TokenKind::AccessToken, &hash).await?;
+        }
+        Ok(())
+    }
+}
+
+fn app_attributes(app: &App) -> BTreeMap<String, serde_json::Value> {
+    app.attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect()
+}
+
+/// Seals the identity's upstream `id_token` for storage (the plaintext member is never
+/// serialized): every record holding an identity (codes, families) is written through this.
+pub fn seal(keys: &Keys, identity: &mut Identity) {
+    if identity.id_token_sealed.is_none() {
+        identity.id_token_sealed = identity.id_token.as_ref().map(|t| keys.seal(&t.0));
+    }
+}

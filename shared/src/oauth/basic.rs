@@ -1,0 +1,38 @@
+//! HTTP Basic client credentials (RFC 6749 §2.3.1): the `client_id` and `client_secret` are each
+//! form-urlencoded, joined with `:` and base64-encoded.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+/// The (client_id, client_secret) of the credentials part of a `Basic` header (after the
+/// scheme); `None` unless both are there, non-empty and well encoded.
+pub fn parse_basic(b64: &str) -> Option<(String, String)> {
+    let raw = STANDARD.decode(b64).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let decode = |s: &str| -> Option<String> {
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .ok()
+            .map(|v| v.into_owned())
+    };
+    let (id, secret) = (decode(id)?, decode(secret)?);
+    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let enc = STANDARD.encode("my%20id:s%3Acret");
+        assert_eq!(
+            parse_basic(&enc),
+            Some(("my id".to_string(), "s:cret".to_string()))
+        );
+        assert_eq!(parse_basic("not base64!"), None);
+        assert_eq!(parse_basic(&STANDARD.encode("nocolon")), None);
+    }
+}
