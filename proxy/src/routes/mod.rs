@@ -11,8 +11,6 @@ mod compile;
 pub mod config;
 mod shape;
 
-pub use shape::MAX_ROUTE_NAME;
-
 use std::sync::Arc;
 
 use actix_web::http::Method;
