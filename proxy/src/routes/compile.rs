@@ -137,3 +137,132 @@ fn forwarding(
         client,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{CacheConfig, TokenCache};
+    use crate::metrics::Metrics;
+    use crate::policy::auth::introspection::Introspector;
+    use crate::policy::auth::tessera::{Source, TokenValidator};
+    use crate::policy::jwt::JwksRegistry;
+    use crate::policy::quota::Counters;
+    use crate::tls::BackendConfig;
+    use serde_json::json;
+    use tessera_shared::crypto::Keys;
+
+    /// Tools without a store: token validation by introspection (never called here).
+    fn tools() -> Toolbox {
+        let metrics = Metrics::new().unwrap();
+        let cache = Arc::new(TokenCache::new(&CacheConfig::default()));
+        let introspection = serde_json::from_value(json!({
+            "url": "http://127.0.0.1:9/introspect",
+            "client_id": "proxy",
+            "client_secret": "unused",
+        }))
+        .unwrap();
+        let client = reqwest::Client::new();
+        let source = Source::Introspection(Introspector::new(introspection, client.clone()));
+        let keys = Keys::from_pepper(&"a pepper of the test, long enough".to_string().into());
+        Toolbox {
+            jwks: JwksRegistry::new(client.clone(), 300, 10),
+            backend: BackendConfig::default(),
+            client,
+            default_realm: "api".into(),
+            untrusted_headers: Arc::from(Vec::new()),
+            tokens: Arc::new(TokenValidator::new(
+                keys,
+                source,
+                cache.clone(),
+                metrics.clone(),
+            )),
+            catalog: None,
+            cache,
+            spikes: Default::default(),
+            quotas: Arc::new(Counters::new(None, metrics.quota_fallback.clone())),
+        }
+    }
+
+    fn route(extra: serde_json::Value) -> RouteConfig {
+        let mut r = json!({ "name": "r", "path": "/r", "upstream": "http://127.0.0.1:1/" });
+        for (k, v) in extra.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        serde_json::from_value(r).unwrap()
+    }
+
+    fn kinds(route: &Route) -> Vec<&'static str> {
+        let kind = |s: &Step| match s {
+            Step::Ip(_) => "ip",
+            Step::SpikeArrest(_) => "spike_arrest",
+            Step::Tessera(_) => "tessera",
+            Step::Jwt(_) => "jwt",
+            Step::ApiKey(_) => "api_key",
+            Step::Scopes(_) => "scopes",
+            Step::Quota(_) => "quota",
+            Step::Threat(_) => "threat",
+        };
+        route.steps.iter().map(kind).collect()
+    }
+
+    #[test]
+    fn steps_run_in_the_documented_order() {
+        let every = route(json!({
+            "auth": { "kind": "tessera" },
+            "ip": { "deny": ["10.6.6.0/24"] },
+            "spike_arrest": { "rate": "5ps", "per": "ip" },
+            "scopes": { "required": ["orders:read"] },
+            "quota": { "limit": 10, "period": "minute" },
+            "threat": { "max_header_bytes": 4096 },
+        }));
+        let r = compile_route(&every, &tools()).unwrap();
+        assert_eq!(
+            kinds(&r),
+            [
+                "ip",
+                "spike_arrest",
+                "tessera",
+                "spike_arrest",
+                "scopes",
+                "quota",
+                "threat"
+            ]
+        );
+        assert!(
+            r.threat.is_some(),
+            "the body is checked against the same policy"
+        );
+
+        // Authenticated and nothing else: spike arrest and quota per client still run, since
+        // an app's plan may set them.
+        let bare = route(json!({ "auth": { "kind": "tessera" } }));
+        let r = compile_route(&bare, &tools()).unwrap();
+        assert_eq!(kinds(&r), ["tessera", "spike_arrest", "quota"]);
+
+        // Anyone may call: nothing per client, spike arrest per IP.
+        let open = route(json!({ "auth": { "kind": "none" }, "spike_arrest": { "rate": "5ps" } }));
+        let r = compile_route(&open, &tools()).unwrap();
+        assert_eq!(kinds(&r), ["spike_arrest"]);
+        assert!(r.threat.is_none());
+    }
+
+    #[test]
+    fn route_errors_name_the_key() {
+        let tools = tools();
+        let err = |extra| compile_route(&route(extra), &tools).unwrap_err();
+        assert_eq!(
+            err(json!({ "auth": { "kind": "api_key" } })),
+            "auth: api_key needs a store (store.url)"
+        );
+        assert_eq!(
+            err(json!({ "auth": { "kind": "none" }, "quota": { "limit": 5, "period": "hour" } })),
+            "quota: counts per client and needs authentication"
+        );
+        assert_eq!(
+            err(
+                json!({ "auth": { "kind": "tessera" }, "quota": { "limit": 0, "period": "hour" } })
+            ),
+            "quota.limit: must be at least 1"
+        );
+    }
+}
