@@ -22,29 +22,30 @@ use tessera_shared::analytics::CallEvent;
 
 use crate::analytics::Emitter;
 use crate::denial::Denial;
-use crate::policy::threat::Violation;
+use crate::policy::exchange::{Blocked, Policy};
+use crate::policy::threat::ThreatPolicy;
 
 mod inspected;
 
-use crate::routes::Route;
 pub use inspected::ENCODED_BODY_HEADERS;
 
 /// Bodies up to this size are read whole before forwarding (cheaper than a stream).
 const BUFFER_UP_TO: u64 = 64 * 1024;
 
-pub fn threat_denial(v: Violation) -> Denial {
-    let status = StatusCode::from_u16(v.kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    Denial::Threat {
-        status,
-        message: v.message,
-    }
-}
-
-fn too_large() -> Denial {
-    Denial::Threat {
+/// A body over the size limit: `413`, a threat-protection refusal.
+pub(crate) fn too_large() -> Blocked {
+    let denial = Denial::Threat {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         message: "the request body is too large".into(),
-    }
+    };
+    Blocked::by(Policy::Threat, denial)
+}
+
+/// A body that could not be read from the client: `400`.
+fn unreadable() -> Blocked {
+    Blocked::request(Denial::BadRequest(
+        "the request body could not be read".into(),
+    ))
 }
 
 /// Bytes received from the client, and whether the limit was crossed mid-stream.
@@ -127,13 +128,14 @@ fn content_length(req: &HttpRequest) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Reads (or prepares to stream) the request body under the route's rules.
+/// Reads (or prepares to stream) the request body under the route's rules: its threat
+/// policy, if any, and the size limit.
 pub(crate) async fn request_body(
     req: &HttpRequest,
     mut payload: web::Payload,
-    route: &Route,
+    threat: Option<&ThreatPolicy>,
     max_body: u64,
-) -> Result<RequestBody, Denial> {
+) -> Result<RequestBody, Blocked> {
     let declared = content_length(req);
     let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
     if declared.unwrap_or(0) == 0 && !chunked {
@@ -142,14 +144,13 @@ pub(crate) async fn request_body(
     if declared.is_some_and(|n| n > max_body) {
         return Err(too_large());
     }
-    if let Some(threat) = route.threat.as_ref().filter(|t| t.inspects_body()) {
+    if let Some(threat) = threat.filter(|t| t.inspects_body()) {
         return inspected::read(req, payload, threat, max_body).await;
     }
     if declared.is_some_and(|n| n <= BUFFER_UP_TO) {
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
+            let chunk = chunk.map_err(|_| unreadable())?;
             buf.extend_from_slice(&chunk);
             if buf.len() as u64 > max_body {
                 return Err(too_large());

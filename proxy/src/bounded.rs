@@ -4,12 +4,16 @@
 //! | what | where it goes | cap |
 //! |---|---|---|
 //! | method | metrics label, analytics event | a fixed set ([`crate::canonical::method`]) |
-//! | route name | metrics label, analytics event | [`crate::routes::MAX_ROUTE_NAME`] (checked at load) |
+//! | route name | metrics label, analytics event | [`MAX_ROUTE_NAME`] (checked when routes are compiled) |
 //! | client id | metrics label, analytics event | [`MAX_CLIENT_ID`] |
 //! | error text | the answer's `error_description`, logs | [`MAX_ERROR_TEXT`] |
 //!
 //! The path, query, user agent and other headers are never recorded: analytics events hold the
 //! route, not the path. Cutting is done on a character boundary, so a cut string is still UTF-8.
+
+/// The longest route name; longer names are refused when the route table is compiled (names go
+/// into metrics labels and analytics events).
+pub const MAX_ROUTE_NAME: usize = 64;
 
 /// The longest client id recorded (a JWT's client claim may be anything its issuer wrote).
 pub const MAX_CLIENT_ID: usize = 128;

@@ -1,20 +1,26 @@
-//! Tessera's API proxy: the route table, the policy pipeline every request passes (IP lists,
+//! Tessera's API proxy: the route table, the policy steps every request passes (IP lists,
 //! spike arrest, authentication, scope checks, quota, threat protection), forwarding to backends,
 //! and the analytics events of every call.
 //!
 //! # Layout
 //!
-//! * [`config`] — the proxy's settings; [`routes`] — the route table and its compilation.
+//! * [`config`] — the proxy's settings; [`routes`] — the route table, and the route compiler that
+//!   turns each route's configuration into its policy steps, in order, and its forwarding.
 //! * [`canonical`] — the request read once, before routing: head limits, method, host and the
 //!   canonical path that routes match and backends receive; [`bounded`] — caps on every string
 //!   the proxy records.
-//! * [`pipeline`] — the request handler that runs a route's policies in order; [`policy`] —
-//!   the policies; [`caller`] — who a request was authenticated as.
+//! * [`pipeline`] — the request handler: route, run the route's steps, forward (`send`), record.
+//! * [`policy`] — the policies, one file each, all with one signature
+//!   (`Check`) and listed once as [`policy::step::Step`]: `ip`, `spike`,
+//!   `auth/` (`tessera` with `introspection`, `jwt`, `api_key`, `none`), `scope`, `quota`,
+//!   `threat/`; `jwt/` is the validate-jwt engine. A refusal names its policy
+//!   ([`policy::exchange::Blocked`]). [`caller`] — who a request was authenticated as.
 //! * [`cache`] — validated tokens in process, kept honest by the revocation channel.
 //! * [`body`], [`forward`] — bodies and headers on their way to the backend and back.
 //! * [`denial`] — the answer to each refusal; [`metrics`]; [`analytics`] — the per-call events.
 //! * [`tls`] — TLS termination and mutual TLS to backends; [`startup`] — building, running and
-//!   reloading; [`echo`] — the sample backend of `tessera dev`, the tests and the benchmark.
+//!   reloading; [`state`] — what every handler shares; [`echo`] — the sample backend of
+//!   `tessera dev`, the tests and the benchmark.
 
 pub mod analytics;
 pub mod body;

@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::policy::auth::introspection::Introspector;
 use crate::policy::auth::tessera::{Source, TokenValidator};
 use crate::policy::jwt::JwksRegistry;
+use crate::policy::quota::Counters;
 use crate::routes::{RouteTable, Toolbox};
 use crate::state::{ConfigSource, Runtime};
 
@@ -90,45 +91,9 @@ impl Proxy {
             None if config.has_store() => Some(store::open(&config.store)?),
             None => None,
         };
-        let keys = Keys::from_pepper(&config.security.pepper);
         let cache = Arc::new(TokenCache::new(&config.cache));
-        let client = config.backend.client().map_err(StartError::Routes)?;
-        let jwks_http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.jwks.timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| StartError::Routes(format!("jwks: {e}")))?;
-        let tools = Toolbox {
-            jwks: JwksRegistry::new(
-                jwks_http,
-                config.jwks.refresh_secs,
-                config.jwks.min_refetch_secs,
-            ),
-            backend: config.backend.clone(),
-            client: client.clone(),
-            has_store: store.is_some(),
-            default_realm: config.server.realm.clone(),
-            untrusted_headers: config
-                .server
-                .untrusted_headers
-                .iter()
-                .map(|h| crate::forward::normalised(h))
-                .collect(),
-        };
+        let tools = toolbox(&config, store.as_ref(), &cache, &metrics)?;
         let table = RouteTable::compile(&config.routes, &tools).map_err(StartError::Routes)?;
-        let catalog = store
-            .as_ref()
-            .map(|s| Catalog::new(s.clone(), keys.clone()));
-        let source_of_tokens = match (&config.introspection, &catalog) {
-            (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
-            (None, Some(c)) => Source::Store(Box::new(TokenLookup::new(c.clone(), keys.clone()))),
-            (None, None) => {
-                return Err(StartError::Routes(
-                    "tessera tokens need store.url or [introspection]".into(),
-                ))
-            }
-        };
-        let tokens = TokenValidator::new(keys, source_of_tokens, cache.clone(), metrics.clone());
         let (emitter, writer) = match (&store, config.analytics.enabled) {
             (Some(s), true) => {
                 let m = EmitterMetrics::register(&metrics.registry)?;
@@ -144,59 +109,30 @@ impl Proxy {
             // Nothing can announce revocations: entries live at most cache.max_ttl_secs.
             None => cache.trust_without_channel(),
         }
+        let spikes = tools.spikes.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                spikes.sweep();
+            }
+        });
         let runtime = web::Data::new(Runtime {
             config,
             table: ArcSwap::from_pointee(table),
             tools,
             store,
-            catalog,
-            tokens,
             cache,
-            spikes: Default::default(),
-            quota_fallback: Default::default(),
             metrics,
             emitter,
             source,
         });
-        let sweeper = runtime.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(30));
-            loop {
-                every.tick().await;
-                sweeper.spikes.sweep();
-            }
-        });
         let port = listeners.public.local_addr()?.port();
         let status_port = listeners.status.local_addr()?.port();
-        let data = runtime.clone();
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(crate::pipeline::handle))
-        });
-        server = match &runtime.config.server.tls {
-            Some(tls) => {
-                let cfg = tls.rustls().map_err(StartError::Tls)?;
-                server.listen_rustls_0_23(listeners.public, cfg)?
-            }
-            None => server.listen(listeners.public)?,
-        };
-        if let Some(n) = runtime.config.server.workers {
-            server = server.workers(n);
-        }
-        let data = runtime.clone();
-        let status = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/healthz", web::get().to(healthz))
-                .route("/readyz", web::get().to(readyz))
-                .route("/metrics", web::get().to(metrics_page))
-        })
-        .workers(1)
-        .listen(listeners.status)?
-        .run();
+        let server = public_server(&runtime, listeners.public)?;
+        let status = status_server(&runtime, listeners.status)?;
         Ok(Proxy {
-            server: server.run(),
+            server,
             status,
             port,
             status_port,
@@ -242,6 +178,98 @@ impl Proxy {
         }
         out
     }
+}
+
+/// What routes are compiled with: backend and JWKS clients, and the parts the policy steps
+/// share across routes and reloads (token validation, catalog, cache, limiters, counters).
+fn toolbox(
+    config: &ProxyConfig,
+    store: Option<&Arc<dyn Store>>,
+    cache: &Arc<TokenCache>,
+    metrics: &Metrics,
+) -> Result<Toolbox, StartError> {
+    let keys = Keys::from_pepper(&config.security.pepper);
+    let client = config.backend.client().map_err(StartError::Routes)?;
+    let jwks_http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.jwks.timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| StartError::Routes(format!("jwks: {e}")))?;
+    let catalog = store.map(|s| Catalog::new(s.clone(), keys.clone()));
+    let source = match (&config.introspection, &catalog) {
+        (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
+        (None, Some(c)) => Source::Store(Box::new(TokenLookup::new(c.clone(), keys.clone()))),
+        (None, None) => {
+            return Err(StartError::Routes(
+                "tessera tokens need store.url or [introspection]".into(),
+            ))
+        }
+    };
+    let tokens = TokenValidator::new(keys, source, cache.clone(), metrics.clone());
+    Ok(Toolbox {
+        jwks: JwksRegistry::new(
+            jwks_http,
+            config.jwks.refresh_secs,
+            config.jwks.min_refetch_secs,
+        ),
+        backend: config.backend.clone(),
+        client,
+        default_realm: config.server.realm.clone(),
+        untrusted_headers: (config.server.untrusted_headers.iter())
+            .map(|h| crate::forward::normalised(h))
+            .collect(),
+        tokens: Arc::new(tokens),
+        catalog: catalog.map(Arc::new),
+        cache: cache.clone(),
+        spikes: Default::default(),
+        quotas: Arc::new(Counters::new(
+            store.cloned(),
+            metrics.quota_fallback.clone(),
+        )),
+    })
+}
+
+/// The public listener: every request goes through the pipeline.
+fn public_server(
+    runtime: &web::Data<Runtime>,
+    listener: TcpListener,
+) -> Result<Server, StartError> {
+    let data = runtime.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(crate::pipeline::handle))
+    });
+    server = match &runtime.config.server.tls {
+        Some(tls) => {
+            let cfg = tls.rustls().map_err(StartError::Tls)?;
+            server.listen_rustls_0_23(listener, cfg)?
+        }
+        None => server.listen(listener)?,
+    };
+    if let Some(n) = runtime.config.server.workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}
+
+/// The status listener (`/healthz`, `/readyz`, `/metrics`), kept off the public port.
+fn status_server(
+    runtime: &web::Data<Runtime>,
+    listener: TcpListener,
+) -> Result<Server, StartError> {
+    let data = runtime.clone();
+    let status = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics_page))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    Ok(status)
 }
 
 /// Re-reads the configuration file and swaps in the new route table, or changes nothing and

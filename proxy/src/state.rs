@@ -1,21 +1,18 @@
 //! What every request handler shares: the route table in force (swapped whole on reload), and
-//! the process-wide parts that outlive reloads — store, token cache, spike-arrest limiters,
-//! JWKS cache, metrics, the analytics emitter.
+//! the process-wide parts that outlive reloads — the tools routes are compiled with (among them
+//! what the policy steps share: token validation and cache, spike-arrest limiters, quota
+//! counters, JWKS cache), the store, metrics, the analytics emitter.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use tessera_shared::catalog::Catalog;
 use tessera_shared::store::Store;
 
 use crate::analytics::Emitter;
 use crate::cache::TokenCache;
 use crate::config::ProxyConfig;
 use crate::metrics::Metrics;
-use crate::policy::auth::tessera::TokenValidator;
-use crate::policy::quota::FallbackCounters;
-use crate::policy::spike::SpikeArrests;
 use crate::routes::{RouteTable, Toolbox};
 
 #[derive(Debug)]
@@ -24,11 +21,7 @@ pub struct Runtime {
     pub table: ArcSwap<RouteTable>,
     pub tools: Toolbox,
     pub store: Option<Arc<dyn Store>>,
-    pub catalog: Option<Catalog>,
-    pub tokens: TokenValidator,
     pub cache: Arc<TokenCache>,
-    pub spikes: SpikeArrests,
-    pub quota_fallback: FallbackCounters,
     pub metrics: Metrics,
     pub emitter: Option<Emitter>,
     /// Where the route table is reloaded from on SIGHUP, with the layer under it.

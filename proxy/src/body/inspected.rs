@@ -10,8 +10,9 @@ use actix_web::{web, HttpRequest};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 
-use super::{content_length, threat_denial, too_large, RequestBody};
-use crate::denial::Denial;
+use super::{content_length, too_large, unreadable, RequestBody};
+use crate::policy::exchange::Blocked;
+use crate::policy::threat::step::blocked;
 use crate::policy::threat::{BodyChecker, BodyKind, ThreatPolicy};
 
 /// Headers of an encoded body that do not describe its decoded form: removed when the backend
@@ -44,8 +45,8 @@ fn accept(
     buf: &mut BytesMut,
     bytes: &[u8],
     max_body: u64,
-) -> Result<(), Denial> {
-    checker.feed(bytes).map_err(threat_denial)?;
+) -> Result<(), Blocked> {
+    checker.feed(bytes).map_err(blocked)?;
     if (buf.len() + bytes.len()) as u64 > max_body {
         return Err(too_large());
     }
@@ -59,39 +60,38 @@ pub(super) async fn read(
     mut payload: web::Payload,
     threat: &ThreatPolicy,
     max_body: u64,
-) -> Result<RequestBody, Denial> {
+) -> Result<RequestBody, Blocked> {
     let codings = req
         .headers()
         .get_all(header::CONTENT_ENCODING)
         .map(|v| v.as_bytes());
-    let mut decoder = threat.decoder(codings, max_body).map_err(threat_denial)?;
+    let mut decoder = threat.decoder(codings, max_body).map_err(blocked)?;
     // A decoded body's size is not known upfront: only an unencoded one is checked early.
     let declared = content_length(req).filter(|_| decoder.is_none());
     let mut checker = threat
         .body_checker_for(kind(req), declared)
-        .map_err(threat_denial)?;
+        .map_err(blocked)?;
     let mut buf = BytesMut::new();
     let mut received = 0u64;
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| Denial::BadRequest("the request body could not be read".into()))?;
+        let chunk = chunk.map_err(|_| unreadable())?;
         received = received.saturating_add(chunk.len() as u64);
         if received > max_body {
             return Err(too_large());
         }
         match &mut decoder {
             Some(d) => {
-                let plain = d.feed(&chunk).map_err(threat_denial)?;
+                let plain = d.feed(&chunk).map_err(blocked)?;
                 accept(&mut checker, &mut buf, &plain, max_body)?;
             }
             None => accept(&mut checker, &mut buf, &chunk, max_body)?,
         }
     }
     if let Some(d) = &mut decoder {
-        let plain = d.finish().map_err(threat_denial)?;
+        let plain = d.finish().map_err(blocked)?;
         accept(&mut checker, &mut buf, &plain, max_body)?;
     }
-    checker.finish().map_err(threat_denial)?;
+    checker.finish().map_err(blocked)?;
     Ok(match decoder {
         Some(_) => RequestBody::Decoded(buf.freeze()),
         None => RequestBody::Whole(buf.freeze()),

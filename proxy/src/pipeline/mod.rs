@@ -1,40 +1,29 @@
-//! The request pipeline: match a route, then run its policies in order — IP lists, spike
-//! arrest, authentication, scopes, quota, threat protection — and forward. Every call, refused
-//! or not, ends in one analytics event and the request metrics.
+//! The request pipeline: read the request once and choose its route ([`route`]), run the
+//! route's policy steps in order ([`crate::policy`]: IP lists, spike arrest per IP,
+//! authentication, spike arrest per client, scopes, quota, threat protection), then forward
+//! ([`send`]). The first refusal answers. Every call, refused or not, ends in one analytics event
+//! and the request metrics; a refusal on a matched route is counted by the policy it names.
 //!
-//! Per-client spike arrest needs to know the client, so it runs as soon as authentication has
-//! identified it (before scopes and quota); per-IP spike arrest runs before authentication, so
-//! floods are stopped before any token lookup.
-//!
-//! [`route`] reads the request once and chooses its route (before any policy);
-//! [`authenticate`] dispatches to the route's authentication policy; [`request`] reads what the
-//! request says about its client (address, scheme, forwarding chain).
+//! [`request`] reads what the request says about its client (address, scheme, forwarding
+//! chain).
 
-mod authenticate;
 mod request;
 mod route;
+mod send;
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use tessera_shared::analytics::{AuthOutcome, CallEvent};
+use tessera_shared::analytics::CallEvent;
 
-use crate::body::{self, Metered};
+use crate::body::Metered;
 use crate::bounded::{truncate, MAX_CLIENT_ID};
-use crate::caller::Caller;
 use crate::canonical::method;
 use crate::denial::Denial;
-use crate::forward::Origin;
-use crate::policy::ip::client_ip;
-use crate::policy::quota::{self, Verdict};
-use crate::policy::spike::SpikeKey;
-use crate::routes::Route;
+use crate::policy::exchange::{Blocked, Exchange, Outcome};
 use crate::state::Runtime;
-use authenticate::authenticate;
-use request::{forwarded_chain, is_trusted, proto};
 
 /// The route label of a call refused before a route was chosen.
 const REJECTED: &str = "(rejected)";
@@ -48,9 +37,9 @@ pub(crate) struct Call {
     route: String,
     /// From a fixed set: a standard method, one the route lists, or `OTHER`.
     method: Cow<'static, str>,
-    caller: Option<Arc<Caller>>,
-    auth: AuthOutcome,
-    throttled: bool,
+    /// What the policy steps learnt: the caller, the authentication outcome, throttling, the
+    /// quota headers.
+    outcome: Outcome,
     bytes_in: u64,
 }
 
@@ -64,31 +53,14 @@ pub async fn handle(
         ts_ms: chrono::Utc::now().timestamp_millis(),
         route: String::new(),
         method: Cow::Borrowed(method::standard(req.method()).unwrap_or(method::OTHER)),
-        caller: None,
-        auth: AuthOutcome::None,
-        throttled: false,
+        outcome: Outcome::default(),
         bytes_in: 0,
     };
-    let mut quota_headers = None;
-    let result = run(&req, payload, &rt, &mut call, &mut quota_headers).await;
-    let mut response = match result {
+    let mut response = match run(&req, payload, &rt, &mut call).await {
         Ok(r) => r,
-        Err(d) => {
-            if let Denial::Refused(r) = &d {
-                rt.metrics.rejected.with_label_values(&[r.reason]).inc();
-            }
-            if !call.route.is_empty() {
-                rt.metrics
-                    .refusals
-                    .with_label_values(&[call.route.as_str(), policy_of(&d)])
-                    .inc();
-            } else if matches!(d, Denial::Refused(_)) {
-                call.route = REJECTED.into();
-            }
-            d.response()
-        }
+        Err(blocked) => refused(&rt, &mut call, blocked),
     };
-    if let Some(v) = quota_headers {
+    if let Some(v) = call.outcome.quota_headers.take() {
         for (name, value) in v {
             if let Ok(value) = header::HeaderValue::from_str(&value) {
                 response
@@ -100,193 +72,37 @@ pub async fn handle(
     finish(&rt, call, response)
 }
 
-fn policy_of(d: &Denial) -> &'static str {
-    match d {
-        Denial::IpRefused => "ip",
-        Denial::Throttled { reason, .. } => reason,
-        Denial::MissingCredentials { .. }
-        | Denial::InvalidToken { .. }
-        | Denial::JwtFailure { .. } => "auth",
-        Denial::InsufficientScope { .. } | Denial::ClaimsMismatch { .. } => "scope",
-        Denial::Threat { .. } => "threat",
-        Denial::Unavailable(_) => "unavailable",
-        Denial::BadGateway | Denial::GatewayTimeout => "backend",
-        _ => "request",
-    }
-}
-
 async fn run(
     req: &HttpRequest,
     payload: web::Payload,
     rt: &Runtime,
     call: &mut Call,
-    quota_headers: &mut Option<[(&'static str, String); 4]>,
-) -> Result<HttpResponse, Denial> {
-    let route::Routed { route, path, url } = route::route(req, rt, call)?;
-
-    // 1. IP allow/deny.
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-    let trusted = &rt.config.server.trusted_proxies;
-    let forwarded_for = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
-    let ip = client_ip(peer, forwarded_for, trusted);
-    if let Some(list) = &route.ip {
-        if !list.permits(ip) {
-            return Err(Denial::IpRefused);
-        }
+) -> Result<HttpResponse, Blocked> {
+    let routed = route::route(req, rt, call).map_err(Blocked::request)?;
+    let client = request::Client::of(req, rt);
+    let mut x = Exchange::new(req, routed.path.as_str(), client.ip, &mut call.outcome);
+    for step in &routed.route.steps {
+        step.check(&mut x).await?;
     }
-
-    // 2. Spike arrest per IP, before any lookup.
-    if let Some((rate, SpikeKey::Ip)) = route.spike {
-        spike(rt, call, &route, rate, &format!("ip:{ip}"))?;
-    }
-
-    // 3. Authentication.
-    let caller = authenticate(req, rt, &route, call).await?;
-    call.caller = caller.clone();
-
-    if let Some(c) = &caller {
-        // What spike arrest and quota count against (built once: it allocates).
-        let subject = c.throttle_key();
-        // 2b. Spike arrest per client: the app's plan, else the route's.
-        let rate = c.rate_plan.spike_arrest.or(match route.spike {
-            Some((r, SpikeKey::Client)) => Some(r),
-            _ => None,
-        });
-        if let Some(rate) = rate {
-            spike(rt, call, &route, rate, &subject)?;
-        }
-        // 4. Scopes.
-        route
-            .scopes
-            .check(c, req.method().as_str())
-            .map_err(|scope| Denial::InsufficientScope {
-                realm: route.realm.clone(),
-                scope,
-            })?;
-        route.scopes.check_claims(c).map_err(|message| {
-            call.auth = AuthOutcome::Forbidden;
-            Denial::ClaimsMismatch { message }
-        })?;
-        // 5. Quota: the app's plan, else the route's.
-        let plan = c
-            .rate_plan
-            .quota
-            .or(route.quota.as_ref().map(|q| q.quota()));
-        if let Some(q) = plan {
-            let fallback_limit = route
-                .quota
-                .as_ref()
-                .and_then(|r| r.fallback_limit)
-                .unwrap_or(q.limit);
-            let v: Verdict = match &rt.store {
-                Some(store) => {
-                    quota::take(
-                        store.as_ref(),
-                        &rt.quota_fallback,
-                        &subject,
-                        q,
-                        fallback_limit,
-                    )
-                    .await
-                }
-                None => quota::take_local(&rt.quota_fallback, &subject, q, fallback_limit),
-            };
-            if v.fallback {
-                rt.metrics.quota_fallback.inc();
-            }
-            *quota_headers = Some(v.headers(q.period));
-            if !v.allowed {
-                call.throttled = true;
-                return Err(Denial::Throttled {
-                    retry_after_secs: v.reset_secs,
-                    reason: "quota",
-                });
-            }
-        }
-    }
-
-    // 6. Threat protection on the request head; the body is checked as it streams in.
-    if let Some(t) = &route.threat {
-        let headers = req
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_bytes()));
-        t.check_head(path.as_str(), req.query_string(), headers)
-            .map_err(body::threat_denial)?;
-    }
-
-    // 7. Forward.
-    let origin = Origin {
-        client_ip: ip,
-        trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
-        peer,
-        trusted_peer: is_trusted(peer, trusted),
-        proto: proto(req, rt, peer),
-        host: req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok()),
-    };
-    let fwd = &route.forward;
-    let mut headers = fwd.request_headers(req.headers(), &origin, caller.as_deref());
-    let body = body::request_body(req, payload, &route, rt.config.server.max_body_bytes).await?;
-    if body.is_decoded() {
-        for name in body::ENCODED_BODY_HEADERS {
-            headers.remove(name);
-        }
-    }
-    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
-        .map_err(|_| Denial::BadRequest("unsupported method".into()))?;
-    let (body, counter) = body.into_reqwest();
-    let send = fwd
-        .client
-        .request(method, url)
-        .headers(headers)
-        .body(body)
-        .send();
-    // The timeout covers the wait for the response head; a long streamed body is not cut off.
-    let sent = match tokio::time::timeout(fwd.timeout, send).await {
-        Ok(sent) => sent,
-        Err(_) => return Err(Denial::GatewayTimeout),
-    };
-    call.bytes_in = counter.bytes();
-    match sent {
-        Ok(res) => Ok(crate::forward::response(res)),
-        Err(e) => {
-            if counter.too_large() {
-                return Err(Denial::Threat {
-                    status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    message: "the request body is too large".into(),
-                });
-            }
-            let denial = crate::forward::failure(&e);
-            // Without the URL: its query may carry what the client sent.
-            tracing::debug!(route = %route.name, error = %e.without_url(), "backend exchange failed");
-            Err(denial)
-        }
-    }
+    send::send(req, payload, rt, routed, client, call).await
 }
 
-fn spike(
-    rt: &Runtime,
-    call: &mut Call,
-    route: &Route,
-    rate: tessera_shared::rate::Rate,
-    key: &str,
-) -> Result<(), Denial> {
-    rt.spikes.check(&route.name, rate, key).map_err(|wait| {
-        call.throttled = true;
-        Denial::Throttled {
-            retry_after_secs: wait.as_secs_f64().ceil() as u64,
-            reason: "spike_arrest",
-        }
-    })
+/// The answer to a refusal, counted by the reason of a request refused as it came and, on a
+/// matched route, by the policy that refused it.
+fn refused(rt: &Runtime, call: &mut Call, blocked: Blocked) -> HttpResponse {
+    let Blocked { by, denial } = blocked;
+    if let Denial::Refused(r) = &denial {
+        rt.metrics.rejected.with_label_values(&[r.reason]).inc();
+    }
+    if !call.route.is_empty() {
+        rt.metrics
+            .refusals
+            .with_label_values(&[call.route.as_str(), by.label()])
+            .inc();
+    } else if matches!(denial, Denial::Refused(_)) {
+        call.route = REJECTED.into();
+    }
+    denial.response()
 }
 
 /// Records the call (metrics, analytics event) once its response body has been sent.
@@ -299,6 +115,7 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         call.route
     };
     let client = call
+        .outcome
         .caller
         .as_ref()
         .map(|c| truncate(&c.client_id, MAX_CLIENT_ID))
@@ -314,16 +131,16 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
     let event = CallEvent {
         ts_ms: call.ts_ms,
         client_id: (!client.is_empty()).then(|| client.to_string()),
-        app_id: call.caller.as_ref().and_then(|c| c.app_id),
-        developer_id: call.caller.as_ref().and_then(|c| c.developer_id),
+        app_id: call.outcome.caller.as_ref().and_then(|c| c.app_id),
+        developer_id: call.outcome.caller.as_ref().and_then(|c| c.developer_id),
         route,
         method: call.method.into_owned(),
         status,
         latency_us: latency.as_micros() as u64,
         bytes_in: call.bytes_in,
         bytes_out: 0,
-        auth: call.auth,
-        throttled: call.throttled,
+        auth: call.outcome.auth,
+        throttled: call.outcome.throttled,
     };
     Metered::wrap(response, rt.emitter.clone(), event)
 }

@@ -2,10 +2,36 @@
 //! forwarding chain (only from trusted hops). Host and path are decided in
 //! [`crate::canonical`].
 
+use std::net::IpAddr;
+
 use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 
+use crate::policy::ip::client_ip;
 use crate::state::Runtime;
+
+/// Where a call came from.
+pub(super) struct Client {
+    /// The socket peer.
+    pub peer: IpAddr,
+    /// The client address: the peer, or `X-Forwarded-For` read through trusted hops only.
+    pub ip: IpAddr,
+}
+
+impl Client {
+    pub fn of(req: &HttpRequest, rt: &Runtime) -> Self {
+        let peer = req
+            .peer_addr()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let forwarded_for = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok());
+        let ip = client_ip(peer, forwarded_for, &rt.config.server.trusted_proxies);
+        Client { peer, ip }
+    }
+}
 
 /// `https` when the proxy terminated TLS, or when a trusted hop says the client used it.
 pub(super) fn proto(req: &HttpRequest, rt: &Runtime, peer: std::net::IpAddr) -> &'static str {

@@ -1,12 +1,16 @@
 //! IP allow/deny lists (Apigee's AccessControl, APIM's ip-filter). Which address counts as the
 //! client's (the socket peer, or `X-Forwarded-For` from trusted hops only) is decided in
-//! [`tessera_shared::client_ip`], shared with the broker's per-IP rate limits.
+//! [`tessera_shared::client_ip`], shared with the broker's per-IP rate limits. The first step of
+//! a route ([`IpFilter`]): a refused address is `403`.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::Deserialize;
 pub use tessera_shared::client_ip::{canonical, client_ip};
+
+use super::exchange::{Blocked, Check, Exchange, Policy};
+use crate::denial::Denial;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +34,26 @@ impl IpConfig {
             return false;
         }
         self.allow.is_empty() || self.allow.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// The IP step: the route's lists against the client address.
+#[derive(Debug)]
+pub struct IpFilter(IpConfig);
+
+impl IpFilter {
+    /// `None` when the route has no lists.
+    pub fn compile(cfg: &IpConfig) -> Option<Self> {
+        (!cfg.is_empty()).then(|| IpFilter(cfg.clone()))
+    }
+}
+
+impl Check for IpFilter {
+    async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
+        if self.0.permits(x.ip()) {
+            return Ok(());
+        }
+        Err(Blocked::by(Policy::Ip, Denial::IpRefused))
     }
 }
 

@@ -1,10 +1,34 @@
-//! The per-route policies, in the order the pipeline applies them: [`ip`], [`spike`], [`auth`]
-//! (with [`jwt`]), [`scope`], [`quota`], [`threat`].
+//! The per-route policies, each a step with one signature (`exchange::Check`): it reads and
+//! fills in the call's [`exchange::Exchange`], and lets the call through or refuses it naming
+//! itself ([`exchange::Blocked`]). A compiled route holds its steps ([`step::Step`]) in this
+//! order, the first refusal answering:
+//!
+//! 1. [`ip`] — IP allow/deny;
+//! 2. [`spike`] — spike arrest per IP, before any lookup;
+//! 3. [`auth`] — authentication: [`auth::tessera`] (opaque tokens, from the store or by
+//!    [`auth::introspection`]), [`auth::jwt`] (upstream JWTs, validated by [`jwt`]),
+//!    [`auth::api_key`], or none ([`auth::none`]: no step);
+//! 4. [`spike`] — spike arrest per client (the app's plan, else the route's);
+//! 5. [`scope`] — required scopes and claims;
+//! 6. [`quota`] — quota per client (the app's plan, else the route's), with its in-process
+//!    fallback;
+//! 7. [`threat`] — threat protection of the head ([`threat::step`]); the body is checked as it
+//!    streams in, on its way to the backend.
+//!
+//! Before the steps the request is read once and routed ([`crate::canonical`]); after them it
+//! is forwarded ([`crate::forward`]).
+//!
+//! # Adding a policy
+//! One file here with its configuration, its step type and `impl Check`; one line in the
+//! `steps!` list ([`step`]); one line at its place in the route compiler
+//! (`routes/compile.rs`), and its key in `RouteConfig` (`routes/config.rs`).
 
 pub mod auth;
+pub mod exchange;
 pub mod ip;
 pub mod jwt;
 pub mod quota;
 pub mod scope;
 pub mod spike;
+pub mod step;
 pub mod threat;

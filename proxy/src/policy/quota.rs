@@ -5,15 +5,24 @@
 //!
 //! When Redis cannot be reached the proxy does not let everything through: it counts in process
 //! against `fallback_limit` (default: the limit itself) — per instance, so N proxies may admit
-//! up to N × that during an outage — and says so in `tessera_proxy_quota_fallback_total`.
+//! up to N × that during an outage — and says so in `tessera_proxy_quota_fallback_total`. A
+//! proxy without a store counts in process only. Both live in [`Counters`].
+//!
+//! The step ([`QuotaStep`]) runs on every route that authenticates: an app's plan may set a
+//! quota where the route sets none. Its `RateLimit-*` headers go with the response, whatever it
+//! is; a call over the quota is `429` with `Retry-After`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use prometheus::IntCounter;
 use serde::Deserialize;
 use tessera_shared::rate::{Period, Quota};
 use tessera_shared::store::{QuotaKey, Store};
 use tessera_shared::time::now;
+
+use super::exchange::{Blocked, Check, Exchange, Policy};
+use crate::denial::Denial;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +40,14 @@ impl QuotaConfig {
             limit: self.limit,
             period: self.period,
         }
+    }
+
+    /// The limits are at least one call.
+    pub fn check(&self) -> Result<(), String> {
+        if self.limit == 0 || self.fallback_limit == Some(0) {
+            return Err("quota.limit: must be at least 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -131,5 +148,99 @@ pub async fn take(
         remaining: limit.saturating_sub(count),
         reset_secs: (end - at).max(0) as u64,
         fallback: is_fallback,
+    }
+}
+
+/// Where quotas are counted: the store every instance shares, else in process.
+#[derive(Debug)]
+pub struct Counters {
+    store: Option<Arc<dyn Store>>,
+    fallback: FallbackCounters,
+    /// `tessera_proxy_quota_fallback_total`.
+    fallbacks: IntCounter,
+}
+
+impl Counters {
+    pub fn new(store: Option<Arc<dyn Store>>, fallbacks: IntCounter) -> Self {
+        Counters {
+            store,
+            fallback: FallbackCounters::default(),
+            fallbacks,
+        }
+    }
+
+    /// Counts one call of `subject`; `fallback_limit` applies while the store is unreachable.
+    async fn take(&self, subject: &str, quota: Quota, fallback_limit: u64) -> Verdict {
+        let v = match &self.store {
+            Some(store) => {
+                take(
+                    store.as_ref(),
+                    &self.fallback,
+                    subject,
+                    quota,
+                    fallback_limit,
+                )
+                .await
+            }
+            None => take_local(&self.fallback, subject, quota, fallback_limit),
+        };
+        if v.fallback {
+            self.fallbacks.inc();
+        }
+        v
+    }
+}
+
+/// The quota step.
+#[derive(Debug)]
+pub struct QuotaStep {
+    /// The route's quota, for callers whose plan sets none.
+    route: Option<QuotaConfig>,
+    counters: Arc<Counters>,
+}
+
+impl QuotaStep {
+    /// On routes that authenticate; `None` on the others.
+    pub fn compile(
+        cfg: Option<&QuotaConfig>,
+        authenticated: bool,
+        counters: &Arc<Counters>,
+    ) -> Result<Option<Self>, String> {
+        if let Some(q) = cfg {
+            q.check()?;
+        }
+        Ok(authenticated.then(|| QuotaStep {
+            route: cfg.cloned(),
+            counters: counters.clone(),
+        }))
+    }
+}
+
+impl Check for QuotaStep {
+    async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
+        let Some(caller) = x.caller() else {
+            return Ok(());
+        };
+        // The app's plan, else the route's.
+        let Some(q) = (caller.rate_plan.quota).or(self.route.as_ref().map(|r| r.quota())) else {
+            return Ok(());
+        };
+        let fallback_limit = (self.route.as_ref())
+            .and_then(|r| r.fallback_limit)
+            .unwrap_or(q.limit);
+        let Some(subject) = x.throttle_key() else {
+            return Ok(());
+        };
+        let v = self.counters.take(subject, q, fallback_limit).await;
+        x.out.quota_headers = Some(v.headers(q.period));
+        if v.allowed {
+            return Ok(());
+        }
+        x.out.throttled = true;
+        let denial = Denial::Throttled {
+            retry_after_secs: v.reset_secs,
+            reason: "quota",
+        };
+        Err(Blocked::by(Policy::Quota, denial))
     }
 }

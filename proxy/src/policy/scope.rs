@@ -6,8 +6,11 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use tessera_shared::analytics::AuthOutcome;
 
+use super::exchange::{Blocked, Check, Exchange, Policy};
 use crate::caller::Caller;
+use crate::denial::Denial;
 use crate::policy::jwt::claims::check_with;
 use crate::policy::jwt::RequiredClaim;
 
@@ -55,6 +58,45 @@ impl ScopeConfig {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(" "))
+    }
+}
+
+/// The scope step, on routes that require scopes or claims.
+#[derive(Debug)]
+pub struct Scopes {
+    cfg: ScopeConfig,
+    /// For the `insufficient_scope` challenge.
+    realm: String,
+}
+
+impl Scopes {
+    /// `None` when the route requires nothing of the caller.
+    pub fn compile(cfg: &ScopeConfig, realm: &str) -> Option<Self> {
+        (!cfg.is_empty()).then(|| Scopes {
+            cfg: cfg.clone(),
+            realm: realm.to_string(),
+        })
+    }
+}
+
+impl Check for Scopes {
+    async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
+        let Some(caller) = x.caller() else {
+            return Ok(());
+        };
+        if let Err(scope) = self.cfg.check(caller, x.req().method().as_str()) {
+            let realm = self.realm.clone();
+            let denial = Denial::InsufficientScope { realm, scope };
+            return Err(Blocked::by(Policy::Scope, denial));
+        }
+        if let Err(message) = self.cfg.check_claims(caller) {
+            x.out.auth = AuthOutcome::Forbidden;
+            return Err(Blocked::by(
+                Policy::Scope,
+                Denial::ClaimsMismatch { message },
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -6,12 +6,19 @@
 //! Limiters live in a [`SpikeArrests`] registry keyed by route and rate, which survives
 //! configuration reloads (a reload does not hand everyone a fresh allowance) and is swept of
 //! idle keys in the background.
+//!
+//! As steps ([`SpikeArrest`]): per IP before authentication, so a flood is stopped before any
+//! token lookup; per client right after authentication (the app's plan, else the route's rate).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use tessera_shared::limiter::{quota, KeyedLimiters};
 use tessera_shared::rate::Rate;
+
+use super::exchange::{Blocked, Check, Exchange, Policy};
+use crate::denial::Denial;
 
 /// Whom the rate applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -46,6 +53,102 @@ impl SpikeArrests {
     /// Forgets keys that have been idle long enough to be back at full allowance.
     pub fn sweep(&self) {
         self.limiters.sweep();
+    }
+}
+
+/// Spike arrest as a step of a route.
+#[derive(Debug)]
+pub struct SpikeArrest {
+    /// The route's name: each route has its own limiters.
+    route: String,
+    per: Per,
+    arrests: Arc<SpikeArrests>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Per {
+    /// Before authentication, at the route's rate.
+    Ip(Rate),
+    /// After authentication: the app's plan, else the route's rate, if either sets one.
+    Client(Option<Rate>),
+}
+
+/// Whom a route's `spike_arrest` counts: as configured, else per client where the route
+/// authenticates and per IP where it does not.
+fn key_of(cfg: &SpikeConfig, authenticated: bool) -> SpikeKey {
+    cfg.per.unwrap_or(if authenticated {
+        SpikeKey::Client
+    } else {
+        SpikeKey::Ip
+    })
+}
+
+impl SpikeArrest {
+    /// The step before authentication: when the route counts per IP.
+    pub fn per_ip(
+        route: &str,
+        cfg: Option<&SpikeConfig>,
+        authenticated: bool,
+        arrests: &Arc<SpikeArrests>,
+    ) -> Option<Self> {
+        let cfg = cfg.filter(|c| key_of(c, authenticated) == SpikeKey::Ip)?;
+        Some(SpikeArrest {
+            route: route.to_string(),
+            per: Per::Ip(cfg.rate),
+            arrests: arrests.clone(),
+        })
+    }
+
+    /// The step after authentication, on every route that authenticates: an app's plan may set
+    /// a rate where the route sets none.
+    pub fn per_client(
+        route: &str,
+        cfg: Option<&SpikeConfig>,
+        authenticated: bool,
+        arrests: &Arc<SpikeArrests>,
+    ) -> Option<Self> {
+        if !authenticated {
+            return None;
+        }
+        let rate = cfg.filter(|c| key_of(c, true) == SpikeKey::Client);
+        Some(SpikeArrest {
+            route: route.to_string(),
+            per: Per::Client(rate.map(|c| c.rate)),
+            arrests: arrests.clone(),
+        })
+    }
+}
+
+/// A call over the rate: `429` with `Retry-After`.
+fn refused(x: &mut Exchange<'_>, wait: Duration) -> Blocked {
+    x.out.throttled = true;
+    Blocked::by(
+        Policy::SpikeArrest,
+        Denial::Throttled {
+            retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            reason: "spike_arrest",
+        },
+    )
+}
+
+impl Check for SpikeArrest {
+    async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
+        let checked = match self.per {
+            Per::Ip(rate) => self
+                .arrests
+                .check(&self.route, rate, &format!("ip:{}", x.ip())),
+            Per::Client(route_rate) => {
+                let plan = x.caller().map(|c| c.rate_plan.spike_arrest);
+                let Some(rate) = plan.and_then(|p| p.or(route_rate)) else {
+                    return Ok(());
+                };
+                match x.throttle_key() {
+                    Some(key) => self.arrests.check(&self.route, rate, key),
+                    None => Ok(()),
+                }
+            }
+        };
+        checked.map_err(|wait| refused(x, wait))
     }
 }
 

@@ -3,65 +3,65 @@
 //!
 //! A table is compiled whole or not at all: a bad route is refused with a message naming the
 //! route and the key, and (on reload) the table in force stays.
+//!
+//! `config.rs` is a route as written (`[[routes]]`); `shape.rs` checks what it matches;
+//! `compile.rs` turns it into a [`Route`]: its policies as ordered steps, and its forwarding.
 
+mod compile;
 pub mod config;
 mod shape;
 
-pub use shape::MAX_ROUTE_NAME;
-
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::http::Method;
+use tessera_shared::catalog::Catalog;
 
-use crate::canonical::host::normalise;
-use crate::forward::{header_name, normalised, Forwarding, Hygiene};
-use crate::policy::auth::api_key::ApiKeyConfig;
-use crate::policy::auth::AuthConfig;
-use crate::policy::ip::IpConfig;
-use crate::policy::jwt::{JwksRegistry, JwtValidator};
-use crate::policy::quota::QuotaConfig;
-use crate::policy::scope::ScopeConfig;
-use crate::policy::spike::{SpikeConfig, SpikeKey};
+use crate::cache::TokenCache;
+use crate::forward::Forwarding;
+use crate::policy::auth::tessera::TokenValidator;
+use crate::policy::jwt::JwksRegistry;
+use crate::policy::quota::Counters;
+use crate::policy::spike::SpikeArrests;
+use crate::policy::step::Step;
 use crate::policy::threat::ThreatPolicy;
 use crate::tls::BackendConfig;
+use compile::compile_route;
 pub use config::RouteConfig;
 
-#[derive(Debug)]
-pub enum Auth {
-    Tessera,
-    Jwt(Box<JwtValidator>),
-    ApiKey(ApiKeyConfig),
-    None,
-}
-
+/// A route compiled from its configuration: what it matches, its policies as steps in the order
+/// they run, and where it forwards.
 #[derive(Debug)]
 pub struct Route {
     pub name: String,
     pub path: String,
     pub methods: Vec<Method>,
     pub host: Option<String>,
-    pub realm: String,
-    pub ip: Option<IpConfig>,
-    pub spike: Option<(tessera_shared::rate::Rate, SpikeKey)>,
-    pub auth: Auth,
-    pub scopes: ScopeConfig,
-    pub quota: Option<QuotaConfig>,
-    pub threat: Option<ThreatPolicy>,
+    pub steps: Vec<Step>,
+    /// The threat policy the body is checked against as it streams in (its head check is one
+    /// of the steps).
+    pub threat: Option<Arc<ThreatPolicy>>,
     pub forward: Forwarding,
 }
 
-/// What the route table needs from the process to compile routes.
+/// What the route table needs from the process to compile routes: the clients and, for the
+/// policy steps, the parts every route shares and that outlive reloads (so a reload hands no
+/// one a fresh allowance and empties no cache).
 #[derive(Debug, Clone)]
 pub struct Toolbox {
     pub jwks: Arc<JwksRegistry>,
     pub backend: BackendConfig,
     pub client: reqwest::Client,
-    /// Whether a store is configured (API keys and quotas need one).
-    pub has_store: bool,
     pub default_realm: String,
     /// `server.untrusted_headers`, lower case with `-`.
     pub untrusted_headers: Arc<[String]>,
+    /// Tessera token validation (the store, or introspection at the broker).
+    pub tokens: Arc<TokenValidator>,
+    /// The app catalog, when there is a store (API keys need one).
+    pub catalog: Option<Arc<Catalog>>,
+    /// Validated tokens and API keys.
+    pub cache: Arc<TokenCache>,
+    pub spikes: Arc<SpikeArrests>,
+    pub quotas: Arc<Counters>,
 }
 
 #[derive(Debug, Default)]
@@ -163,135 +163,6 @@ impl RouteTable {
         }
         allow.join(", ")
     }
-}
-
-fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route, String> {
-    let methods = shape::check(cfg)?;
-    if !matches!(cfg.upstream.scheme(), "http" | "https") {
-        return Err("upstream: must be an http or https URL".into());
-    }
-    if cfg.upstream.query().is_some() {
-        return Err("upstream: must not carry a query".into());
-    }
-    let auth = match &cfg.auth {
-        AuthConfig::Tessera => Auth::Tessera,
-        AuthConfig::Jwt(j) => Auth::Jwt(Box::new(
-            JwtValidator::compile(j, tools.jwks.clone()).map_err(|e| format!("auth.{e}"))?,
-        )),
-        AuthConfig::ApiKey(k) => {
-            if !tools.has_store {
-                return Err("auth: api_key needs a store (store.url)".into());
-            }
-            if let Some(h) = k.header_name() {
-                header_name("auth.header", h)?;
-            }
-            Auth::ApiKey(k.clone())
-        }
-        AuthConfig::None => Auth::None,
-    };
-    let authenticated = !matches!(auth, Auth::None);
-    let spike = match &cfg.spike_arrest {
-        None => None,
-        Some(SpikeConfig { rate, per }) => {
-            let per = per.unwrap_or(if authenticated {
-                SpikeKey::Client
-            } else {
-                SpikeKey::Ip
-            });
-            if per == SpikeKey::Client && !authenticated {
-                return Err("spike_arrest.per: 'client' needs authentication; use 'ip'".into());
-            }
-            Some((*rate, per))
-        }
-    };
-    if !authenticated && !cfg.scopes.is_empty() {
-        return Err("scopes: a route without authentication cannot require scopes".into());
-    }
-    if let Some(q) = &cfg.quota {
-        if !authenticated {
-            return Err("quota: counts per client and needs authentication".into());
-        }
-        if q.limit == 0 || q.fallback_limit == Some(0) {
-            return Err("quota.limit: must be at least 1".into());
-        }
-    }
-    let t = &cfg.threat;
-    let no_threat = t.json.is_none()
-        && t.patterns.is_empty()
-        && t.max_body_bytes.is_none()
-        && t.max_header_bytes.is_none();
-    let threat = if no_threat {
-        None
-    } else {
-        Some(ThreatPolicy::compile(&cfg.threat).map_err(|e| format!("threat.{e}"))?)
-    };
-    let client = match &cfg.backend_tls {
-        Some(tls) => tools.backend.tls_client("backend_tls", tls)?,
-        None => tools.client.clone(),
-    };
-    let (api_key_header, api_key_query): (Option<String>, Option<String>) = match &auth {
-        Auth::ApiKey(k) => (
-            k.header_name()
-                .map(|h| header_name("auth.header", h).map(|h| normalised(h.as_str())))
-                .transpose()?,
-            k.query.clone(),
-        ),
-        _ => (None, None),
-    };
-    let strip_prefix = cfg
-        .strip_path
-        .then(|| cfg.path.trim_end_matches('/').to_string());
-    let forward = Forwarding {
-        floor: Forwarding::floor_of(&cfg.upstream, strip_prefix.as_deref(), &cfg.path),
-        upstream: cfg.upstream.clone(),
-        strip_prefix,
-        allow_encoded_slashes: cfg.allow_encoded_slashes,
-        credentials: cfg.forward.credentials,
-        client_headers: cfg.forward.client_headers,
-        claims: cfg
-            .forward
-            .claims
-            .iter()
-            .map(|(h, c)| Ok((header_name(&format!("forward.claims.{h}"), h)?, c.clone())))
-            .collect::<Result<_, String>>()?,
-        id_token_header: cfg
-            .forward
-            .id_token_header
-            .as_deref()
-            .map(|h| header_name("forward.id_token_header", h))
-            .transpose()?,
-        injected: cfg
-            .forward
-            .injected_names()?
-            .iter()
-            .map(|h| normalised(h.as_str()))
-            .collect(),
-        api_key_header,
-        hygiene: Hygiene {
-            allow_underscores: cfg.forward.allow_underscores_in_headers,
-            untrusted: tools.untrusted_headers.clone(),
-        },
-        api_key_query,
-        timeout: Duration::from_millis(cfg.timeout_ms.unwrap_or(tools.backend.timeout_ms)),
-        client,
-    };
-    Ok(Route {
-        name: cfg.name.clone(),
-        path: cfg.path.clone(),
-        methods,
-        host: cfg.host.as_deref().map(|h| normalise(h).into_owned()),
-        realm: cfg
-            .realm
-            .clone()
-            .unwrap_or_else(|| tools.default_realm.clone()),
-        ip: (!cfg.ip.is_empty()).then(|| cfg.ip.clone()),
-        spike,
-        auth,
-        scopes: cfg.scopes.clone(),
-        quota: cfg.quota.clone(),
-        threat,
-        forward,
-    })
 }
 
 #[cfg(test)]

@@ -6,13 +6,10 @@
 use actix_web::http::Method;
 
 use super::RouteConfig;
+use crate::bounded::MAX_ROUTE_NAME;
 use crate::canonical::host::is_valid_route_host;
 use crate::canonical::method::parse_configured;
 use crate::canonical::path::is_canonical_route_path;
-
-/// The longest route name; longer names are refused (names go into metrics labels and
-/// analytics events).
-pub const MAX_ROUTE_NAME: usize = 64;
 
 /// Checks the route's matching keys; returns its methods.
 pub(super) fn check(cfg: &RouteConfig) -> Result<Vec<Method>, String> {

@@ -13,6 +13,7 @@ mod forwarding;
 mod methods;
 mod normalise;
 mod policies;
+mod refusals;
 mod relay;
 mod reload;
 mod resilience;

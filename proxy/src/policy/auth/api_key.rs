@@ -1,6 +1,8 @@
 //! The `api_key` authentication policy (Apigee's VerifyAPIKey, seed 003): the app's key — one of
 //! its client ids — in a configured header or query parameter, checked against the app's and
-//! the credential's status. The pipeline removes the key before forwarding.
+//! the credential's status. The key is removed before forwarding (unless the route forwards
+//! credentials). No key is `401`; an unknown or revoked one `401 invalid_token`; a lookup that
+//! fails `503` (fail closed).
 
 use std::sync::Arc;
 
@@ -9,8 +11,11 @@ use tessera_shared::catalog::Catalog;
 use tessera_shared::error::StoreError;
 use tessera_shared::time::now;
 
+use super::{invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
 use crate::caller::Caller;
+use crate::forward::header_name;
+use crate::policy::exchange::{Blocked, Check, Exchange};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,4 +79,72 @@ pub async fn verify(
     let expires_at = cred.expires_at.unwrap_or(i64::MAX);
     cache.insert(&cache_key, caller.clone(), expires_at, epoch);
     Ok(Some(caller))
+}
+
+/// The `api_key` authentication step.
+#[derive(Debug)]
+pub struct ApiKey {
+    cfg: ApiKeyConfig,
+    catalog: Arc<Catalog>,
+    cache: Arc<TokenCache>,
+    realm: String,
+}
+
+impl ApiKey {
+    /// Keys are looked up in the catalog: a proxy without a store cannot check them.
+    pub fn compile(
+        cfg: &ApiKeyConfig,
+        catalog: Option<&Arc<Catalog>>,
+        cache: &Arc<TokenCache>,
+        realm: &str,
+    ) -> Result<Self, String> {
+        let Some(catalog) = catalog else {
+            return Err("auth: api_key needs a store (store.url)".into());
+        };
+        if let Some(h) = cfg.header_name() {
+            header_name("auth.header", h)?;
+        }
+        Ok(ApiKey {
+            cfg: cfg.clone(),
+            catalog: catalog.clone(),
+            cache: cache.clone(),
+            realm: realm.to_string(),
+        })
+    }
+
+    /// The key, from the header, else the query parameter.
+    fn key(&self, x: &Exchange<'_>) -> Option<String> {
+        let req = x.req();
+        let from_header = (self.cfg.header_name())
+            .and_then(|h| req.headers().get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        from_header.or_else(|| {
+            let q = self.cfg.query.as_ref()?;
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .find(|(k, _)| k == q)
+                .map(|(_, v)| v.into_owned())
+        })
+    }
+
+    async fn verdict(&self, x: &Exchange<'_>) -> Verdict {
+        let Some(key) = self.key(x) else {
+            return Err(missing(&self.realm));
+        };
+        match verify(&self.catalog, &self.cache, &key).await {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => Err(invalid(&self.realm, "the API key is invalid or revoked")),
+            Err(e) => {
+                tracing::warn!(error = %e, "API key lookup failed: refusing (fail closed)");
+                Err(unavailable("API key validation"))
+            }
+        }
+    }
+}
+
+impl Check for ApiKey {
+    async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
+        let verdict = self.verdict(x).await;
+        settle(x, verdict)
+    }
 }

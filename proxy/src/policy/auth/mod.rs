@@ -1,16 +1,27 @@
 //! Authentication, the third policy: who is calling. One of `tessera` (opaque tokens),
-//! `jwt` (validate-jwt), `api_key` (VerifyAPIKey) or `none`, per route.
+//! `jwt` (validate-jwt), `api_key` (VerifyAPIKey) or `none`, per route, each kind in its own
+//! file: [`tessera`] (with [`introspection`]), [`jwt`], [`api_key`], [`none`] (no step). Each
+//! step ends in `settle`: the caller for the later steps, or the refusal, with the outcome
+//! recorded for the call's analytics event.
 //!
 //! Credentials come from `Authorization: Bearer` only (RFC 6750 §2.1); tokens in the query
 //! string are not accepted (RFC 9700 §2.5 / RFC 6750 §5.3: they leak into logs and referrers).
 
 pub mod api_key;
 pub mod introspection;
+pub mod jwt;
+pub mod none;
 pub mod tessera;
+
+use std::sync::Arc;
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use serde::Deserialize;
+use tessera_shared::analytics::AuthOutcome;
 
+use super::exchange::{Blocked, Exchange, Policy};
+use crate::caller::Caller;
+use crate::denial::Denial;
 use crate::policy::jwt::JwtConfig;
 use api_key::ApiKeyConfig;
 
@@ -58,4 +69,45 @@ pub fn bearer(headers: &HeaderMap) -> Bearer<'_> {
         }
         _ => Bearer::Malformed,
     }
+}
+
+/// How an authentication step ended: the caller, or the outcome for the analytics event and
+/// the refusal.
+pub(crate) type Verdict = Result<Arc<Caller>, (AuthOutcome, Blocked)>;
+
+/// Records `verdict` on the call: the caller the later steps read, or why there is none.
+pub(crate) fn settle(x: &mut Exchange<'_>, verdict: Verdict) -> Result<(), Blocked> {
+    match verdict {
+        Ok(caller) => {
+            x.out.auth = AuthOutcome::Ok;
+            x.out.caller = Some(caller);
+            Ok(())
+        }
+        Err((outcome, blocked)) => {
+            x.out.auth = outcome;
+            Err(blocked)
+        }
+    }
+}
+
+/// No credentials at all: `401` with a bare challenge (RFC 6750 §3.1).
+pub(crate) fn missing(realm: &str) -> (AuthOutcome, Blocked) {
+    let denial = Denial::MissingCredentials {
+        realm: realm.to_string(),
+    };
+    (AuthOutcome::Missing, Blocked::by(Policy::Auth, denial))
+}
+
+/// Credentials that are malformed, unknown, expired or revoked: `401 invalid_token`.
+pub(crate) fn invalid(realm: &str, description: &str) -> (AuthOutcome, Blocked) {
+    let denial = Denial::InvalidToken {
+        realm: realm.to_string(),
+        description: description.to_string(),
+    };
+    (AuthOutcome::Invalid, Blocked::by(Policy::Auth, denial))
+}
+
+/// The credentials could not be checked: `503`, never a "no" (fail closed).
+pub(crate) fn unavailable(what: &str) -> (AuthOutcome, Blocked) {
+    (AuthOutcome::Unavailable, Blocked::unavailable(what))
 }

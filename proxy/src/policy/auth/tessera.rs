@@ -2,6 +2,9 @@
 //! store the broker writes (checksum first, then the record by its keyed hash, the app's
 //! standing and the login's), or — for a proxy without access to that store — by RFC 7662
 //! introspection at the broker. Both go through the same [`TokenCache`].
+//!
+//! The step ([`Tessera`]) reads the bearer token (RFC 6750 §2.1) and validates it: an unknown,
+//! expired or revoked token is `401 invalid_token`, a lookup that fails is `503` (fail closed).
 
 use std::sync::Arc;
 
@@ -11,9 +14,11 @@ use tessera_shared::token::TokenKind;
 use tessera_shared::tokens::{Active, TokenLookup};
 
 use super::introspection::Introspector;
+use super::{bearer, invalid, missing, settle, unavailable, Bearer, Verdict};
 use crate::cache::TokenCache;
 use crate::caller::Caller;
 use crate::metrics::Metrics;
+use crate::policy::exchange::{Blocked, Check, Exchange};
 
 /// Where token records come from.
 #[derive(Debug)]
@@ -110,4 +115,48 @@ fn caller_of(a: Active) -> (Caller, i64) {
         family: record.family,
     };
     (caller, record.exp)
+}
+
+/// The `tessera` authentication step.
+#[derive(Debug)]
+pub struct Tessera {
+    tokens: Arc<TokenValidator>,
+    realm: String,
+}
+
+impl Tessera {
+    pub fn new(tokens: Arc<TokenValidator>, realm: &str) -> Self {
+        Tessera {
+            tokens,
+            realm: realm.to_string(),
+        }
+    }
+
+    async fn verdict(&self, x: &Exchange<'_>) -> Verdict {
+        let token = match bearer(x.req().headers()) {
+            Bearer::Missing => return Err(missing(&self.realm)),
+            Bearer::Malformed => {
+                return Err(invalid(&self.realm, "malformed Authorization header"));
+            }
+            Bearer::Token(t) => t,
+        };
+        match self.tokens.validate(token).await {
+            Lookup::Valid(c) => Ok(c),
+            Lookup::Invalid => Err(invalid(
+                &self.realm,
+                "the access token is invalid, expired or revoked",
+            )),
+            Lookup::Unavailable(e) => {
+                tracing::warn!(error = %e, "token lookup failed: refusing (fail closed)");
+                Err(unavailable("token validation"))
+            }
+        }
+    }
+}
+
+impl Check for Tessera {
+    async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
+        let verdict = self.verdict(x).await;
+        settle(x, verdict)
+    }
 }

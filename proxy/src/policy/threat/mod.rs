@@ -3,9 +3,10 @@
 //! `JSONThreatProtection` and `RegularExpressionProtection` policies, plus the request size limits
 //! those rely on.
 //!
-//! This module is plain library code, with no actix dependency: the pipeline hands it the request
-//! head ([`ThreatPolicy::check_head`]) and then the body chunk by chunk ([`BodyChecker`]), and maps a
-//! [`Violation`] to the HTTP status of its [`ViolationKind`].
+//! This module is plain library code, with no actix dependency, but for [`step`]: the route's step
+//! hands it the request head ([`ThreatPolicy::check_head`]), the body reader hands it the body
+//! chunk by chunk ([`BodyChecker`]), and [`step::blocked`] maps a [`Violation`] to the HTTP status
+//! of its [`ViolationKind`].
 //!
 //! # Layout
 //!
@@ -17,6 +18,7 @@
 //!   limits without buffering the body.
 //! * `patterns.rs` — `RegularExpressionProtection`: compiling operator patterns under size limits
 //!   and matching them against path, query, headers and body.
+//! * `step.rs` — the policy as a step of a route, and its refusals.
 //! * `tests.rs` — the policy as the pipeline uses it (head, whole bodies, configuration).
 //!
 //! # Design notes
@@ -30,6 +32,7 @@
 pub mod decode;
 mod json;
 mod patterns;
+pub mod step;
 
 use std::sync::Arc;
 

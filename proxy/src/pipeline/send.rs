@@ -1,0 +1,74 @@
+//! The last stage, once every step has let the call through: the request to the backend — the
+//! headers it may see ([`crate::forward`]), the body under the size limit and the route's
+//! threat policy ([`crate::body`]) — and the backend's answer back, or `502` / `504`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::request::{forwarded_chain, is_trusted, proto, Client};
+use super::route::Routed;
+use super::Call;
+use crate::body;
+use crate::denial::Denial;
+use crate::forward::Origin;
+use crate::policy::exchange::{Blocked, Policy};
+use crate::state::Runtime;
+
+pub(super) async fn send(
+    req: &HttpRequest,
+    payload: web::Payload,
+    rt: &Runtime,
+    routed: Routed<'_>,
+    client: Client,
+    call: &mut Call,
+) -> Result<HttpResponse, Blocked> {
+    let Routed { route, url, .. } = routed;
+    let Client { peer, ip } = client;
+    let trusted = &rt.config.server.trusted_proxies;
+    let origin = Origin {
+        client_ip: ip,
+        trusted_forwarded_for: forwarded_chain(req.headers(), peer, trusted),
+        peer,
+        trusted_peer: is_trusted(peer, trusted),
+        proto: proto(req, rt, peer),
+        host: req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok()),
+    };
+    let fwd = &route.forward;
+    let caller = call.outcome.caller.as_deref();
+    let mut headers = fwd.request_headers(req.headers(), &origin, caller);
+    let max_body = rt.config.server.max_body_bytes;
+    let body = body::request_body(req, payload, route.threat.as_deref(), max_body).await?;
+    if body.is_decoded() {
+        for name in body::ENCODED_BODY_HEADERS {
+            headers.remove(name);
+        }
+    }
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(|_| Blocked::request(Denial::BadRequest("unsupported method".into())))?;
+    let (body, counter) = body.into_reqwest();
+    let send = fwd
+        .client
+        .request(method, url)
+        .headers(headers)
+        .body(body)
+        .send();
+    // The timeout covers the wait for the response head; a long streamed body is not cut off.
+    let sent = match tokio::time::timeout(fwd.timeout, send).await {
+        Ok(sent) => sent,
+        Err(_) => return Err(Blocked::by(Policy::Backend, Denial::GatewayTimeout)),
+    };
+    call.bytes_in = counter.bytes();
+    match sent {
+        Ok(res) => Ok(crate::forward::response(res)),
+        Err(_) if counter.too_large() => Err(body::too_large()),
+        Err(e) => {
+            let denial = crate::forward::failure(&e);
+            // Without the URL: its query may carry what the client sent.
+            tracing::debug!(route = %route.name, error = %e.without_url(), "backend exchange failed");
+            Err(Blocked::by(Policy::Backend, denial))
+        }
+    }
+}
