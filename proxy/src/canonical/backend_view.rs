@@ -1,5 +1,5 @@
 //! The path as a lenient backend may read it, for the defence-in-depth check that a forwarded
-//! path stays under its route (whatever [`super::path`] let through).
+//! path stays under its route (whatever the canonical path let through).
 //!
 //! The reading is the most generous we know of: percent-escapes decoded until nothing changes
 //! (also IIS's `%uXXXX`), overlong UTF-8 read as the ASCII it spells (old decoders did),
