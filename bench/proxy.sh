@@ -11,7 +11,8 @@
 #   echo direct | nginx proxy_pass (HTTP/1.1 + keepalive pool: the 1.0 baseline) | Tessera proxy
 #   with the token cache (analytics on) | Tessera without the cache | Tessera with the cache,
 #   analytics off | nginx auth_request -> oidc-provider introspection, tokens in Redis (the P2
-#   peer, bench/proxy/peer.sh) | nginx proxy_pass with its defaults.
+#   peer, bench/proxy/peer.sh; subrequests over a keep-alive pool, and with nginx's defaults) |
+#   nginx proxy_pass with its defaults.
 # Redis commands per call come from INFO commandstats deltas around each run. Then: a perf
 # profile of the cached proxy; the P6 memory pass (bench/proxy/memory.sh: NTOKENS tokens cached);
 # the P5 floods of refused tokens (bench/proxy/flood.sh). The report: bench/proxy/report.sh.
@@ -265,7 +266,7 @@ sed -e "s|@USER@|$NGX_USER|" -e "s|@PREFIX@|$NGX|g" -e "s|@TUNED_PORT@|$NGINX_PO
 if [ -n "$PEER_ON" ]; then peer_start; else peer_disable; fi
 "$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" > "$WORK/nginx-t.log" 2>&1 \
   || { cat "$WORK/nginx-t.log" >&2; die "nginx -t refused the generated configuration"; }
-log "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$NGINX_PORT (tuned), :$NGINX_PLAIN_PORT (defaults)${PEER_ON:+ and :$PEER_PORT (auth_request peer)} (CPU 0, 1 worker)"
+log "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$NGINX_PORT (tuned), :$NGINX_PLAIN_PORT (defaults)${PEER_ON:+, :$PEER_PORT and :$PEER_PLAIN_PORT (auth_request peer)} (CPU 0, 1 worker)"
 start nginx "$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf"
 NGINX_PID=$STARTED_PID
 wait_for nginx "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/api/bench"
@@ -368,6 +369,9 @@ add_target tessera-noanalytics "Tessera proxy, token cache on, analytics off" "h
 if [ -n "$PEER_ON" ]; then
   add_target peer "nginx \`auth_request\` → oidc-provider introspection (Redis) — the P2 peer" \
     "http://127.0.0.1:$PEER_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $OIDC_PID:node $ECHO_PID:echo $REDIS_PID:redis" "$PEER_AUTH_HEADER"
+  # Near the end of each round: a new connection per subrequest leaves TIME_WAIT sockets behind.
+  add_target peer-defaults "the same peer, subrequest with nginx's proxy defaults (new connection to the provider per call)" \
+    "http://127.0.0.1:$PEER_PLAIN_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $OIDC_PID:node $ECHO_PID:echo $REDIS_PID:redis" "$PEER_AUTH_HEADER"
 fi
 # Last in each round: a new backend connection per call leaves TIME_WAIT sockets behind.
 add_target nginx-defaults "nginx \`proxy_pass\` with its defaults (HTTP/1.0, new backend connection per call)" \

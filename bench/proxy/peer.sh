@@ -6,7 +6,7 @@
 # peer_start: installs the pinned packages (`npm ci` from bench/peer/package-lock.json) into
 # $WORK/peer, starts the provider pinned to CPU 0 on the run's Redis, mints the run's token with
 # the client_credentials grant and writes $NGX/peer.conf. Sets OIDC_PID, OIDC_PORT, PEER_PORT,
-# PEER_AUTH_HEADER. Uses start / wait_for / die / log / free_port / random_chars / json_get.
+# PEER_PLAIN_PORT (the same peer with nginx's proxy defaults for the subrequest), PEER_AUTH_HEADER. Uses start / wait_for / die / log / free_port / random_chars / json_get.
 # peer_disable: an empty $NGX/peer.conf (PEER=0).
 
 peer_disable() { : > "$NGX/peer.conf"; }
@@ -21,6 +21,7 @@ peer_start() {
 
   OIDC_PORT="$(free_port)"
   PEER_PORT="$(free_port)"
+  PEER_PLAIN_PORT="$(free_port)"
   secret="$(random_chars)"
   rs_secret="$(random_chars)"
   log "oidc-provider (node $(node -v)) on 127.0.0.1:$OIDC_PORT (CPU 0), tokens in Redis"
@@ -35,7 +36,7 @@ peer_start() {
   [ "$code" = "200" ] || die "oidc-provider POST /token: HTTP $code: $(cat "$WORK/peer-token.json")"
   PEER_AUTH_HEADER="Authorization: Bearer $(json_get 'd["access_token"]' < "$WORK/peer-token.json")"
 
-  sed -e "s|@PEER_PORT@|$PEER_PORT|" -e "s|@OIDC_PORT@|$OIDC_PORT|" \
+  sed -e "s|@PEER_PORT@|$PEER_PORT|" -e "s|@PEER_PLAIN_PORT@|$PEER_PLAIN_PORT|" -e "s|@OIDC_PORT@|$OIDC_PORT|g" \
     -e "s|@RS_BASIC@|$(printf 'nginx-rs:%s' "$rs_secret" | base64 -w0)|" \
     bench/nginx-peer.conf.template > "$NGX/peer.conf"
 }
@@ -43,7 +44,11 @@ peer_start() {
 # peer_check: after nginx started — the token passes (and the backend saw the call), no token
 # and an unknown token are refused with 401 (not 500: the status mapping works).
 peer_check() {
-  local url="http://127.0.0.1:$PEER_PORT$URL_PATH" code
+  local port
+  for port in "$PEER_PORT" "$PEER_PLAIN_PORT"; do peer_check_one "http://127.0.0.1:$port$URL_PATH"; done
+}
+peer_check_one() {
+  local url="$1" code
   code="$(curl -s -m 10 -o "$WORK/check.json" -w '%{http_code}' -H "$PEER_AUTH_HEADER" "$url")"
   [ "$code" = "200" ] && grep -q '"path":"/api/bench"' "$WORK/check.json" \
     || die "peer: GET $url with the token: HTTP $code: $(head -c 300 "$WORK/check.json")"
