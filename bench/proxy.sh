@@ -110,8 +110,10 @@ fi
 command -v python3 >/dev/null 2>&1 || die "python3 is required (JSON parsing)"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 if [ -n "$PEER_ON" ]; then
-  "$NGINX" -V 2>&1 | grep -q -- '--with-http_auth_request_module' \
-    || die "this nginx has no auth_request module (needed by the P2 peer; PEER=0 skips it)"
+  case "$("$NGINX" -V 2>&1)" in
+    *--with-http_auth_request_module*) ;;
+    *) die "this nginx has no auth_request module (needed by the P2 peer; PEER=0 skips it)";;
+  esac
   node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' \
     || die "the P2 peer (oidc-provider 8) needs Node.js 18 or later, found $(node -v) (PEER=0 skips it)"
   PEER_VERSIONS="node $(node -v), oidc-provider $(json_get 'd["dependencies"]["oidc-provider"]' < bench/peer/package.json 2>/dev/null || echo '?')"

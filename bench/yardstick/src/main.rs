@@ -80,7 +80,10 @@ fn unauthorized() -> HttpResponse {
 }
 
 fn unavailable() -> HttpResponse {
-    error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+    error(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    )
 }
 
 fn now() -> u64 {
@@ -95,7 +98,10 @@ async fn token(req: HttpRequest, form: web::Form<TokenForm>, w: web::Data<Worker
         return unauthorized();
     }
     if form.grant_type != "client_credentials" {
-        return error(actix_web::http::StatusCode::BAD_REQUEST, "unsupported_grant_type");
+        return error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        );
     }
     let mut raw = [0u8; 32];
     if getrandom::fill(&mut raw).is_err() {
@@ -149,7 +155,10 @@ async fn introspect(
 
 fn env(name: &str) -> std::io::Result<String> {
     std::env::var(name).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{name} must be set"))
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{name} must be set"),
+        )
     })
 }
 
@@ -160,15 +169,23 @@ async fn main() -> std::io::Result<()> {
     let credentials = format!("{client_id}:{}", env("YARDSTICK_CLIENT_SECRET")?).into_bytes();
     let workers = match std::env::var("YARDSTICK_WORKERS") {
         Ok(n) => n.parse().map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "YARDSTICK_WORKERS: a number")
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "YARDSTICK_WORKERS: a number",
+            )
         })?,
         Err(_) => 1,
     };
-    let client = redis::Client::open(env("YARDSTICK_REDIS_URL")?)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let invalid =
+        |e: redis::RedisError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string());
+    let client = redis::Client::open(env("YARDSTICK_REDIS_URL")?).map_err(invalid)?;
+    // Whatever would make a worker's connection fail to build fails here, at start-up.
+    ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())
+        .map_err(invalid)?;
     HttpServer::new(move || {
         // Made in the worker's factory and connected on first use, on the worker's runtime.
-        let redis = ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new());
+        let redis =
+            ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new());
         let app = App::new();
         match redis {
             Ok(redis) => app.app_data(web::Data::new(Worker {
