@@ -2,7 +2,7 @@
 # Benchmark (not a test): the Tessera proxy against one plain nginx hop, in the same run — the
 # harness of issue 11 (BENCHMARKS.md, "Proxy").
 #
-#   bash bench/proxy.sh                  # the full run: about 10 minutes plus the release build
+#   bash bench/proxy.sh                  # the full run: about 9 minutes plus the release build
 #   DURATION=3 ROUNDS=1 NTOKENS=20000 FLOOD_DURATION=2 bash bench/proxy.sh   # smoke run
 #
 # Targets, all in front of the same echo backend (`tessera echo`), all sent the same request
