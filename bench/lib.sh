@@ -65,3 +65,50 @@ codes_total = 100000000
 ${3:-}
 EOF
 }
+
+# ---------------------------------------------------------------------------- Redis command counts
+# cmdstats PORT FILE: Redis's per-command call counts (`INFO commandstats`) as "command calls"
+# lines (lower case, e.g. "xadd 1234") in FILE.
+cmdstats() {
+  redis-cli -h 127.0.0.1 -p "$1" info commandstats 2>/dev/null | tr -d '\r' \
+    | awk -F'[:=,]' '/^cmdstat_/ { sub(/^cmdstat_/, "", $1); print $1, $3 }' > "$2"
+}
+# cmd_delta BEFORE AFTER CMD: calls of CMD between two cmdstats files; CMD "all" sums every
+# command except INFO (the scripts read these counters with INFO; the proxies' memory-pressure
+# check adds at most one INFO a second each).
+cmd_delta() {
+  awk -v c="$3" '
+    FNR == NR { before[$1] = $2; next }
+    (c == "all" && $1 != "info") || $1 == c { n += $2 - before[$1] }
+    END { print n + 0 }' "$1" "$2"
+}
+# cmd_top BEFORE AFTER N: the N commands with the most calls between the two files, "cmd=calls".
+cmd_top() {
+  awk 'FNR == NR { before[$1] = $2; next } $1 != "info" && $2 - before[$1] > 0 { print $2 - before[$1], $1 }' "$1" "$2" \
+    | sort -rn | head -n "$3" | awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }'
+}
+xadd_calls() {
+  redis-cli -h 127.0.0.1 -p "$1" info commandstats 2>/dev/null | tr -d '\r' \
+    | awk -F'[:=,]' '$1 == "cmdstat_xadd" { n = $3 } END { print n + 0 }'
+}
+# xadd_settle PORT QUIET_SECS MAX_SECS: waits until no XADD reached Redis for QUIET_SECS (the
+# proxies' analytics writers are idle), at most MAX_SECS. Sets SETTLE_LAST: seconds from the
+# call to the last XADD seen (0 when there was none), and SETTLE_TIMEOUT=1 when MAX_SECS ran out.
+xadd_settle() {
+  local port="$1" quiet="$2" max="$3" t0 now last_change n prev
+  t0="$(date +%s.%N)"; last_change="$t0"; prev="$(xadd_calls "$port")"
+  SETTLE_LAST=0; SETTLE_TIMEOUT=""
+  while :; do
+    sleep 0.1
+    now="$(date +%s.%N)"
+    n="$(xadd_calls "$port")"
+    if [ "$n" != "$prev" ]; then
+      prev="$n"; last_change="$now"
+      SETTLE_LAST="$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')"
+    fi
+    awk -v a="$last_change" -v b="$now" -v q="$quiet" 'BEGIN { exit !(b - a >= q) }' && return 0
+    awk -v a="$t0" -v b="$now" -v m="$max" 'BEGIN { exit !(b - a >= m) }' && { SETTLE_TIMEOUT=1; return 0; }
+  done
+}
+# per_call N CALLS: N / CALLS with 3 decimals ("?" when CALLS is 0)
+per_call() { awk -v n="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.3f", n / c; else printf "?" }'; }

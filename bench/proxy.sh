@@ -1,49 +1,92 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): the Tessera proxy against one plain nginx hop, in the same run.
+# Benchmark (not a test): the Tessera proxy against one plain nginx hop, in the same run — the
+# harness of issue 11 (BENCHMARKS.md, "Proxy").
 #
-#   bash bench/proxy.sh                  # 10 s per measured wrk run (about 3 minutes + build)
-#   DURATION=5 bash bench/proxy.sh       # shorter smoke run
+#   bash bench/proxy.sh                  # the full run: about 9 minutes plus the release build
+#   DURATION=3 ROUNDS=1 NTOKENS=20000 FLOOD_DURATION=2 bash bench/proxy.sh   # smoke run
 #
 # Targets, all in front of the same echo backend (`tessera echo`), all sent the same request
-# (`GET /api/bench` with `Authorization: Bearer <valid token>`) with the same wrk settings:
-#   echo direct | nginx proxy_pass (tuned: HTTP/1.1 + keepalive pool) | Tessera proxy with the
-#   token cache (analytics on) | Tessera without the cache | Tessera with the cache, analytics
-#   off | nginx proxy_pass with its defaults.
-# Then memory: NTOKENS distinct tokens are minted through the broker and driven once each
-# through the cached proxy; its VmRSS is read before and after (BENCHMARKS.md, "Proxy").
+# (`GET /api/bench` with `Authorization: Bearer <valid token>`) with the same wrk settings, in
+# ROUNDS interleaved rounds (bench/proxy/rounds.sh):
+#   echo direct | nginx proxy_pass (HTTP/1.1 + keepalive pool: the 1.0 baseline) | Tessera proxy
+#   with the token cache (analytics on) | Tessera without the cache | Tessera with the cache,
+#   analytics off | nginx auth_request -> oidc-provider introspection, tokens in Redis (the P2
+#   peer, bench/proxy/peer.sh; subrequests over a keep-alive pool, and with nginx's defaults) |
+#   nginx proxy_pass with its defaults.
+# Redis commands per call come from INFO commandstats deltas around each run. Then: a perf
+# profile of the cached proxy; the P6 memory pass (bench/proxy/memory.sh: NTOKENS tokens cached);
+# the P5 floods of refused tokens (bench/proxy/flood.sh). The report: bench/proxy/report.sh.
 #
 # Environment:
-#   DURATION      seconds per measured wrk run (default 10)
-#   WARMUP        seconds of the unmeasured wrk run before each measured one (default 3)
-#   CONNECTIONS   wrk connections (default 32)
-#   NTOKENS       distinct tokens for the memory measurement (default 100000; 0 skips it)
-#   PERF          0: no perf profile of the proxy (default: profile if `perf` works)
-#   PERF_SECS     seconds of `perf record` during an extra warm-cache run (default 5)
-#   SKIP_BUILD=1  use the existing release binary instead of running cargo build --release
-#   TESSERA_BIN   benchmark this tessera binary instead (implies no build)
-#   KEEP_WORK=1   keep the temporary directory (configs, logs, raw wrk output, perf.data)
+#   DURATION        seconds per measured wrk run (default 10)
+#   ROUNDS          interleaved rounds over the targets (default 3)
+#   WARMUP          seconds of the unmeasured wrk run before each target's first run (default 3)
+#   CONNECTIONS     wrk connections (default 64)
+#   NTOKENS         distinct tokens for the memory pass (default 1000000; 0 skips it)
+#   CACHE_MAX_ENTRIES  the proxies' [cache] max_entries (default: room for NTOKENS, see below)
+#   MEM_TIMEOUT     longest one memory step (mint, fill, second pass) may take, s (default 300)
+#   FLOOD_DURATION  seconds per P5 flood (default 5; 0 skips the floods)
+#   FLOOD_DRAIN_MAX longest wait for the analytics writer to go quiet after a flood, s (default 60)
+#   PEER            0: no nginx auth_request + oidc-provider peer (no node needed)
+#   PERF            0: no perf profile of the proxy (default: profile if `perf` works)
+#   PERF_SECS       seconds of `perf record` during an extra warm-cache run (default 5)
+#   SKIP_BUILD=1    use the existing release binary instead of running cargo build --release
+#   TESSERA_BIN     benchmark this tessera binary instead (implies no build)
+#   KEEP_WORK=1     keep the temporary directory (configs, logs, raw wrk output, perf.data)
 #
-# Pinning: every server (redis-server, broker, echo backend, nginx, the proxies) on CPU 0
+# Pinning: every server (redis-server, broker, echo backend, nginx, node, the proxies) on CPU 0
 # (`taskset -c 0`, one worker each); wrk (and perf) on CPU 1. All traffic is to 127.0.0.1.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# The command as given (the variables the caller set), for the report.
+INVOCATION="${BENCH_INVOCATION:-}"
+if [ -z "$INVOCATION" ]; then
+  for v in DURATION ROUNDS WARMUP CONNECTIONS NTOKENS CACHE_MAX_ENTRIES FLOOD_DURATION PEER PERF SKIP_BUILD TESSERA_BIN; do
+    [ -n "${!v+x}" ] && INVOCATION+="$v=${!v} "
+  done
+  INVOCATION+="bash bench/proxy.sh"
+fi
 DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-3}"
-CONNECTIONS="${CONNECTIONS:-32}"
-NTOKENS="${NTOKENS:-100000}"
+CONNECTIONS="${CONNECTIONS:-64}"
+NTOKENS="${NTOKENS:-1000000}"
+MEM_TIMEOUT="${MEM_TIMEOUT:-300}"
+FLOOD_DURATION="${FLOOD_DURATION:-5}"
+FLOOD_DRAIN_MAX="${FLOOD_DRAIN_MAX:-60}"
 PERF_SECS="${PERF_SECS:-5}"
-INVOCATION="${BENCH_INVOCATION:-DURATION=$DURATION bash bench/proxy.sh}"
+PEER_ON=1; [ "${PEER:-1}" = "0" ] && PEER_ON=""
+# Room for every token of the memory pass and the run's own: the smallest power of two above
+# NTOKENS + 1000 (moka sizes its frequency sketch by the capacity rounded up to a power of two,
+# so any capacity in between costs the same), and at least the proxy's default of 200000.
+if [ -z "${CACHE_MAX_ENTRIES:-}" ]; then
+  CACHE_MAX_ENTRIES=200000
+  cap=1; while [ "$cap" -lt $((NTOKENS + 1000)) ]; do cap=$((cap * 2)); done
+  [ "$cap" -gt "$CACHE_MAX_ENTRIES" ] && CACHE_MAX_ENTRIES=$cap
+fi
 
-for v in DURATION WARMUP CONNECTIONS NTOKENS PERF_SECS; do
+for v in DURATION ROUNDS WARMUP CONNECTIONS NTOKENS CACHE_MAX_ENTRIES MEM_TIMEOUT FLOOD_DURATION FLOOD_DRAIN_MAX PERF_SECS; do
   case "${!v}" in ''|*[!0-9]*) echo "$v must be a whole number" >&2; exit 2;; esac
 done
-[ "$DURATION" -ge 1 ] && [ "$CONNECTIONS" -ge 1 ] || { echo "DURATION and CONNECTIONS must be at least 1" >&2; exit 2; }
+[ "$DURATION" -ge 1 ] && [ "$CONNECTIONS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] \
+  || { echo "DURATION, ROUNDS and CONNECTIONS must be at least 1" >&2; exit 2; }
+[ "$CACHE_MAX_ENTRIES" -gt "$NTOKENS" ] || { echo "CACHE_MAX_ENTRIES must exceed NTOKENS" >&2; exit 2; }
+START_TIME="$(date +%s)"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench/proxy.sh: %s\n' "$*" >&2; exit 1; }
+
+# free_port, random_chars, json_get, to_ms, cmdstats, cmd_delta, xadd_settle, ...
+. "$ROOT/bench/lib.sh"
+. "$ROOT/bench/proxy/rounds.sh"
+. "$ROOT/bench/proxy/peer.sh"
+. "$ROOT/bench/proxy/memory.sh"
+. "$ROOT/bench/proxy/flood.sh"
+. "$ROOT/bench/proxy/report.sh"
 
 # ---------------------------------------------------------------------------- prerequisites
 need_apt=()
@@ -53,6 +96,10 @@ command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need_apt+=(nginx)
+if [ -n "$PEER_ON" ]; then
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -62,6 +109,15 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 command -v python3 >/dev/null 2>&1 || die "python3 is required (JSON parsing)"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+if [ -n "$PEER_ON" ]; then
+  case "$("$NGINX" -V 2>&1)" in
+    *--with-http_auth_request_module*) ;;
+    *) die "this nginx has no auth_request module (needed by the P2 peer; PEER=0 skips it)";;
+  esac
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' \
+    || die "the P2 peer (oidc-provider 8) needs Node.js 18 or later, found $(node -v) (PEER=0 skips it)"
+  PEER_VERSIONS="node $(node -v), oidc-provider $(json_get 'd["dependencies"]["oidc-provider"]' < bench/peer/package.json 2>/dev/null || echo '?')"
+fi
 
 NCPU="$(nproc)"
 [ "$NCPU" -ge 2 ] || die "needs at least 2 CPUs (servers on CPU 0, load generator on CPU 1); nproc=$NCPU"
@@ -103,8 +159,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# free_port, random_chars, json_get, to_ms
-. "$ROOT/bench/lib.sh"
 # CPU time (user + system, all threads) of a process, in clock ticks.
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -211,9 +265,10 @@ NGX_USER=""
 sed -e "s|@USER@|$NGX_USER|" -e "s|@PREFIX@|$NGX|g" -e "s|@TUNED_PORT@|$NGINX_PORT|" \
   -e "s|@PLAIN_PORT@|$NGINX_PLAIN_PORT|" -e "s|@ECHO_PORT@|$ECHO_PORT|g" \
   bench/nginx.conf.template > "$NGX/nginx.conf"
+if [ -n "$PEER_ON" ]; then peer_start; else peer_disable; fi
 "$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" > "$WORK/nginx-t.log" 2>&1 \
   || { cat "$WORK/nginx-t.log" >&2; die "nginx -t refused the generated configuration"; }
-log "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$NGINX_PORT (tuned) and :$NGINX_PLAIN_PORT (defaults) (CPU 0, 1 worker)"
+log "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$NGINX_PORT (tuned), :$NGINX_PLAIN_PORT (defaults)${PEER_ON:+, :$PEER_PORT and :$PEER_PLAIN_PORT (auth_request peer)} (CPU 0, 1 worker)"
 start nginx "$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf"
 NGINX_PID=$STARTED_PID
 wait_for nginx "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/api/bench"
@@ -240,7 +295,7 @@ pepper = "$PEPPER"
 
 [cache]
 enabled = $cache
-max_entries = 200000
+max_entries = $CACHE_MAX_ENTRIES
 max_ttl_secs = 3600
 
 [analytics]
@@ -294,58 +349,56 @@ for p in "$CACHE_PORT" "$NOCACHE_PORT" "$NOAN_PORT"; do
   code="$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN%?}x" "http://127.0.0.1:$p$URL_PATH")"
   [ "$code" = "401" ] || die "tessera :$p with a wrong token: HTTP $code (expected 401)"
 done
+[ -z "$PEER_ON" ] || peer_check
+# The counters the report reads: a renamed one must fail the run, not read as 0.
+curl -s -m 10 "http://127.0.0.1:$CACHE_STATUS/metrics" > "$WORK/metrics.txt"
+for m in token_cache_hits_total token_cache_misses_total analytics_dropped_total 'requests_total{'; do
+  grep -q "^tessera_proxy_$m" "$WORK/metrics.txt" || die "the proxy's /metrics has no tessera_proxy_$m"
+done
 
 # ---------------------------------------------------------------------------- throughput
 FAILED=""
-WRK_ARGS=(-t1 "-c$CONNECTIONS" --latency -H "$AUTH_HEADER")
-# run_wrk NAME URL "PID[:label] ..." -> $WORK/NAME.txt, CPU shares in $WORK/NAME.cpu
-run_wrk() {
-  local name="$1" url="$2" procs="$3" out="$WORK/$1.txt"
-  local p pid before=() i
-  if [ "$WARMUP" -gt 0 ]; then
-    taskset -c 1 wrk "${WRK_ARGS[@]}" "-d${WARMUP}s" "$url" > "$WORK/$name.warmup.txt" 2>&1 \
-      || { cat "$WORK/$name.warmup.txt" >&2; die "wrk warm-up failed ($name)"; }
-  fi
-  for p in $procs; do before+=("$(cpu_ticks "${p%%:*}")"); done
-  log "taskset -c 1 wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency -H 'Authorization: Bearer …' $url"
-  taskset -c 1 wrk "${WRK_ARGS[@]}" "-d${DURATION}s" "$url" > "$out" 2>&1 \
-    || { cat "$out" >&2; die "wrk failed ($name)"; }
-  i=0; : > "$WORK/$name.cpu"
-  for p in $procs; do
-    pid="${p%%:*}"
-    awk -v a="${before[$i]}" -v b="$(cpu_ticks "$pid")" -v hz="$CLK_TCK" -v d="$DURATION" -v l="${p#*:}" \
-      'BEGIN { printf "%s %.0f%%\n", l, 100 * (b - a) / hz / d }' >> "$WORK/$name.cpu"
-    alive "$name process ${p#*:}" "$pid" "after the $name run"
-    i=$((i + 1))
-  done
-  sed 's/^/    /' "$out" >&2
-  sed 's/^/    CPU 0: /' "$WORK/$name.cpu" >&2
-  if grep -q 'Socket errors' "$out"; then
-    FAILED+="$name: $(grep -m1 'Socket errors' "$out" | sed 's/^ *//'); "
-  fi
-  if grep -q 'Non-2xx or 3xx responses' "$out"; then
-    FAILED+="$name: $(grep -m1 'Non-2xx or 3xx responses' "$out" | sed 's/^ *//'); "
-  fi
-}
-wrk_rps() { awk '/^Requests\/sec:/ { print $2; exit }' "$WORK/$1.txt"; }
-wrk_pct() { to_ms "$(awk -v p="$2%" '$1 == p { print $2; exit }' "$WORK/$1.txt")"; }
-cpu_of() { tr '\n' ' ' < "$WORK/$1.cpu" | sed 's/ $//'; }
-
 ECHO_URL="http://127.0.0.1:$ECHO_PORT$URL_PATH"
-run_wrk echo "$ECHO_URL" "$ECHO_PID:echo"
-run_wrk nginx "http://127.0.0.1:$NGINX_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $ECHO_PID:echo"
-H0="$(metric "$CACHE_STATUS" token_cache_hits_total)"; M0="$(metric "$CACHE_STATUS" token_cache_misses_total)"
-run_wrk tessera-cache "http://127.0.0.1:$CACHE_PORT$URL_PATH" "$CACHE_PID:proxy $ECHO_PID:echo $REDIS_PID:redis"
-H1="$(metric "$CACHE_STATUS" token_cache_hits_total)"; M1="$(metric "$CACHE_STATUS" token_cache_misses_total)"
-CACHE_HITS_RUN=$(( ${H1%.*} - ${H0%.*} )); CACHE_MISSES_RUN=$(( ${M1%.*} - ${M0%.*} ))
-[ "$CACHE_HITS_RUN" -gt 0 ] || FAILED+="tessera-cache: no cache hits during the run; "
-NM0="$(metric "$NOCACHE_STATUS" token_cache_misses_total)"
-run_wrk tessera-nocache "http://127.0.0.1:$NOCACHE_PORT$URL_PATH" "$NOCACHE_PID:proxy $ECHO_PID:echo $REDIS_PID:redis"
-NM1="$(metric "$NOCACHE_STATUS" token_cache_misses_total)"
-NOCACHE_LOOKUPS_RUN=$(( ${NM1%.*} - ${NM0%.*} ))
-run_wrk tessera-noanalytics "http://127.0.0.1:$NOAN_PORT$URL_PATH" "$NOAN_PID:proxy $ECHO_PID:echo $REDIS_PID:redis"
-# Last: a new backend connection per call leaves TIME_WAIT sockets behind.
-run_wrk nginx-defaults "http://127.0.0.1:$NGINX_PLAIN_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $ECHO_PID:echo"
+add_target echo "echo backend, direct" "$ECHO_URL" "$ECHO_PID:echo" "$AUTH_HEADER"
+add_target nginx "nginx \`proxy_pass\` (HTTP/1.1, keepalive 64) — **the plain hop, 1.0**" \
+  "http://127.0.0.1:$NGINX_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $ECHO_PID:echo" "$AUTH_HEADER"
+add_target tessera-cache "Tessera proxy, token cache on, analytics on" "http://127.0.0.1:$CACHE_PORT$URL_PATH" \
+  "$CACHE_PID:proxy $ECHO_PID:echo $REDIS_PID:redis" "$AUTH_HEADER"
+add_target tessera-nocache "Tessera proxy, cache off (a store lookup per call), analytics on" \
+  "http://127.0.0.1:$NOCACHE_PORT$URL_PATH" "$NOCACHE_PID:proxy $ECHO_PID:echo $REDIS_PID:redis" "$AUTH_HEADER"
+add_target tessera-noanalytics "Tessera proxy, token cache on, analytics off" "http://127.0.0.1:$NOAN_PORT$URL_PATH" \
+  "$NOAN_PID:proxy $ECHO_PID:echo $REDIS_PID:redis" "$AUTH_HEADER"
+if [ -n "$PEER_ON" ]; then
+  add_target peer "nginx \`auth_request\` → oidc-provider introspection (Redis) — the P2 peer" \
+    "http://127.0.0.1:$PEER_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $OIDC_PID:node $ECHO_PID:echo $REDIS_PID:redis" "$PEER_AUTH_HEADER"
+  # Near the end of each round: a new connection per subrequest leaves TIME_WAIT sockets behind.
+  add_target peer-defaults "the same peer, subrequest with nginx's proxy defaults (new connection to the provider per call)" \
+    "http://127.0.0.1:$PEER_PLAIN_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $OIDC_PID:node $ECHO_PID:echo $REDIS_PID:redis" "$PEER_AUTH_HEADER"
+fi
+# Last in each round: a new backend connection per call leaves TIME_WAIT sockets behind.
+add_target nginx-defaults "nginx \`proxy_pass\` with its defaults (HTTP/1.0, new backend connection per call)" \
+  "http://127.0.0.1:$NGINX_PLAIN_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $ECHO_PID:echo" "$AUTH_HEADER"
+
+CACHE_HITS_RUN=0; CACHE_MISSES_RUN=0; NOCACHE_LOOKUPS_RUN=0
+run_hook_before() {
+  case "$1" in
+    tessera-cache) H0="$(metric "$CACHE_STATUS" token_cache_hits_total)"; M0="$(metric "$CACHE_STATUS" token_cache_misses_total)";;
+    tessera-nocache) NM0="$(metric "$NOCACHE_STATUS" token_cache_misses_total)";;
+  esac
+}
+run_hook_after() {
+  local h m
+  case "$1" in
+    tessera-cache)
+      h="$(metric "$CACHE_STATUS" token_cache_hits_total)"; m="$(metric "$CACHE_STATUS" token_cache_misses_total)"
+      CACHE_HITS_RUN=$(( CACHE_HITS_RUN + ${h%.*} - ${H0%.*} )); CACHE_MISSES_RUN=$(( CACHE_MISSES_RUN + ${m%.*} - ${M0%.*} ));;
+    tessera-nocache)
+      m="$(metric "$NOCACHE_STATUS" token_cache_misses_total)"
+      NOCACHE_LOOKUPS_RUN=$(( NOCACHE_LOOKUPS_RUN + ${m%.*} - ${NM0%.*} ));;
+  esac
+}
+run_rounds
+[ "$CACHE_HITS_RUN" -gt 0 ] || FAILED+="tessera-cache: no cache hits during the runs; "
 
 # ---------------------------------------------------------------------------- perf
 PERF_TOP=""
@@ -353,7 +406,7 @@ PERF_TOP=""
 perf_trim() { sed -E 's/([[:space:]]+-)*[[:space:]]*$//; s/^ {4}//'; }
 if [ "${PERF:-1}" != "0" ] && command -v perf >/dev/null 2>&1; then
   log "perf record -g on the cached proxy (pid $CACHE_PID) for ${PERF_SECS}s under the same load"
-  taskset -c 1 wrk "${WRK_ARGS[@]}" "-d$((PERF_SECS + 2))s" "http://127.0.0.1:$CACHE_PORT$URL_PATH" > "$WORK/perf-wrk.txt" 2>&1 &
+  taskset -c 1 wrk -t1 "-c$CONNECTIONS" "-d$((PERF_SECS + 2))s" -H "$AUTH_HEADER" "http://127.0.0.1:$CACHE_PORT$URL_PATH" > "$WORK/perf-wrk.txt" 2>&1 &
   WRK_PID=$!
   sleep 1
   if taskset -c 1 perf record -q -g -p "$CACHE_PID" -o "$WORK/perf.data" -- sleep "$PERF_SECS" > "$WORK/perf.log" 2>&1; then
@@ -370,144 +423,27 @@ if [ "${PERF:-1}" != "0" ] && command -v perf >/dev/null 2>&1; then
   alive "proxy tessera-cache" "$CACHE_PID" "after perf"
 fi
 
-# ---------------------------------------------------------------------------- memory
-RSS_BEFORE="$(rss_kib "$CACHE_PID")"
+# ---------------------------------------------------------------------------- memory (P6)
 MEM_DONE=""
-# wrk_until NAME SCRIPT URL DONE_FILE: runs wrk (at most 120 s) until the script creates DONE_FILE.
-wrk_until() {
-  local name="$1" script="$2" url="$3" done_file="$4" t0
-  t0="$(date +%s.%N)"
-  taskset -c 1 wrk -t1 "-c$CONNECTIONS" -d120s -s "$script" "$url" > "$WORK/$name.txt" 2>&1 &
-  WRK_PID=$!
-  while kill -0 "$WRK_PID" 2>/dev/null && [ ! -e "$done_file" ]; do sleep 0.05; done
-  kill -INT "$WRK_PID" 2>/dev/null || true
-  wait "$WRK_PID" || true
-  WRK_PID=""
-  SECS="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
-  [ -e "$done_file" ] || { cat "$WORK/$name.txt" >&2; die "$name did not finish within 120 s"; }
-  local bad
-  bad="$(awk -F': ' '/^non-200 responses:/ { print $2 }' "$WORK/$name.txt")"
-  [ "${bad:-x}" = "0" ] || { cat "$WORK/$name.txt" >&2; die "$name: non-200 responses ($bad)"; }
-}
-if [ "$NTOKENS" -gt 0 ]; then
-  export BENCH_TOKEN_FILE="$WORK/tokens.txt" BENCH_MINT_COUNT="$NTOKENS"
-  log "minting $NTOKENS tokens (client_credentials) through the broker"
-  wrk_until mint bench/mint.lua "$BASE/token" "$BENCH_TOKEN_FILE.done"
-  MINT_SECS="$SECS"
-  DISTINCT="$(sort -u "$BENCH_TOKEN_FILE" | wc -l)"
-  [ "$DISTINCT" -eq "$NTOKENS" ] || die "minted $DISTINCT distinct tokens, expected $NTOKENS"
-  log "$DISTINCT distinct tokens in ${MINT_SECS}s"
+[ "$NTOKENS" -eq 0 ] || memory_pass
 
-  drive() { # drive NAME: every token once through the cached proxy
-    rm -f "$WORK/$1.done"
-    BENCH_DONE_FILE="$WORK/$1.done" BENCH_PATH="$URL_PATH" \
-      wrk_until "$1" bench/drive.lua "http://127.0.0.1:$CACHE_PORT" "$WORK/$1.done"
-  }
-  h0="$(metric "$CACHE_STATUS" token_cache_hits_total)"; m0="$(metric "$CACHE_STATUS" token_cache_misses_total)"
-  log "filling the proxy's cache: each token once through the proxy"
-  drive fill
-  FILL_SECS="$SECS"
-  h1="$(metric "$CACHE_STATUS" token_cache_hits_total)"; m1="$(metric "$CACHE_STATUS" token_cache_misses_total)"
-  FILL_MISSES=$(( ${m1%.*} - ${m0%.*} )); FILL_HITS=$(( ${h1%.*} - ${h0%.*} ))
-  sleep 1
-  RSS_FILLED="$(rss_kib "$CACHE_PID")"
-  log "fill: $FILL_MISSES misses, $FILL_HITS hits in ${FILL_SECS}s; VmRSS $(mib "$RSS_FILLED") MiB"
-  log "second pass: every token again, each should be a cache hit"
-  drive again
-  AGAIN_SECS="$SECS"
-  h2="$(metric "$CACHE_STATUS" token_cache_hits_total)"; m2="$(metric "$CACHE_STATUS" token_cache_misses_total)"
-  AGAIN_MISSES=$(( ${m2%.*} - ${m1%.*} )); AGAIN_HITS=$(( ${h2%.*} - ${h1%.*} ))
-  RSS_AGAIN="$(rss_kib "$CACHE_PID")"
-  HWM="$(hwm_kib "$CACHE_PID")"
-  log "second pass: $AGAIN_MISSES misses, $AGAIN_HITS hits in ${AGAIN_SECS}s; VmRSS $(mib "$RSS_AGAIN") MiB"
-  [ "$FILL_MISSES" -ge "$NTOKENS" ] || FAILED+="memory: only $FILL_MISSES cache misses while filling $NTOKENS tokens; "
-  [ "$AGAIN_MISSES" -le $((NTOKENS / 100)) ] || FAILED+="memory: $AGAIN_MISSES misses on the second pass (the cache does not hold the tokens); "
-  MEM_DONE=1
+# ---------------------------------------------------------------------------- floods (P5)
+if [ "$FLOOD_DURATION" -gt 0 ]; then
+  flood malformed
+  flood unknown
 fi
 
 # ---------------------------------------------------------------------------- report
-NGINX_RPS="$(wrk_rps nginx)"; NGINX_P99="$(wrk_pct nginx 99)"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
-delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
-fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-row() { # row NAME LABEL
-  local rps p50 p99
-  rps="$(wrk_rps "$1")"; p50="$(wrk_pct "$1" 50)"; p99="$(wrk_pct "$1" 99)"
-  [ -n "$rps" ] || die "could not parse wrk output ($1)"
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(fmt_rps "$rps")" "$p50" "$p99" \
-    "$(ratio "$rps" "$NGINX_RPS")" "$(delta "$p99" "$NGINX_P99")" "$(cpu_of "$1")"
-}
-verdict() { # verdict VALUE OP AIM
-  awk -v v="$1" -v op="$2" -v aim="$3" 'BEGIN {
-    ok = (op == ">=") ? (v + 0 >= aim + 0) : (v + 0 <= aim + 0)
-    print (ok ? "met" : "missed")
-  }'
-}
-C_RATIO="$(ratio "$(wrk_rps tessera-cache)" "$NGINX_RPS")"
-C_DP99="$(delta "$(wrk_pct tessera-cache 99)" "$NGINX_P99")"
-N_RATIO="$(ratio "$(wrk_rps tessera-nocache)" "$NGINX_RPS")"
-
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null || true)" ]; then
   COMMIT="$COMMIT (working tree has uncommitted changes)"
 fi
 CPU_MODEL="$(lscpu | grep 'Model name' | sed 's/^Model name:[[:space:]]*//' | head -n1)"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+TOTAL_SECS=$(( $(date +%s) - START_TIME ))
 
 REPORT="$WORK/report.md"
-{
-  printf '## Tessera proxy benchmark — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-  printf -- '- Machine: %s CPUs (nproc), %s, kernel %s\n' "$NCPU" "$CPU_MODEL" "$(uname -r)"
-  printf -- '- Commit: %s\n' "$COMMIT"
-  [ -n "${TESSERA_BIN:-}" ] && printf -- '- Binary: %s (TESSERA_BIN; not built from this checkout by the script)\n' "$TESSERA_BIN"
-  printf -- '- Command: `%s`\n' "$INVOCATION"
-  printf -- '- Pinning: redis-server, broker, echo backend, nginx, proxies on CPU 0 (one worker each); wrk on CPU 1\n'
-  printf -- '- Load: `taskset -c 1 wrk -t1 -c%s -d%ss --latency -H "Authorization: Bearer <valid token>" URL/api/bench`, after a %s s warm-up run, for every target\n' \
-    "$CONNECTIONS" "$DURATION" "$WARMUP"
-  printf -- '- %s\n\n' "$("$NGINX" -v 2>&1 | sed 's|.*: ||')"
-  printf '| target | requests/s | p50 (ms) | p99 (ms) | ÷ nginx hop | p99 − nginx hop (ms) | CPU 0 used by |\n'
-  printf '|---|---:|---:|---:|---:|---:|---|\n'
-  row echo "echo backend, direct"
-  row nginx "nginx \`proxy_pass\` (HTTP/1.1, keepalive 64) — **the plain hop**"
-  row tessera-cache "Tessera proxy, token cache on, analytics on"
-  row tessera-nocache "Tessera proxy, cache off (a store lookup per call), analytics on"
-  row tessera-noanalytics "Tessera proxy, token cache on, analytics off"
-  row nginx-defaults "nginx \`proxy_pass\` with its defaults (HTTP/1.0, new backend connection per call)"
-  printf '\n'
-  printf 'Aims (same run):\n\n'
-  printf -- '- Tessera with the cache ≥ 1.0× the nginx hop'"'"'s throughput: **%s×, %s**\n' "$C_RATIO" "$(verdict "$C_RATIO" '>=' 1.0)"
-  printf -- '- Tessera with the cache within 1 ms of the nginx hop'"'"'s p99: **%s ms, %s**\n' "$C_DP99" "$(verdict "$C_DP99" '<=' 1.0)"
-  printf -- '- Tessera without the cache ≥ 0.5×: **%s×, %s**\n' "$N_RATIO" "$(verdict "$N_RATIO" '>=' 0.5)"
-  printf '\nToken cache during the cached run: %s hits, %s misses. Cache off: %s store lookups.\n' \
-    "$CACHE_HITS_RUN" "$CACHE_MISSES_RUN" "$NOCACHE_LOOKUPS_RUN"
-  printf 'CPU 0 used by: CPU time of each server process over the measured run (100%% = the whole core).\n'
-  if [ -n "$MEM_DONE" ]; then
-    printf '\nMemory of the cached proxy (VmRSS; mimalloc):\n\n'
-    printf '| state | VmRSS (MiB) |\n|---|---:|\n'
-    printf '| idle, after start-up | %s |\n' "$(mib "$RSS_IDLE")"
-    printf '| after the throughput runs (1 token cached) | %s |\n' "$(mib "$RSS_BEFORE")"
-    printf '| %s distinct tokens cached | %s |\n' "$NTOKENS" "$(mib "$RSS_FILLED")"
-    printf '| after a second pass over them (all hits) | %s |\n' "$(mib "$RSS_AGAIN")"
-    printf '| peak (VmHWM) | %s |\n' "$(mib "$HWM")"
-    printf '\n'
-    printf -- '- Aim: under 100 MiB with %s tokens cached: **%s MiB, %s**; %.0f bytes per cached token over the baseline.\n' \
-      "$NTOKENS" "$(mib "$RSS_FILLED")" "$(verdict "$(mib "$RSS_FILLED")" '<=' 100)" \
-      "$(awk -v a="$RSS_FILLED" -v b="$RSS_BEFORE" -v n="$NTOKENS" 'BEGIN { print (a - b) * 1024 / n }')"
-    printf -- '- Tokens minted through the broker in %s s (wrk + bench/mint.lua); fill pass %s s (%s misses, %s hits);\n' \
-      "$MINT_SECS" "$FILL_SECS" "$FILL_MISSES" "$FILL_HITS"
-    printf '  second pass %s s (%s misses, %s hits): the cache held every token.\n' "$AGAIN_SECS" "$AGAIN_MISSES" "$AGAIN_HITS"
-  fi
-  if [ -n "$PERF_TOP" ]; then
-    printf '\n`perf record -g` of the cached proxy for %s s under the same load (self time, top symbols):\n\n```\n%s\n```\n' \
-      "$PERF_SECS" "$PERF_TOP"
-    printf '\nBy object:\n\n```\n%s\n```\n' "$(cat "$WORK/perf-dso.txt")"
-  fi
-  if [ -n "$FAILED" ]; then
-    printf '\n**ERRORS — these figures are not valid:** %s\n' "$FAILED"
-  fi
-  printf '\n'
-} > "$REPORT"
-
+report > "$REPORT"
 mkdir -p bench/out
 OUT="bench/out/proxy-$STAMP.md"
 cat "$REPORT" >> "$OUT"
