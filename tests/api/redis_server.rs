@@ -57,7 +57,7 @@ pub fn shipped_persistence() -> Vec<String> {
 
 /// Spawns Redis on `port` with `args`; `None` when it exits at once (the port was taken).
 #[allow(unsafe_code)]
-fn try_spawn_child(port: u16, dir: &PathBuf, args: &[String]) -> Option<Child> {
+pub fn try_spawn_child(port: u16, dir: &PathBuf, args: &[String]) -> Option<Child> {
     let mut cmd = Command::new("redis-server");
     cmd.arg("--port")
         .arg(port.to_string())

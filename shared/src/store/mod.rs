@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::StoreConfig;
+use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
 pub use analytics::{AnalyticsStore, Memory};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
@@ -58,12 +58,12 @@ pub trait Store:
     async fn revocations(&self) -> Result<RevocationStream, StoreError>;
 }
 
-/// Opens the store the configuration names. Redis connects lazily: the service starts (and
+/// Opens the store the configuration names — memory, one Redis or a Redis Cluster, over TLS
+/// when the URLs say `rediss://` — the one entry point for every kind. Redis connects lazily: the service starts (and
 /// reports not-ready) while Redis is down, and heals when it comes back.
 pub fn open(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
-    if cfg.url == "memory" {
-        Ok(Arc::new(memory::MemoryStore::default()))
-    } else {
-        Ok(Arc::new(redis::RedisStore::open(cfg)?))
+    match cfg.target() {
+        StoreTarget::Memory => Ok(Arc::new(memory::MemoryStore::default())),
+        _ => Ok(Arc::new(redis::RedisStore::open(cfg)?)),
     }
 }
