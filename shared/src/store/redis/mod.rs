@@ -113,3 +113,6 @@ impl Store for RedisStore {
         Ok(subscription::watch(pubsub, self.command_timeout))
     }
 }
+
+#[cfg(test)]
+mod slot_tests;
