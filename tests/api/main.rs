@@ -16,6 +16,7 @@ mod broker_dev_idp;
 mod certs;
 mod client_config;
 mod client_rules;
+mod cluster;
 mod credentials;
 mod devidp;
 mod failure;

@@ -225,6 +225,31 @@ impl RedisCluster {
         }
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the node on client port `port`: a frozen node
+    /// keeps its connections open and answers nothing, as a hung or partitioned server.
+    #[allow(unsafe_code)]
+    pub fn freeze(&self, port: u16, frozen: bool) {
+        let node = self.nodes.iter().find(|n| n.port == port).expect("node");
+        let pid = node.child.as_ref().expect("live node").id() as libc::pid_t;
+        let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    }
+
+    /// The client ports of the nodes holding a subscribed (pub/sub) client now.
+    pub fn subscribed_nodes(&self) -> Vec<u16> {
+        self.nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .filter(|n| {
+                let list = self.info(n.plain, "CLIENT", "LIST");
+                list.lines()
+                    .any(|l| l.contains("cmd=subscribe") || l.contains(" sub=1"))
+            })
+            .map(|n| n.port)
+            .collect()
+    }
+
     /// Waits until every live node sees the cluster ok again (a replica promoted).
     pub fn wait_converged(&self, within: Duration) -> Duration {
         let start = Instant::now();

@@ -27,15 +27,30 @@ pub struct Wait {
     pub timeout_ms: u64,
 }
 
-/// One call of a script of `redis/scripts/`: its keys, then its arguments.
+/// A Lua script of `redis/scripts/`: its source, and its SHA1 for `EVALSHA`.
+pub struct Lua {
+    code: &'static str,
+    script: Script,
+}
+
+impl Lua {
+    pub fn new(code: &'static str) -> Self {
+        Lua {
+            code,
+            script: Script::new(code),
+        }
+    }
+}
+
+/// One call of a script: its keys, then its arguments.
 pub struct Call<'a> {
-    script: &'a Script,
+    script: &'a Lua,
     keys: Vec<String>,
     args: Vec<Vec<u8>>,
 }
 
 impl<'a> Call<'a> {
-    pub fn new(script: &'a Script) -> Self {
+    pub fn new(script: &'a Lua) -> Self {
         Call {
             script,
             keys: Vec::new(),
@@ -67,7 +82,7 @@ impl<'a> Call<'a> {
 
     fn evalsha(&self) -> Cmd {
         let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(self.script.get_hash())
+        cmd.arg(self.script.script.get_hash())
             .arg(self.keys.len())
             .arg(&self.keys)
             .arg(&self.args);
@@ -92,17 +107,17 @@ impl RedisStore {
         durable: bool,
     ) -> Result<T, StoreError> {
         call.slot()?;
-        let mut c = self.conn.clone();
-        let mut loaded = false;
+        let mut load = false;
         loop {
             let mut p = redis::pipe();
+            if load {
+                // In the same pipeline, so on the node of the keys only: a cluster client's own
+                // SCRIPT LOAD goes to every node, and would wait for one that is down.
+                p.cmd("SCRIPT").arg("LOAD").arg(call.script.code).ignore();
+            }
             p.add_command(call.evalsha());
             match self.send(p, durable).await {
-                // Loaded on every node (SCRIPT LOAD is sent to all of a cluster's), then retried.
-                Err(e) if !loaded && no_script(&e) => {
-                    call.script.load_async(&mut c).await?;
-                    loaded = true;
-                }
+                Err(e) if !load && no_script(&e) => load = true,
                 Err(e) => return Err(e.into()),
                 Ok(v) => return Ok(redis::from_redis_value(v).map_err(RedisError::from)?),
             }

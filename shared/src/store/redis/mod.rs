@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::Script;
 
 mod analytics;
 mod call;
@@ -26,7 +25,7 @@ use crate::error::StoreError;
 /// One of the Lua scripts in `redis/scripts/`, compiled in.
 macro_rules! script {
     ($name:literal) => {
-        Script::new(include_str!(concat!(
+        call::Lua::new(include_str!(concat!(
             "../../../../redis/scripts/",
             $name,
             ".lua"
@@ -50,15 +49,15 @@ pub struct RedisStore {
     /// The deadline of the subscription's pings too.
     command_timeout: Duration,
     keys: KeySpace,
-    catalog_commit: Script,
-    app_for_client: Script,
-    code_claim: Script,
-    refresh_rotate: Script,
-    family_revoke: Script,
-    token_delete: Script,
-    quota: Script,
-    gcra: Script,
-    backoff: Script,
+    catalog_commit: call::Lua,
+    app_for_client: call::Lua,
+    code_claim: call::Lua,
+    refresh_rotate: call::Lua,
+    family_revoke: call::Lua,
+    token_delete: call::Lua,
+    quota: call::Lua,
+    gcra: call::Lua,
+    backoff: call::Lua,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -107,7 +106,11 @@ impl Store for RedisStore {
 
     async fn revocations(&self) -> Result<RevocationStream, StoreError> {
         let mut pubsub = self.pubsub().await?;
-        pubsub.subscribe(self.keys.revocation_channel()).await?;
+        // A node that accepted the connection but froze must not hold the subscriber forever.
+        let channel = self.keys.revocation_channel();
+        tokio::time::timeout(self.command_timeout, pubsub.subscribe(channel))
+            .await
+            .map_err(|_| StoreError::Unavailable("SUBSCRIBE timed out".into()))??;
         // The stream ends when the connection drops or stops answering pings, which is what
         // tells the subscriber to flush.
         Ok(subscription::watch(pubsub, self.command_timeout))

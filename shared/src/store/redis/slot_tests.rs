@@ -54,7 +54,16 @@ fn scripts() -> BTreeMap<String, usize> {
 fn every_script_keeps_its_keys_in_one_slot() {
     let scripts = scripts();
     assert!(scripts.len() >= 9, "found the scripts: {scripts:?}");
-    let hostile = ["f-1", "", "}", "{", "a}b{c", "{x}", "é\u{0}", &"z".repeat(300)];
+    let hostile = [
+        "f-1",
+        "",
+        "}",
+        "{",
+        "a}b{c",
+        "{x}",
+        "é\u{0}",
+        &"z".repeat(300),
+    ];
     for prefix in ["tessera:", "t:1:"] {
         let k = KeySpace::new(prefix);
         for (name, highest) in &scripts {
