@@ -142,7 +142,7 @@ impl RedisCluster {
     }
 
     /// Every live node sees the cluster ok, and every replica is in sync with its master.
-    fn converged(&self) -> bool {
+    pub fn converged(&self) -> bool {
         self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
             let info = self.info(n.plain, "CLUSTER", "INFO");
             let repl = self.info(n.plain, "INFO", "replication");
