@@ -89,22 +89,27 @@ impl StoreConfig {
 
     /// The TLS files, read and parsed; `None` when none is configured.
     pub fn tls_certificates(&self) -> Result<Option<TlsCertificates>, ConfigError> {
-        let read = |key: &str, path: &Option<PathBuf>| -> Result<Option<Vec<u8>>, ConfigError> {
+        // `holds`: what the PEM file must contain (a certificate, a private key).
+        let read = |key: &str, path: &Option<PathBuf>, holds: &str| {
             let Some(path) = path else { return Ok(None) };
             let pem = std::fs::read(path).map_err(|e| {
                 ConfigError::invalid(key, format!("cannot read {}: {e}", path.display()))
             })?;
-            if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
-                return Err(ConfigError::invalid(
+            let text = String::from_utf8_lossy(&pem);
+            let found = text
+                .lines()
+                .any(|l| l.starts_with("-----BEGIN ") && l.contains(holds));
+            match found {
+                true => Ok(Some(pem)),
+                false => Err(ConfigError::invalid(
                     key,
-                    format!("{} is not a PEM file", path.display()),
-                ));
+                    format!("{} holds no PEM {holds}", path.display()),
+                )),
             }
-            Ok(Some(pem))
         };
-        let root_cert = read("store.tls_ca_file", &self.tls_ca_file)?;
-        let cert = read("store.tls_cert_file", &self.tls_cert_file)?;
-        let key = read("store.tls_key_file", &self.tls_key_file)?;
+        let root_cert = read("store.tls_ca_file", &self.tls_ca_file, "CERTIFICATE")?;
+        let cert = read("store.tls_cert_file", &self.tls_cert_file, "CERTIFICATE")?;
+        let key = read("store.tls_key_file", &self.tls_key_file, "PRIVATE KEY")?;
         let client_tls = match (cert, key) {
             (Some(client_cert), Some(client_key)) => Some(ClientTlsConfig {
                 client_cert,
@@ -203,18 +208,16 @@ impl StoreConfig {
                 "needs Redis: the memory store has no replicas",
             ));
         }
-        in_range(
-            "store.wait_timeout_ms",
-            self.wait_timeout_ms,
-            1,
-            self.command_timeout_ms.saturating_sub(1).max(1),
-        )
-        .map_err(|_| {
-            ConfigError::invalid(
+        in_range("store.wait_timeout_ms", self.wait_timeout_ms, 1, 60_000)?;
+        // WAIT must end before the command's own deadline, or a slow acknowledgement would
+        // be reported as a dead Redis.
+        if self.wait_replicas > 0 && self.wait_timeout_ms >= self.command_timeout_ms {
+            return Err(ConfigError::invalid(
                 "store.wait_timeout_ms",
-                "must be at least 1 and below store.command_timeout_ms",
-            )
-        })
+                "must be below store.command_timeout_ms",
+            ));
+        }
+        Ok(())
     }
 }
 
