@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::redis_server::{free_port, try_spawn_child};
+use crate::redis_server::{free_port, shipped_user, try_spawn_child};
 
 /// How a cluster's nodes are reached over TLS: the CA and client certificate files (PEM) that
 /// `redis-cli` and the store use, and the node certificate the servers present.
@@ -80,6 +80,17 @@ impl RedisCluster {
         node_timeout_ms: u64,
         tls: Option<ClusterTls>,
     ) -> Self {
+        Self::start_with(masters, replicas, node_timeout_ms, tls, Vec::new())
+    }
+
+    /// As [`Self::start`], with `extra` arguments for every node (ACL users…).
+    pub fn start_with(
+        masters: usize,
+        replicas: usize,
+        node_timeout_ms: u64,
+        tls: Option<ClusterTls>,
+        extra: Vec<String>,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("tessera-cluster-{}", free_port()));
         let _ = std::fs::remove_dir_all(&dir);
         let mut nodes = Vec::new();
@@ -88,7 +99,8 @@ impl RedisCluster {
             let port = if tls.is_some() { free_port() } else { plain };
             let node_dir = dir.join(plain.to_string());
             std::fs::create_dir_all(&node_dir).expect("node dir");
-            let args = node_args(node_timeout_ms, bus, tls.as_ref().map(|t| (t, port)));
+            let mut args = node_args(node_timeout_ms, bus, tls.as_ref().map(|t| (t, port)));
+            args.extend(extra.iter().cloned());
             // A port taken in between: try other ones.
             if let Some(child) = try_spawn_child(plain, &node_dir, &args) {
                 nodes.push(Node {
@@ -164,6 +176,11 @@ impl RedisCluster {
 
     /// The seed node URLs (`rediss://` on a TLS cluster).
     pub fn urls(&self) -> Vec<String> {
+        self.urls_as("")
+    }
+
+    /// The seed node URLs with `user:password@` (empty: none).
+    pub fn urls_as(&self, credentials: &str) -> Vec<String> {
         let scheme = if self.tls.is_some() {
             "rediss"
         } else {
@@ -171,7 +188,7 @@ impl RedisCluster {
         };
         self.nodes
             .iter()
-            .map(|n| format!("{scheme}://127.0.0.1:{}", n.port))
+            .map(|n| format!("{scheme}://{credentials}127.0.0.1:{}", n.port))
             .collect()
     }
 
@@ -249,16 +266,6 @@ impl RedisCluster {
             .map(|n| n.port)
             .collect()
     }
-
-    /// Waits until every live node sees the cluster ok again (a replica promoted).
-    pub fn wait_converged(&self, within: Duration) -> Duration {
-        let start = Instant::now();
-        while !self.converged() {
-            assert!(start.elapsed() < within, "the cluster did not recover");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        start.elapsed()
-    }
 }
 
 impl Drop for RedisCluster {
@@ -273,8 +280,21 @@ impl Drop for RedisCluster {
     }
 }
 
+/// `nodes` as the shipped ACL's `user` (`broker` or `proxy`) of the shared cluster.
+pub fn as_user(nodes: &[String], user: &str) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|n| n.replacen("://", &format!("://{user}:{ACL_PASSWORD}@"), 1))
+        .collect()
+}
+
+/// The password of the shared cluster's `broker` and `proxy` users (the shipped ACL's).
+pub const ACL_PASSWORD: &str = "cluster-acl-password-0123456789";
+
 /// The seed node URLs of the Redis Cluster every test of this binary shares (3 masters, 3
-/// replicas), started on first use.
+/// replicas), started on first use. Its nodes also have the `broker` and `proxy` users of the
+/// shipped `redis/redis.conf` ([`ACL_PASSWORD`]); without credentials, tests are the default
+/// user.
 pub fn shared_cluster_nodes() -> Vec<String> {
     static NODES: OnceLock<Vec<String>> = OnceLock::new();
     NODES
@@ -286,7 +306,9 @@ pub fn shared_cluster_nodes() -> Vec<String> {
             // As for the shared server: the nodes die with the thread that spawned them, so
             // it must live as long as the process.
             std::thread::spawn(move || {
-                let cluster = RedisCluster::start(3, 1, 5_000, None);
+                let mut users = shipped_user("broker", ACL_PASSWORD);
+                users.extend(shipped_user("proxy", ACL_PASSWORD));
+                let cluster = RedisCluster::start_with(3, 1, 5_000, None, users);
                 let _ = tx.send(cluster.urls());
                 loop {
                     std::thread::park();

@@ -1,7 +1,8 @@
 //! Two brokers and two proxies on the shared Redis Cluster, as a scaled-out deployment runs: a
 //! token issued at broker A works at proxy B; revoked at broker B, it is refused at proxy A
 //! (which had it cached) within 100 ms; a quota is exact across both proxies under concurrent
-//! callers; the usage API of either broker sums the calls of both proxies.
+//! callers; the usage API of either broker sums the calls of both proxies. Brokers and proxies
+//! connect as the `broker` and `proxy` users of the shipped `redis/redis.conf`.
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +11,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_shared::time::now_ms;
 
-use super::{broker_on, fresh_prefix, proxy_on};
+use super::{broker_on, proxy_on};
 use crate::gateway::{route, spawn_echo};
 use crate::helpers::json_of;
-use crate::redis_cluster::shared_cluster_nodes;
+use crate::redis_cluster::{as_user, shared_cluster_nodes};
 
 const QUOTA: usize = 20;
 
@@ -31,14 +32,19 @@ fn routes(echo: &str) -> Value {
 
 #[tokio::test]
 async fn two_brokers_and_two_proxies_share_tokens_revocations_quotas_and_usage() {
-    let nodes = shared_cluster_nodes();
-    let prefix = fresh_prefix();
+    // Each service as its user of the shipped redis.conf: the ACL works on a cluster.
+    let brokers = as_user(&shared_cluster_nodes(), "broker");
+    let proxies = as_user(&shared_cluster_nodes(), "proxy");
+    // The shipped ACL's selectors name `tessera:quota:*` and `tessera:analytics`: the one
+    // prefix it fits (the other cluster tests use prefixes of their own, apps are fresh, and
+    // the usage is read from this test's start on).
+    let prefix = "tessera:".to_string();
     let started = now_ms();
-    let broker_a = broker_on(&nodes, &prefix, |_| {}).await;
-    let broker_b = broker_on(&nodes, &prefix, |_| {}).await;
+    let broker_a = broker_on(&brokers, &prefix, |_| {}).await;
+    let broker_b = broker_on(&brokers, &prefix, |_| {}).await;
     let echo = spawn_echo();
-    let proxy_a = proxy_on(&broker_a, &nodes, routes(&echo), |_| {}).await;
-    let proxy_b = proxy_on(&broker_a, &nodes, routes(&echo), |_| {}).await;
+    let proxy_a = proxy_on(&broker_a, &proxies, routes(&echo), |_| {}).await;
+    let proxy_b = proxy_on(&broker_a, &proxies, routes(&echo), |_| {}).await;
     let mut calls = 0;
 
     // Issued at broker A, accepted at proxy B, and at A (which caches it now).

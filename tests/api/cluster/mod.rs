@@ -24,7 +24,8 @@ pub fn on_cluster(cfg: &mut Value, nodes: &[String], prefix: &str) {
 
 /// A fresh key prefix, so that tests share the cluster without seeing each other's keys.
 pub fn fresh_prefix() -> String {
-    format!("cl:{}:", uuid::Uuid::new_v4().simple())
+    // Under the shipped ACL's key pattern (~tessera:*).
+    format!("tessera:{}:", uuid::Uuid::new_v4().simple())
 }
 
 /// A broker on the cluster, `tweak` applied after.
