@@ -4,7 +4,7 @@
 //!
 //! One shared cluster per test binary (3 masters, 3 replicas: [`shared_cluster_nodes`]), which
 //! tests share through key prefixes of their own; or an owned one ([`RedisCluster::start`]) for
-//! a test that kills nodes. Like the single server (`redis_server.rs`), every node is spawned
+//! a test that kills nodes (owned clusters take turns: one up at a time). Like the single server (`redis_server.rs`), every node is spawned
 //! with `PR_SET_PDEATHSIG` and dies with its owner. `TESSERA_TEST_CLUSTER_NODES` (comma
 //! separated URLs) replaces the shared cluster with an existing one.
 //!
@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::redis_server::{free_port, shipped_user, try_spawn_child};
@@ -39,7 +39,14 @@ pub struct RedisCluster {
     pub nodes: Vec<Node>,
     dir: PathBuf,
     tls: Option<ClusterTls>,
+    /// An owned cluster's turn ([`OWNED_TURN`]), held until it is dropped.
+    _turn: Option<MutexGuard<'static, ()>>,
 }
+
+/// Owned clusters run one at a time, so that the test binary never has more than the shared
+/// cluster and one owned cluster up: 12 nodes at most on a 2-core CI machine, where a starved
+/// node would miss its cluster-node-timeout and fail over by itself.
+static OWNED_TURN: Mutex<()> = Mutex::new(());
 
 /// The `redis-server` arguments of a cluster node: fast failure detection for tests.
 fn node_args(node_timeout_ms: u64, bus: u16, tls: Option<(&ClusterTls, u16)>) -> Vec<String> {
@@ -80,7 +87,11 @@ impl RedisCluster {
         node_timeout_ms: u64,
         tls: Option<ClusterTls>,
     ) -> Self {
-        Self::start_with(masters, replicas, node_timeout_ms, tls, Vec::new())
+        // A test that panicked with its cluster leaves the lock poisoned, not held.
+        let turn = OWNED_TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cluster = Self::start_with(masters, replicas, node_timeout_ms, tls, Vec::new());
+        cluster._turn = Some(turn);
+        cluster
     }
 
     /// As [`Self::start`], with `extra` arguments for every node (ACL users…).
@@ -110,7 +121,12 @@ impl RedisCluster {
                 });
             }
         }
-        let cluster = RedisCluster { nodes, dir, tls };
+        let cluster = RedisCluster {
+            nodes,
+            dir,
+            tls,
+            _turn: None,
+        };
         cluster.create(replicas);
         cluster
     }

@@ -124,10 +124,15 @@ impl RedisStore {
         }
     }
 
-    /// Applies `cmds` atomically (`MULTI`/`EXEC`); when `durable` and `store.wait_replicas` is
-    /// set, acknowledged only once that many replicas have it.
+    /// Applies `cmds` atomically (`MULTI`/`EXEC` around several); when `durable` and
+    /// `store.wait_replicas` is set, acknowledged only once that many replicas have it.
     pub(super) async fn write(&self, cmds: &Pipeline, durable: bool) -> Result<(), StoreError> {
         let mut p = redis::pipe();
+        if let [one] = cmds.cmd_iter().collect::<Vec<_>>()[..] {
+            p.add_command(one.clone());
+            self.send(p, durable).await?;
+            return Ok(());
+        }
         p.cmd("MULTI").ignore();
         for cmd in cmds.cmd_iter() {
             p.add_command(cmd.clone()).ignore();
