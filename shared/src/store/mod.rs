@@ -4,7 +4,8 @@
 //! implementations have only storage semantics to agree on; the domain rules live once, in
 //! the catalog, the token lookup and the broker. [`Store`] is the sum of one trait per
 //! concern, so that code needing one concern can say so. The conformance suite in
-//! `tests/api/store_conformance.rs` runs the same cases against both implementations.
+//! `tests/api/store_conformance/` runs the same cases against memory, one Redis and a Redis
+//! Cluster.
 //!
 //! # Layout
 //! * [`catalog`] — [`CatalogStore`]: the registry's tables and their atomic transactions.
@@ -15,8 +16,9 @@
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
-//! * [`redis`] — Redis, through a self-reconnecting multiplexed connection with timeouts;
-//!   multi-key updates are the Lua scripts in `redis/scripts/`. [`memory`] — the embedded
+//! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
+//!   connections with timeouts; multi-key updates are the Lua scripts in `redis/scripts/`, each
+//!   within one hash slot. [`memory`] — the embedded
 //!   single-process store of `tessera dev`. Both are split into files by the same concerns.
 
 pub mod analytics;
