@@ -290,3 +290,32 @@ fn limits_are_configurable_and_checked() {
         });
     }
 }
+
+#[test]
+fn a_cluster_is_named_in_the_file_or_the_environment() {
+    Jail::expect_with(|jail| {
+        let file = MINIMAL.replace(
+            "url = \"redis://127.0.0.1:6379\"",
+            "cluster_nodes = [\"redis://10.0.0.1:6379\", \"redis://10.0.0.2:6379\"]",
+        );
+        let c = load(jail, &file).unwrap();
+        assert_eq!(c.store.cluster_nodes.len(), 2);
+        assert!(c.store.url.is_empty());
+        // The form docs/configuration.md gives for the environment.
+        jail.set_env("TESSERA_STORE__URL", "");
+        jail.set_env(
+            "TESSERA_STORE__CLUSTER_NODES",
+            r#"["rediss://a.internal:6379","rediss://b.internal:6379","rediss://c.internal:6379"]"#,
+        );
+        let c = load(jail, MINIMAL).unwrap();
+        assert_eq!(
+            c.store.cluster_nodes,
+            [
+                "rediss://a.internal:6379",
+                "rediss://b.internal:6379",
+                "rediss://c.internal:6379"
+            ]
+        );
+        Ok(())
+    });
+}

@@ -157,7 +157,7 @@ impl ProxyConfig {
     }
 
     pub fn has_store(&self) -> bool {
-        !self.store.url.is_empty()
+        self.store.is_set()
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

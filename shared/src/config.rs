@@ -3,7 +3,7 @@
 //! is refused at start-up with a message naming the key and its environment variable.
 //!
 //! This module holds the loader, the validation helpers and the sections both services read
-//! (`[store]`, `[security]`, `[log]`); each service owns its own configuration type and its
+//! (`[store]` in [`store`], `[security]`, `[log]`); each service owns its own configuration type and its
 //! other sections (`tessera_broker::config`, `tessera_proxy::config`).
 
 use std::path::Path;
@@ -14,6 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use thiserror::Error;
+
+mod store;
+pub use store::{StoreConfig, StoreTarget};
 
 pub const ENV_PREFIX: &str = "TESSERA_";
 
@@ -110,72 +113,6 @@ pub fn in_range(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), ConfigError> 
         ));
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    /// `redis://[user:password@]host:port[/db]` (TLS to Redis is not built in), or `memory` for the embedded
-    /// single-process store. Required: the broker never falls back to memory by itself.
-    pub url: String,
-    /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
-    pub prefix: String,
-    /// Longest wait for one Redis command before the request fails with 503.
-    pub command_timeout_ms: u64,
-    /// Longest wait for a (re)connection attempt.
-    pub connect_timeout_ms: u64,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            url: String::new(),
-            prefix: "tessera:".into(),
-            command_timeout_ms: 1000,
-            connect_timeout_ms: 1000,
-        }
-    }
-}
-
-impl StoreConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.url.is_empty() {
-            return Err(ConfigError::invalid(
-                "store.url",
-                "is required: a redis:// URL, or \"memory\" for the embedded single-process store",
-            ));
-        }
-        if self.url != "memory" {
-            redis::Client::open(self.url.as_str()).map_err(|e| {
-                ConfigError::invalid("store.url", format!("not a Redis URL or \"memory\" ({e})"))
-            })?;
-            // The example's Redis password is a placeholder too.
-            not_placeholder("store.url", &self.url)?;
-        }
-        if self.prefix.is_empty()
-            || self
-                .prefix
-                .chars()
-                .any(|c| c == '{' || c == '}' || c.is_whitespace())
-        {
-            return Err(ConfigError::invalid(
-                "store.prefix",
-                "must be non-empty, without braces or spaces",
-            ));
-        }
-        in_range(
-            "store.command_timeout_ms",
-            self.command_timeout_ms,
-            1,
-            60_000,
-        )?;
-        in_range(
-            "store.connect_timeout_ms",
-            self.connect_timeout_ms,
-            1,
-            60_000,
-        )
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

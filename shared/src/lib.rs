@@ -12,7 +12,8 @@
 //! * [`token`] — the opaque token format: prefix, 256-bit random body, checksum.
 //! * [`model`] — developers, apps, credentials, token records; parsed wire values
 //!   ([`model::RedirectUri`], [`scope::ScopeSet`]).
-//! * [`store`] — the storage traits, one per concern, and their two implementations (Redis,
+//! * [`store`] — the storage traits, one per concern, and their two implementations (Redis — one
+//!   node or a Redis Cluster, plain or TLS —
 //!   in-memory); the one module that builds Redis key names.
 //! * [`catalog`] — developer and app registry on top of the store.
 //! * [`tokens`] — looking access tokens up ([`tokens::TokenLookup`]): the broker's

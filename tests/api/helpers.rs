@@ -12,6 +12,7 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijkl";
 pub const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrs";
 pub const IAT: &str = "test-initial-access-token-0123456789abcdef";
 
+#[derive(Clone)]
 pub struct TestApp {
     pub base: String,
     /// The status listener (`/metrics`, `/healthz`, `/readyz`).

@@ -55,9 +55,29 @@ pub fn shipped_persistence() -> Vec<String> {
     args
 }
 
+/// `--user NAME …` as the shipped `redis/redis.conf` defines that user, with `password`
+/// instead of its placeholder.
+pub fn shipped_user(name: &str, password: &str) -> Vec<String> {
+    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/redis/redis.conf"))
+        .expect("redis/redis.conf");
+    let line = conf
+        .lines()
+        .find(|l| l.starts_with(&format!("user {name} ")))
+        .unwrap_or_else(|| panic!("redis.conf has a {name} user"));
+    let mut args = vec!["--user".to_string()];
+    args.extend(line.split_whitespace().skip(1).map(|w| {
+        if w.starts_with('>') {
+            format!(">{password}")
+        } else {
+            w.to_string()
+        }
+    }));
+    args
+}
+
 /// Spawns Redis on `port` with `args`; `None` when it exits at once (the port was taken).
 #[allow(unsafe_code)]
-fn try_spawn_child(port: u16, dir: &PathBuf, args: &[String]) -> Option<Child> {
+pub fn try_spawn_child(port: u16, dir: &PathBuf, args: &[String]) -> Option<Child> {
     let mut cmd = Command::new("redis-server");
     cmd.arg("--port")
         .arg(port.to_string())

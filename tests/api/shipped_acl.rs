@@ -7,32 +7,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::redis_server::shipped_user;
 use crate::world::*;
 
 const PASSWORD: &str = "acl-test-password-0123456789";
 
-/// `--user broker …` as redis.conf has it, with a password of the test's own.
-fn shipped_broker_user() -> Vec<String> {
-    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/redis/redis.conf"))
-        .expect("redis/redis.conf");
-    let line = conf
-        .lines()
-        .find(|l| l.starts_with("user broker "))
-        .expect("redis.conf has a broker user");
-    let mut args = vec!["--user".to_string()];
-    args.extend(line.split_whitespace().skip(1).map(|w| {
-        if w.starts_with('>') {
-            format!(">{PASSWORD}")
-        } else {
-            w.to_string()
-        }
-    }));
-    args
-}
-
 #[tokio::test]
 async fn every_broker_script_runs_under_the_shipped_acl() {
-    let acl = shipped_broker_user();
+    let acl = shipped_user("broker", PASSWORD);
     let acl: Vec<&str> = acl.iter().map(String::as_str).collect();
     let redis = RedisServer::start_with(&acl);
     let url = format!("redis://broker:{PASSWORD}@127.0.0.1:{}", redis.port);

@@ -1,8 +1,11 @@
 //! Redis key names, built here and nowhere else.
 //!
-//! Every key starts with the configured prefix. Registry hashes share the `{catalog}` hash tag so
-//! that `catalog_commit.lua` touches a single Redis Cluster slot; each token key carries its own
-//! hash in a tag, so tokens spread over the cluster.
+//! Every key starts with the configured prefix. Every key carries a hash tag, chosen so that
+//! whatever one command or script touches sits in one Redis Cluster slot, and everything else
+//! spreads over the cluster: registry hashes share `{catalog}` (`catalog_commit.lua`,
+//! `app_for_client.lua`); a login family and its grace record share the family id
+//! (`refresh_rotate.lua`); a token, a quota counter, a limiter's or back-off's subject, a
+//! user's families each have their own. `redis/slot_tests.rs` checks every script's keys.
 
 use super::Table;
 use crate::token::TokenKind;
@@ -39,14 +42,14 @@ impl KeySpace {
     }
 
     pub fn family(&self, id: &str) -> String {
-        format!("{}fam:{{{id}}}", self.prefix)
+        format!("{}fam:{{{}}}", self.prefix, tag(id))
     }
 
     /// The grace-period record of a family's last rotation (`redis/scripts/refresh_rotate.lua`):
     /// tagged as [`Self::family`], so the rotation touches one slot; it expires with the grace
     /// period.
     pub fn family_grace(&self, id: &str) -> String {
-        format!("{}fgr:{{{id}}}", self.prefix)
+        format!("{}fgr:{{{}}}", self.prefix, tag(id))
     }
 
     /// A marker that a value (a token exchange `subject_token`, by its keyed hash) was used
@@ -90,6 +93,21 @@ impl KeySpace {
     /// takes every proxy's writes; it is capped, and writes are batched).
     pub fn analytics(&self) -> String {
         format!("{}analytics", self.prefix)
+    }
+}
+
+/// `id` as a hash tag: unchanged when it is one (non-empty, no braces: every id Tessera makes),
+/// else encoded, so that keys sharing a tag always share a slot (`{}` is no tag at all, and a
+/// `}` would end it early).
+fn tag(id: &str) -> std::borrow::Cow<'_, str> {
+    use base64::Engine;
+    match id.is_empty() || id.contains(['{', '}']) {
+        false => id.into(),
+        true => format!(
+            "~{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+        )
+        .into(),
     }
 }
 

@@ -4,7 +4,8 @@
 //! implementations have only storage semantics to agree on; the domain rules live once, in
 //! the catalog, the token lookup and the broker. [`Store`] is the sum of one trait per
 //! concern, so that code needing one concern can say so. The conformance suite in
-//! `tests/api/store_conformance.rs` runs the same cases against both implementations.
+//! `tests/api/store_conformance/` runs the same cases against memory, one Redis and a Redis
+//! Cluster.
 //!
 //! # Layout
 //! * [`catalog`] — [`CatalogStore`]: the registry's tables and their atomic transactions.
@@ -15,8 +16,9 @@
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
-//! * [`redis`] — Redis, through a self-reconnecting multiplexed connection with timeouts;
-//!   multi-key updates are the Lua scripts in `redis/scripts/`. [`memory`] — the embedded
+//! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
+//!   connections with timeouts; multi-key updates are the Lua scripts in `redis/scripts/`, each
+//!   within one hash slot. [`memory`] — the embedded
 //!   single-process store of `tessera dev`. Both are split into files by the same concerns.
 
 pub mod analytics;
@@ -34,7 +36,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::StoreConfig;
+use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
 pub use analytics::{AnalyticsStore, Memory};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
@@ -58,12 +60,12 @@ pub trait Store:
     async fn revocations(&self) -> Result<RevocationStream, StoreError>;
 }
 
-/// Opens the store the configuration names. Redis connects lazily: the service starts (and
+/// Opens the store the configuration names — memory, one Redis or a Redis Cluster, over TLS
+/// when the URLs say `rediss://` — the one entry point for every kind. Redis connects lazily: the service starts (and
 /// reports not-ready) while Redis is down, and heals when it comes back.
 pub fn open(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
-    if cfg.url == "memory" {
-        Ok(Arc::new(memory::MemoryStore::default()))
-    } else {
-        Ok(Arc::new(redis::RedisStore::open(cfg)?))
+    match cfg.target() {
+        StoreTarget::Memory => Ok(Arc::new(memory::MemoryStore::default())),
+        _ => Ok(Arc::new(redis::RedisStore::open(cfg)?)),
     }
 }

@@ -39,6 +39,7 @@ pub fn spawn_echo() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+#[derive(Clone)]
 pub struct TestProxy {
     pub base: String,
     pub status: String,

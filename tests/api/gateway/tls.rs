@@ -4,73 +4,17 @@
 //! made on the spot with rcgen and written as PEM files to a temporary directory.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::ExtendedKeyUsagePurpose;
 use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
 
 use super::*;
-
-/// A private certificate authority.
-struct Ca {
-    cert: rcgen::Certificate,
-    key: KeyPair,
-}
-
-/// A certificate and its key, as PEM.
-struct Issued {
-    cert: String,
-    key: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Ca { cert, key }
-    }
-
-    fn pem(&self) -> String {
-        self.cert.pem()
-    }
-
-    /// A leaf for `localhost` and 127.0.0.1 (a server), or for a client, signed by this CA.
-    fn issue(&self, name: &str, usage: ExtendedKeyUsagePurpose) -> Issued {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        Issued {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
-        }
-    }
-}
-
-/// Writes `pem` to `dir/name`; its path, as configuration wants it.
-fn write(dir: &Path, name: &str, pem: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, pem).unwrap();
-    path.to_str().unwrap().to_string()
-}
+use crate::certs::{write, Ca, Issued};
 
 fn port_of(base: &str) -> u16 {
     base.rsplit(':').next().unwrap().parse().unwrap()

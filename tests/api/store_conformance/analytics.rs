@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tessera_shared::store::Store;
 
-use super::{memory_store, redis_store};
+use super::{cluster_store, memory_store, redis_store};
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()

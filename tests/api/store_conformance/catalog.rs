@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tessera_shared::store::{CatalogTx, Store, Table};
 
-use super::{memory_store, redis_store};
+use super::{cluster_store, memory_store, redis_store};
 
 async fn conditional_commits(s: Arc<dyn Store>) {
     s.ping().await.unwrap();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tessera_shared::store::{Backoff, Gcra, LimitKey, Store};
 
-use super::{memory_store, redis_store};
+use super::{cluster_store, memory_store, redis_store};
 
 async fn rate_limits_allow_a_burst_then_the_rate(s: Arc<dyn Store>) {
     let key = LimitKey {

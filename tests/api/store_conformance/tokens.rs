@@ -7,7 +7,7 @@ use std::time::Duration;
 use tessera_shared::store::{CodeClaim, RotateRequest, Rotation, Store};
 use tessera_shared::token::TokenKind;
 
-use super::{memory_store, redis_store};
+use super::{cluster_store, memory_store, redis_store};
 
 async fn tokens_expire_and_delete(s: Arc<dyn Store>) {
     let k = TokenKind::AccessToken;

@@ -1,5 +1,5 @@
 //! The analytics stream in Redis: one capped stream (`XADD MAXLEN ~`, pipelined), read by
-//! `XRANGE` pages; and `INFO memory`.
+//! `XRANGE` pages; and `INFO memory` (of every master, on a cluster).
 
 use async_trait::async_trait;
 
@@ -11,16 +11,12 @@ use crate::store::{AnalyticsStore, Memory};
 impl AnalyticsStore for RedisStore {
     async fn memory(&self) -> Result<Option<Memory>, StoreError> {
         let mut c = self.conn.clone();
-        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut c).await?;
-        let field = |name: &str| {
-            info.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        Ok(match (field("used_memory"), field("maxmemory")) {
-            (Some(used), Some(max)) => Some(Memory { used, max }),
-            _ => None,
-        })
+        let infos = c.info_of_masters("memory").await?;
+        // On a cluster, the fullest master is the one that refuses writes first.
+        Ok(infos
+            .iter()
+            .filter_map(|info| memory_of(info))
+            .max_by(|a, b| fullness(a).total_cmp(&fullness(b))))
     }
 
     async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {
@@ -89,6 +85,27 @@ impl AnalyticsStore for RedisStore {
             }
         }
         Ok(out)
+    }
+}
+
+/// `used_memory` and `maxmemory` of an `INFO memory` answer.
+fn memory_of(info: &str) -> Option<Memory> {
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some(Memory {
+        used: field("used_memory")?,
+        max: field("maxmemory")?,
+    })
+}
+
+/// How full a node is; one without a limit (`maxmemory 0`) never is.
+fn fullness(m: &Memory) -> f64 {
+    match m.max {
+        0 => 0.0,
+        max => m.used as f64 / max as f64,
     }
 }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use redis::AsyncCommands;
 
+use super::call::Call;
 use super::RedisStore;
 use crate::error::StoreError;
 use crate::store::{CatalogStore, CatalogTx, Revocation, Table};
@@ -21,28 +22,26 @@ impl CatalogStore for RedisStore {
     }
 
     async fn catalog_commit(&self, tx: &CatalogTx) -> Result<Option<usize>, StoreError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.catalog_commit.prepare_invoke();
+        let mut call = Call::new(&self.catalog_commit);
         for t in Table::ALL {
-            inv.key(self.keys.table(t));
+            call = call.key(self.keys.table(t));
         }
-        inv.arg(serde_json::to_string(tx)?);
-        inv.arg(self.keys.revocation_channel());
+        call = call
+            .arg(serde_json::to_string(tx)?)
+            .arg(self.keys.revocation_channel());
         for app in tx.touched_apps() {
-            inv.arg(Revocation::App(app.to_string()).encode());
+            call = call.arg(Revocation::App(app.to_string()).encode());
         }
-        let failed: usize = inv.invoke_async(&mut c).await?;
+        // Durable: an app's revocation, a credential's secret (issuance).
+        let failed: usize = self.run(call, true).await?;
         Ok(failed.checked_sub(1))
     }
 
     async fn app_for_client(&self, client_id: &str) -> Result<Option<String>, StoreError> {
-        let mut c = self.conn.clone();
-        Ok(self
-            .app_for_client
+        let call = Call::new(&self.app_for_client)
             .key(self.keys.table(Table::Clients))
             .key(self.keys.table(Table::Apps))
-            .arg(client_id)
-            .invoke_async(&mut c)
-            .await?)
+            .arg(client_id);
+        self.run(call, false).await
     }
 }

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use super::call::Call;
 use super::RedisStore;
 use crate::error::StoreError;
 use crate::store::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
@@ -14,14 +15,12 @@ impl RedisStore {
         key: &LimitKey<'_>,
         gcra: Gcra,
     ) -> Result<RateVerdict, StoreError> {
-        let mut c = self.conn.clone();
-        let (allowed, remaining, retry_after_ms, reset_ms): (u8, u32, u64, u64) = self
-            .gcra
+        let call = Call::new(&self.gcra)
             .key(self.keys.rate(key.limiter, key.subject))
             .arg(gcra.interval_us.max(1))
-            .arg(gcra.burst.max(1))
-            .invoke_async(&mut c)
-            .await?;
+            .arg(gcra.burst.max(1));
+        let (allowed, remaining, retry_after_ms, reset_ms): (u8, u32, u64, u64) =
+            self.run(call, false).await?;
         Ok(RateVerdict {
             allowed: allowed == 1,
             remaining,
@@ -36,32 +35,26 @@ impl RedisStore {
         b: Backoff,
         fail: bool,
     ) -> Result<u64, StoreError> {
-        let mut c = self.conn.clone();
-        Ok(self
-            .backoff
+        let call = Call::new(&self.backoff)
             .key(self.keys.backoff(key.limiter, key.subject))
             .arg(if fail { "fail" } else { "check" })
             .arg(b.free)
             .arg(b.base_ms)
             .arg(b.max_ms)
-            .arg(b.forget_ms)
-            .invoke_async(&mut c)
-            .await?)
+            .arg(b.forget_ms);
+        self.run(call, false).await
     }
 }
 
 #[async_trait]
 impl LimitStore for RedisStore {
     async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError> {
-        let mut c = self.conn.clone();
         let ttl = (key.window_end - crate::time::now()).max(1) + 60;
-        let (count, allowed): (u64, u8) = self
-            .quota
+        let call = Call::new(&self.quota)
             .key(self.keys.quota(key.subject, key.period, key.window_start))
             .arg(limit)
-            .arg(ttl)
-            .invoke_async(&mut c)
-            .await?;
+            .arg(ttl);
+        let (count, allowed): (u64, u8) = self.run(call, false).await?;
         Ok((count, allowed == 1))
     }
 

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use redis::AsyncCommands;
 
+use super::call::Call;
 use super::RedisStore;
 use crate::error::StoreError;
 use crate::store::{CodeClaim, LoginStore};
@@ -46,13 +47,11 @@ impl LoginStore for RedisStore {
     }
 
     async fn code_claim(&self, hash: &str, family: &str) -> Result<CodeClaim, StoreError> {
-        let mut c = self.conn.clone();
-        let out: String = self
-            .code_claim
+        let call = Call::new(&self.code_claim)
             .key(self.keys.token(TokenKind::AuthorizationCode, hash))
-            .arg(family)
-            .invoke_async(&mut c)
-            .await?;
+            .arg(family);
+        // Durable: a code redeemed twice after a failover would issue twice.
+        let out: String = self.run(call, true).await?;
         Ok(match out.as_str() {
             "won" => CodeClaim::Won,
             "gone" => CodeClaim::Gone,

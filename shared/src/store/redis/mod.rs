@@ -1,17 +1,19 @@
-//! The Redis store: one multiplexed connection per process, managed so that it reconnects by
-//! itself, with connection and response timeouts so that an outage turns into a quick
-//! [`StoreError::Unavailable`] instead of a hung request.
+//! The Redis store, on one server or a Redis Cluster ([`conn`]): connections that reconnect by
+//! themselves, with connection and response timeouts so that an outage turns into a quick
+//! [`StoreError::Unavailable`] instead of a hung request. Scripts and durable writes go
+//! through [`call`] (one hash slot per script; `WAIT` for `store.wait_replicas`).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::Script;
 
 mod analytics;
+mod call;
 mod catalog;
+mod conn;
 mod limits;
 mod logins;
+mod pubsub;
 mod tokens;
 
 use super::keys::KeySpace;
@@ -23,7 +25,7 @@ use crate::error::StoreError;
 /// One of the Lua scripts in `redis/scripts/`, compiled in.
 macro_rules! script {
     ($name:literal) => {
-        Script::new(include_str!(concat!(
+        call::Lua::new(include_str!(concat!(
             "../../../../redis/scripts/",
             $name,
             ".lua"
@@ -38,21 +40,24 @@ const TOMBSTONE_SECS: u64 = 300;
 const ANALYTICS_PAGE: usize = 5_000;
 
 pub struct RedisStore {
+    conn: conn::Conn,
     /// Kept to open the dedicated pub/sub connections of [`Store::revocations`].
-    client: redis::Client,
-    conn: ConnectionManager,
+    origin: conn::Origin,
+    /// `WAIT` after durable writes (`store.wait_replicas` > 0).
+    wait: Option<call::Wait>,
     connect_timeout: Duration,
     /// The deadline of the subscription's pings too.
     command_timeout: Duration,
     keys: KeySpace,
-    catalog_commit: Script,
-    app_for_client: Script,
-    code_claim: Script,
-    refresh_rotate: Script,
-    family_revoke: Script,
-    quota: Script,
-    gcra: Script,
-    backoff: Script,
+    catalog_commit: call::Lua,
+    app_for_client: call::Lua,
+    code_claim: call::Lua,
+    refresh_rotate: call::Lua,
+    family_revoke: call::Lua,
+    token_delete: call::Lua,
+    quota: call::Lua,
+    gcra: call::Lua,
+    backoff: call::Lua,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -66,28 +71,23 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     pub fn open(cfg: &StoreConfig) -> Result<Self, StoreError> {
-        let info = redis::IntoConnectionInfo::into_connection_info(cfg.url.as_str())?
-            .set_tcp_settings(subscription::tcp_settings());
-        let client = redis::Client::open(info)?;
-        let timeout = Duration::from_millis(cfg.command_timeout_ms);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
-            .set_response_timeout(Some(timeout))
-            // Reconnection is retried in the background; requests made meanwhile fail fast.
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let (conn, origin) = conn::open(cfg)?;
         Ok(RedisStore {
-            client,
             conn,
+            origin,
+            wait: (cfg.wait_replicas > 0).then_some(call::Wait {
+                replicas: cfg.wait_replicas,
+                timeout_ms: cfg.wait_timeout_ms,
+            }),
             connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
-            command_timeout: timeout,
+            command_timeout: Duration::from_millis(cfg.command_timeout_ms),
             keys: KeySpace::new(&cfg.prefix),
             catalog_commit: script!("catalog_commit"),
             app_for_client: script!("app_for_client"),
             code_claim: script!("code_claim"),
             refresh_rotate: script!("refresh_rotate"),
             family_revoke: script!("family_revoke"),
+            token_delete: script!("token_delete"),
             quota: script!("quota"),
             gcra: script!("gcra"),
             backoff: script!("backoff"),
@@ -97,6 +97,7 @@ impl RedisStore {
 
 #[async_trait]
 impl Store for RedisStore {
+    /// On a cluster, every master must answer (the cluster client sends PING to each).
     async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut c).await?;
@@ -104,13 +105,17 @@ impl Store for RedisStore {
     }
 
     async fn revocations(&self) -> Result<RevocationStream, StoreError> {
-        let connect = self.client.get_async_pubsub();
-        let mut pubsub = tokio::time::timeout(self.connect_timeout, connect)
+        let mut pubsub = self.pubsub().await?;
+        // A node that accepted the connection but froze must not hold the subscriber forever.
+        let channel = self.keys.revocation_channel();
+        tokio::time::timeout(self.command_timeout, pubsub.subscribe(channel))
             .await
-            .map_err(|_| StoreError::Unavailable("pub/sub connection timed out".into()))??;
-        pubsub.subscribe(self.keys.revocation_channel()).await?;
+            .map_err(|_| StoreError::Unavailable("SUBSCRIBE timed out".into()))??;
         // The stream ends when the connection drops or stops answering pings, which is what
         // tells the subscriber to flush.
         Ok(subscription::watch(pubsub, self.command_timeout))
     }
 }
+
+#[cfg(test)]
+mod slot_tests;

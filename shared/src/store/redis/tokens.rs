@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use redis::AsyncCommands;
 
+use super::call::Call;
 use super::{RedisStore, TOMBSTONE_SECS};
 use crate::error::StoreError;
 use crate::store::{FamilyState, Revocation, RotateRequest, Rotation, TokenStore};
@@ -18,11 +19,10 @@ impl TokenStore for RedisStore {
         record: &str,
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let _: () = c
-            .set_ex(self.keys.token(kind, hash), record, ttl_secs.max(1))
-            .await?;
-        Ok(())
+        let mut p = redis::pipe();
+        p.set_ex(self.keys.token(kind, hash), record, ttl_secs.max(1));
+        // Durable: an issued token (or secret) must outlive a failover.
+        self.write(&p, true).await
     }
 
     async fn token_get(&self, kind: TokenKind, hash: &str) -> Result<Option<String>, StoreError> {
@@ -31,14 +31,14 @@ impl TokenStore for RedisStore {
     }
 
     async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let mut p = redis::pipe();
-        p.atomic().del(self.keys.token(kind, hash)).ignore();
+        let mut call = Call::new(&self.token_delete)
+            .key(self.keys.token(kind, hash))
+            .arg(self.keys.revocation_channel());
         if kind == TokenKind::AccessToken {
-            let announce = Revocation::Token(hash.to_string()).encode();
-            p.publish(self.keys.revocation_channel(), announce).ignore();
+            call = call.arg(Revocation::Token(hash.to_string()).encode());
         }
-        let _: () = p.query_async(&mut c).await?;
+        // Durable: a revocation must outlive a failover.
+        let _: i64 = self.run(call, true).await?;
         Ok(())
     }
 
@@ -49,16 +49,15 @@ impl TokenStore for RedisStore {
         live_refresh: Option<&str>,
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
         let key = self.keys.family(id);
         let mut p = redis::pipe();
-        p.atomic().hset(&key, "rec", record).ignore();
+        p.hset(&key, "rec", record);
         if let Some(h) = live_refresh {
-            p.hset(&key, "cur", h).ignore();
+            p.hset(&key, "cur", h);
         }
-        p.expire(&key, ttl_secs.max(1) as i64).ignore();
-        let _: () = p.query_async(&mut c).await?;
-        Ok(())
+        p.expire(&key, ttl_secs.max(1) as i64);
+        // Durable: the login's refresh token is issued with it.
+        self.write(&p, true).await
     }
 
     async fn family_get(&self, id: &str) -> Result<Option<FamilyState>, StoreError> {
@@ -77,9 +76,7 @@ impl TokenStore for RedisStore {
     }
 
     async fn family_rotate(&self, id: &str, r: &RotateRequest<'_>) -> Result<Rotation, StoreError> {
-        let mut c = self.conn.clone();
-        let out: Vec<String> = self
-            .refresh_rotate
+        let call = Call::new(&self.refresh_rotate)
             .key(self.keys.family(id))
             .key(self.keys.family_grace(id))
             .arg(r.presented)
@@ -88,9 +85,9 @@ impl TokenStore for RedisStore {
             .arg(Revocation::Family(id.to_string()).encode())
             .arg(r.client_id)
             .arg(r.grace_ms)
-            .arg(r.sealed)
-            .invoke_async(&mut c)
-            .await?;
+            .arg(r.sealed);
+        // Durable: the successor is issued, or the family revoked on reuse.
+        let out: Vec<String> = self.run(call, true).await?;
         let mut out = out.into_iter();
         Ok(match (out.next().as_deref(), out.next(), out.next()) {
             (Some("ok"), rec, _) => Rotation::Rotated(rec.unwrap_or_default()),
@@ -102,15 +99,12 @@ impl TokenStore for RedisStore {
     }
 
     async fn family_revoke(&self, id: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let _: i64 = self
-            .family_revoke
+        let call = Call::new(&self.family_revoke)
             .key(self.keys.family(id))
             .arg(TOMBSTONE_SECS)
             .arg(self.keys.revocation_channel())
-            .arg(Revocation::Family(id.to_string()).encode())
-            .invoke_async(&mut c)
-            .await?;
+            .arg(Revocation::Family(id.to_string()).encode());
+        let _: i64 = self.run(call, true).await?;
         Ok(())
     }
 
