@@ -28,6 +28,8 @@ pub enum ErrorCode {
     /// (RFC 8628 §3.5, in the IANA OAuth extensions error registry for the token endpoint) is
     /// the registered code that says "retry later, less often".
     SlowDown,
+    /// RFC 9449 §5.1: the DPoP proof is missing where required, or invalid.
+    InvalidDpopProof,
 }
 
 impl ErrorCode {
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::SlowDown => "slow_down",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }

@@ -58,6 +58,11 @@ impl KeySpace {
         format!("{}used:{{{hash}}}", self.prefix)
     }
 
+    /// A DPoP proof seen once ([`super::ProofStore`]), by the hash of its `jti` and key.
+    pub fn dpop_proof(&self, hash: &str) -> String {
+        format!("{}dpop:{{{hash}}}", self.prefix)
+    }
+
     /// The pub/sub channel of [`super::Revocation`] announcements.
     pub fn revocation_channel(&self) -> String {
         format!("{}revocations", self.prefix)

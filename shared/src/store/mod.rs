@@ -13,6 +13,7 @@
 //! * [`logins`] — [`LoginStore`]: pending logins, authorization codes, replay marks.
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
+//! * [`proofs`] — [`ProofStore`]: the DPoP proofs' replay cache (RFC 9449 §11.1).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod limits;
 pub mod logins;
 pub mod memory;
+pub mod proofs;
 pub mod redis;
 pub mod revocation;
 pub mod subscription;
@@ -42,6 +44,7 @@ pub use analytics::{AnalyticsStore, Memory};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
+pub use proofs::ProofStore;
 pub use revocation::{Revocation, RevocationStream};
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 
@@ -50,7 +53,7 @@ pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 /// backend cannot answer.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + LoginStore + LimitStore + AnalyticsStore + std::fmt::Debug
+    CatalogStore + TokenStore + LoginStore + ProofStore + LimitStore + AnalyticsStore + std::fmt::Debug
 {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;

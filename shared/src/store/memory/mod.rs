@@ -13,6 +13,7 @@ mod analytics;
 mod catalog;
 mod limits;
 mod logins;
+mod proofs;
 mod tokens;
 
 use super::limits::BackoffState;
@@ -65,6 +66,8 @@ struct Inner {
     graces: Expiring<Grace>,
     /// [`super::LoginStore::mark_used`] markers.
     used: Expiring<()>,
+    /// [`super::ProofStore`] records: DPoP proofs seen.
+    proofs: Expiring<()>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,
@@ -113,6 +116,17 @@ impl<V> Expiring<V> {
 
     fn sweep(&mut self, now: Instant) {
         self.0.retain(|_, (_, exp)| *exp > now);
+    }
+}
+
+impl Expiring<()> {
+    /// Marks `key` for `ttl_secs`: `true` when no live mark was there (Redis' `SET NX EX`).
+    fn mark(&mut self, key: &str, ttl_secs: u64) -> bool {
+        if self.get_mut(key).is_some() {
+            return false;
+        }
+        self.insert(key, (), ttl_secs);
+        true
     }
 }
 

@@ -13,6 +13,7 @@ mod catalog;
 mod conn;
 mod limits;
 mod logins;
+mod proofs;
 mod pubsub;
 mod tokens;
 
