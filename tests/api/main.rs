@@ -19,6 +19,7 @@ mod client_rules;
 mod cluster;
 mod credentials;
 mod devidp;
+mod dpop;
 mod failure;
 mod gateway;
 mod helpers;

@@ -48,6 +48,9 @@ pub struct CreateApp {
     /// Upstream client ids whose access tokens the app may exchange (RFC 8693).
     #[serde(default)]
     token_exchange_clients: Vec<String>,
+    /// Every token request must carry a DPoP proof (RFC 9449; default false).
+    #[serde(default)]
+    dpop_required: bool,
 }
 
 impl CreateApp {
@@ -75,6 +78,7 @@ impl CreateApp {
             auth_method: auth_method(self.token_endpoint_auth_method.as_deref(), self.public)?,
             pkce_required: self.pkce_required.unwrap_or(true),
             token_exchange_clients: exchange_clients(self.token_exchange_clients)?,
+            dpop_required: self.dpop_required,
             ..Default::default()
         };
         client_rules::check(&Client::of_new(&new)).map_err(broken)?;
@@ -97,6 +101,7 @@ pub struct UpdateApp {
     token_endpoint_auth_method: Option<Option<String>>,
     pkce_required: Option<bool>,
     token_exchange_clients: Option<Vec<String>>,
+    dpop_required: Option<bool>,
 }
 
 impl UpdateApp {
@@ -121,6 +126,7 @@ impl UpdateApp {
                 .token_exchange_clients
                 .map(exchange_clients)
                 .transpose()?,
+            dpop_required: self.dpop_required,
             client_name: None,
         })
     }

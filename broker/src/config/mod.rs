@@ -25,6 +25,7 @@ use tessera_shared::config::{
 pub use grants::{IdTokenConfig, TokenExchangeConfig};
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
 pub use server::ServerConfig;
+pub use tessera_shared::oauth::dpop::DpopConfig;
 pub use upstream::UpstreamConfig;
 
 /// Settings of the broker (`tessera broker`, `tessera dev`).
@@ -54,6 +55,9 @@ pub struct BrokerConfig {
     pub id_token: IdTokenConfig,
     #[serde(default)]
     pub token_exchange: TokenExchangeConfig,
+    /// DPoP proofs at the token endpoint (RFC 9449).
+    #[serde(default)]
+    pub dpop: DpopConfig,
 }
 
 impl BrokerConfig {
@@ -69,6 +73,7 @@ impl BrokerConfig {
         "upstream",
         "id_token",
         "token_exchange",
+        "dpop",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -116,6 +121,7 @@ impl BrokerConfig {
         }
         self.id_token.validate(self.upstream.is_some())?;
         self.token_exchange.validate()?;
+        self.dpop.validate()?;
         self.log.validate()
     }
 }

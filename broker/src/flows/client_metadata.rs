@@ -8,7 +8,8 @@
 //! `response_types` only `["code"]` with the code grant; `scope` within
 //! `registration.allowed_scopes`; `token_endpoint_auth_method` `client_secret_basic` (default),
 //! `client_secret_post` or `none` (a public client); `client_name` a label of at most 200 bytes
-//! without control characters. Other members are ignored (not stored, not
+//! without control characters; `dpop_bound_access_tokens` (RFC 9449 §5.2, default false) a
+//! boolean, stored as the app's `dpop_required`. Other members are ignored (not stored, not
 //! echoed). Errors are `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2) and name
 //! the member, never its value.
 
@@ -42,6 +43,8 @@ pub struct Metadata {
     pub response_types: Option<Vec<String>>,
     pub scope: Option<String>,
     pub token_endpoint_auth_method: Option<String>,
+    /// RFC 9449 §5.2: every token of this client is DPoP-bound (a proof is required).
+    pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 7592 §2.2 (update): must name the client being updated.
     pub client_id: Option<String>,
     /// RFC 7592 §2.2 (update): if sent, must be the client's current secret. Never printed.
@@ -57,6 +60,7 @@ pub struct Checked {
     pub client_name: Option<String>,
     pub public: bool,
     pub auth_method: Option<SecretMethod>,
+    pub dpop_required: bool,
 }
 
 pub fn metadata_error(msg: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
@@ -123,6 +127,7 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
         client_name: client_name(meta.client_name.as_deref())?,
         public,
         auth_method,
+        dpop_required: meta.dpop_bound_access_tokens.unwrap_or(false),
     })
 }
 
@@ -186,8 +191,14 @@ pub fn response(app: &App, client_id: &str, registration_uri: &str, token: &str)
         "registration_client_uri": registration_uri,
         "registration_access_token": token,
     });
-    if let (Some(name), Some(obj)) = (&app.client_name, body.as_object_mut()) {
+    let Some(obj) = body.as_object_mut() else {
+        return body;
+    };
+    if let Some(name) = &app.client_name {
         obj.insert("client_name".into(), json!(name));
+    }
+    if app.dpop_required {
+        obj.insert("dpop_bound_access_tokens".into(), json!(true));
     }
     body
 }

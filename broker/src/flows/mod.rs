@@ -8,7 +8,8 @@
 //!   [`logins`] — [`logins::Logins`], the pending logins and codes in between.
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
 //! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
-//!   grant; [`scope`] — the scope rules.
+//!   grant; [`scope`] — the scope rules; [`dpop`] — the RFC 9449 proof of a token request
+//!   and the key its tokens are bound to.
 //! * [`introspection`] (RFC 7662) and [`revocation`] (RFC 7009); [`discovery`] — the RFC 8414
 //!   and OpenID Connect Discovery document.
 //! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
@@ -22,6 +23,7 @@ pub mod client_auth;
 pub mod client_metadata;
 pub mod client_rules;
 pub mod discovery;
+pub mod dpop;
 pub mod grants;
 pub mod introspection;
 pub mod logins;

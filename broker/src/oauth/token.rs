@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_shared::oauth::dpop::proof_header;
 use tessera_shared::oauth::{Form, OAuthResponse};
 
 use crate::flows::token;
@@ -23,8 +24,9 @@ pub async fn token(
         let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
         form.required("grant_type")?;
         let credentials = presented(&req, &form)?;
+        let proof = proof_header(req.headers());
         let ip = client_ip(&req, &state.config.server.trusted_proxies);
-        token::exchange(&state, &form, credentials, ip, &grant).await
+        token::exchange(&state, &form, credentials, proof, ip, &grant).await
     }
     .await;
     let outcome = match &result {

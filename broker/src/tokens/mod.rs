@@ -61,6 +61,8 @@ pub struct Grant<'a> {
     pub scope: ScopeSet,
     pub sub: Option<String>,
     pub ttl_secs: u64,
+    /// The DPoP key the token is bound to (RFC 9449 §6), if the request carried a proof.
+    pub jkt: Option<String>,
 }
 
 /// A grant on behalf of a user who logged in upstream.
@@ -73,6 +75,9 @@ pub struct UserGrant<'a> {
     pub identity: Identity,
     /// Issue a refresh token too.
     pub refresh: bool,
+    /// The DPoP key of the request (RFC 9449): the access token is bound to it, and so is a
+    /// public client's refresh token (§5).
+    pub jkt: Option<String>,
 }
 
 /// What a user grant or a refresh hands out.
@@ -93,6 +98,8 @@ pub enum RefreshError {
     Reused,
     #[error("the requested scope exceeds the original grant")]
     Scope,
+    #[error("the refresh token is bound to another DPoP key")]
+    Binding,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -152,6 +159,7 @@ impl Tokens {
             attributes,
             None,
             g.ttl_secs,
+            g.jkt,
         )
         .await
     }
@@ -167,6 +175,7 @@ impl Tokens {
         attributes: BTreeMap<String, serde_json::Value>,
         family: Option<String>,
         ttl_secs: u64,
+        jkt: Option<String>,
     ) -> Result<Minted, StoreError> {
         let token = TokenKind::AccessToken.generate();
         let iat = now();
@@ -182,6 +191,7 @@ impl Tokens {
             exp: iat.saturating_add(ttl_secs as i64),
             attributes,
             family,
+            jkt,
         };
         let json = serde_json::to_string(&record)?;
         self.store()
@@ -224,6 +234,9 @@ impl Tokens {
             identity,
             created_at: at,
             expires_at: at.saturating_add(ttl as i64),
+            // §5: only a public client's refresh token is bound; a confidential client
+            // authenticates when it refreshes.
+            jkt: g.jkt.clone().filter(|_| g.app.public),
         };
         let refresh = g.refresh.then(|| TokenKind::RefreshToken.generate());
         let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
@@ -245,7 +258,7 @@ impl Tokens {
         store
             .user_family_add(&app_id, &g.identity.sub, &family, ttl)
             .await?;
-        let access = self.mint_for_family(g.app, &record, scope, &family).await?;
+        let access = (self.mint_for_family(g.app, &record, scope, &family, g.jkt)).await?;
         Ok(Issued {
             access,
             refresh_token: refresh.map(Sensitive),
@@ -260,6 +273,7 @@ impl Tokens {
         fam: &FamilyRecord,
         scope: ScopeSet,
         family: &str,
+        jkt: Option<String>,
     ) -> Result<Minted, StoreError> {
         let mut attributes = app_attributes(app);
         attributes.extend(fam.identity.claims.clone());
@@ -274,6 +288,7 @@ impl Tokens {
             attributes,
             Some(family.to_string()),
             self.life.access_secs.min(left),
+            jkt,
         )
         .await
     }
@@ -286,6 +301,7 @@ impl Tokens {
         app: &App,
         family: &str,
         scope: Option<ScopeSet>,
+        jkt: Option<String>,
     ) -> Result<Option<Issued>, StoreError> {
         let Some(state) = self.store().family_get(family).await? else {
             return Ok(None);
@@ -305,7 +321,7 @@ impl Tokens {
         }
         let mut fam = fam;
         fam.grant = GrantType::TokenExchange;
-        let access = self.mint_for_family(app, &fam, scope, family).await?;
+        let access = self.mint_for_family(app, &fam, scope, family, jkt).await?;
         Ok(Some(Issued {
             access,
             refresh_token: None,

@@ -19,6 +19,7 @@ impl Tokens {
         client_id: &str,
         app: &App,
         scope: Option<ScopeSet>,
+        jkt: Option<&str>,
     ) -> Result<Issued, RefreshError> {
         if !TokenKind::RefreshToken.is_well_formed(refresh_token) {
             return Err(RefreshError::Invalid);
@@ -36,6 +37,10 @@ impl Tokens {
         if fam.app_id != app.id {
             return Err(RefreshError::Invalid);
         }
+        // RFC 9449 §5: a bound refresh token needs a proof by its key (grace retries too).
+        if fam.jkt.as_deref().is_some_and(|bound| Some(bound) != jkt) {
+            return Err(RefreshError::Binding);
+        }
         let scope = match scope {
             Some(s) if !s.is_subset(&fam.scope) => return Err(RefreshError::Scope),
             Some(s) => s,
@@ -47,7 +52,10 @@ impl Tokens {
         // The successor is minted before the rotation, so that it can be sealed into it for the
         // grace period; when the rotation does not happen it is discarded unseen.
         let scope = scope.intersection(&app.scopes);
-        let access = self.mint_for_family(app, &fam, scope, &family).await?;
+        let bound = jkt.map(str::to_string);
+        let access = self
+            .mint_for_family(app, &fam, scope, &family, bound)
+            .await?;
         let next = TokenKind::RefreshToken.generate();
         let next_hash = self.keys.token_hash(&next);
         let sealed = self.seal_successor(refresh_token, &family, client_id, &access, &next)?;
