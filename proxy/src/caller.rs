@@ -29,6 +29,8 @@ pub struct Caller {
     pub rate_plan: RatePlan,
     /// The token family (one login), so that a family revocation evicts the cached caller.
     pub family: Option<String>,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6, `cnf.jkt`).
+    pub jkt: Option<String>,
 }
 
 impl Caller {

@@ -31,6 +31,15 @@ pub enum Denial {
     MissingCredentials { realm: String },
     /// Malformed, unknown, expired or revoked credentials.
     InvalidToken { realm: String, description: String },
+    /// A DPoP-bound token without a valid proof, or a token under the wrong scheme
+    /// (RFC 9449 §7.1): `error` is `invalid_token` or `invalid_dpop_proof`.
+    Dpop {
+        realm: String,
+        error: &'static str,
+        description: String,
+        /// The proof algorithms accepted, space-separated.
+        algs: String,
+    },
     /// validate-jwt's configured failure answer.
     JwtFailure {
         status: StatusCode,
@@ -66,9 +75,9 @@ impl Denial {
             Denial::BadRequest(_) => StatusCode::BAD_REQUEST,
             Denial::IpRefused => StatusCode::FORBIDDEN,
             Denial::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Denial::MissingCredentials { .. } | Denial::InvalidToken { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            Denial::MissingCredentials { .. }
+            | Denial::InvalidToken { .. }
+            | Denial::Dpop { .. } => StatusCode::UNAUTHORIZED,
             Denial::JwtFailure { status, .. } | Denial::Threat { status, .. } => *status,
             Denial::InsufficientScope { .. } | Denial::ClaimsMismatch { .. } => {
                 StatusCode::FORBIDDEN
@@ -89,6 +98,7 @@ impl Denial {
             Denial::Throttled { .. } => "too_many_requests",
             Denial::MissingCredentials { .. } => "unauthorized",
             Denial::InvalidToken { .. } | Denial::JwtFailure { .. } => "invalid_token",
+            Denial::Dpop { error, .. } => error,
             Denial::InsufficientScope { .. } => "insufficient_scope",
             Denial::ClaimsMismatch { .. } => "access_denied",
             Denial::Threat { .. } => "threat_detected",
@@ -109,7 +119,9 @@ impl Denial {
             Denial::IpRefused => "the client address is not allowed".into(),
             Denial::Throttled { reason, .. } => format!("{reason} exceeded"),
             Denial::MissingCredentials { .. } => "credentials are required".into(),
-            Denial::InvalidToken { description, .. } => description.clone(),
+            Denial::InvalidToken { description, .. } | Denial::Dpop { description, .. } => {
+                description.clone()
+            }
             Denial::JwtFailure { message, .. } => message.clone(),
             Denial::InsufficientScope { scope, .. } => {
                 format!("the token lacks the required scope: {scope}")
@@ -126,6 +138,16 @@ impl Denial {
             Denial::MissingCredentials { realm } => format!("Bearer realm=\"{}\"", quoted(realm)),
             Denial::InvalidToken { realm, description } => format!(
                 "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                quoted(realm),
+                quoted(description)
+            ),
+            Denial::Dpop {
+                realm,
+                error,
+                description,
+                algs,
+            } => format!(
+                "DPoP realm=\"{}\", error=\"{error}\", error_description=\"{}\", algs=\"{algs}\"",
                 quoted(realm),
                 quoted(description)
             ),

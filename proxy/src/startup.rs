@@ -226,6 +226,12 @@ fn toolbox(
             store.cloned(),
             metrics.quota_fallback.clone(),
         )),
+        dpop: config.dpop.clone(),
+        public_url: config.server.public_url.clone(),
+        replays: match store {
+            Some(s) => s.clone(),
+            None => Arc::new(tessera_shared::store::memory::MemoryStore::default()),
+        },
     })
 }
 

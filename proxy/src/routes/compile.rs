@@ -11,6 +11,7 @@ use super::{shape, Route, RouteConfig, Toolbox};
 use crate::canonical::host::normalise;
 use crate::forward::{header_name, normalised, Forwarding, Hygiene};
 use crate::policy::auth::api_key::ApiKey;
+use crate::policy::auth::dpop::{check_public_url, DpopCheck};
 use crate::policy::auth::jwt::Jwt;
 use crate::policy::auth::tessera::Tessera;
 use crate::policy::auth::{none, AuthConfig};
@@ -78,7 +79,7 @@ fn step(policy: Option<impl Into<Step>>) -> Option<Step> {
 /// per client.
 fn authentication(cfg: &RouteConfig, tools: &Toolbox, realm: &str) -> Result<Option<Step>, String> {
     Ok(Some(match &cfg.auth {
-        AuthConfig::Tessera => Tessera::new(tools.tokens.clone(), realm).into(),
+        AuthConfig::Tessera => Tessera::new(tools.tokens.clone(), realm, dpop(cfg, tools)?).into(),
         AuthConfig::Jwt(j) => Jwt::compile(j, tools.jwks.clone(), realm)
             .map_err(|e| format!("auth.{e}"))?
             .into(),
@@ -90,6 +91,18 @@ fn authentication(cfg: &RouteConfig, tools: &Toolbox, realm: &str) -> Result<Opt
             return Ok(None);
         }
     }))
+}
+
+/// The DPoP proof check of a `tessera` route: the route's public URL, else the server's.
+fn dpop(cfg: &RouteConfig, tools: &Toolbox) -> Result<DpopCheck, String> {
+    if let Some(u) = &cfg.public_url {
+        check_public_url(u).map_err(|m| format!("public_url: {m}"))?;
+    }
+    Ok(DpopCheck {
+        config: tools.dpop.clone(),
+        public_url: cfg.public_url.clone().or_else(|| tools.public_url.clone()),
+        replays: tools.replays.clone(),
+    })
 }
 
 /// How the route forwards: the backend URL, the headers it adds and removes, its client.
@@ -180,6 +193,9 @@ mod tests {
             cache,
             spikes: Default::default(),
             quotas: Arc::new(Counters::new(None, metrics.quota_fallback.clone())),
+            dpop: Default::default(),
+            public_url: None,
+            replays: Arc::new(tessera_shared::store::memory::MemoryStore::default()),
         }
     }
 

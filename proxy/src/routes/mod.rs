@@ -62,6 +62,12 @@ pub struct Toolbox {
     pub cache: Arc<TokenCache>,
     pub spikes: Arc<SpikeArrests>,
     pub quotas: Arc<Counters>,
+    /// `[dpop]`: the freshness of DPoP proofs.
+    pub dpop: tessera_shared::oauth::dpop::DpopConfig,
+    /// `server.public_url`: the base URL clients address the proxy under (DPoP `htu`).
+    pub public_url: Option<url::Url>,
+    /// The DPoP replay cache: the store, or memory (per instance) without one.
+    pub replays: Arc<dyn tessera_shared::store::Store>,
 }
 
 #[derive(Debug, Default)]

@@ -73,6 +73,7 @@ pub async fn verify(
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
         id_token: None,
+        jkt: None,
         rate_plan: app.rate_plan,
         family: None,
     });
