@@ -1,8 +1,8 @@
 //! Authentication, the third policy: who is calling. One of `tessera` (opaque tokens),
 //! `jwt` (validate-jwt), `api_key` (VerifyAPIKey) or `none`, per route, each kind in its own
-//! file: [`tessera`] (with [`introspection`]), [`jwt`], [`api_key`], [`none`] (no step). Each
-//! step ends in `settle`: the caller for the later steps, or the refusal, with the outcome
-//! recorded for the call's analytics event.
+//! file: [`tessera`] (with [`introspection`], and [`dpop`] for DPoP-bound tokens), [`jwt`],
+//! [`api_key`], [`none`] (no step). Each step ends in `settle`: the caller for the later steps,
+//! or the refusal, with the outcome recorded for the call's analytics event.
 //!
 //! Credentials come from `Authorization: Bearer` only (RFC 6750 §2.1) — or `Authorization:
 //! DPoP` for DPoP-bound Tessera tokens ([`dpop`], RFC 9449 §7.1); tokens in the query string
