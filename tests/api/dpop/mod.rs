@@ -3,6 +3,7 @@
 //! the binding, and the proxy enforcing it against a backend that counts what reaches it.
 
 mod proxy;
+mod refresh;
 mod token;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,18 +107,22 @@ pub async fn token_request(app: &TestApp, c: &Client, proof: Option<&str>) -> re
     token_form(app, c, proof, &[("grant_type", "client_credentials")]).await
 }
 
-/// A token request with `form` and `proof` (if any); the response.
+/// A token request with `form` and `proof` (if any): HTTP Basic for a confidential client, the
+/// `client_id` in the form for a public one; the response.
 pub async fn token_form(
     app: &TestApp,
     c: &Client,
     proof: Option<&str>,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut req = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth(&c.id, Some(&c.secret))
-        .form(form);
+    let mut req = app.http.post(app.url("/token"));
+    req = if c.secret.is_empty() {
+        let mut form = form.to_vec();
+        form.push(("client_id", &c.id));
+        req.form(&form)
+    } else {
+        req.basic_auth(&c.id, Some(&c.secret)).form(form)
+    };
     if let Some(p) = proof {
         req = req.header("DPoP", p);
     }

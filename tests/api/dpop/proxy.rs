@@ -22,11 +22,18 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Some(PUBLIC)).await
+}
+
+/// Broker, counting backend, a proxy knowing `public_url` (if any), and a token bound to a key.
+async fn world_with(public_url: Option<&str>) -> World {
     let broker = spawn_app().await;
     let backend = CountingBackend::spawn();
     let routes = json!([route("orders", "/orders", &backend.base, json!({}))]);
     let proxy = spawn_proxy_with(&broker, routes, |cfg| {
-        cfg["server"]["public_url"] = json!(PUBLIC);
+        if let Some(u) = public_url {
+            cfg["server"]["public_url"] = json!(u);
+        }
     })
     .await;
     let client = broker.default_client().await;
@@ -246,25 +253,9 @@ async fn two_proof_headers_on_the_wire_are_refused() {
 
 #[tokio::test]
 async fn a_proxy_that_does_not_know_its_public_url_refuses_bound_tokens() {
-    let broker = spawn_app().await;
-    let backend = CountingBackend::spawn();
-    let routes = json!([route("orders", "/orders", &backend.base, json!({}))]);
-    let proxy = spawn_proxy_with(&broker, routes, |_| {}).await;
-    let client = broker.default_client().await;
-    let key = DpopKey::generate();
-    let token = bound_token(&broker, &client, &key).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let proof = key.proof("GET", &proxy.url("/orders"), Some(&token));
-    let res = proxy
-        .http
-        .get(proxy.url("/orders"))
-        .header("Authorization", format!("DPoP {token}"))
-        .header("DPoP", proof)
-        .send()
-        .await
-        .unwrap();
+    let w = world_with(None).await;
+    let proof = w.key.proof("GET", &w.proxy.url("/orders"), Some(&w.token));
+    let res = w.call("GET", "/orders", &w.dpop(), Some(&proof)).await;
     assert_dpop_refusal(res, "invalid_dpop_proof").await;
-    assert_eq!(backend.hits(), 0);
+    assert_eq!(w.backend.hits(), 0);
 }

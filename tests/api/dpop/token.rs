@@ -177,21 +177,19 @@ async fn two_dpop_headers_or_an_oversized_one_are_refused() {
 }
 
 #[tokio::test]
-async fn discovery_lists_the_proof_algorithms() {
-    let app = spawn_app().await;
-    let meta = json_of(
-        app.http
-            .get(app.url("/.well-known/oauth-authorization-server"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let algs = meta["dpop_signing_alg_values_supported"]
-        .as_array()
-        .unwrap();
-    assert!(algs.contains(&json!("ES256")), "{meta}");
-    assert!(!algs
-        .iter()
-        .any(|a| a == "none" || a.as_str().unwrap().starts_with("HS")));
+async fn a_client_registered_with_dpop_bound_access_tokens_must_send_proofs() {
+    use crate::helpers::IAT;
+    use crate::registration::{dcr_app, register, registered};
+    let app = dcr_app().await;
+    let meta = json!({"grant_types": ["client_credentials"], "scope": "read",
+                      "dpop_bound_access_tokens": true});
+    let res = register(&app, IAT, meta).await;
+    assert_eq!(res.status(), 201);
+    let body = json_of(res).await;
+    assert_eq!(body["dpop_bound_access_tokens"], true);
+    let client = registered(&body);
+    let res = token_request(&app, &client, None).await;
+    assert_oauth_error(res, 400, "invalid_dpop_proof").await;
+    let key = DpopKey::generate();
+    assert_eq!(bound_token(&app, &client, &key).await["token_type"], "DPoP");
 }

@@ -6,20 +6,14 @@ use std::time::Duration;
 
 use tessera_shared::store::Store;
 
-use super::{cluster_store, memory_store, redis_store};
+use super::{cluster_store, memory_store, redis_store, winners};
 
 async fn a_proof_is_accepted_once_until_its_record_expires(s: Arc<dyn Store>) {
     assert!(s.proof_first_use("p1", 1).await.unwrap());
     assert!(!s.proof_first_use("p1", 60).await.unwrap(), "a replay");
     assert!(s.proof_first_use("p2", 60).await.unwrap());
     // Twenty concurrent presentations of one proof: exactly one wins.
-    let tries = (0..20).map(|_| s.proof_first_use("p3", 60));
-    let won = futures_util::future::join_all(tries)
-        .await
-        .into_iter()
-        .filter(|r| *r.as_ref().unwrap())
-        .count();
-    assert_eq!(won, 1);
+    assert_eq!(winners(|| s.proof_first_use("p3", 60)).await, 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(s.proof_first_use("p1", 60).await.unwrap(), "expired");
 }
