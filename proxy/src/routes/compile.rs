@@ -80,7 +80,7 @@ fn step(policy: Option<impl Into<Step>>) -> Option<Step> {
 fn authentication(cfg: &RouteConfig, tools: &Toolbox, realm: &str) -> Result<Option<Step>, String> {
     Ok(Some(match &cfg.auth {
         AuthConfig::Tessera => Tessera::new(tools.tokens.clone(), realm, dpop(cfg, tools)?).into(),
-        AuthConfig::Jwt(j) => Jwt::compile(j, tools.jwks.clone(), realm)
+        AuthConfig::Jwt(j) => Jwt::compile(j, tools.jwks.clone(), realm, dpop(cfg, tools)?)
             .map_err(|e| format!("auth.{e}"))?
             .into(),
         AuthConfig::ApiKey(k) => {
@@ -93,7 +93,8 @@ fn authentication(cfg: &RouteConfig, tools: &Toolbox, realm: &str) -> Result<Opt
     }))
 }
 
-/// The DPoP proof check of a `tessera` route: the route's public URL, else the server's.
+/// The DPoP proof check of a `tessera` or `jwt` route: the route's public URL, else the
+/// server's.
 fn dpop(cfg: &RouteConfig, tools: &Toolbox) -> Result<DpopCheck, String> {
     if let Some(u) = &cfg.public_url {
         check_public_url(u).map_err(|m| format!("public_url: {m}"))?;

@@ -2,6 +2,7 @@
 //! proofs signed with jsonwebtoken), the broker binding tokens to it, introspection showing
 //! the binding, and the proxy enforcing it against a backend that counts what reaches it.
 
+mod jwt;
 mod proxy;
 mod refresh;
 mod token;

@@ -78,7 +78,7 @@ impl World {
 }
 
 /// A `401` with a DPoP challenge naming `error` and the algorithms; the error code.
-async fn assert_dpop_refusal(res: reqwest::Response, error: &str) {
+pub(super) async fn assert_dpop_refusal(res: reqwest::Response, error: &str) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let challenge = res.headers()["www-authenticate"]
         .to_str()
