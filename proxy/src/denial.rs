@@ -39,6 +39,8 @@ pub enum Denial {
         description: String,
         /// The proof algorithms accepted, space-separated.
         algs: String,
+        /// With `use_dpop_nonce`: the nonce to use (`DPoP-Nonce`, RFC 9449 §9).
+        nonce: Option<String>,
     },
     /// validate-jwt's configured failure answer.
     JwtFailure {
@@ -146,6 +148,7 @@ impl Denial {
                 error,
                 description,
                 algs,
+                ..
             } => format!(
                 "DPoP realm=\"{}\", error=\"{error}\", error_description=\"{}\", algs=\"{algs}\"",
                 quoted(realm),
@@ -180,6 +183,11 @@ impl Denial {
             }
             Denial::Unavailable(_) => {
                 r.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Denial::Dpop {
+                nonce: Some(nonce), ..
+            } => {
+                r.insert_header(("DPoP-Nonce", nonce.as_str()));
             }
             Denial::MethodNotAllowed { allow } => {
                 r.insert_header((header::ALLOW, allow.as_str()));

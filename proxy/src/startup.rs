@@ -205,7 +205,7 @@ fn toolbox(
             ))
         }
     };
-    let tokens = TokenValidator::new(keys, source, cache.clone(), metrics.clone());
+    let tokens = TokenValidator::new(keys.clone(), source, cache.clone(), metrics.clone());
     Ok(Toolbox {
         jwks: JwksRegistry::new(
             jwks_http,
@@ -232,6 +232,7 @@ fn toolbox(
             Some(s) => s.clone(),
             None => Arc::new(tessera_shared::store::memory::MemoryStore::default()),
         },
+        keys,
     })
 }
 

@@ -36,6 +36,7 @@ pub async fn binding(
     let verifier = Verifier {
         config: &state.config.dpop,
         replays: state.catalog.store().as_ref(),
+        keys: &state.keys,
     };
     let expected = Expected {
         method: "POST",
@@ -57,6 +58,15 @@ fn invalid(description: &'static str) -> OAuthError {
 fn refused(e: ProofError) -> OAuthError {
     match e {
         ProofError::Invalid(why) => invalid(why),
+        // §8.1: 400 use_dpop_nonce, the nonce to use in DPoP-Nonce.
+        ProofError::UseNonce(nonce) => {
+            let mut e = OAuthError::new(
+                ErrorCode::UseDpopNonce,
+                "the DPoP proof must carry the server's nonce",
+            );
+            e.headers.push(("DPoP-Nonce", nonce));
+            e
+        }
         ProofError::Unavailable(e) => e.into(),
     }
 }

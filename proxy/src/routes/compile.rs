@@ -103,6 +103,7 @@ fn dpop(cfg: &RouteConfig, tools: &Toolbox) -> Result<DpopCheck, String> {
         config: tools.dpop.clone(),
         public_url: cfg.public_url.clone().or_else(|| tools.public_url.clone()),
         replays: tools.replays.clone(),
+        keys: tools.keys.clone(),
     })
 }
 
@@ -185,7 +186,7 @@ mod tests {
             default_realm: "api".into(),
             untrusted_headers: Arc::from(Vec::new()),
             tokens: Arc::new(TokenValidator::new(
-                keys,
+                keys.clone(),
                 source,
                 cache.clone(),
                 metrics.clone(),
@@ -197,6 +198,7 @@ mod tests {
             dpop: Default::default(),
             public_url: None,
             replays: Arc::new(tessera_shared::store::memory::MemoryStore::default()),
+            keys: keys.clone(),
         }
     }
 

@@ -68,6 +68,8 @@ pub struct Toolbox {
     pub public_url: Option<url::Url>,
     /// The DPoP replay cache: the store, or memory (per instance) without one.
     pub replays: Arc<dyn tessera_shared::store::Store>,
+    /// Keys from the pepper (the DPoP nonces').
+    pub keys: tessera_shared::crypto::Keys,
 }
 
 #[derive(Debug, Default)]

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 9449 §5.1: the DPoP proof is missing where required, or invalid.
     InvalidDpopProof,
+    /// RFC 9449 §8: the proof lacks the server's current nonce (sent in `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -51,6 +53,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the binding, and the proxy enforcing it against a backend that counts what reaches it.
 
 mod jwt;
+mod nonce;
 mod proxy;
 mod refresh;
 mod token;
@@ -60,16 +61,20 @@ impl DpopKey {
 
     /// A fresh proof for `method` `url`, for `token` if given.
     pub fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
-        let mut claims = json!({
-            "jti": uuid::Uuid::new_v4().to_string(),
-            "htm": method,
-            "htu": url,
-            "iat": now(),
-        });
-        if let Some(t) = token {
-            claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(t.as_bytes())));
-        }
-        self.sign(&claims)
+        self.sign(&claims(method, url, token))
+    }
+
+    /// [`Self::proof`] carrying the server's `nonce`.
+    pub fn proof_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        nonce: &str,
+    ) -> String {
+        let mut c = claims(method, url, token);
+        c["nonce"] = json!(nonce);
+        self.sign(&c)
     }
 
     /// A proof of `claims` as given, with this key in its header.
@@ -94,6 +99,20 @@ impl DpopKey {
     pub fn jwk(&self) -> Value {
         self.jwk.clone()
     }
+}
+
+/// Fresh proof claims for `method` `url`, with `ath` for `token` if given.
+fn claims(method: &str, url: &str, token: Option<&str>) -> Value {
+    let mut claims = json!({
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "htm": method,
+        "htu": url,
+        "iat": now(),
+    });
+    if let Some(t) = token {
+        claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(t.as_bytes())));
+    }
+    claims
 }
 
 pub fn now() -> i64 {

@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use tessera_shared::analytics::AuthOutcome;
+use tessera_shared::crypto::Keys;
 use tessera_shared::oauth::dpop::{proof_header, DpopConfig, Expected, ProofError, Verifier, ALGS};
 use tessera_shared::store::Store;
 use tessera_shared::time::now;
@@ -33,6 +34,8 @@ pub struct DpopCheck {
     /// here, and are refused.
     pub public_url: Option<Url>,
     pub replays: Arc<dyn Store>,
+    /// The key of the server nonces (`dpop.require_nonce`).
+    pub keys: Keys,
 }
 
 /// The scheme the token came under (RFC 6750 §2.1 `Bearer`, RFC 9449 §7.1 `DPoP`).
@@ -55,21 +58,22 @@ impl DpopCheck {
         let jkt = match (scheme, caller.jkt.as_deref()) {
             (Scheme::Bearer, None) => return Ok(caller),
             (Scheme::Dpop, None) => {
-                return Err(refusal(
-                    realm,
-                    "invalid_token",
-                    "the token is not DPoP-bound",
-                ));
+                let why = "the token is not DPoP-bound";
+                return Err(refusal(realm, "invalid_token", why, None));
             }
             (Scheme::Bearer, Some(_)) => {
                 let why = "a DPoP-bound token must be sent with the DPoP scheme";
-                return Err(refusal(realm, "invalid_token", why));
+                return Err(refusal(realm, "invalid_token", why, None));
             }
             (Scheme::Dpop, Some(jkt)) => jkt,
         };
         match self.proof(x, token, jkt).await {
             Ok(()) => Ok(caller),
-            Err(ProofError::Invalid(why)) => Err(refusal(realm, "invalid_dpop_proof", why)),
+            Err(ProofError::Invalid(why)) => Err(refusal(realm, "invalid_dpop_proof", why, None)),
+            Err(ProofError::UseNonce(nonce)) => {
+                let why = "the DPoP proof must carry the server's nonce";
+                Err(refusal(realm, "use_dpop_nonce", why, Some(nonce)))
+            }
             Err(ProofError::Unavailable(e)) => {
                 tracing::warn!(error = %e, "DPoP replay cache failed: refusing (fail closed)");
                 Err(unavailable("DPoP proof validation"))
@@ -97,6 +101,7 @@ impl DpopCheck {
         let verifier = Verifier {
             config: &self.config,
             replays: self.replays.as_ref(),
+            keys: &self.keys,
         };
         verifier.verify(proof, &expected, now()).await.map(|_| ())
     }
@@ -116,13 +121,19 @@ fn request_uri(base: &Url, path: &str) -> Option<Url> {
     Url::parse(&format!("{}{path}", base.as_str().trim_end_matches('/'))).ok()
 }
 
-/// A `401` with the DPoP challenge.
-fn refusal(realm: &str, error: &'static str, why: &str) -> (AuthOutcome, Blocked) {
+/// A `401` with the DPoP challenge (and, for `use_dpop_nonce`, the nonce to use, §9).
+fn refusal(
+    realm: &str,
+    error: &'static str,
+    why: &str,
+    nonce: Option<String>,
+) -> (AuthOutcome, Blocked) {
     let denial = Denial::Dpop {
         realm: realm.to_string(),
         error,
         description: why.to_string(),
         algs: ALGS.join(" "),
+        nonce,
     };
     (AuthOutcome::Invalid, Blocked::by(Policy::Auth, denial))
 }

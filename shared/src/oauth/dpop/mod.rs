@@ -8,11 +8,14 @@
 //! method (8), `htu` its URI ([`htu`], 9), `iat` is within [`DpopConfig::iat_window_secs`] of
 //! now (11), `ath` is the hash of the access token presented with it (§4.3 step 12, §7.1),
 //! the key is the one the token is bound to (§7.1), and the `jti` was not seen before (§11.1,
-//! the [`ProofStore`] replay cache, keyed by a hash of `jkt` and `jti`, for twice the window:
+//! the [`crate::store::ProofStore`] replay cache, keyed by a hash of `jkt` and `jti`, for twice the window:
 //! a proof is acceptable from `window` before now to `window` after).
 //!
-//! Server nonces (§8, §9) are not implemented: the `iat` window and the replay cache are the
-//! freshness checks.
+//! With [`DpopConfig::require_nonce`], a proof must also carry a server-provided `nonce`
+//! (§8, §9, step 10): the current or the previous one of windows of
+//! [`DpopConfig::nonce_lifetime_secs`], a MAC of the window under the pepper
+//! ([`Keys::dpop_nonce`]), so every instance agrees without storing anything. A proof without it is refused with
+//! `use_dpop_nonce` and the current nonce ([`ProofError::UseNonce`]).
 //!
 //! # Layout
 //! * [`jwk`] — the proof's public key and its RFC 7638 thumbprint.
@@ -30,6 +33,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::crypto::{constant_time_eq, Keys};
 use crate::error::StoreError;
 use crate::store::Store;
 pub use jwk::ALGS;
@@ -45,19 +49,27 @@ pub const MAX_JTI_BYTES: usize = 256;
 pub struct DpopConfig {
     /// How far a proof's `iat` may lie from now, either way (clock skew and transit).
     pub iat_window_secs: u64,
+    /// Proofs must carry a server-provided nonce (§8, §9).
+    pub require_nonce: bool,
+    /// How long a nonce is issued; it is accepted for up to twice this.
+    pub nonce_lifetime_secs: u64,
 }
 
 impl Default for DpopConfig {
     fn default() -> Self {
         DpopConfig {
             iat_window_secs: 60,
+            require_nonce: false,
+            nonce_lifetime_secs: 300,
         }
     }
 }
 
 impl DpopConfig {
     pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
-        crate::config::in_range("dpop.iat_window_secs", self.iat_window_secs, 1, 600)
+        crate::config::in_range("dpop.iat_window_secs", self.iat_window_secs, 1, 600)?;
+        let key = "dpop.nonce_lifetime_secs";
+        crate::config::in_range(key, self.nonce_lifetime_secs, 10, 86_400)
     }
 }
 
@@ -66,6 +78,8 @@ impl DpopConfig {
 pub enum ProofError {
     /// RFC 9449 §5.1 / §7.1 `invalid_dpop_proof`.
     Invalid(&'static str),
+    /// §8 / §9 `use_dpop_nonce`: the proof lacks the current server nonce, which is this.
+    UseNonce(String),
     /// The replay cache could not answer: fail closed (503), never a "yes".
     Unavailable(StoreError),
 }
@@ -128,6 +142,8 @@ struct Claims {
     iat: i64,
     #[serde(default)]
     ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// The proof validator: the freshness rules and the replay cache.
@@ -135,6 +151,8 @@ struct Claims {
 pub struct Verifier<'s> {
     pub config: &'s DpopConfig,
     pub replays: &'s dyn Store,
+    /// The nonces' key.
+    pub keys: &'s Keys,
 }
 
 impl Verifier<'_> {
@@ -148,6 +166,9 @@ impl Verifier<'_> {
     ) -> Result<Accepted, ProofError> {
         let (key, claims) = signed(proof)?;
         check_claims(&claims, expected, self.config.iat_window_secs, now)?;
+        if self.config.require_nonce && !self.nonce_is_fresh(claims.nonce.as_deref(), now) {
+            return Err(ProofError::UseNonce(self.nonce(now)));
+        }
         if expected.jkt.is_some_and(|bound| bound != key.jkt) {
             return Err(ProofError::Invalid("the proof's key is not the token's"));
         }
@@ -157,6 +178,29 @@ impl Verifier<'_> {
             return Err(ProofError::Invalid("the DPoP proof was already used"));
         }
         Ok(Accepted { jkt: key.jkt })
+    }
+}
+
+impl Verifier<'_> {
+    /// The nonce to hand out at `now` (§8.1 `DPoP-Nonce`).
+    pub fn nonce(&self, now: i64) -> String {
+        self.keys.dpop_nonce(self.window(now))
+    }
+
+    /// §4.3 step 10: the current nonce or the previous one.
+    fn nonce_is_fresh(&self, nonce: Option<&str>, now: i64) -> bool {
+        let Some(nonce) = nonce else {
+            return false;
+        };
+        let w = self.window(now);
+        [w, w - 1].iter().any(|w| {
+            let expected = self.keys.dpop_nonce(*w);
+            constant_time_eq(expected.as_bytes(), nonce.as_bytes())
+        })
+    }
+
+    fn window(&self, now: i64) -> i64 {
+        now.div_euclid(self.config.nonce_lifetime_secs.max(1) as i64)
     }
 }
 
