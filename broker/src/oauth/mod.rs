@@ -6,6 +6,8 @@
 //!   browser sees when a login step stops; [`login_cookie`] — the cookie that binds a login to
 //!   its browser.
 //! * [`token`] — `POST /token`; [`introspect`] (RFC 7662); [`revoke`] (RFC 7009).
+//! * [`device`] — the device authorization grant (RFC 8628): `/device_authorization` and the
+//!   pages where users connect devices.
 //! * [`register`] (RFC 7591) and [`client_config`] (RFC 7592).
 //! * [`metadata`] — RFC 8414 and OpenID Connect Discovery documents, and the JWKS.
 
@@ -13,6 +15,7 @@ pub mod authorize;
 pub mod browser;
 pub mod callback;
 pub mod client_config;
+pub mod device;
 pub mod introspect;
 pub mod login_cookie;
 pub mod metadata;
@@ -39,6 +42,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/authorize", web::get().to(authorize::authorize))
         .route("/callback", web::get().to(callback::callback))
+        .route(
+            "/device_authorization",
+            web::post().to(device::authorization),
+        )
+        .route("/device", web::get().to(device::page))
+        .route("/device", web::post().to(device::enter))
+        .route("/device/confirm", web::get().to(device::review))
+        .route("/device/confirm", web::post().to(device::decide))
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(metadata::metadata),

@@ -10,6 +10,7 @@ use redis::Script;
 
 mod analytics;
 mod catalog;
+mod devices;
 mod limits;
 mod logins;
 mod tokens;
@@ -53,6 +54,8 @@ pub struct RedisStore {
     quota: Script,
     gcra: Script,
     backoff: Script,
+    device_step: Script,
+    device_poll: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -91,6 +94,8 @@ impl RedisStore {
             quota: script!("quota"),
             gcra: script!("gcra"),
             backoff: script!("backoff"),
+            device_step: script!("device_step"),
+            device_poll: script!("device_poll"),
         })
     }
 }
