@@ -17,13 +17,15 @@
 //! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
 //!   [`client_metadata`], the metadata they read and answer.
 //! * [`client_rules`] — the rules of an app's client settings, applied by the admin API,
-//!   registration and the token endpoint alike.
+//!   registration and the token endpoint alike; [`cors`] — which web origins may read a
+//!   client's answers.
 
 pub mod authorize;
 pub mod callback;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod client_rules;
+pub mod cors;
 pub mod device;
 pub mod discovery;
 pub mod grants;

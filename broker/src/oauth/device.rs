@@ -24,6 +24,7 @@ pub async fn authorization(
 ) -> Result<HttpResponse, OAuthResponse> {
     let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
     let credentials = presented(&req, &form)?;
+    super::cors::remember(&req, &credentials.client_id);
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
     let answer = device::authorize(&state, &form, credentials, ip).await?;
     Ok(HttpResponse::Ok()
