@@ -19,7 +19,7 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 /// A single-page app: public, code and refresh, allowed from [`SPA`].
 async fn spa(w: &World) -> Client {
-    code_client(&w, json!({"public": true, "allowed_origins": [SPA]})).await
+    code_client(w, json!({"public": true, "allowed_origins": [SPA]})).await
 }
 
 #[tokio::test]
