@@ -28,6 +28,7 @@ mod login_binding;
 mod login_limits;
 mod metadata;
 mod native_apps;
+mod node_clients;
 mod page_headers;
 mod python_clients;
 mod rate_limits;
