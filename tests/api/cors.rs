@@ -18,6 +18,11 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 }
 
 /// A single-page app: public, code and refresh, allowed from [`SPA`].
+/// `POST path` at the broker from a page of `origin`.
+fn post_from(w: &World, path: &str, origin: &str) -> reqwest::RequestBuilder {
+    w.app.http.post(w.app.url(path)).header("Origin", origin)
+}
+
 async fn spa(w: &World) -> Client {
     code_client(w, json!({"public": true, "allowed_origins": [SPA]})).await
 }
@@ -56,15 +61,10 @@ async fn the_token_endpoint_answers_an_apps_own_origin_only() {
         ("redirect_uri", APP_REDIRECT),
         ("code_verifier", VERIFIER),
     ];
-    let res = (w
-        .app
-        .http
-        .post(w.app.url("/token"))
-        .header("Origin", SPA)
-        .form(&form))
-    .send()
-    .await
-    .unwrap();
+    let res = (post_from(&w, "/token", SPA).form(&form))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "access-control-allow-origin"), Some(SPA));
     assert_eq!(header(&res, "vary"), Some("Origin"));
@@ -86,15 +86,10 @@ async fn the_token_endpoint_answers_an_apps_own_origin_only() {
         ("http://127.0.0.1:5174", false),
         ("null", false),
     ] {
-        let res = (w
-            .app
-            .http
-            .post(w.app.url("/token"))
-            .header("Origin", origin)
-            .form(&bad))
-        .send()
-        .await
-        .unwrap();
+        let res = (post_from(&w, "/token", origin).form(&bad))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
             header(&res, "access-control-allow-origin"),
@@ -116,15 +111,10 @@ async fn the_token_endpoint_answers_an_apps_own_origin_only() {
 
     // Revocation from the app's origin.
     let form = [("client_id", c.id.as_str()), ("token", rt)];
-    let res = (w
-        .app
-        .http
-        .post(w.app.url("/revoke"))
-        .header("Origin", SPA)
-        .form(&form))
-    .send()
-    .await
-    .unwrap();
+    let res = (post_from(&w, "/revoke", SPA).form(&form))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "access-control-allow-origin"), Some(SPA));
 }
@@ -138,23 +128,19 @@ async fn other_apps_unknown_clients_and_introspection_get_no_cors() {
         .create_client(json!({"scopes": ["read"], "allowed_origins": ["https://app.example.com"]}))
         .await;
     // A confidential app's own origin, with its Basic credentials.
-    let res = (w
-        .app
-        .http
-        .post(w.app.url("/token"))
-        .header("Origin", "https://app.example.com"))
-    .basic_auth(&confidential.id, Some(&confidential.secret))
-    .form(&[("grant_type", "client_credentials")])
-    .send()
-    .await
-    .unwrap();
+    let res = (post_from(&w, "/token", "https://app.example.com"))
+        .basic_auth(&confidential.id, Some(&confidential.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         header(&res, "access-control-allow-origin"),
         Some("https://app.example.com")
     );
     // The SPA's origin is not the confidential app's.
-    let res = (w.app.http.post(w.app.url("/token")).header("Origin", SPA))
+    let res = (post_from(&w, "/token", SPA))
         .basic_auth(&confidential.id, Some(&confidential.secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -162,7 +148,7 @@ async fn other_apps_unknown_clients_and_introspection_get_no_cors() {
         .unwrap();
     assert_eq!(header(&res, "access-control-allow-origin"), None);
     // An unknown client: nothing to read.
-    let res = (w.app.http.post(w.app.url("/token")).header("Origin", SPA))
+    let res = (post_from(&w, "/token", SPA))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", "nobody"),
@@ -175,16 +161,12 @@ async fn other_apps_unknown_clients_and_introspection_get_no_cors() {
 
     // Introspection serves resource servers: no CORS, not even a preflight.
     let token = w.app.access_token(&confidential).await;
-    let res = (w
-        .app
-        .http
-        .post(w.app.url("/introspect"))
-        .header("Origin", "https://app.example.com"))
-    .basic_auth(&confidential.id, Some(&confidential.secret))
-    .form(&[("token", token.as_str())])
-    .send()
-    .await
-    .unwrap();
+    let res = (post_from(&w, "/introspect", "https://app.example.com"))
+        .basic_auth(&confidential.id, Some(&confidential.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "access-control-allow-origin"), None);
     let raw = raw_request(

@@ -15,6 +15,7 @@ mod bounded_inputs;
 mod broker_dev_idp;
 mod client_config;
 mod client_rules;
+mod client_scripts;
 mod cors;
 mod credentials;
 mod device_flow;

@@ -10,34 +10,15 @@
 
 use serde_json::json;
 
+use crate::client_scripts::Suite;
 use crate::device_flow::{device_world, DEVICE_GRANT};
 use crate::world::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/node");
-
-/// Runs `node script args`; asserts it succeeded and printed every `expected` line.
-async fn run(script: &str, args: &[&str], expected: &[&str]) {
-    let out = tokio::process::Command::new("node")
-        .arg(format!("{DIR}/{script}"))
-        .args(args)
-        .current_dir(DIR)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("node is required for these tests ({e})"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.code() != Some(3),
-        "node packages missing — run: npm ci in tests/clients/node\n{stdout}"
-    );
-    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
-    for line in expected {
-        assert!(
-            stdout.lines().any(|l| l.starts_with(&format!("OK {line}"))),
-            "missing 'OK {line}' in:\n{stdout}"
-        );
-    }
-}
+const CLIENTS: Suite = Suite {
+    program: "node",
+    dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/node"),
+    install: "(cd tests/clients/node && npm ci)",
+};
 
 const CODE_FLOW: &[&str] = &[
     "login through the browser, back to the loopback port",
@@ -59,7 +40,9 @@ async fn openid_client_runs_the_code_flow_as_a_native_app_on_a_loopback_port() {
         .await;
     assert!(c.secret.is_empty(), "a native app has no secret");
     let args = [w.app.base.as_str(), &c.id, "alice", "alice"];
-    run("authorization_code.mjs", &args, CODE_FLOW).await;
+    CLIENTS
+        .run("authorization_code.mjs", &args, CODE_FLOW)
+        .await;
 }
 
 #[tokio::test]
@@ -72,7 +55,9 @@ async fn openid_client_runs_the_code_flow_as_a_server_side_web_app() {
             "scopes": ["openid", "read"], "token_endpoint_auth_method": "client_secret_basic"}))
         .await;
     let args = [w.app.base.as_str(), &c.id, "alice", "alice", &c.secret];
-    run("authorization_code.mjs", &args, CODE_FLOW).await;
+    CLIENTS
+        .run("authorization_code.mjs", &args, CODE_FLOW)
+        .await;
 }
 
 #[tokio::test]
@@ -85,17 +70,18 @@ async fn openid_client_runs_the_device_flow() {
             "grant_types": [DEVICE_GRANT, "refresh_token"]}),
         )
         .await;
-    run(
-        "device_flow.mjs",
-        &[&w.app.base, &c.id, "alice", "alice"],
-        &[
-            "device authorization: user code and verification URI",
-            "user entered the code (lower case), logged in and allowed the device",
-            "polled until allowed: tokens and a validated id_token",
-            "refreshed and revoked",
-        ],
-    )
-    .await;
+    CLIENTS
+        .run(
+            "device_flow.mjs",
+            &[&w.app.base, &c.id, "alice", "alice"],
+            &[
+                "device authorization: user code and verification URI",
+                "user entered the code (lower case), logged in and allowed the device",
+                "polled until allowed: tokens and a validated id_token",
+                "refreshed and revoked",
+            ],
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -105,10 +91,11 @@ async fn openid_client_gets_client_credentials_tokens() {
         .app
         .create_client(json!({"scopes": ["read", "write"]}))
         .await;
-    run(
-        "client_credentials.mjs",
-        &[&w.app.base, &c.id, &c.secret],
-        &["client_credentials token (client_secret_basic)", "revoked"],
-    )
-    .await;
+    CLIENTS
+        .run(
+            "client_credentials.mjs",
+            &[&w.app.base, &c.id, &c.secret],
+            &["client_credentials token (client_secret_basic)", "revoked"],
+        )
+        .await;
 }

@@ -31,12 +31,7 @@ async fn preflight(
 }
 
 async fn refusals(proxy: &TestProxy, route: &str) -> u64 {
-    let text = proxy.metrics().await;
-    let prefix = format!("tessera_proxy_refusals_total{{policy=\"cors\",route=\"{route}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    super::refusals::refusals(&proxy.metrics().await, route, "cors")
 }
 
 #[tokio::test]

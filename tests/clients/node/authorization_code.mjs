@@ -9,7 +9,7 @@
 
 import http from 'node:http';
 
-import { Browser, check, client, configure, fail, ok } from './common.mjs';
+import { Browser, check, client, configure, fail, ok, refusesRevoked } from './common.mjs';
 
 const [base, clientId, user, password, secret] = process.argv.slice(2);
 if (!password) fail('usage: authorization_code.mjs BROKER_URL CLIENT_ID USER PASSWORD [SECRET]');
@@ -70,10 +70,5 @@ ok(`code redeemed with PKCE, id_token validated (sub ${claims.sub})`);
 check(refreshed.access_token !== tokens.access_token, 'refresh returned the same access token');
 check(refreshed.refresh_token !== tokens.refresh_token, 'refresh token not rotated');
 ok('refreshed (rotated)');
-try {
-  await client.refreshTokenGrant(config, refreshed.refresh_token);
-  fail('a revoked refresh token still refreshes');
-} catch (e) {
-  check(e.error === 'invalid_grant', `after revocation: ${e.error ?? e.message}`);
-}
+await refusesRevoked(config, refreshed.refresh_token);
 ok('login revoked with its refresh token');

@@ -40,6 +40,17 @@ export async function configure(issuer, clientId, secret) {
 }
 // --- end snippet ---
 
+/// Fails unless the revoked `refreshToken` is refused (`invalid_grant`).
+export async function refusesRevoked(config, refreshToken) {
+  try {
+    await client.refreshTokenGrant(config, refreshToken);
+  } catch (e) {
+    check(e.error === 'invalid_grant', `after revocation: ${e.error ?? e.message}`);
+    return;
+  }
+  fail('a revoked refresh token still refreshes');
+}
+
 const unescape = (s) =>
   s.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&#x27;', "'")
     .replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
