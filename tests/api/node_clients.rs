@@ -1,4 +1,5 @@
-//! Real client libraries (issue 15, point 4): node's `openid-client` — the scripts under
+//! Real client libraries (issue 15, point 4): node's `openid-client` and AppAuth-JS
+//! (`@openid/appauth`, as a native app with its loopback handler) — the scripts under
 //! `tests/clients/node/` — against the real broker, Redis and the development identity
 //! provider: discovery, the authorization code flow with PKCE for a native app on a loopback
 //! redirect whose port is chosen at run time (and for a server-side web app with a secret),
@@ -42,6 +43,31 @@ async fn openid_client_runs_the_code_flow_as_a_native_app_on_a_loopback_port() {
     let args = [w.app.base.as_str(), &c.id, "alice", "alice"];
     CLIENTS
         .run("authorization_code.mjs", &args, CODE_FLOW)
+        .await;
+}
+
+#[tokio::test]
+async fn appauth_runs_the_code_flow_as_a_native_app_with_its_loopback_handler() {
+    let w = spawn_world().await;
+    let c = w
+        .app
+        .create_client(json!({"application_type": "native",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scopes": ["openid", "read"]}))
+        .await;
+    let args = [w.app.base.as_str(), &c.id, "alice", "alice"];
+    CLIENTS
+        .run(
+            "appauth_native.mjs",
+            &args,
+            &[
+                "AppAuth loopback handler on port",
+                "code redeemed by AppAuth as a public client (no secret)",
+                "refreshed (rotated)",
+                "revoked",
+            ],
+        )
         .await;
 }
 
