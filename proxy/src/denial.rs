@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::bounded::{truncate, MAX_ERROR_TEXT};
 use crate::canonical::Refusal;
-use crate::policy::cors::Preflight;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Denial {
@@ -51,8 +50,9 @@ pub enum Denial {
     BadGateway,
     /// The backend did not answer in time.
     GatewayTimeout,
-    /// Not a refusal: a CORS preflight the route's CORS policy answers itself (204).
-    Preflight(Preflight),
+    /// Not a refusal: a CORS preflight the route's CORS policy answers itself — 204 with these
+    /// headers (prepared by `policy::cors`).
+    Preflight(Vec<(header::HeaderName, header::HeaderValue)>),
     /// A CORS preflight for an origin, method or header the route's policy does not allow:
     /// 403, without any CORS header.
     CorsRefused,
@@ -159,8 +159,12 @@ impl Denial {
     }
 
     pub fn response(&self) -> HttpResponse {
-        if let Denial::Preflight(p) = self {
-            return p.response();
+        if let Denial::Preflight(headers) = self {
+            let mut r = HttpResponse::NoContent();
+            for h in headers {
+                r.insert_header(h.clone());
+            }
+            return r.finish();
         }
         let mut r = HttpResponseBuilder::new(self.status());
         r.insert_header((header::CACHE_CONTROL, "no-store"));

@@ -28,10 +28,8 @@ async fn spa(w: &World) -> Client {
 }
 
 #[tokio::test]
-async fn the_token_endpoint_answers_an_apps_own_origin_only() {
+async fn token_preflights_are_answered_for_any_origin_cacheable_without_credentials() {
     let w = spawn_world().await;
-    let c = spa(&w).await;
-    // The preflight: for any origin, cacheable, no credentials.
     let res = w
         .app
         .http
@@ -51,7 +49,12 @@ async fn the_token_endpoint_answers_an_apps_own_origin_only() {
     assert_eq!(header(&res, "access-control-max-age"), Some("600"));
     assert_eq!(header(&res, "access-control-allow-credentials"), None);
     assert_eq!(header(&res, "vary"), Some("Origin"));
+}
 
+#[tokio::test]
+async fn the_token_endpoint_answers_an_apps_own_origin_only() {
+    let w = spawn_world().await;
+    let c = spa(&w).await;
     // The code redeemed from the app's origin: readable there.
     let code = code_for(&w, &c, "openid read").await;
     let form = [

@@ -22,6 +22,7 @@ use crate::body::Metered;
 use crate::bounded::{truncate, MAX_CLIENT_ID};
 use crate::canonical::method;
 use crate::denial::Denial;
+use crate::policy::cors;
 use crate::policy::exchange::{Blocked, Exchange, Outcome};
 use crate::state::Runtime;
 
@@ -60,8 +61,8 @@ pub async fn handle(
         Ok(r) => r,
         Err(blocked) => refused(&rt, &mut call, blocked),
     };
-    if let Some(cors) = call.outcome.cors.take() {
-        cors.apply(response.headers_mut());
+    if let Some(answer) = call.outcome.cors.take() {
+        cors::apply(answer, response.headers_mut());
     }
     if let Some(v) = call.outcome.quota_headers.take() {
         for (name, value) in v {

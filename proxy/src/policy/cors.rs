@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 use serde::Deserialize;
 
-use super::exchange::{Blocked, Check, Exchange, Policy};
+use super::exchange::{Blocked, Check, CorsAnswer, Exchange, Policy};
 use crate::canonical::method::parse_configured;
 use crate::denial::Denial;
 
@@ -208,46 +208,33 @@ pub fn preflight_method(req: &HttpRequest) -> Option<Method> {
     Method::from_bytes(h.get(header::ACCESS_CONTROL_REQUEST_METHOD)?.as_bytes()).ok()
 }
 
-/// A preflight answered by the policy: 204 with what may be sent (see the module docs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Preflight {
-    allow_origin: HeaderValue,
-    policy: Arc<CorsPolicy>,
-}
-
-impl Preflight {
-    pub fn response(&self) -> HttpResponse {
-        let p = &self.policy;
-        let mut r = HttpResponse::NoContent();
-        r.insert_header((
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            self.allow_origin.clone(),
-        ))
-        .insert_header((
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            p.methods_header.clone(),
-        ))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, p.max_age.clone()));
-        if let Some(h) = &p.headers_header {
-            r.insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone()));
+impl CorsPolicy {
+    /// The headers of the 204 answering an allowed preflight from `allow_origin` (see the
+    /// module docs); the pipeline sends them as [`Denial::Preflight`].
+    fn preflight(&self, allow_origin: HeaderValue) -> Vec<(HeaderName, HeaderValue)> {
+        let mut h = vec![
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin),
+            (
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                self.methods_header.clone(),
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone()),
+        ];
+        if let Some(v) = &self.headers_header {
+            h.push((header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone()));
         }
-        if p.credentials {
-            r.insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"));
+        if self.credentials {
+            let yes = HeaderValue::from_static("true");
+            h.push((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, yes));
         }
-        if p.origins.is_some() {
-            r.insert_header((header::VARY, "Origin"));
+        if self.origins.is_some() {
+            h.push((header::VARY, HeaderValue::from_static("Origin")));
         }
-        r.finish()
+        h
     }
 }
 
-/// What the answer to an actual request gets on its way back ([`CorsAnswer::apply`]).
-#[derive(Debug)]
-pub struct CorsAnswer {
-    allow_origin: Option<HeaderValue>,
-    policy: Arc<CorsPolicy>,
-}
-
+/// The CORS headers of an answer the proxy or the backend gives back (replacing the backend's).
 const OWNED: [HeaderName; 4] = [
     header::ACCESS_CONTROL_ALLOW_ORIGIN,
     header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
@@ -255,34 +242,46 @@ const OWNED: [HeaderName; 4] = [
     header::ACCESS_CONTROL_MAX_AGE,
 ];
 
-impl CorsAnswer {
-    /// Sets the CORS headers of an answer (replacing the backend's).
-    pub fn apply(self, h: &mut HeaderMap) {
-        for name in OWNED {
-            h.remove(name);
-        }
-        let p = &self.policy;
-        if p.origins.is_some() {
-            let varies = h.get_all(header::VARY).any(|v| {
-                let v = v.to_str().unwrap_or_default();
-                v.split(',')
-                    .any(|p| p.trim().eq_ignore_ascii_case("origin") || p.trim() == "*")
-            });
-            if !varies {
-                h.append(header::VARY, HeaderValue::from_static("Origin"));
+impl CorsPolicy {
+    /// What the answer to an actual request from an origin allowed as `allow_origin` (or not
+    /// allowed: `None`) gets on its way back.
+    fn answer(&self, allow_origin: Option<HeaderValue>) -> CorsAnswer {
+        let mut allow = Vec::new();
+        if let Some(origin) = allow_origin {
+            allow.push((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin));
+            if self.credentials {
+                let yes = HeaderValue::from_static("true");
+                allow.push((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, yes));
+            }
+            if let Some(e) = &self.expose {
+                allow.push((header::ACCESS_CONTROL_EXPOSE_HEADERS, e.clone()));
             }
         }
-        let Some(origin) = self.allow_origin else {
-            return;
-        };
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if p.credentials {
-            let yes = HeaderValue::from_static("true");
-            h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, yes);
+        CorsAnswer {
+            allow,
+            vary_origin: self.origins.is_some(),
         }
-        if let Some(e) = &p.expose {
-            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, e.clone());
+    }
+}
+
+/// Sets the CORS headers of an answer, replacing the backend's (the pipeline calls it with
+/// what the step left in [`Outcome`](super::exchange::Outcome)).
+pub fn apply(answer: CorsAnswer, h: &mut HeaderMap) {
+    for name in OWNED {
+        h.remove(name);
+    }
+    if answer.vary_origin {
+        let varies = h.get_all(header::VARY).any(|v| {
+            let v = v.to_str().unwrap_or_default();
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("origin") || p.trim() == "*")
+        });
+        if !varies {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
         }
+    }
+    for (name, value) in answer.allow {
+        h.insert(name, value);
     }
 }
 
@@ -312,22 +311,13 @@ impl Check for Cors {
                 .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS);
             return Err(match allow_origin {
                 Some(allow_origin) if self.0.admits(asked.as_str().as_bytes(), requested) => {
-                    let policy = self.0.clone();
-                    Blocked::by(
-                        Policy::Cors,
-                        Denial::Preflight(Preflight {
-                            allow_origin,
-                            policy,
-                        }),
-                    )
+                    let answer = self.0.preflight(allow_origin);
+                    Blocked::by(Policy::Cors, Denial::Preflight(answer))
                 }
                 _ => Blocked::by(Policy::Cors, Denial::CorsRefused),
             });
         }
-        x.out.cors = Some(CorsAnswer {
-            allow_origin,
-            policy: self.0.clone(),
-        });
+        x.out.cors = Some(self.0.answer(allow_origin));
         Ok(())
     }
 }
@@ -406,19 +396,11 @@ mod tests {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
-        let answer = CorsAnswer {
-            allow_origin: None,
-            policy: p.clone(),
-        };
-        answer.apply(&mut h);
+        apply(p.answer(None), &mut h);
         assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
         assert_eq!(h.get(header::VARY).unwrap(), "Origin");
         let origin = HeaderValue::from_static("https://spa.example.com");
-        let answer = CorsAnswer {
-            allow_origin: Some(origin),
-            policy: p,
-        };
-        answer.apply(&mut h);
+        apply(p.answer(Some(origin)), &mut h);
         assert_eq!(
             h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
             "https://spa.example.com"

@@ -12,10 +12,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::HttpRequest;
 use tessera_shared::analytics::AuthOutcome;
 
-use super::cors::CorsAnswer;
 use crate::caller::Caller;
 use crate::denial::Denial;
 
@@ -90,6 +90,15 @@ pub(crate) trait Check {
 
 /// `RateLimit-*` headers: name and value.
 pub type RateLimitHeaders = [(&'static str, String); 4];
+
+/// What the CORS step leaves for the answer to an actual request (applied by `cors::apply`): the
+/// allow headers (none for an origin not allowed) and whether the answer must say
+/// `Vary: Origin`.
+#[derive(Debug, Default)]
+pub struct CorsAnswer {
+    pub allow: Vec<(HeaderName, HeaderValue)>,
+    pub vary_origin: bool,
+}
 
 /// What the steps learnt about a call.
 #[derive(Debug)]
