@@ -51,6 +51,9 @@ impl Catalog {
                 token_exchange_clients: new.token_exchange_clients.clone(),
                 client_name: new.client_name.clone(),
                 registration_token_hash: new.registration_token_hash.clone(),
+                application_type: new.application_type,
+                allowed_origins: new.allowed_origins.clone(),
+                refresh_idle_secs: new.refresh_idle_secs,
                 created_at: at,
                 updated_at: at,
             };
@@ -216,6 +219,7 @@ impl Catalog {
                 if let Some(v) = &patch.client_name {
                     app.client_name = v.clone();
                 }
+                patch.apply_client_kind(app);
                 rules(app)
             })
             .await?;

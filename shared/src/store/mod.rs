@@ -14,6 +14,7 @@
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
+//! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
@@ -23,6 +24,7 @@
 
 pub mod analytics;
 pub mod catalog;
+pub mod devices;
 pub mod keys;
 pub mod limits;
 pub mod logins;
@@ -40,6 +42,7 @@ use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
 pub use analytics::{AnalyticsStore, Memory};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
+pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use revocation::{Revocation, RevocationStream};
@@ -50,7 +53,7 @@ pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 /// backend cannot answer.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + LoginStore + LimitStore + AnalyticsStore + std::fmt::Debug
+    CatalogStore + TokenStore + LoginStore + LimitStore + AnalyticsStore + DeviceStore + std::fmt::Debug
 {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -54,5 +54,6 @@ macro_rules! conformance {
 
 mod analytics;
 mod catalog;
+mod devices;
 mod limits;
 mod tokens;

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 
 mod analytics;
 mod catalog;
+mod devices;
 mod limits;
 mod logins;
 mod tokens;
@@ -65,6 +66,9 @@ struct Inner {
     graces: Expiring<Grace>,
     /// [`super::LoginStore::mark_used`] markers.
     used: Expiring<()>,
+    /// Device authorizations by device code hash, and user code hash → device code hash.
+    devices: Expiring<devices::Device>,
+    device_codes: Expiring<String>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,
