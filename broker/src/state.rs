@@ -59,6 +59,10 @@ pub struct Urls {
     pub registration: String,
     pub authorization: String,
     pub jwks: String,
+    /// RFC 8628 §3.1 device authorization endpoint.
+    pub device_authorization: String,
+    /// RFC 8628 §3.2 `verification_uri`: the page where users enter a device's code.
+    pub device: String,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
         let life = Lifetimes {
             access_secs: t.access_token_ttl_secs,
             refresh_secs: t.refresh_token_ttl_secs,
+            refresh_idle_secs: t.refresh_idle_secs,
         };
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
             .with_refresh_grace(t.refresh_grace_secs);
@@ -94,6 +99,8 @@ impl AppState {
             registration: format!("{issuer}/register"),
             authorization: format!("{issuer}/authorize"),
             jwks: format!("{issuer}/jwks"),
+            device_authorization: format!("{issuer}/device_authorization"),
+            device: format!("{issuer}/device"),
             issuer,
         };
         let upstream = match &config.upstream {

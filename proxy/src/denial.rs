@@ -61,6 +61,12 @@ pub enum Denial {
     BadGateway,
     /// The backend did not answer in time.
     GatewayTimeout,
+    /// Not a refusal: a CORS preflight the route's CORS policy answers itself — 204 with these
+    /// headers (prepared by `policy::cors`).
+    Preflight(Vec<(header::HeaderName, header::HeaderValue)>),
+    /// A CORS preflight for an origin, method or header the route's policy does not allow:
+    /// 403, without any CORS header.
+    CorsRefused,
 }
 
 fn quoted(s: &str) -> String {
@@ -87,6 +93,8 @@ impl Denial {
             Denial::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Denial::BadGateway => StatusCode::BAD_GATEWAY,
             Denial::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Denial::Preflight(_) => StatusCode::NO_CONTENT,
+            Denial::CorsRefused => StatusCode::FORBIDDEN,
         }
     }
 
@@ -107,6 +115,8 @@ impl Denial {
             Denial::Unavailable(_) => "temporarily_unavailable",
             Denial::BadGateway => "bad_gateway",
             Denial::GatewayTimeout => "gateway_timeout",
+            Denial::Preflight(_) => "",
+            Denial::CorsRefused => "cors_refused",
         }
     }
 
@@ -131,6 +141,10 @@ impl Denial {
             Denial::Unavailable(what) => format!("{what} is unavailable, retry later"),
             Denial::BadGateway => "the backend could not be reached".into(),
             Denial::GatewayTimeout => "the backend did not answer in time".into(),
+            Denial::Preflight(_) => String::new(),
+            Denial::CorsRefused => {
+                "the origin, method or headers are not allowed by this route's CORS policy".into()
+            }
         }
     }
 
@@ -170,6 +184,13 @@ impl Denial {
     }
 
     pub fn response(&self) -> HttpResponse {
+        if let Denial::Preflight(headers) = self {
+            let mut r = HttpResponse::NoContent();
+            for h in headers {
+                r.insert_header(h.clone());
+            }
+            return r.finish();
+        }
         let mut r = HttpResponseBuilder::new(self.status());
         r.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(c) = self.challenge() {

@@ -2,8 +2,9 @@
 //! headers and body length — as JSON, so a caller can see exactly what the proxy forwarded.
 //! `tessera dev` puts it behind the proxy; tests and the benchmark use it as the backend.
 //!
-//! Two knobs for failure tests: a `x-echo-delay-ms` request header delays the answer, and
-//! `x-echo-status` sets its status.
+//! Knobs for tests: a `x-echo-delay-ms` request header delays the answer, `x-echo-status` sets
+//! its status, and `x-echo-allow-origin` makes it answer `Access-Control-Allow-Origin` with that
+//! value (a backend that speaks CORS itself).
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -35,7 +36,11 @@ async fn echo(req: HttpRequest, body: Bytes) -> HttpResponse {
             .or_default()
             .push(value.to_str().unwrap_or("<binary>"));
     }
-    HttpResponse::build(status).json(json!({
+    let mut res = HttpResponse::build(status);
+    if let Some(o) = req.headers().get("x-echo-allow-origin") {
+        res.insert_header(("access-control-allow-origin", o.clone()));
+    }
+    res.json(json!({
         "method": req.method().as_str(),
         "path": req.path(),
         "query": req.query_string(),

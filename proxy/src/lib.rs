@@ -1,5 +1,5 @@
 //! Tessera's API proxy: the route table, the policy steps every request passes (IP lists,
-//! spike arrest, authentication, scope checks, quota, threat protection), forwarding to backends,
+//! spike arrest, CORS, authentication, scope checks, quota, threat protection), forwarding to backends,
 //! and the analytics events of every call.
 //!
 //! # Layout
@@ -11,7 +11,7 @@
 //!   the proxy records.
 //! * [`pipeline`] — the request handler: route, run the route's steps, forward (`send`), record.
 //! * [`policy`] — the policies, one file each, all with one signature
-//!   (`Check`) and listed once as [`policy::step::Step`]: `ip`, `spike`,
+//!   (`Check`) and listed once as [`policy::step::Step`]: `ip`, `spike`, `cors`,
 //!   `auth/` (`tessera` with `introspection`, `jwt`, `api_key`, `none`), `scope`, `quota`,
 //!   `threat/`; `jwt/` is the validate-jwt engine. A refusal names its policy
 //!   ([`policy::exchange::Blocked`]). [`caller`] — who a request was authenticated as.

@@ -1,13 +1,16 @@
-//! Registry and token records as stored, and the checked wire values they are built from.
+//! Registry and token records as stored, and the checked wire values they are built from;
+//! redirect URIs and the application types they go with are in `model/redirect.rs`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use url::Url;
 use uuid::Uuid;
 
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
+
+mod redirect;
+pub use redirect::{ApplicationType, RedirectKind, RedirectUri, MAX_REDIRECT_URI_BYTES};
 
 /// A developer: the owner of apps (Apigee's "developer").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -40,6 +43,9 @@ pub enum GrantType {
     Password,
     #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
     TokenExchange,
+    /// RFC 8628 device authorization grant.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
@@ -49,6 +55,7 @@ impl GrantType {
         GrantType::ClientCredentials,
         GrantType::Password,
         GrantType::TokenExchange,
+        GrantType::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +65,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::Password => "password",
             GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -139,6 +147,19 @@ pub struct App {
     /// Keyed hash of the RFC 7592 registration access token of a dynamically registered app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_token_hash: Option<String>,
+    /// OpenID Connect Registration §2 `application_type`: a `web` app (the default) or a
+    /// `native` one (RFC 8252: a public client with private-use scheme, claimed https or
+    /// loopback redirect URIs).
+    #[serde(default, skip_serializing_if = "ApplicationType::is_web")]
+    pub application_type: ApplicationType,
+    /// Web origins (`scheme://host[:port]`) whose browser scripts may call the token and
+    /// revocation endpoints for this app (CORS). Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// How long a refresh token of this app may go unused before it expires, in seconds,
+    /// overriding `tokens.refresh_idle_secs` (0: no idle limit for this app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_idle_secs: Option<u64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -184,52 +205,6 @@ impl App {
         self.status == Status::Approved
             && self.generation == generation
             && self.credential(client_id).is_some_and(|c| c.is_live(now))
-    }
-}
-
-/// The longest redirect URI accepted (at registration, and so at `/authorize`).
-pub const MAX_REDIRECT_URI_BYTES: usize = 2048;
-
-/// A redirect URI accepted at registration: absolute, no fragment, `https` unless it points at
-/// the loopback interface (RFC 9700 §2.1, RFC 8252 §7.3). Compared byte for byte at use.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(try_from = "String", into = "String")]
-pub struct RedirectUri(String);
-
-impl RedirectUri {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for RedirectUri {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        if s.len() > MAX_REDIRECT_URI_BYTES {
-            return Err(format!("longer than {MAX_REDIRECT_URI_BYTES} bytes"));
-        }
-        let url = Url::parse(&s).map_err(|e| format!("not an absolute URI ({e})"))?;
-        if s.contains('#') {
-            return Err("must not contain a fragment".into());
-        }
-        let loopback = matches!(
-            url.host(),
-            Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-        ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-            || url.host_str() == Some("localhost");
-        match url.scheme() {
-            "https" => Ok(RedirectUri(s)),
-            "http" if loopback => Ok(RedirectUri(s)),
-            "http" => Err("must use https (plain http is allowed only for loopback)".into()),
-            // The scheme is not repeated: error texts never echo input.
-            _ => Err("the scheme must be https (or http for loopback)".into()),
-        }
-    }
-}
-
-impl From<RedirectUri> for String {
-    fn from(r: RedirectUri) -> Self {
-        r.0
     }
 }
 
@@ -351,6 +326,10 @@ pub struct PendingLogin {
     /// Keyed hash of the login cookie set on the browser that started this login: `/callback`
     /// completes the login only in that browser (RFC 9700 §4.7, login CSRF).
     pub browser_hash: String,
+    /// The user code of the RFC 8628 device authorization this login is for (normalized):
+    /// the login then ends at the broker's confirmation page, not at an app's redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Sensitive>,
 }
 
 #[cfg(test)]
@@ -363,18 +342,5 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"tsr_at_secret\"");
         assert!(!format!("{s:?}").contains("secret"));
         assert_eq!(s.expose(), "tsr_at_secret");
-    }
-
-    #[test]
-    fn redirect_uri_rules() {
-        let ok = |s: &str| RedirectUri::try_from(s.to_string()).is_ok();
-        assert!(ok("https://app.example.com/cb"));
-        assert!(ok("http://127.0.0.1:9000/cb"));
-        assert!(ok("http://[::1]/cb"));
-        assert!(ok("http://localhost/cb"));
-        assert!(!ok("http://app.example.com/cb"));
-        assert!(!ok("https://app.example.com/cb#frag"));
-        assert!(!ok("/relative"));
-        assert!(!ok("javascript:alert(1)"));
     }
 }

@@ -26,6 +26,8 @@ pub enum TokenKind {
     ClientSecret,
     /// RFC 7592 registration access token of a dynamically registered client.
     RegistrationToken,
+    /// RFC 8628 device code: what a device polls the token endpoint with.
+    DeviceCode,
 }
 
 impl TokenKind {
@@ -36,6 +38,7 @@ impl TokenKind {
             TokenKind::AuthorizationCode => "tsr_ac_",
             TokenKind::ClientSecret => "tsr_cs_",
             TokenKind::RegistrationToken => "tsr_rat_",
+            TokenKind::DeviceCode => "tsr_dc_",
         }
     }
 
@@ -75,6 +78,7 @@ impl TokenKind {
             TokenKind::AuthorizationCode,
             TokenKind::ClientSecret,
             TokenKind::RegistrationToken,
+            TokenKind::DeviceCode,
         ]
         .into_iter()
         .find(|k| k.is_well_formed(s))

@@ -8,33 +8,14 @@
 
 use serde_json::json;
 
+use crate::client_scripts::Suite;
 use crate::world::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python");
-
-/// Runs `script` with `args`; asserts it succeeded and printed every `expected` line.
-async fn run(script: &str, args: &[&str], expected: &[&str]) {
-    let out = tokio::process::Command::new("python3")
-        .arg(format!("{DIR}/{script}"))
-        .args(args)
-        .current_dir(DIR)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("python3 is required for these tests ({e})"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.code() != Some(3),
-        "Python packages missing — run: pip install -r tests/clients/python/requirements.txt\n{stdout}"
-    );
-    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
-    for line in expected {
-        assert!(
-            stdout.lines().any(|l| l == format!("OK {line}")),
-            "missing 'OK {line}' in:\n{stdout}"
-        );
-    }
-}
+const CLIENTS: Suite = Suite {
+    program: "python3",
+    dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python"),
+    install: "pip install -r tests/clients/python/requirements.txt",
+};
 
 #[tokio::test]
 async fn authlib_and_requests_oauthlib_get_client_credentials_tokens() {
@@ -50,16 +31,17 @@ async fn authlib_and_requests_oauthlib_get_client_credentials_tokens() {
         } else {
             "client_secret_basic"
         };
-        run(
-            "client_credentials.py",
-            &[&w.app.base, &c.id, &c.secret, method],
-            &[
-                &format!("authlib client_credentials {method}, introspection, revocation"),
-                &format!("authlib {other} refused"),
-                &format!("requests-oauthlib client_credentials {method}"),
-            ],
-        )
-        .await;
+        CLIENTS
+            .run(
+                "client_credentials.py",
+                &[&w.app.base, &c.id, &c.secret, method],
+                &[
+                    &format!("authlib client_credentials {method}, introspection, revocation"),
+                    &format!("authlib {other} refused"),
+                    &format!("requests-oauthlib client_credentials {method}"),
+                ],
+            )
+            .await;
     }
 }
 
@@ -68,25 +50,26 @@ async fn authlib_runs_the_authorization_code_flow_with_pkce() {
     let w = spawn_world().await;
     for method in ["client_secret_basic", "client_secret_post"] {
         let c = code_client(&w, json!({"token_endpoint_auth_method": method})).await;
-        run(
-            "authorization_code.py",
-            &[
-                &w.app.base,
-                &c.id,
-                &c.secret,
-                method,
-                APP_REDIRECT,
-                "alice",
-                "alice",
-            ],
-            &[
-                "login through the browser, with the login cookie",
-                &format!("code redeemed with PKCE ({method})"),
-                "id_token verified: iss, aud, nonce, at_hash (sub 00u-alice)",
-                "refreshed (rotated)",
-                "login revoked with its refresh token",
-            ],
-        )
-        .await;
+        CLIENTS
+            .run(
+                "authorization_code.py",
+                &[
+                    &w.app.base,
+                    &c.id,
+                    &c.secret,
+                    method,
+                    APP_REDIRECT,
+                    "alice",
+                    "alice",
+                ],
+                &[
+                    "login through the browser, with the login cookie",
+                    &format!("code redeemed with PKCE ({method})"),
+                    "id_token verified: iss, aud, nonce, at_hash (sub 00u-alice)",
+                    "refreshed (rotated)",
+                    "login revoked with its refresh token",
+                ],
+            )
+            .await;
     }
 }

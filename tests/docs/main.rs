@@ -2,13 +2,15 @@
 //! `tessera dev` ([`walkthrough`]), every configuration key the loaders accept is documented in
 //! `docs/configuration.md` and nothing documented there is unknown to them
 //! ([`configuration`]), every TOML example parses and the complete ones load ([`snippets`]),
-//! and every relative link points at a file and a heading that exist ([`links`]).
+//! every client snippet is code the client tests run ([`client_snippets`]), and every relative
+//! link points at a file and a heading that exist ([`links`]).
 //!
 //! This file holds what they share: reading the pages and their code fences.
 
 // Tests may panic on what they did not expect: that is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client_snippets;
 mod configuration;
 mod links;
 mod snippets;

@@ -14,8 +14,8 @@ use tessera_shared::rate::RatePlan;
 
 use super::error::AdminError;
 use super::validate::{
-    app_name, attributes, auth_method, broken, exchange_clients, grant_types, invalid,
-    redirect_uris, scopes,
+    allowed_origins, app_name, application_type, attributes, auth_method, broken, exchange_clients,
+    grant_types, invalid, redirect_uris, refresh_idle, scopes,
 };
 use super::views::AppView;
 use super::{json_body, path_id, Admin};
@@ -35,9 +35,16 @@ pub struct CreateApp {
     attributes: BTreeMap<String, String>,
     /// Lifetime of the first credential, in seconds.
     credential_expires_in: Option<u64>,
-    /// A public client: authenticates with its client_id alone and must use PKCE.
+    /// A public client: authenticates with its client_id alone and must use PKCE (default:
+    /// true for a native app, false otherwise).
+    public: Option<bool>,
+    /// `web` (default) or `native` (OpenID Connect Registration §2, RFC 8252).
+    application_type: Option<String>,
+    /// Web origins whose scripts may call the token and revocation endpoints (CORS).
     #[serde(default)]
-    public: bool,
+    allowed_origins: Vec<String>,
+    /// Idle lifetime of the app's refresh tokens (overrides `tokens.refresh_idle_secs`).
+    refresh_idle_secs: Option<u64>,
     /// Spike arrest and quota for the app's calls through the proxy.
     #[serde(default)]
     rate_plan: RatePlan,
@@ -63,6 +70,8 @@ impl CreateApp {
                 "must be at least 1 second",
             ));
         }
+        let application_type = application_type(self.application_type.as_deref())?;
+        let public = self.public.unwrap_or(!application_type.is_web());
         let new = NewApp {
             name: app_name(&self.name).map_err(|m| invalid("name", m))?,
             redirect_uris: redirect_uris(self.redirect_uris)?,
@@ -73,11 +82,14 @@ impl CreateApp {
             scopes: scopes(self.scopes)?,
             attributes: self.attributes,
             credential_ttl_secs: self.credential_expires_in,
-            public: self.public,
+            public,
             rate_plan: self.rate_plan,
-            auth_method: auth_method(self.token_endpoint_auth_method.as_deref(), self.public)?,
+            auth_method: auth_method(self.token_endpoint_auth_method.as_deref(), public)?,
             pkce_required: self.pkce_required.unwrap_or(true),
             token_exchange_clients: exchange_clients(self.token_exchange_clients)?,
+            application_type,
+            allowed_origins: allowed_origins(self.allowed_origins)?,
+            refresh_idle_secs: refresh_idle(self.refresh_idle_secs)?,
             dpop_required: self.dpop_required,
             ..Default::default()
         };
@@ -101,6 +113,11 @@ pub struct UpdateApp {
     token_endpoint_auth_method: Option<Option<String>>,
     pkce_required: Option<bool>,
     token_exchange_clients: Option<Vec<String>>,
+    application_type: Option<String>,
+    allowed_origins: Option<Vec<String>>,
+    /// Seconds, or `null` (the configured default).
+    #[serde(default, deserialize_with = "super::validate::present")]
+    refresh_idle_secs: Option<Option<u64>>,
     dpop_required: Option<bool>,
 }
 
@@ -128,6 +145,11 @@ impl UpdateApp {
                 .transpose()?,
             dpop_required: self.dpop_required,
             client_name: None,
+            application_type: (self.application_type.as_deref())
+                .map(|t| application_type(Some(t)))
+                .transpose()?,
+            allowed_origins: self.allowed_origins.map(allowed_origins).transpose()?,
+            refresh_idle_secs: self.refresh_idle_secs.map(refresh_idle).transpose()?,
         })
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
-use tessera_shared::model::{GrantType, RedirectUri, SecretMethod};
+use tessera_shared::model::{ApplicationType, GrantType, RedirectUri, SecretMethod};
 use tessera_shared::scope::ScopeSet;
 
 use super::error::AdminError;
@@ -76,6 +76,33 @@ pub fn broken(b: Broken) -> AdminError {
 
 pub fn redirect_uris(v: Vec<String>) -> Result<Vec<RedirectUri>, AdminError> {
     client_rules::redirect_uris(&v).map_err(broken)
+}
+
+pub fn allowed_origins(v: Vec<String>) -> Result<Vec<String>, AdminError> {
+    client_rules::allowed_origins(&v).map_err(broken)
+}
+
+/// `web` (absent) or `native`.
+pub fn application_type(v: Option<&str>) -> Result<ApplicationType, AdminError> {
+    match v {
+        None => Ok(ApplicationType::Web),
+        Some(t) => ApplicationType::parse(t)
+            .ok_or_else(|| invalid("application_type", "must be web or native")),
+    }
+}
+
+/// Most seconds a refresh token may go unused (a year).
+pub const MAX_REFRESH_IDLE_SECS: u64 = 365 * 86_400;
+
+/// A refresh idle lifetime: 0 (none) to a year; `None`: the configured default.
+pub fn refresh_idle(v: Option<u64>) -> Result<Option<u64>, AdminError> {
+    match v {
+        Some(s) if s > MAX_REFRESH_IDLE_SECS => Err(invalid(
+            "refresh_idle_secs",
+            format!("0 (no idle limit) to {MAX_REFRESH_IDLE_SECS}"),
+        )),
+        v => Ok(v),
+    }
 }
 
 pub fn grant_types(v: Vec<String>) -> Result<Vec<GrantType>, AdminError> {

@@ -48,6 +48,11 @@ pub struct AppView<'a> {
     /// The RFC 7591 `client_name` of a dynamically registered app.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<&'a str>,
+    pub application_type: &'static str,
+    pub allowed_origins: &'a [String],
+    /// Absent: `tokens.refresh_idle_secs` applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_idle_secs: Option<u64>,
     pub rate_plan: &'a tessera_shared::rate::RatePlan,
     pub credentials: Vec<CredentialView<'a>>,
     pub created_at: i64,
@@ -76,6 +81,9 @@ impl<'a> AppView<'a> {
             token_exchange_clients: &app.token_exchange_clients,
             dpop_required: app.dpop_required,
             client_name: app.client_name.as_deref(),
+            application_type: app.application_type.as_str(),
+            allowed_origins: &app.allowed_origins,
+            refresh_idle_secs: app.refresh_idle_secs,
             rate_plan: &app.rate_plan,
             credentials: app
                 .credentials

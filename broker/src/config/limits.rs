@@ -64,6 +64,17 @@ pub struct LimitsConfig {
     pub callback_per_ip: RateLimit,
     /// `/register`, per client IP.
     pub register_per_ip: RateLimit,
+    /// `/device_authorization` (RFC 8628), per app, after client authentication.
+    pub device_authorization: RateLimit,
+    /// The user code entry and confirmation pages (`POST /device`, `/device/confirm`), per
+    /// client IP.
+    pub device_entry_per_ip: RateLimit,
+    /// Wrong user codes entered, per client IP: the back-off before the next try.
+    pub device_wrong_codes_per_ip: BackoffLimit,
+    /// Device authorizations started per client IP in each `tokens.device_code_ttl_secs`.
+    pub device_codes_per_ip: u64,
+    /// Device authorizations started in all, in each `tokens.device_code_ttl_secs`.
+    pub device_codes_total: u64,
     /// Failed client authentications, per client IP.
     pub auth_failures_per_ip: BackoffLimit,
     /// Failed client authentications, per presented client_id.
@@ -97,6 +108,16 @@ impl Default for LimitsConfig {
             authorize_per_ip: RateLimit::new(120, 60, 60),
             callback_per_ip: RateLimit::new(120, 60, 60),
             register_per_ip: RateLimit::new(20, 60, 20),
+            device_authorization: RateLimit::new(20, 1, 100),
+            device_entry_per_ip: RateLimit::new(30, 60, 10),
+            device_wrong_codes_per_ip: BackoffLimit {
+                free_failures: 5,
+                base_delay_ms: 2000,
+                max_delay_secs: 300,
+                forget_after_secs: 3600,
+            },
+            device_codes_per_ip: 100,
+            device_codes_total: 20_000,
             auth_failures_per_ip: backoff(30),
             auth_failures_per_client: backoff(10),
             pending_logins_per_ip: 300,
@@ -118,6 +139,8 @@ impl LimitsConfig {
             ("authorize_per_ip", self.authorize_per_ip),
             ("callback_per_ip", self.callback_per_ip),
             ("register_per_ip", self.register_per_ip),
+            ("device_authorization", self.device_authorization),
+            ("device_entry_per_ip", self.device_entry_per_ip),
         ] {
             let key = format!("limits.{name}.burst");
             in_range(&key, u64::from(l.burst), 1, 1_000_000)?;
@@ -125,6 +148,7 @@ impl LimitsConfig {
         for (name, b) in [
             ("auth_failures_per_ip", self.auth_failures_per_ip),
             ("auth_failures_per_client", self.auth_failures_per_client),
+            ("device_wrong_codes_per_ip", self.device_wrong_codes_per_ip),
         ] {
             let key = |k: &str| format!("limits.{name}.{k}");
             in_range(&key("free_failures"), u64::from(b.free_failures), 1, 10_000)?;
@@ -142,6 +166,8 @@ impl LimitsConfig {
             ("pending_logins_total", self.pending_logins_total),
             ("codes_per_ip", self.codes_per_ip),
             ("codes_total", self.codes_total),
+            ("device_codes_per_ip", self.device_codes_per_ip),
+            ("device_codes_total", self.device_codes_total),
         ] {
             in_range(&format!("limits.{name}"), v, 1, 100_000_000)?;
         }

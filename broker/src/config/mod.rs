@@ -154,6 +154,14 @@ pub struct TokenConfig {
     /// How long after a refresh the replaced refresh token, presented again by the same
     /// client, gets the same successor instead of revoking the login (0: never; at most 60).
     pub refresh_grace_secs: u64,
+    /// How long a refresh token may go unused before it expires (0: no idle limit; the
+    /// login's lifetime still applies). An app may set its own (`refresh_idle_secs`).
+    pub refresh_idle_secs: u64,
+    /// RFC 8628: how long a device code (and its user code) stays valid.
+    pub device_code_ttl_secs: u64,
+    /// RFC 8628 §3.2: the least time between two polls of a device, to begin with (each
+    /// `slow_down` adds 5 s).
+    pub device_poll_interval_secs: u64,
 }
 
 impl Default for TokenConfig {
@@ -164,6 +172,9 @@ impl Default for TokenConfig {
             authorization_code_ttl_secs: 60,
             login_ttl_secs: 600,
             refresh_grace_secs: 0,
+            refresh_idle_secs: 0,
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 }
@@ -189,7 +200,25 @@ impl TokenConfig {
             60,
         )?;
         in_range("tokens.login_ttl_secs", self.login_ttl_secs, 10, 3600)?;
-        in_range("tokens.refresh_grace_secs", self.refresh_grace_secs, 0, 60)
+        in_range("tokens.refresh_grace_secs", self.refresh_grace_secs, 0, 60)?;
+        in_range(
+            "tokens.refresh_idle_secs",
+            self.refresh_idle_secs,
+            0,
+            365 * 86_400,
+        )?;
+        in_range(
+            "tokens.device_code_ttl_secs",
+            self.device_code_ttl_secs,
+            60,
+            1800,
+        )?;
+        in_range(
+            "tokens.device_poll_interval_secs",
+            self.device_poll_interval_secs,
+            1,
+            60,
+        )
     }
 }
 

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     /// Hops (reverse proxies, load balancers) whose `X-Forwarded-For` is believed when deciding
     /// a client's address for per-IP limits; from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long browsers may cache the answer to a CORS preflight (`Access-Control-Max-Age`).
+    pub cors_max_age_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -35,6 +37,7 @@ impl Default for ServerConfig {
             workers: None,
             status_listen: SocketAddr::from(([127, 0, 0, 1], 9080)),
             trusted_proxies: Vec::new(),
+            cors_max_age_secs: 600,
         }
     }
 }
@@ -67,6 +70,12 @@ impl ServerConfig {
         if self.workers == Some(0) {
             return Err(ConfigError::invalid("server.workers", "must be at least 1"));
         }
+        in_range(
+            "server.cors_max_age_secs",
+            self.cors_max_age_secs,
+            0,
+            86_400,
+        )?;
         in_range(
             "server.max_body_bytes",
             self.max_body_bytes as u64,

@@ -4,8 +4,9 @@
 //! ([`AuthorizeRequest::start`]).
 //!
 //! A query string over [`MAX_QUERY_BYTES`] is a 414 page. Unknown client, a bad client,
-//! repeated parameters, or a redirect URI that is not byte-equal to a registered one: an HTML
-//! error page (400), never a redirect (§4.1.2.1). Every other error — a parameter over its cap
+//! repeated parameters, or a redirect URI that is not byte-equal to a registered one (a
+//! loopback IP one may differ in its port, RFC 8252 §7.3): an HTML error page (400), never a
+//! redirect (§4.1.2.1). Every other error — a parameter over its cap
 //! included — goes back to the redirect URI with `error`, the exact `state` (unless `state`
 //! itself is over its cap) and `iss`. Nothing is stored unless the whole request is accepted.
 //! S256 PKCE is required unless a confidential app has `pkce_required = false` (OAuth 2.1,
@@ -21,9 +22,9 @@ use tessera_shared::oauth::{pkce, ErrorCode, Form, OAuthError};
 use tessera_shared::scope::ScopeSet;
 use tessera_shared::time::now;
 
+use super::login_start::upstream_leg;
 use super::scope::granted_scope;
 use super::LoginError;
-use crate::ratelimit::budget::Budget;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
 
@@ -98,37 +99,14 @@ impl AuthorizeRequest {
         ip: IpAddr,
         browser: &str,
     ) -> Result<String, LoginError> {
-        let fail = |error: OAuthError| LoginError::Redirect {
-            redirect_uri: self.redirect_uri.clone(),
-            error,
-            state: self.state.clone(),
-        };
-        let Some(upstream) = &state.upstream else {
-            return Err(LoginError::not_configured());
-        };
         let pending = self.pending(state, browser);
-        let ttl = state.config.tokens.login_ttl_secs;
-        if let Err(r) = state.limits.budget(Budget::PendingLogins, ip, ttl).await {
-            tracing::info!(budget = r.limiter, "pending login refused: budget spent");
-            let busy = "too many logins in progress, retry later";
-            return Err(fail(OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                busy,
-            )));
-        }
-        let upstream_state = state.logins.start(&pending).await.map_err(|e| {
-            tracing::warn!(cause = %e, "cannot store the pending login");
-            fail(OAuthError::unavailable())
-        })?;
-        let (nonce, verifier) = (&pending.upstream_nonce.0, &pending.upstream_verifier.0);
-        let url = upstream
-            .authorize_url(&upstream_state, nonce, verifier)
-            .await;
-        url.map_err(|e| {
-            tracing::warn!(cause = %e, "upstream unavailable at /authorize");
-            let down = "the identity provider is unavailable";
-            fail(OAuthError::new(ErrorCode::TemporarilyUnavailable, down))
-        })
+        upstream_leg(state, ip, &pending)
+            .await
+            .map_err(|error| LoginError::Redirect {
+                redirect_uri: self.redirect_uri,
+                error,
+                state: self.state,
+            })
     }
 
     fn pending(&self, state: &AppState, browser: &str) -> PendingLogin {
@@ -144,6 +122,7 @@ impl AuthorizeRequest {
             upstream_nonce: Sensitive(random_string::<32>()),
             upstream_verifier: Sensitive(random_string::<32>()),
             browser_hash: state.keys.token_hash(browser),
+            device: None,
         }
     }
 }
@@ -175,10 +154,12 @@ async fn trusted(params: &Form, state: &AppState) -> Result<Trusted, LoginError>
     let Some(app) = app.filter(|_| live) else {
         return Err(unknown());
     };
-    // RFC 6749 §3.1.2.3: exact match; omitted only when exactly one is registered.
+    // RFC 6749 §3.1.2.3: exact match — but for the port of a loopback IP redirect URI,
+    // which the app picks at run time (RFC 8252 §7.3); the code then goes to the URI as
+    // requested, port included. Omitted only when exactly one is registered.
     let (redirect_uri, explicit) = match params.get("redirect_uri") {
-        Some(r) => match app.redirect_uris.iter().find(|u| u.as_str() == r) {
-            Some(u) => (u.as_str().to_string(), true),
+        Some(r) => match app.redirect_uris.iter().find(|u| u.matches(r)) {
+            Some(_) => (r.to_string(), true),
             None => {
                 let why = "the redirect_uri is not registered for this client";
                 return Err(LoginError::page(400, "Invalid redirect_uri", why));

@@ -2,7 +2,8 @@
 //! and expires (the pending login is taken from the store); an upstream error (the user declined)
 //! goes back to the app as `access_denied`. The upstream code is exchanged, the `id_token`
 //! validated, its claims mapped, and the app receives a single-use broker code with its `state`
-//! and `iss` (RFC 9207).
+//! and `iss` (RFC 9207) — or, for a device login (RFC 8628), the device authorization is bound
+//! to the user and the browser goes on to the confirmation page ([`device::confirm`]).
 //!
 //! The login completes only in the browser that started it: without the login cookie whose
 //! hash the pending login holds, the answer is an error page and the app gets no code
@@ -16,18 +17,23 @@ use tessera_shared::model::{CodeRecord, Identity, PendingLogin, Sensitive};
 use tessera_shared::oauth::caps::{CALLBACK, MAX_QUERY_BYTES};
 use tessera_shared::oauth::{ErrorCode, Form, OAuthError};
 
-use super::LoginError;
+use super::{device, LoginError};
 use crate::ratelimit::budget::Budget;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::upstream::UpstreamError;
 
-/// A completed login: the code to send back to the app (never printed), with its `state`.
+/// A completed login.
 #[derive(Debug)]
-pub struct Completed {
-    pub redirect_uri: String,
-    pub code: Sensitive,
-    pub state: Option<String>,
+pub enum Completed {
+    /// Back to the app: the code (never printed), with the app's `state`.
+    App {
+        redirect_uri: String,
+        code: Sensitive,
+        state: Option<String>,
+    },
+    /// A device login (RFC 8628): on to the confirmation page of this user code (as shown).
+    Device { user_code: String },
 }
 
 /// Completes the login the callback of `ip` with the raw `query` answers; `browser` is the
@@ -52,6 +58,11 @@ pub async fn complete(
     let identity = upstream_identity(state, &params, &pending)
         .await
         .map_err(fail)?;
+    if let Some(code) = &pending.device {
+        let (code, browser) = (code.expose(), &pending.browser_hash);
+        let user_code = device::confirm::logged_in(state, code, identity, browser).await?;
+        return Ok(Completed::Device { user_code });
+    }
     let window = state.config.tokens.authorization_code_ttl_secs;
     if let Err(r) = state.limits.budget(Budget::Codes, ip, window).await {
         tracing::info!(
@@ -75,7 +86,7 @@ pub async fn complete(
         identity,
     };
     match state.logins.issue_code(&record).await {
-        Ok(code) => Ok(Completed {
+        Ok(code) => Ok(Completed::App {
             redirect_uri: pending.redirect_uri,
             code: Sensitive(code),
             state: pending.state,

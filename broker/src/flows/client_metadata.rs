@@ -6,16 +6,19 @@
 //! grants); `grant_types` (default `["authorization_code"]`) among the code, refresh and client
 //! credentials grants — dynamic registration never grants `password` or token exchange;
 //! `response_types` only `["code"]` with the code grant; `scope` within
-//! `registration.allowed_scopes`; `token_endpoint_auth_method` `client_secret_basic` (default),
-//! `client_secret_post` or `none` (a public client); `client_name` a label of at most 200 bytes
-//! without control characters; `dpop_bound_access_tokens` (RFC 9449 §5.2, default false) a
-//! boolean, stored as the app's `dpop_required`. Other members are ignored (not stored, not
-//! echoed). Errors are `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2) and name
+//! `registration.allowed_scopes`; `application_type` `web` (default) or `native` (OpenID
+//! Connect Registration §2; a native app is a public client, RFC 8252); `token_endpoint_auth_method`
+//! `client_secret_basic` (default for a web app), `client_secret_post` or `none` (a public
+//! client; the default for a native app); `client_name` a label of at most 200 bytes without
+//! control characters; `dpop_bound_access_tokens` (RFC 9449 §5.2, default false) a boolean, stored
+//! as the app's `dpop_required`. Other members are ignored (not stored, not echoed). Errors are `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2) and name
 //! the member, never its value.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tessera_shared::model::{App, GrantType, RedirectUri, SecretMethod, Sensitive};
+use tessera_shared::model::{
+    App, ApplicationType, GrantType, RedirectUri, SecretMethod, Sensitive,
+};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
@@ -26,6 +29,7 @@ const OFFERED: &[GrantType] = &[
     GrantType::AuthorizationCode,
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
+    GrantType::DeviceCode,
 ];
 
 /// Most bytes of a `client_name`.
@@ -43,6 +47,8 @@ pub struct Metadata {
     pub response_types: Option<Vec<String>>,
     pub scope: Option<String>,
     pub token_endpoint_auth_method: Option<String>,
+    /// OpenID Connect Registration §2: `web` (default) or `native`.
+    pub application_type: Option<String>,
     /// RFC 9449 §5.2: every token of this client is DPoP-bound (a proof is required).
     pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 7592 §2.2 (update): must name the client being updated.
@@ -60,6 +66,7 @@ pub struct Checked {
     pub client_name: Option<String>,
     pub public: bool,
     pub auth_method: Option<SecretMethod>,
+    pub application_type: ApplicationType,
     pub dpop_required: bool,
 }
 
@@ -111,13 +118,22 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
             ))
         }
     }
-    let (public, auth_method) = auth_method(meta.token_endpoint_auth_method.as_deref())?;
+    let application_type = match meta.application_type.as_deref() {
+        None => ApplicationType::Web,
+        Some(t) => ApplicationType::parse(t)
+            .ok_or_else(|| metadata_error("application_type: must be web or native"))?,
+    };
+    let method = meta.token_endpoint_auth_method.as_deref();
+    // A native app is public: without a method it authenticates with none.
+    let method = method.or((!application_type.is_web()).then_some("none"));
+    let (public, auth_method) = auth_method(method)?;
     let client = Client {
         public,
         grant_types: &grant_types,
         redirect_uris: &redirect_uris,
         auth_method,
         pkce_required: true,
+        application_type,
     };
     client_rules::check(&client).map_err(broken)?;
     Ok(Checked {
@@ -127,6 +143,7 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
         client_name: client_name(meta.client_name.as_deref())?,
         public,
         auth_method,
+        application_type,
         dpop_required: meta.dpop_bound_access_tokens.unwrap_or(false),
     })
 }
@@ -188,6 +205,7 @@ pub fn response(app: &App, client_id: &str, registration_uri: &str, token: &str)
         "response_types": if code { vec!["code"] } else { vec![] },
         "token_endpoint_auth_method": method,
         "scope": app.scopes.to_string(),
+        "application_type": app.application_type.as_str(),
         "registration_client_uri": registration_uri,
         "registration_access_token": token,
     });

@@ -2,27 +2,42 @@
 //! registration apply them when an app is created or changed, and the token endpoint asks
 //! [`may_use`] before every grant.
 //!
-//! * Redirect URIs: at most [`MAX_REDIRECT_URIS`], each absolute, without a fragment, and https
-//!   except on loopback ([`RedirectUri`]); the authorization code grant needs at least one
-//!   (RFC 6749 §3.1.2, RFC 7591 §2).
+//! * Redirect URIs: at most [`MAX_REDIRECT_URIS`], each absolute, without a fragment
+//!   ([`RedirectUri`]): `https`, `http` on the loopback interface by IP literal (`127.0.0.1`,
+//!   `[::1]`; never `localhost`, RFC 8252 §8.3), or — for a native app only — a private-use
+//!   scheme in reverse domain name form (RFC 8252 §7.1); the authorization code grant needs at
+//!   least one (RFC 6749 §3.1.2, RFC 7591 §2).
 //! * Grant types: known ones only (each API says which it offers), each once.
-//! * A public client (RFC 6749 §2.1: it has no secret) uses only the authorization code and
-//!   refresh token grants, authenticates with `none` (no secret method), and always uses PKCE
-//!   (RFC 9700 §2.1.1).
+//! * A public client (RFC 6749 §2.1: it has no secret) uses only the authorization code,
+//!   refresh token and device code grants, authenticates with `none` (no secret method), and
+//!   always uses PKCE (RFC 9700 §2.1.1). A native app (`application_type = native`) is a public
+//!   client (RFC 8252 §8.4, §8.5: a secret shipped in an app is no secret).
+//! * Allowed web origins (CORS): at most [`MAX_ORIGINS`], each an origin exactly as a browser
+//!   sends it in `Origin` — `https://host[:port]`, or `http` on loopback for development.
 //!
 //! A broken rule is a [`Broken`]: the member at fault and why, never the value sent. Each API
 //! answers it in its own shape.
 
 use tessera_shared::catalog::NewApp;
 use tessera_shared::error::CatalogError;
-use tessera_shared::model::{App, GrantType, RedirectUri, SecretMethod};
+use tessera_shared::model::{
+    App, ApplicationType, GrantType, RedirectKind, RedirectUri, SecretMethod,
+};
 
 /// Most redirect URIs one app may register (each at most
 /// [`tessera_shared::model::MAX_REDIRECT_URI_BYTES`]).
 pub const MAX_REDIRECT_URIS: usize = 20;
 
+/// Most web origins one app may allow, and the longest one.
+pub const MAX_ORIGINS: usize = 20;
+pub const MAX_ORIGIN_BYTES: usize = 256;
+
 /// The grants a public client may use.
-const PUBLIC_GRANTS: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+const PUBLIC_GRANTS: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::DeviceCode,
+];
 
 /// A broken rule: the member at fault and a message that never repeats the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +70,7 @@ pub struct Client<'a> {
     pub redirect_uris: &'a [RedirectUri],
     pub auth_method: Option<SecretMethod>,
     pub pkce_required: bool,
+    pub application_type: ApplicationType,
 }
 
 /// The settings of an [`App`] or a [`NewApp`]: the same members, read the same way.
@@ -66,6 +82,7 @@ macro_rules! client_of {
             redirect_uris: &$app.redirect_uris,
             auth_method: $app.auth_method,
             pkce_required: $app.pkce_required,
+            application_type: $app.application_type,
         }
     };
 }
@@ -96,9 +113,44 @@ pub fn redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, Broken> {
     v.iter()
         .enumerate()
         .map(|(i, u)| {
-            RedirectUri::try_from(u.clone()).map_err(|m| bad(format!("redirect_uris[{i}]"), m))
+            let field = || format!("redirect_uris[{i}]");
+            let uri = RedirectUri::try_from(u.clone()).map_err(|m| bad(field(), m))?;
+            if uri.kind() == RedirectKind::OtherLoopback {
+                let why = "a loopback redirect URI names 127.0.0.1 or [::1], not localhost or \
+                           another address (RFC 8252 §8.3)";
+                return Err(bad(field(), why.into()));
+            }
+            Ok(uri)
         })
         .collect()
+}
+
+/// The allowed web origins: each exactly as a browser serializes it (`scheme://host[:port]`,
+/// lower case, no default port, no path), `https` or `http` on loopback.
+pub fn allowed_origins(v: &[String]) -> Result<Vec<String>, Broken> {
+    if v.len() > MAX_ORIGINS {
+        return Err(broken("allowed_origins", format!("at most {MAX_ORIGINS}")));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, o) in v.iter().enumerate() {
+        let why = "an origin is scheme://host[:port] exactly as a browser sends it (https, or \
+                   http on loopback), without a path or a trailing slash";
+        let parsed = (o.len() <= MAX_ORIGIN_BYTES)
+            .then(|| url::Url::parse(o).ok())
+            .flatten();
+        let ok = parsed.as_ref().is_some_and(|u| {
+            let loopback = matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+            let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && loopback);
+            scheme_ok && u.origin().ascii_serialization() == *o
+        });
+        if !ok {
+            return Err(broken(format!("allowed_origins[{i}]"), why));
+        }
+        if !out.contains(o) {
+            out.push(o.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The grant types, each one of `offered`, repeats dropped.
@@ -126,13 +178,32 @@ pub fn check(c: &Client<'_>) -> Result<(), Broken> {
             redirect: true,
         });
     }
+    let native = c.application_type == ApplicationType::Native;
+    if !native {
+        if let Some(i) = (c.redirect_uris.iter()).position(|u| u.kind() == RedirectKind::PrivateUse)
+        {
+            return Err(Broken {
+                field: format!("redirect_uris[{i}]"),
+                message: "a private-use URI scheme is for native apps only \
+                          (application_type native, RFC 8252 §7.1)"
+                    .into(),
+                redirect: true,
+            });
+        }
+    }
     if !c.public {
+        if native {
+            return Err(broken(
+                "application_type",
+                "a native app is a public client: it cannot keep a secret (RFC 8252 §8.5)",
+            ));
+        }
         return Ok(());
     }
     if c.grant_types.iter().any(|g| !PUBLIC_GRANTS.contains(g)) {
         return Err(broken(
             "grant_types",
-            "a public client may only use authorization_code and refresh_token",
+            "a public client may only use authorization_code, refresh_token and device_code",
         ));
     }
     if c.auth_method.is_some() {
@@ -172,6 +243,7 @@ mod tests {
             redirect_uris: &uris(1),
             auth_method: None,
             pkce_required: true,
+            application_type: ApplicationType::Web,
         };
         assert_eq!(check(&ok), Ok(()));
         let cc = [GrantType::ClientCredentials];
@@ -214,6 +286,56 @@ mod tests {
             }),
             Ok(())
         );
+    }
+
+    #[test]
+    fn native_apps_are_public_and_only_they_use_private_use_schemes() {
+        let code = [GrantType::AuthorizationCode];
+        let custom = redirect_uris(&["com.example.app:/cb".to_string()]).unwrap();
+        let native = Client {
+            public: true,
+            grant_types: &code,
+            redirect_uris: &custom,
+            auth_method: None,
+            pkce_required: true,
+            application_type: ApplicationType::Native,
+        };
+        assert_eq!(check(&native), Ok(()));
+        let web = Client {
+            application_type: ApplicationType::Web,
+            ..native
+        };
+        let refused = check(&web).unwrap_err();
+        assert!(refused.redirect && refused.field == "redirect_uris[0]");
+        let confidential = Client {
+            public: false,
+            ..native
+        };
+        assert_eq!(check(&confidential).unwrap_err().field, "application_type");
+        let localhost = redirect_uris(&["http://localhost:8000/cb".to_string()]).unwrap_err();
+        assert_eq!(localhost.field, "redirect_uris[0]");
+    }
+
+    #[test]
+    fn origins_are_exact_serialized_origins() {
+        let ok = |o: &str| allowed_origins(&[o.to_string()]).is_ok();
+        assert!(ok("https://spa.example.com"));
+        assert!(ok("https://spa.example.com:8443"));
+        assert!(ok("http://127.0.0.1:5173"));
+        assert!(ok("http://localhost:3000"));
+        for bad in [
+            "https://spa.example.com/",
+            "https://spa.example.com/app",
+            "https://SPA.example.com",
+            "https://spa.example.com:443",
+            "http://spa.example.com",
+            "*",
+            "null",
+            "com.example.app://x",
+            "https://user@spa.example.com",
+        ] {
+            assert!(!ok(bad), "{bad}");
+        }
     }
 
     #[test]

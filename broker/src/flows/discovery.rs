@@ -56,6 +56,11 @@ pub fn document(state: &AppState) -> Value {
     };
     if users {
         obj.insert("authorization_endpoint".into(), json!(u.authorization));
+        // RFC 8628 §4.
+        obj.insert(
+            "device_authorization_endpoint".into(),
+            json!(u.device_authorization),
+        );
         obj.insert("code_challenge_methods_supported".into(), json!(["S256"]));
         // RFC 9207 §3: `iss` is sent in every authorization response.
         obj.insert(

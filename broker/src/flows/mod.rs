@@ -6,6 +6,9 @@
 //! * [`authorize`] — [`authorize::AuthorizeRequest`]: `/authorize`, checked and started;
 //!   [`callback`] — `/callback`: the upstream's answer, the login completed with a code;
 //!   [`logins`] — [`logins::Logins`], the pending logins and codes in between.
+//!   [`login_start`] — the upstream leg both `/authorize` and the device flow start a login with.
+//! * [`device`] — the device authorization grant (RFC 8628): the device's request, the user
+//!   code entered, the login and the user's decision (the poll is a grant, under [`grants`]).
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
 //! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
 //!   grant; [`scope`] — the scope rules; [`dpop`] — the RFC 9449 proof of a token request
@@ -15,17 +18,21 @@
 //! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
 //!   [`client_metadata`], the metadata they read and answer.
 //! * [`client_rules`] — the rules of an app's client settings, applied by the admin API,
-//!   registration and the token endpoint alike.
+//!   registration and the token endpoint alike; [`cors`] — which web origins may read a
+//!   client's answers.
 
 pub mod authorize;
 pub mod callback;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod client_rules;
+pub mod cors;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod grants;
 pub mod introspection;
+pub mod login_start;
 pub mod logins;
 pub mod registration;
 pub mod revocation;

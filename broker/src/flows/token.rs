@@ -13,7 +13,8 @@ use super::client_rules;
 use super::dpop;
 use super::grants::response::TokenResponse;
 use super::grants::{
-    self, authorization_code, client_credentials, password, refresh_token, token_exchange,
+    self, authorization_code, client_credentials, device_code, password, refresh_token,
+    token_exchange,
 };
 use crate::http::credentials::Presented;
 use crate::ratelimit::Limit;
@@ -57,5 +58,6 @@ pub async fn exchange(
         GrantType::RefreshToken => refresh_token::grant(form, &client, state).await,
         GrantType::Password => password::grant(form, &client, state).await,
         GrantType::TokenExchange => token_exchange::grant(form, &client, state).await,
+        GrantType::DeviceCode => device_code::grant(form, &client, state).await,
     }
 }

@@ -8,9 +8,10 @@
 //! * [`credentials`] — the client credentials a request presents (Basic or form).
 //! * [`json`] — JSON request bodies (admin API, RFC 7591/7592 registration).
 //! * [`page`] — the browser's answers: error pages and redirects back to the app, and the 429
-//!   page.
+//!   page; [`device_page`] — the device flow's pages (code entry, confirmation).
 
 pub mod credentials;
+pub mod device_page;
 pub mod json;
 pub mod page;
 

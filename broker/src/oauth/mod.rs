@@ -6,13 +6,18 @@
 //!   browser sees when a login step stops; [`login_cookie`] — the cookie that binds a login to
 //!   its browser.
 //! * [`token`] — `POST /token`; [`introspect`] (RFC 7662); [`revoke`] (RFC 7009).
+//! * [`device`] — the device authorization grant (RFC 8628): `/device_authorization` and the
+//!   pages where users connect devices.
 //! * [`register`] (RFC 7591) and [`client_config`] (RFC 7592).
 //! * [`metadata`] — RFC 8414 and OpenID Connect Discovery documents, and the JWKS.
+//! * [`cors`] — CORS for browser apps on the client endpoints and the public documents.
 
 pub mod authorize;
 pub mod browser;
 pub mod callback;
 pub mod client_config;
+pub mod cors;
+pub mod device;
 pub mod introspect;
 pub mod login_cookie;
 pub mod metadata;
@@ -20,13 +25,32 @@ pub mod register;
 pub mod revoke;
 pub mod token;
 
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
-/// Registers every OAuth route.
+/// Registers every OAuth route: the client endpoints and the public documents with their
+/// CORS ([`cors`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/token", web::post().to(token::token))
+    let client = |path: &str, handler| {
+        web::resource(path)
+            .wrap(from_fn(cors::for_clients))
+            .route(handler)
+            .route(web::method(Method::OPTIONS).to(cors::preflight_post))
+    };
+    let public = |path: &str, handler| {
+        web::resource(path)
+            .wrap(from_fn(cors::public))
+            .route(handler)
+            .route(web::method(Method::OPTIONS).to(cors::preflight_get))
+    };
+    cfg.service(client("/token", web::post().to(token::token)))
+        .service(client("/revoke", web::post().to(revoke::revoke)))
+        .service(client(
+            "/device_authorization",
+            web::post().to(device::authorization),
+        ))
         .route("/introspect", web::post().to(introspect::introspect))
-        .route("/revoke", web::post().to(revoke::revoke))
         .route("/register", web::post().to(register::register))
         .route("/register/{client_id}", web::get().to(client_config::read))
         .route(
@@ -39,13 +63,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/authorize", web::get().to(authorize::authorize))
         .route("/callback", web::get().to(callback::callback))
-        .route(
+        .route("/device", web::get().to(device::page))
+        .route("/device", web::post().to(device::enter))
+        .route("/device/confirm", web::get().to(device::review))
+        .route("/device/confirm", web::post().to(device::decide))
+        .service(public(
             "/.well-known/oauth-authorization-server",
             web::get().to(metadata::metadata),
-        )
-        .route(
+        ))
+        .service(public(
             "/.well-known/openid-configuration",
             web::get().to(metadata::openid_configuration),
-        )
-        .route("/jwks", web::get().to(metadata::jwks));
+        ))
+        .service(public("/jwks", web::get().to(metadata::jwks)));
 }

@@ -16,6 +16,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, OAuthResponse> {
     let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
     let credentials = presented(&req, &form)?;
+    super::cors::remember(&req, &credentials.client_id);
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
     revocation::revoke(&state, &form, credentials, ip).await?;
     Ok(HttpResponse::Ok().finish())

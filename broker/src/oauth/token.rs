@@ -1,6 +1,7 @@
 //! `POST /token` (RFC 6749 §3.2): reads the form and the client's credentials, lets the token
 //! flow answer ([`token::exchange`]), counts the request by grant and outcome, and answers with
-//! `Cache-Control: no-store` (§5.1).
+//! `Cache-Control: no-store` (§5.1). The client it presented is remembered for CORS
+//! ([`super::cors`]).
 
 use std::cell::Cell;
 
@@ -9,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::oauth::dpop::proof_header;
 use tessera_shared::oauth::{Form, OAuthResponse};
 
+use super::cors;
 use crate::flows::token;
 use crate::http::client_ip;
 use crate::http::credentials::presented;
@@ -24,6 +26,7 @@ pub async fn token(
         let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
         form.required("grant_type")?;
         let credentials = presented(&req, &form)?;
+        cors::remember(&req, &credentials.client_id);
         let proof = proof_header(req.headers());
         let ip = client_ip(&req, &state.config.server.trusted_proxies);
         token::exchange(&state, &form, credentials, proof, ip, &grant).await

@@ -16,6 +16,9 @@ use super::{ip_subject, Limiters, Refusal};
 pub enum Budget {
     PendingLogins,
     Codes,
+    /// RFC 8628 device authorizations (`/device_authorization`, each kept
+    /// `tokens.device_code_ttl_secs`).
+    DeviceCodes,
 }
 
 impl Budget {
@@ -23,6 +26,7 @@ impl Budget {
         match self {
             Budget::PendingLogins => ("pending_logins_ip", "pending_logins_total"),
             Budget::Codes => ("codes_ip", "codes_total"),
+            Budget::DeviceCodes => ("device_codes_ip", "device_codes_total"),
         }
     }
 }
@@ -44,6 +48,7 @@ impl Limiters {
                 self.cfg.pending_logins_total,
             ),
             Budget::Codes => (self.cfg.codes_per_ip, self.cfg.codes_total),
+            Budget::DeviceCodes => (self.cfg.device_codes_per_ip, self.cfg.device_codes_total),
         };
         let (ip_name, total_name) = budget.names();
         let ip_subject = format!("{ip_name}:{}", ip_subject(ip));

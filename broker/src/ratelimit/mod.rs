@@ -11,9 +11,12 @@
 //!   spend another app's allowance); an app's rate plan may set its own rates;
 //! * per client IP and per username on the password grant, before the upstream is asked (so
 //!   credential stuffing never reaches Okta);
-//! * per client IP on `/authorize`, `/callback`, `/register`, before anything else;
+//! * per client IP on `/authorize`, `/callback`, `/register`, and the device pages (`/device`,
+//!   `/device/confirm`), before anything else; per app on `/device_authorization`;
 //! * failed client authentication: exponential back-off per IP and per client ([`backoff`]);
-//! * pending logins and authorization codes: budgets per IP and in all ([`budget`]).
+//!   wrong user codes: the same, per IP ([`device`]);
+//! * pending logins, authorization codes and device authorizations: budgets per IP and in all
+//!   ([`budget`]).
 //!
 //! When the store cannot answer a limit check, the in-process limiter alone decides (the
 //! request then usually fails on the store anyway), and the metric
@@ -24,10 +27,12 @@
 //! * [`refusal`] — the 429 answers: OAuth JSON or an HTML page, with `Retry-After` and the
 //!   RateLimit fields.
 //! * [`backoff`] — failed client authentication.
-//! * [`budget`] — pending logins and codes.
+//! * [`budget`] — pending logins, codes and device authorizations.
+//! * [`device`] — wrong user codes.
 
 pub mod backoff;
 pub mod budget;
+pub mod device;
 pub mod local;
 pub mod refusal;
 
@@ -54,6 +59,8 @@ pub enum Limit {
     AuthorizeIp,
     CallbackIp,
     RegisterIp,
+    DeviceAuthorization,
+    DeviceEntryIp,
 }
 
 impl Limit {
@@ -67,6 +74,8 @@ impl Limit {
             Limit::AuthorizeIp => "authorize_ip",
             Limit::CallbackIp => "callback_ip",
             Limit::RegisterIp => "register_ip",
+            Limit::DeviceAuthorization => "device_authorization",
+            Limit::DeviceEntryIp => "device_entry_ip",
         }
     }
 
@@ -80,6 +89,8 @@ impl Limit {
             Limit::AuthorizeIp => c.authorize_per_ip,
             Limit::CallbackIp => c.callback_per_ip,
             Limit::RegisterIp => c.register_per_ip,
+            Limit::DeviceAuthorization => c.device_authorization,
+            Limit::DeviceEntryIp => c.device_entry_per_ip,
         }
     }
 }

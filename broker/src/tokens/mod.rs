@@ -11,6 +11,9 @@
 //! client must not refresh one token twice. A string that was never issued (no pointer to a
 //! family) revokes nothing.
 //!
+//! With an idle lifetime (`tokens.refresh_idle_secs`, or the app's own), a refresh token unused
+//! that long expires ([`Tokens::refresh_ttl`]), as the login's whole lifetime does.
+//!
 //! With a grace period (`tokens.refresh_grace_secs`, default 0: none), the token replaced last,
 //! presented again by the same client within the period (a retry after a lost answer), gets the
 //! *same* successor again instead of revoking the login; see [`grace`] for how the successor is
@@ -109,6 +112,8 @@ pub enum RefreshError {
 pub struct Lifetimes {
     pub access_secs: u64,
     pub refresh_secs: u64,
+    /// How long a refresh token may go unused (0: no idle limit); an app may set its own.
+    pub refresh_idle_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -140,6 +145,17 @@ impl Tokens {
 
     fn store(&self) -> &std::sync::Arc<dyn tessera_shared::store::Store> {
         self.catalog.store()
+    }
+
+    /// How long a refresh token of `app` lives when its login has `left_secs` to go: until the
+    /// login ends, or — with an idle lifetime (the app's, else `tokens.refresh_idle_secs`) —
+    /// until it has gone that long unused, whichever comes first. Each rotation's new token
+    /// starts a fresh idle period; an unused one expires from Redis by itself.
+    pub fn refresh_ttl(&self, app: &App, left_secs: u64) -> u64 {
+        match app.refresh_idle_secs.unwrap_or(self.life.refresh_idle_secs) {
+            0 => left_secs,
+            idle => left_secs.min(idle),
+        }
     }
 
     /// Looking tokens up (introspection).
@@ -242,8 +258,9 @@ impl Tokens {
         let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
         let store = self.store();
         if let Some(h) = &refresh_hash {
+            let live = self.refresh_ttl(g.app, ttl);
             store
-                .token_put(TokenKind::RefreshToken, h, &family, ttl)
+                .token_put(TokenKind::RefreshToken, h, &family, live)
                 .await?;
         }
         store

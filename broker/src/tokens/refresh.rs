@@ -59,7 +59,7 @@ impl Tokens {
         let next = TokenKind::RefreshToken.generate();
         let next_hash = self.keys.token_hash(&next);
         let sealed = self.seal_successor(refresh_token, &family, client_id, &access, &next)?;
-        let left = (fam.expires_at - now()).max(1) as u64;
+        let left = self.refresh_ttl(app, (fam.expires_at - now()).max(1) as u64);
         store
             .token_put(TokenKind::RefreshToken, &next_hash, &family, left)
             .await?;

@@ -1,5 +1,5 @@
 //! The request pipeline: read the request once and choose its route ([`route`]), run the
-//! route's policy steps in order ([`crate::policy`]: IP lists, spike arrest per IP,
+//! route's policy steps in order ([`crate::policy`]: IP lists, spike arrest per IP, CORS,
 //! authentication, spike arrest per client, scopes, quota, threat protection), then forward
 //! ([`send`]). The first refusal answers. Every call, refused or not, ends in one analytics event
 //! and the request metrics; a refusal on a matched route is counted by the policy it names.
@@ -22,6 +22,7 @@ use crate::body::Metered;
 use crate::bounded::{truncate, MAX_CLIENT_ID};
 use crate::canonical::method;
 use crate::denial::Denial;
+use crate::policy::cors;
 use crate::policy::exchange::{Blocked, Exchange, Outcome};
 use crate::state::Runtime;
 
@@ -60,6 +61,9 @@ pub async fn handle(
         Ok(r) => r,
         Err(blocked) => refused(&rt, &mut call, blocked),
     };
+    if let Some(answer) = call.outcome.cors.take() {
+        cors::apply(answer, response.headers_mut());
+    }
     if let Some(v) = call.outcome.quota_headers.take() {
         for (name, value) in v {
             if let Ok(value) = header::HeaderValue::from_str(&value) {
@@ -94,7 +98,9 @@ fn refused(rt: &Runtime, call: &mut Call, blocked: Blocked) -> HttpResponse {
     if let Denial::Refused(r) = &denial {
         rt.metrics.rejected.with_label_values(&[r.reason]).inc();
     }
-    if !call.route.is_empty() {
+    // An answered CORS preflight is no refusal.
+    let refusal = !matches!(denial, Denial::Preflight(_));
+    if refusal && !call.route.is_empty() {
         rt.metrics
             .refusals
             .with_label_values(&[call.route.as_str(), by.label()])

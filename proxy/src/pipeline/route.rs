@@ -1,5 +1,6 @@
 //! Step 0, before any policy: the request read once — head limits, method, host, canonical
-//! path ([`crate::canonical`]) — its route chosen, and the backend URL built from the same
+//! path ([`crate::canonical`]) — its route chosen (a CORS preflight by the method it asks
+//! about, when that route has a CORS policy), and the backend URL built from the same
 //! canonical bytes the route matched. Whatever is refused here is refused before any lookup.
 
 use std::borrow::Cow;
@@ -12,6 +13,7 @@ use super::Call;
 use crate::canonical::path::{canonicalise, CanonicalPath};
 use crate::canonical::{host, method, Refusal};
 use crate::denial::Denial;
+use crate::policy::cors;
 use crate::routes::{Match, Route};
 use crate::state::Runtime;
 
@@ -43,11 +45,24 @@ pub(super) fn route<'a>(
     let path = canonicalise(req.uri().path()).map_err(refused)?;
     let standard = method::standard(req.method()).is_some();
     let table = rt.table.load();
-    let route = match table.find(host.as_deref(), path.as_str(), req.method(), standard) {
-        Match::Route(r) => r.clone(),
-        Match::MethodNotAllowed { allow } => return Err(Denial::MethodNotAllowed { allow }),
-        Match::NotImplemented => return Err(refused(Refusal::NOT_IMPLEMENTED)),
-        Match::None => return Err(Denial::NoRoute),
+    let host = host.as_deref();
+    // A CORS preflight goes to the route of the method it asks about, if that route has a
+    // CORS policy to answer it; otherwise it is routed as any OPTIONS request.
+    let asked = cors::preflight_method(req).and_then(|m| {
+        let standard = method::standard(&m).is_some();
+        match table.find(host, path.as_str(), &m, standard) {
+            Match::Route(r) if r.cors => Some(r.clone()),
+            _ => None,
+        }
+    });
+    let route = match asked {
+        Some(r) => r,
+        None => match table.find(host, path.as_str(), req.method(), standard) {
+            Match::Route(r) => r.clone(),
+            Match::MethodNotAllowed { allow } => return Err(Denial::MethodNotAllowed { allow }),
+            Match::NotImplemented => return Err(refused(Refusal::NOT_IMPLEMENTED)),
+            Match::None => return Err(Denial::NoRoute),
+        },
     };
     call.route = route.name.clone();
     if !standard {

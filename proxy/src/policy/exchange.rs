@@ -2,7 +2,7 @@
 //!
 //! An [`Exchange`] is built once per call after routing: the request, its canonical path and the
 //! client address, and the [`Outcome`] the steps fill in as they run (the caller, the
-//! authentication outcome, whether the call was throttled, the quota headers) — which the
+//! authentication outcome, whether the call was throttled, the quota and CORS headers) — which the
 //! pipeline then reads for forwarding, the response and the analytics event.
 //!
 //! Every policy has one signature, `Check`; a step that refuses returns a [`Blocked`]: the
@@ -12,6 +12,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::HttpRequest;
 use tessera_shared::analytics::AuthOutcome;
 
@@ -24,6 +25,8 @@ use crate::denial::Denial;
 pub enum Policy {
     Ip,
     SpikeArrest,
+    /// CORS: a preflight answered (204) or refused (403) by the route's policy.
+    Cors,
     Auth,
     Scope,
     Quota,
@@ -41,6 +44,7 @@ impl Policy {
         match self {
             Policy::Ip => "ip",
             Policy::SpikeArrest => "spike_arrest",
+            Policy::Cors => "cors",
             Policy::Auth => "auth",
             Policy::Scope => "scope",
             Policy::Quota => "quota",
@@ -87,6 +91,15 @@ pub(crate) trait Check {
 /// `RateLimit-*` headers: name and value.
 pub type RateLimitHeaders = [(&'static str, String); 4];
 
+/// What the CORS step leaves for the answer to an actual request (applied by `cors::apply`): the
+/// allow headers (none for an origin not allowed) and whether the answer must say
+/// `Vary: Origin`.
+#[derive(Debug, Default)]
+pub struct CorsAnswer {
+    pub allow: Vec<(HeaderName, HeaderValue)>,
+    pub vary_origin: bool,
+}
+
 /// What the steps learnt about a call.
 #[derive(Debug)]
 pub struct Outcome {
@@ -97,6 +110,9 @@ pub struct Outcome {
     pub throttled: bool,
     /// Set by the quota step; sent with the response, whatever it is.
     pub quota_headers: Option<RateLimitHeaders>,
+    /// Set by the CORS step of a route with a CORS policy; applied to the response, whatever
+    /// it is.
+    pub cors: Option<CorsAnswer>,
 }
 
 impl Default for Outcome {
@@ -106,6 +122,7 @@ impl Default for Outcome {
             auth: AuthOutcome::None,
             throttled: false,
             quota_headers: None,
+            cors: None,
         }
     }
 }

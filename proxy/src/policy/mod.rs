@@ -5,14 +5,16 @@
 //!
 //! 1. [`ip`] — IP allow/deny;
 //! 2. [`spike`] — spike arrest per IP, before any lookup;
-//! 3. [`auth`] — authentication: [`auth::tessera`] (opaque tokens, from the store or by
+//! 3. [`cors`] — CORS: a preflight is answered here, before authentication, and never reaches
+//!    the backend; other answers get the allow headers on their way back;
+//! 4. [`auth`] — authentication: [`auth::tessera`] (opaque tokens, from the store or by
 //!    [`auth::introspection`]), [`auth::jwt`] (upstream JWTs, validated by [`jwt`]),
 //!    [`auth::api_key`], or none ([`auth::none`]: no step);
-//! 4. [`spike`] — spike arrest per client (the app's plan, else the route's);
-//! 5. [`scope`] — required scopes and claims;
-//! 6. [`quota`] — quota per client (the app's plan, else the route's), with its in-process
+//! 5. [`spike`] — spike arrest per client (the app's plan, else the route's);
+//! 6. [`scope`] — required scopes and claims;
+//! 7. [`quota`] — quota per client (the app's plan, else the route's), with its in-process
 //!    fallback;
-//! 7. [`threat`] — threat protection of the head ([`threat::step`]); the body is checked as it
+//! 8. [`threat`] — threat protection of the head ([`threat::step`]); the body is checked as it
 //!    streams in, on its way to the backend.
 //!
 //! Before the steps the request is read once and routed ([`crate::canonical`]); after them it
@@ -21,9 +23,12 @@
 //! # Adding a policy
 //! One file here with its configuration, its step type and `impl Check`; one line in the
 //! `steps!` list ([`step`]); one line at its place in the route compiler
-//! (`routes/compile.rs`), and its key in `RouteConfig` (`routes/config.rs`).
+//! (`routes/compile.rs`), and its key in `RouteConfig` (`routes/config.rs`). A step may
+//! answer a call itself (CORS preflights: `Denial::Preflight`) and leave headers for the
+//! answer on the way back ([`exchange::Outcome`]).
 
 pub mod auth;
+pub mod cors;
 pub mod exchange;
 pub mod ip;
 pub mod jwt;

@@ -10,7 +10,7 @@
 //! each policy type.
 
 use super::exchange::{Blocked, Check, Exchange};
-use super::{auth, ip, quota, scope, spike, threat};
+use super::{auth, cors, ip, quota, scope, spike, threat};
 
 /// Declares [`Step`] from `Variant(PolicyType)` lines: the enum, its `check` (a `match` calling
 /// each policy's [`Check::check`]) and `From<PolicyType> for Step`.
@@ -43,6 +43,8 @@ steps! {
     Ip(ip::IpFilter),
     /// Spike arrest, per IP (before authentication) or per client (right after it).
     SpikeArrest(spike::SpikeArrest),
+    /// CORS: answers preflights, and marks answers for the allowed origins.
+    Cors(cors::Cors),
     /// Authentication by a Tessera opaque token (the store, or introspection at the broker).
     Tessera(auth::tessera::Tessera),
     /// Authentication by an upstream JWT (validate-jwt).

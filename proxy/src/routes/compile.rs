@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::http::Method;
+
 use super::{shape, Route, RouteConfig, Toolbox};
 use crate::canonical::host::normalise;
 use crate::forward::{header_name, normalised, Forwarding, Hygiene};
@@ -15,6 +17,7 @@ use crate::policy::auth::dpop::{check_public_url, DpopCheck};
 use crate::policy::auth::jwt::Jwt;
 use crate::policy::auth::tessera::Tessera;
 use crate::policy::auth::{none, AuthConfig};
+use crate::policy::cors::Cors;
 use crate::policy::ip::IpFilter;
 use crate::policy::quota::QuotaStep;
 use crate::policy::scope::Scopes;
@@ -31,7 +34,7 @@ pub(super) fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route,
         return Err("upstream: must not carry a query".into());
     }
     let realm = cfg.realm.as_deref().unwrap_or(&tools.default_realm);
-    let (steps, threat) = steps(cfg, tools, realm)?;
+    let (steps, threat) = steps(cfg, tools, realm, &methods)?;
     let client = match &cfg.backend_tls {
         Some(tls) => tools.backend.tls_client("backend_tls", tls)?,
         None => tools.client.clone(),
@@ -41,6 +44,7 @@ pub(super) fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route,
         path: cfg.path.clone(),
         methods,
         host: cfg.host.as_deref().map(|h| normalise(h).into_owned()),
+        cors: cfg.cors.is_some(),
         steps,
         threat,
         forward: forwarding(cfg, tools, client)?,
@@ -52,6 +56,7 @@ fn steps(
     cfg: &RouteConfig,
     tools: &Toolbox,
     realm: &str,
+    methods: &[Method],
 ) -> Result<(Vec<Step>, Option<Arc<threat::ThreatPolicy>>), String> {
     let name = cfg.name.as_str();
     let spike = cfg.spike_arrest.as_ref();
@@ -59,9 +64,11 @@ fn steps(
     let client = auth.is_some();
     let quota = QuotaStep::compile(cfg.quota.as_ref(), client, &tools.quotas)?;
     let threat = threat::step::compile(&cfg.threat).map_err(|e| format!("threat.{e}"))?;
+    let cors = Cors::compile(cfg.cors.as_ref(), methods)?;
     let steps = [
         step(IpFilter::compile(&cfg.ip)),
         step(SpikeArrest::per_ip(name, spike, client, &tools.spikes)),
+        step(cors),
         auth,
         step(SpikeArrest::per_client(name, spike, client, &tools.spikes)),
         step(Scopes::compile(&cfg.scopes, realm)),
@@ -214,6 +221,7 @@ mod tests {
         let kind = |s: &Step| match s {
             Step::Ip(_) => "ip",
             Step::SpikeArrest(_) => "spike_arrest",
+            Step::Cors(_) => "cors",
             Step::Tessera(_) => "tessera",
             Step::Jwt(_) => "jwt",
             Step::ApiKey(_) => "api_key",
@@ -230,6 +238,7 @@ mod tests {
             "auth": { "kind": "tessera" },
             "ip": { "deny": ["10.6.6.0/24"] },
             "spike_arrest": { "rate": "5ps", "per": "ip" },
+            "cors": { "allowed_origins": ["https://spa.example.com"] },
             "scopes": { "required": ["orders:read"] },
             "quota": { "limit": 10, "period": "minute" },
             "threat": { "max_header_bytes": 4096 },
@@ -240,6 +249,7 @@ mod tests {
             [
                 "ip",
                 "spike_arrest",
+                "cors",
                 "tessera",
                 "spike_arrest",
                 "scopes",

@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::forward::ForwardConfig;
 use crate::policy::auth::AuthConfig;
+use crate::policy::cors::CorsConfig;
 use crate::policy::ip::IpConfig;
 use crate::policy::quota::QuotaConfig;
 use crate::policy::scope::ScopeConfig;
@@ -52,6 +53,9 @@ pub struct RouteConfig {
     pub ip: IpConfig,
     #[serde(default)]
     pub spike_arrest: Option<SpikeConfig>,
+    /// CORS for browser apps on other origins.
+    #[serde(default)]
+    pub cors: Option<CorsConfig>,
     pub auth: AuthConfig,
     #[serde(default)]
     pub scopes: ScopeConfig,

@@ -36,6 +36,8 @@ pub struct Route {
     pub path: String,
     pub methods: Vec<Method>,
     pub host: Option<String>,
+    /// It has a CORS policy: a preflight is routed by the method it asks about.
+    pub cors: bool,
     pub steps: Vec<Step>,
     /// The threat policy the body is checked against as it streams in (its head check is one
     /// of the steps).

@@ -52,6 +52,9 @@ impl Catalog {
                 dpop_required: new.dpop_required,
                 client_name: new.client_name.clone(),
                 registration_token_hash: new.registration_token_hash.clone(),
+                application_type: new.application_type,
+                allowed_origins: new.allowed_origins.clone(),
+                refresh_idle_secs: new.refresh_idle_secs,
                 created_at: at,
                 updated_at: at,
             };
@@ -220,6 +223,7 @@ impl Catalog {
                 if let Some(v) = &patch.client_name {
                     app.client_name = v.clone();
                 }
+                patch.apply_client_kind(app);
                 rules(app)
             })
             .await?;

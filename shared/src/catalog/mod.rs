@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::crypto::Keys;
 use crate::error::{CatalogError, StoreError};
-use crate::model::{Credential, GrantType, RedirectUri, SecretMethod, Status};
+use crate::model::{ApplicationType, Credential, GrantType, RedirectUri, SecretMethod, Status};
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 use crate::store::{CatalogTx, Store, Table};
@@ -71,6 +71,12 @@ pub struct NewApp {
     pub client_name: Option<String>,
     /// See [`crate::model::App::registration_token_hash`].
     pub registration_token_hash: Option<String>,
+    /// See [`crate::model::App::application_type`].
+    pub application_type: ApplicationType,
+    /// See [`crate::model::App::allowed_origins`].
+    pub allowed_origins: Vec<String>,
+    /// See [`crate::model::App::refresh_idle_secs`].
+    pub refresh_idle_secs: Option<u64>,
 }
 
 impl Default for NewApp {
@@ -90,6 +96,9 @@ impl Default for NewApp {
             dpop_required: false,
             client_name: None,
             registration_token_hash: None,
+            application_type: ApplicationType::Web,
+            allowed_origins: Vec::new(),
+            refresh_idle_secs: None,
         }
     }
 }
@@ -109,6 +118,25 @@ pub struct AppPatch {
     pub token_exchange_clients: Option<Vec<String>>,
     pub dpop_required: Option<bool>,
     pub client_name: Option<Option<String>>,
+    pub application_type: Option<ApplicationType>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub refresh_idle_secs: Option<Option<u64>>,
+}
+
+impl AppPatch {
+    /// Applies the members about the kind of client (application type, web origins, refresh
+    /// idle lifetime) to `app`.
+    pub(crate) fn apply_client_kind(&self, app: &mut crate::model::App) {
+        if let Some(t) = self.application_type {
+            app.application_type = t;
+        }
+        if let Some(v) = &self.allowed_origins {
+            app.allowed_origins = v.clone();
+        }
+        if let Some(v) = self.refresh_idle_secs {
+            app.refresh_idle_secs = v;
+        }
+    }
 }
 
 /// A credential just created, with its secret: the only time the secret exists outside the

@@ -75,8 +75,16 @@ pub const FORM: Caps = Caps {
         ("resource", 2048),
         ("token", 4096),
         ("token_type_hint", 64),
+        ("device_code", 128),
     ],
     other: 1024,
+};
+
+/// The broker's device pages (RFC 8628 §3.3): the user code entered, and the user's decision
+/// with its form token.
+pub const DEVICE: Caps = Caps {
+    params: &[("user_code", 32), ("csrf", 64), ("decision", 16)],
+    other: 256,
 };
 
 impl Caps {

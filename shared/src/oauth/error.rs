@@ -1,4 +1,4 @@
-//! The OAuth 2.0 error response (RFC 6749 §5.2) of every OAuth endpoint (token, introspection,
+//! The OAuth 2.0 error response (RFC 6749 §5.2, with the RFC 8628 §3.5 device codes) of every OAuth endpoint (token, introspection,
 //! revocation, registration, and the development identity provider's). It holds only
 //! client-facing text; internal causes are logged where the error is made and never copied into
 //! `error_description`.
@@ -28,6 +28,10 @@ pub enum ErrorCode {
     /// (RFC 8628 §3.5, in the IANA OAuth extensions error registry for the token endpoint) is
     /// the registered code that says "retry later, less often".
     SlowDown,
+    /// RFC 8628 §3.5: the device's user has not decided yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
     /// RFC 9449 §5.1: the DPoP proof is missing where required, or invalid.
     InvalidDpopProof,
     /// RFC 9449 §8: the proof lacks the server's current nonce (sent in `DPoP-Nonce`).
@@ -52,6 +56,8 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::SlowDown => "slow_down",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }

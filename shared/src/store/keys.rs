@@ -33,6 +33,7 @@ impl KeySpace {
             TokenKind::AuthorizationCode => "ac",
             TokenKind::ClientSecret => "cs",
             TokenKind::RegistrationToken => "rat",
+            TokenKind::DeviceCode => "dc",
         };
         format!("{}{class}:{{{hash}}}", self.prefix)
     }
@@ -61,6 +62,19 @@ impl KeySpace {
     /// A DPoP proof seen once ([`super::ProofStore`]), by the hash of its `jti` and key.
     pub fn dpop_proof(&self, hash: &str) -> String {
         format!("{}dpop:{{{hash}}}", self.prefix)
+    }
+
+    /// An RFC 8628 device authorization, by the keyed hash of its device code: one hash, so
+    /// every step of it (`redis/scripts/device_*.lua`) touches one slot.
+    pub fn device(&self, hash: &str) -> String {
+        format!("{}dev:{{{hash}}}", self.prefix)
+    }
+
+    /// The user code of a device authorization (by its keyed hash) → the device code's hash.
+    /// A key of its own slot: it is written and read on its own, never in a script with
+    /// [`Self::device`].
+    pub fn device_user_code(&self, hash: &str) -> String {
+        format!("{}duc:{{{hash}}}", self.prefix)
     }
 
     /// The pub/sub channel of [`super::Revocation`] announcements.

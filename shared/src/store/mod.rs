@@ -15,6 +15,7 @@
 //!   steps the in-memory store runs (the Redis scripts mirror them).
 //! * [`proofs`] — [`ProofStore`]: the DPoP proofs' replay cache (RFC 9449 §11.1).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
+//! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
@@ -24,6 +25,7 @@
 
 pub mod analytics;
 pub mod catalog;
+pub mod devices;
 pub mod keys;
 pub mod limits;
 pub mod logins;
@@ -42,6 +44,7 @@ use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
 pub use analytics::{AnalyticsStore, Memory};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
+pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use proofs::ProofStore;
@@ -53,7 +56,14 @@ pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 /// backend cannot answer.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + LoginStore + ProofStore + LimitStore + AnalyticsStore + std::fmt::Debug
+    CatalogStore
+    + TokenStore
+    + LoginStore
+    + ProofStore
+    + LimitStore
+    + AnalyticsStore
+    + DeviceStore
+    + std::fmt::Debug
 {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -126,7 +126,7 @@ async fn extension_methods_pass_only_where_a_route_lists_them() {
 }
 
 /// Builds a proxy on `routes` and returns its start-up error.
-async fn refused_config(s: &Setup, routes: serde_json::Value) -> String {
+pub async fn refused_config(s: &Setup, routes: serde_json::Value) -> String {
     let defaults = proxy_config(&s.broker, routes);
     let cfg = ProxyConfig::load(defaults.clone(), None).unwrap();
     let listeners = Listeners::bind(&cfg, "127.0.0.1:0".parse().unwrap()).unwrap();

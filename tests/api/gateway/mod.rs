@@ -7,6 +7,8 @@ mod auth;
 mod bodies;
 mod bounded;
 mod canonical;
+mod cors;
+mod cors_raw;
 mod encode;
 mod example;
 mod forwarding;

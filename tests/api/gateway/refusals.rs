@@ -8,7 +8,7 @@ use serde_json::json;
 use super::*;
 
 /// The count of `tessera_proxy_refusals_total` for `route` and `policy`, 0 when absent.
-fn refusals(metrics: &str, route: &str, policy: &str) -> u64 {
+pub fn refusals(metrics: &str, route: &str, policy: &str) -> u64 {
     let series = format!("tessera_proxy_refusals_total{{policy=\"{policy}\",route=\"{route}\"}} ");
     metrics
         .lines()

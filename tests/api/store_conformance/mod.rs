@@ -68,6 +68,7 @@ macro_rules! conformance {
 
 mod analytics;
 mod catalog;
+mod devices;
 mod limits;
 mod proofs;
 mod tokens;

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 
 mod analytics;
 mod catalog;
+mod devices;
 mod limits;
 mod logins;
 mod proofs;
@@ -66,6 +67,9 @@ struct Inner {
     graces: Expiring<Grace>,
     /// [`super::LoginStore::mark_used`] markers.
     used: Expiring<()>,
+    /// Device authorizations by device code hash, and user code hash → device code hash.
+    devices: Expiring<devices::Device>,
+    device_codes: Expiring<String>,
     /// [`super::ProofStore`] records: DPoP proofs seen.
     proofs: Expiring<()>,
     writes: u64,

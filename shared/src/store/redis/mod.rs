@@ -11,6 +11,7 @@ mod analytics;
 mod call;
 mod catalog;
 mod conn;
+mod devices;
 mod limits;
 mod logins;
 mod proofs;
@@ -59,6 +60,8 @@ pub struct RedisStore {
     quota: call::Lua,
     gcra: call::Lua,
     backoff: call::Lua,
+    device_step: call::Lua,
+    device_poll: call::Lua,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -92,6 +95,8 @@ impl RedisStore {
             quota: script!("quota"),
             gcra: script!("gcra"),
             backoff: script!("backoff"),
+            device_step: script!("device_step"),
+            device_poll: script!("device_poll"),
         })
     }
 }

@@ -25,6 +25,7 @@ fn keys_of(script: &str, k: &KeySpace, id: &str) -> Option<Vec<String>> {
         "quota" => vec![k.quota(id, "day", 1_700_000_000)],
         "gcra" => vec![k.rate("token", id)],
         "backoff" => vec![k.backoff("auth_ip", id)],
+        "device_step" | "device_poll" => vec![k.device(id)],
         _ => return None,
     })
 }
