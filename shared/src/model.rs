@@ -18,8 +18,21 @@ pub struct Developer {
     pub last_name: String,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Suspended by an operator: every app of the developer is refused (each carries
+    /// [`App::developer_suspended`], so token lookups need no second read).
+    #[serde(default)]
+    pub status: DeveloperStatus,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A developer's standing ([`crate::catalog::Catalog::suspend_developer`]).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeveloperStatus {
+    #[default]
+    Active,
+    Suspended,
 }
 
 /// An app's (or a credential's) standing. Only `approved` ones get or keep tokens.
@@ -135,6 +148,13 @@ pub struct App {
     /// Keyed hash of the RFC 7592 registration access token of a dynamically registered app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_token_hash: Option<String>,
+    /// The app's API product subscriptions, each with a copy of what its product grants
+    /// ([`crate::product`]: the effective scopes and rate plan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<crate::product::Subscription>,
+    /// Its developer is suspended: the app is refused like a revoked one, whatever its status.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub developer_suspended: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -175,9 +195,15 @@ impl App {
         self.credentials.iter().find(|c| c.client_id == client_id)
     }
 
+    /// In good standing: approved, and its developer not suspended. Only such an app
+    /// authenticates, starts logins and keeps its tokens.
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Approved && !self.developer_suspended
+    }
+
     /// Whether a token minted for `client_id` under `generation` may still be honoured.
     pub fn honours(&self, client_id: &str, generation: u64, now: i64) -> bool {
-        self.status == Status::Approved
+        self.is_active()
             && self.generation == generation
             && self.credential(client_id).is_some_and(|c| c.is_live(now))
     }

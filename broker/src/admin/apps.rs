@@ -21,8 +21,9 @@ use super::views::AppView;
 use super::{json_body, path_id, Admin};
 use crate::flows::client_rules::{self, Client};
 use crate::state::AppState;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     name: String,
@@ -40,6 +41,7 @@ pub struct CreateApp {
     public: bool,
     /// Spike arrest and quota for the app's calls through the proxy.
     #[serde(default)]
+    #[schema(value_type = Object)]
     rate_plan: RatePlan,
     /// `client_secret_basic` or `client_secret_post` (absent: either).
     token_endpoint_auth_method: Option<String>,
@@ -82,7 +84,7 @@ impl CreateApp {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApp {
     name: Option<String>,
@@ -90,10 +92,14 @@ pub struct UpdateApp {
     grant_types: Option<Vec<String>>,
     scopes: Option<Vec<String>>,
     attributes: Option<BTreeMap<String, String>>,
+    /// `approved` or `revoked` (revoking kills every token of the app).
+    #[schema(value_type = Option<String>)]
     status: Option<Status>,
+    #[schema(value_type = Option<Object>)]
     rate_plan: Option<RatePlan>,
     /// `client_secret_basic`, `client_secret_post`, or `null` (either).
     #[serde(default, deserialize_with = "super::validate::present")]
+    #[schema(value_type = Option<String>)]
     token_endpoint_auth_method: Option<Option<String>>,
     pkce_required: Option<bool>,
     token_exchange_clients: Option<Vec<String>>,
@@ -126,6 +132,9 @@ impl UpdateApp {
     }
 }
 
+#[utoipa::path(post, path = "/admin/developers/{dev}/apps", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id")),
+    request_body = CreateApp,
+    responses((status = 201, description = "The app, with its first secret (shown once)", body = AppView)))]
 pub async fn create(
     _: Admin,
     req: HttpRequest,
@@ -143,6 +152,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(AppView::new(&app, secret)))
 }
 
+#[utoipa::path(get, path = "/admin/developers/{dev}/apps", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id")),
+    responses((status = 200, description = "The developer's apps", body = Vec<AppView>)))]
 pub async fn list(
     _: Admin,
     path: web::Path<String>,
@@ -158,6 +169,8 @@ fn ids(path: &(String, String)) -> Result<(uuid::Uuid, uuid::Uuid), AdminError> 
     Ok((path_id(&path.0, "developer")?, path_id(&path.1, "app")?))
 }
 
+#[utoipa::path(get, path = "/admin/developers/{dev}/apps/{app}", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    responses((status = 200, description = "The app", body = AppView)))]
 pub async fn get(
     _: Admin,
     path: web::Path<(String, String)>,
@@ -168,6 +181,9 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
 }
 
+#[utoipa::path(patch, path = "/admin/developers/{dev}/apps/{app}", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    request_body = UpdateApp,
+    responses((status = 200, description = "The app as changed", body = AppView)))]
 pub async fn update(
     _: Admin,
     req: HttpRequest,
@@ -188,6 +204,8 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
 }
 
+#[utoipa::path(delete, path = "/admin/developers/{dev}/apps/{app}", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    responses((status = 204, description = "Deleted (its tokens die)")))]
 pub async fn delete(
     _: Admin,
     path: web::Path<(String, String)>,

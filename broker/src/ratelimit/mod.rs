@@ -135,10 +135,11 @@ impl Limiters {
     /// app's rate plan, where it sets this endpoint's rate, replaces the default (the burst is
     /// then the larger of the configured one and the plan's count).
     pub async fn per_app(&self, limit: Limit, app: &App) -> Result<(), OAuthError> {
+        let rates = app.effective_rate_plan().oauth;
         let plan = match limit {
-            Limit::Token => app.rate_plan.oauth.token,
-            Limit::Introspect => app.rate_plan.oauth.introspect,
-            Limit::Revoke => app.rate_plan.oauth.revoke,
+            Limit::Token => rates.token,
+            Limit::Introspect => rates.introspect,
+            Limit::Revoke => rates.revoke,
             _ => None,
         };
         let mut spec = limit.configured(&self.cfg);
