@@ -13,6 +13,7 @@
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
+//! * [`sessions`] — [`SessionStore`]: the developer portal's sessions and sign-ins.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, through a self-reconnecting multiplexed connection with timeouts;
@@ -27,6 +28,7 @@ pub mod logins;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
+pub mod sessions;
 pub mod subscription;
 pub mod tokens;
 
@@ -41,6 +43,7 @@ pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use revocation::{Revocation, RevocationStream};
+pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
@@ -48,7 +51,13 @@ pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 /// backend cannot answer.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + LoginStore + LimitStore + AnalyticsStore + std::fmt::Debug
+    CatalogStore
+    + TokenStore
+    + LoginStore
+    + LimitStore
+    + AnalyticsStore
+    + SessionStore
+    + std::fmt::Debug
 {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;

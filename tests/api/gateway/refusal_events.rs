@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tessera_shared::store::AnalyticsStore;
 
 use super::*;
 

@@ -40,4 +40,5 @@ macro_rules! conformance {
 mod analytics;
 mod catalog;
 mod limits;
+mod sessions;
 mod tokens;

@@ -13,6 +13,7 @@ mod analytics;
 mod catalog;
 mod limits;
 mod logins;
+mod sessions;
 mod tokens;
 
 use super::limits::BackoffState;
@@ -65,6 +66,9 @@ struct Inner {
     graces: Expiring<Grace>,
     /// [`super::LoginStore::mark_used`] markers.
     used: Expiring<()>,
+    /// Portal sessions (by cookie hash) and sign-ins in progress (by state).
+    sessions: Expiring<String>,
+    signins: Expiring<String>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,

@@ -12,6 +12,7 @@ mod analytics;
 mod catalog;
 mod limits;
 mod logins;
+mod sessions;
 mod tokens;
 
 use super::keys::KeySpace;
