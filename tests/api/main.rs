@@ -26,6 +26,7 @@ mod login_binding;
 mod login_limits;
 mod metadata;
 mod page_headers;
+mod portal;
 mod products;
 mod python_clients;
 mod rate_limits;

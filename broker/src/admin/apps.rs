@@ -53,8 +53,31 @@ pub struct CreateApp {
 }
 
 impl CreateApp {
+    /// The app a developer creates in the portal: a confidential client with the
+    /// client_credentials grant, and the authorization code and refresh token grants when it
+    /// has redirect URIs (to sign users in); no scopes of its own (its products grant them).
+    pub fn portal(name: String, redirect_uris: Vec<String>) -> Self {
+        let mut grants = vec!["client_credentials".to_string()];
+        if !redirect_uris.is_empty() {
+            grants.extend(["authorization_code".into(), "refresh_token".into()]);
+        }
+        CreateApp {
+            name,
+            redirect_uris,
+            grant_types: Some(grants),
+            scopes: Vec::new(),
+            attributes: BTreeMap::new(),
+            credential_expires_in: None,
+            public: false,
+            rate_plan: RatePlan::default(),
+            token_endpoint_auth_method: None,
+            pkce_required: None,
+            token_exchange_clients: Vec::new(),
+        }
+    }
+
     /// The new app, each field checked, and the client rules with it.
-    fn into_new_app(self) -> Result<NewApp, AdminError> {
+    pub fn into_new_app(self) -> Result<NewApp, AdminError> {
         attributes(&self.attributes)?;
         if self.credential_expires_in == Some(0) {
             return Err(invalid(

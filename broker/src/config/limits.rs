@@ -64,6 +64,9 @@ pub struct LimitsConfig {
     pub callback_per_ip: RateLimit,
     /// `/register`, per client IP.
     pub register_per_ip: RateLimit,
+    /// Every page and action of the developer portal and operator console, per client IP
+    /// (its sign-in counts under `authorize_per_ip` and `callback_per_ip` too).
+    pub portal_per_ip: RateLimit,
     /// Failed client authentications, per client IP.
     pub auth_failures_per_ip: BackoffLimit,
     /// Failed client authentications, per presented client_id.
@@ -97,6 +100,7 @@ impl Default for LimitsConfig {
             authorize_per_ip: RateLimit::new(120, 60, 60),
             callback_per_ip: RateLimit::new(120, 60, 60),
             register_per_ip: RateLimit::new(20, 60, 20),
+            portal_per_ip: RateLimit::new(300, 60, 100),
             auth_failures_per_ip: backoff(30),
             auth_failures_per_client: backoff(10),
             pending_logins_per_ip: 300,
@@ -118,6 +122,7 @@ impl LimitsConfig {
             ("authorize_per_ip", self.authorize_per_ip),
             ("callback_per_ip", self.callback_per_ip),
             ("register_per_ip", self.register_per_ip),
+            ("portal_per_ip", self.portal_per_ip),
         ] {
             let key = format!("limits.{name}.burst");
             in_range(&key, u64::from(l.burst), 1, 1_000_000)?;

@@ -11,7 +11,8 @@
 //!   spend another app's allowance); an app's rate plan may set its own rates;
 //! * per client IP and per username on the password grant, before the upstream is asked (so
 //!   credential stuffing never reaches Okta);
-//! * per client IP on `/authorize`, `/callback`, `/register`, before anything else;
+//! * per client IP on `/authorize`, `/callback`, `/register`, and every page of the portal,
+//!   before anything else;
 //! * failed client authentication: exponential back-off per IP and per client ([`backoff`]);
 //! * pending logins and authorization codes: budgets per IP and in all ([`budget`]).
 //!
@@ -54,6 +55,7 @@ pub enum Limit {
     AuthorizeIp,
     CallbackIp,
     RegisterIp,
+    PortalIp,
 }
 
 impl Limit {
@@ -67,6 +69,7 @@ impl Limit {
             Limit::AuthorizeIp => "authorize_ip",
             Limit::CallbackIp => "callback_ip",
             Limit::RegisterIp => "register_ip",
+            Limit::PortalIp => "portal_ip",
         }
     }
 
@@ -80,6 +83,7 @@ impl Limit {
             Limit::AuthorizeIp => c.authorize_per_ip,
             Limit::CallbackIp => c.callback_per_ip,
             Limit::RegisterIp => c.register_per_ip,
+            Limit::PortalIp => c.portal_per_ip,
         }
     }
 }
