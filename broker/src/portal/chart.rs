@@ -21,6 +21,8 @@ const LEFT: f64 = 52.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
+/// Bar charts sit in half-width boxes: a narrower drawing keeps their text at the same size.
+const BARS_W: f64 = 440.0;
 
 /// One line: its legend label, its CSS class (`s1`…`s4`) and a value per bucket (`None`: no
 /// value there, the line breaks).
@@ -135,11 +137,30 @@ pub fn lines(
                 d.trim_end()
             );
         }
+        // A value with no neighbour draws no segment: a dot shows it.
+        for i in lone(&l.values) {
+            let v = l.values[i].unwrap_or(0.0);
+            let _ = write!(
+                s,
+                "<circle class=\"dot {}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>",
+                l.class,
+                x(i),
+                y(v)
+            );
+        }
     }
     columns(&mut s, starts_ms, unit, lines, (pw / n as f64, ph));
     s.push_str("</svg>");
     s.push_str(&legend(lines));
     s
+}
+
+/// The indices of the values whose neighbours both have none.
+fn lone(values: &[Option<f64>]) -> Vec<usize> {
+    let has = |i: Option<usize>| i.and_then(|i| values.get(i)).is_some_and(|v| v.is_some());
+    (0..values.len())
+        .filter(|&i| has(Some(i)) && !has(i.checked_sub(1)) && !has(Some(i + 1)))
+        .collect()
 }
 
 /// The hover columns: one per bucket, titled with its time and values.
@@ -184,19 +205,19 @@ pub fn bars(title: &str, items: &[(String, u64)], class: &'static str) -> String
     }
     let row = 24.0;
     let h = row * items.len() as f64 + 8.0;
-    let label_w = 170.0;
+    let label_w = 130.0;
     let max = items.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1) as f64;
-    let bar_w = W - label_w - 70.0;
+    let bar_w = BARS_W - label_w - 60.0;
     let mut s = String::new();
     let _ = write!(
         s,
-        "<svg class=\"chart bars\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"chart bars\" viewBox=\"0 0 {BARS_W} {h}\" role=\"img\" aria-label=\"{}\">",
         attr(title)
     );
     for (i, (label, v)) in items.iter().enumerate() {
         let y = 4.0 + row * i as f64;
         let w = (bar_w * *v as f64 / max).max(1.0);
-        let short: String = label.chars().take(26).collect();
+        let short: String = label.chars().take(20).collect();
         let _ = write!(
             s,
             "<text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
@@ -240,6 +261,11 @@ mod tests {
             d.matches('M').count(),
             2,
             "the line breaks where a value is missing"
+        );
+        assert_eq!(
+            svg.matches("<circle class=\"dot s1\"").count(),
+            2,
+            "lone values"
         );
         assert!(!svg.contains("style="));
         assert!(svg.contains("calls&quot;"));

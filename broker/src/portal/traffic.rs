@@ -15,7 +15,8 @@ use crate::usage::security::{security, Count};
 use crate::usage::{report, Filter, Query};
 
 /// The ranges offered: query value, label, span.
-pub const RANGES: [(&str, &str, i64); 5] = [
+pub const RANGES: [(&str, &str, i64); 6] = [
+    ("15m", "Last 15 minutes", 900_000),
     ("1h", "Last hour", 3_600_000),
     ("6h", "Last 6 hours", 6 * 3_600_000),
     ("24h", "Last 24 hours", 24 * 3_600_000),
@@ -76,7 +77,7 @@ pub fn range(query: &str) -> Result<&'static str, PortalError> {
             .iter()
             .find(|(value, _, _)| *value == v)
             .map(|(value, _, _)| *value)
-            .ok_or_else(|| invalid("range", "must be one of 1h, 6h, 24h, 7d, 30d"))?;
+            .ok_or_else(|| invalid("range", "must be one of 15m, 1h, 6h, 24h, 7d, 30d"))?;
     }
     Ok(chosen)
 }
