@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
+use crate::product::{self, Subscription};
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 
@@ -26,7 +27,7 @@ pub struct Developer {
     pub updated_at: i64,
 }
 
-/// A developer's standing ([`crate::catalog::Catalog::suspend_developer`]).
+/// A developer's standing (the catalog's `suspend_developer` and `reinstate_developer`).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum DeveloperStatus {
@@ -151,7 +152,7 @@ pub struct App {
     /// The app's API product subscriptions, each with a copy of what its product grants
     /// ([`crate::product`]: the effective scopes and rate plan).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub subscriptions: Vec<crate::product::Subscription>,
+    pub subscriptions: Vec<Subscription>,
     /// Its developer is suspended: the app is refused like a revoked one, whatever its status.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub developer_suspended: bool,
@@ -191,6 +192,22 @@ impl SecretMethod {
 }
 
 impl App {
+    /// The app's subscription to `product`, of any status.
+    pub fn subscription(&self, product: &str) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.product == product)
+    }
+
+    /// What its tokens may hold: its own scopes and its approved products' ([`product`]).
+    pub fn effective_scopes(&self) -> ScopeSet {
+        product::effective_scopes(&self.scopes, &self.subscriptions)
+    }
+
+    /// What the proxy and the broker apply: its own rate plan completed from its approved
+    /// products ([`product`]).
+    pub fn effective_rate_plan(&self) -> RatePlan {
+        product::effective_rate_plan(self.rate_plan, &self.subscriptions)
+    }
+
     pub fn credential(&self, client_id: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.client_id == client_id)
     }

@@ -3,8 +3,8 @@
 //!
 //! An app's **effective scopes** are its own scopes (set one by one, as before products
 //! existed) together with the scopes of every product its subscription to is *approved*
-//! ([`App::effective_scopes`]). Its **effective rate plan** is worked out member by member
-//! (spike arrest, quota, and each of the broker's per-app rates) by [`App::effective_rate_plan`]:
+//! ([`effective_scopes`]). Its **effective rate plan** is worked out member by member
+//! (spike arrest, quota, and each of the broker's per-app rates) by [`effective_rate_plan`]:
 //!
 //! 1. the app's own plan, where it sets the member (an operator's per-app setting is the most
 //!    specific one; existing apps keep exactly the plan they had);
@@ -21,7 +21,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::App;
 use crate::rate::{OAuthRates, Period, Quota, Rate, RatePlan};
 use crate::scope::ScopeSet;
 
@@ -146,42 +145,35 @@ impl Subscription {
     }
 }
 
-impl App {
-    pub fn subscription(&self, product: &str) -> Option<&Subscription> {
-        self.subscriptions.iter().find(|s| s.product == product)
-    }
+/// The subscriptions that grant something: the approved ones.
+fn approved(subs: &[Subscription]) -> impl Iterator<Item = &Subscription> {
+    subs.iter()
+        .filter(|s| s.status == SubscriptionStatus::Approved)
+}
 
-    fn approved(&self) -> impl Iterator<Item = &Subscription> {
-        self.subscriptions
-            .iter()
-            .filter(|s| s.status == SubscriptionStatus::Approved)
-    }
+/// An app's own scopes `own` and those of its approved products among `subs` (see the module
+/// documentation).
+pub fn effective_scopes(own: &ScopeSet, subs: &[Subscription]) -> ScopeSet {
+    approved(subs).fold(own.clone(), |acc, s| acc.union(&s.scopes))
+}
 
-    /// The app's own scopes and those of its approved products (see the module documentation).
-    pub fn effective_scopes(&self) -> ScopeSet {
-        self.approved()
-            .fold(self.scopes.clone(), |acc, s| acc.union(&s.scopes))
-    }
-
-    /// The app's own rate plan, completed member by member from its approved products (see
-    /// the module documentation).
-    pub fn effective_rate_plan(&self) -> RatePlan {
-        let own = self.rate_plan;
-        let plans: Vec<&RatePlan> = self.approved().map(|s| &s.rate_plan).collect();
-        let rate = |own: Option<Rate>, pick: fn(&RatePlan) -> Option<Rate>| {
-            own.or_else(|| plans.iter().filter_map(|p| pick(p)).reduce(more_rate))
-        };
-        RatePlan {
-            spike_arrest: rate(own.spike_arrest, |p| p.spike_arrest),
-            quota: own
-                .quota
-                .or_else(|| plans.iter().filter_map(|p| p.quota).reduce(more_quota)),
-            oauth: OAuthRates {
-                token: rate(own.oauth.token, |p| p.oauth.token),
-                introspect: rate(own.oauth.introspect, |p| p.oauth.introspect),
-                revoke: rate(own.oauth.revoke, |p| p.oauth.revoke),
-            },
-        }
+/// An app's own rate plan `own`, completed member by member from its approved products among
+/// `subs` (see the module documentation).
+pub fn effective_rate_plan(own: RatePlan, subs: &[Subscription]) -> RatePlan {
+    let plans: Vec<&RatePlan> = approved(subs).map(|s| &s.rate_plan).collect();
+    let rate = |own: Option<Rate>, pick: fn(&RatePlan) -> Option<Rate>| {
+        own.or_else(|| plans.iter().filter_map(|p| pick(p)).reduce(more_rate))
+    };
+    RatePlan {
+        spike_arrest: rate(own.spike_arrest, |p| p.spike_arrest),
+        quota: own
+            .quota
+            .or_else(|| plans.iter().filter_map(|p| p.quota).reduce(more_quota)),
+        oauth: OAuthRates {
+            token: rate(own.oauth.token, |p| p.oauth.token),
+            introspect: rate(own.oauth.introspect, |p| p.oauth.introspect),
+            revoke: rate(own.oauth.revoke, |p| p.oauth.revoke),
+        },
     }
 }
 

@@ -65,7 +65,7 @@ pub struct LimitsConfig {
     /// `/register`, per client IP.
     pub register_per_ip: RateLimit,
     /// Every page and action of the developer portal and operator console, per client IP
-    /// (its sign-in counts under `authorize_per_ip` and `callback_per_ip` too).
+    /// (its sign-in counts under `authorize_per_ip` and `callback_per_ip` instead).
     pub portal_per_ip: RateLimit,
     /// Failed client authentications, per client IP.
     pub auth_failures_per_ip: BackoffLimit,

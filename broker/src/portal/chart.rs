@@ -112,47 +112,47 @@ pub fn lines(
         }
     }
     for l in lines {
-        let mut d = String::new();
-        let mut pen_down = false;
-        for (i, v) in l.values.iter().enumerate() {
-            match v {
-                Some(v) => {
-                    let _ = write!(
-                        d,
-                        "{}{:.1},{:.1} ",
-                        if pen_down { "L" } else { "M" },
-                        x(i),
-                        y(*v)
-                    );
-                    pen_down = true;
-                }
-                None => pen_down = false,
-            }
-        }
-        if !d.is_empty() {
-            let _ = write!(
-                s,
-                "<path class=\"line {}\" d=\"{}\"/>",
-                l.class,
-                d.trim_end()
-            );
-        }
-        // A value with no neighbour draws no segment: a dot shows it.
-        for i in lone(&l.values) {
-            let v = l.values[i].unwrap_or(0.0);
-            let _ = write!(
-                s,
-                "<circle class=\"dot {}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>",
-                l.class,
-                x(i),
-                y(v)
-            );
-        }
+        marks(&mut s, l, &x, &y);
     }
     columns(&mut s, starts_ms, unit, lines, (pw / n as f64, ph));
     s.push_str("</svg>");
     s.push_str(&legend(lines));
     s
+}
+
+/// One line's path (broken where a value is missing), and a dot for each value with no
+/// neighbour, which draws no segment.
+fn marks(s: &mut String, l: &Line, x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, v) in l.values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let pen = if pen_down { "L" } else { "M" };
+                let _ = write!(d, "{pen}{:.1},{:.1} ", x(i), y(*v));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    if !d.is_empty() {
+        let _ = write!(
+            s,
+            "<path class=\"line {}\" d=\"{}\"/>",
+            l.class,
+            d.trim_end()
+        );
+    }
+    for i in lone(&l.values) {
+        let v = l.values[i].unwrap_or(0.0);
+        let _ = write!(
+            s,
+            "<circle class=\"dot {}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>",
+            l.class,
+            x(i),
+            y(v)
+        );
+    }
 }
 
 /// The indices of the values whose neighbours both have none.

@@ -15,6 +15,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -28,6 +29,7 @@ use uuid::Uuid;
 
 use super::error::PortalError;
 use super::form::Form;
+use super::view::Nav;
 use crate::http::client_ip;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
@@ -137,14 +139,21 @@ impl Role for Operators {
     const OPERATORS_ONLY: bool = true;
 }
 
-/// The portal's per-IP rate limit, which every portal request passes first.
-pub async fn limit(req: &HttpRequest, state: &AppState) -> Result<(), PortalError> {
+/// The client's address, once it has passed the per-IP `limit`: `PortalIp`, which every
+/// portal request passes first, and for the sign-in also the user login's `AuthorizeIp` and
+/// `CallbackIp`.
+pub async fn limit(
+    req: &HttpRequest,
+    state: &AppState,
+    limit: Limit,
+) -> Result<IpAddr, PortalError> {
     let ip = client_ip(req, &state.config.server.trusted_proxies);
     state
         .limits
-        .per_ip(Limit::PortalIp, ip)
+        .per_ip(limit, ip)
         .await
-        .map_err(PortalError::TooMany)
+        .map_err(PortalError::TooMany)?;
+    Ok(ip)
 }
 
 /// A signed-in request: its session and its developer (active).
@@ -156,8 +165,18 @@ pub struct Signed<R: Role = Anyone> {
 }
 
 impl<R: Role> Signed<R> {
+    /// The navigation bar for this visitor, with `section` open.
+    pub fn nav(&self, section: &'static str) -> Nav {
+        Nav {
+            email: self.developer.email.clone(),
+            operator: self.session.operator,
+            csrf: self.session.csrf.clone(),
+            section,
+        }
+    }
+
     async fn of(req: &HttpRequest, state: &AppState) -> Result<Self, PortalError> {
-        limit(req, state).await?;
+        limit(req, state, Limit::PortalIp).await?;
         let session = load(req, state).await?.ok_or(PortalError::SignIn)?;
         let developer = match state.catalog.developer(session.developer_id).await {
             Ok(d) => d,

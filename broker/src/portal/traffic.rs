@@ -12,7 +12,7 @@ use super::form::invalid;
 use crate::state::AppState;
 use crate::usage::breakdown::{by_route, throttled_series};
 use crate::usage::security::{security, Count};
-use crate::usage::{report, Filter, Query};
+use crate::usage::{report, Filter, Query, Report};
 
 /// The ranges offered: query value, label, span.
 pub const RANGES: [(&str, &str, i64); 6] = [
@@ -87,28 +87,12 @@ fn ms(v: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-/// The traffic of the calls `filter` selects in `range`; with the security figures when
-/// `with_security`.
-pub async fn traffic(
-    state: &AppState,
-    filter: Filter,
-    range: &'static str,
-    with_security: bool,
-) -> Result<Traffic, PortalError> {
-    let span = RANGES
-        .iter()
-        .find(|r| r.0 == range)
-        .map(|r| r.2)
-        .unwrap_or(3_600_000);
-    let to = now_ms();
-    let q = Query::new(to - span, to, None, filter).map_err(|_| PortalError::Internal)?;
-    let loaded = state.usage.read(&q).await?;
-    let r = report(&loaded.events, &q);
+/// The charts over time: calls, errors and throttled calls; p99 latency.
+fn time_charts(r: &Report, throttled: &[u64], q: &Query) -> (String, String) {
     let starts: Vec<i64> = r.series.iter().map(|b| b.start_ms).collect();
     let count =
         |f: fn(&crate::usage::Bucket) -> u64| r.series.iter().map(|b| Some(f(b) as f64)).collect();
-    let throttled = throttled_series(&loaded.events, &q);
-    let calls_chart = lines(
+    let calls = lines(
         "Calls over time",
         "",
         &starts,
@@ -131,7 +115,7 @@ pub async fn traffic(
             },
         ],
     );
-    let latency_chart = lines(
+    let latency = lines(
         "p99 latency over time",
         " ms",
         &starts,
@@ -142,6 +126,28 @@ pub async fn traffic(
             values: r.series.iter().map(|b| b.p99_ms).collect(),
         }],
     );
+    (calls, latency)
+}
+
+/// The traffic of the calls `filter` selects in `range`; with the security figures when
+/// `with_security`.
+pub async fn traffic(
+    state: &AppState,
+    filter: Filter,
+    range: &'static str,
+    with_security: bool,
+) -> Result<Traffic, PortalError> {
+    let span = RANGES
+        .iter()
+        .find(|r| r.0 == range)
+        .map(|r| r.2)
+        .unwrap_or(3_600_000);
+    let to = now_ms();
+    let q = Query::new(to - span, to, None, filter).map_err(|_| PortalError::Internal)?;
+    let loaded = state.usage.read(&q).await?;
+    let r = report(&loaded.events, &q);
+    let throttled = throttled_series(&loaded.events, &q);
+    let (calls_chart, latency_chart) = time_charts(&r, &throttled, &q);
     let routes: Vec<(String, u64)> = by_route(&loaded.events, &q)
         .into_iter()
         .map(|u| (u.route, u.usage.calls))

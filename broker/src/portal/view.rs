@@ -8,8 +8,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::session::{Role, Signed};
-
 /// The portal's policy: nothing inline, nothing from elsewhere.
 pub const PORTAL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -29,15 +27,6 @@ pub struct Nav {
 impl Nav {
     pub fn anonymous() -> Self {
         Nav::default()
-    }
-
-    pub fn of<R: Role>(signed: &Signed<R>, section: &'static str) -> Self {
-        Nav {
-            email: signed.developer.email.clone(),
-            operator: signed.session.operator,
-            csrf: signed.session.csrf.clone(),
-            section,
-        }
     }
 
     pub fn signed_in(&self) -> bool {

@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use super::*;
-use crate::model::Status;
+use crate::model::{App, Status};
 
 fn app(scopes: &str, plan: serde_json::Value) -> App {
     serde_json::from_value(serde_json::json!({

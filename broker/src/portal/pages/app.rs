@@ -104,7 +104,7 @@ pub async fn page(
     };
     render(
         &state,
-        &Nav::of(&signed, "apps"),
+        &signed.nav("apps"),
         &app,
         &signed.developer.email,
         shown,
@@ -127,7 +127,7 @@ pub async fn create_secret(
         console: false,
         range: "1h",
     };
-    render(&state, &Nav::of(s, "apps"), &app, &s.developer.email, shown).await
+    render(&state, &s.nav("apps"), &app, &s.developer.email, shown).await
 }
 
 pub async fn revoke_secret(

@@ -25,7 +25,7 @@ pub async fn list(signed: Signed, state: web::Data<AppState>) -> Result<HttpResp
     let operator = signed.session.operator;
     let products = state.catalog.products().await?;
     Ok(ok(&Apps {
-        nav: Nav::of(&signed, "apps"),
+        nav: signed.nav("apps"),
         apps: apps.iter().map(AppRow::of).collect(),
         products: products
             .iter()
@@ -47,5 +47,5 @@ pub async fn create(
         console: false,
         range: "1h",
     };
-    render(&state, &Nav::of(s, "apps"), &app, &s.developer.email, shown).await
+    render(&state, &s.nav("apps"), &app, &s.developer.email, shown).await
 }

@@ -6,7 +6,6 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::http::client_ip;
 use crate::oauth::login_cookie;
 use crate::portal::cards::ProductCard;
 use crate::portal::error::PortalError;
@@ -47,7 +46,7 @@ pub async fn home(
         .map(ProductCard::of)
         .collect();
     Ok(ok(&Home {
-        nav: Nav::of(&signed, "catalogue"),
+        nav: signed.nav("catalogue"),
         products,
     }))
 }
@@ -57,12 +56,7 @@ pub async fn start(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PortalError> {
-    let ip = client_ip(&req, &state.config.server.trusted_proxies);
-    state
-        .limits
-        .per_ip(Limit::AuthorizeIp, ip)
-        .await
-        .map_err(PortalError::TooMany)?;
+    let ip = session::limit(&req, &state, Limit::AuthorizeIp).await?;
     let ttl = state.config.tokens.login_ttl_secs;
     state
         .limits
@@ -84,12 +78,7 @@ pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PortalError> {
-    let ip = client_ip(&req, &state.config.server.trusted_proxies);
-    state
-        .limits
-        .per_ip(Limit::CallbackIp, ip)
-        .await
-        .map_err(PortalError::TooMany)?;
+    session::limit(&req, &state, Limit::CallbackIp).await?;
     let q = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map_err(|_| PortalError::SignInFailed("The sign-in answer was malformed."))?;
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());

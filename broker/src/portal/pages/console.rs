@@ -67,7 +67,7 @@ pub async fn overview(
         .collect();
     let traffic = traffic(&state, Filter::default(), range, true).await?;
     Ok(ok(&Console {
-        nav: Nav::of(&op, "console"),
+        nav: op.nav("console"),
         pending,
         traffic_title: "Traffic of every app",
         traffic,
@@ -92,7 +92,7 @@ pub async fn developers(
     }
     let devs = state.catalog.developers().await?;
     Ok(ok(&Developers {
-        nav: Nav::of(&op, "developers"),
+        nav: op.nav("developers"),
         developers: devs
             .iter()
             .map(|d| DeveloperRow::of(d, counts.get(&d.id).copied().unwrap_or(0)))
@@ -120,7 +120,7 @@ pub async fn developer(
     let dev = state.catalog.developer(id(&path, "developer")?).await?;
     let apps = state.catalog.apps(dev.id).await?;
     Ok(ok(&DeveloperPage {
-        nav: Nav::of(&op, "developers"),
+        nav: op.nav("developers"),
         developer: DeveloperRow::of(&dev, apps.len()),
         apps: apps.iter().map(AppRow::of).collect(),
     }))
@@ -143,5 +143,5 @@ pub async fn app(
         console: true,
         range: range(req.query_string())?,
     };
-    render(&state, &Nav::of(&op, "developers"), &app, &dev.email, shown).await
+    render(&state, &op.nav("developers"), &app, &dev.email, shown).await
 }

@@ -38,7 +38,7 @@ pub async fn page(
         })
         .collect();
     Ok(ok(&Products {
-        nav: Nav::of(&op, "products"),
+        nav: op.nav("products"),
         products: forms,
         blank: ProductForm::blank(),
     }))
