@@ -7,10 +7,12 @@
 //! * this file — [`BrokerConfig`], and the small sections `[admin]`, `[tokens]`,
 //!   `[registration]`.
 //! * `server` — `[server]`; `upstream` — `[upstream]`, the identity provider people log in
-//!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`.
+//!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`; `portal` —
+//!   `[portal]`, the developer portal and operator console.
 
 mod grants;
 mod limits;
+mod portal;
 mod server;
 mod upstream;
 
@@ -24,6 +26,7 @@ use tessera_shared::config::{
 
 pub use grants::{IdTokenConfig, TokenExchangeConfig};
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
+pub use portal::PortalConfig;
 pub use server::ServerConfig;
 pub use upstream::UpstreamConfig;
 
@@ -54,6 +57,9 @@ pub struct BrokerConfig {
     pub id_token: IdTokenConfig,
     #[serde(default)]
     pub token_exchange: TokenExchangeConfig,
+    /// The developer portal and operator console.
+    #[serde(default)]
+    pub portal: PortalConfig,
 }
 
 impl BrokerConfig {
@@ -69,6 +75,7 @@ impl BrokerConfig {
         "upstream",
         "id_token",
         "token_exchange",
+        "portal",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -116,6 +123,7 @@ impl BrokerConfig {
         }
         self.id_token.validate(self.upstream.is_some())?;
         self.token_exchange.validate()?;
+        self.portal.validate()?;
         self.log.validate()
     }
 }

@@ -15,6 +15,7 @@
 //!   steps the in-memory store runs (the Redis scripts mirror them).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
+//! * [`sessions`] — [`SessionStore`]: the developer portal's sessions and sign-ins.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
@@ -31,6 +32,7 @@ pub mod logins;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
+pub mod sessions;
 pub mod subscription;
 pub mod tokens;
 
@@ -46,6 +48,7 @@ pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use revocation::{Revocation, RevocationStream};
+pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
@@ -53,7 +56,14 @@ pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 /// backend cannot answer.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + LoginStore + LimitStore + AnalyticsStore + DeviceStore + std::fmt::Debug
+    CatalogStore
+    + TokenStore
+    + LoginStore
+    + LimitStore
+    + AnalyticsStore
+    + SessionStore
+    + DeviceStore
+    + std::fmt::Debug
 {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;

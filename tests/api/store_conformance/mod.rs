@@ -56,4 +56,5 @@ mod analytics;
 mod catalog;
 mod devices;
 mod limits;
+mod sessions;
 mod tokens;

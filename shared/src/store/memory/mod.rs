@@ -14,6 +14,7 @@ mod catalog;
 mod devices;
 mod limits;
 mod logins;
+mod sessions;
 mod tokens;
 
 use super::limits::BackoffState;
@@ -69,6 +70,9 @@ struct Inner {
     /// Device authorizations by device code hash, and user code hash → device code hash.
     devices: Expiring<devices::Device>,
     device_codes: Expiring<String>,
+    /// Portal sessions (by cookie hash) and sign-ins in progress (by state).
+    sessions: Expiring<String>,
+    signins: Expiring<String>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,

@@ -15,6 +15,7 @@ mod devices;
 mod limits;
 mod logins;
 mod pubsub;
+mod sessions;
 mod tokens;
 
 use super::keys::KeySpace;
