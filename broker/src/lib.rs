@@ -14,7 +14,9 @@
 //!   pages and redirects, the client's address.
 //! * [`oauth`] — the OAuth endpoints as HTTP: each reads its request, calls one flow and renders
 //!   the answer. [`admin`] — the admin API (developers, apps, credentials, usage) behind the admin
-//!   bearer token.
+//!   bearer token (products and subscriptions too), with its OpenAPI document.
+//! * [`portal`] — the developer portal and operator console: server-rendered pages, sessions,
+//!   sign-in through the upstream, SVG charts; on the same catalog code as the admin API.
 //! * [`flows`] — the rules of each endpoint in OAuth terms: authorization and callback with the
 //!   pending logins and codes, client authentication, one file per grant, introspection,
 //!   revocation, registration, and the client rules the admin API and registration share.
@@ -37,6 +39,7 @@ pub mod http;
 pub mod idtoken;
 pub mod metrics;
 pub mod oauth;
+pub mod portal;
 pub mod ratelimit;
 pub mod security_headers;
 pub mod startup;

@@ -84,6 +84,8 @@ impl Application {
         let status_listener = TcpListener::bind(config.server.status_listen)?;
         let status_port = status_listener.local_addr()?.port();
         let workers = config.server.workers;
+        // The portal needs somewhere for people to sign in.
+        let portal = config.portal.enabled && config.upstream.is_some();
         let state = web::Data::new(AppState::new(config, store)?);
         let data = state.clone();
         let mut server = HttpServer::new(move || {
@@ -113,6 +115,11 @@ impl Application {
                 .app_data(data.clone())
                 .configure(crate::oauth::configure)
                 .configure(crate::admin::configure)
+                .configure(|cfg| {
+                    if portal {
+                        crate::portal::configure(cfg);
+                    }
+                })
                 .configure(crate::health::configure)
                 .configure(|cfg| {
                     if let Some(mount) = &mount {

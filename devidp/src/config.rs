@@ -8,6 +8,10 @@ use serde_json::{json, Map, Value};
 
 use crate::DevIdpError;
 
+/// The group of the demo operator (olivia): what `tessera dev` names in
+/// `portal.operator_groups`.
+pub const OPERATOR_GROUP: &str = "tessera-operators";
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct DevIdpConfig {
     /// The issuer URL, without a trailing slash; every endpoint is below it.
@@ -99,8 +103,10 @@ impl DevUser {
 
 impl DevIdpConfig {
     /// Demo users alice/alice (sub "00u-alice", email alice@example.com, name, groups
-    /// ["Everyone","Dealers"], DealershipLocation "Los Angeles") and bob/bob (DealershipLocation
-    /// "Seattle", groups ["Everyone"]); one client.
+    /// ["Everyone","Dealers"], DealershipLocation "Los Angeles"), bob/bob (DealershipLocation
+    /// "Seattle", groups ["Everyone"]) and olivia/olivia, an operator of the developer portal
+    /// (groups ["Everyone","tessera-operators"], DealershipLocation "San Francisco"); every
+    /// e-mail verified; one client.
     pub fn demo(
         issuer: &str,
         client_id: &str,
@@ -135,6 +141,12 @@ impl DevIdpConfig {
                     "Los Angeles",
                 ),
                 user("bob", "Bob Brown", json!(["Everyone"]), "Seattle"),
+                user(
+                    "olivia",
+                    "Olivia Operator",
+                    json!(["Everyone", OPERATOR_GROUP]),
+                    "San Francisco",
+                ),
             ],
             id_token_ttl_secs: default_id_token_ttl(),
             access_token_ttl_secs: default_access_token_ttl(),

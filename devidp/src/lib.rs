@@ -52,7 +52,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
 
 pub use behaviour::Behaviour;
-pub use config::{DevClient, DevIdpConfig, DevUser};
+pub use config::{DevClient, DevIdpConfig, DevUser, OPERATOR_GROUP};
 pub use mount::Mounted;
 pub use server::DevIdpServer;
 

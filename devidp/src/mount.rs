@@ -37,7 +37,7 @@ impl std::fmt::Debug for Secret {
 impl Mounted {
     /// The demo provider ([`DevIdpConfig::demo`]) for the broker whose issuer is `broker`:
     /// its issuer is `{broker}/dev-idp`, and its one client (the broker) redirects to
-    /// `{broker}/callback`.
+    /// `{broker}/callback` (user logins) and `{broker}/portal/callback` (the portal's sign-in).
     pub fn demo(broker: &str) -> Result<Self, DevIdpError> {
         let broker = broker.trim_end_matches('/');
         let secret = Secret(tessera_shared::crypto::random_string::<32>());
@@ -45,7 +45,10 @@ impl Mounted {
             &format!("{broker}{PATH}"),
             CLIENT_ID,
             &secret.0,
-            vec![format!("{broker}/callback")],
+            vec![
+                format!("{broker}/callback"),
+                format!("{broker}/portal/callback"),
+            ],
         ))?;
         Ok(Mounted { idp, secret })
     }

@@ -23,6 +23,8 @@ fn event(i: u64) -> CallEvent {
         bytes_out: 0,
         auth: AuthOutcome::Ok,
         throttled: false,
+        refused_by: None,
+        client_ip: None,
     }
 }
 

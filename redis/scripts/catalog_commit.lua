@@ -1,9 +1,10 @@
 -- catalog_commit.lua — apply a conditional multi-field update to the registry, atomically.
 --
--- KEYS: the five registry hashes, in this order (all share the `{catalog}` hash tag, so the
+-- KEYS: the six registry hashes, in this order (all share the `{catalog}` hash tag, so the
 --       script stays within one Redis Cluster slot):
 --       1 developers (id -> JSON)   2 developer_emails (email -> id)   3 apps (id -> JSON)
 --       4 app_names (developer_id/name -> app id)   5 clients (client_id -> app id)
+--       6 products (name -> JSON)
 -- ARGV[1]: JSON {"checks":[{"t":i,"f":field,"v":value|null}],
 --                "sets":[{"t":i,"f":field,"v":value}], "dels":[{"t":i,"f":field}]}
 --          where `t` is a 1-based index into KEYS. A check with v = null requires the field to

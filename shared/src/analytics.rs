@@ -54,6 +54,15 @@ pub struct CallEvent {
     pub auth: AuthOutcome,
     /// Refused by spike arrest or quota.
     pub throttled: bool,
+    /// The policy that answered instead of the backend (`ip`, `spike_arrest`, `auth`, `scope`,
+    /// `quota`, `threat`, `unavailable`, `backend`, `request`: the proxy's refusal labels);
+    /// `None` when the backend answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_by: Option<String>,
+    /// The client address, recorded only for refused calls (the portal's security figures:
+    /// top refused addresses); `None` for every call the backend answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
 }
 
 #[cfg(test)]
@@ -76,6 +85,8 @@ mod tests {
             bytes_out: 10,
             auth: AuthOutcome::Ok,
             throttled: false,
+            refused_by: None,
+            client_ip: None,
         }
     }
 
@@ -86,8 +97,10 @@ mod tests {
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["auth"], "unavailable");
         assert_eq!(json["ts_ms"], 5);
-        let back: CallEvent = serde_json::from_value(json).unwrap();
+        let back: CallEvent = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, e);
+        // Events written before refusals were recorded read back as the backend's answers.
+        assert!(json.get("refused_by").is_none() && json.get("client_ip").is_none());
     }
 
     #[test]

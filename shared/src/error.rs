@@ -49,6 +49,13 @@ pub enum CatalogError {
     /// A uniqueness rule was broken: the field names what clashed.
     #[error("{field} already in use")]
     Conflict { field: &'static str },
+    /// The entity is still referred to (a product some app is subscribed to), so it stays.
+    #[error("{0} still in use")]
+    InUse(&'static str),
+    /// The change does not apply to the entity as it stands (approving a revoked-for-good
+    /// subscription from the portal, subscribing twice).
+    #[error("{0}")]
+    Refused(&'static str),
     /// A field has an unacceptable value.
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },

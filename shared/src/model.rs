@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::product::{self, Subscription};
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 
@@ -21,8 +22,21 @@ pub struct Developer {
     pub last_name: String,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Suspended by an operator: every app of the developer is refused (each carries
+    /// [`App::developer_suspended`], so token lookups need no second read).
+    #[serde(default)]
+    pub status: DeveloperStatus,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A developer's standing (the catalog's `suspend_developer` and `reinstate_developer`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeveloperStatus {
+    #[default]
+    Active,
+    Suspended,
 }
 
 /// An app's (or a credential's) standing. Only `approved` ones get or keep tokens.
@@ -160,6 +174,13 @@ pub struct App {
     /// overriding `tokens.refresh_idle_secs` (0: no idle limit for this app).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_idle_secs: Option<u64>,
+    /// The app's API product subscriptions, each with a copy of what its product grants
+    /// ([`crate::product`]: the effective scopes and rate plan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Subscription>,
+    /// Its developer is suspended: the app is refused like a revoked one, whatever its status.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub developer_suspended: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -196,13 +217,35 @@ impl SecretMethod {
 }
 
 impl App {
+    /// The app's subscription to `product`, of any status.
+    pub fn subscription(&self, product: &str) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.product == product)
+    }
+
+    /// What its tokens may hold: its own scopes and its approved products' ([`product`]).
+    pub fn effective_scopes(&self) -> ScopeSet {
+        product::effective_scopes(&self.scopes, &self.subscriptions)
+    }
+
+    /// What the proxy and the broker apply: its own rate plan completed from its approved
+    /// products ([`product`]).
+    pub fn effective_rate_plan(&self) -> RatePlan {
+        product::effective_rate_plan(self.rate_plan, &self.subscriptions)
+    }
+
     pub fn credential(&self, client_id: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.client_id == client_id)
     }
 
+    /// In good standing: approved, and its developer not suspended. Only such an app
+    /// authenticates, starts logins and keeps its tokens.
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Approved && !self.developer_suspended
+    }
+
     /// Whether a token minted for `client_id` under `generation` may still be honoured.
     pub fn honours(&self, client_id: &str, generation: u64, now: i64) -> bool {
-        self.status == Status::Approved
+        self.is_active()
             && self.generation == generation
             && self.credential(client_id).is_some_and(|c| c.is_live(now))
     }

@@ -44,6 +44,11 @@ impl ScopeSet {
         ScopeSet(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// The scopes in either set: an app's own scopes and those its approved API products grant.
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.union(&other.0).cloned().collect())
+    }
+
     pub fn contains(&self, scope: &str) -> bool {
         self.0.contains(scope)
     }

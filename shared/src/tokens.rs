@@ -10,9 +10,10 @@
 //! or a user take effect for every token at once, without scanning.
 //!
 //! # Scopes follow the app
-//! A token's effective scope is its granted scope intersected with its app's *current* scopes,
-//! at every lookup ([`TokenLookup::active_by_hash`]), so removing a scope from an app takes it
-//! from every live token at once.
+//! A token's effective scope is its granted scope intersected with its app's *current* effective
+//! scopes — its own and those of its approved API products ([`crate::product`]) — at every
+//! lookup ([`TokenLookup::active_by_hash`]), so removing a scope from an app, or revoking its
+//! subscription to a product, takes it from every live token at once.
 //!
 //! # The upstream `id_token`
 //! A login's upstream `id_token` is stored only sealed ([`Keys::seal`]); a lookup opens it again
@@ -93,7 +94,7 @@ impl TokenLookup {
             return Ok(None);
         }
         let mut record = record;
-        record.scope = record.scope.intersection(&app.scopes);
+        record.scope = record.scope.intersection(&app.effective_scopes());
         let family = match (&record.family, family?) {
             (None, _) => None,
             (Some(_), Some(f)) if !f.revoked => {

@@ -1,13 +1,17 @@
 //! The demo data of `tessera dev`: one developer and one app with a client_credentials
-//! credential (and, with user login, the user grants), created in the broker's catalog.
+//! credential (and, with user login, the user grants), and two API products for the developer
+//! portal's catalogue (`orders`, approved at once; `reports`, approved by an operator),
+//! created in the broker's catalog.
 
 use std::collections::BTreeMap;
 
 use secrecy::SecretString;
 use tessera_broker::state::AppState;
-use tessera_shared::catalog::{NewApp, NewDeveloper};
+use tessera_shared::catalog::{NewApp, NewDeveloper, NewProduct};
 use tessera_shared::error::CatalogError;
 use tessera_shared::model::{GrantType, RedirectUri};
+use tessera_shared::product::{Approval, Visibility};
+use tessera_shared::rate::{Period, Quota, Rate, RatePlan};
 use tessera_shared::scope::ScopeSet;
 
 /// What the walk-through prints. The secret is live: `Debug` never shows it.
@@ -20,6 +24,7 @@ pub struct Demo {
 }
 
 pub async fn seed(state: &AppState) -> Result<Demo, CatalogError> {
+    seed_products(state).await?;
     let issuer = state.urls.issuer.clone();
     let dev = state
         .catalog
@@ -65,4 +70,39 @@ pub async fn seed(state: &AppState) -> Result<Demo, CatalogError> {
             .secret
             .unwrap_or_else(|| SecretString::from(String::new())),
     })
+}
+
+/// The portal's demo products: `orders` (the proxy's `orders:read`, 10 calls a second and
+/// 10 000 a day, approved at once) and `reports` (an operator approves each app).
+async fn seed_products(state: &AppState) -> Result<(), CatalogError> {
+    let scopes = |s: &str| ScopeSet::parse(s).map_err(|m| CatalogError::invalid("scopes", m));
+    let orders = NewProduct {
+        name: "orders".into(),
+        display_name: "Orders API".into(),
+        description: "Read the dealership's orders (the proxy's /orders route).".into(),
+        scopes: scopes("orders:read")?,
+        rate_plan: RatePlan {
+            spike_arrest: Rate::try_from("10ps".to_string()).ok(),
+            quota: Some(Quota {
+                limit: 10_000,
+                period: Period::Day,
+            }),
+            ..Default::default()
+        },
+        approval: Approval::Auto,
+        visibility: Visibility::Public,
+    };
+    let reports = NewProduct {
+        name: "reports".into(),
+        display_name: "Sales reports".into(),
+        description: "Monthly sales figures; an operator approves each app.".into(),
+        scopes: scopes("reports:read")?,
+        rate_plan: RatePlan::default(),
+        approval: Approval::Manual,
+        visibility: Visibility::Public,
+    };
+    for p in [orders, reports] {
+        state.catalog.create_product(p).await?;
+    }
+    Ok(())
 }

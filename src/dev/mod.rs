@@ -72,6 +72,7 @@ fn broker_defaults(port: u16, status_port: u16, pepper: &str) -> serde_json::Val
         "log": { "level": "warn" },
         "upstream": { "claims": {
             "email": "email", "groups": "groups", "DealershipLocation": "DealershipLocation" } },
+        "portal": { "operator_groups": [tessera_devidp::OPERATOR_GROUP] },
         "id_token": { "generate_key": true },
     })
 }

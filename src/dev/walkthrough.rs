@@ -1,5 +1,5 @@
-//! The walk-through `tessera dev` prints: the demo credentials, then one curl command per thing
-//! to try, every URL built from the ports in use. It holds live secrets: printed once, on the
+//! The walk-through `tessera dev` prints: the demo credentials and the developer portal's
+//! logins, then one curl command per thing to try, every URL built from the ports in use. It holds live secrets: printed once, on the
 //! terminal that started `tessera dev`, never logged.
 
 use secrecy::ExposeSecret;
@@ -38,6 +38,10 @@ Demo app (developer {dev}, app {app_id}):
   client_secret = {secret}
 Admin token     = {admin_token}
 Registration    = {registration_token}  (RFC 7591 initial access token for {base}/register)
+
+Developer portal: {base}/portal
+  sign in as alice / alice (a developer: the catalogue, your apps and their traffic)
+  or olivia / olivia (an operator: also the console at {base}/portal/admin)
 
 1. Get an access token (client_credentials), and keep it in $TOKEN:
    TOKEN=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=orders:read {base}/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')

@@ -34,6 +34,8 @@ mod metadata;
 mod native_apps;
 mod node_clients;
 mod page_headers;
+mod portal;
+mod products;
 mod python_clients;
 mod rate_limits;
 mod redis_cluster;

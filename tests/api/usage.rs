@@ -33,6 +33,8 @@ fn call(ts_ms: i64, client: Option<&Client>, status: u16, latency_ms: u64) -> Ca
             AuthOutcome::Missing
         },
         throttled: false,
+        refused_by: None,
+        client_ip: None,
     }
 }
 

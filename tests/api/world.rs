@@ -31,7 +31,7 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
             &format!("http://127.0.0.1:{p}"),
             UPSTREAM_CLIENT,
             UPSTREAM_SECRET,
-            vec![callback.clone()],
+            vec![callback.clone(), format!("{broker_issuer}/portal/callback")],
         )
     })
     .expect("dev idp starts");

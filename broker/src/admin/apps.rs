@@ -21,8 +21,9 @@ use super::views::AppView;
 use super::{json_body, path_id, Admin};
 use crate::flows::client_rules::{self, Client};
 use crate::state::AppState;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     name: String,
@@ -47,6 +48,7 @@ pub struct CreateApp {
     refresh_idle_secs: Option<u64>,
     /// Spike arrest and quota for the app's calls through the proxy.
     #[serde(default)]
+    #[schema(value_type = Object)]
     rate_plan: RatePlan,
     /// `client_secret_basic` or `client_secret_post` (absent: either).
     token_endpoint_auth_method: Option<String>,
@@ -61,8 +63,35 @@ pub struct CreateApp {
 }
 
 impl CreateApp {
+    /// The app a developer creates in the portal: a confidential client with the
+    /// client_credentials grant, and the authorization code and refresh token grants when it
+    /// has redirect URIs (to sign users in); no scopes of its own (its products grant them).
+    pub fn portal(name: String, redirect_uris: Vec<String>) -> Self {
+        let mut grants = vec!["client_credentials".to_string()];
+        if !redirect_uris.is_empty() {
+            grants.extend(["authorization_code".into(), "refresh_token".into()]);
+        }
+        CreateApp {
+            name,
+            redirect_uris,
+            grant_types: Some(grants),
+            scopes: Vec::new(),
+            attributes: BTreeMap::new(),
+            credential_expires_in: None,
+            public: Some(false),
+            application_type: None,
+            allowed_origins: Vec::new(),
+            refresh_idle_secs: None,
+            rate_plan: RatePlan::default(),
+            token_endpoint_auth_method: None,
+            pkce_required: None,
+            token_exchange_clients: Vec::new(),
+            dpop_required: false,
+        }
+    }
+
     /// The new app, each field checked, and the client rules with it.
-    fn into_new_app(self) -> Result<NewApp, AdminError> {
+    pub fn into_new_app(self) -> Result<NewApp, AdminError> {
         attributes(&self.attributes)?;
         if self.credential_expires_in == Some(0) {
             return Err(invalid(
@@ -98,7 +127,7 @@ impl CreateApp {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApp {
     name: Option<String>,
@@ -106,10 +135,14 @@ pub struct UpdateApp {
     grant_types: Option<Vec<String>>,
     scopes: Option<Vec<String>>,
     attributes: Option<BTreeMap<String, String>>,
+    /// `approved` or `revoked` (revoking kills every token of the app).
+    #[schema(value_type = Option<String>)]
     status: Option<Status>,
+    #[schema(value_type = Option<Object>)]
     rate_plan: Option<RatePlan>,
     /// `client_secret_basic`, `client_secret_post`, or `null` (either).
     #[serde(default, deserialize_with = "super::validate::present")]
+    #[schema(value_type = Option<String>)]
     token_endpoint_auth_method: Option<Option<String>>,
     pkce_required: Option<bool>,
     token_exchange_clients: Option<Vec<String>>,
@@ -154,6 +187,9 @@ impl UpdateApp {
     }
 }
 
+#[utoipa::path(post, path = "/admin/developers/{dev}/apps", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id")),
+    request_body = CreateApp,
+    responses((status = 201, description = "The app, with its first secret (shown once)", body = AppView)))]
 pub async fn create(
     _: Admin,
     req: HttpRequest,
@@ -171,6 +207,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(AppView::new(&app, secret)))
 }
 
+#[utoipa::path(get, path = "/admin/developers/{dev}/apps", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id")),
+    responses((status = 200, description = "The developer's apps", body = Vec<AppView>)))]
 pub async fn list(
     _: Admin,
     path: web::Path<String>,
@@ -186,6 +224,8 @@ fn ids(path: &(String, String)) -> Result<(uuid::Uuid, uuid::Uuid), AdminError> 
     Ok((path_id(&path.0, "developer")?, path_id(&path.1, "app")?))
 }
 
+#[utoipa::path(get, path = "/admin/developers/{dev}/apps/{app}", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    responses((status = 200, description = "The app", body = AppView)))]
 pub async fn get(
     _: Admin,
     path: web::Path<(String, String)>,
@@ -196,6 +236,9 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
 }
 
+#[utoipa::path(patch, path = "/admin/developers/{dev}/apps/{app}", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    request_body = UpdateApp,
+    responses((status = 200, description = "The app as changed", body = AppView)))]
 pub async fn update(
     _: Admin,
     req: HttpRequest,
@@ -216,6 +259,8 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(AppView::new(&app, None)))
 }
 
+#[utoipa::path(delete, path = "/admin/developers/{dev}/apps/{app}", tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    responses((status = 204, description = "Deleted (its tokens die)")))]
 pub async fn delete(
     _: Admin,
     path: web::Path<(String, String)>,

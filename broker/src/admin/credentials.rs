@@ -12,7 +12,7 @@ use super::views::CredentialView;
 use super::{json_body, path_id, Admin};
 use crate::state::AppState;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCredential {
     /// Lifetime in seconds; absent means no expiry.
@@ -22,6 +22,9 @@ pub struct CreateCredential {
 type AppPath = web::Path<(String, String)>;
 type CredPath = web::Path<(String, String, String)>;
 
+#[utoipa::path(post, path = "/admin/developers/{dev}/apps/{app}/credentials", tag = "credentials",
+    params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")), request_body(content = Option<CreateCredential>),
+    responses((status = 201, description = "The credential, with its secret (shown once)", body = CredentialView)))]
 pub async fn create(
     _: Admin,
     req: HttpRequest,
@@ -45,6 +48,9 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
+#[utoipa::path(get, path = "/admin/developers/{dev}/apps/{app}/credentials", tag = "credentials",
+    params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id")),
+    responses((status = 200, description = "The app's credentials (never a secret)", body = Vec<CredentialView>)))]
 pub async fn list(
     _: Admin,
     path: AppPath,
@@ -60,6 +66,9 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(views))
 }
 
+#[utoipa::path(post, path = "/admin/developers/{dev}/apps/{app}/credentials/{client_id}/revoke",
+    tag = "credentials", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id"), ("client_id" = String, Path, description = "The credential's client_id")),
+    responses((status = 200, description = "Revoked: its tokens are inactive", body = CredentialView)))]
 pub async fn revoke(
     _: Admin,
     path: CredPath,
@@ -70,6 +79,9 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().json(CredentialView::new(&cred, None)))
 }
 
+#[utoipa::path(delete, path = "/admin/developers/{dev}/apps/{app}/credentials/{client_id}",
+    tag = "credentials", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id"), ("client_id" = String, Path, description = "The credential's client_id")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     _: Admin,
     path: CredPath,

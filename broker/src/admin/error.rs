@@ -10,9 +10,14 @@ use tessera_shared::error::{CatalogError, StoreError};
 #[derive(Debug)]
 pub enum AdminError {
     Unauthorized,
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+    },
     NotFound(&'static str),
     Conflict(&'static str),
+    /// The change does not apply to the record as it stands (409, saying why).
+    State(&'static str),
     PayloadTooLarge,
     Unavailable,
     Internal,
@@ -29,6 +34,11 @@ impl From<CatalogError> for AdminError {
         match e {
             CatalogError::NotFound(what) => AdminError::NotFound(what),
             CatalogError::Conflict { field } => AdminError::Conflict(field),
+            CatalogError::InUse("product") => {
+                AdminError::State("apps hold pending or approved subscriptions to the product")
+            }
+            CatalogError::InUse(_) => AdminError::State("still in use"),
+            CatalogError::Refused(why) => AdminError::State(why),
             CatalogError::Invalid { field, message } => AdminError::Invalid { field, message },
             CatalogError::Contended => AdminError::Unavailable,
             CatalogError::Store(e) => e.into(),
@@ -57,7 +67,7 @@ impl ResponseError for AdminError {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
             AdminError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-            AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::Conflict(_) | AdminError::State(_) => StatusCode::CONFLICT,
             AdminError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,6 +84,8 @@ impl ResponseError for AdminError {
                 "error": "not_found", "message": format!("{what} not found")}),
             AdminError::Conflict(field) => serde_json::json!({
                 "error": "conflict", "field": field, "message": format!("{field} already in use")}),
+            AdminError::State(why) => serde_json::json!({
+                "error": "conflict", "message": why}),
             AdminError::PayloadTooLarge => serde_json::json!({
                 "error": "payload_too_large", "message": "request body too large"}),
             AdminError::Unavailable => serde_json::json!({

@@ -2,7 +2,10 @@
 //! bearer token (compared in constant time).
 //!
 //! # Layout
-//! * [`developers`], [`apps`], [`credentials`] — one file per resource.
+//! * [`developers`] (with suspension), [`apps`], [`credentials`], [`products`] (API products),
+//!   [`subscriptions`] (apps' subscriptions to them), [`users`] — one file per resource; the
+//!   route table below lists every route once.
+//! * [`openapi`] — the OpenAPI 3.1 document of all of it, generated from the handlers.
 //! * [`usage`] — call analytics recorded by the proxy, summed up per range, client and app.
 //! * [`error`] — [`error::AdminError`], the API's error answers.
 //! * [`views`] — the JSON shapes returned (never a secret hash; a secret only once, at creation).
@@ -12,6 +15,9 @@ pub mod apps;
 pub mod credentials;
 pub mod developers;
 pub mod error;
+pub mod openapi;
+pub mod products;
+pub mod subscriptions;
 pub mod usage;
 pub mod users;
 pub mod validate;
@@ -68,52 +74,53 @@ pub async fn json_body<T: DeserializeOwned>(
     })
 }
 
-/// Registers every admin route under `/admin`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/admin")
-            .route("/developers", web::post().to(developers::create))
-            .route("/developers", web::get().to(developers::list))
-            .route("/developers/{dev}", web::get().to(developers::get))
-            .route("/developers/{dev}", web::patch().to(developers::update))
-            .route("/developers/{dev}", web::delete().to(developers::delete))
-            .route("/developers/{dev}/apps", web::post().to(apps::create))
-            .route("/developers/{dev}/apps", web::get().to(apps::list))
-            .route("/developers/{dev}/apps/{app}", web::get().to(apps::get))
-            .route(
-                "/developers/{dev}/apps/{app}",
-                web::patch().to(apps::update),
-            )
-            .route(
-                "/developers/{dev}/apps/{app}",
-                web::delete().to(apps::delete),
-            )
-            .route(
-                "/developers/{dev}/apps/{app}/credentials",
-                web::post().to(credentials::create),
-            )
-            .route(
-                "/developers/{dev}/apps/{app}/credentials",
-                web::get().to(credentials::list),
-            )
-            .route(
-                "/developers/{dev}/apps/{app}/credentials/{client_id}/revoke",
-                web::post().to(credentials::revoke),
-            )
-            .route(
-                "/developers/{dev}/apps/{app}/credentials/{client_id}",
-                web::delete().to(credentials::delete),
-            )
-            .route(
-                "/developers/{dev}/apps/{app}/users/{sub}/tokens",
-                web::delete().to(users::revoke_tokens),
-            )
-            .route("/usage", web::get().to(usage::all))
-            .route(
-                "/developers/{dev}/apps/{app}/usage",
-                web::get().to(usage::for_app),
-            ),
-    );
+/// The admin API's route table, the one list of its routes: [`configure`] registers them and
+/// [`ROUTES`] names them, so the OpenAPI document's test ([`openapi`]) checks the very routes
+/// the application serves.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Registers every admin route under `/admin`.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            cfg.service(web::scope("/admin")$(.route($path, web::$method().to($handler)))*);
+        }
+
+        /// Every admin route: its method and its path under `/admin`.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+    };
+}
+
+routes! {
+    get "/openapi.json" => openapi::document;
+    post "/developers" => developers::create;
+    get "/developers" => developers::list;
+    get "/developers/{dev}" => developers::get;
+    patch "/developers/{dev}" => developers::update;
+    delete "/developers/{dev}" => developers::delete;
+    post "/developers/{dev}/suspend" => developers::suspend;
+    post "/developers/{dev}/reinstate" => developers::reinstate;
+    post "/developers/{dev}/apps" => apps::create;
+    get "/developers/{dev}/apps" => apps::list;
+    get "/developers/{dev}/apps/{app}" => apps::get;
+    patch "/developers/{dev}/apps/{app}" => apps::update;
+    delete "/developers/{dev}/apps/{app}" => apps::delete;
+    post "/developers/{dev}/apps/{app}/credentials" => credentials::create;
+    get "/developers/{dev}/apps/{app}/credentials" => credentials::list;
+    post "/developers/{dev}/apps/{app}/credentials/{client_id}/revoke" => credentials::revoke;
+    delete "/developers/{dev}/apps/{app}/credentials/{client_id}" => credentials::delete;
+    get "/developers/{dev}/apps/{app}/subscriptions" => subscriptions::list;
+    post "/developers/{dev}/apps/{app}/subscriptions" => subscriptions::create;
+    post "/developers/{dev}/apps/{app}/subscriptions/{product}/approve" => subscriptions::approve;
+    post "/developers/{dev}/apps/{app}/subscriptions/{product}/revoke" => subscriptions::revoke;
+    delete "/developers/{dev}/apps/{app}/subscriptions/{product}" => subscriptions::delete;
+    delete "/developers/{dev}/apps/{app}/users/{sub}/tokens" => users::revoke_tokens;
+    get "/developers/{dev}/apps/{app}/usage" => usage::for_app;
+    get "/usage" => usage::all;
+    get "/subscriptions" => subscriptions::all;
+    post "/products" => products::create;
+    get "/products" => products::list;
+    get "/products/{product}" => products::get;
+    patch "/products/{product}" => products::update;
+    delete "/products/{product}" => products::delete;
 }
 
 /// Parses a path segment that must be a UUID; anything else is simply not found.

@@ -32,6 +32,13 @@ const ALL_PARAMS: &[&str] = &[
 const APP_PARAMS: &[&str] = &["from", "to", "interval", "client_id"];
 
 /// Usage of every call, optionally filtered by client, app and developer.
+#[utoipa::path(get, path = "/admin/usage", tag = "usage",
+    params(("from" = Option<String>, Query, description = "RFC 3339 or Unix ms (default: an hour before `to`)"),
+           ("to" = Option<String>, Query, description = "RFC 3339 or Unix ms (default: now)"),
+           ("interval" = Option<String>, Query, description = "minute, hour or day"),
+           ("client_id" = Option<String>, Query), ("app_id" = Option<Uuid>, Query),
+           ("developer_id" = Option<Uuid>, Query)),
+    responses((status = 200, description = "Totals, a series and a per-client split", body = Object)))]
 pub async fn all(
     _: Admin,
     req: HttpRequest,
@@ -47,6 +54,11 @@ pub async fn all(
 }
 
 /// Usage of one app; 404 unless the app is this developer's.
+#[utoipa::path(get, path = "/admin/developers/{dev}/apps/{app}/usage", tag = "usage",
+    params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id"),
+           ("from" = Option<String>, Query), ("to" = Option<String>, Query),
+           ("interval" = Option<String>, Query), ("client_id" = Option<String>, Query)),
+    responses((status = 200, description = "The app's usage", body = Object)))]
 pub async fn for_app(
     _: Admin,
     req: HttpRequest,

@@ -9,6 +9,9 @@ use super::error::AdminError;
 use super::{path_id, Admin};
 use crate::state::AppState;
 
+#[utoipa::path(delete, path = "/admin/developers/{dev}/apps/{app}/users/{sub}/tokens",
+    tag = "apps", params(("dev" = Uuid, Path, description = "The developer's id"), ("app" = Uuid, Path, description = "The app's id"), ("sub" = String, Path, description = "The upstream subject, percent-encoded")),
+    responses((status = 200, description = "`{\"revoked_logins\": n}`", body = Object)))]
 pub async fn revoke_tokens(
     _: Admin,
     path: web::Path<(String, String, String)>,

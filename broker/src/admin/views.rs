@@ -5,9 +5,10 @@ use serde::Serialize;
 use tessera_shared::model::{App, Credential, Status};
 use uuid::Uuid;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CredentialView<'a> {
     pub client_id: &'a str,
+    #[schema(value_type = String)]
     pub status: Status,
     pub created_at: i64,
     pub expires_at: Option<i64>,
@@ -28,7 +29,7 @@ impl<'a> CredentialView<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppView<'a> {
     pub id: Uuid,
     pub developer_id: Uuid,
@@ -36,7 +37,9 @@ pub struct AppView<'a> {
     pub redirect_uris: Vec<&'a str>,
     pub grant_types: Vec<&'static str>,
     pub scopes: Vec<&'a str>,
+    #[schema(value_type = Object)]
     pub attributes: &'a std::collections::BTreeMap<String, String>,
+    #[schema(value_type = String)]
     pub status: Status,
     pub public: bool,
     /// `none` for a public app; absent when either secret method is allowed.
@@ -53,7 +56,18 @@ pub struct AppView<'a> {
     /// Absent: `tokens.refresh_idle_secs` applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_idle_secs: Option<u64>,
+    #[schema(value_type = Object)]
     pub rate_plan: &'a tessera_shared::rate::RatePlan,
+    /// Its subscriptions to API products (each with a copy of what the product grants).
+    #[schema(value_type = Vec<Object>)]
+    pub subscriptions: &'a [tessera_shared::product::Subscription],
+    /// Its own scopes and those of its approved products: what its tokens may hold.
+    pub effective_scopes: Vec<String>,
+    /// Its own rate plan completed from its approved products: what the proxy applies.
+    #[schema(value_type = Object)]
+    pub effective_rate_plan: tessera_shared::rate::RatePlan,
+    /// Its developer is suspended: the app is refused whatever its status.
+    pub developer_suspended: bool,
     pub credentials: Vec<CredentialView<'a>>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -85,6 +99,10 @@ impl<'a> AppView<'a> {
             allowed_origins: &app.allowed_origins,
             refresh_idle_secs: app.refresh_idle_secs,
             rate_plan: &app.rate_plan,
+            subscriptions: &app.subscriptions,
+            effective_scopes: app.effective_scopes().iter().map(str::to_string).collect(),
+            effective_rate_plan: app.effective_rate_plan(),
+            developer_suspended: app.developer_suspended,
             credentials: app
                 .credentials
                 .iter()

@@ -75,6 +75,9 @@ pub struct LimitsConfig {
     pub device_codes_per_ip: u64,
     /// Device authorizations started in all, in each `tokens.device_code_ttl_secs`.
     pub device_codes_total: u64,
+    /// Every page and action of the developer portal and operator console, per client IP
+    /// (its sign-in counts under `authorize_per_ip` and `callback_per_ip` instead).
+    pub portal_per_ip: RateLimit,
     /// Failed client authentications, per client IP.
     pub auth_failures_per_ip: BackoffLimit,
     /// Failed client authentications, per presented client_id.
@@ -118,6 +121,7 @@ impl Default for LimitsConfig {
             },
             device_codes_per_ip: 100,
             device_codes_total: 20_000,
+            portal_per_ip: RateLimit::new(300, 60, 100),
             auth_failures_per_ip: backoff(30),
             auth_failures_per_client: backoff(10),
             pending_logins_per_ip: 300,
@@ -141,6 +145,7 @@ impl LimitsConfig {
             ("register_per_ip", self.register_per_ip),
             ("device_authorization", self.device_authorization),
             ("device_entry_per_ip", self.device_entry_per_ip),
+            ("portal_per_ip", self.portal_per_ip),
         ] {
             let key = format!("limits.{name}.burst");
             in_range(&key, u64::from(l.burst), 1, 1_000_000)?;

@@ -7,10 +7,12 @@
 //! * this file — [`BrokerConfig`], and the small sections `[admin]`, `[tokens]`,
 //!   `[registration]`.
 //! * `server` — `[server]`; `upstream` — `[upstream]`, the identity provider people log in
-//!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`.
+//!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`; `portal` —
+//!   `[portal]`, the developer portal and operator console.
 
 mod grants;
 mod limits;
+mod portal;
 mod server;
 mod upstream;
 
@@ -24,6 +26,7 @@ use tessera_shared::config::{
 
 pub use grants::{IdTokenConfig, TokenExchangeConfig};
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
+pub use portal::PortalConfig;
 pub use server::ServerConfig;
 pub use tessera_shared::oauth::dpop::DpopConfig;
 pub use upstream::UpstreamConfig;
@@ -55,6 +58,9 @@ pub struct BrokerConfig {
     pub id_token: IdTokenConfig,
     #[serde(default)]
     pub token_exchange: TokenExchangeConfig,
+    /// The developer portal and operator console.
+    #[serde(default)]
+    pub portal: PortalConfig,
     /// DPoP proofs at the token endpoint (RFC 9449).
     #[serde(default)]
     pub dpop: DpopConfig,
@@ -73,6 +79,7 @@ impl BrokerConfig {
         "upstream",
         "id_token",
         "token_exchange",
+        "portal",
         "dpop",
     ];
 
@@ -121,6 +128,7 @@ impl BrokerConfig {
         }
         self.id_token.validate(self.upstream.is_some())?;
         self.token_exchange.validate()?;
+        self.portal.validate()?;
         self.dpop.validate()?;
         self.log.validate()
     }

@@ -16,7 +16,7 @@
 use std::net::IpAddr;
 
 use tessera_shared::crypto::random_string;
-use tessera_shared::model::{App, GrantType, PendingLogin, Sensitive, Status};
+use tessera_shared::model::{App, GrantType, PendingLogin, Sensitive};
 use tessera_shared::oauth::caps::{AUTHORIZE, MAX_QUERY_BYTES};
 use tessera_shared::oauth::{pkce, ErrorCode, Form, OAuthError};
 use tessera_shared::scope::ScopeSet;
@@ -149,7 +149,7 @@ async fn trusted(params: &Form, state: &AppState) -> Result<Trusted, LoginError>
         LoginError::unavailable()
     })?;
     let live = app.as_ref().is_some_and(|a| {
-        a.status == Status::Approved && a.credential(client_id).is_some_and(|c| c.is_live(now()))
+        a.is_active() && a.credential(client_id).is_some_and(|c| c.is_live(now()))
     });
     let Some(app) = app.filter(|_| live) else {
         return Err(unknown());
@@ -205,7 +205,7 @@ fn check(params: &Form, app: &App) -> Result<(ScopeSet, Option<String>), OAuthEr
             "this client may not use the authorization code grant",
         ));
     }
-    let scope = granted_scope(params.get("scope"), &app.scopes)?;
+    let scope = granted_scope(params.get("scope"), &app.effective_scopes())?;
     let challenge = params.get("code_challenge");
     let bad = OAuthError::invalid_request;
     match (challenge, params.get("code_challenge_method")) {

@@ -18,7 +18,7 @@
 
 use std::net::IpAddr;
 
-use tessera_shared::model::{App, Status};
+use tessera_shared::model::App;
 use tessera_shared::oauth::OAuthError;
 use tessera_shared::time::now;
 
@@ -97,7 +97,7 @@ async fn check(
         }
         None => false,
     };
-    let ok = verified && app.as_ref().is_some_and(|a| a.status == Status::Approved);
+    let ok = verified && app.as_ref().is_some_and(|a| a.is_active());
     if let Some(refusal) = wait {
         // Right or wrong, the same work: only a wrong guess is recorded.
         state.limits.auth_failed(ip, &p.client_id, !ok).await;

@@ -61,7 +61,7 @@ fn describe(active: Active, issuer: &str) -> Value {
             "developer_id": rec.developer_id,
             "grant_type": rec.grant.as_str(),
             "attributes": rec.attributes,
-            "rate_plan": app.rate_plan,
+            "rate_plan": app.effective_rate_plan(),
         },
     });
     let Some(obj) = body.as_object_mut() else {

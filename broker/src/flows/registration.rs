@@ -176,33 +176,15 @@ fn catalog_error(e: CatalogError) -> OAuthError {
 
 /// The configured owner of dynamically registered apps, created on first use.
 async fn registration_developer(state: &AppState) -> Result<Developer, OAuthError> {
-    let email = &state.config.registration.developer_email;
-    if let Some(d) = state
+    let owner = NewDeveloper {
+        email: state.config.registration.developer_email.clone(),
+        first_name: "Dynamic".into(),
+        last_name: "Registration".into(),
+        attributes: Default::default(),
+    };
+    state
         .catalog
-        .developer_by_email(email)
+        .developer_for_email(owner)
         .await
-        .map_err(unavailable)?
-    {
-        return Ok(d);
-    }
-    let created = state
-        .catalog
-        .create_developer(NewDeveloper {
-            email: email.clone(),
-            first_name: "Dynamic".into(),
-            last_name: "Registration".into(),
-            attributes: Default::default(),
-        })
-        .await;
-    match created {
-        Ok(d) => Ok(d),
-        // Another request created it first.
-        Err(CatalogError::Conflict { .. }) => state
-            .catalog
-            .developer_by_email(email)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(OAuthError::unavailable),
-        Err(e) => Err(unavailable(e)),
-    }
+        .map_err(unavailable)
 }

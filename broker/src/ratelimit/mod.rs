@@ -13,6 +13,8 @@
 //!   credential stuffing never reaches Okta);
 //! * per client IP on `/authorize`, `/callback`, `/register`, and the device pages (`/device`,
 //!   `/device/confirm`), before anything else; per app on `/device_authorization`;
+//! * per client IP on `/authorize`, `/callback`, `/register`, and every page of the portal,
+//!   before anything else;
 //! * failed client authentication: exponential back-off per IP and per client ([`backoff`]);
 //!   wrong user codes: the same, per IP ([`device`]);
 //! * pending logins, authorization codes and device authorizations: budgets per IP and in all
@@ -61,6 +63,7 @@ pub enum Limit {
     RegisterIp,
     DeviceAuthorization,
     DeviceEntryIp,
+    PortalIp,
 }
 
 impl Limit {
@@ -76,6 +79,7 @@ impl Limit {
             Limit::RegisterIp => "register_ip",
             Limit::DeviceAuthorization => "device_authorization",
             Limit::DeviceEntryIp => "device_entry_ip",
+            Limit::PortalIp => "portal_ip",
         }
     }
 
@@ -91,6 +95,7 @@ impl Limit {
             Limit::RegisterIp => c.register_per_ip,
             Limit::DeviceAuthorization => c.device_authorization,
             Limit::DeviceEntryIp => c.device_entry_per_ip,
+            Limit::PortalIp => c.portal_per_ip,
         }
     }
 }
@@ -146,10 +151,11 @@ impl Limiters {
     /// app's rate plan, where it sets this endpoint's rate, replaces the default (the burst is
     /// then the larger of the configured one and the plan's count).
     pub async fn per_app(&self, limit: Limit, app: &App) -> Result<(), OAuthError> {
+        let rates = app.effective_rate_plan().oauth;
         let plan = match limit {
-            Limit::Token => app.rate_plan.oauth.token,
-            Limit::Introspect => app.rate_plan.oauth.introspect,
-            Limit::Revoke => app.rate_plan.oauth.revoke,
+            Limit::Token => rates.token,
+            Limit::Introspect => rates.introspect,
+            Limit::Revoke => rates.revoke,
             _ => None,
         };
         let mut spec = limit.configured(&self.cfg);

@@ -237,7 +237,7 @@ impl Tokens {
     ) -> Result<Issued, StoreError> {
         let at = now();
         let ttl = self.life.refresh_secs;
-        let scope = g.scope.intersection(&g.app.scopes);
+        let scope = g.scope.intersection(&g.app.effective_scopes());
         let mut identity = g.identity.clone();
         seal(&self.keys, &mut identity);
         let record = FamilyRecord {
@@ -327,7 +327,7 @@ impl Tokens {
         // Scopes follow the app: the login's scope as the app holds it now.
         let scope = scope
             .unwrap_or_else(|| fam.scope.clone())
-            .intersection(&app.scopes);
+            .intersection(&app.effective_scopes());
         if state.revoked
             || fam.app_id != app.id
             || fam.expires_at <= now()

@@ -51,7 +51,7 @@ impl Tokens {
         }
         // The successor is minted before the rotation, so that it can be sealed into it for the
         // grace period; when the rotation does not happen it is discarded unseen.
-        let scope = scope.intersection(&app.scopes);
+        let scope = scope.intersection(&app.effective_scopes());
         let bound = jkt.map(str::to_string);
         let access = self
             .mint_for_family(app, &fam, scope, &family, bound)

@@ -52,6 +52,13 @@ pub struct VerifiedLogin {
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
+/// One way into the upstream's login: where it sends the browser back and what it asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Leg<'a> {
+    pub redirect_uri: &'a str,
+    pub scopes: &'a [String],
+}
+
 /// The openidconnect client once built from discovered metadata (authorization endpoint set,
 /// token and userinfo endpoints as discovered).
 type UpstreamClient = openidconnect::Client<
@@ -210,7 +217,17 @@ impl Upstream {
     }
 
     fn client(&self, d: &Discovered) -> Result<UpstreamClient, UpstreamError> {
-        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+        self.client_to(d, &self.redirect_uri)
+    }
+
+    /// The client, with `redirect_uri` as its callback (the broker's `/callback`, or the
+    /// portal's own).
+    fn client_to(
+        &self,
+        d: &Discovered,
+        redirect_uri: &str,
+    ) -> Result<UpstreamClient, UpstreamError> {
+        let redirect = RedirectUrl::new(redirect_uri.to_string())
             .map_err(|e| UpstreamError::Unavailable(format!("redirect URI: {e}")))?;
         Ok(CoreClient::from_provider_metadata(
             d.meta.clone(),
@@ -230,8 +247,24 @@ impl Upstream {
         nonce: &str,
         verifier: &str,
     ) -> Result<String, UpstreamError> {
+        let to = Leg {
+            redirect_uri: &self.redirect_uri,
+            scopes: &self.cfg.scopes,
+        };
+        self.authorize_url_to(to, state, nonce, verifier).await
+    }
+
+    /// [`Upstream::authorize_url`] for another leg: its own callback and scopes (the portal's
+    /// sign-in).
+    pub async fn authorize_url_to(
+        &self,
+        to: Leg<'_>,
+        state: &str,
+        nonce: &str,
+        verifier: &str,
+    ) -> Result<String, UpstreamError> {
         let d = self.discovered().await?;
-        let client = self.client(&d)?;
+        let client = self.client_to(&d, to.redirect_uri)?;
         let challenge =
             PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.into()));
         let (state, nonce) = (state.to_string(), nonce.to_string());
@@ -242,7 +275,7 @@ impl Upstream {
                 move || Nonce::new(nonce),
             )
             .set_pkce_challenge(challenge);
-        for s in self.cfg.scopes.iter().filter(|s| *s != "openid") {
+        for s in to.scopes.iter().filter(|s| *s != "openid") {
             req = req.add_scope(Scope::new(s.clone()));
         }
         Ok(req.url().0.to_string())
@@ -255,8 +288,21 @@ impl Upstream {
         verifier: &str,
         nonce: &str,
     ) -> Result<VerifiedLogin, UpstreamError> {
+        self.exchange_code_to(&self.redirect_uri, code, verifier, nonce)
+            .await
+    }
+
+    /// [`Upstream::exchange_code`] for a code sent to `redirect_uri` (RFC 6749 §4.1.3: the
+    /// token request names the callback the authorization request named).
+    pub async fn exchange_code_to(
+        &self,
+        redirect_uri: &str,
+        code: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<VerifiedLogin, UpstreamError> {
         let d = self.discovered().await?;
-        let client = self.client(&d)?;
+        let client = self.client_to(&d, redirect_uri)?;
         let resp = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| UpstreamError::Unavailable(e.to_string()))?

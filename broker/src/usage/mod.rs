@@ -1,6 +1,8 @@
 //! Usage aggregation: the proxy's call events summed up for the admin usage API — a [`Usage`]
 //! summary for the whole selection and per client, and a zero-filled time series. [`read`]
 //! reads the events of a query's range back from the store; the rest are pure functions.
+//! [`breakdown`] (per route, throttled per bucket) and [`security`] (authenticated vs refused,
+//! refusals by policy, the most refused clients and addresses) are the portal's further sums.
 //!
 //! # Definitions
 //! * `errors` — calls answered with a status ≥ 400; split into `client_errors` (4xx) and
@@ -17,7 +19,9 @@
 //! * Series buckets start at multiples of the interval since the Unix epoch (UTC), cover the
 //!   whole range, and are present (with zero calls) even when empty.
 
+pub mod breakdown;
 pub mod read;
+pub mod security;
 
 use std::collections::{BTreeMap, HashMap};
 

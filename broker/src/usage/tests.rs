@@ -19,6 +19,8 @@ fn ev(ts_ms: i64, client: Option<&str>, status: u16, latency_ms: u64) -> CallEve
         bytes_out: 100,
         auth: AuthOutcome::Ok,
         throttled: false,
+        refused_by: None,
+        client_ip: None,
     }
 }
 

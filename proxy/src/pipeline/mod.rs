@@ -42,6 +42,10 @@ pub(crate) struct Call {
     /// quota headers.
     outcome: Outcome,
     bytes_in: u64,
+    /// The client address, once read (recorded in the event of a refused call only).
+    client_ip: Option<std::net::IpAddr>,
+    /// The policy that refused the call, if one did.
+    refused_by: Option<&'static str>,
 }
 
 pub async fn handle(
@@ -56,10 +60,17 @@ pub async fn handle(
         method: Cow::Borrowed(method::standard(req.method()).unwrap_or(method::OTHER)),
         outcome: Outcome::default(),
         bytes_in: 0,
+        client_ip: None,
+        refused_by: None,
     };
     let mut response = match run(&req, payload, &rt, &mut call).await {
         Ok(r) => r,
-        Err(blocked) => refused(&rt, &mut call, blocked),
+        Err(blocked) => {
+            if call.client_ip.is_none() {
+                call.client_ip = Some(request::Client::of(&req, &rt).ip);
+            }
+            refused(&rt, &mut call, blocked)
+        }
     };
     if let Some(answer) = call.outcome.cors.take() {
         cors::apply(answer, response.headers_mut());
@@ -84,6 +95,7 @@ async fn run(
 ) -> Result<HttpResponse, Blocked> {
     let routed = route::route(req, rt, call).map_err(Blocked::request)?;
     let client = request::Client::of(req, rt);
+    call.client_ip = Some(client.ip);
     let mut x = Exchange::new(req, routed.path.as_str(), client.ip, &mut call.outcome);
     for step in &routed.route.steps {
         step.check(&mut x).await?;
@@ -95,6 +107,7 @@ async fn run(
 /// matched route, by the policy that refused it.
 fn refused(rt: &Runtime, call: &mut Call, blocked: Blocked) -> HttpResponse {
     let Blocked { by, denial } = blocked;
+    call.refused_by = Some(by.label());
     if let Denial::Refused(r) = &denial {
         rt.metrics.rejected.with_label_values(&[r.reason]).inc();
     }
@@ -147,6 +160,8 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         bytes_out: 0,
         auth: call.outcome.auth,
         throttled: call.outcome.throttled,
+        refused_by: call.refused_by.map(str::to_string),
+        client_ip: call.refused_by.and(call.client_ip).map(|ip| ip.to_string()),
     };
     Metered::wrap(response, rt.emitter.clone(), event)
 }

@@ -7,7 +7,7 @@ use super::{
     decode, encode, name_key, AppPatch, Catalog, IssuedCredential, NewApp, Outcome, Tx, RETRIES,
 };
 use crate::error::{CatalogError, StoreError};
-use crate::model::{App, Status};
+use crate::model::{App, DeveloperStatus, Status};
 use crate::store::{CatalogTx, Table};
 use crate::time::now;
 
@@ -29,7 +29,7 @@ impl Catalog {
         new: NewApp,
     ) -> Result<(App, IssuedCredential), CatalogError> {
         for _ in 0..RETRIES {
-            let (dev_raw, _) = self.developer_raw(developer_id).await?;
+            let (dev_raw, dev) = self.developer_raw(developer_id).await?;
             let issued = self.new_credential(new.credential_ttl_secs, new.public);
             let at = now();
             let app = App {
@@ -55,6 +55,8 @@ impl Catalog {
                 application_type: new.application_type,
                 allowed_origins: new.allowed_origins.clone(),
                 refresh_idle_secs: new.refresh_idle_secs,
+                subscriptions: Vec::new(),
+                developer_suspended: dev.status == DeveloperStatus::Suspended,
                 created_at: at,
                 updated_at: at,
             };
@@ -100,6 +102,20 @@ impl Catalog {
             .into_iter()
             .map(|(_, a)| a)
             .collect())
+    }
+
+    /// Every app of every developer, oldest first (the operator console, the subscription
+    /// queue).
+    pub async fn all_apps(&self) -> Result<Vec<App>, CatalogError> {
+        let mut all: Vec<App> = self
+            .store
+            .catalog_values(Table::Apps)
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<_, _>>()?;
+        all.sort_by_key(|a| (a.created_at, a.id));
+        Ok(all)
     }
 
     /// The app with this id, whoever owns it.

@@ -18,6 +18,7 @@ impl Catalog {
             first_name: new.first_name,
             last_name: new.last_name,
             attributes: new.attributes,
+            status: Default::default(),
             created_at: at,
             updated_at: at,
         };

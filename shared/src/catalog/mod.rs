@@ -8,6 +8,10 @@
 //! # Layout
 //! * this file — [`Catalog`], the input types, and the transaction helpers.
 //! * `developers`, `apps`, `credentials` — the operations on each.
+//! * `products`, `subscriptions` — API products and apps' subscriptions to them
+//!   ([`crate::product`]: what they grant).
+//! * `standing` — suspending and reinstating a developer; a developer found or created by
+//!   e-mail.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use uuid::Uuid;
 use crate::crypto::Keys;
 use crate::error::{CatalogError, StoreError};
 use crate::model::{ApplicationType, Credential, GrantType, RedirectUri, SecretMethod, Status};
+use crate::product::{Approval, Product, Visibility};
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 use crate::store::{CatalogTx, Store, Table};
@@ -25,6 +30,11 @@ use crate::store::{CatalogTx, Store, Table};
 mod apps;
 mod credentials;
 mod developers;
+mod products;
+mod standing;
+mod subscriptions;
+
+pub use subscriptions::Audience;
 
 const RETRIES: usize = 8;
 
@@ -135,6 +145,52 @@ impl AppPatch {
         }
         if let Some(v) = self.refresh_idle_secs {
             app.refresh_idle_secs = v;
+        }
+    }
+}
+
+/// New API product, as checked at the edge.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub scopes: ScopeSet,
+    pub rate_plan: RatePlan,
+    pub approval: Approval,
+    pub visibility: Visibility,
+}
+
+/// Fields to change on a product; `None` leaves a field as it is (the name is its key).
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub scopes: Option<ScopeSet>,
+    pub rate_plan: Option<RatePlan>,
+    pub approval: Option<Approval>,
+    pub visibility: Option<Visibility>,
+}
+
+impl ProductPatch {
+    fn apply(&self, p: &mut Product) {
+        if let Some(v) = &self.display_name {
+            p.display_name = v.clone();
+        }
+        if let Some(v) = &self.description {
+            p.description = v.clone();
+        }
+        if let Some(v) = &self.scopes {
+            p.scopes = v.clone();
+        }
+        if let Some(v) = self.rate_plan {
+            p.rate_plan = v;
+        }
+        if let Some(v) = self.approval {
+            p.approval = v;
+        }
+        if let Some(v) = self.visibility {
+            p.visibility = v;
         }
     }
 }

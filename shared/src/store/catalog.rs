@@ -14,15 +14,18 @@ pub enum Table {
     Apps,
     AppNames,
     Clients,
+    /// API products by name ([`crate::product::Product`]).
+    Products,
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Developers,
         Table::DeveloperEmails,
         Table::Apps,
         Table::AppNames,
         Table::Clients,
+        Table::Products,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +35,7 @@ impl Table {
             Table::Apps => "apps",
             Table::AppNames => "app_names",
             Table::Clients => "clients",
+            Table::Products => "products",
         }
     }
 

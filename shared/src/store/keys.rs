@@ -77,6 +77,16 @@ impl KeySpace {
         format!("{}duc:{{{hash}}}", self.prefix)
     }
 
+    /// A developer portal session, by the keyed hash of its cookie (the hash is the tag).
+    pub fn portal_session(&self, hash: &str) -> String {
+        format!("{}psess:{{{hash}}}", self.prefix)
+    }
+
+    /// A developer portal sign-in in progress, by its upstream `state` (the tag).
+    pub fn portal_signin(&self, state: &str) -> String {
+        format!("{}psign:{{{state}}}", self.prefix)
+    }
+
     /// The pub/sub channel of [`super::Revocation`] announcements.
     pub fn revocation_channel(&self) -> String {
         format!("{}revocations", self.prefix)

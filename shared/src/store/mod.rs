@@ -16,6 +16,7 @@
 //! * [`proofs`] — [`ProofStore`]: the DPoP proofs' replay cache (RFC 9449 §11.1).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
+//! * [`sessions`] — [`SessionStore`]: the developer portal's sessions and sign-ins.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
@@ -33,6 +34,7 @@ pub mod memory;
 pub mod proofs;
 pub mod redis;
 pub mod revocation;
+pub mod sessions;
 pub mod subscription;
 pub mod tokens;
 
@@ -49,6 +51,7 @@ pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use proofs::ProofStore;
 pub use revocation::{Revocation, RevocationStream};
+pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
@@ -62,6 +65,7 @@ pub trait Store:
     + ProofStore
     + LimitStore
     + AnalyticsStore
+    + SessionStore
     + DeviceStore
     + std::fmt::Debug
 {

@@ -80,11 +80,19 @@ async fn two_brokers_and_two_proxies_share_tokens_revocations_quotas_and_usage()
     }
     let took = start.elapsed();
     assert!(took < Duration::from_millis(100), "refused after {took:?}");
-    assert_eq!(
-        proxy_b.get("/orders", &token).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    calls += 1;
+    // Proxy B hears the same announcement from its own node (the cluster bus relays it); it
+    // is held to the documented revocation promise (1 s), not to A's figure.
+    loop {
+        calls += 1;
+        match proxy_b.get("/orders", &token).await.status() {
+            StatusCode::UNAUTHORIZED => break,
+            status => assert_eq!(status, StatusCode::OK),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "proxy B never refused"
+        );
+    }
 
     // A quota of 20 per hour, 60 concurrent callers over both proxies: exactly 20 admitted.
     let fresh = broker_b.access_token(&client).await;

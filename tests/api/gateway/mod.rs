@@ -15,6 +15,7 @@ mod forwarding;
 mod methods;
 mod normalise;
 mod policies;
+mod refusal_events;
 mod refusals;
 mod relay;
 mod reload;

@@ -71,4 +71,5 @@ mod catalog;
 mod devices;
 mod limits;
 mod proofs;
+mod sessions;
 mod tokens;

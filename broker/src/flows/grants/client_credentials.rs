@@ -18,7 +18,7 @@ pub async fn grant(
     state: &AppState,
 ) -> Result<TokenResponse, OAuthError> {
     let app = &client.app;
-    let scope = granted_scope(form.get("scope"), &app.scopes)?;
+    let scope = granted_scope(form.get("scope"), &app.effective_scopes())?;
     let ttl = state.config.tokens.access_token_ttl_secs;
     let minted = state
         .tokens

@@ -74,7 +74,7 @@ pub async fn grant(
         ));
     }
     upstream(state)?;
-    let scope = granted_scope(form.get("scope"), &client.app.scopes)?;
+    let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
     let checked = check(subject, kind, client, state).await?;
     // Every scope rule is checked before the subject token is marked used.
     let scope = match &checked.subject {

@@ -66,7 +66,7 @@ pub async fn verify(
         app_name: Some(app.name.clone()),
         developer_id: Some(app.developer_id),
         sub: None,
-        scopes: app.scopes.iter().map(str::to_string).collect(),
+        scopes: app.effective_scopes().iter().map(str::to_string).collect(),
         claims: app
             .attributes
             .iter()
@@ -74,7 +74,7 @@ pub async fn verify(
             .collect(),
         id_token: None,
         jkt: None,
-        rate_plan: app.rate_plan,
+        rate_plan: app.effective_rate_plan(),
         family: None,
     });
     let expires_at = cred.expires_at.unwrap_or(i64::MAX);

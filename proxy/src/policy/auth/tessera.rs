@@ -105,6 +105,7 @@ fn caller_of(a: Active) -> (Caller, i64) {
     for (k, v) in claims {
         all.entry(k).or_insert(v);
     }
+    let rate_plan = app.effective_rate_plan();
     let caller = Caller {
         client_id: record.client_id,
         app_id: Some(app.id),
@@ -114,7 +115,7 @@ fn caller_of(a: Active) -> (Caller, i64) {
         scopes: record.scope.iter().map(str::to_string).collect(),
         claims: all,
         id_token,
-        rate_plan: app.rate_plan,
+        rate_plan,
         family: record.family,
         jkt: record.jkt,
     };

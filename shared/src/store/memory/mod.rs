@@ -15,6 +15,7 @@ mod devices;
 mod limits;
 mod logins;
 mod proofs;
+mod sessions;
 mod tokens;
 
 use super::limits::BackoffState;
@@ -70,6 +71,9 @@ struct Inner {
     /// Device authorizations by device code hash, and user code hash → device code hash.
     devices: Expiring<devices::Device>,
     device_codes: Expiring<String>,
+    /// Portal sessions (by cookie hash) and sign-ins in progress (by state).
+    sessions: Expiring<String>,
+    signins: Expiring<String>,
     /// [`super::ProofStore`] records: DPoP proofs seen.
     proofs: Expiring<()>,
     writes: u64,

@@ -16,6 +16,7 @@ mod limits;
 mod logins;
 mod proofs;
 mod pubsub;
+mod sessions;
 mod tokens;
 
 use super::keys::KeySpace;

@@ -1,0 +1,25 @@
+//! The developer portal and operator console in a real browser: headless Chromium driven by
+//! chromedriver over WebDriver (fantoccini), against the real broker on a real Redis, the
+//! development identity provider as the upstream, and the proxy in front of the sample
+//! backend. One chromedriver per test binary ([`driver`]); screenshots under
+//! `target/screenshots/`.
+//!
+//! Needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`, which
+//! `.ci/run` installs): without them the tests fail, loudly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+#[path = "../api/redis_server.rs"]
+mod redis_server;
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+#[allow(dead_code)]
+#[path = "../api/world.rs"]
+mod world;
+
+mod driver;
+mod walk;
