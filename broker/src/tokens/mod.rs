@@ -30,10 +30,13 @@
 //!
 //! # Layout
 //! * this file — [`Tokens`]: access tokens, families, codes, revocation.
-//! * [`refresh`] — the refresh grant's rotation; [`grace`] — its sealed successor.
+//! * [`refresh`] — the refresh grant's rotation and why one fails ([`RefreshError`]);
+//!   [`grace`] — its sealed successor.
 
 pub mod grace;
 pub mod refresh;
+
+pub use refresh::RefreshError;
 
 use std::collections::BTreeMap;
 
@@ -90,21 +93,6 @@ pub struct Issued {
     pub refresh_token: Option<Sensitive>,
     pub family: String,
     pub identity: Identity,
-}
-
-/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope.
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    #[error("the refresh token is invalid, expired or revoked")]
-    Invalid,
-    #[error("the refresh token was already used; the login is revoked")]
-    Reused,
-    #[error("the requested scope exceeds the original grant")]
-    Scope,
-    #[error("the refresh token is bound to another DPoP key")]
-    Binding,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Lifetimes, from the configuration.

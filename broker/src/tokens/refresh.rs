@@ -8,7 +8,23 @@ use tessera_shared::store::{RotateRequest, Rotation};
 use tessera_shared::time::now;
 use tessera_shared::token::TokenKind;
 
-use super::{grace, Issued, Minted, RefreshError, Tokens};
+use super::{grace, Issued, Minted, Tokens};
+
+/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope
+/// (`invalid_scope`) and a refresh token bound to another DPoP key (`invalid_dpop_proof`).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is invalid, expired or revoked")]
+    Invalid,
+    #[error("the refresh token was already used; the login is revoked")]
+    Reused,
+    #[error("the requested scope exceeds the original grant")]
+    Scope,
+    #[error("the refresh token is bound to another DPoP key")]
+    Binding,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 impl Tokens {
     /// RFC 6749 §6: rotates `refresh_token` for the authenticated `app` / `client_id`, with the

@@ -5,9 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use super::proxy::{world_with, PUBLIC};
 use super::*;
-use crate::gateway::{route, spawn_proxy_with};
-use crate::helpers::{assert_oauth_error, shared_redis_url, spawn_app, spawn_app_with};
+use crate::helpers::{assert_oauth_error, shared_redis_url, spawn_app_with};
 
 #[tokio::test]
 async fn the_token_endpoint_hands_out_a_nonce_and_accepts_it() {
@@ -31,30 +31,10 @@ async fn the_token_endpoint_hands_out_a_nonce_and_accepts_it() {
 
 #[tokio::test]
 async fn the_proxy_answers_use_dpop_nonce_then_accepts_the_retry() {
-    let broker = spawn_app().await;
-    let backend = CountingBackend::spawn();
-    let routes = json!([route("orders", "/orders", &backend.base, json!({}))]);
-    let proxy = spawn_proxy_with(&broker, routes, |cfg| {
-        cfg["server"]["public_url"] = json!("https://api.example.com");
-        cfg["dpop"] = json!({ "require_nonce": true });
-    })
-    .await;
-    let client = broker.default_client().await;
-    let key = DpopKey::generate();
-    let token = bound_token(&broker, &client, &key).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = "https://api.example.com/orders";
-    let call = |proof: String| {
-        proxy
-            .http
-            .get(proxy.url("/orders"))
-            .header("Authorization", format!("DPoP {token}"))
-            .header("DPoP", proof)
-            .send()
-    };
-    let res = call(key.proof("GET", url, Some(&token))).await.unwrap();
+    let w = world_with(|cfg| cfg["dpop"] = json!({ "require_nonce": true })).await;
+    let url = format!("{PUBLIC}/orders");
+    let proof = w.key.proof("GET", &url, Some(&w.token));
+    let res = w.call("GET", "/orders", &w.dpop(), Some(&proof)).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let challenge = res.headers()["www-authenticate"].to_str().unwrap();
     assert!(
@@ -62,10 +42,9 @@ async fn the_proxy_answers_use_dpop_nonce_then_accepts_the_retry() {
         "{challenge}"
     );
     let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_string();
-    assert_eq!(backend.hits(), 0);
-    let res = call(key.proof_with_nonce("GET", url, Some(&token), &nonce))
-        .await
-        .unwrap();
+    assert_eq!(w.backend.hits(), 0);
+    let proof = w.key.proof_with_nonce("GET", &url, Some(&w.token), &nonce);
+    let res = w.call("GET", "/orders", &w.dpop(), Some(&proof)).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(backend.hits(), 1);
+    assert_eq!(w.backend.hits(), 1);
 }
