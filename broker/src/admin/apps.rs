@@ -151,6 +151,7 @@ pub struct UpdateApp {
     /// Seconds, or `null` (the configured default).
     #[serde(default, deserialize_with = "super::validate::present")]
     refresh_idle_secs: Option<Option<u64>>,
+    /// Every token request must carry a DPoP proof (RFC 9449).
     dpop_required: Option<bool>,
 }
 

@@ -47,6 +47,7 @@ pub struct AppView<'a> {
     pub token_endpoint_auth_method: Option<&'static str>,
     pub pkce_required: bool,
     pub token_exchange_clients: &'a [String],
+    /// Every token request must carry a DPoP proof (RFC 9449).
     pub dpop_required: bool,
     /// The RFC 7591 `client_name` of a dynamically registered app.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -31,7 +31,7 @@ async fn the_token_endpoint_hands_out_a_nonce_and_accepts_it() {
 
 #[tokio::test]
 async fn the_proxy_answers_use_dpop_nonce_then_accepts_the_retry() {
-    let w = world_with(|cfg| cfg["dpop"] = json!({ "require_nonce": true })).await;
+    let w = world_with(|cfg, _, _| cfg["dpop"] = json!({ "require_nonce": true })).await;
     let url = format!("{PUBLIC}/orders");
     let proof = w.key.proof("GET", &url, Some(&w.token));
     let res = w.call("GET", "/orders", &w.dpop(), Some(&proof)).await;

@@ -22,21 +22,23 @@ pub(super) struct World {
 }
 
 async fn world() -> World {
-    world_with(|_| {}).await
+    world_with(|_, _, _| {}).await
 }
 
 /// Broker, counting backend, a proxy known as [`PUBLIC`] with `tweak` applied to its
-/// configuration, and a token bound to a key.
-pub(super) async fn world_with(tweak: impl FnOnce(&mut serde_json::Value)) -> World {
+/// configuration (given the broker and the token's client), and a token bound to a key.
+pub(super) async fn world_with(
+    tweak: impl FnOnce(&mut serde_json::Value, &TestApp, &Client),
+) -> World {
     let broker = spawn_app().await;
     let backend = CountingBackend::spawn();
+    let client = broker.default_client().await;
     let routes = json!([route("orders", "/orders", &backend.base, json!({}))]);
     let proxy = spawn_proxy_with(&broker, routes, |cfg| {
         cfg["server"]["public_url"] = json!(PUBLIC);
-        tweak(cfg);
+        tweak(cfg, &broker, &client);
     })
     .await;
-    let client = broker.default_client().await;
     let key = DpopKey::generate();
     let token = bound_token(&broker, &client, &key).await["access_token"]
         .as_str()
@@ -253,7 +255,7 @@ async fn two_proof_headers_on_the_wire_are_refused() {
 
 #[tokio::test]
 async fn a_proxy_that_does_not_know_its_public_url_refuses_bound_tokens() {
-    let w = world_with(|cfg| cfg["server"]["public_url"] = json!(null)).await;
+    let w = world_with(|cfg, _, _| cfg["server"]["public_url"] = json!(null)).await;
     // Neither the URL it would be known by, nor its own address (the Host header), will do.
     for url in [format!("{PUBLIC}/orders"), w.proxy.url("/orders")] {
         let proof = w.key.proof("GET", &url, Some(&w.token));
@@ -266,4 +268,30 @@ async fn a_proxy_that_does_not_know_its_public_url_refuses_bound_tokens() {
         );
     }
     assert_eq!(w.backend.hits(), 0);
+}
+
+#[tokio::test]
+async fn a_proxy_without_a_store_reads_the_binding_from_introspection() {
+    let w = world_with(|cfg, broker, client| {
+        cfg["store"] = json!({ "url": "" });
+        // The token's own (confidential) client may introspect it.
+        cfg["introspection"] = json!({
+            "url": broker.url("/introspect"),
+            "client_id": client.id,
+            "client_secret": client.secret,
+        });
+    })
+    .await;
+    let url = format!("{PUBLIC}/orders");
+    let res = w
+        .call("GET", "/orders", &format!("Bearer {}", w.token), None)
+        .await;
+    assert_dpop_refusal(res, "invalid_token").await;
+    let proof = w.key.proof("GET", &url, Some(&w.token));
+    let res = w.call("GET", "/orders", &w.dpop(), Some(&proof)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The replay cache is in memory here, per instance: still one use per proof.
+    let res = w.call("GET", "/orders", &w.dpop(), Some(&proof)).await;
+    assert_dpop_refusal(res, "invalid_dpop_proof").await;
+    assert_eq!(w.backend.hits(), 1);
 }
