@@ -23,9 +23,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use moka::sync::Cache;
 use serde::Deserialize;
+use tessera_shared::store::follow::{follow, Follower};
 use tessera_shared::store::{Revocation, Store};
 use tessera_shared::time::now_ms;
 
@@ -224,52 +224,29 @@ impl TokenCache {
     }
 }
 
-/// How often the listener checks that Redis still answers (on the command connection) while
-/// subscribed. The subscription's own connection is pinged by the store
-/// (`tessera_shared::store::subscription`): a silently dead subscription ends its stream within
-/// 250 ms + `store.command_timeout_ms`.
-const HEARTBEAT: Duration = Duration::from_millis(250);
+/// The token cache and the proxy's counters, as the revocation channel's follower.
+struct Followed {
+    cache: Arc<TokenCache>,
+    metrics: Metrics,
+}
 
-/// Keeps the revocation subscription up for as long as the process runs: subscribe, apply
-/// every announcement, and on loss flush and retry (backing off up to 2 s).
-pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metrics) {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match store.revocations().await {
-            Ok(mut stream) => {
-                backoff = Duration::from_millis(50);
-                cache.set_live(true);
-                metrics.revocation_subscribed.set(1);
-                tracing::info!("revocation channel subscribed; token cache enabled");
-                // A killed Redis does not always end the subscription promptly: a heartbeat
-                // on the store's command connection notices the outage within a beat.
-                let mut beat = tokio::time::interval(HEARTBEAT);
-                loop {
-                    tokio::select! {
-                        r = stream.next() => match r {
-                            Some(r) => {
-                                cache.apply(&r);
-                                metrics.revocations.inc();
-                            }
-                            None => break,
-                        },
-                        _ = beat.tick() => {
-                            if store.ping().await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                cache.set_live(false);
-                metrics.revocation_subscribed.set(0);
-                metrics.cache_flushes.inc();
-                tracing::warn!("revocation channel lost; token cache flushed until it is back");
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "revocation channel unavailable");
-            }
+impl Follower for Followed {
+    fn set_live(&self, live: bool) {
+        self.cache.set_live(live);
+        self.metrics.revocation_subscribed.set(i64::from(live));
+        if !live {
+            self.metrics.cache_flushes.inc();
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
+
+    fn apply(&self, r: &Revocation) {
+        self.cache.apply(r);
+        self.metrics.revocations.inc();
+    }
+}
+
+/// Keeps the revocation subscription up for as long as the process runs
+/// ([`tessera_shared::store::follow`]): apply every announcement, flush on loss.
+pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metrics) {
+    follow(store, Arc::new(Followed { cache, metrics }), "tokens").await
 }

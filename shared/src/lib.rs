@@ -14,7 +14,8 @@
 //!   ([`model::RedirectUri`], [`scope::ScopeSet`]).
 //! * [`store`] — the storage traits, one per concern, and their two implementations (Redis,
 //!   in-memory); the one module that builds Redis key names.
-//! * [`catalog`] — developer and app registry on top of the store.
+//! * [`catalog`] — developer and app registry on top of the store (with the broker's apps in
+//!   process, `catalog::cached`).
 //! * [`tokens`] — looking access tokens up ([`tokens::TokenLookup`]): the broker's
 //!   introspection and the proxy.
 //! * [`rate`] — spike-arrest rates, quota periods and app rate plans; [`limiter`] — in-process

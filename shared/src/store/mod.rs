@@ -13,7 +13,8 @@
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
-//! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
+//! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to;
+//!   [`follow`] — the loop that keeps a cache honest by it (proxy tokens, broker apps).
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, through a self-reconnecting multiplexed connection with timeouts;
 //!   multi-key updates are the Lua scripts in `redis/scripts/`. [`memory`] — the embedded
@@ -21,6 +22,7 @@
 
 pub mod analytics;
 pub mod catalog;
+pub mod follow;
 pub mod keys;
 pub mod limits;
 pub mod logins;
