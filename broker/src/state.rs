@@ -82,7 +82,10 @@ impl AppState {
             config.tokens.authorization_code_ttl_secs,
         );
         let usage = Events::new(store.clone(), config.admin.usage_max_events);
-        let catalog = Catalog::new(store, keys.clone());
+        let mut catalog = Catalog::new(store, keys.clone());
+        // Apps in process (issue 11, P3/P4), trusted once `run_until_stopped` follows the
+        // revocation channel.
+        catalog.cache_apps();
         let t = &config.tokens;
         let life = Lifetimes {
             access_secs: t.access_token_ttl_secs,

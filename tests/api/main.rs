@@ -10,6 +10,7 @@
 )]
 
 mod admin;
+mod app_cache;
 mod authorize;
 mod bounded_inputs;
 mod broker_dev_idp;

@@ -16,7 +16,8 @@
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
 //! * [`sessions`] — [`SessionStore`]: the developer portal's sessions and sign-ins.
-//! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
+//! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to;
+//!   [`follow`] — the loop that keeps a cache honest by it (proxy tokens, broker apps).
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
 //!   connections with timeouts; multi-key updates are the Lua scripts in `redis/scripts/`, each
@@ -26,6 +27,7 @@
 pub mod analytics;
 pub mod catalog;
 pub mod devices;
+pub mod follow;
 pub mod keys;
 pub mod limits;
 pub mod logins;
