@@ -285,6 +285,11 @@ pub struct Identity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_sealed: Option<String>,
     pub auth_time: i64,
+    /// The upstream session (`sid` of the upstream `id_token`, OpenID Connect Back-Channel
+    /// Logout 1.0 §2.1), when the upstream sent one: the login is revoked when that session
+    /// ends upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// One login's grant: what every access and refresh token of the family stands for.

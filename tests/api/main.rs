@@ -26,6 +26,7 @@ mod id_tokens;
 mod introspect;
 mod login_binding;
 mod login_limits;
+mod logout;
 mod metadata;
 mod page_headers;
 mod python_clients;

@@ -9,6 +9,8 @@
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
 //! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
 //!   grant; [`scope`] — the scope rules.
+//! * [`backchannel_logout`] — the upstream ends a session (OpenID Connect Back-Channel Logout
+//!   1.0): every login of it is revoked.
 //! * [`introspection`] (RFC 7662) and [`revocation`] (RFC 7009); [`discovery`] — the RFC 8414
 //!   and OpenID Connect Discovery document.
 //! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
@@ -17,6 +19,7 @@
 //!   registration and the token endpoint alike.
 
 pub mod authorize;
+pub mod backchannel_logout;
 pub mod callback;
 pub mod client_auth;
 pub mod client_metadata;

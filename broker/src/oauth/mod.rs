@@ -7,9 +7,11 @@
 //!   its browser.
 //! * [`token`] — `POST /token`; [`introspect`] (RFC 7662); [`revoke`] (RFC 7009).
 //! * [`register`] (RFC 7591) and [`client_config`] (RFC 7592).
+//! * [`backchannel_logout`] — the upstream's logout (OpenID Connect Back-Channel Logout 1.0).
 //! * [`metadata`] — RFC 8414 and OpenID Connect Discovery documents, and the JWKS.
 
 pub mod authorize;
+pub mod backchannel_logout;
 pub mod browser;
 pub mod callback;
 pub mod client_config;
@@ -39,6 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/authorize", web::get().to(authorize::authorize))
         .route("/callback", web::get().to(callback::callback))
+        .route(
+            "/backchannel_logout",
+            web::post().to(backchannel_logout::backchannel_logout),
+        )
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(metadata::metadata),

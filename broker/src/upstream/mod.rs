@@ -12,12 +12,14 @@
 //! * [`id_token`] — `id_token` validation with openidconnect (signature, `iss`, `aud`, `azp`,
 //!   `exp`/`iat` with leeway, `nonce`, algorithm allow-list).
 //! * [`jwt`] — upstream JWT access tokens (token exchange), with jsonwebtoken.
+//! * [`logout_token`] — back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0).
 //! * [`claims`] — the configured claim mapping.
 
 pub mod claims;
 pub mod http;
 pub mod id_token;
 pub mod jwt;
+pub mod logout_token;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

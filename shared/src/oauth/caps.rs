@@ -53,7 +53,7 @@ pub const CALLBACK: Caps = Caps {
     other: 1024,
 };
 
-/// Form bodies of `/token`, `/introspect` and `/revoke`.
+/// Form bodies of `/token`, `/introspect`, `/revoke` and `/backchannel_logout`.
 pub const FORM: Caps = Caps {
     params: &[
         ("grant_type", 128),
@@ -75,6 +75,7 @@ pub const FORM: Caps = Caps {
         ("resource", 2048),
         ("token", 4096),
         ("token_type_hint", 64),
+        ("logout_token", 8192),
     ],
     other: 1024,
 };

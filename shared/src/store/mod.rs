@@ -13,6 +13,8 @@
 //! * [`logins`] — [`LoginStore`]: pending logins, authorization codes, replay marks.
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
+//! * [`sessions`] — [`SessionStore`]: logins indexed by upstream session (`sid`) and subject,
+//!   for upstream logout.
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
@@ -29,6 +31,7 @@ pub mod logins;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
+pub mod sessions;
 pub mod subscription;
 pub mod tokens;
 
@@ -43,6 +46,7 @@ pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use revocation::{Revocation, RevocationStream};
+pub use sessions::{SessionStore, UpstreamKey};
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
@@ -50,7 +54,13 @@ pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 /// backend cannot answer.
 #[async_trait]
 pub trait Store:
-    CatalogStore + TokenStore + LoginStore + LimitStore + AnalyticsStore + std::fmt::Debug
+    CatalogStore
+    + TokenStore
+    + LoginStore
+    + SessionStore
+    + LimitStore
+    + AnalyticsStore
+    + std::fmt::Debug
 {
     /// Round trip to the backend (readiness).
     async fn ping(&self) -> Result<(), StoreError>;

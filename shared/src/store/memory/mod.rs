@@ -13,6 +13,7 @@ mod analytics;
 mod catalog;
 mod limits;
 mod logins;
+mod sessions;
 mod tokens;
 
 use super::limits::BackoffState;
@@ -57,6 +58,8 @@ struct Inner {
     codes: Expiring<(String, Option<String>)>,
     families: Expiring<FamilyState>,
     user_families: Expiring<std::collections::BTreeSet<String>>,
+    /// [`super::SessionStore`]: families by upstream session or subject.
+    upstream_logins: Expiring<std::collections::BTreeSet<String>>,
     quotas: Expiring<u64>,
     /// GCRA theoretical arrival times (µs of the store's clock), by limiter and subject.
     rates: Expiring<u64>,

@@ -14,6 +14,7 @@ mod conn;
 mod limits;
 mod logins;
 mod pubsub;
+mod sessions;
 mod tokens;
 
 use super::keys::KeySpace;

@@ -1,0 +1,64 @@
+//! Logins indexed by the upstream session and user that started them, and revoked together
+//! when the upstream ends that session or every session of that user (OpenID Connect
+//! Back-Channel Logout 1.0 §2.7: the RP "destroys the session(s)" the logout token names).
+//!
+//! Every family a user grant starts is recorded under the upstream `sid` of its identity (when
+//! the upstream sent one) and under its upstream `sub`, both scoped to the upstream issuer, for
+//! as long as the family lives ([`tessera_shared::store::SessionStore`]). Revoking goes through
+//! the ordinary family revocation, so the proxies hear of it on the revocation channel.
+
+use tessera_shared::error::StoreError;
+use tessera_shared::model::Identity;
+use tessera_shared::store::UpstreamKey;
+
+use super::Tokens;
+
+impl Tokens {
+    /// Records the new login `family` of `identity` under its upstream session and subject,
+    /// for `ttl_secs` at least (the family's lifetime). Nothing without an upstream.
+    pub(super) async fn index_upstream(
+        &self,
+        identity: &Identity,
+        family: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let Some(issuer) = self.upstream_issuer.as_deref() else {
+            return Ok(());
+        };
+        let store = self.store();
+        if let Some(sid) = identity.sid.as_deref() {
+            let key = UpstreamKey::Session { issuer, sid };
+            store.upstream_login_add(key, family, ttl_secs).await?;
+        }
+        let key = UpstreamKey::Subject {
+            issuer,
+            sub: &identity.sub,
+        };
+        store.upstream_login_add(key, family, ttl_secs).await
+    }
+
+    /// Revokes every login the upstream session `sid` started (when given), else every login
+    /// of the upstream user `sub`; returns how many logins that was. The revoked families
+    /// leave the index; a login indexed meanwhile stays.
+    pub async fn revoke_upstream(
+        &self,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let Some(issuer) = self.upstream_issuer.as_deref() else {
+            return Ok(0);
+        };
+        let key = match (sid, sub) {
+            (Some(sid), _) => UpstreamKey::Session { issuer, sid },
+            (None, Some(sub)) => UpstreamKey::Subject { issuer, sub },
+            (None, None) => return Ok(0),
+        };
+        let store = self.store();
+        let families = store.upstream_logins(key).await?;
+        for f in &families {
+            store.family_revoke(f).await?;
+        }
+        store.upstream_logins_forget(key, &families).await?;
+        Ok(families.len())
+    }
+}

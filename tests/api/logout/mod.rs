@@ -1,0 +1,94 @@
+//! Upstream logout reaches every token: OpenID Connect Back-Channel Logout 1.0 from the
+//! development identity provider (standing in for Okta) to the broker, down to the proxy's
+//! cache; and what the broker refuses as a logout token.
+
+mod backchannel;
+mod bad_tokens;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::gateway::{echoed, route, spawn_echo, spawn_proxy, TestProxy};
+use crate::helpers::*;
+use crate::world::*;
+
+/// A deployment with alice logged in: the broker and the dev IdP (which knows the broker's
+/// back-channel logout URI), a code-flow app, the proxy in front of the echo backend.
+pub struct Scene {
+    pub w: World,
+    pub c: Client,
+    pub proxy: TestProxy,
+}
+
+pub async fn scene() -> Scene {
+    let w = spawn_world().await;
+    let c = code_client(&w, json!({})).await;
+    let echo = spawn_echo();
+    let proxy = spawn_proxy(
+        &w.app,
+        json!([route("orders", "/orders", &echo, json!({}))]),
+    )
+    .await;
+    Scene { w, c, proxy }
+}
+
+impl Scene {
+    /// Alice logs in through the app (a new session at the dev IdP) and the proxy lets her
+    /// access token through: her token response.
+    pub async fn alice_logs_in(&self) -> Value {
+        let tokens = alice_tokens(&self.w, &self.c, "read").await;
+        echoed(self.proxy.get("/orders", &access(&tokens)).await).await;
+        tokens
+    }
+
+    /// POSTs `logout_token` to the broker's back-channel logout endpoint, as the upstream does.
+    pub async fn send_logout_token(&self, logout_token: &str) -> reqwest::Response {
+        self.w
+            .app
+            .http
+            .post(self.w.app.url("/backchannel_logout"))
+            .form(&[("logout_token", logout_token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Whether `tokens` still work: introspection and a refresh (which rotates them: the
+    /// fresh pair is returned when it worked).
+    pub async fn refresh(&self, tokens: &Value) -> Option<Value> {
+        let rt = tokens["refresh_token"].as_str().unwrap();
+        let res = self
+            .w
+            .app
+            .token(
+                &self.c,
+                &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+            )
+            .await;
+        match res.status() {
+            StatusCode::OK => Some(json_of(res).await),
+            _ => {
+                assert_oauth_error(res, 400, "invalid_grant").await;
+                None
+            }
+        }
+    }
+
+    /// The upstream login index in Redis: `ulog:` keys and their members (family ids).
+    pub async fn login_index(&self) -> Vec<(String, String)> {
+        let mut all = self.w.app.stored().await;
+        all.retain(|(k, _)| k.contains("ulog:"));
+        all
+    }
+
+    /// The stored family hash of `family` (`rec`, `cur`, `revoked` fields joined).
+    pub async fn family(&self, family: &str) -> Option<String> {
+        let all = self.w.app.stored().await;
+        let key = format!("{}fam:{{{family}}}", self.w.app.prefix);
+        all.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+pub fn access(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_string()
+}
