@@ -124,7 +124,7 @@ pub(crate) struct Login<'a> {
     pub nonce: Option<&'a str>,
     /// When the user typed their password.
     pub auth_time: i64,
-    /// The session at the provider ([`crate::sessions`]).
+    /// The session at the provider (its `sid`).
     pub sid: Option<&'a str>,
 }
 

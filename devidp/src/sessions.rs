@@ -1,7 +1,7 @@
 //! Sessions at the provider: each sign-in through the login form starts one, with a random
 //! `sid` that goes into every `id_token` issued from it (OpenID Connect Back-Channel Logout
 //! 1.0 §2.1, `backchannel_logout_session_supported`), and the clients that received one. When
-//! the session ends, those clients are told ([`crate::logout`]).
+//! the session ends, those clients are told (the `logout` module).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;

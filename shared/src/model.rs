@@ -100,6 +100,10 @@ pub struct App {
     pub developer_id: Uuid,
     pub name: String,
     pub redirect_uris: Vec<RedirectUri>,
+    /// Where the broker may send the browser back after an RP-initiated logout (OpenID Connect
+    /// RP-Initiated Logout 1.0 §3.1 `post_logout_redirect_uris`), compared byte for byte.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
     #[serde(default)]

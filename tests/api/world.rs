@@ -35,6 +35,8 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
         );
         // What the operator registers at Okta for the broker (docs/operations.md).
         cfg.clients[0].backchannel_logout_uri = Some(format!("{broker_issuer}/backchannel_logout"));
+        cfg.clients[0].post_logout_redirect_uris =
+            vec![format!("{broker_issuer}/end_session/callback")];
         cfg
     })
     .expect("dev idp starts");

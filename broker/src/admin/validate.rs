@@ -78,6 +78,10 @@ pub fn redirect_uris(v: Vec<String>) -> Result<Vec<RedirectUri>, AdminError> {
     client_rules::redirect_uris(&v).map_err(broken)
 }
 
+pub fn post_logout_redirect_uris(v: Vec<String>) -> Result<Vec<RedirectUri>, AdminError> {
+    client_rules::post_logout_redirect_uris(&v).map_err(broken)
+}
+
 pub fn grant_types(v: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
     client_rules::grant_types(&v, GrantType::ALL).map_err(broken)
 }

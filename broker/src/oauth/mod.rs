@@ -8,6 +8,7 @@
 //! * [`token`] — `POST /token`; [`introspect`] (RFC 7662); [`revoke`] (RFC 7009).
 //! * [`register`] (RFC 7591) and [`client_config`] (RFC 7592).
 //! * [`backchannel_logout`] — the upstream's logout (OpenID Connect Back-Channel Logout 1.0).
+//! * [`end_session`] — an app's logout (OpenID Connect RP-Initiated Logout 1.0).
 //! * [`metadata`] — RFC 8414 and OpenID Connect Discovery documents, and the JWKS.
 
 pub mod authorize;
@@ -15,6 +16,7 @@ pub mod backchannel_logout;
 pub mod browser;
 pub mod callback;
 pub mod client_config;
+pub mod end_session;
 pub mod introspect;
 pub mod login_cookie;
 pub mod metadata;
@@ -41,6 +43,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/authorize", web::get().to(authorize::authorize))
         .route("/callback", web::get().to(callback::callback))
+        .service(
+            web::resource("/end_session")
+                .route(web::get().to(end_session::end_session))
+                .route(web::post().to(end_session::end_session)),
+        )
+        .route(
+            "/end_session/callback",
+            web::get().to(end_session::callback),
+        )
         .route(
             "/backchannel_logout",
             web::post().to(backchannel_logout::backchannel_logout),

@@ -62,3 +62,29 @@ impl Tokens {
         Ok(families.len())
     }
 }
+
+impl Tokens {
+    /// Revokes the login `family` of `app` (an RP-initiated logout) and returns its upstream
+    /// `id_token`, opened, when it kept one. A login of another app, or an unknown one, is
+    /// left alone (`None`).
+    pub async fn end_login(
+        &self,
+        app: &tessera_shared::model::App,
+        family: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let store = self.store();
+        let Some(state) = store.family_get(family).await? else {
+            return Ok(None);
+        };
+        let Ok(fam) = serde_json::from_str::<tessera_shared::model::FamilyRecord>(&state.record)
+        else {
+            return Ok(None);
+        };
+        if fam.app_id != app.id {
+            return Ok(None);
+        }
+        store.family_revoke(family).await?;
+        let sealed = fam.identity.id_token_sealed.as_deref();
+        Ok(sealed.and_then(|s| self.keys.open(s)))
+    }
+}

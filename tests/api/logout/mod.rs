@@ -4,6 +4,8 @@
 
 mod backchannel;
 mod bad_tokens;
+mod registration;
+mod rp_initiated;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -11,6 +13,9 @@ use serde_json::{json, Value};
 use crate::gateway::{echoed, route, spawn_echo, spawn_proxy, TestProxy};
 use crate::helpers::*;
 use crate::world::*;
+
+/// Where the app wants its users after logging out (registered for the app).
+pub const APP_LOGGED_OUT: &str = "http://127.0.0.1:9/app/logged-out";
 
 /// A deployment with alice logged in: the broker and the dev IdP (which knows the broker's
 /// back-channel logout URI), a code-flow app, the proxy in front of the echo backend.
@@ -22,7 +27,7 @@ pub struct Scene {
 
 pub async fn scene() -> Scene {
     let w = spawn_world().await;
-    let c = code_client(&w, json!({})).await;
+    let c = code_client(&w, json!({"post_logout_redirect_uris": [APP_LOGGED_OUT]})).await;
     let echo = spawn_echo();
     let proxy = spawn_proxy(
         &w.app,
