@@ -6,12 +6,26 @@
 //! the upstream sent one) and under its upstream `sub`, both scoped to the upstream issuer, for
 //! as long as the family lives ([`tessera_shared::store::SessionStore`]). Revoking goes through
 //! the ordinary family revocation, so the proxies hear of it on the revocation channel.
+//!
+//! A login completes in two steps (`/callback`, then the code's redemption, up to a minute
+//! later), so a session may end upstream in between. An ended session's entry therefore keeps a
+//! marker ([`ENDED`]) for a while, written *before* its logins are read: a login of that session
+//! indexed afterwards sees the marker and is revoked as it starts, and one indexed before is
+//! among those read. Only sessions get the marker — a new session has a new `sid`, whereas a
+//! marked `sub` would lock the user out.
 
 use tessera_shared::error::StoreError;
 use tessera_shared::model::Identity;
 use tessera_shared::store::UpstreamKey;
 
 use super::Tokens;
+
+/// The member an ended session's entry holds (never a family id: those are base64url).
+const ENDED: &str = "~ended";
+
+/// How long an ended session's marker lasts: longer than any authorization code lives (60 s at
+/// most), so a code of that session redeemed late starts a revoked login.
+const ENDED_SECS: u64 = 120;
 
 impl Tokens {
     /// Records the new login `family` of `identity` under its upstream session and subject,
@@ -29,6 +43,10 @@ impl Tokens {
         if let Some(sid) = identity.sid.as_deref() {
             let key = UpstreamKey::Session { issuer, sid };
             store.upstream_login_add(key, family, ttl_secs).await?;
+            if store.upstream_logins(key).await?.iter().any(|f| f == ENDED) {
+                tracing::info!("a login of an upstream session that has ended: revoked");
+                store.family_revoke(family).await?;
+            }
         }
         let key = UpstreamKey::Subject {
             issuer,
@@ -54,7 +72,11 @@ impl Tokens {
             (None, None) => return Ok(0),
         };
         let store = self.store();
-        let families = store.upstream_logins(key).await?;
+        if sid.is_some() {
+            store.upstream_login_add(key, ENDED, ENDED_SECS).await?;
+        }
+        let mut families = store.upstream_logins(key).await?;
+        families.retain(|f| f != ENDED);
         for f in &families {
             store.family_revoke(f).await?;
         }

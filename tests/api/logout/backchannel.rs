@@ -64,14 +64,17 @@ async fn the_upstream_ending_alices_sessions_ends_every_login_of_hers() {
     for tokens in [&first, &second] {
         assert_logged_out(&s, tokens).await;
     }
-    // Redis: her sessions are out of the index, her logins revoked; bob's intact.
+    // Redis: her sessions' entries hold only the "ended" marker, her logins are revoked;
+    // bob's intact.
     let index = s.login_index().await;
-    assert_eq!(
-        index.len(),
-        3,
-        "alice's session entries are gone: {index:?}"
-    );
+    let ended = index.iter().filter(|(_, m)| *m == "~ended").count();
+    assert_eq!(ended, 2, "{index:?}");
     for f in &families {
+        let holders = index.iter().filter(|(_, m)| m.contains(f.as_str())).count();
+        assert_eq!(
+            holders, 1,
+            "only her subject's entry still names {f}: {index:?}"
+        );
         let fam = s.family(f).await.expect("the family is kept as revoked");
         assert!(fam.contains("revoked\n1"), "{fam}");
     }
@@ -126,4 +129,27 @@ async fn a_logout_token_naming_a_session_ends_that_session_only() {
     assert_eq!(s.send_logout_token(&token).await.status(), StatusCode::OK);
     assert!(s.refresh(&second).await.is_some());
     let _ = json!(null);
+}
+
+#[tokio::test]
+async fn a_code_redeemed_after_its_upstream_session_ended_starts_a_dead_login() {
+    let s = scene().await;
+    // Alice completes the upstream login (the broker holds her code's id_token, sid included)...
+    let code = code_for(&s.w, &s.c, "read").await;
+    // ...her session ends upstream before the app redeems the code...
+    assert_eq!(s.w.idp.logout_user("alice", true).await, 1);
+    // ...so the login the code starts is revoked as it starts.
+    let res = redeem(&s.w, &s.c, &code).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let tokens = json_of(res).await;
+    assert_eq!(
+        s.proxy.get("/orders", &access(&tokens)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(!s.w.app.is_active(&s.c, &access(&tokens)).await);
+    assert!(s.refresh(&tokens).await.is_none());
+
+    // A new sign-in is a new session, and works.
+    let fresh = s.alice_logs_in().await;
+    assert!(s.refresh(&fresh).await.is_some());
 }
