@@ -9,9 +9,9 @@
 //!
 //! A login completes in two steps (`/callback`, then the code's redemption, up to a minute
 //! later), so a session may end upstream in between. An ended session's entry therefore keeps a
-//! marker ([`ENDED`]) for a while, written *before* its logins are read: a login of that session
-//! indexed afterwards sees the marker and is revoked as it starts, and one indexed before is
-//! among those read. Only sessions get the marker — a new session has a new `sid`, whereas a
+//! marker for a while (`SessionStore::upstream_logins_end`), written *before* its logins are
+//! read: a login of that session indexed afterwards sees the marker (in the same atomic step
+//! that indexes it) and is revoked as it starts, and one indexed before is among those read. Only sessions get the marker — a new session has a new `sid`, whereas a
 //! marked `sub` would lock the user out.
 
 use tessera_shared::error::StoreError;
@@ -19,9 +19,6 @@ use tessera_shared::model::Identity;
 use tessera_shared::store::UpstreamKey;
 
 use super::Tokens;
-
-/// The member an ended session's entry holds (never a family id: those are base64url).
-const ENDED: &str = "~ended";
 
 /// How long an ended session's marker lasts: longer than any authorization code lives (60 s at
 /// most), so a code of that session redeemed late starts a revoked login.
@@ -42,8 +39,7 @@ impl Tokens {
         let store = self.store();
         if let Some(sid) = identity.sid.as_deref() {
             let key = UpstreamKey::Session { issuer, sid };
-            store.upstream_login_add(key, family, ttl_secs).await?;
-            if store.upstream_logins(key).await?.iter().any(|f| f == ENDED) {
+            if store.upstream_login_add(key, family, ttl_secs).await? {
                 tracing::info!("a login of an upstream session that has ended: revoked");
                 store.family_revoke(family).await?;
             }
@@ -52,7 +48,8 @@ impl Tokens {
             issuer,
             sub: &identity.sub,
         };
-        store.upstream_login_add(key, family, ttl_secs).await
+        store.upstream_login_add(key, family, ttl_secs).await?;
+        Ok(())
     }
 
     /// Revokes every login the upstream session `sid` started (when given), else every login
@@ -73,10 +70,9 @@ impl Tokens {
         };
         let store = self.store();
         if sid.is_some() {
-            store.upstream_login_add(key, ENDED, ENDED_SECS).await?;
+            store.upstream_logins_end(key, ENDED_SECS).await?;
         }
-        let mut families = store.upstream_logins(key).await?;
-        families.retain(|f| f != ENDED);
+        let families = store.upstream_logins(key).await?;
         for f in &families {
             store.family_revoke(f).await?;
         }

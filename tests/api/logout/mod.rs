@@ -79,18 +79,40 @@ impl Scene {
         }
     }
 
-    /// The upstream login index in Redis: `ulog:` keys and their members (family ids).
+    /// The upstream login index in Redis: `ulog:` keys and their members (family ids, or
+    /// the "ended" marker), sorted and joined by newlines.
     pub async fn login_index(&self) -> Vec<(String, String)> {
-        let mut all = self.w.app.stored().await;
-        all.retain(|(k, _)| k.contains("ulog:"));
-        all
+        let mut c = self.w.app.redis().await;
+        let pattern = format!("{}ulog:*", self.w.app.prefix);
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for k in keys {
+            let mut members: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(&k)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            members.sort();
+            out.push((k, members.join("\n")));
+        }
+        out.sort();
+        out
     }
 
-    /// The stored family hash of `family` (`rec`, `cur`, `revoked` fields joined).
+    /// The stored family hash of `family` (its fields and values joined by newlines).
     pub async fn family(&self, family: &str) -> Option<String> {
-        let all = self.w.app.stored().await;
+        let mut c = self.w.app.redis().await;
         let key = format!("{}fam:{{{family}}}", self.w.app.prefix);
-        all.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        let fields: Vec<String> = redis::cmd("HGETALL")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        (!fields.is_empty()).then(|| fields.join("\n"))
     }
 }
 

@@ -69,7 +69,35 @@ async fn an_index_entry_lives_as_long_as_its_longest_login(s: Arc<dyn Store>) {
     );
 }
 
+async fn an_ended_session_says_so_to_the_logins_added_after(s: Arc<dyn Store>) {
+    let sid = UpstreamKey::Session {
+        issuer: "https://example.okta.com",
+        sid: "s-ended",
+    };
+    assert!(!s.upstream_login_add(sid, "f1", 60).await.unwrap());
+    s.upstream_logins_end(sid, 1).await.unwrap();
+    assert_eq!(
+        s.upstream_logins(sid).await.unwrap(),
+        ["f1"],
+        "the marker is no login"
+    );
+    assert!(s.upstream_login_add(sid, "f2", 60).await.unwrap(), "ended");
+    s.upstream_logins_forget(sid, &["f1".into(), "f2".into()])
+        .await
+        .unwrap();
+    assert!(
+        s.upstream_login_add(sid, "f3", 60).await.unwrap(),
+        "still ended"
+    );
+    let fresh = UpstreamKey::Session {
+        issuer: "https://example.okta.com",
+        sid: "s-fresh",
+    };
+    assert!(!s.upstream_login_add(fresh, "f4", 60).await.unwrap());
+}
+
 conformance!(
     logins_are_indexed_by_session_and_subject,
-    an_index_entry_lives_as_long_as_its_longest_login
+    an_index_entry_lives_as_long_as_its_longest_login,
+    an_ended_session_says_so_to_the_logins_added_after
 );

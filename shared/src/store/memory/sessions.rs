@@ -1,4 +1,4 @@
-//! In-memory index of logins by upstream session and subject.
+//! In-memory index of logins by upstream session and subject (as `upstream_login_add.lua`).
 
 use std::time::{Duration, Instant};
 
@@ -6,16 +6,17 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::StoreError;
+use crate::store::sessions::ENDED;
 use crate::store::{SessionStore, UpstreamKey};
 
-#[async_trait]
-impl SessionStore for MemoryStore {
-    async fn upstream_login_add(
+impl MemoryStore {
+    /// Adds `member` under `key` for at least `ttl_secs`; whether the entry is marked ended.
+    fn upstream_add(
         &self,
         key: UpstreamKey<'_>,
-        family: &str,
+        member: &str,
         ttl_secs: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let key = key.canonical();
         let mut g = self.lock()?;
         let now = Instant::now();
@@ -24,9 +25,30 @@ impl SessionStore for MemoryStore {
             Some((set, exp)) if exp > now => (set, exp.max(wanted)),
             _ => (Default::default(), wanted),
         };
-        set.insert(family.to_string());
+        set.insert(member.to_string());
+        let ended = set.contains(ENDED);
         g.upstream_logins.0.insert(key, (set, exp));
-        Ok(())
+        Ok(ended)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn upstream_login_add(
+        &self,
+        key: UpstreamKey<'_>,
+        family: &str,
+        ttl_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.upstream_add(key, family, ttl_secs)
+    }
+
+    async fn upstream_logins_end(
+        &self,
+        key: UpstreamKey<'_>,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        self.upstream_add(key, ENDED, ttl_secs).map(|_| ())
     }
 
     async fn upstream_logins(&self, key: UpstreamKey<'_>) -> Result<Vec<String>, StoreError> {
@@ -34,7 +56,7 @@ impl SessionStore for MemoryStore {
             .lock()?
             .upstream_logins
             .get_mut(&key.canonical())
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.iter().filter(|f| *f != ENDED).cloned().collect())
             .unwrap_or_default())
     }
 

@@ -59,6 +59,7 @@ pub struct RedisStore {
     quota: call::Lua,
     gcra: call::Lua,
     backoff: call::Lua,
+    upstream_login_add: call::Lua,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -92,6 +93,7 @@ impl RedisStore {
             quota: script!("quota"),
             gcra: script!("gcra"),
             backoff: script!("backoff"),
+            upstream_login_add: script!("upstream_login_add"),
         })
     }
 }
