@@ -83,8 +83,9 @@ impl Tokens {
 
 impl Tokens {
     /// Revokes the login `family` of `app` (an RP-initiated logout) and returns its upstream
-    /// `id_token`, opened, when it kept one. A login of another app, or an unknown one, is
-    /// left alone (`None`).
+    /// `id_token`, opened, when it kept one. A login of another app, an unknown one, or one
+    /// revoked already is left alone (`None`): the upstream `id_token` is handed out once, for
+    /// the logout that ends the login.
     pub async fn end_login(
         &self,
         app: &tessera_shared::model::App,
@@ -98,7 +99,7 @@ impl Tokens {
         else {
             return Ok(None);
         };
-        if fam.app_id != app.id {
+        if fam.app_id != app.id || state.revoked {
             return Ok(None);
         }
         store.family_revoke(family).await?;

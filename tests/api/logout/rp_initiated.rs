@@ -157,3 +157,43 @@ async fn a_logout_redirect_the_app_did_not_register_is_an_error_page() {
     assert!(s.w.app.is_active(&s.c, &access(&tokens)).await);
     assert_eq!(s.w.idp.sessions_of("alice").len(), 1);
 }
+
+#[tokio::test]
+async fn a_logout_posted_without_a_redirect_ends_on_the_signed_out_page() {
+    let s = scene().await;
+    let tokens = alice_tokens(&s.w, &s.c, "openid read").await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let browser = &s.w.app.http;
+    // §2: POST with a form body works as GET does.
+    let res = browser
+        .post(s.w.app.url("/end_session"))
+        .form(&[("id_token_hint", id_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(!s.w.app.is_active(&s.c, &access(&tokens)).await);
+    let res = browser
+        .get(res.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND, "the provider's logout");
+    let res = browser
+        .get(res.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("location").is_none());
+    assert!(res.text().await.unwrap().contains("Signed out"));
+    // The hint still names the (now revoked) login: a second logout is harmless, and goes
+    // straight to the signed-out page (no upstream id_token is handed out again).
+    let res = browser
+        .get(s.w.app.url("/end_session"))
+        .query(&[("id_token_hint", id_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
