@@ -4,12 +4,12 @@
 //!
 //! Every family a user grant starts is recorded under the upstream `sid` of its identity (when
 //! the upstream sent one) and under its upstream `sub`, both scoped to the upstream issuer, for
-//! as long as the family lives ([`tessera_shared::store::SessionStore`]). Revoking goes through
+//! as long as the family lives ([`tessera_shared::store::UpstreamLoginStore`]). Revoking goes through
 //! the ordinary family revocation, so the proxies hear of it on the revocation channel.
 //!
 //! A login completes in two steps (`/callback`, then the code's redemption, up to a minute
 //! later), so a session may end upstream in between. An ended session's entry therefore keeps a
-//! marker for a while (`SessionStore::upstream_logins_end`), written *before* its logins are
+//! marker for a while (`UpstreamLoginStore::upstream_logins_end`), written *before* its logins are
 //! read: a login of that session indexed afterwards sees the marker (in the same atomic step
 //! that indexes it) and is revoked as it starts, and one indexed before is among those read. Only sessions get the marker — a new session has a new `sid`, whereas a
 //! marked `sub` would lock the user out.

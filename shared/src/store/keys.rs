@@ -90,7 +90,7 @@ impl KeySpace {
         format!("{}ufam:{{{app_id}:{sub}}}", self.prefix)
     }
 
-    /// The logins of one upstream session or subject ([`super::SessionStore`],
+    /// The logins of one upstream session or subject ([`super::UpstreamLoginStore`],
     /// `redis/scripts/upstream_login_add.lua`). The key is a digest of what it indexes: fixed
     /// length whatever the upstream sent, and its own tag.
     pub fn upstream_logins(&self, key: &super::UpstreamKey<'_>) -> String {

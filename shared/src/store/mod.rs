@@ -13,8 +13,8 @@
 //! * [`logins`] — [`LoginStore`]: pending logins, authorization codes, replay marks.
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
-//! * [`sessions`] — [`SessionStore`]: logins indexed by upstream session (`sid`) and subject,
-//!   for upstream logout.
+//! * [`upstream_logins`] — [`UpstreamLoginStore`]: logins indexed by upstream session
+//!   (`sid`) and subject, for upstream logout.
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
 //! * [`keys`] — the only place Redis key names are built.
@@ -31,9 +31,9 @@ pub mod logins;
 pub mod memory;
 pub mod redis;
 pub mod revocation;
-pub mod sessions;
 pub mod subscription;
 pub mod tokens;
+pub mod upstream_logins;
 
 use std::sync::Arc;
 
@@ -46,8 +46,8 @@ pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use revocation::{Revocation, RevocationStream};
-pub use sessions::{SessionStore, UpstreamKey};
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
+pub use upstream_logins::{UpstreamKey, UpstreamLoginStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
 /// channel. Every method fails with [`StoreError::Unavailable`] rather than guessing when the
@@ -57,7 +57,7 @@ pub trait Store:
     CatalogStore
     + TokenStore
     + LoginStore
-    + SessionStore
+    + UpstreamLoginStore
     + LimitStore
     + AnalyticsStore
     + std::fmt::Debug

@@ -55,5 +55,5 @@ macro_rules! conformance {
 mod analytics;
 mod catalog;
 mod limits;
-mod sessions;
 mod tokens;
+mod upstream_logins;

@@ -14,8 +14,8 @@ mod conn;
 mod limits;
 mod logins;
 mod pubsub;
-mod sessions;
 mod tokens;
+mod upstream_logins;
 
 use super::keys::KeySpace;
 use super::subscription;

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::StoreError;
-use crate::store::sessions::ENDED;
-use crate::store::{SessionStore, UpstreamKey};
+use crate::store::upstream_logins::ENDED;
+use crate::store::{UpstreamKey, UpstreamLoginStore};
 
 impl MemoryStore {
     /// Adds `member` under `key` for at least `ttl_secs`; whether the entry is marked ended.
@@ -33,7 +33,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl SessionStore for MemoryStore {
+impl UpstreamLoginStore for MemoryStore {
     async fn upstream_login_add(
         &self,
         key: UpstreamKey<'_>,

@@ -36,9 +36,9 @@ impl UpstreamKey<'_> {
 
 /// The index of logins by upstream session and subject.
 #[async_trait]
-pub trait SessionStore: Send + Sync {
+pub trait UpstreamLoginStore: Send + Sync {
     /// Adds `family` under `key`; the entry then lives at least `ttl_secs` more. Returns
-    /// whether the entry is marked ended ([`SessionStore::upstream_logins_end`]).
+    /// whether the entry is marked ended ([`UpstreamLoginStore::upstream_logins_end`]).
     async fn upstream_login_add(
         &self,
         key: UpstreamKey<'_>,

@@ -7,8 +7,8 @@ use redis::AsyncCommands;
 use super::call::Call;
 use super::RedisStore;
 use crate::error::StoreError;
-use crate::store::sessions::ENDED;
-use crate::store::{SessionStore, UpstreamKey};
+use crate::store::upstream_logins::ENDED;
+use crate::store::{UpstreamKey, UpstreamLoginStore};
 
 impl RedisStore {
     /// Adds `member` under `key` for at least `ttl_secs`; whether the entry is marked ended.
@@ -30,7 +30,7 @@ impl RedisStore {
 }
 
 #[async_trait]
-impl SessionStore for RedisStore {
+impl UpstreamLoginStore for RedisStore {
     async fn upstream_login_add(
         &self,
         key: UpstreamKey<'_>,
