@@ -93,7 +93,8 @@ impl AppState {
             refresh_idle_secs: t.refresh_idle_secs,
         };
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
-            .with_refresh_grace(t.refresh_grace_secs);
+            .with_refresh_grace(t.refresh_grace_secs)
+            .with_upstream_issuer(config.upstream.as_ref().map(|u| u.issuer.clone()));
         let issuer = config.server.issuer().to_string();
         let urls = Urls {
             token: format!("{issuer}/token"),

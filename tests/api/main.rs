@@ -30,6 +30,7 @@ mod id_tokens;
 mod introspect;
 mod login_binding;
 mod login_limits;
+mod logout;
 mod metadata;
 mod native_apps;
 mod node_clients;

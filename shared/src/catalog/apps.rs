@@ -37,6 +37,7 @@ impl Catalog {
                 developer_id,
                 name: new.name.clone(),
                 redirect_uris: new.redirect_uris.clone(),
+                post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
                 grant_types: new.grant_types.clone(),
                 scopes: new.scopes.clone(),
                 attributes: new.attributes.clone(),
@@ -219,6 +220,9 @@ impl Catalog {
                 }
                 if let Some(v) = &patch.redirect_uris {
                     app.redirect_uris = v.clone();
+                }
+                if let Some(v) = &patch.post_logout_redirect_uris {
+                    app.post_logout_redirect_uris = v.clone();
                 }
                 if let Some(v) = &patch.grant_types {
                     app.grant_types = v.clone();

@@ -64,6 +64,8 @@ pub struct DeveloperPatch {
 pub struct NewApp {
     pub name: String,
     pub redirect_uris: Vec<RedirectUri>,
+    /// See [`crate::model::App::post_logout_redirect_uris`].
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
     pub attributes: BTreeMap<String, String>,
@@ -95,6 +97,7 @@ impl Default for NewApp {
         NewApp {
             name: String::new(),
             redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
             grant_types: Vec::new(),
             scopes: ScopeSet::default(),
             attributes: BTreeMap::new(),
@@ -118,6 +121,7 @@ impl Default for NewApp {
 pub struct AppPatch {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<RedirectUri>>,
+    pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<ScopeSet>,
     pub attributes: Option<BTreeMap<String, String>>,

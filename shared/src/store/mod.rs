@@ -13,6 +13,8 @@
 //! * [`logins`] — [`LoginStore`]: pending logins, authorization codes, replay marks.
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
+//! * [`upstream_logins`] — [`UpstreamLoginStore`]: logins indexed by upstream session
+//!   (`sid`) and subject, for upstream logout.
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
 //! * [`sessions`] — [`SessionStore`]: the developer portal's sessions and sign-ins.
@@ -37,6 +39,7 @@ pub mod revocation;
 pub mod sessions;
 pub mod subscription;
 pub mod tokens;
+pub mod upstream_logins;
 
 use std::sync::Arc;
 
@@ -52,6 +55,7 @@ pub use logins::{CodeClaim, LoginStore};
 pub use revocation::{Revocation, RevocationStream};
 pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
+pub use upstream_logins::{UpstreamKey, UpstreamLoginStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
 /// channel. Every method fails with [`StoreError::Unavailable`] rather than guessing when the
@@ -61,6 +65,7 @@ pub trait Store:
     CatalogStore
     + TokenStore
     + LoginStore
+    + UpstreamLoginStore
     + LimitStore
     + AnalyticsStore
     + SessionStore

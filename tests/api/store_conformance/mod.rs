@@ -58,3 +58,4 @@ mod devices;
 mod limits;
 mod sessions;
 mod tokens;
+mod upstream_logins;
