@@ -168,6 +168,11 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let catalog = &self.state.catalog;
+        if let Some(apps) = catalog.app_cache() {
+            let (store, apps) = (catalog.store().clone(), apps.clone());
+            tokio::spawn(tessera_shared::store::follow::follow(store, apps, "apps"));
+        }
         tessera_shared::status::run_with_status(self.server, self.status).await
     }
 }

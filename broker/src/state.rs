@@ -82,7 +82,10 @@ impl AppState {
             config.tokens.authorization_code_ttl_secs,
         );
         let usage = Events::new(store.clone(), config.admin.usage_max_events);
-        let catalog = Catalog::new(store, keys.clone());
+        let mut catalog = Catalog::new(store, keys.clone());
+        // Apps in process (issue 11, P3/P4), trusted once `run_until_stopped` follows the
+        // revocation channel.
+        catalog.cache_apps();
         let t = &config.tokens;
         let life = Lifetimes {
             access_secs: t.access_token_ttl_secs,
@@ -90,7 +93,8 @@ impl AppState {
             refresh_idle_secs: t.refresh_idle_secs,
         };
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
-            .with_refresh_grace(t.refresh_grace_secs);
+            .with_refresh_grace(t.refresh_grace_secs)
+            .with_upstream_issuer(config.upstream.as_ref().map(|u| u.issuer.clone()));
         let issuer = config.server.issuer().to_string();
         let urls = Urls {
             token: format!("{issuer}/token"),

@@ -202,6 +202,7 @@ pub(super) async fn submit(
         code_challenge: auth.code_challenge.clone(),
         username: user.username.clone(),
         auth_time: tessera_shared::time::now(),
+        sid: Some(inner.sessions.start(&user.username)),
     });
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = &auth.state {

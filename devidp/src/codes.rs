@@ -19,6 +19,8 @@ pub(crate) struct Grant {
     pub username: String,
     /// When the user typed their password (seconds since the epoch): the `auth_time` claim.
     pub auth_time: i64,
+    /// The session the sign-in started: the `sid` claim.
+    pub sid: Option<String>,
 }
 
 #[derive(Debug)]
@@ -80,6 +82,7 @@ mod tests {
             code_challenge: None,
             username: "alice".into(),
             auth_time: 0,
+            sid: None,
         }
     }
 

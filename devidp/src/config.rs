@@ -46,6 +46,14 @@ pub struct DevClient {
     pub client_secret: String,
     /// Compared byte for byte with the `redirect_uri` of a request (RFC 6749 §3.1.2.3).
     pub redirect_uris: Vec<String>,
+    /// Where this client hears that a session ended (OpenID Connect Back-Channel Logout 1.0
+    /// §2.2): the provider POSTs a logout token there.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Where the provider may send the browser after an RP-initiated logout (OpenID Connect
+    /// RP-Initiated Logout 1.0 §3.1), compared byte for byte.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl std::fmt::Debug for DevClient {
@@ -54,6 +62,8 @@ impl std::fmt::Debug for DevClient {
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("redirect_uris", &self.redirect_uris)
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .finish()
     }
 }
@@ -132,6 +142,8 @@ impl DevIdpConfig {
                 client_id: client_id.to_string(),
                 client_secret: client_secret.to_string(),
                 redirect_uris,
+                backchannel_logout_uri: None,
+                post_logout_redirect_uris: Vec::new(),
             }],
             users: vec![
                 user(
@@ -187,7 +199,13 @@ impl DevIdpConfig {
                     c.client_id
                 )));
             }
-            for uri in &c.redirect_uris {
+            let logout_uris = c.backchannel_logout_uri.iter();
+            for uri in c
+                .redirect_uris
+                .iter()
+                .chain(&c.post_logout_redirect_uris)
+                .chain(logout_uris)
+            {
                 // RFC 6749 §3.1.2: absolute, and no fragment.
                 let ok = url::Url::parse(uri).is_ok_and(|u| u.fragment().is_none());
                 if !ok {

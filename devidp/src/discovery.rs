@@ -16,10 +16,19 @@ pub(super) async fn configuration(idp: web::Data<DevIdp>) -> HttpResponse {
     }
     let issuer = &inner.cfg.issuer;
     // The user's claims, so that a relying party knows what it may map.
-    let mut claims: Vec<String> = ["iss", "sub", "aud", "iat", "exp", "auth_time", "nonce"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut claims: Vec<String> = [
+        "iss",
+        "sub",
+        "aud",
+        "iat",
+        "exp",
+        "auth_time",
+        "nonce",
+        "sid",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for user in &inner.cfg.users {
         for k in user.claims.keys() {
             if !claims.contains(k) {
@@ -46,6 +55,10 @@ pub(super) async fn configuration(idp: web::Data<DevIdp>) -> HttpResponse {
             "claims_supported": claims,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
+            // RP-Initiated Logout 1.0 §2.1; Back-Channel Logout 1.0 §2.1.
+            "end_session_endpoint": format!("{issuer}/v1/logout"),
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
         }))
 }
 

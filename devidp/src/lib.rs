@@ -16,6 +16,8 @@
 //! * [`behaviour`] — [`Behaviour`], the misbehaviour switches.
 //! * `keys` — RSA signing keys, rotation and the JWKS; `mint` — the tokens; `codes` — the
 //!   outstanding authorization codes.
+//! * `sessions` — sign-in sessions and their `sid`; `logout` — back-channel logout tokens
+//!   sent to clients when a session ends, and the end-session endpoint `/v1/logout`.
 //! * `discovery` — the discovery document and the JWKS endpoint; `authorize` (with `page`, its
 //!   HTML) — the login; `token` (with `client_auth`) — the token endpoint; `userinfo`.
 //! * [`server`] — [`DevIdpServer`], the provider alone on its own port (the tests' upstream).
@@ -38,8 +40,10 @@ mod codes;
 mod discovery;
 mod keys;
 mod landing;
+mod logout;
 mod mint;
 mod page;
+mod sessions;
 mod token;
 mod userinfo;
 
@@ -92,12 +96,20 @@ pub(crate) struct Inner {
     pub behaviour: Behaviour,
     pub jwks_fetches: AtomicUsize,
     pub token_requests: AtomicUsize,
+    pub sessions: sessions::Sessions,
+    /// For back-channel logout: no redirects followed, short timeouts.
+    pub http: reqwest::Client,
 }
 
 impl DevIdp {
     /// Checks the configuration and generates an RSA-2048 signing key with a random `kid`.
     pub fn new(mut cfg: DevIdpConfig) -> Result<Self, DevIdpError> {
         cfg.validate()?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| DevIdpError::Config(format!("HTTP client: {e}")))?;
         Ok(DevIdp {
             inner: Arc::new(Inner {
                 keys: keys::KeyRing::new()?,
@@ -105,6 +117,8 @@ impl DevIdp {
                 behaviour: Behaviour::default(),
                 jwks_fetches: AtomicUsize::new(0),
                 token_requests: AtomicUsize::new(0),
+                sessions: sessions::Sessions::default(),
+                http,
                 cfg,
             }),
         })
@@ -125,6 +139,11 @@ impl DevIdp {
                     .route(web::post().to(authorize::submit)),
             )
             .route("/v1/token", web::post().to(token::token))
+            .service(
+                web::resource("/v1/logout")
+                    .route(web::get().to(logout::end_session))
+                    .route(web::post().to(logout::end_session)),
+            )
             .service(
                 web::resource("/v1/userinfo")
                     .route(web::get().to(userinfo::userinfo))
@@ -188,7 +207,47 @@ impl DevIdp {
             .user(username)
             .ok_or_else(|| DevIdpError::UnknownUser(username.to_string()))?;
         let now = tessera_shared::time::now();
-        mint::id_token(&self.inner, client_id, user, nonce, now)
+        let login = mint::Login {
+            nonce,
+            auth_time: now,
+            sid: None,
+        };
+        mint::id_token(&self.inner, client_id, user, login)
+    }
+
+    /// The `sid`s of the live sessions of `username` (one per sign-in through the form).
+    pub fn sessions_of(&self, username: &str) -> Vec<String> {
+        self.inner.sessions.of(username)
+    }
+
+    /// Ends every session of `username`, as an administrator's "sign out everywhere" at Okta
+    /// does, and tells their clients on the back channel: with `by_session`, one logout token
+    /// per session (`sid` and `sub`); otherwise one per client with only `sub`. Returns how
+    /// many logout tokens the clients accepted (answered 200).
+    pub async fn logout_user(&self, username: &str, by_session: bool) -> usize {
+        let ended = self.inner.sessions.end_user(username);
+        logout::notify(&self.inner, &ended, by_session).await
+    }
+
+    /// A logout token for `client_id`: valid claims (`sid` and/or `sub` as given, a fresh
+    /// `jti`), then `changes` — a claim set to `null` is removed — signed as the provider
+    /// signs them (typed `logout+jwt`; [`Behaviour`] faults apply). For tests of what a
+    /// relying party must refuse.
+    pub fn issue_logout_token(
+        &self,
+        client_id: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+        changes: Map<String, Value>,
+    ) -> Result<String, DevIdpError> {
+        let mut claims = logout::claims(&self.inner, client_id, sid, sub);
+        for (k, v) in changes {
+            match v {
+                Value::Null => claims.remove(&k),
+                v => claims.insert(k, v),
+            };
+        }
+        logout::sign(&self.inner, client_id, &claims)
     }
 
     pub fn issuer(&self) -> &str {

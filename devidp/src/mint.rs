@@ -61,7 +61,7 @@ fn lifetime(b: &Behaviour, ttl: u64) -> (i64, i64) {
     }
 }
 
-fn issuer(idp: &Inner) -> String {
+pub(crate) fn issuer(idp: &Inner) -> String {
     if idp.behaviour.wrong_issuer() {
         format!("{}/evil", idp.cfg.issuer)
     } else {
@@ -71,6 +71,16 @@ fn issuer(idp: &Inner) -> String {
 
 /// Signs `claims`: RS256 with the current key, or as the active fault says.
 fn sign(idp: &Inner, client_id: &str, claims: &Map<String, Value>) -> Result<String, DevIdpError> {
+    sign_typed(idp, client_id, claims, "JWT")
+}
+
+/// As [`sign`], with `typ` in the header (RFC 8725 §3.11: explicit typing).
+pub(crate) fn sign_typed(
+    idp: &Inner,
+    client_id: &str,
+    claims: &Map<String, Value>,
+    typ: &str,
+) -> Result<String, DevIdpError> {
     let b = &idp.behaviour;
     let current = idp.keys.current()?;
     let signed = if b.hs256() {
@@ -82,6 +92,7 @@ fn sign(idp: &Inner, client_id: &str, claims: &Map<String, Value>) -> Result<Str
             .map_or(client_id, |c| c.client_secret.as_str());
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(current.kid.clone());
+        header.typ = Some(typ.to_string());
         encode(
             &header,
             claims,
@@ -90,6 +101,7 @@ fn sign(idp: &Inner, client_id: &str, claims: &Map<String, Value>) -> Result<Str
     } else if b.unknown_kid() || b.bad_signature() {
         let rogue = idp.keys.rogue()?;
         let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some(typ.to_string());
         header.kid = Some(if b.unknown_kid() {
             rogue.kid.clone()
         } else {
@@ -99,9 +111,21 @@ fn sign(idp: &Inner, client_id: &str, claims: &Map<String, Value>) -> Result<Str
     } else {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(current.kid.clone());
+        header.typ = Some(typ.to_string());
         encode(&header, claims, &current.encoding)
     };
     signed.map_err(|e| DevIdpError::Signing(e.to_string()))
+}
+
+/// The sign-in an `id_token` reports.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Login<'a> {
+    /// The authorization request's `nonce`.
+    pub nonce: Option<&'a str>,
+    /// When the user typed their password.
+    pub auth_time: i64,
+    /// The session at the provider (its `sid`).
+    pub sid: Option<&'a str>,
 }
 
 /// An `id_token` for `user`, addressed to `client_id`.
@@ -109,9 +133,13 @@ pub(crate) fn id_token(
     idp: &Inner,
     client_id: &str,
     user: &DevUser,
-    nonce: Option<&str>,
-    auth_time: i64,
+    login: Login<'_>,
 ) -> Result<String, DevIdpError> {
+    let Login {
+        nonce,
+        auth_time,
+        sid,
+    } = login;
     let b = &idp.behaviour;
     let (iat, exp) = lifetime(b, idp.cfg.id_token_ttl_secs);
     let aud = if b.wrong_audience() {
@@ -129,6 +157,10 @@ pub(crate) fn id_token(
         ("auth_time".to_string(), json!(auth_time.min(iat))),
     ]);
     claims.remove("nonce");
+    claims.remove("sid");
+    if let Some(sid) = sid {
+        claims.insert("sid".into(), json!(sid));
+    }
     let nonce = if b.omit_nonce() {
         None
     } else if b.wrong_nonce() {

@@ -37,11 +37,13 @@ impl std::fmt::Debug for Secret {
 impl Mounted {
     /// The demo provider ([`DevIdpConfig::demo`]) for the broker whose issuer is `broker`:
     /// its issuer is `{broker}/dev-idp`, and its one client (the broker) redirects to
-    /// `{broker}/callback` (user logins) and `{broker}/portal/callback` (the portal's sign-in).
+    /// `{broker}/callback` (user logins) and `{broker}/portal/callback` (the portal's sign-in),
+    /// hears of ended sessions at `{broker}/backchannel_logout` and comes back from a logout to
+    /// `{broker}/end_session/callback`.
     pub fn demo(broker: &str) -> Result<Self, DevIdpError> {
         let broker = broker.trim_end_matches('/');
         let secret = Secret(tessera_shared::crypto::random_string::<32>());
-        let idp = DevIdp::new(DevIdpConfig::demo(
+        let mut cfg = DevIdpConfig::demo(
             &format!("{broker}{PATH}"),
             CLIENT_ID,
             &secret.0,
@@ -49,7 +51,12 @@ impl Mounted {
                 format!("{broker}/callback"),
                 format!("{broker}/portal/callback"),
             ],
-        ))?;
+        );
+        for client in &mut cfg.clients {
+            client.backchannel_logout_uri = Some(format!("{broker}/backchannel_logout"));
+            client.post_logout_redirect_uris = vec![format!("{broker}/end_session/callback")];
+        }
+        let idp = DevIdp::new(cfg)?;
         Ok(Mounted { idp, secret })
     }
 
@@ -76,5 +83,24 @@ impl Mounted {
             cfg.service(web::scope(PATH).configure(move |c| idp.configure(c)))
                 .route("/dev/callback", web::get().to(crate::landing::landing));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_client_hears_of_logouts_at_the_broker() {
+        let mounted = Mounted::demo("http://127.0.0.1:8080/").unwrap();
+        let client = &mounted.idp().inner.cfg.clients[0];
+        assert_eq!(
+            client.backchannel_logout_uri.as_deref(),
+            Some("http://127.0.0.1:8080/backchannel_logout")
+        );
+        assert_eq!(
+            client.post_logout_redirect_uris,
+            ["http://127.0.0.1:8080/end_session/callback"]
+        );
     }
 }

@@ -94,6 +94,7 @@ fn user_tokens(
     scope: Vec<String>,
     nonce: Option<&str>,
     auth_time: i64,
+    sid: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let access_token = mint::access_token(
         inner,
@@ -105,7 +106,14 @@ fn user_tokens(
     )
     .map_err(minting)?;
     let id_token = if scope.iter().any(|s| s == "openid") {
-        Some(mint::id_token(inner, &client.client_id, user, nonce, auth_time).map_err(minting)?)
+        // A session that ended since the sign-in puts no `sid` in the token.
+        let sid = sid.filter(|s| inner.sessions.joined(s, &client.client_id));
+        let login = mint::Login {
+            nonce,
+            auth_time,
+            sid,
+        };
+        Some(mint::id_token(inner, &client.client_id, user, login).map_err(minting)?)
     } else {
         None
     };
@@ -162,6 +170,7 @@ fn authorization_code(
         grant.scope,
         grant.nonce.as_deref(),
         grant.auth_time,
+        grant.sid.as_deref(),
     )
 }
 
@@ -182,6 +191,7 @@ fn password(inner: &Inner, form: &Form, client: &DevClient) -> Result<TokenRespo
         scope,
         None,
         tessera_shared::time::now(),
+        None,
     )
 }
 

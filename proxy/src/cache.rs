@@ -1,9 +1,16 @@
 //! The in-process cache of validated opaque tokens, and the listener that keeps it honest.
 //!
-//! Entries are keyed by the token's keyed hash (the token itself is never held) and expire at
-//! the token's own expiry or after `cache.max_ttl_secs`, whichever comes first, so an entry
-//! never outlives its token. The broker's revocation announcements ([`Revocation`]) evict
-//! entries at once: a token by hash, a login (family) or an app by scanning for its entries.
+//! Entries are keyed by the first 16 bytes of the token's keyed hash (the token itself is never
+//! held; [`crate::cache_table`]) and expire at the token's own expiry or after
+//! `cache.max_ttl_secs`, whichever comes first, so an entry never outlives its token. The
+//! broker's revocation announcements ([`Revocation`]) evict entries at once: a token by hash, a
+//! login (family) or an app by scanning for its entries.
+//!
+//! Well-formed tokens the store does not know are remembered for `cache.negative_ttl_ms`
+//! (at most 2 s, by the same key), so that repeating one costs no lookup (issue 11, P5). The
+//! broker does not announce issuance, so this is safe only because a token cannot be
+//! presented before it is issued (256 random bits); and, should an app change ever make a
+//! refused token good again, any app or login announcement empties the negative entries.
 //!
 //! Two rules keep a revoked token from surviving in the cache:
 //! * the cache is only used while the revocation subscription is up; when the connection is
@@ -14,14 +21,15 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::StreamExt;
 use moka::sync::Cache;
 use serde::Deserialize;
+use tessera_shared::store::follow::{follow, Follower};
 use tessera_shared::store::{Revocation, Store};
-use tessera_shared::time::now;
+use tessera_shared::time::now_ms;
 
+use crate::cache_table::{key_of, Table};
 use crate::caller::Caller;
 use crate::metrics::Metrics;
 
@@ -33,7 +41,16 @@ pub struct CacheConfig {
     pub max_entries: u64,
     /// Longest an entry is kept, whatever the token's expiry.
     pub max_ttl_secs: u64,
+    /// How long a well-formed token the store does not know is answered `401` without another
+    /// lookup (0: never). At most [`MAX_NEGATIVE_TTL_MS`].
+    pub negative_ttl_ms: u64,
+    /// The most unknown tokens remembered at once.
+    pub negative_max_entries: u64,
 }
+
+/// The bound on `cache.negative_ttl_ms`: the broker does not announce issuance, so this is how
+/// long a token could be refused after the store first did not know it.
+pub const MAX_NEGATIVE_TTL_MS: u64 = 2_000;
 
 impl Default for CacheConfig {
     fn default() -> Self {
@@ -41,40 +58,25 @@ impl Default for CacheConfig {
             enabled: true,
             max_entries: 200_000,
             max_ttl_secs: 300,
+            negative_ttl_ms: 1_000,
+            negative_max_entries: 100_000,
         }
     }
 }
 
-/// A cached validation: the caller (shared by every token that stands for the same thing, see
-/// [`TokenCache::intern`]) and when this token expires.
-#[derive(Debug, Clone)]
-struct Entry {
-    caller: Arc<Caller>,
-    expires_at: i64,
-}
-
-struct UntilExpiry {
-    max_ttl: Duration,
-}
-
-impl moka::Expiry<String, Entry> for UntilExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &Entry,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        let left = value.expires_at.saturating_sub(now()).max(0) as u64;
-        Some(self.max_ttl.min(Duration::from_secs(left)))
-    }
-}
-
 pub struct TokenCache {
-    entries: Cache<String, Entry>,
+    /// Validated tokens by [`key_of`] their keyed hash: the caller (shared by every token that
+    /// stands for the same thing, see [`TokenCache::intern`]) until min(the token's expiry,
+    /// now + `max_ttl`), in ms.
+    entries: Table<Arc<Caller>>,
+    /// Well-formed tokens the store did not know, for `negative_ttl` (issue 11, P5).
+    unknown: Table<()>,
     /// Callers by content, so that the many tokens of one app (client credentials) share one
-    /// `Caller` instead of a copy each: about half of a cached token's memory.
+    /// `Caller` instead of a copy each.
     interned: Cache<u64, Arc<Caller>>,
     enabled: bool,
+    max_ttl_ms: i64,
+    negative_ttl_ms: i64,
     /// The revocation subscription is up: only then is the cache trusted.
     live: AtomicBool,
     epoch: AtomicU64,
@@ -83,7 +85,7 @@ pub struct TokenCache {
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
-            .field("entries", &self.entries.entry_count())
+            .field("entries", &self.entries.len())
             .field("live", &self.live.load(Ordering::Relaxed))
             .finish()
     }
@@ -91,20 +93,17 @@ impl std::fmt::Debug for TokenCache {
 
 impl TokenCache {
     pub fn new(cfg: &CacheConfig) -> Self {
-        let entries = Cache::builder()
-            .max_capacity(cfg.max_entries)
-            .expire_after(UntilExpiry {
-                max_ttl: Duration::from_secs(cfg.max_ttl_secs),
-            })
-            .support_invalidation_closures()
-            .build();
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         TokenCache {
-            entries,
+            entries: Table::new(cfg.max_entries),
+            unknown: Table::new(cfg.negative_max_entries),
             interned: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
             enabled: cfg.enabled,
+            max_ttl_ms: ms(cfg.max_ttl_secs.saturating_mul(1000)),
+            negative_ttl_ms: ms(cfg.negative_ttl_ms.min(MAX_NEGATIVE_TTL_MS)),
             live: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
         }
@@ -114,14 +113,17 @@ impl TokenCache {
         self.enabled && self.live.load(Ordering::Acquire)
     }
 
-    pub fn get(&self, hash: &str) -> Option<Arc<Caller>> {
+    /// The cached caller of the token whose keyed hash has this [`key_of`].
+    pub fn get(&self, key: u128) -> Option<Arc<Caller>> {
         if !self.usable() {
             return None;
         }
-        self.entries
-            .get(hash)
-            .filter(|e| e.expires_at > now())
-            .map(|e| e.caller)
+        self.entries.get(key, now_ms())
+    }
+
+    /// The store did not know this token less than `negative_ttl` ago.
+    pub fn known_unknown(&self, key: u128) -> bool {
+        self.usable() && self.negative_ttl_ms > 0 && self.unknown.get(key, now_ms()).is_some()
     }
 
     /// The shared `Arc` of a caller equal to `c`, or a new one.
@@ -145,45 +147,50 @@ impl TokenCache {
         self.epoch.load(Ordering::Acquire)
     }
 
-    pub fn insert(&self, hash: &str, caller: Arc<Caller>, expires_at: i64, epoch: u64) {
+    /// Caches a lookup's caller until `expires_at` (seconds) or `max_ttl`, unless an
+    /// announcement or a flush came since the lookup started (`epoch`).
+    pub fn insert(&self, key: u128, caller: Arc<Caller>, expires_at: i64, epoch: u64) {
+        let at = now_ms();
+        let until = expires_at
+            .saturating_mul(1000)
+            .min(at.saturating_add(self.max_ttl_ms));
+        self.settle(&self.entries, key, caller, until, epoch);
+    }
+
+    /// Remembers that the store did not know this token (same epoch rule as `insert`).
+    pub fn insert_unknown(&self, key: u128, epoch: u64) {
+        if self.negative_ttl_ms > 0 {
+            let until = now_ms().saturating_add(self.negative_ttl_ms);
+            self.settle(&self.unknown, key, (), until, epoch);
+        }
+    }
+
+    fn settle<V: Clone>(&self, table: &Table<V>, key: u128, v: V, until: i64, epoch: u64) {
         if self.usable() && self.epoch() == epoch {
-            let entry = Entry { caller, expires_at };
-            self.entries.insert(hash.to_string(), entry);
+            table.insert(key, v, until, now_ms());
             // An announcement may have landed between the check and the insert: undo.
             if self.epoch() != epoch {
-                self.entries.invalidate(hash);
+                table.remove(key);
             }
         }
     }
 
     pub fn apply(&self, r: &Revocation) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        let scan = |pred: Box<dyn Fn(&Caller) -> bool + Send + Sync>| {
-            if self
-                .entries
-                .invalidate_entries_if(move |_, e| pred(&e.caller))
-                .is_err()
-            {
-                // Closures are enabled at build time; should that ever fail, flush.
-                self.entries.invalidate_all();
-            }
-        };
         if !matches!(r, Revocation::Token(_)) {
-            // An app's standing or data changed: later lookups build fresh callers.
+            // An app's standing or data changed: later lookups build fresh callers, and
+            // refusals are looked up again.
             self.interned.invalidate_all();
+            self.unknown.clear();
         }
         match r {
-            Revocation::Token(hash) => self.entries.invalidate(hash.as_str()),
-            Revocation::Family(f) => {
-                let f = f.clone();
-                scan(Box::new(move |c| c.family.as_deref() == Some(f.as_str())))
-            }
-            Revocation::App(a) => {
-                let a = a.clone();
-                scan(Box::new(move |c| {
-                    c.app_id.is_some_and(|id| id.to_string() == a)
-                }))
-            }
+            Revocation::Token(hash) => self.entries.remove(key_of(hash)),
+            Revocation::Family(f) => self
+                .entries
+                .remove_if(|c| c.family.as_deref() == Some(f.as_str())),
+            Revocation::App(a) => self
+                .entries
+                .remove_if(|c| c.app_id.is_some_and(|id| id.to_string() == *a)),
         }
     }
 
@@ -191,7 +198,8 @@ impl TokenCache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.live.store(live, Ordering::Release);
         if !live {
-            self.entries.invalidate_all();
+            self.entries.clear();
+            self.unknown.clear();
             self.interned.invalidate_all();
         }
     }
@@ -206,9 +214,9 @@ impl TokenCache {
         self.live.load(Ordering::Acquire)
     }
 
+    /// Cached tokens (expired ones not yet swept included).
     pub fn len(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.entry_count()
+        self.entries.len() as u64
     }
 
     pub fn is_empty(&self) -> bool {
@@ -216,52 +224,29 @@ impl TokenCache {
     }
 }
 
-/// How often the listener checks that Redis still answers (on the command connection) while
-/// subscribed. The subscription's own connection is pinged by the store
-/// (`tessera_shared::store::subscription`): a silently dead subscription ends its stream within
-/// 250 ms + `store.command_timeout_ms`.
-const HEARTBEAT: Duration = Duration::from_millis(250);
+/// The token cache and the proxy's counters, as the revocation channel's follower.
+struct Followed {
+    cache: Arc<TokenCache>,
+    metrics: Metrics,
+}
 
-/// Keeps the revocation subscription up for as long as the process runs: subscribe, apply
-/// every announcement, and on loss flush and retry (backing off up to 2 s).
-pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metrics) {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match store.revocations().await {
-            Ok(mut stream) => {
-                backoff = Duration::from_millis(50);
-                cache.set_live(true);
-                metrics.revocation_subscribed.set(1);
-                tracing::info!("revocation channel subscribed; token cache enabled");
-                // A killed Redis does not always end the subscription promptly: a heartbeat
-                // on the store's command connection notices the outage within a beat.
-                let mut beat = tokio::time::interval(HEARTBEAT);
-                loop {
-                    tokio::select! {
-                        r = stream.next() => match r {
-                            Some(r) => {
-                                cache.apply(&r);
-                                metrics.revocations.inc();
-                            }
-                            None => break,
-                        },
-                        _ = beat.tick() => {
-                            if store.ping().await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                cache.set_live(false);
-                metrics.revocation_subscribed.set(0);
-                metrics.cache_flushes.inc();
-                tracing::warn!("revocation channel lost; token cache flushed until it is back");
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "revocation channel unavailable");
-            }
+impl Follower for Followed {
+    fn set_live(&self, live: bool) {
+        self.cache.set_live(live);
+        self.metrics.revocation_subscribed.set(i64::from(live));
+        if !live {
+            self.metrics.cache_flushes.inc();
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
+
+    fn apply(&self, r: &Revocation) {
+        self.cache.apply(r);
+        self.metrics.revocations.inc();
+    }
+}
+
+/// Keeps the revocation subscription up for as long as the process runs
+/// ([`tessera_shared::store::follow`]): apply every announcement, flush on loss.
+pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metrics) {
+    follow(store, Arc::new(Followed { cache, metrics }), "tokens").await
 }

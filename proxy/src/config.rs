@@ -182,6 +182,12 @@ impl ProxyConfig {
         if self.cache.max_ttl_secs == 0 {
             return Err(ConfigError::invalid("cache.max_ttl_secs", "must be > 0"));
         }
+        if self.cache.negative_ttl_ms > crate::cache::MAX_NEGATIVE_TTL_MS {
+            return Err(ConfigError::invalid(
+                "cache.negative_ttl_ms",
+                "must be at most 2000 (unknown tokens are not announced when issued)",
+            ));
+        }
         if let Some(i) = &self.introspection {
             if !matches!(i.url.scheme(), "http" | "https") {
                 return Err(ConfigError::invalid("introspection.url", "must be http(s)"));

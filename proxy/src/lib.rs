@@ -15,7 +15,8 @@
 //!   `auth/` (`tessera` with `introspection`, `jwt`, `api_key`, `none`), `scope`, `quota`,
 //!   `threat/`; `jwt/` is the validate-jwt engine. A refusal names its policy
 //!   ([`policy::exchange::Blocked`]). [`caller`] — who a request was authenticated as.
-//! * [`cache`] — validated tokens in process, kept honest by the revocation channel.
+//! * [`cache`] — validated tokens (and, briefly, unknown ones) in process, kept honest by the
+//!   revocation channel; [`cache_table`] — the compact sharded table it stores them in.
 //! * [`body`], [`forward`] — bodies and headers on their way to the backend and back.
 //! * [`denial`] — the answer to each refusal; [`metrics`]; [`analytics`] — the per-call events.
 //! * [`tls`] — TLS termination and mutual TLS to backends; [`startup`] — building, running and
@@ -26,6 +27,7 @@ pub mod analytics;
 pub mod body;
 pub mod bounded;
 pub mod cache;
+pub mod cache_table;
 pub mod caller;
 pub mod canonical;
 pub mod config;

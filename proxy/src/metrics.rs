@@ -17,6 +17,7 @@ pub struct Metrics {
     pub rejected: IntCounterVec,
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
+    pub cache_negative_hits: IntCounter,
     pub revocations: IntCounter,
     pub revocation_subscribed: IntGauge,
     pub cache_flushes: IntCounter,
@@ -78,6 +79,10 @@ impl Metrics {
             cache_misses: counter(
                 "token_cache_misses_total",
                 "Token validations that looked up the store",
+            )?,
+            cache_negative_hits: counter(
+                "token_cache_negative_hits_total",
+                "Unknown tokens refused without a lookup (the store did not know them a moment ago)",
             )?,
             revocations: counter("revocations_total", "Revocation announcements applied")?,
             revocation_subscribed: subscribed,

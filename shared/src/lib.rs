@@ -15,8 +15,9 @@
 //! * [`store`] — the storage traits, one per concern, and their two implementations (Redis — one
 //!   node or a Redis Cluster, plain or TLS —
 //!   in-memory); the one module that builds Redis key names.
-//! * [`catalog`] — developer and app registry on top of the store; [`product`] — API products,
-//!   subscriptions, and an app's effective scopes and rate plan.
+//! * [`catalog`] — developer and app registry on top of the store (with the broker's apps in
+//!   process, `catalog::cached`); [`product`] — API products, subscriptions, and an app's
+//!   effective scopes and rate plan.
 //! * [`tokens`] — looking access tokens up ([`tokens::TokenLookup`]): the broker's
 //!   introspection and the proxy.
 //! * [`rate`] — spike-arrest rates, quota periods and app rate plans; [`limiter`] — in-process

@@ -122,6 +122,10 @@ pub struct App {
     pub developer_id: Uuid,
     pub name: String,
     pub redirect_uris: Vec<RedirectUri>,
+    /// Where the broker may send the browser back after an RP-initiated logout (OpenID Connect
+    /// RP-Initiated Logout 1.0 §3.1 `post_logout_redirect_uris`), compared byte for byte.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
     #[serde(default)]
@@ -311,6 +315,11 @@ pub struct Identity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_sealed: Option<String>,
     pub auth_time: i64,
+    /// The upstream session (`sid` of the upstream `id_token`, OpenID Connect Back-Channel
+    /// Logout 1.0 §2.1), when the upstream sent one: the login is revoked when that session
+    /// ends upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// One login's grant: what every access and refresh token of the family stands for.

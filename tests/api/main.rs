@@ -10,6 +10,7 @@
 )]
 
 mod admin;
+mod app_cache;
 mod authorize;
 mod bounded_inputs;
 mod broker_dev_idp;
@@ -30,6 +31,7 @@ mod id_tokens;
 mod introspect;
 mod login_binding;
 mod login_limits;
+mod logout;
 mod metadata;
 mod native_apps;
 mod node_clients;

@@ -27,12 +27,17 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
     let broker_issuer = format!("http://127.0.0.1:{port}");
     let callback = format!("{broker_issuer}/callback");
     let server = DevIdpServer::build("127.0.0.1:0".parse().unwrap(), |p| {
-        DevIdpConfig::demo(
+        let mut cfg = DevIdpConfig::demo(
             &format!("http://127.0.0.1:{p}"),
             UPSTREAM_CLIENT,
             UPSTREAM_SECRET,
             vec![callback.clone(), format!("{broker_issuer}/portal/callback")],
-        )
+        );
+        // What the operator registers at Okta for the broker (docs/operations.md).
+        cfg.clients[0].backchannel_logout_uri = Some(format!("{broker_issuer}/backchannel_logout"));
+        cfg.clients[0].post_logout_redirect_uris =
+            vec![format!("{broker_issuer}/end_session/callback")];
+        cfg
     })
     .expect("dev idp starts");
     let idp = server.idp().clone();

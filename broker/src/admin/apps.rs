@@ -15,7 +15,7 @@ use tessera_shared::rate::RatePlan;
 use super::error::AdminError;
 use super::validate::{
     allowed_origins, app_name, application_type, attributes, auth_method, broken, exchange_clients,
-    grant_types, invalid, redirect_uris, refresh_idle, scopes,
+    grant_types, invalid, post_logout_redirect_uris, redirect_uris, refresh_idle, scopes,
 };
 use super::views::AppView;
 use super::{json_body, path_id, Admin};
@@ -29,6 +29,9 @@ pub struct CreateApp {
     name: String,
     #[serde(default)]
     redirect_uris: Vec<String>,
+    /// RP-Initiated Logout 1.0 §3.1: where `/end_session` may send the browser back.
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
     grant_types: Option<Vec<String>>,
     #[serde(default)]
     scopes: Vec<String>,
@@ -74,6 +77,7 @@ impl CreateApp {
         CreateApp {
             name,
             redirect_uris,
+            post_logout_redirect_uris: Vec::new(),
             grant_types: Some(grants),
             scopes: Vec::new(),
             attributes: BTreeMap::new(),
@@ -104,6 +108,7 @@ impl CreateApp {
         let new = NewApp {
             name: app_name(&self.name).map_err(|m| invalid("name", m))?,
             redirect_uris: redirect_uris(self.redirect_uris)?,
+            post_logout_redirect_uris: post_logout_redirect_uris(self.post_logout_redirect_uris)?,
             grant_types: match self.grant_types {
                 Some(g) => grant_types(g)?,
                 None => vec![GrantType::ClientCredentials],
@@ -132,6 +137,7 @@ impl CreateApp {
 pub struct UpdateApp {
     name: Option<String>,
     redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
     grant_types: Option<Vec<String>>,
     scopes: Option<Vec<String>>,
     attributes: Option<BTreeMap<String, String>>,
@@ -166,6 +172,10 @@ impl UpdateApp {
                 .map(|n| app_name(n).map_err(|m| invalid("name", m)))
                 .transpose()?,
             redirect_uris: self.redirect_uris.map(redirect_uris).transpose()?,
+            post_logout_redirect_uris: self
+                .post_logout_redirect_uris
+                .map(post_logout_redirect_uris)
+                .transpose()?,
             grant_types: self.grant_types.map(grant_types).transpose()?,
             scopes: self.scopes.map(scopes).transpose()?,
             attributes: self.attributes,

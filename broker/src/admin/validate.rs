@@ -105,6 +105,10 @@ pub fn refresh_idle(v: Option<u64>) -> Result<Option<u64>, AdminError> {
     }
 }
 
+pub fn post_logout_redirect_uris(v: Vec<String>) -> Result<Vec<RedirectUri>, AdminError> {
+    client_rules::post_logout_redirect_uris(&v).map_err(broken)
+}
+
 pub fn grant_types(v: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
     client_rules::grant_types(&v, GrantType::ALL).map_err(broken)
 }

@@ -35,6 +35,7 @@ pub struct AppView<'a> {
     pub developer_id: Uuid,
     pub name: &'a str,
     pub redirect_uris: Vec<&'a str>,
+    pub post_logout_redirect_uris: Vec<&'a str>,
     pub grant_types: Vec<&'static str>,
     pub scopes: Vec<&'a str>,
     #[schema(value_type = Object)]
@@ -82,6 +83,11 @@ impl<'a> AppView<'a> {
             developer_id: app.developer_id,
             name: &app.name,
             redirect_uris: app.redirect_uris.iter().map(|u| u.as_str()).collect(),
+            post_logout_redirect_uris: app
+                .post_logout_redirect_uris
+                .iter()
+                .map(|u| u.as_str())
+                .collect(),
             grant_types: app.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: app.scopes.iter().collect(),
             attributes: &app.attributes,

@@ -45,6 +45,11 @@ pub struct UpstreamConfig {
     /// Audiences accepted for upstream access tokens in token exchange (Okta: `api://default`).
     #[serde(default = "default_audiences")]
     pub access_token_audiences: Vec<String>,
+    /// Oldest back-channel logout token accepted, by its `iat`, in seconds (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.6 step 7: "recently issued"); its `jti` is remembered this
+    /// long (plus leeway), so a replay is refused.
+    #[serde(default = "default_logout_token_max_age")]
+    pub logout_token_max_age_secs: u64,
 }
 
 fn empty_secret() -> SecretString {
@@ -76,6 +81,9 @@ fn default_jwks_min_refetch() -> u64 {
 }
 fn default_algs() -> Vec<String> {
     vec!["RS256".into(), "ES256".into(), "PS256".into()]
+}
+fn default_logout_token_max_age() -> u64 {
+    300
 }
 fn default_audiences() -> Vec<String> {
     vec!["api://default".into()]
@@ -147,6 +155,12 @@ impl UpstreamConfig {
             "upstream.jwks_min_refetch_secs",
             self.jwks_min_refetch_secs,
             0,
+            3600,
+        )?;
+        in_range(
+            "upstream.logout_token_max_age_secs",
+            self.logout_token_max_age_secs,
+            10,
             3600,
         )
     }

@@ -130,7 +130,7 @@ async fn pending_login(
     };
     let browser = browser.ok_or_else(wrong_browser)?;
     let expired = || LoginError::page(400, "Login expired", "please start again from the app");
-    let pending = match state.logins.take(up_state).await {
+    let pending = match state.logins.take::<PendingLogin>(up_state).await {
         Ok(Some(p)) => p,
         Ok(None) => return Err(expired()),
         Err(e) => {

@@ -42,6 +42,10 @@ pub const MAX_SCOPE_BYTES: usize = 1024;
 pub struct Metadata {
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// OpenID Connect RP-Initiated Logout 1.0 §3.1 (registered in the IANA OAuth Dynamic
+    /// Client Registration Metadata registry).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     pub client_name: Option<String>,
     pub grant_types: Option<Vec<String>>,
     pub response_types: Option<Vec<String>>,
@@ -61,6 +65,7 @@ pub struct Metadata {
 #[derive(Debug)]
 pub struct Checked {
     pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
     pub client_name: Option<String>,
@@ -100,6 +105,8 @@ fn client_name(n: Option<&str>) -> Result<Option<String>, OAuthError> {
 /// Applies the rules; `allowed` is `registration.allowed_scopes`.
 pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError> {
     let redirect_uris = client_rules::redirect_uris(&meta.redirect_uris).map_err(broken)?;
+    let post_logout_redirect_uris =
+        client_rules::post_logout_redirect_uris(&meta.post_logout_redirect_uris).map_err(broken)?;
     // §2: an omitted grant_types means ["authorization_code"].
     let asked = meta
         .grant_types
@@ -139,6 +146,7 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
     Ok(Checked {
         scopes: scopes(meta.scope.as_deref(), allowed)?,
         redirect_uris,
+        post_logout_redirect_uris,
         grant_types,
         client_name: client_name(meta.client_name.as_deref())?,
         public,
@@ -217,6 +225,14 @@ pub fn response(app: &App, client_id: &str, registration_uri: &str, token: &str)
     }
     if app.dpop_required {
         obj.insert("dpop_bound_access_tokens".into(), json!(true));
+    }
+    if !app.post_logout_redirect_uris.is_empty() {
+        let uris: Vec<&str> = app
+            .post_logout_redirect_uris
+            .iter()
+            .map(RedirectUri::as_str)
+            .collect();
+        obj.insert("post_logout_redirect_uris".into(), json!(uris));
     }
     body
 }

@@ -101,6 +101,16 @@ impl<'a> Client<'a> {
 
 /// The redirect URIs, checked one by one.
 pub fn redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, Broken> {
+    uri_list("redirect_uris", v)
+}
+
+/// The post-logout redirect URIs (OpenID Connect RP-Initiated Logout 1.0 §3.1), checked as
+/// redirect URIs are (absolute, no fragment, https or loopback), one by one.
+pub fn post_logout_redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, Broken> {
+    uri_list("post_logout_redirect_uris", v)
+}
+
+fn uri_list(name: &str, v: &[String]) -> Result<Vec<RedirectUri>, Broken> {
     let bad = |field: String, message: String| Broken {
         field,
         message,
@@ -108,12 +118,12 @@ pub fn redirect_uris(v: &[String]) -> Result<Vec<RedirectUri>, Broken> {
     };
     if v.len() > MAX_REDIRECT_URIS {
         let message = format!("at most {MAX_REDIRECT_URIS}");
-        return Err(bad("redirect_uris".into(), message));
+        return Err(bad(name.into(), message));
     }
     v.iter()
         .enumerate()
         .map(|(i, u)| {
-            let field = || format!("redirect_uris[{i}]");
+            let field = || format!("{name}[{i}]");
             let uri = RedirectUri::try_from(u.clone()).map_err(|m| bad(field(), m))?;
             if uri.kind() == RedirectKind::OtherLoopback {
                 let why = "a loopback redirect URI names 127.0.0.1 or [::1], not localhost or \

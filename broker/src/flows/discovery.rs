@@ -67,6 +67,11 @@ pub fn document(state: &AppState) -> Value {
             "authorization_response_iss_parameter_supported".into(),
             json!(true),
         );
+        // OpenID Connect RP-Initiated Logout 1.0 §2.1.
+        obj.insert(
+            "end_session_endpoint".into(),
+            json!(format!("{}/end_session", u.issuer)),
+        );
     }
     if let Some(keys) = &state.id_tokens {
         obj.insert("jwks_uri".into(), json!(u.jwks));

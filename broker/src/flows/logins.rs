@@ -1,15 +1,16 @@
-//! [`Logins`]: the records of a user login between its steps — the pending login, kept under the
-//! broker's own upstream `state` from `/authorize` to `/callback` (taken once: a `state` works
-//! once), and the authorization code it ends with (RFC 6749 §4.1.2: single use, short-lived,
-//! bound to everything it was issued for); and the replay marks of what may be presented once
-//! (RFC 8693 subject tokens). The only code that reads or writes them; the stored form is JSON,
-//! with the upstream `id_token` sealed, and marks are kept by keyed hash.
+//! [`Logins`]: the records of a user login between its steps — the pending login (or logout,
+//! `end_session`), kept under the broker's own upstream `state` from `/authorize` to
+//! `/callback` (taken once: a `state` works once), and the authorization code it ends with
+//! (RFC 6749 §4.1.2: single use, short-lived, bound to everything it was issued for); and the
+//! replay marks of what may be presented once (RFC 8693 subject tokens). The only code that
+//! reads or writes them; the stored form is JSON, with the upstream `id_token` sealed, and
+//! marks are kept by keyed hash.
 
 use std::sync::Arc;
 
 use tessera_shared::crypto::{random_string, Keys};
 use tessera_shared::error::StoreError;
-use tessera_shared::model::{CodeRecord, PendingLogin};
+use tessera_shared::model::CodeRecord;
 use tessera_shared::store::{CodeClaim, Store};
 use tessera_shared::token::TokenKind;
 
@@ -35,8 +36,9 @@ impl Logins {
         }
     }
 
-    /// Stores `pending` under a fresh upstream `state`, and returns that `state`.
-    pub async fn start(&self, pending: &PendingLogin) -> Result<String, StoreError> {
+    /// Stores `pending` (a [`tessera_shared::model::PendingLogin`], or a pending logout) under a
+    /// fresh upstream `state`, and returns that `state`.
+    pub async fn start<T: serde::Serialize>(&self, pending: &T) -> Result<String, StoreError> {
         let state = random_string::<32>();
         let json = serde_json::to_string(pending)?;
         self.store
@@ -47,7 +49,10 @@ impl Logins {
 
     /// Takes the pending login of upstream `state`: gone afterwards. `None` when it is unknown,
     /// expired or unreadable.
-    pub async fn take(&self, state: &str) -> Result<Option<PendingLogin>, StoreError> {
+    pub async fn take<T: serde::de::DeserializeOwned>(
+        &self,
+        state: &str,
+    ) -> Result<Option<T>, StoreError> {
         let raw = self.store.login_take(state).await?;
         Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
     }

@@ -13,6 +13,10 @@
 //! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
 //!   grant; [`scope`] — the scope rules; [`dpop`] — the RFC 9449 proof of a token request
 //!   and the key its tokens are bound to.
+//! * [`end_session`] — an app logs its user out (OpenID Connect RP-Initiated Logout 1.0), the
+//!   upstream session too.
+//! * [`backchannel_logout`] — the upstream ends a session (OpenID Connect Back-Channel Logout
+//!   1.0): every login of it is revoked.
 //! * [`introspection`] (RFC 7662) and [`revocation`] (RFC 7009); [`discovery`] — the RFC 8414
 //!   and OpenID Connect Discovery document.
 //! * [`registration`] — RFC 7591 registration and the RFC 7592 configuration endpoint, with
@@ -22,6 +26,7 @@
 //!   client's answers.
 
 pub mod authorize;
+pub mod backchannel_logout;
 pub mod callback;
 pub mod client_auth;
 pub mod client_metadata;
@@ -30,6 +35,7 @@ pub mod cors;
 pub mod device;
 pub mod discovery;
 pub mod dpop;
+pub mod end_session;
 pub mod grants;
 pub mod introspection;
 pub mod login_start;

@@ -66,6 +66,7 @@ pub async fn register(state: &AppState, meta: &Metadata) -> Result<Value, OAuthE
     let new = NewApp {
         name: format!("dcr-{}", uuid::Uuid::new_v4().simple()),
         redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
         grant_types: c.grant_types,
         scopes: c.scopes,
         public: c.public,
@@ -137,6 +138,7 @@ pub async fn update(
     }
     let patch = AppPatch {
         redirect_uris: Some(c.redirect_uris),
+        post_logout_redirect_uris: Some(c.post_logout_redirect_uris),
         grant_types: Some(c.grant_types),
         scopes: Some(c.scopes),
         auth_method: Some(c.auth_method),

@@ -140,6 +140,16 @@ impl IdTokens {
     /// Verifies an id_token this broker minted (any published key): signature, `iss`, `exp`
     /// with a small leeway. The audience is for the caller to check.
     pub fn verify(&self, raw: &str) -> Option<Claims> {
+        self.check(raw, true)
+    }
+
+    /// As [`Self::verify`], expired or not: an `id_token_hint` (OpenID Connect RP-Initiated
+    /// Logout 1.0 §2: "the OP need not reject an expired ID Token", its signature still counts).
+    pub fn verify_hint(&self, raw: &str) -> Option<Claims> {
+        self.check(raw, false)
+    }
+
+    fn check(&self, raw: &str, validate_exp: bool) -> Option<Claims> {
         let header = decode_header(raw).ok()?;
         let kid = header.kid?;
         let key = self.published().find(|k| k.kid == kid)?;
@@ -150,6 +160,7 @@ impl IdTokens {
         v.leeway = LEEWAY_SECS;
         v.set_issuer(&[self.issuer.as_str()]);
         v.validate_aud = false;
+        v.validate_exp = validate_exp;
         v.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
         decode::<Claims>(raw, &key.decoding, &v)
             .ok()

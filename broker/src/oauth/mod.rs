@@ -9,15 +9,19 @@
 //! * [`device`] — the device authorization grant (RFC 8628): `/device_authorization` and the
 //!   pages where users connect devices.
 //! * [`register`] (RFC 7591) and [`client_config`] (RFC 7592).
+//! * [`backchannel_logout`] — the upstream's logout (OpenID Connect Back-Channel Logout 1.0).
+//! * [`end_session`] — an app's logout (OpenID Connect RP-Initiated Logout 1.0).
 //! * [`metadata`] — RFC 8414 and OpenID Connect Discovery documents, and the JWKS.
 //! * [`cors`] — CORS for browser apps on the client endpoints and the public documents.
 
 pub mod authorize;
+pub mod backchannel_logout;
 pub mod browser;
 pub mod callback;
 pub mod client_config;
 pub mod cors;
 pub mod device;
+pub mod end_session;
 pub mod introspect;
 pub mod login_cookie;
 pub mod metadata;
@@ -67,6 +71,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/device", web::post().to(device::enter))
         .route("/device/confirm", web::get().to(device::review))
         .route("/device/confirm", web::post().to(device::decide))
+        .service(
+            web::resource("/end_session")
+                .route(web::get().to(end_session::end_session))
+                .route(web::post().to(end_session::end_session)),
+        )
+        .route(
+            "/end_session/callback",
+            web::get().to(end_session::callback),
+        )
+        .route(
+            "/backchannel_logout",
+            web::post().to(backchannel_logout::backchannel_logout),
+        )
         .service(public(
             "/.well-known/oauth-authorization-server",
             web::get().to(metadata::metadata),

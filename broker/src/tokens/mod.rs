@@ -32,9 +32,12 @@
 //! * this file — [`Tokens`]: access tokens, families, codes, revocation.
 //! * [`refresh`] — the refresh grant's rotation and why one fails ([`RefreshError`]);
 //!   [`grace`] — its sealed successor.
+//! * [`upstream_logins`] — logins indexed by upstream session and subject, and their
+//!   revocation on an upstream logout.
 
 pub mod grace;
 pub mod refresh;
+pub mod upstream_logins;
 
 pub use refresh::RefreshError;
 
@@ -112,6 +115,8 @@ pub struct Tokens {
     life: Lifetimes,
     /// The refresh grace period, in ms (0: none).
     refresh_grace_ms: u64,
+    /// The upstream's issuer, when user login is configured: logins are indexed under it.
+    upstream_issuer: Option<String>,
 }
 
 impl Tokens {
@@ -122,7 +127,14 @@ impl Tokens {
             keys,
             life,
             refresh_grace_ms: 0,
+            upstream_issuer: None,
         }
+    }
+
+    /// Indexing logins under the sessions and subjects of the upstream `issuer`.
+    pub fn with_upstream_issuer(mut self, issuer: Option<String>) -> Self {
+        self.upstream_issuer = issuer;
+        self
     }
 
     /// With a refresh grace period of `secs` (see the module documentation).
@@ -263,6 +275,7 @@ impl Tokens {
         store
             .user_family_add(&app_id, &g.identity.sub, &family, ttl)
             .await?;
+        self.index_upstream(&g.identity, &family, ttl).await?;
         let access = (self.mint_for_family(g.app, &record, scope, &family, g.jkt)).await?;
         Ok(Issued {
             access,

@@ -22,7 +22,8 @@ pub fn map(
 }
 
 impl Upstream {
-    /// The identity a verified login stands for: `sub`, the mapped claims and the `id_token`.
+    /// The identity a verified login stands for: `sub`, the mapped claims, the `id_token` and
+    /// the upstream session (`sid`) when there is one.
     pub fn identity(&self, login: VerifiedLogin) -> Result<Identity, UpstreamError> {
         let sub = login
             .claims
@@ -42,6 +43,12 @@ impl Upstream {
             id_token: Some(login.id_token),
             id_token_sealed: None,
             auth_time,
+            sid: login
+                .claims
+                .get("sid")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
         })
     }
 }

@@ -3,7 +3,7 @@
 //! with jsonwebtoken against the same cached JWKS: signature, algorithm allow-list, `iss`,
 //! `aud`, `exp`/`nbf` with leeway.
 
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Header, Validation};
 use tessera_shared::jwt::algorithm;
 
 use super::id_token::payload;
@@ -23,6 +23,27 @@ impl Upstream {
         raw: &str,
         kind: UpstreamToken,
     ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
+        let (_, claims) = self
+            .verify_signed(raw, |v| {
+                v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                match kind {
+                    UpstreamToken::AccessToken => v.set_audience(&self.cfg.access_token_audiences),
+                    UpstreamToken::IdToken => v.set_audience(&[self.cfg.client_id.as_str()]),
+                }
+            })
+            .await?;
+        Ok(claims)
+    }
+
+    /// Verifies an upstream JWT's signature against the upstream JWKS (one rate-limited
+    /// refetch on an unknown `kid`), its algorithm against the allow-list, `iss` exactly, and
+    /// `exp`/`nbf` with leeway when present; `rules` adds the token kind's own checks
+    /// (required claims, audience). Returns its header and claims.
+    pub(crate) async fn verify_signed(
+        &self,
+        raw: &str,
+        rules: impl FnOnce(&mut Validation),
+    ) -> Result<(Header, serde_json::Map<String, serde_json::Value>), UpstreamError> {
         let header =
             decode_header(raw).map_err(|_| UpstreamError::Rejected("malformed JWT".into()))?;
         let allowed: Vec<Algorithm> = self
@@ -52,13 +73,9 @@ impl Upstream {
         v.leeway = self.cfg.leeway_secs;
         v.validate_nbf = true;
         v.set_issuer(&[d.meta.issuer().as_str()]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        match kind {
-            UpstreamToken::AccessToken => v.set_audience(&self.cfg.access_token_audiences),
-            UpstreamToken::IdToken => v.set_audience(&[self.cfg.client_id.as_str()]),
-        }
+        rules(&mut v);
         decode::<serde_json::Value>(raw, &key, &v)
             .map_err(|e| UpstreamError::Rejected(format!("JWT: {e}")))?;
-        payload(raw)
+        Ok((header, payload(raw)?))
     }
 }

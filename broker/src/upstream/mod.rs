@@ -12,12 +12,16 @@
 //! * [`id_token`] — `id_token` validation with openidconnect (signature, `iss`, `aud`, `azp`,
 //!   `exp`/`iat` with leeway, `nonce`, algorithm allow-list).
 //! * [`jwt`] — upstream JWT access tokens (token exchange), with jsonwebtoken.
+//! * [`logout_token`] — back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0).
 //! * [`claims`] — the configured claim mapping.
+//! * [`end_session`] — the upstream's `end_session_endpoint` (RP-initiated logout).
 
 pub mod claims;
+pub mod end_session;
 pub mod http;
 pub mod id_token;
 pub mod jwt;
+pub mod logout_token;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -85,6 +89,9 @@ pub(crate) struct Discovered {
     pub meta: CoreProviderMetadata,
     /// The same JWKS, in jsonwebtoken's form (for access tokens).
     pub jwks: jsonwebtoken::jwk::JwkSet,
+    /// The upstream's `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0 §2.1),
+    /// when it publishes one.
+    pub end_session: Option<String>,
     fetched: Instant,
 }
 
@@ -182,9 +189,11 @@ impl Upstream {
             .await
             .map_err(|e| UpstreamError::Unavailable(format!("discovery: {e}")))?;
         let jwks = jwk_set(meta.jwks())?;
+        let end_session = end_session::discover(&self.http, &self.cfg.issuer).await;
         Ok(Discovered {
             meta,
             jwks,
+            end_session,
             fetched: Instant::now(),
         })
     }
@@ -209,6 +218,7 @@ impl Upstream {
         let fresh = Discovered {
             jwks: jwk_set(meta.jwks())?,
             meta,
+            end_session: current.end_session.clone(),
             fetched: current.fetched,
         };
         tracing::info!(keys = fresh.jwks.keys.len(), "upstream JWKS refetched");

@@ -40,14 +40,15 @@ pub struct SpikeConfig {
 
 #[derive(Debug, Default)]
 pub struct SpikeArrests {
-    limiters: KeyedLimiters<(String, Rate)>,
+    limiters: KeyedLimiters<(Arc<str>, Rate)>,
 }
 
 impl SpikeArrests {
     /// `Ok` when `key` may make a call on `route` at `rate` now; else how long to wait.
-    pub fn check(&self, route: &str, rate: Rate, key: &str) -> Result<(), Duration> {
+    /// `route` is shared, so that the rule's key costs no allocation per call.
+    pub fn check(&self, route: &Arc<str>, rate: Rate, key: &str) -> Result<(), Duration> {
         let q = || quota(rate.interval(), 1);
-        self.limiters.check((route.to_string(), rate), q, key)
+        self.limiters.check((route.clone(), rate), q, key)
     }
 
     /// Forgets keys that have been idle long enough to be back at full allowance.
@@ -60,7 +61,7 @@ impl SpikeArrests {
 #[derive(Debug)]
 pub struct SpikeArrest {
     /// The route's name: each route has its own limiters.
-    route: String,
+    route: Arc<str>,
     per: Per,
     arrests: Arc<SpikeArrests>,
 }
@@ -93,7 +94,7 @@ impl SpikeArrest {
     ) -> Option<Self> {
         let cfg = cfg.filter(|c| key_of(c, authenticated) == SpikeKey::Ip)?;
         Some(SpikeArrest {
-            route: route.to_string(),
+            route: Arc::from(route),
             per: Per::Ip(cfg.rate),
             arrests: arrests.clone(),
         })
@@ -112,7 +113,7 @@ impl SpikeArrest {
         }
         let rate = cfg.filter(|c| key_of(c, true) == SpikeKey::Client);
         Some(SpikeArrest {
-            route: route.to_string(),
+            route: Arc::from(route),
             per: Per::Client(rate.map(|c| c.rate)),
             arrests: arrests.clone(),
         })
@@ -160,13 +161,14 @@ mod tests {
     fn smooth_rate_per_key() {
         let s = SpikeArrests::default();
         let rate = Rate::try_from("2ps".to_string()).unwrap();
-        assert!(s.check("r", rate, "a").is_ok());
-        let wait = s.check("r", rate, "a").unwrap_err();
+        let (r, other): (Arc<str>, Arc<str>) = (Arc::from("r"), Arc::from("other"));
+        assert!(s.check(&r, rate, "a").is_ok());
+        let wait = s.check(&r, rate, "a").unwrap_err();
         assert!(wait <= Duration::from_millis(500) && wait > Duration::from_millis(300));
         // Another key, another route: their own allowance.
-        assert!(s.check("r", rate, "b").is_ok());
-        assert!(s.check("other", rate, "a").is_ok());
+        assert!(s.check(&r, rate, "b").is_ok());
+        assert!(s.check(&other, rate, "a").is_ok());
         std::thread::sleep(Duration::from_millis(510));
-        assert!(s.check("r", rate, "a").is_ok());
+        assert!(s.check(&r, rate, "a").is_ok());
     }
 }

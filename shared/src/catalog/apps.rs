@@ -37,6 +37,7 @@ impl Catalog {
                 developer_id,
                 name: new.name.clone(),
                 redirect_uris: new.redirect_uris.clone(),
+                post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
                 grant_types: new.grant_types.clone(),
                 scopes: new.scopes.clone(),
                 attributes: new.attributes.clone(),
@@ -120,14 +121,22 @@ impl Catalog {
 
     /// The app with this id, whoever owns it.
     pub async fn app_by_id(&self, app_id: Uuid) -> Result<Option<App>, StoreError> {
-        match self
+        if let Some(app) = self.apps.as_ref().and_then(|c| c.by_id(app_id)) {
+            return Ok(Some(app));
+        }
+        let epoch = self.apps.as_ref().map(|c| c.epoch());
+        let app: Option<App> = match self
             .store
             .catalog_get(Table::Apps, &app_id.to_string())
             .await?
         {
-            Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
-            None => Ok(None),
+            Some(raw) => Some(serde_json::from_str(&raw)?),
+            None => None,
+        };
+        if let (Some(c), Some(e), Some(a)) = (&self.apps, epoch, &app) {
+            c.insert(None, a, e);
         }
+        Ok(app)
     }
 
     pub(super) async fn app_raw(
@@ -150,12 +159,21 @@ impl Catalog {
         Ok(self.app_raw(developer_id, app_id).await?.1)
     }
 
-    /// The app holding `client_id` (one store round trip: the client authentication path).
+    /// The app holding `client_id` (one store round trip: the client authentication path;
+    /// none when the broker keeps apps in process and has this one).
     pub async fn app_for_client(&self, client_id: &str) -> Result<Option<App>, StoreError> {
-        match self.store.app_for_client(client_id).await? {
-            Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
-            None => Ok(None),
+        if let Some(app) = self.apps.as_ref().and_then(|c| c.by_client(client_id)) {
+            return Ok(Some(app));
         }
+        let epoch = self.apps.as_ref().map(|c| c.epoch());
+        let app: Option<App> = match self.store.app_for_client(client_id).await? {
+            Some(raw) => Some(serde_json::from_str(&raw)?),
+            None => None,
+        };
+        if let (Some(c), Some(e), Some(a)) = (&self.apps, epoch, &app) {
+            c.insert(Some(client_id), a, e);
+        }
+        Ok(app)
     }
 
     /// Read-modify-write of one app, retried on concurrent change. `f` edits the app and may add
@@ -203,6 +221,9 @@ impl Catalog {
                 }
                 if let Some(v) = &patch.redirect_uris {
                     app.redirect_uris = v.clone();
+                }
+                if let Some(v) = &patch.post_logout_redirect_uris {
+                    app.post_logout_redirect_uris = v.clone();
                 }
                 if let Some(v) = &patch.grant_types {
                     app.grant_types = v.clone();

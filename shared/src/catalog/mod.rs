@@ -12,6 +12,8 @@
 //!   ([`crate::product`]: what they grant).
 //! * `standing` — suspending and reinstating a developer; a developer found or created by
 //!   e-mail.
+//! * [`cached`] — [`cached::AppCache`]: apps in process for the broker's hot paths, kept honest
+//!   by the revocation channel.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crate::scope::ScopeSet;
 use crate::store::{CatalogTx, Store, Table};
 
 mod apps;
+pub mod cached;
 mod credentials;
 mod developers;
 mod products;
@@ -61,6 +64,8 @@ pub struct DeveloperPatch {
 pub struct NewApp {
     pub name: String,
     pub redirect_uris: Vec<RedirectUri>,
+    /// See [`crate::model::App::post_logout_redirect_uris`].
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
     pub attributes: BTreeMap<String, String>,
@@ -94,6 +99,7 @@ impl Default for NewApp {
         NewApp {
             name: String::new(),
             redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
             grant_types: Vec::new(),
             scopes: ScopeSet::default(),
             attributes: BTreeMap::new(),
@@ -118,6 +124,7 @@ impl Default for NewApp {
 pub struct AppPatch {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<RedirectUri>>,
+    pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<ScopeSet>,
     pub attributes: Option<BTreeMap<String, String>>,
@@ -207,6 +214,8 @@ pub struct IssuedCredential {
 pub struct Catalog {
     store: Arc<dyn Store>,
     keys: Keys,
+    /// Apps in process (the broker), when [`Catalog::cache_apps`] turned it on.
+    apps: Option<Arc<cached::AppCache>>,
 }
 
 /// A transaction plus, per check, the field to blame when it fails (`None`: a concurrent
@@ -247,7 +256,22 @@ fn name_key(developer_id: Uuid, name: &str) -> String {
 
 impl Catalog {
     pub fn new(store: Arc<dyn Store>, keys: Keys) -> Self {
-        Catalog { store, keys }
+        Catalog {
+            store,
+            keys,
+            apps: None,
+        }
+    }
+
+    /// Keeps apps in process from now on; the returned cache is used only once it follows the
+    /// revocation channel ([`crate::store::follow::follow`]).
+    pub fn cache_apps(&mut self) -> Arc<cached::AppCache> {
+        self.apps.get_or_insert_with(Default::default).clone()
+    }
+
+    /// The in-process apps, if kept ([`Catalog::cache_apps`]).
+    pub fn app_cache(&self) -> Option<&Arc<cached::AppCache>> {
+        self.apps.as_ref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -255,7 +279,18 @@ impl Catalog {
     }
 
     async fn commit(&self, tx: Tx) -> Result<Outcome, CatalogError> {
-        match self.store.catalog_commit(&tx.tx).await? {
+        let outcome = self.store.catalog_commit(&tx.tx).await;
+        // This process's own change is evicted before the caller is answered (the
+        // announcement would only come back a moment later), whatever the outcome.
+        if let Some(cache) = &self.apps {
+            for app in tx.tx.touched_apps() {
+                match Uuid::parse_str(app) {
+                    Ok(id) => cache.evict(id),
+                    Err(_) => cache.forget_all(),
+                }
+            }
+        }
+        match outcome? {
             None => Ok(Outcome::Done),
             Some(i) => match tx.blame.get(i).copied().flatten() {
                 Some(field) => Err(CatalogError::Conflict { field }),

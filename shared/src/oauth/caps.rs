@@ -41,6 +41,22 @@ pub const AUTHORIZE: Caps = Caps {
     other: 1024,
 };
 
+/// `/end_session` (OpenID Connect RP-Initiated Logout 1.0 §2) and its callback.
+pub const END_SESSION: Caps = Caps {
+    params: &[
+        ("id_token_hint", 8192),
+        ("client_id", 128),
+        (
+            "post_logout_redirect_uri",
+            crate::model::MAX_REDIRECT_URI_BYTES,
+        ),
+        ("state", 1024),
+        ("logout_hint", 256),
+        ("ui_locales", 256),
+    ],
+    other: 1024,
+};
+
 /// `GET /callback`: what the upstream sends back (its `state` is the broker's own, 43 bytes).
 pub const CALLBACK: Caps = Caps {
     params: &[
@@ -53,7 +69,7 @@ pub const CALLBACK: Caps = Caps {
     other: 1024,
 };
 
-/// Form bodies of `/token`, `/introspect` and `/revoke`.
+/// Form bodies of `/token`, `/introspect`, `/revoke` and `/backchannel_logout`.
 pub const FORM: Caps = Caps {
     params: &[
         ("grant_type", 128),
@@ -76,6 +92,7 @@ pub const FORM: Caps = Caps {
         ("token", 4096),
         ("token_type_hint", 64),
         ("device_code", 128),
+        ("logout_token", 8192),
     ],
     other: 1024,
 };

@@ -5,7 +5,8 @@
 //! spreads over the cluster: registry hashes share `{catalog}` (`catalog_commit.lua`,
 //! `app_for_client.lua`); a login family and its grace record share the family id
 //! (`refresh_rotate.lua`); a token, a quota counter, a limiter's or back-off's subject, a
-//! user's families each have their own. `redis/slot_tests.rs` checks every script's keys.
+//! user's families, an upstream session's or subject's logins each have their own.
+//! `redis/slot_tests.rs` checks every script's keys.
 
 use super::Table;
 use crate::token::TokenKind;
@@ -118,6 +119,17 @@ impl KeySpace {
         format!("{}ufam:{{{app_id}:{sub}}}", self.prefix)
     }
 
+    /// The logins of one upstream session or subject ([`super::UpstreamLoginStore`],
+    /// `redis/scripts/upstream_login_add.lua`). The key is a digest of what it indexes: fixed
+    /// length whatever the upstream sent, and its own tag.
+    pub fn upstream_logins(&self, key: &super::UpstreamKey<'_>) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.canonical().as_bytes());
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+        format!("{}ulog:{{{tag}}}", self.prefix)
+    }
+
     /// The analytics stream: a single key, so on Redis Cluster it lives in one slot (one node
     /// takes every proxy's writes; it is capped, and writes are batched).
     pub fn analytics(&self) -> String {
@@ -154,5 +166,24 @@ mod tests {
             k.backoff("auth_ip", "10.0.0.1"),
             "tessera:bo:{auth_ip:10.0.0.1}"
         );
+    }
+
+    #[test]
+    fn upstream_login_keys_have_one_tag_whatever_the_upstream_sent() {
+        use crate::store::UpstreamKey;
+        let k = KeySpace::new("t:");
+        let hostile = UpstreamKey::Session {
+            issuer: "https://okta",
+            sid: "}{x}",
+        };
+        let key = k.upstream_logins(&hostile);
+        let tag = key.trim_start_matches("t:ulog:{").trim_end_matches('}');
+        assert!(key.starts_with("t:ulog:{") && key.ends_with('}'), "{key}");
+        assert!(!tag.contains(['{', '}']) && tag.len() == 43, "{key}");
+        let same_value_other_kind = UpstreamKey::Subject {
+            issuer: "https://okta",
+            sub: "}{x}",
+        };
+        assert_ne!(key, k.upstream_logins(&same_value_other_kind));
     }
 }

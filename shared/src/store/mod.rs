@@ -14,10 +14,13 @@
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
 //! * [`proofs`] — [`ProofStore`]: the DPoP proofs' replay cache (RFC 9449 §11.1).
+//! * [`upstream_logins`] — [`UpstreamLoginStore`]: logins indexed by upstream session
+//!   (`sid`) and subject, for upstream logout.
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
 //! * [`devices`] — [`DeviceStore`]: RFC 8628 device authorizations in flight.
 //! * [`sessions`] — [`SessionStore`]: the developer portal's sessions and sign-ins.
-//! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to.
+//! * [`revocation`], [`subscription`] — the revocation channel the proxies listen to;
+//!   [`follow`] — the loop that keeps a cache honest by it (proxy tokens, broker apps).
 //! * [`keys`] — the only place Redis key names are built.
 //! * [`redis`] — Redis, one node or a Redis Cluster, plain or TLS, through self-reconnecting
 //!   connections with timeouts; multi-key updates are the Lua scripts in `redis/scripts/`, each
@@ -27,6 +30,7 @@
 pub mod analytics;
 pub mod catalog;
 pub mod devices;
+pub mod follow;
 pub mod keys;
 pub mod limits;
 pub mod logins;
@@ -37,6 +41,7 @@ pub mod revocation;
 pub mod sessions;
 pub mod subscription;
 pub mod tokens;
+pub mod upstream_logins;
 
 use std::sync::Arc;
 
@@ -53,6 +58,7 @@ pub use proofs::ProofStore;
 pub use revocation::{Revocation, RevocationStream};
 pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
+pub use upstream_logins::{UpstreamKey, UpstreamLoginStore};
 
 /// What both stores provide: every concern's trait, the readiness ping and the revocation
 /// channel. Every method fails with [`StoreError::Unavailable`] rather than guessing when the
@@ -63,6 +69,7 @@ pub trait Store:
     + TokenStore
     + LoginStore
     + ProofStore
+    + UpstreamLoginStore
     + LimitStore
     + AnalyticsStore
     + SessionStore

@@ -50,6 +50,8 @@ async fn spawn_idp() -> Idp {
             client_id: OTHER.into(),
             client_secret: OTHER_SECRET.into(),
             redirect_uris: vec![REDIRECT.into()],
+            backchannel_logout_uri: None,
+            post_logout_redirect_uris: Vec::new(),
         });
         cfg
     })

@@ -11,15 +11,6 @@ use super::*;
 use crate::helpers::json_of;
 use crate::world::{alice_tokens, code_client, spawn_world};
 
-fn counter(metrics: &str, name: &str) -> u64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64
-}
-
 #[tokio::test]
 async fn a_valid_token_is_forwarded_with_the_caller_and_without_credentials() {
     let s = setup().await;

@@ -13,6 +13,7 @@ mod encode;
 mod example;
 mod forwarding;
 mod methods;
+mod negative_cache;
 mod normalise;
 mod policies;
 mod refusal_events;
@@ -207,6 +208,16 @@ pub fn header<'a>(echo: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 /// Polls until the proxy refuses `token`; returns how long that took.
+/// A counter's value in a Prometheus text exposition (0 when absent).
+pub fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
 pub async fn until_refused(proxy: &TestProxy, token: &str) -> Duration {
     until_refused_by(|| async { proxy.get("/orders", token).await.status() }).await
 }

@@ -73,3 +73,4 @@ mod limits;
 mod proofs;
 mod sessions;
 mod tokens;
+mod upstream_logins;

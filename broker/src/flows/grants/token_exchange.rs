@@ -159,6 +159,7 @@ async fn exchange_upstream(
             .get("auth_time")
             .and_then(|v| v.as_i64())
             .unwrap_or_else(now),
+        sid: None,
     };
     Ok(state
         .tokens

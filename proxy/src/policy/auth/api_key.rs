@@ -13,6 +13,7 @@ use tessera_shared::time::now;
 
 use super::{invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
+use crate::cache_table::key_of;
 use crate::caller::Caller;
 use crate::forward::header_name;
 use crate::policy::exchange::{Blocked, Check, Exchange};
@@ -45,8 +46,8 @@ pub async fn verify(
 ) -> Result<Option<Arc<Caller>>, StoreError> {
     // Keys are client ids, not secrets; the cache key is prefixed so it cannot collide with a
     // token hash.
-    let cache_key = format!("key:{key}");
-    if let Some(c) = cache.get(&cache_key) {
+    let cache_key = key_of(&format!("key:{key}"));
+    if let Some(c) = cache.get(cache_key) {
         return Ok(Some(c));
     }
     let epoch = cache.epoch();
@@ -78,7 +79,7 @@ pub async fn verify(
         family: None,
     });
     let expires_at = cred.expires_at.unwrap_or(i64::MAX);
-    cache.insert(&cache_key, caller.clone(), expires_at, epoch);
+    cache.insert(cache_key, caller.clone(), expires_at, epoch);
     Ok(Some(caller))
 }
 

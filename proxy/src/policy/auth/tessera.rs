@@ -19,6 +19,7 @@ use super::dpop::{DpopCheck, Scheme};
 use super::introspection::Introspector;
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
+use crate::cache_table::key_of;
 use crate::caller::Caller;
 use crate::metrics::Metrics;
 use crate::policy::exchange::{Blocked, Check, Exchange};
@@ -66,9 +67,15 @@ impl TokenValidator {
             return Lookup::Invalid;
         }
         let hash = self.keys.token_hash(token);
-        if let Some(c) = self.cache.get(&hash) {
+        let key = key_of(&hash);
+        if let Some(c) = self.cache.get(key) {
             self.metrics.cache_hits.inc();
             return Lookup::Valid(c);
+        }
+        // Issue 11, P5: a token the store did not know a moment ago costs no second lookup.
+        if self.cache.known_unknown(key) {
+            self.metrics.cache_negative_hits.inc();
+            return Lookup::Invalid;
         }
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
@@ -79,10 +86,13 @@ impl TokenValidator {
         match found {
             Ok(Some((caller, expires_at))) => {
                 let caller = self.cache.intern(caller);
-                self.cache.insert(&hash, caller.clone(), expires_at, epoch);
+                self.cache.insert(key, caller.clone(), expires_at, epoch);
                 Lookup::Valid(caller)
             }
-            Ok(None) => Lookup::Invalid,
+            Ok(None) => {
+                self.cache.insert_unknown(key, epoch);
+                Lookup::Invalid
+            }
             Err(e) => Lookup::Unavailable(e),
         }
     }

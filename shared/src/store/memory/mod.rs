@@ -17,6 +17,7 @@ mod logins;
 mod proofs;
 mod sessions;
 mod tokens;
+mod upstream_logins;
 
 use super::limits::BackoffState;
 use super::{FamilyState, Revocation, RevocationStream, Store, Table};
@@ -60,6 +61,8 @@ struct Inner {
     codes: Expiring<(String, Option<String>)>,
     families: Expiring<FamilyState>,
     user_families: Expiring<std::collections::BTreeSet<String>>,
+    /// [`super::UpstreamLoginStore`]: families by upstream session or subject.
+    upstream_logins: Expiring<std::collections::BTreeSet<String>>,
     quotas: Expiring<u64>,
     /// GCRA theoretical arrival times (µs of the store's clock), by limiter and subject.
     rates: Expiring<u64>,

@@ -28,6 +28,7 @@ impl TokenStore for MemoryStore {
             g.codes.sweep(now);
             g.families.sweep(now);
             g.user_families.sweep(now);
+            g.upstream_logins.sweep(now);
             g.graces.sweep(now);
             g.used.sweep(now);
         }

@@ -18,6 +18,7 @@ mod proofs;
 mod pubsub;
 mod sessions;
 mod tokens;
+mod upstream_logins;
 
 use super::keys::KeySpace;
 use super::subscription;
@@ -63,6 +64,7 @@ pub struct RedisStore {
     backoff: call::Lua,
     device_step: call::Lua,
     device_poll: call::Lua,
+    upstream_login_add: call::Lua,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -98,6 +100,7 @@ impl RedisStore {
             backoff: script!("backoff"),
             device_step: script!("device_step"),
             device_poll: script!("device_poll"),
+            upstream_login_add: script!("upstream_login_add"),
         })
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use redis::cluster_routing::Slot;
 
 use crate::store::keys::KeySpace;
-use crate::store::Table;
+use crate::store::{Table, UpstreamKey};
 use crate::token::TokenKind;
 
 /// The keys the store passes to `script`, for the id `id`.
@@ -26,6 +26,10 @@ fn keys_of(script: &str, k: &KeySpace, id: &str) -> Option<Vec<String>> {
         "gcra" => vec![k.rate("token", id)],
         "backoff" => vec![k.backoff("auth_ip", id)],
         "device_step" | "device_poll" => vec![k.device(id)],
+        "upstream_login_add" => vec![k.upstream_logins(&UpstreamKey::Session {
+            issuer: id,
+            sid: id,
+        })],
         _ => return None,
     })
 }

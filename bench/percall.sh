@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Benchmark helper (not a test): CPU instructions per call of the proxy's and the broker's hot
+# paths, counted by valgrind's callgrind — repeatable to a fraction of a percent even on a busy
+# machine, unlike requests/s (issue 11: measure each direction before and after).
+#
+#   bash bench/percall.sh                       # the release binary of this checkout
+#   TESSERA_BIN=/tmp/old/tessera bash bench/percall.sh   # another binary (A/B)
+#   CALLS=3000 ONLY="proxy-cache broker-token" bash bench/percall.sh
+#
+# Targets (ONLY picks some): proxy-cache (token cache on, analytics on), proxy-nocache (a
+# store lookup per call), proxy-flood (a new unknown well-formed token per call), proxy-unknown
+# (one unknown well-formed token, repeated: the negative cache's case), broker-token
+# (client_credentials issuance), broker-introspect, yardstick (bench/yardstick: its token and
+# introspection endpoints; YARDSTICK_BIN or target/release/tessera-yardstick). Each target runs under
+# `valgrind --tool=callgrind --instr-atstart=no`; a warm-up of WARMUP calls runs uninstrumented,
+# then instrumentation is switched on for CALLS calls made over CONNECTIONS keep-alive connections
+# (bench/count.py), switched off, and the counts dumped.
+# Reported: instructions (Ir) per call over the whole process (every thread: workers, Redis
+# client, analytics writer, timers); allocations and reallocations per call (the calls callgrind
+# saw into the allocator's entry points, bench/allocs.py: the count a counting global allocator
+# would give, over every thread); and Redis commands per call (INFO commandstats).
+# Nothing is pinned and no time is measured: only counts.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+. "$ROOT/bench/lib.sh"
+
+CALLS="${CALLS:-4000}"
+WARMUP="${WARMUP:-1000}"
+CONNECTIONS="${CONNECTIONS:-16}"
+ONLY="${ONLY:-proxy-cache proxy-nocache proxy-flood proxy-unknown broker-token broker-introspect}"
+BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
+[ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release)" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-percall.XXXXXX")"
+PIDS=()
+cleanup() {
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
+}
+trap cleanup EXIT
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench/percall.sh: %s\n' "$*" >&2; exit 1; }
+start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
+ready() { # ready URL [PATTERN]: 120 s at most (valgrind starts slowly)
+  for _ in $(seq 1200); do
+    if curl -s -m 5 -o "$WORK/ready.out" "$1" && { [ -z "${2:-}" ] || grep -Eq "$2" "$WORK/ready.out"; }; then return 0; fi
+    sleep 0.1
+  done
+  die "$1 not ready"
+}
+
+REDIS_PORT="$(free_port)"
+start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$WORK"
+for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+write_broker_config "$WORK/broker.toml" "$REDIS_PORT" '[tokens]
+access_token_ttl_secs = 3600'
+ECHO_PORT="$(free_port)"
+start echo "$BIN" echo --listen "127.0.0.1:$ECHO_PORT" --workers 1
+
+# cg NAME CMD...: starts CMD under callgrind (instrumentation off); sets CG_PID.
+cg() {
+  local name="$1"; shift
+  start "$name" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/$name.cg" "$@"
+  CG_PID=$STARTED_PID
+  echo "$CG_PID" > "$WORK/$name.pid"
+}
+# measure NAME CG URL MODE: warm-up, then CALLS instrumented calls (bench/count.py MODE) to the
+# process started as `cg CG`; prints the row.
+measure() {
+  local name="$1" cgname="$2" url="$3" mode="$4" pid ir before after dump allocs
+  pid="$(cat "$WORK/$cgname.pid")"
+  python3 bench/count.py "$url" "$WARMUP" "$CONNECTIONS" "$mode" > "$WORK/$name.warm"
+  sleep 1 # the analytics writer flushes the warm-up's events before counting starts
+  cmdstats "$REDIS_PORT" "$WORK/$name.before"
+  callgrind_control -i on "$pid" > /dev/null
+  python3 bench/count.py "$url" "$CALLS" "$CONNECTIONS" "$mode" > "$WORK/$name.calls"
+  sleep 1 # the analytics writer's last flush of these calls
+  callgrind_control -i off "$pid" > /dev/null
+  cmdstats "$REDIS_PORT" "$WORK/$name.after"
+  callgrind_control -d "$pid" > /dev/null
+  sleep 1
+  # Each dump holds the counts since the previous one: the newest file of this process.
+  dump="$(ls -t "$WORK/$cgname".cg.* | head -n1)"
+  ir="$(awk '/^totals:/ { print $2 }' "$dump")"
+  allocs="$(python3 bench/allocs.py "$dump" | sed -n 's/^allocs=\([0-9]*\) reallocs=\([0-9]*\)/\1 \2/p')"
+  before="$(sed -n 's/^calls=\([0-9]*\).*/\1/p' "$WORK/$name.calls")"
+  after="$(cmd_delta "$WORK/$name.before" "$WORK/$name.after" all)"
+  awk -v n="$name" -v ir="$ir" -v al="${allocs% *}" -v ra="${allocs#* }" -v c="$before" -v r="$after" -v top="$(cmd_top "$WORK/$name.before" "$WORK/$name.after" 4)" -v st="$(sed -n 's/.*statuses=//p' "$WORK/$name.calls")" \
+    'BEGIN { printf "| %s | %d | %.0f | %.1f | %.1f | %.2f | %s | %s |\n", n, c, ir / c, al / c, ra / c, r / c, top, st }'
+}
+
+want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
+
+echo "| target | calls | instructions per call | allocations per call | reallocations per call | Redis commands per call | most frequent | answers |"
+echo "|---|---:|---:|---:|---:|---:|---|---|"
+
+if want yardstick || want broker-token || want broker-introspect || want proxy-cache || want proxy-nocache || want proxy-flood; then
+  if want broker-token || want broker-introspect; then
+    cg broker "$BIN" broker --config "$WORK/broker.toml"
+  else
+    start broker "$BIN" broker --config "$WORK/broker.toml"
+  fi
+  ready "$BASE/readyz"
+  curl -s -o "$WORK/dev.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    --data '{"email":"bench@example.com","first_name":"B","last_name":"B"}' "$BASE/admin/developers"
+  DEV_ID="$(json_get 'd["id"]' < "$WORK/dev.json")"
+  curl -s -o "$WORK/app.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    --data '{"name":"bench","scopes":["read"],"grant_types":["client_credentials"]}' "$BASE/admin/developers/$DEV_ID/apps"
+  CLIENT_ID="$(json_get 'd["credentials"][0]["client_id"]' < "$WORK/app.json")"
+  CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/app.json")"
+  export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+  curl -s -o "$WORK/token.json" -X POST -H "Authorization: $BENCH_BASIC_AUTH" --data 'grant_type=client_credentials' "$BASE/token"
+  TOKEN="$(json_get 'd["access_token"]' < "$WORK/token.json")"
+  export BENCH_TOKEN="$TOKEN"
+  if want broker-token; then measure broker-token broker "$BASE/token" "form:grant_type=client_credentials"; fi
+  if want broker-introspect; then measure broker-introspect broker "$BASE/introspect" "form:token=$TOKEN"; fi
+  if want yardstick; then
+    YS="${YARDSTICK_BIN:-$ROOT/target/release/tessera-yardstick}"
+    [ -x "$YS" ] || die "no yardstick at $YS (bash bench/broker.sh builds it)"
+    YS_PORT="$(free_port)"
+    YARDSTICK_LISTEN="127.0.0.1:$YS_PORT" YARDSTICK_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+      YARDSTICK_CLIENT_ID="$CLIENT_ID" YARDSTICK_CLIENT_SECRET="$CLIENT_SECRET" cg yardstick "$YS"
+    for _ in $(seq 1200); do curl -s -o /dev/null "http://127.0.0.1:$YS_PORT/" && break; sleep 0.1; done
+    measure yardstick-token yardstick "http://127.0.0.1:$YS_PORT/token" "form:grant_type=client_credentials"
+    YS_TOKEN="$(curl -s -X POST -H "Authorization: $BENCH_BASIC_AUTH" --data grant_type=client_credentials \
+      "http://127.0.0.1:$YS_PORT/token" | json_get 'd["access_token"]')"
+    measure yardstick-introspect yardstick "http://127.0.0.1:$YS_PORT/introspect" "form:token=$YS_TOKEN"
+  fi
+fi
+
+proxy() { # proxy NAME CACHE ANALYTICS
+  local port status
+  port="$(free_port)"; status="$(free_port)"
+  cat > "$WORK/$1.toml" <<EOF
+[server]
+listen = "127.0.0.1:$port"
+workers = 1
+[store]
+url = "redis://127.0.0.1:$REDIS_PORT"
+[security]
+pepper = "$PEPPER"
+[cache]
+enabled = $2
+max_ttl_secs = 3600
+[analytics]
+enabled = $3
+[log]
+level = "warn"
+[[routes]]
+name = "bench"
+path = "/api"
+upstream = "http://127.0.0.1:$ECHO_PORT/api"
+[routes.auth]
+kind = "tessera"
+EOF
+  cg "$1" "$BIN" proxy --config "$WORK/$1.toml" --status "127.0.0.1:$status"
+  PROXY_URL="http://127.0.0.1:$port/api/bench"
+  ready "http://127.0.0.1:$status/readyz" '"revocation_channel": *true'
+}
+if want proxy-cache; then
+  proxy proxy-cache true true
+  measure proxy-cache proxy-cache "$PROXY_URL" "header:Authorization:Bearer $TOKEN"
+fi
+if want proxy-nocache; then
+  proxy proxy-nocache false true
+  measure proxy-nocache proxy-nocache "$PROXY_URL" "header:Authorization:Bearer $TOKEN"
+fi
+if want proxy-flood; then
+  proxy proxy-flood true true
+  measure proxy-flood proxy-flood "$PROXY_URL" flood
+fi
+if want proxy-unknown; then
+  proxy proxy-unknown true true
+  UNKNOWN="$(python3 -c 'import sys; sys.path.insert(0, "bench"); import count; print(count.unknown_token())')"
+  measure proxy-unknown proxy-unknown "$PROXY_URL" "header:Authorization:Bearer $UNKNOWN"
+fi
