@@ -116,14 +116,7 @@ impl TestApp {
 
     /// The Prometheus text of the status listener.
     pub async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.status))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text")
+        metrics_at(&self.http, &self.status).await
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> Response {
@@ -318,6 +311,17 @@ impl TestApp {
         all.retain(|(k, _)| !counters.iter().any(|c| k.starts_with(c.as_str())));
         all
     }
+}
+
+/// The Prometheus text of the status listener at `status` (broker's or proxy's).
+pub async fn metrics_at(http: &reqwest::Client, status: &str) -> String {
+    http.get(format!("{status}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
 }
 
 pub async fn json_of(res: Response) -> Value {

@@ -1,8 +1,9 @@
 //! chromedriver and the browser: each test starts its own chromedriver on a free port
 //! ([`Chromedriver`], killed by its PID when dropped — and by the kernel should the test
 //! thread die first: `PR_SET_PDEATHSIG`), and one headless Chromium session with its own
-//! profile directory, always closed.
+//! profile directory, always closed ([`in_chromium`]).
 
+use std::future::Future;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
@@ -92,6 +94,31 @@ impl Drop for Chromedriver {
     }
 }
 
+/// Runs `test` with a headless Chromium session of its own (chromedriver, a fresh profile),
+/// then closes the session and stops chromedriver, also when `test` panics: a failing test
+/// leaves `target/screenshots/{failure}.png` and its panic is passed on.
+pub async fn in_chromium<F, Fut>(failure: &str, test: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let _ = std::fs::remove_file(screenshots().join(format!("{failure}.png")));
+    let driver = Chromedriver::start();
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let c = driver.browser(&profile).await;
+    let outcome = std::panic::AssertUnwindSafe(test(c.clone()))
+        .catch_unwind()
+        .await;
+    if outcome.is_err() {
+        shot(&c, failure).await;
+    }
+    let _ = c.close().await;
+    drop(driver);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Debian's Chromium binary.
 fn chromium() -> String {
     for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
@@ -133,4 +160,18 @@ pub async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
 /// The text of the element `css` matches.
 pub async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap()
+}
+
+/// The text of the element `css` matches, once it is not empty (up to 15 s).
+pub async fn text_when_written(c: &Client, css: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = text(c, css).await;
+        if !text.is_empty() {
+            return text;
+        }
+        let at = c.current_url().await.map(String::from).unwrap_or_default();
+        assert!(Instant::now() < deadline, "{css} still empty on {at}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,8 +1,9 @@
-//! The developer portal and operator console in a real browser: headless Chromium driven by
-//! chromedriver over WebDriver (fantoccini), against the real broker on a real Redis, the
-//! development identity provider as the upstream, and the proxy in front of the sample
-//! backend. One chromedriver per test binary ([`driver`]); screenshots under
-//! `target/screenshots/`.
+//! Tessera in a real browser: headless Chromium driven by chromedriver over WebDriver
+//! (fantoccini), against the real broker on a real Redis, the development identity provider
+//! as the upstream, and the proxy in front of the sample backend — the developer portal and
+//! operator console ([`walk`]) and a single-page app calling the broker and an API across
+//! origins ([`spa`]). One chromedriver per test ([`driver`]); screenshots under
+//! `target/screenshots/`. The world they run in is `tests/api/`'s, included by `#[path]`.
 //!
 //! Needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`, which
 //! `.ci/run` installs): without them the tests fail, loudly.
@@ -21,5 +22,10 @@ mod helpers;
 #[path = "../api/world.rs"]
 mod world;
 
+#[allow(dead_code)]
+#[path = "../api/gateway/harness.rs"]
+mod gateway;
+
 mod driver;
+mod spa;
 mod walk;

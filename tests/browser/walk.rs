@@ -6,53 +6,23 @@
 //! console's security figures count the refusal. Screenshots of each step go to
 //! `target/screenshots/` (the README's pictures, `docs/img/`, are taken from them).
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use futures_util::FutureExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tessera_proxy::config::ProxyConfig;
-use tessera_proxy::state::ConfigSource;
-use tessera_proxy::{Listeners, Proxy};
 
-use crate::driver::{find, screenshots, shot, shot_of, text, Chromedriver};
-use crate::helpers::{json_of, PEPPER};
+use crate::driver::{find, in_chromium, shot, shot_of, text};
+use crate::gateway::{route, spawn_echo, spawn_proxy};
+use crate::helpers::json_of;
 use crate::world::{spawn_world_with, World};
 
 /// The sample backend and the proxy in front of it (one route, `orders:read` required),
 /// sharing the broker's Redis: its base URL.
 async fn proxy(w: &World) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let echo = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    tokio::spawn(tessera_proxy::echo::serve(listener, 1).unwrap());
-    let defaults = json!({
-        "server": { "listen": "127.0.0.1:0", "workers": 1, "realm": "browser" },
-        "store": { "url": w.app.redis_url, "prefix": w.app.prefix },
-        "security": { "pepper": PEPPER },
-        "analytics": { "flush_interval_ms": 50 },
-        "log": { "level": "warn" },
-        "routes": [{ "name": "orders", "path": "/orders", "upstream": format!("{echo}/api/orders"),
-                     "auth": { "kind": "tessera" }, "scopes": { "required": ["orders:read"] } }],
-    });
-    let source = ConfigSource {
-        file: None,
-        defaults: defaults.clone(),
-    };
-    let cfg = ProxyConfig::load(defaults, None).unwrap();
-    let listeners = Listeners::bind(&cfg, "127.0.0.1:0".parse().unwrap()).unwrap();
-    let proxy = Proxy::build(cfg, source, None, listeners).unwrap();
-    let base = format!("http://127.0.0.1:{}", proxy.port());
-    let runtime = proxy.runtime();
-    tokio::spawn(proxy.run_until_stopped());
-    for _ in 0..200 {
-        if runtime.cache.is_live() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    base
+    let scopes = json!({"scopes": {"required": ["orders:read"]}});
+    let orders = route("orders", "/orders", &spawn_echo(), scopes);
+    spawn_proxy(&w.app, json!([orders])).await.base
 }
 
 /// Signs in as `user` from the landing page, through the identity provider's form.
@@ -114,21 +84,7 @@ async fn a_developer_and_an_operator_walk_through_the_portal() {
         );
     }
     let proxy = proxy(&w).await;
-    let _ = std::fs::remove_file(screenshots().join("failure.png"));
-    let driver = Chromedriver::start();
-    let profile = tempfile::tempdir().unwrap();
-    let c = driver.browser(&profile).await;
-    let outcome = std::panic::AssertUnwindSafe(walk(&c, &w, &proxy))
-        .catch_unwind()
-        .await;
-    if outcome.is_err() {
-        shot(&c, "failure").await;
-    }
-    let _ = c.close().await;
-    drop(driver);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    in_chromium("failure", |c| async move { walk(&c, &w, &proxy).await }).await;
 }
 
 async fn walk(c: &Client, w: &World, proxy: &str) {

@@ -2,6 +2,8 @@
 //! policy}` for each step of the chain, for the backend's failures, for a request refused after
 //! its route was chosen, and `unavailable` when a policy fails closed.
 
+use std::net::TcpListener;
+
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -12,6 +12,9 @@ use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
+use tessera_proxy::config::ProxyConfig;
+use tessera_proxy::state::ConfigSource;
+use tessera_proxy::{Listeners, Proxy};
 
 use super::*;
 use crate::certs::{write, Ca, Issued};

@@ -1,7 +1,7 @@
 // A single-page app with no library and no backend of its own: the authorization code flow with
 // PKCE (WebCrypto), its code redeemed with a cross-origin `fetch` to the broker's /token, an API
 // called through the proxy with the access token (a CORS preflight first, for `Authorization`),
-// the tokens refreshed and revoked — all from the browser. tests/api/spa_browser.rs drives it in
+// the tokens refreshed and revoked — all from the browser. tests/browser/spa.rs drives it in
 // headless Chromium. `window.TESSERA` (config.js) names the broker, the proxy and the client.
 //
 // The page writes what happened as JSON into #result (and `error` when something threw).

@@ -9,11 +9,12 @@
 use std::net::TcpListener;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use fantoccini::Client;
 use serde_json::{json, Value};
 
-use crate::gateway::{route, spawn_echo, spawn_proxy};
-use crate::webdriver::Browser;
-use crate::world::*;
+use crate::driver::{find, in_chromium, text_when_written};
+use crate::gateway::{route, spawn_echo, spawn_proxy, TestProxy};
+use crate::world::spawn_world;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/spa");
 
@@ -63,7 +64,7 @@ async fn a_single_page_app_logs_in_and_calls_the_api_across_origins_in_chromium(
     let (listener, spa) = bind();
     let (other_listener, other) = bind();
     let redirect = format!("{spa}/callback.html");
-    let c = w
+    let app = w
         .app
         .create_client(json!({"public": true, "redirect_uris": [redirect],
             "allowed_origins": [spa], "grant_types": ["authorization_code", "refresh_token"],
@@ -78,38 +79,64 @@ async fn a_single_page_app_logs_in_and_calls_the_api_across_origins_in_chromium(
         json!({"cors": cors, "quota": {"limit": 100, "period": "day"}}),
     );
     let proxy = spawn_proxy(&w.app, json!([api])).await;
-    let config = json!({"broker": w.app.base, "api": proxy.base, "clientId": c.id,
+    let config = json!({"broker": w.app.base, "api": proxy.base, "clientId": app.id,
                         "redirectUri": redirect});
     let config = format!("window.TESSERA = {config};");
     serve_spa(listener, config.clone());
     serve_spa(other_listener, config);
 
-    let browser = Browser::start().await;
-    browser.goto(&format!("{spa}/")).await;
-    browser.click("#login").await;
-    browser.type_into("#username", "alice").await;
-    browser.type_into("#password", "alice").await;
-    browser.click("button[value=login]").await;
-    let text = browser.text_of("#result").await;
-    let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert!(browser.url().await.starts_with(&format!("{redirect}?")));
-    assert_eq!(r["token_status"], 200, "{r}");
-    assert_eq!(r["token_type"], "Bearer", "{r}");
-    assert_eq!(r["has_id_token"], true, "{r}");
-    assert_eq!(r["api_status"], 200, "{r}");
-    assert_eq!(
-        r["api_ratelimit"], "99",
-        "an exposed header is readable: {r}"
-    );
-    let echoed = &r["echoed"];
-    assert_eq!(echoed["method"], "GET", "{r}");
-    assert_eq!(echoed["path"], "/backend/orders/7", "{r}");
-    assert_eq!(echoed["headers"]["x-tessera-client-id"][0], c.id.as_str());
-    assert_eq!(echoed["headers"]["origin"][0], spa.as_str());
-    assert_eq!(r["refresh_status"], 200, "{r}");
-    assert_eq!(r["rotated"], true, "{r}");
-    assert_eq!(r["revoke_status"], 200, "{r}");
-    // The browser's preflight was answered by the proxy (204), not forwarded.
+    in_chromium("spa-failure", |c| async move {
+        let r = log_in(&c, &spa, &redirect).await;
+        assert_eq!(r["token_status"], 200, "{r}");
+        assert_eq!(r["token_type"], "Bearer", "{r}");
+        assert_eq!(r["has_id_token"], true, "{r}");
+        assert_eq!(r["api_status"], 200, "{r}");
+        assert_eq!(
+            r["api_ratelimit"], "99",
+            "an exposed header is readable: {r}"
+        );
+        let echoed = &r["echoed"];
+        assert_eq!(echoed["method"], "GET", "{r}");
+        assert_eq!(echoed["path"], "/backend/orders/7", "{r}");
+        assert_eq!(echoed["headers"]["x-tessera-client-id"][0], app.id.as_str());
+        assert_eq!(echoed["headers"]["origin"][0], spa.as_str());
+        assert_eq!(r["refresh_status"], 200, "{r}");
+        assert_eq!(r["rotated"], true, "{r}");
+        assert_eq!(r["revoke_status"], 200, "{r}");
+        assert_one_preflight_answered(&proxy).await;
+
+        // The same page from an origin the app did not register.
+        c.goto(&format!("{other}/probe.html")).await.unwrap();
+        let p = result(&c).await;
+        assert_eq!(p["token"], "blocked (TypeError)", "{p}");
+        assert_eq!(p["api"], "blocked (TypeError)", "{p}");
+        assert_eq!(p["discovery"], "read 200", "discovery is public: {p}");
+    })
+    .await;
+}
+
+/// Opens the page at `spa`, signs in as alice through the identity provider's form, and
+/// returns what the page wrote once back at `redirect`.
+async fn log_in(c: &Client, spa: &str, redirect: &str) -> Value {
+    c.goto(&format!("{spa}/")).await.unwrap();
+    find(c, "#login").await.click().await.unwrap();
+    find(c, "#username").await.send_keys("alice").await.unwrap();
+    find(c, "#password").await.send_keys("alice").await.unwrap();
+    find(c, "button[value=login]").await.click().await.unwrap();
+    let r = result(c).await;
+    let at = c.current_url().await.unwrap();
+    assert!(at.as_str().starts_with(&format!("{redirect}?")), "{at}");
+    r
+}
+
+/// The JSON the page wrote into `#result`.
+async fn result(c: &Client) -> Value {
+    let text = text_when_written(c, "#result").await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The browser's preflight was answered by the proxy (204), not forwarded: once.
+async fn assert_one_preflight_answered(proxy: &TestProxy) {
     let metrics = proxy.metrics().await;
     let preflights = metrics.lines().find(|l| {
         l.starts_with("tessera_proxy_requests_total{")
@@ -118,12 +145,4 @@ async fn a_single_page_app_logs_in_and_calls_the_api_across_origins_in_chromium(
             && l.contains("status=\"204\"")
     });
     assert!(preflights.is_some_and(|l| l.ends_with(" 1")), "{metrics}");
-
-    // The same page from an origin the app did not register.
-    browser.goto(&format!("{other}/probe.html")).await;
-    let text = browser.text_of("#result").await;
-    let p: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert_eq!(p["token"], "blocked (TypeError)", "{p}");
-    assert_eq!(p["api"], "blocked (TypeError)", "{p}");
-    assert_eq!(p["discovery"], "read 200", "discovery is public: {p}");
 }
