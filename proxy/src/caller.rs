@@ -29,6 +29,8 @@ pub struct Caller {
     pub rate_plan: RatePlan,
     /// The token family (one login), so that a family revocation evicts the cached caller.
     pub family: Option<String>,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6, `cnf.jkt`).
+    pub jkt: Option<String>,
 }
 
 impl Caller {
@@ -48,18 +50,26 @@ impl Caller {
 
 impl Caller {
     /// The caller an upstream JWT stands for (validate-jwt): no Tessera app, the client from
-    /// the token's `cid` / `client_id` / `azp`, or its subject when it names none.
+    /// the token's `cid` / `client_id` / `azp`, or its subject when it names none; bound to the
+    /// DPoP key its `cnf.jkt` names, if any (RFC 9449 §6.1).
     pub fn from_jwt(j: crate::policy::jwt::ValidatedJwt) -> Caller {
         let client_id = j
             .client_id
             .clone()
             .or_else(|| j.subject.clone())
             .unwrap_or_default();
+        let jkt = j
+            .claims
+            .get("cnf")
+            .and_then(|c| c.get("jkt"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Caller {
             client_id,
             sub: j.subject,
             scopes: j.scopes,
             claims: j.claims.into_iter().collect(),
+            jkt,
             ..Caller::default()
         }
     }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tessera_shared::config::{
     load, min_secret_len, ConfigError, LogConfig, SecurityConfig, StoreConfig,
 };
+use tessera_shared::oauth::dpop::DpopConfig;
 
 use crate::cache::CacheConfig;
 use crate::canonical::head::{HeadLimits, PARSER_MAX_HEADERS};
@@ -39,6 +40,9 @@ pub struct ProxyConfig {
     pub backend: BackendConfig,
     #[serde(default)]
     pub jwks: JwksConfig,
+    /// DPoP proofs of bound tokens (RFC 9449).
+    #[serde(default)]
+    pub dpop: DpopConfig,
     #[serde(default)]
     pub analytics: crate::analytics::AnalyticsConfig,
     #[serde(default)]
@@ -60,6 +64,10 @@ pub struct ProxyServerConfig {
     pub realm: String,
     /// TLS termination for clients.
     pub tls: Option<ServerTlsConfig>,
+    /// The base URL clients address the proxy under (e.g. `https://api.example.com`): the
+    /// `htu` DPoP proofs must name (RFC 9449 §4.3), never read from the `Host` header. Absent:
+    /// DPoP-bound tokens are refused on routes without their own `public_url`.
+    pub public_url: Option<url::Url>,
     /// Longest request target (path and query) accepted; longer is 414.
     pub max_uri_bytes: usize,
     /// Most header fields accepted (at most the HTTP parser's 96); more is 431.
@@ -108,6 +116,7 @@ impl Default for ProxyServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             realm: "tessera".into(),
             tls: None,
+            public_url: None,
             max_uri_bytes: 8 * 1024,
             max_headers: PARSER_MAX_HEADERS,
             max_header_bytes: 32 * 1024,
@@ -145,6 +154,7 @@ impl ProxyConfig {
         "cache",
         "backend",
         "jwks",
+        "dpop",
         "analytics",
         "log",
     ];
@@ -183,6 +193,11 @@ impl ProxyConfig {
                 return Err(ConfigError::invalid("introspection.url", "must be http(s)"));
             }
         }
+        if let Some(u) = &self.server.public_url {
+            crate::policy::auth::dpop::check_public_url(u)
+                .map_err(|m| ConfigError::invalid("server.public_url", m))?;
+        }
+        self.dpop.validate()?;
         self.analytics.validate()?;
         self.log.validate()
     }

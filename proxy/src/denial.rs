@@ -31,6 +31,17 @@ pub enum Denial {
     MissingCredentials { realm: String },
     /// Malformed, unknown, expired or revoked credentials.
     InvalidToken { realm: String, description: String },
+    /// A DPoP-bound token without a valid proof, or a token under the wrong scheme
+    /// (RFC 9449 §7.1): `error` is `invalid_token` or `invalid_dpop_proof`.
+    Dpop {
+        realm: String,
+        error: &'static str,
+        description: String,
+        /// The proof algorithms accepted, space-separated.
+        algs: String,
+        /// With `use_dpop_nonce`: the nonce to use (`DPoP-Nonce`, RFC 9449 §9).
+        nonce: Option<String>,
+    },
     /// validate-jwt's configured failure answer.
     JwtFailure {
         status: StatusCode,
@@ -72,9 +83,9 @@ impl Denial {
             Denial::BadRequest(_) => StatusCode::BAD_REQUEST,
             Denial::IpRefused => StatusCode::FORBIDDEN,
             Denial::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Denial::MissingCredentials { .. } | Denial::InvalidToken { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            Denial::MissingCredentials { .. }
+            | Denial::InvalidToken { .. }
+            | Denial::Dpop { .. } => StatusCode::UNAUTHORIZED,
             Denial::JwtFailure { status, .. } | Denial::Threat { status, .. } => *status,
             Denial::InsufficientScope { .. } | Denial::ClaimsMismatch { .. } => {
                 StatusCode::FORBIDDEN
@@ -97,6 +108,7 @@ impl Denial {
             Denial::Throttled { .. } => "too_many_requests",
             Denial::MissingCredentials { .. } => "unauthorized",
             Denial::InvalidToken { .. } | Denial::JwtFailure { .. } => "invalid_token",
+            Denial::Dpop { error, .. } => error,
             Denial::InsufficientScope { .. } => "insufficient_scope",
             Denial::ClaimsMismatch { .. } => "access_denied",
             Denial::Threat { .. } => "threat_detected",
@@ -119,7 +131,9 @@ impl Denial {
             Denial::IpRefused => "the client address is not allowed".into(),
             Denial::Throttled { reason, .. } => format!("{reason} exceeded"),
             Denial::MissingCredentials { .. } => "credentials are required".into(),
-            Denial::InvalidToken { description, .. } => description.clone(),
+            Denial::InvalidToken { description, .. } | Denial::Dpop { description, .. } => {
+                description.clone()
+            }
             Denial::JwtFailure { message, .. } => message.clone(),
             Denial::InsufficientScope { scope, .. } => {
                 format!("the token lacks the required scope: {scope}")
@@ -140,6 +154,17 @@ impl Denial {
             Denial::MissingCredentials { realm } => format!("Bearer realm=\"{}\"", quoted(realm)),
             Denial::InvalidToken { realm, description } => format!(
                 "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                quoted(realm),
+                quoted(description)
+            ),
+            Denial::Dpop {
+                realm,
+                error,
+                description,
+                algs,
+                ..
+            } => format!(
+                "DPoP realm=\"{}\", error=\"{error}\", error_description=\"{}\", algs=\"{algs}\"",
                 quoted(realm),
                 quoted(description)
             ),
@@ -179,6 +204,11 @@ impl Denial {
             }
             Denial::Unavailable(_) => {
                 r.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Denial::Dpop {
+                nonce: Some(nonce), ..
+            } => {
+                r.insert_header(("DPoP-Nonce", nonce.as_str()));
             }
             Denial::MethodNotAllowed { allow } => {
                 r.insert_header((header::ALLOW, allow.as_str()));

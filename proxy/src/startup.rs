@@ -205,7 +205,7 @@ fn toolbox(
             ))
         }
     };
-    let tokens = TokenValidator::new(keys, source, cache.clone(), metrics.clone());
+    let tokens = TokenValidator::new(keys.clone(), source, cache.clone(), metrics.clone());
     Ok(Toolbox {
         jwks: JwksRegistry::new(
             jwks_http,
@@ -226,6 +226,13 @@ fn toolbox(
             store.cloned(),
             metrics.quota_fallback.clone(),
         )),
+        dpop: config.dpop.clone(),
+        public_url: config.server.public_url.clone(),
+        replays: match store {
+            Some(s) => s.clone(),
+            None => Arc::new(tessera_shared::store::memory::MemoryStore::default()),
+        },
+        keys,
     })
 }
 

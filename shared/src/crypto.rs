@@ -44,6 +44,9 @@ pub struct Keys {
     token: HmacSha256,
     secret: HmacSha256,
     limit: HmacSha256,
+    /// Server-provided DPoP nonces (RFC 9449 §8): a MAC of the time window, so every broker and
+    /// proxy sharing the pepper issues and accepts the same ones without storing any.
+    nonce: HmacSha256,
     /// AEAD key for values kept but never looked up by value ([`Keys::seal`]).
     seal: seal::SealKey,
 }
@@ -65,6 +68,7 @@ impl Keys {
             token: derive(b"tessera/v1/token-hash"),
             secret: derive(b"tessera/v1/client-secret-hash"),
             limit: derive(b"tessera/v1/limit-subject"),
+            nonce: derive(b"tessera/v1/dpop-nonce"),
             seal: seal::key(pepper),
         }
     }
@@ -83,6 +87,11 @@ impl Keys {
     /// client_id): fixed length, safe in a key, and no personal data in Redis.
     pub fn limit_subject(&self, value: &str) -> String {
         digest(&self.limit, value)
+    }
+
+    /// The DPoP nonce of time window `window` (RFC 9449 §8).
+    pub fn dpop_nonce(&self, window: i64) -> String {
+        digest(&self.nonce, &window.to_string())
     }
 
     /// Checks a presented secret against its stored hash in constant time.

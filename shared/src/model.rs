@@ -155,6 +155,10 @@ pub struct App {
     /// whose tokens this app may exchange. Empty: no upstream access token is accepted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_exchange_clients: Vec<String>,
+    /// RFC 9449: every token request must carry a DPoP proof, so that every token the app gets
+    /// is bound to its key (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_required: bool,
     /// The RFC 7591 `client_name`: a label, not unique (the app's `name` is the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
@@ -271,6 +275,10 @@ pub struct TokenRecord {
     /// have one, so that revoking the family or the user kills them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
+    /// RFC 9449 §6: the thumbprint (`jkt`) of the key this token is bound to; a bound token is
+    /// honoured only with a DPoP proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// A value that must never be printed: `Debug` shows only that it is there.
@@ -326,6 +334,10 @@ pub struct FamilyRecord {
     pub identity: Identity,
     pub created_at: i64,
     pub expires_at: i64,
+    /// RFC 9449 §5: a public client's refresh token is bound to the key of the proof it was
+    /// first issued with; refreshing needs a proof by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// A broker authorization code: single use, short-lived, bound to everything it was issued for.

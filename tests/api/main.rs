@@ -23,6 +23,7 @@ mod cors;
 mod credentials;
 mod device_flow;
 mod devidp;
+mod dpop;
 mod failure;
 mod gateway;
 mod helpers;

@@ -25,6 +25,11 @@ async fn metadata_lists_what_is_supported() {
         json!(["client_secret_basic", "client_secret_post"])
     );
     assert!(m.get("authorization_endpoint").is_none());
+    // RFC 9449 §5.1: asymmetric algorithms only.
+    assert_eq!(
+        m["dpop_signing_alg_values_supported"],
+        json!(["ES256", "ES384", "RS256", "PS256", "EdDSA"])
+    );
 }
 
 #[tokio::test]

@@ -60,6 +60,9 @@ pub struct CreateApp {
     /// Upstream client ids whose access tokens the app may exchange (RFC 8693).
     #[serde(default)]
     token_exchange_clients: Vec<String>,
+    /// Every token request must carry a DPoP proof (RFC 9449; default false).
+    #[serde(default)]
+    dpop_required: bool,
 }
 
 impl CreateApp {
@@ -87,6 +90,7 @@ impl CreateApp {
             token_endpoint_auth_method: None,
             pkce_required: None,
             token_exchange_clients: Vec::new(),
+            dpop_required: false,
         }
     }
 
@@ -120,6 +124,7 @@ impl CreateApp {
             application_type,
             allowed_origins: allowed_origins(self.allowed_origins)?,
             refresh_idle_secs: refresh_idle(self.refresh_idle_secs)?,
+            dpop_required: self.dpop_required,
             ..Default::default()
         };
         client_rules::check(&Client::of_new(&new)).map_err(broken)?;
@@ -152,6 +157,8 @@ pub struct UpdateApp {
     /// Seconds, or `null` (the configured default).
     #[serde(default, deserialize_with = "super::validate::present")]
     refresh_idle_secs: Option<Option<u64>>,
+    /// Every token request must carry a DPoP proof (RFC 9449).
+    dpop_required: Option<bool>,
 }
 
 impl UpdateApp {
@@ -180,6 +187,7 @@ impl UpdateApp {
                 .token_exchange_clients
                 .map(exchange_clients)
                 .transpose()?,
+            dpop_required: self.dpop_required,
             client_name: None,
             application_type: (self.application_type.as_deref())
                 .map(|t| application_type(Some(t)))

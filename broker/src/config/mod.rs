@@ -28,6 +28,7 @@ pub use grants::{IdTokenConfig, TokenExchangeConfig};
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
 pub use portal::PortalConfig;
 pub use server::ServerConfig;
+pub use tessera_shared::oauth::dpop::DpopConfig;
 pub use upstream::UpstreamConfig;
 
 /// Settings of the broker (`tessera broker`, `tessera dev`).
@@ -60,6 +61,9 @@ pub struct BrokerConfig {
     /// The developer portal and operator console.
     #[serde(default)]
     pub portal: PortalConfig,
+    /// DPoP proofs at the token endpoint (RFC 9449).
+    #[serde(default)]
+    pub dpop: DpopConfig,
 }
 
 impl BrokerConfig {
@@ -76,6 +80,7 @@ impl BrokerConfig {
         "id_token",
         "token_exchange",
         "portal",
+        "dpop",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -124,6 +129,7 @@ impl BrokerConfig {
         self.id_token.validate(self.upstream.is_some())?;
         self.token_exchange.validate()?;
         self.portal.validate()?;
+        self.dpop.validate()?;
         self.log.validate()
     }
 }

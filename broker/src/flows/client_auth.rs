@@ -32,6 +32,9 @@ pub struct AuthenticatedClient {
     pub app: App,
     /// The address it called from (for per-IP limits).
     pub ip: IpAddr,
+    /// The thumbprint of the DPoP key it proved in this token request (RFC 9449 §5): what the
+    /// tokens it gets are bound to. Set by [`super::dpop`].
+    pub dpop_jkt: Option<String>,
 }
 
 /// Stands in for a stored secret hash when the client is unknown, so the work done is the same.
@@ -105,6 +108,7 @@ async fn check(
             client_id: p.client_id,
             app,
             ip,
+            dpop_jkt: None,
         }),
         _ => {
             state.limits.auth_failed(ip, &p.client_id, true).await;

@@ -10,7 +10,8 @@
 //! Connect Registration §2; a native app is a public client, RFC 8252); `token_endpoint_auth_method`
 //! `client_secret_basic` (default for a web app), `client_secret_post` or `none` (a public
 //! client; the default for a native app); `client_name` a label of at most 200 bytes without
-//! control characters. Other members are ignored (not stored, not echoed). Errors are `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2) and name
+//! control characters; `dpop_bound_access_tokens` (RFC 9449 §5.2, default false) a boolean, stored
+//! as the app's `dpop_required`. Other members are ignored (not stored, not echoed). Errors are `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2) and name
 //! the member, never its value.
 
 use serde::Deserialize;
@@ -52,6 +53,8 @@ pub struct Metadata {
     pub token_endpoint_auth_method: Option<String>,
     /// OpenID Connect Registration §2: `web` (default) or `native`.
     pub application_type: Option<String>,
+    /// RFC 9449 §5.2: every token of this client is DPoP-bound (a proof is required).
+    pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 7592 §2.2 (update): must name the client being updated.
     pub client_id: Option<String>,
     /// RFC 7592 §2.2 (update): if sent, must be the client's current secret. Never printed.
@@ -69,6 +72,7 @@ pub struct Checked {
     pub public: bool,
     pub auth_method: Option<SecretMethod>,
     pub application_type: ApplicationType,
+    pub dpop_required: bool,
 }
 
 pub fn metadata_error(msg: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
@@ -148,6 +152,7 @@ pub fn check(meta: &Metadata, allowed: &[String]) -> Result<Checked, OAuthError>
         public,
         auth_method,
         application_type,
+        dpop_required: meta.dpop_bound_access_tokens.unwrap_or(false),
     })
 }
 
@@ -212,13 +217,16 @@ pub fn response(app: &App, client_id: &str, registration_uri: &str, token: &str)
         "registration_client_uri": registration_uri,
         "registration_access_token": token,
     });
-    if let (Some(name), Some(obj)) = (&app.client_name, body.as_object_mut()) {
+    let Some(obj) = body.as_object_mut() else {
+        return body;
+    };
+    if let Some(name) = &app.client_name {
         obj.insert("client_name".into(), json!(name));
     }
-    if let (false, Some(obj)) = (
-        app.post_logout_redirect_uris.is_empty(),
-        body.as_object_mut(),
-    ) {
+    if app.dpop_required {
+        obj.insert("dpop_bound_access_tokens".into(), json!(true));
+    }
+    if !app.post_logout_redirect_uris.is_empty() {
         let uris: Vec<&str> = app
             .post_logout_redirect_uris
             .iter()

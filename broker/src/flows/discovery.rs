@@ -48,6 +48,8 @@ pub fn document(state: &AppState) -> Value {
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint": u.revocation,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": tessera_shared::oauth::dpop::ALGS,
     });
     let Some(obj) = body.as_object_mut() else {
         return body;

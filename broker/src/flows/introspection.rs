@@ -5,6 +5,9 @@
 //! (the app's custom attributes and, for user tokens, the mapped identity claims). Anything
 //! malformed, unknown, expired or revoked is just `{"active": false}` (§2.2). A store outage is
 //! 503, never `active: false` for a token that may be valid.
+//!
+//! A DPoP-bound token (RFC 9449 §6.2) answers `token_type` `DPoP` and `cnf.jkt`, the thumbprint
+//! of its key, so that a resource server can check the proof that comes with it (§7.1).
 
 use std::net::IpAddr;
 
@@ -43,11 +46,12 @@ fn describe(active: Active, issuer: &str) -> Value {
     let Active {
         record: rec, app, ..
     } = active;
+    let token_type = crate::flows::grants::response::token_type(&rec);
     let mut body = json!({
         "active": true,
         "scope": rec.scope.to_string(),
         "client_id": rec.client_id,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "exp": rec.exp,
         "iat": rec.iat,
         "iss": issuer,
@@ -60,8 +64,14 @@ fn describe(active: Active, issuer: &str) -> Value {
             "rate_plan": app.effective_rate_plan(),
         },
     });
-    if let (Some(sub), Some(obj)) = (&rec.sub, body.as_object_mut()) {
+    let Some(obj) = body.as_object_mut() else {
+        return body;
+    };
+    if let Some(sub) = &rec.sub {
         obj.insert("sub".into(), json!(sub));
+    }
+    if let Some(jkt) = &rec.jkt {
+        obj.insert("cnf".into(), json!({ "jkt": jkt }));
     }
     body
 }

@@ -11,7 +11,8 @@
 //!   code entered, the login and the user's decision (the poll is a grant, under [`grants`]).
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
 //! * [`token`] — `POST /token`: the grant dispatch and the response; [`grants`] — one file per
-//!   grant; [`scope`] — the scope rules.
+//!   grant; [`scope`] — the scope rules; [`dpop`] — the RFC 9449 proof of a token request
+//!   and the key its tokens are bound to.
 //! * [`end_session`] — an app logs its user out (OpenID Connect RP-Initiated Logout 1.0), the
 //!   upstream session too.
 //! * [`backchannel_logout`] — the upstream ends a session (OpenID Connect Back-Channel Logout
@@ -33,6 +34,7 @@ pub mod client_rules;
 pub mod cors;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod end_session;
 pub mod grants;
 pub mod introspection;

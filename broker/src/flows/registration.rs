@@ -73,6 +73,7 @@ pub async fn register(state: &AppState, meta: &Metadata) -> Result<Value, OAuthE
         auth_method: c.auth_method,
         client_name: c.client_name,
         application_type: c.application_type,
+        dpop_required: c.dpop_required,
         registration_token_hash: Some(state.keys.token_hash(&token)),
         ..Default::default()
     };
@@ -143,6 +144,7 @@ pub async fn update(
         auth_method: Some(c.auth_method),
         client_name: Some(c.client_name),
         application_type: Some(c.application_type),
+        dpop_required: Some(c.dpop_required),
         ..Default::default()
     };
     let rules = |a: &App| client_rules::check(&Client::of(a)).map_err(Into::into);

@@ -5,10 +5,12 @@ use std::cell::Cell;
 use std::net::IpAddr;
 
 use tessera_shared::model::GrantType;
+use tessera_shared::oauth::dpop::ProofError;
 use tessera_shared::oauth::{ErrorCode, Form, OAuthError};
 
 use super::client_auth::authenticate_at_token;
 use super::client_rules;
+use super::dpop;
 use super::grants::response::TokenResponse;
 use super::grants::{
     self, authorization_code, client_credentials, device_code, password, refresh_token,
@@ -18,18 +20,20 @@ use crate::http::credentials::Presented;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
 
-/// Answers the token request `form` of the client that presented `credentials` from `ip`, in
-/// order: client authentication, the per-app limit, the grant type (named in `grant` for the
-/// metrics), user login configured, the grant allowed for the client, then the grant itself.
+/// Answers the token request `form` of the client that presented `credentials` and the DPoP
+/// `proof` (RFC 9449) from `ip`, in order: client authentication, the per-app limit, the grant
+/// type (named in `grant` for the metrics), user login configured, the grant allowed for the
+/// client, the proof, then the grant itself.
 pub async fn exchange(
     state: &AppState,
     form: &Form,
     credentials: Presented,
+    proof: Result<Option<&str>, ProofError>,
     ip: IpAddr,
     grant: &Cell<&'static str>,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = form.required("grant_type")?;
-    let client = authenticate_at_token(state, credentials, ip).await?;
+    let mut client = authenticate_at_token(state, credentials, ip).await?;
     state.limits.per_app(Limit::Token, &client.app).await?;
     let Some(g) = GrantType::parse(grant_type) else {
         return Err(OAuthError::new(
@@ -47,6 +51,7 @@ pub async fn exchange(
             format!("this client may not use the {} grant", g.as_str()),
         ));
     }
+    client.dpop_jkt = dpop::binding(state, &client.app, proof).await?;
     match g {
         GrantType::ClientCredentials => client_credentials::grant(form, &client, state).await,
         GrantType::AuthorizationCode => authorization_code::grant(form, &client, state).await,

@@ -40,9 +40,10 @@ pub fn remember(req: &HttpRequest, client_id: &str) {
 /// Request headers a preflight allows.
 const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Accept, DPoP";
 
-/// Response headers an app's script may read besides the safelisted ones.
+/// Response headers an app's script may read besides the safelisted ones (`DPoP-Nonce`: the
+/// server nonce a browser client must put in its next proof, RFC 9449 §8.1).
 const EXPOSED: &str = "WWW-Authenticate, Retry-After, RateLimit-Limit, RateLimit-Remaining, \
-                       RateLimit-Reset, RateLimit-Policy";
+                       RateLimit-Reset, RateLimit-Policy, DPoP-Nonce";
 
 fn vary_origin(h: &mut HeaderMap) {
     let already = h

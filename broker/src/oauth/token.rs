@@ -7,6 +7,7 @@ use std::cell::Cell;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_shared::oauth::dpop::proof_header;
 use tessera_shared::oauth::{Form, OAuthResponse};
 
 use super::cors;
@@ -26,8 +27,9 @@ pub async fn token(
         form.required("grant_type")?;
         let credentials = presented(&req, &form)?;
         cors::remember(&req, &credentials.client_id);
+        let proof = proof_header(req.headers());
         let ip = client_ip(&req, &state.config.server.trusted_proxies);
-        token::exchange(&state, &form, credentials, ip, &grant).await
+        token::exchange(&state, &form, credentials, proof, ip, &grant).await
     }
     .await;
     let outcome = match &result {

@@ -30,13 +30,16 @@
 //!
 //! # Layout
 //! * this file — [`Tokens`]: access tokens, families, codes, revocation.
-//! * [`refresh`] — the refresh grant's rotation; [`grace`] — its sealed successor.
+//! * [`refresh`] — the refresh grant's rotation and why one fails ([`RefreshError`]);
+//!   [`grace`] — its sealed successor.
 //! * [`upstream_logins`] — logins indexed by upstream session and subject, and their
 //!   revocation on an upstream logout.
 
 pub mod grace;
 pub mod refresh;
 pub mod upstream_logins;
+
+pub use refresh::RefreshError;
 
 use std::collections::BTreeMap;
 
@@ -67,6 +70,8 @@ pub struct Grant<'a> {
     pub scope: ScopeSet,
     pub sub: Option<String>,
     pub ttl_secs: u64,
+    /// The DPoP key the token is bound to (RFC 9449 §6), if the request carried a proof.
+    pub jkt: Option<String>,
 }
 
 /// A grant on behalf of a user who logged in upstream.
@@ -79,6 +84,9 @@ pub struct UserGrant<'a> {
     pub identity: Identity,
     /// Issue a refresh token too.
     pub refresh: bool,
+    /// The DPoP key of the request (RFC 9449): the access token is bound to it, and so is a
+    /// public client's refresh token (§5).
+    pub jkt: Option<String>,
 }
 
 /// What a user grant or a refresh hands out.
@@ -88,19 +96,6 @@ pub struct Issued {
     pub refresh_token: Option<Sensitive>,
     pub family: String,
     pub identity: Identity,
-}
-
-/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope.
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    #[error("the refresh token is invalid, expired or revoked")]
-    Invalid,
-    #[error("the refresh token was already used; the login is revoked")]
-    Reused,
-    #[error("the requested scope exceeds the original grant")]
-    Scope,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Lifetimes, from the configuration.
@@ -180,6 +175,7 @@ impl Tokens {
             attributes,
             None,
             g.ttl_secs,
+            g.jkt,
         )
         .await
     }
@@ -195,6 +191,7 @@ impl Tokens {
         attributes: BTreeMap<String, serde_json::Value>,
         family: Option<String>,
         ttl_secs: u64,
+        jkt: Option<String>,
     ) -> Result<Minted, StoreError> {
         let token = TokenKind::AccessToken.generate();
         let iat = now();
@@ -210,6 +207,7 @@ impl Tokens {
             exp: iat.saturating_add(ttl_secs as i64),
             attributes,
             family,
+            jkt,
         };
         let json = serde_json::to_string(&record)?;
         self.store()
@@ -252,6 +250,9 @@ impl Tokens {
             identity,
             created_at: at,
             expires_at: at.saturating_add(ttl as i64),
+            // §5: only a public client's refresh token is bound; a confidential client
+            // authenticates when it refreshes.
+            jkt: g.jkt.clone().filter(|_| g.app.public),
         };
         let refresh = g.refresh.then(|| TokenKind::RefreshToken.generate());
         let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
@@ -275,7 +276,7 @@ impl Tokens {
             .user_family_add(&app_id, &g.identity.sub, &family, ttl)
             .await?;
         self.index_upstream(&g.identity, &family, ttl).await?;
-        let access = self.mint_for_family(g.app, &record, scope, &family).await?;
+        let access = (self.mint_for_family(g.app, &record, scope, &family, g.jkt)).await?;
         Ok(Issued {
             access,
             refresh_token: refresh.map(Sensitive),
@@ -290,6 +291,7 @@ impl Tokens {
         fam: &FamilyRecord,
         scope: ScopeSet,
         family: &str,
+        jkt: Option<String>,
     ) -> Result<Minted, StoreError> {
         let mut attributes = app_attributes(app);
         attributes.extend(fam.identity.claims.clone());
@@ -304,6 +306,7 @@ impl Tokens {
             attributes,
             Some(family.to_string()),
             self.life.access_secs.min(left),
+            jkt,
         )
         .await
     }
@@ -316,6 +319,7 @@ impl Tokens {
         app: &App,
         family: &str,
         scope: Option<ScopeSet>,
+        jkt: Option<String>,
     ) -> Result<Option<Issued>, StoreError> {
         let Some(state) = self.store().family_get(family).await? else {
             return Ok(None);
@@ -335,7 +339,7 @@ impl Tokens {
         }
         let mut fam = fam;
         fam.grant = GrantType::TokenExchange;
-        let access = self.mint_for_family(app, &fam, scope, family).await?;
+        let access = self.mint_for_family(app, &fam, scope, family, jkt).await?;
         Ok(Some(Issued {
             access,
             refresh_token: None,

@@ -8,7 +8,23 @@ use tessera_shared::store::{RotateRequest, Rotation};
 use tessera_shared::time::now;
 use tessera_shared::token::TokenKind;
 
-use super::{grace, Issued, Minted, RefreshError, Tokens};
+use super::{grace, Issued, Minted, Tokens};
+
+/// Why a refresh did not happen. Every variant is `invalid_grant` to the client, except scope
+/// (`invalid_scope`) and a refresh token bound to another DPoP key (`invalid_dpop_proof`).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is invalid, expired or revoked")]
+    Invalid,
+    #[error("the refresh token was already used; the login is revoked")]
+    Reused,
+    #[error("the requested scope exceeds the original grant")]
+    Scope,
+    #[error("the refresh token is bound to another DPoP key")]
+    Binding,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 impl Tokens {
     /// RFC 6749 §6: rotates `refresh_token` for the authenticated `app` / `client_id`, with the
@@ -19,6 +35,7 @@ impl Tokens {
         client_id: &str,
         app: &App,
         scope: Option<ScopeSet>,
+        jkt: Option<&str>,
     ) -> Result<Issued, RefreshError> {
         if !TokenKind::RefreshToken.is_well_formed(refresh_token) {
             return Err(RefreshError::Invalid);
@@ -36,6 +53,10 @@ impl Tokens {
         if fam.app_id != app.id {
             return Err(RefreshError::Invalid);
         }
+        // RFC 9449 §5: a bound refresh token needs a proof by its key (grace retries too).
+        if fam.jkt.as_deref().is_some_and(|bound| Some(bound) != jkt) {
+            return Err(RefreshError::Binding);
+        }
         let scope = match scope {
             Some(s) if !s.is_subset(&fam.scope) => return Err(RefreshError::Scope),
             Some(s) => s,
@@ -47,7 +68,10 @@ impl Tokens {
         // The successor is minted before the rotation, so that it can be sealed into it for the
         // grace period; when the rotation does not happen it is discarded unseen.
         let scope = scope.intersection(&app.effective_scopes());
-        let access = self.mint_for_family(app, &fam, scope, &family).await?;
+        let bound = jkt.map(str::to_string);
+        let access = self
+            .mint_for_family(app, &fam, scope, &family, bound)
+            .await?;
         let next = TokenKind::RefreshToken.generate();
         let next_hash = self.keys.token_hash(&next);
         let sealed = self.seal_successor(refresh_token, &family, client_id, &access, &next)?;

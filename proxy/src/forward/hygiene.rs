@@ -87,6 +87,7 @@ impl Forwarding {
             || self.injected.iter().any(|h| same(n, h))
             || (!self.credentials
                 && (same(n, "authorization")
+                    || same(n, "dpop")
                     || self.api_key_header.as_ref().is_some_and(|h| same(n, h))))
             || (!trusted && self.hygiene.untrusted.iter().any(|u| same(n, u)))
     }

@@ -13,6 +13,7 @@ use super::{shape, Route, RouteConfig, Toolbox};
 use crate::canonical::host::normalise;
 use crate::forward::{header_name, normalised, Forwarding, Hygiene};
 use crate::policy::auth::api_key::ApiKey;
+use crate::policy::auth::dpop::{check_public_url, DpopCheck};
 use crate::policy::auth::jwt::Jwt;
 use crate::policy::auth::tessera::Tessera;
 use crate::policy::auth::{none, AuthConfig};
@@ -85,8 +86,8 @@ fn step(policy: Option<impl Into<Step>>) -> Option<Step> {
 /// per client.
 fn authentication(cfg: &RouteConfig, tools: &Toolbox, realm: &str) -> Result<Option<Step>, String> {
     Ok(Some(match &cfg.auth {
-        AuthConfig::Tessera => Tessera::new(tools.tokens.clone(), realm).into(),
-        AuthConfig::Jwt(j) => Jwt::compile(j, tools.jwks.clone(), realm)
+        AuthConfig::Tessera => Tessera::new(tools.tokens.clone(), realm, dpop(cfg, tools)?).into(),
+        AuthConfig::Jwt(j) => Jwt::compile(j, tools.jwks.clone(), realm, dpop(cfg, tools)?)
             .map_err(|e| format!("auth.{e}"))?
             .into(),
         AuthConfig::ApiKey(k) => {
@@ -97,6 +98,20 @@ fn authentication(cfg: &RouteConfig, tools: &Toolbox, realm: &str) -> Result<Opt
             return Ok(None);
         }
     }))
+}
+
+/// The DPoP proof check of a `tessera` or `jwt` route: the route's public URL, else the
+/// server's.
+fn dpop(cfg: &RouteConfig, tools: &Toolbox) -> Result<DpopCheck, String> {
+    if let Some(u) = &cfg.public_url {
+        check_public_url(u).map_err(|m| format!("public_url: {m}"))?;
+    }
+    Ok(DpopCheck {
+        config: tools.dpop.clone(),
+        public_url: cfg.public_url.clone().or_else(|| tools.public_url.clone()),
+        replays: tools.replays.clone(),
+        keys: tools.keys.clone(),
+    })
 }
 
 /// How the route forwards: the backend URL, the headers it adds and removes, its client.
@@ -178,7 +193,7 @@ mod tests {
             default_realm: "api".into(),
             untrusted_headers: Arc::from(Vec::new()),
             tokens: Arc::new(TokenValidator::new(
-                keys,
+                keys.clone(),
                 source,
                 cache.clone(),
                 metrics.clone(),
@@ -187,6 +202,10 @@ mod tests {
             cache,
             spikes: Default::default(),
             quotas: Arc::new(Counters::new(None, metrics.quota_fallback.clone())),
+            dpop: Default::default(),
+            public_url: None,
+            replays: Arc::new(tessera_shared::store::memory::MemoryStore::default()),
+            keys: keys.clone(),
         }
     }
 

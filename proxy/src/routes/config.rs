@@ -42,6 +42,10 @@ pub struct RouteConfig {
     /// Longest wait for the backend's response headers (default: `backend.timeout_ms`).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// The base URL clients address this route under, for DPoP proofs' `htu` (RFC 9449 §4.3);
+    /// absent: `server.public_url`.
+    #[serde(default)]
+    pub public_url: Option<Url>,
     /// The realm of this route's `WWW-Authenticate` challenges.
     #[serde(default)]
     pub realm: Option<String>,

@@ -64,6 +64,14 @@ pub struct Toolbox {
     pub cache: Arc<TokenCache>,
     pub spikes: Arc<SpikeArrests>,
     pub quotas: Arc<Counters>,
+    /// `[dpop]`: the freshness of DPoP proofs.
+    pub dpop: tessera_shared::oauth::dpop::DpopConfig,
+    /// `server.public_url`: the base URL clients address the proxy under (DPoP `htu`).
+    pub public_url: Option<url::Url>,
+    /// The DPoP replay cache: the store, or memory (per instance) without one.
+    pub replays: Arc<dyn tessera_shared::store::Store>,
+    /// Keys from the pepper (the DPoP nonces').
+    pub keys: tessera_shared::crypto::Keys,
 }
 
 #[derive(Debug, Default)]

@@ -50,6 +50,7 @@ impl Catalog {
                 // Only a confidential app may go without PKCE.
                 pkce_required: new.pkce_required || new.public,
                 token_exchange_clients: new.token_exchange_clients.clone(),
+                dpop_required: new.dpop_required,
                 client_name: new.client_name.clone(),
                 registration_token_hash: new.registration_token_hash.clone(),
                 application_type: new.application_type,
@@ -252,6 +253,9 @@ impl Catalog {
                 }
                 if let Some(v) = &patch.token_exchange_clients {
                     app.token_exchange_clients = v.clone();
+                }
+                if let Some(d) = patch.dpop_required {
+                    app.dpop_required = d;
                 }
                 if let Some(v) = &patch.client_name {
                     app.client_name = v.clone();

@@ -80,6 +80,8 @@ pub struct NewApp {
     pub pkce_required: bool,
     /// See [`crate::model::App::token_exchange_clients`].
     pub token_exchange_clients: Vec<String>,
+    /// See [`crate::model::App::dpop_required`].
+    pub dpop_required: bool,
     /// See [`crate::model::App::client_name`].
     pub client_name: Option<String>,
     /// See [`crate::model::App::registration_token_hash`].
@@ -107,6 +109,7 @@ impl Default for NewApp {
             auth_method: None,
             pkce_required: true,
             token_exchange_clients: Vec::new(),
+            dpop_required: false,
             client_name: None,
             registration_token_hash: None,
             application_type: ApplicationType::Web,
@@ -130,6 +133,7 @@ pub struct AppPatch {
     pub auth_method: Option<Option<SecretMethod>>,
     pub pkce_required: Option<bool>,
     pub token_exchange_clients: Option<Vec<String>>,
+    pub dpop_required: Option<bool>,
     pub client_name: Option<Option<String>>,
     pub application_type: Option<ApplicationType>,
     pub allowed_origins: Option<Vec<String>>,

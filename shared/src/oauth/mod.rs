@@ -11,9 +11,11 @@
 //!   byte caps of every parameter.
 //! * [`basic`] — the `client_id:client_secret` of an HTTP Basic header.
 //! * [`pkce`] — RFC 7636 S256 challenges and verifiers.
+//! * [`dpop`] — RFC 9449 DPoP proofs: the validator the broker and the proxy share.
 
 pub mod basic;
 pub mod caps;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod pkce;

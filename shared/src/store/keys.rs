@@ -60,6 +60,11 @@ impl KeySpace {
         format!("{}used:{{{hash}}}", self.prefix)
     }
 
+    /// A DPoP proof seen once ([`super::ProofStore`]), by the hash of its `jti` and key.
+    pub fn dpop_proof(&self, hash: &str) -> String {
+        format!("{}dpop:{{{hash}}}", self.prefix)
+    }
+
     /// An RFC 8628 device authorization, by the keyed hash of its device code: one hash, so
     /// every step of it (`redis/scripts/device_*.lua`) touches one slot.
     pub fn device(&self, hash: &str) -> String {

@@ -13,6 +13,7 @@
 //! * [`logins`] — [`LoginStore`]: pending logins, authorization codes, replay marks.
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
+//! * [`proofs`] — [`ProofStore`]: the DPoP proofs' replay cache (RFC 9449 §11.1).
 //! * [`upstream_logins`] — [`UpstreamLoginStore`]: logins indexed by upstream session
 //!   (`sid`) and subject, for upstream logout.
 //! * [`analytics`] — [`AnalyticsStore`]: the analytics stream and the backend's memory.
@@ -34,6 +35,7 @@ pub mod keys;
 pub mod limits;
 pub mod logins;
 pub mod memory;
+pub mod proofs;
 pub mod redis;
 pub mod revocation;
 pub mod sessions;
@@ -52,6 +54,7 @@ pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
+pub use proofs::ProofStore;
 pub use revocation::{Revocation, RevocationStream};
 pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
@@ -65,6 +68,7 @@ pub trait Store:
     CatalogStore
     + TokenStore
     + LoginStore
+    + ProofStore
     + UpstreamLoginStore
     + LimitStore
     + AnalyticsStore

@@ -38,6 +38,20 @@ fn memory_store() -> Arc<dyn Store> {
     .unwrap()
 }
 
+/// Runs `attempt` twenty times at once; how many returned `true`.
+async fn winners<
+    F: std::future::Future<Output = Result<bool, tessera_shared::error::StoreError>>,
+>(
+    attempt: impl Fn() -> F,
+) -> usize {
+    let tries = (0..20).map(|_| attempt());
+    futures_util::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count()
+}
+
 macro_rules! conformance {
     ($($name:ident),*) => {
         mod memory {
@@ -56,6 +70,7 @@ mod analytics;
 mod catalog;
 mod devices;
 mod limits;
+mod proofs;
 mod sessions;
 mod tokens;
 mod upstream_logins;

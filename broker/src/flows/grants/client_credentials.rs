@@ -6,7 +6,7 @@ use tessera_shared::model::GrantType;
 use tessera_shared::oauth::Form;
 use tessera_shared::oauth::OAuthError;
 
-use super::response::TokenResponse;
+use super::response::{token_type, TokenResponse};
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::flows::scope::granted_scope;
 use crate::state::AppState;
@@ -29,14 +29,15 @@ pub async fn grant(
             scope,
             sub: None,
             ttl_secs: ttl,
+            jkt: client.dpop_jkt.clone(),
         })
         .await?;
     state
         .metrics
         .token_issued(GrantType::ClientCredentials.as_str());
     Ok(TokenResponse {
+        token_type: token_type(&minted.record),
         access_token: minted.token,
-        token_type: "Bearer",
         expires_in: ttl,
         scope: minted.record.scope.to_string(),
         refresh_token: None,

@@ -51,6 +51,7 @@ pub async fn start_login(
         scope,
         identity,
         refresh: client.app.grant_types.contains(&GrantType::RefreshToken),
+        jkt: client.dpop_jkt.clone(),
     };
     let issued = state.tokens.start_family(user, family).await?;
     state.metrics.token_issued(grant.as_str());

@@ -24,7 +24,13 @@ pub async fn grant(
         .map_err(|_| crate::flows::scope::malformed())?;
     match state
         .tokens
-        .refresh(token, &client.client_id, &client.app, scope)
+        .refresh(
+            token,
+            &client.client_id,
+            &client.app,
+            scope,
+            client.dpop_jkt.as_deref(),
+        )
         .await
     {
         Ok(issued) => {
@@ -32,6 +38,10 @@ pub async fn grant(
             // OIDC Core §12.2: a refreshed id_token carries no nonce.
             TokenResponse::for_user(state, issued, None)
         }
+        Err(RefreshError::Binding) => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "the refresh token is bound to another DPoP key",
+        )),
         Err(RefreshError::Scope) => Err(OAuthError::new(
             ErrorCode::InvalidScope,
             "the requested scope exceeds the original grant",

@@ -2,7 +2,7 @@
 //! in it is [`Sensitive`]: it is serialized into the answer, and never printed.
 
 use serde::Serialize;
-use tessera_shared::model::Sensitive;
+use tessera_shared::model::{Sensitive, TokenRecord};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 
 use crate::idtoken::Subject;
@@ -25,6 +25,15 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1, for token exchange.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
+}
+
+/// `DPoP` for a token bound to a key (RFC 9449 §5), else `Bearer` (RFC 6750).
+pub fn token_type(record: &TokenRecord) -> &'static str {
+    if record.jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 impl TokenResponse {
@@ -58,8 +67,8 @@ impl TokenResponse {
         let expires_in = (rec.exp - rec.iat).max(0) as u64;
         Ok(TokenResponse {
             scope: rec.scope.to_string(),
+            token_type: token_type(rec),
             access_token: issued.access.token,
-            token_type: "Bearer",
             expires_in,
             refresh_token: issued.refresh_token,
             id_token: id_token.map(Sensitive),

@@ -85,7 +85,12 @@ pub async fn grant(
     let issued = match checked.consume(state).await? {
         Subject::Login(family) => state
             .tokens
-            .mint_in_family(&client.app, &family, asked.then_some(scope))
+            .mint_in_family(
+                &client.app,
+                &family,
+                asked.then_some(scope),
+                client.dpop_jkt.clone(),
+            )
             .await?
             .ok_or_else(|| {
                 OAuthError::invalid_request(
@@ -166,6 +171,7 @@ async fn exchange_upstream(
                 scope,
                 identity,
                 refresh: false,
+                jkt: client.dpop_jkt.clone(),
             },
             Tokens::new_family_id(),
         )

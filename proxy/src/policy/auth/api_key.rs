@@ -74,6 +74,7 @@ pub async fn verify(
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
         id_token: None,
+        jkt: None,
         rate_plan: app.effective_rate_plan(),
         family: None,
     });

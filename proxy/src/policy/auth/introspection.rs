@@ -42,8 +42,16 @@ struct Response {
     scope: Option<String>,
     sub: Option<String>,
     exp: Option<i64>,
+    /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+    #[serde(default)]
+    cnf: Option<Confirmation>,
     #[serde(default)]
     ext: Ext,
+}
+
+#[derive(Deserialize)]
+struct Confirmation {
+    jkt: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,6 +112,7 @@ impl Introspector {
             id_token: None,
             rate_plan: r.ext.rate_plan,
             family: None,
+            jkt: r.cnf.and_then(|c| c.jkt),
         };
         Ok(Some((caller, exp)))
     }

@@ -1,14 +1,17 @@
 //! The `jwt` authentication step (Azure API Management's validate-jwt): the bearer token
 //! validated by the route's [`JwtValidator`] ([`crate::policy::jwt`] owns the checks and the key
 //! cache). A refusal is the route's configured failure answer (`failure_status`,
-//! `failure_message`); keys that cannot be fetched are `503` (fail closed).
+//! `failure_message`); keys that cannot be fetched are `503` (fail closed). A JWT with a
+//! `cnf.jkt` claim is DPoP-bound (RFC 9449 §6.1): it needs the `DPoP` scheme and a proof by
+//! that key ([`super::dpop`]), and its refusals are DPoP's, not the configured answer.
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use tessera_shared::analytics::AuthOutcome;
 
-use super::{settle, unavailable, Bearer, Verdict};
+use super::dpop::{DpopCheck, Scheme};
+use super::{credential, settle, unavailable, Verdict};
 use crate::caller::Caller;
 use crate::denial::Denial;
 use crate::policy::exchange::{Blocked, Check, Exchange, Policy};
@@ -19,14 +22,21 @@ use crate::policy::jwt::{JwksRegistry, JwtConfig, JwtError, JwtValidator};
 pub struct Jwt {
     validator: Box<JwtValidator>,
     realm: String,
+    dpop: DpopCheck,
 }
 
 impl Jwt {
     /// Checks `cfg` (the error names the offending key); nothing is fetched yet.
-    pub fn compile(cfg: &JwtConfig, jwks: Arc<JwksRegistry>, realm: &str) -> Result<Self, String> {
+    pub fn compile(
+        cfg: &JwtConfig,
+        jwks: Arc<JwksRegistry>,
+        realm: &str,
+        dpop: DpopCheck,
+    ) -> Result<Self, String> {
         Ok(Jwt {
             validator: Box::new(JwtValidator::compile(cfg, jwks)?),
             realm: realm.to_string(),
+            dpop,
         })
     }
 
@@ -53,13 +63,17 @@ impl Jwt {
     }
 
     async fn verdict(&self, x: &Exchange<'_>) -> Verdict {
-        let token = match super::bearer(x.req().headers()) {
-            Bearer::Missing => return Err(self.failure(AuthOutcome::Missing, true)),
-            Bearer::Malformed => return Err(self.failure(AuthOutcome::Invalid, false)),
-            Bearer::Token(t) => t,
+        let (scheme, token) = match credential(x.req().headers(), &["bearer", "dpop"]) {
+            Ok(None) => return Err(self.failure(AuthOutcome::Missing, true)),
+            Err(()) => return Err(self.failure(AuthOutcome::Invalid, false)),
+            Ok(Some((0, t))) => (Scheme::Bearer, t),
+            Ok(Some((_, t))) => (Scheme::Dpop, t),
         };
         match self.validator.validate(token).await {
-            Ok(j) => Ok(Arc::new(Caller::from_jwt(j))),
+            Ok(j) => {
+                let caller = Arc::new(Caller::from_jwt(j));
+                (self.dpop.verdict(x, &self.realm, token, scheme, caller)).await
+            }
             Err(JwtError::Unavailable(e)) => {
                 tracing::warn!(error = %e, "JWKS unavailable: refusing (fail closed)");
                 Err(unavailable("token validation"))

@@ -1,13 +1,15 @@
 //! Authentication, the third policy: who is calling. One of `tessera` (opaque tokens),
 //! `jwt` (validate-jwt), `api_key` (VerifyAPIKey) or `none`, per route, each kind in its own
-//! file: [`tessera`] (with [`introspection`]), [`jwt`], [`api_key`], [`none`] (no step). Each
-//! step ends in `settle`: the caller for the later steps, or the refusal, with the outcome
-//! recorded for the call's analytics event.
+//! file: [`tessera`] (with [`introspection`], and [`dpop`] for DPoP-bound tokens), [`jwt`],
+//! [`api_key`], [`none`] (no step). Each step ends in `settle`: the caller for the later steps,
+//! or the refusal, with the outcome recorded for the call's analytics event.
 //!
-//! Credentials come from `Authorization: Bearer` only (RFC 6750 §2.1); tokens in the query
-//! string are not accepted (RFC 9700 §2.5 / RFC 6750 §5.3: they leak into logs and referrers).
+//! Credentials come from `Authorization: Bearer` only (RFC 6750 §2.1) — or `Authorization:
+//! DPoP` for DPoP-bound Tessera tokens ([`dpop`], RFC 9449 §7.1); tokens in the query string
+//! are not accepted (RFC 9700 §2.5 / RFC 6750 §5.3: they leak into logs and referrers).
 
 pub mod api_key;
+pub mod dpop;
 pub mod introspection;
 pub mod jwt;
 pub mod none;
@@ -42,32 +44,40 @@ pub enum AuthConfig {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Bearer<'a> {
     Missing,
-    /// Present but not a single `Bearer` credential (another scheme, empty, repeated).
+    /// Present but not a single credential of the expected scheme (another scheme, empty,
+    /// repeated).
     Malformed,
     Token(&'a str),
 }
 
 /// The bearer token of the request (RFC 6750 §2.1: scheme case-insensitive, one header).
 pub fn bearer(headers: &HeaderMap) -> Bearer<'_> {
+    match credential(headers, &["bearer"]) {
+        Ok(None) => Bearer::Missing,
+        Ok(Some((_, token))) => Bearer::Token(token),
+        Err(()) => Bearer::Malformed,
+    }
+}
+
+/// The token of the one `Authorization` header, with the index of its scheme among `schemes`
+/// (compared case-insensitively, RFC 9110 §11.1).
+/// `Ok(None)`: no header; `Err(())`: malformed (repeated, not text, another scheme, empty).
+#[allow(clippy::result_unit_err)]
+pub fn credential<'h>(
+    headers: &'h HeaderMap,
+    schemes: &[&str],
+) -> Result<Option<(usize, &'h str)>, ()> {
     let mut values = headers.get_all(AUTHORIZATION);
     let Some(v) = values.next() else {
-        return Bearer::Missing;
+        return Ok(None);
     };
     if values.next().is_some() {
-        return Bearer::Malformed;
+        return Err(());
     }
-    let Ok(v) = v.to_str() else {
-        return Bearer::Malformed;
-    };
-    match v.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer")
-                && !token.is_empty()
-                && !token.contains(' ') =>
-        {
-            Bearer::Token(token)
-        }
-        _ => Bearer::Malformed,
+    let (scheme, token) = v.to_str().map_err(|_| ())?.split_once(' ').ok_or(())?;
+    match schemes.iter().position(|s| scheme.eq_ignore_ascii_case(s)) {
+        Some(i) if !token.is_empty() && !token.contains(' ') => Ok(Some((i, token))),
+        _ => Err(()),
     }
 }
 

@@ -3,8 +3,10 @@
 //! standing and the login's), or — for a proxy without access to that store — by RFC 7662
 //! introspection at the broker. Both go through the same [`TokenCache`].
 //!
-//! The step ([`Tessera`]) reads the bearer token (RFC 6750 §2.1) and validates it: an unknown,
-//! expired or revoked token is `401 invalid_token`, a lookup that fails is `503` (fail closed).
+//! The step ([`Tessera`]) reads the bearer token (RFC 6750 §2.1), or a DPoP-bound token under
+//! the `DPoP` scheme (RFC 9449 §7.1), and validates it: an unknown, expired or revoked token is
+//! `401 invalid_token`, a lookup that fails is `503` (fail closed); a bound token then needs
+//! its proof ([`super::dpop`]).
 
 use std::sync::Arc;
 
@@ -13,8 +15,9 @@ use tessera_shared::error::StoreError;
 use tessera_shared::token::TokenKind;
 use tessera_shared::tokens::{Active, TokenLookup};
 
+use super::dpop::{DpopCheck, Scheme};
 use super::introspection::Introspector;
-use super::{bearer, invalid, missing, settle, unavailable, Bearer, Verdict};
+use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
 use crate::cache_table::key_of;
 use crate::caller::Caller;
@@ -124,6 +127,7 @@ fn caller_of(a: Active) -> (Caller, i64) {
         id_token,
         rate_plan,
         family: record.family,
+        jkt: record.jkt,
     };
     (caller, record.exp)
 }
@@ -133,26 +137,27 @@ fn caller_of(a: Active) -> (Caller, i64) {
 pub struct Tessera {
     tokens: Arc<TokenValidator>,
     realm: String,
+    dpop: DpopCheck,
 }
 
 impl Tessera {
-    pub fn new(tokens: Arc<TokenValidator>, realm: &str) -> Self {
+    pub fn new(tokens: Arc<TokenValidator>, realm: &str, dpop: DpopCheck) -> Self {
         Tessera {
             tokens,
             realm: realm.to_string(),
+            dpop,
         }
     }
 
     async fn verdict(&self, x: &Exchange<'_>) -> Verdict {
-        let token = match bearer(x.req().headers()) {
-            Bearer::Missing => return Err(missing(&self.realm)),
-            Bearer::Malformed => {
-                return Err(invalid(&self.realm, "malformed Authorization header"));
-            }
-            Bearer::Token(t) => t,
+        let (scheme, token) = match credential(x.req().headers(), &["bearer", "dpop"]) {
+            Ok(None) => return Err(missing(&self.realm)),
+            Err(()) => return Err(invalid(&self.realm, "malformed Authorization header")),
+            Ok(Some((0, t))) => (Scheme::Bearer, t),
+            Ok(Some((_, t))) => (Scheme::Dpop, t),
         };
         match self.tokens.validate(token).await {
-            Lookup::Valid(c) => Ok(c),
+            Lookup::Valid(c) => self.dpop.verdict(x, &self.realm, token, scheme, c).await,
             Lookup::Invalid => Err(invalid(
                 &self.realm,
                 "the access token is invalid, expired or revoked",

@@ -44,11 +44,6 @@ impl LoginStore for MemoryStore {
     }
 
     async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError> {
-        let mut g = self.lock()?;
-        if g.used.get_mut(hash).is_some() {
-            return Ok(false);
-        }
-        g.used.insert(hash, (), ttl_secs);
-        Ok(true)
+        Ok(self.lock()?.used.mark(hash, ttl_secs))
     }
 }

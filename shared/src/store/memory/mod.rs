@@ -14,6 +14,7 @@ mod catalog;
 mod devices;
 mod limits;
 mod logins;
+mod proofs;
 mod sessions;
 mod tokens;
 mod upstream_logins;
@@ -76,6 +77,8 @@ struct Inner {
     /// Portal sessions (by cookie hash) and sign-ins in progress (by state).
     sessions: Expiring<String>,
     signins: Expiring<String>,
+    /// [`super::ProofStore`] records: DPoP proofs seen.
+    proofs: Expiring<()>,
     writes: u64,
     /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
     analytics: std::collections::VecDeque<(i64, String)>,
@@ -124,6 +127,17 @@ impl<V> Expiring<V> {
 
     fn sweep(&mut self, now: Instant) {
         self.0.retain(|_, (_, exp)| *exp > now);
+    }
+}
+
+impl Expiring<()> {
+    /// Marks `key` for `ttl_secs`: `true` when no live mark was there (Redis' `SET NX EX`).
+    fn mark(&mut self, key: &str, ttl_secs: u64) -> bool {
+        if self.get_mut(key).is_some() {
+            return false;
+        }
+        self.insert(key, (), ttl_secs);
+        true
     }
 }
 

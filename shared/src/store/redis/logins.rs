@@ -60,15 +60,6 @@ impl LoginStore for RedisStore {
     }
 
     async fn mark_used(&self, hash: &str, ttl_secs: u64) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(self.keys.used(hash))
-            .arg(1)
-            .arg("NX")
-            .arg("EX")
-            .arg(ttl_secs.max(1))
-            .query_async(&mut c)
-            .await?;
-        Ok(set.is_some())
+        self.set_once(self.keys.used(hash), ttl_secs).await
     }
 }

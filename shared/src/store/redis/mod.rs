@@ -14,6 +14,7 @@ mod conn;
 mod devices;
 mod limits;
 mod logins;
+mod proofs;
 mod pubsub;
 mod sessions;
 mod tokens;
