@@ -13,6 +13,7 @@ use tessera_shared::config::{
 
 use crate::cache::CacheConfig;
 use crate::canonical::head::{HeadLimits, PARSER_MAX_HEADERS};
+use crate::forward::signature::SigningConfig;
 use crate::forward::UNTRUSTED_HEADERS;
 use crate::policy::auth::introspection::IntrospectionConfig;
 use crate::routes::RouteConfig;
@@ -43,6 +44,9 @@ pub struct ProxyConfig {
     pub analytics: crate::analytics::AnalyticsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// The key routes with `forward.sign` sign with (RFC 9421), published as a JWKS.
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
 }
@@ -147,6 +151,7 @@ impl ProxyConfig {
         "jwks",
         "analytics",
         "log",
+        "signing",
     ];
 
     /// Loads and validates the settings (the routes are compiled by the caller).
@@ -182,6 +187,10 @@ impl ProxyConfig {
             if !matches!(i.url.scheme(), "http" | "https") {
                 return Err(ConfigError::invalid("introspection.url", "must be http(s)"));
             }
+        }
+        if let Some(s) = &self.signing {
+            s.validate()
+                .map_err(|(key, e)| ConfigError::invalid(key, e))?;
         }
         self.analytics.validate()?;
         self.log.validate()

@@ -64,6 +64,8 @@ pub struct Toolbox {
     pub cache: Arc<TokenCache>,
     pub spikes: Arc<SpikeArrests>,
     pub quotas: Arc<Counters>,
+    /// `[signing]`'s key, for routes with `forward.sign`.
+    pub signer: Option<Arc<crate::forward::signature::Signer>>,
 }
 
 #[derive(Debug, Default)]
