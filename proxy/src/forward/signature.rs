@@ -188,14 +188,17 @@ pub struct RouteSigning {
 }
 
 impl RouteSigning {
-    /// Covers [`CLAIM_HEADERS`], then `extra` (the route's claim and id_token headers).
+    /// Covers [`CLAIM_HEADERS`], then `extra` (the route's claim and id_token headers), each
+    /// once: a component may not be listed twice (RFC 9421 §2.5).
     pub fn new(signer: Arc<Signer>, extra: &[&str]) -> Result<Self, String> {
-        let headers = (CLAIM_HEADERS.iter().chain(extra))
-            .map(|h| {
-                HeaderName::from_bytes(h.as_bytes())
-                    .map_err(|_| format!("'{h}' is not a header name"))
-            })
-            .collect::<Result<_, _>>()?;
+        let mut headers: Vec<HeaderName> = Vec::with_capacity(CLAIM_HEADERS.len() + extra.len());
+        for h in CLAIM_HEADERS.iter().chain(extra) {
+            let name = HeaderName::from_bytes(h.as_bytes())
+                .map_err(|_| format!("'{h}' is not a header name"))?;
+            if !headers.contains(&name) {
+                headers.push(name);
+            }
+        }
         Ok(RouteSigning { signer, headers })
     }
 
@@ -304,7 +307,8 @@ mod tests {
         let key = SigningKey::from_bytes(&[7; 32]);
         let pem = key.to_pkcs8_pem(Default::default()).unwrap();
         let signer = Arc::new(Signer::load(&config(&dir, &pem)).unwrap());
-        let route = RouteSigning::new(signer, &["x-tier"]).unwrap();
+        let route = RouteSigning::new(signer, &["X-Tier", "x-tessera-scope"]).unwrap();
+        assert_eq!(route.headers.len(), CLAIM_HEADERS.len() + 1, "each once");
         let mut headers = HeaderMap::new();
         headers.insert("x-tessera-scope", HeaderValue::from_static(" read write "));
         headers.insert("x-tessera-client-id", HeaderValue::from_static("c1"));
