@@ -43,7 +43,8 @@ async fn signing_proxy(s: &Setup, dir: &Path) -> (TestProxy, Value) {
             "orders",
             "/orders",
             &s.echo,
-            json!({ "forward": { "sign": true, "claims": { "X-Tier": "tier" } } })
+            json!({ "forward": { "sign": true, "claims": { "X-Tier": "tier" },
+                               "allow_underscores_in_headers": true } })
         ),
         route("plain", "/plain", &s.echo, json!({})),
     ]);
@@ -170,6 +171,7 @@ async fn a_clients_own_signature_never_reaches_the_backend_of_a_signing_route() 
         "Signature: tessera=:AAAA:",
         "SIGNATURE-INPUT: other=()",
         "signature_input: tessera=()",
+        "x_kept: underscores pass on this route",
     ];
     let res = raw_get(&proxy.base, "/orders/1", &smuggled).await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -178,7 +180,9 @@ async fn a_clients_own_signature_never_reaches_the_backend_of_a_signing_route() 
     assert_eq!(got.headers["signature-input"].len(), 1, "only the proxy's");
     assert_eq!(got.headers["signature"].len(), 1, "only the proxy's");
     assert!(!header(&e, "signature").unwrap_or("").contains("AAAA"));
+    // Even where underscores pass, `Signature_Input` is not (CGI would read it as the real one).
     assert!(e["headers"].get("signature_input").is_none());
+    assert_eq!(header(&e, "x_kept"), Some("underscores pass on this route"));
     assert_eq!(verify(&got, &jwks, now(), 300), Ok(()));
 
     // Off by default: a route that does not sign leaves the client's signature alone.
