@@ -14,6 +14,7 @@ use tessera_shared::oauth::dpop::DpopConfig;
 
 use crate::cache::CacheConfig;
 use crate::canonical::head::{HeadLimits, PARSER_MAX_HEADERS};
+use crate::forward::signature::SigningConfig;
 use crate::forward::UNTRUSTED_HEADERS;
 use crate::policy::auth::introspection::IntrospectionConfig;
 use crate::routes::RouteConfig;
@@ -47,6 +48,9 @@ pub struct ProxyConfig {
     pub analytics: crate::analytics::AnalyticsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// The key routes with `forward.sign` sign with (RFC 9421), published as a JWKS.
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
 }
@@ -157,6 +161,7 @@ impl ProxyConfig {
         "dpop",
         "analytics",
         "log",
+        "signing",
     ];
 
     /// Loads and validates the settings (the routes are compiled by the caller).
@@ -198,6 +203,10 @@ impl ProxyConfig {
                 .map_err(|m| ConfigError::invalid("server.public_url", m))?;
         }
         self.dpop.validate()?;
+        if let Some(s) = &self.signing {
+            s.validate()
+                .map_err(|(key, e)| ConfigError::invalid(key, e))?;
+        }
         self.analytics.validate()?;
         self.log.validate()
     }

@@ -7,7 +7,8 @@
 //! injects (`X-Tessera-*`, claim mappings, the id_token header) is first removed from the
 //! inbound request, so a client cannot pre-set them, whatever its case or underscores
 //! ([`hygiene`]). The caller's credentials (`Authorization`, the API key) are not forwarded
-//! unless the route says so. The request target is built in [`target`].
+//! unless the route says so. The request target is built in [`target`]. A route may sign what
+//! it forwards (RFC 9421, [`signature`]).
 //!
 //! Failures: the backend unreachable or breaking the exchange is 502, too slow is 504. Nothing
 //! is retried here (a POST must never be sent twice); reqwest only re-sends a request that
@@ -29,6 +30,7 @@ use crate::caller::Caller;
 use crate::denial::Denial;
 
 mod hygiene;
+pub mod signature;
 pub(crate) mod target;
 
 pub use hygiene::{normalised, Hygiene, UNTRUSTED_HEADERS};
@@ -55,6 +57,9 @@ pub struct ForwardConfig {
     /// Keep inbound header names holding `_` (default: dropped, see [`hygiene`]).
     #[serde(default)]
     pub allow_underscores_in_headers: bool,
+    /// Sign what is forwarded (RFC 9421, the key of `[signing]`; [`signature`]).
+    #[serde(default)]
+    pub sign: bool,
 }
 
 impl Default for ForwardConfig {
@@ -65,6 +70,7 @@ impl Default for ForwardConfig {
             claims: BTreeMap::new(),
             id_token_header: None,
             allow_underscores_in_headers: false,
+            sign: false,
         }
     }
 }
@@ -95,6 +101,8 @@ pub struct Forwarding {
     pub api_key_query: Option<String>,
     pub timeout: Duration,
     pub client: reqwest::Client,
+    /// `forward.sign`: the signer and the headers it covers.
+    pub signing: Option<signature::RouteSigning>,
 }
 
 pub fn header_name(key: &str, name: &str) -> Result<HeaderName, String> {

@@ -1,7 +1,8 @@
 //! Building and running the proxy: open the store, compile the route table, start the
 //! background tasks (revocation listener, analytics writer, limiter sweeps), bind the public
 //! listener (TLS when configured) and the status listener (`/healthz`, `/readyz`, `/metrics`,
-//! kept off the public port), and reload the route table on demand.
+//! and with `[signing]` the signing key set, kept off the public port), and reload the route
+//! table on demand.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use thiserror::Error;
 use crate::analytics::{Emitter, EmitterMetrics, WriterHandle};
 use crate::cache::{self, TokenCache};
 use crate::config::ProxyConfig;
+use crate::forward::signature::Signer;
 use crate::metrics::Metrics;
 use crate::policy::auth::introspection::Introspector;
 use crate::policy::auth::tessera::{Source, TokenValidator};
@@ -36,6 +38,9 @@ pub enum StartError {
     Routes(String),
     #[error("TLS: {0}")]
     Tls(String),
+    /// `[signing]`'s keys: the message names the key and its file.
+    #[error("{0}")]
+    Signing(String),
     #[error(transparent)]
     Store(#[from] tessera_shared::error::StoreError),
     #[error("metrics: {0}")]
@@ -233,6 +238,10 @@ fn toolbox(
             None => Arc::new(tessera_shared::store::memory::MemoryStore::default()),
         },
         keys,
+        signer: (config.signing.as_ref())
+            .map(|s| Signer::load(s).map(Arc::new))
+            .transpose()
+            .map_err(StartError::Signing)?,
     })
 }
 
@@ -266,12 +275,17 @@ fn status_server(
     listener: TcpListener,
 ) -> Result<Server, StartError> {
     let data = runtime.clone();
+    let jwks_path = (runtime.config.signing.as_ref()).map(|s| s.jwks_path.clone());
     let status = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(data.clone())
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics_page))
+            .route("/metrics", web::get().to(metrics_page));
+        match &jwks_path {
+            Some(path) => app.route(path, web::get().to(signing_keys)),
+            None => app,
+        }
     })
     .workers(1)
     .listen(listener)?
@@ -314,6 +328,16 @@ async fn readyz(rt: web::Data<Runtime>) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// The public keys of `[signing]` (RFC 7517 §5), for backends verifying `forward.sign`.
+async fn signing_keys(rt: web::Data<Runtime>) -> HttpResponse {
+    match &rt.tools.signer {
+        Some(s) => HttpResponse::Ok()
+            .insert_header(("cache-control", "max-age=300"))
+            .json(s.jwks()),
+        None => HttpResponse::NotFound().finish(),
     }
 }
 

@@ -11,7 +11,9 @@
 //!   keeps those that collide with nothing;
 //! * from a peer outside `server.trusted_proxies`, the names of `server.untrusted_headers`
 //!   (client-address and URL/method-override headers some backends believe: `X-Real-IP`,
-//!   `X-Original-URL`, `X-HTTP-Method-Override`…) are dropped too.
+//!   `X-Original-URL`, `X-HTTP-Method-Override`…) are dropped too;
+//! * on a route that signs, `Signature` and `Signature-Input` (RFC 9421 §4) are dropped: the
+//!   backend sees only the proxy's.
 
 use std::sync::Arc;
 
@@ -90,6 +92,9 @@ impl Forwarding {
                     || same(n, "dpop")
                     || self.api_key_header.as_ref().is_some_and(|h| same(n, h))))
             || (!trusted && self.hygiene.untrusted.iter().any(|u| same(n, u)))
+            // A client's own signature never passes a signing route: the backend sees only
+            // the proxy's (RFC 9421 §4).
+            || (self.signing.is_some() && (same(n, "signature") || same(n, "signature-input")))
     }
 }
 

@@ -91,6 +91,7 @@ pub(crate) mod tests {
             hygiene: Default::default(),
             timeout: Duration::from_secs(1),
             client: reqwest::Client::new(),
+            signing: None,
         }
     }
 

@@ -48,6 +48,9 @@ pub(super) async fn send(
     }
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Blocked::request(Denial::BadRequest("unsupported method".into())))?;
+    if let Some(signing) = &fwd.signing {
+        signing.sign(method.as_str(), &url, &mut headers);
+    }
     let (body, counter) = body.into_reqwest();
     let send = fwd
         .client

@@ -11,7 +11,8 @@ use actix_web::http::Method;
 
 use super::{shape, Route, RouteConfig, Toolbox};
 use crate::canonical::host::normalise;
-use crate::forward::{header_name, normalised, Forwarding, Hygiene};
+use crate::forward::signature::RouteSigning;
+use crate::forward::{header_name, normalised, ForwardConfig, Forwarding, Hygiene};
 use crate::policy::auth::api_key::ApiKey;
 use crate::policy::auth::dpop::{check_public_url, DpopCheck};
 use crate::policy::auth::jwt::Jwt;
@@ -157,7 +158,23 @@ fn forwarding(
         api_key_query,
         timeout: Duration::from_millis(cfg.timeout_ms.unwrap_or(tools.backend.timeout_ms)),
         client,
+        signing: signing(f, tools)?,
     })
+}
+
+/// `forward.sign`: the claim headers the route adds are covered after the `X-Tessera-*` ones.
+fn signing(f: &ForwardConfig, tools: &Toolbox) -> Result<Option<RouteSigning>, String> {
+    if !f.sign {
+        return Ok(None);
+    }
+    let Some(signer) = &tools.signer else {
+        return Err("forward.sign: needs a [signing] key".into());
+    };
+    let extra: Vec<String> = (f.injected_names()?.iter())
+        .map(|h| h.as_str().to_string())
+        .collect();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    RouteSigning::new(signer.clone(), &extra).map(Some)
 }
 
 #[cfg(test)]
@@ -206,6 +223,7 @@ mod tests {
             public_url: None,
             replays: Arc::new(tessera_shared::store::memory::MemoryStore::default()),
             keys: keys.clone(),
+            signer: None,
         }
     }
 

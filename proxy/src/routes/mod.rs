@@ -72,6 +72,8 @@ pub struct Toolbox {
     pub replays: Arc<dyn tessera_shared::store::Store>,
     /// Keys from the pepper (the DPoP nonces').
     pub keys: tessera_shared::crypto::Keys,
+    /// `[signing]`'s key, for routes with `forward.sign`.
+    pub signer: Option<Arc<crate::forward::signature::Signer>>,
 }
 
 #[derive(Debug, Default)]

@@ -22,7 +22,9 @@ mod refusals;
 mod relay;
 mod reload;
 mod resilience;
+mod signed;
 mod tls;
+mod verifier;
 
 use std::time::{Duration, Instant};
 
