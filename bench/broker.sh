@@ -22,6 +22,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# free_port, random_chars, json_get, log, die, to_ms, cmdstats, cmd_delta, cmd_top
+. "$ROOT/bench/lib.sh"
 
 DURATION="${DURATION:-15}"
 CONNECTIONS="${CONNECTIONS:-50}"
@@ -30,9 +32,6 @@ INVOCATION="${BENCH_INVOCATION:-DURATION=$DURATION bash bench/broker.sh}"
 
 case "$DURATION" in ''|*[!0-9]*) echo "DURATION must be a whole number of seconds" >&2; exit 2;; esac
 [ "$DURATION" -ge 1 ] || { echo "DURATION must be at least 1" >&2; exit 2; }
-
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench/broker.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------- prerequisites
 need_apt=()
@@ -90,9 +89,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# free_port, random_chars, json_get, to_ms, cmdstats, cmd_delta, cmd_top
-. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------------------- build
 if [ -n "${BROKER_BIN:-}" ]; then

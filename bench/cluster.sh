@@ -29,6 +29,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# free_port, random_chars, json_get, log, die, write_broker_config, write_proxy_config, cmdstats, ...
+. "$ROOT/bench/lib.sh"
 DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
@@ -36,8 +38,6 @@ PUBSUB_MESSAGES="${PUBSUB_MESSAGES:-200000}"
 for v in DURATION ROUNDS CONNECTIONS PUBSUB_MESSAGES; do
   case "${!v}" in ''|*[!0-9]*) echo "$v must be a whole number" >&2; exit 2;; esac
 done
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench/cluster.sh: %s\n' "$*" >&2; exit 1; }
 
 for tool in redis-server redis-cli redis-benchmark wrk curl taskset python3; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is required (apt-get install redis-server redis-tools wrk curl util-linux python3)"
@@ -56,9 +56,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# free_port, random_chars, json_get, write_broker_config, cmdstats, cmd_delta
-. "$ROOT/bench/lib.sh"
 
 if [ -n "${TESSERA_BIN:-}" ]; then
   BIN="$TESSERA_BIN"
@@ -135,25 +132,7 @@ deploy() {
   start "$name-broker" "$BIN" broker --config "$WORK/$name-broker.toml"
   wait_http "$name broker" "$BASE/readyz"
   local proxy_port; proxy_port="$(free_port)"
-  cat > "$WORK/$name-proxy.toml" <<EOF
-[server]
-listen = "127.0.0.1:$proxy_port"
-workers = 1
-[store]
-$store
-[security]
-pepper = "$PEPPER"
-[cache]
-enabled = false
-[log]
-level = "warn"
-[[routes]]
-name = "bench"
-path = "/api"
-upstream = "http://127.0.0.1:$ECHO_PORT/api"
-[routes.auth]
-kind = "tessera"
-EOF
+  write_proxy_config "$WORK/$name-proxy.toml" "$proxy_port" "$store" false true
   local status; status="$(free_port)"
   start "$name-proxy" "$BIN" proxy --config "$WORK/$name-proxy.toml" --status "127.0.0.1:$status"
   wait_http "$name proxy" "http://127.0.0.1:$status/readyz"

@@ -1,5 +1,8 @@
 # bench/lib.sh — helpers shared by the benchmark scripts (sourced, not run).
 
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench/%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -63,6 +66,44 @@ pending_logins_total = 100000000
 codes_per_ip = 100000000
 codes_total = 100000000
 ${3:-}
+EOF
+}
+
+# write_proxy_config FILE PORT STORE CACHE ANALYTICS [MAX_ENTRIES] — the benchmarked proxy: one
+# worker on 127.0.0.1:PORT over the store STORE (the body of [store], e.g. `url = "redis://..."`)
+# with PEPPER, its token cache on or off (CACHE: true/false; entries kept up to an hour, at most
+# MAX_ENTRIES when given) and analytics on or off (ANALYTICS), routing /api to the echo backend
+# on ECHO_PORT with Tessera tokens.
+write_proxy_config() {
+  cat > "$1" <<EOF
+[server]
+listen = "127.0.0.1:$2"
+workers = 1
+
+[store]
+$3
+
+[security]
+pepper = "$PEPPER"
+
+[cache]
+enabled = $4
+${6:+max_entries = $6
+}max_ttl_secs = 3600
+
+[analytics]
+enabled = $5
+
+[log]
+level = "warn"
+
+[[routes]]
+name = "bench"
+path = "/api"
+upstream = "http://127.0.0.1:$ECHO_PORT/api"
+
+[routes.auth]
+kind = "tessera"
 EOF
 }
 

@@ -44,8 +44,6 @@ cleanup() {
   [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench/percall.sh: %s\n' "$*" >&2; exit 1; }
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
 ready() { # ready URL [PATTERN]: 120 s at most (valgrind starts slowly)
   for _ in $(seq 1200); do
@@ -137,28 +135,7 @@ fi
 proxy() { # proxy NAME CACHE ANALYTICS
   local port status
   port="$(free_port)"; status="$(free_port)"
-  cat > "$WORK/$1.toml" <<EOF
-[server]
-listen = "127.0.0.1:$port"
-workers = 1
-[store]
-url = "redis://127.0.0.1:$REDIS_PORT"
-[security]
-pepper = "$PEPPER"
-[cache]
-enabled = $2
-max_ttl_secs = 3600
-[analytics]
-enabled = $3
-[log]
-level = "warn"
-[[routes]]
-name = "bench"
-path = "/api"
-upstream = "http://127.0.0.1:$ECHO_PORT/api"
-[routes.auth]
-kind = "tessera"
-EOF
+  write_proxy_config "$WORK/$1.toml" "$port" "url = \"redis://127.0.0.1:$REDIS_PORT\"" "$2" "$3"
   cg "$1" "$BIN" proxy --config "$WORK/$1.toml" --status "127.0.0.1:$status"
   PROXY_URL="http://127.0.0.1:$port/api/bench"
   ready "http://127.0.0.1:$status/readyz" '"revocation_channel": *true'

@@ -40,6 +40,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# free_port, random_chars, json_get, log, die, to_ms, write_proxy_config, cmdstats, xadd_settle, ...
+. "$ROOT/bench/lib.sh"
 
 # The command as given (the variables the caller set), for the report.
 INVOCATION="${BENCH_INVOCATION:-}"
@@ -77,11 +79,6 @@ done
 START_TIME="$(date +%s)"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench/proxy.sh: %s\n' "$*" >&2; exit 1; }
-
-# free_port, random_chars, json_get, to_ms, cmdstats, cmd_delta, xadd_settle, ...
-. "$ROOT/bench/lib.sh"
 . "$ROOT/bench/proxy/rounds.sh"
 . "$ROOT/bench/proxy/peer.sh"
 . "$ROOT/bench/proxy/memory.sh"
@@ -282,36 +279,7 @@ start_proxy() {
   local name="$1" cache="$2" analytics="$3"
   PROXY_PORT="$(free_port)"
   PROXY_STATUS="$(free_port)"
-  cat > "$WORK/$name.toml" <<EOF
-[server]
-listen = "127.0.0.1:$PROXY_PORT"
-workers = 1
-
-[store]
-url = "redis://127.0.0.1:$REDIS_PORT"
-
-[security]
-pepper = "$PEPPER"
-
-[cache]
-enabled = $cache
-max_entries = $CACHE_MAX_ENTRIES
-max_ttl_secs = 3600
-
-[analytics]
-enabled = $analytics
-
-[log]
-level = "warn"
-
-[[routes]]
-name = "bench"
-path = "/api"
-upstream = "http://127.0.0.1:$ECHO_PORT/api"
-
-[routes.auth]
-kind = "tessera"
-EOF
+  write_proxy_config "$WORK/$name.toml" "$PROXY_PORT" "url = \"redis://127.0.0.1:$REDIS_PORT\"" "$cache" "$analytics" "$CACHE_MAX_ENTRIES"
   log "tessera proxy '$name' on 127.0.0.1:$PROXY_PORT, status :$PROXY_STATUS (cache $cache, analytics $analytics; CPU 0, 1 worker)"
   start "$name" "$BIN" proxy --config "$WORK/$name.toml" --status "127.0.0.1:$PROXY_STATUS"
   PROXY_PID=$STARTED_PID

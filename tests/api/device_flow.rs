@@ -74,15 +74,32 @@ pub async fn poll(w: &World, c: &Client, device_code: &str) -> reqwest::Response
     post_public(w, "/token", c, &form).await
 }
 
-/// The user in `http` enters `typed` at `/device`, logs in as alice and arrives at the
-/// confirmation page: its HTML.
-pub async fn log_in_for(w: &World, http: &reqwest::Client, typed: &str) -> String {
-    let res = http
-        .post(w.app.url("/device"))
+/// The user in `http` enters `typed` at `/device`.
+async fn enter_code(w: &World, http: &reqwest::Client, typed: &str) -> reqwest::Response {
+    http.post(w.app.url("/device"))
         .form(&[("user_code", typed)])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `http` submits the confirmation form's `fields`.
+async fn submit_confirm(
+    w: &World,
+    http: &reqwest::Client,
+    fields: &[(String, String)],
+) -> reqwest::Response {
+    http.post(w.app.url("/device/confirm"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The user in `http` enters `typed` at `/device`, logs in as alice and arrives at the
+/// confirmation page: its HTML.
+pub async fn log_in_for(w: &World, http: &reqwest::Client, typed: &str) -> String {
+    let res = enter_code(w, http, typed).await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,
@@ -112,12 +129,7 @@ pub async fn log_in_for(w: &World, http: &reqwest::Client, typed: &str) -> Strin
 pub async fn decide(w: &World, http: &reqwest::Client, html: &str, decision: &str) -> String {
     let mut fields = hidden_fields(html);
     fields.push(("decision".into(), decision.into()));
-    let res = http
-        .post(w.app.url("/device/confirm"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = submit_confirm(w, http, &fields).await;
     assert_eq!(res.status(), StatusCode::OK);
     res.text().await.unwrap()
 }
@@ -264,12 +276,7 @@ async fn polling_too_fast_slows_the_device_down_and_a_denial_is_final() {
         tokio::time::sleep(interval_pause()).await;
     }
     // A decided code cannot be entered again.
-    let res = http
-        .post(w.app.url("/device"))
-        .form(&[("user_code", d["user_code"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+    let res = enter_code(&w, &http, d["user_code"].as_str().unwrap()).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -366,12 +373,7 @@ async fn wrong_codes_back_off_and_only_the_browser_that_logged_in_decides() {
     let enter = |typed: &'static str| {
         let (w, http) = (&w, &http);
         async move {
-            let res = http
-                .post(w.app.url("/device"))
-                .form(&[("user_code", typed)])
-                .send()
-                .await;
-            let res = res.unwrap();
+            let res = enter_code(w, http, typed).await;
             (res.status(), res.text().await.unwrap())
         }
     };
@@ -387,13 +389,7 @@ async fn wrong_codes_back_off_and_only_the_browser_that_logged_in_decides() {
         assert!(page.contains("not valid"), "{page}");
     }
     // Now even the right code waits: nothing is looked up meanwhile.
-    let right = d["user_code"].as_str().unwrap().to_string();
-    let res = http
-        .post(w.app.url("/device"))
-        .form(&[("user_code", &right)])
-        .send()
-        .await
-        .unwrap();
+    let res = enter_code(&w, &http, d["user_code"].as_str().unwrap()).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
 
@@ -415,20 +411,10 @@ async fn wrong_codes_back_off_and_only_the_browser_that_logged_in_decides() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let mut fields = hidden_fields(&html);
     fields.push(("decision".into(), "allow".into()));
-    let res = thief
-        .post(w2.app.url("/device/confirm"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = submit_confirm(&w2, &thief, &fields).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     fields.retain(|(k, _)| k != "csrf");
-    let res = http
-        .post(w2.app.url("/device/confirm"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = submit_confirm(&w2, &http, &fields).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let device_code = d2["device_code"].as_str().unwrap();
     assert_eq!(

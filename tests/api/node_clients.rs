@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::client_scripts::Suite;
 use crate::device_flow::{device_world, DEVICE_GRANT};
+use crate::helpers::Client;
 use crate::world::*;
 
 const CLIENTS: Suite = Suite {
@@ -28,17 +29,21 @@ const CODE_FLOW: &[&str] = &[
     "login revoked with its refresh token",
 ];
 
-#[tokio::test]
-async fn openid_client_runs_the_code_flow_as_a_native_app_on_a_loopback_port() {
-    let w = spawn_world().await;
-    // Registered without a port: the app listens wherever the system lets it (RFC 8252 §7.3).
-    let c = w
-        .app
+/// A native app of the code flow: registered without a port on its loopback redirect, it
+/// listens wherever the system lets it (RFC 8252 §7.3).
+async fn native_app(w: &World) -> Client {
+    w.app
         .create_client(json!({"application_type": "native",
             "redirect_uris": ["http://127.0.0.1/callback"],
             "grant_types": ["authorization_code", "refresh_token"],
             "scopes": ["openid", "read"]}))
-        .await;
+        .await
+}
+
+#[tokio::test]
+async fn openid_client_runs_the_code_flow_as_a_native_app_on_a_loopback_port() {
+    let w = spawn_world().await;
+    let c = native_app(&w).await;
     assert!(c.secret.is_empty(), "a native app has no secret");
     let args = [w.app.base.as_str(), &c.id, "alice", "alice"];
     CLIENTS
@@ -49,13 +54,7 @@ async fn openid_client_runs_the_code_flow_as_a_native_app_on_a_loopback_port() {
 #[tokio::test]
 async fn appauth_runs_the_code_flow_as_a_native_app_with_its_loopback_handler() {
     let w = spawn_world().await;
-    let c = w
-        .app
-        .create_client(json!({"application_type": "native",
-            "redirect_uris": ["http://127.0.0.1/callback"],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "scopes": ["openid", "read"]}))
-        .await;
+    let c = native_app(&w).await;
     let args = [w.app.base.as_str(), &c.id, "alice", "alice"];
     CLIENTS
         .run(

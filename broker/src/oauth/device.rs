@@ -12,7 +12,6 @@ use tessera_shared::oauth::{Form, OAuthResponse};
 use super::browser::stopped;
 use super::login_cookie;
 use crate::flows::device::{self, confirm, entry, DeviceStop};
-use crate::http::credentials::presented;
 use crate::http::{client_ip, device_page};
 use crate::state::AppState;
 
@@ -22,10 +21,7 @@ pub async fn authorization(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthResponse> {
-    let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
-    let credentials = presented(&req, &form)?;
-    super::cors::remember(&req, &credentials.client_id);
-    let ip = client_ip(&req, &state.config.server.trusted_proxies);
+    let (form, credentials, ip) = super::client_form(&req, payload, &state).await?;
     let answer = device::authorize(&state, &form, credentials, ip).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

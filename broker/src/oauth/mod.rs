@@ -29,9 +29,31 @@ pub mod register;
 pub mod revoke;
 pub mod token;
 
+use std::net::IpAddr;
+
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::web;
+use actix_web::{web, HttpRequest};
+use tessera_shared::oauth::{Form, OAuthResponse};
+
+use crate::http::client_ip;
+use crate::http::credentials::{presented, Presented};
+use crate::state::AppState;
+
+/// What a client endpoint callable from a browser (`/revoke`, `/device_authorization`) reads
+/// first: the form, the credentials it presented (remembered for the CORS answer, [`cors`])
+/// and the caller's address.
+async fn client_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Form, Presented, IpAddr), OAuthResponse> {
+    let form = Form::read(req, payload, state.config.server.max_body_bytes).await?;
+    let credentials = presented(req, &form)?;
+    cors::remember(req, &credentials.client_id);
+    let ip = client_ip(req, &state.config.server.trusted_proxies);
+    Ok((form, credentials, ip))
+}
 
 /// Registers every OAuth route: the client endpoints and the public documents with their
 /// CORS ([`cors`]).

@@ -2,11 +2,9 @@
 //! whatever the token was (§2.2).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use tessera_shared::oauth::{Form, OAuthResponse};
+use tessera_shared::oauth::OAuthResponse;
 
 use crate::flows::revocation;
-use crate::http::client_ip;
-use crate::http::credentials::presented;
 use crate::state::AppState;
 
 pub async fn revoke(
@@ -14,10 +12,7 @@ pub async fn revoke(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthResponse> {
-    let form = Form::read(&req, payload, state.config.server.max_body_bytes).await?;
-    let credentials = presented(&req, &form)?;
-    super::cors::remember(&req, &credentials.client_id);
-    let ip = client_ip(&req, &state.config.server.trusted_proxies);
+    let (form, credentials, ip) = super::client_form(&req, payload, &state).await?;
     revocation::revoke(&state, &form, credentials, ip).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -68,7 +68,7 @@ pub async fn render(
     let base = if shown.console {
         format!("/portal/admin/apps/{}", app.id)
     } else {
-        format!("/portal/apps/{}", app.id)
+        own_page(app)
     };
     Ok(ok(&AppPage {
         nav: nav.clone(),
@@ -82,6 +82,11 @@ pub async fn render(
         traffic_title: "Traffic",
         traffic,
     }))
+}
+
+/// The developer's page of `app`, where its actions lead back to.
+fn own_page(app: &App) -> String {
+    format!("/portal/apps/{}", app.id)
 }
 
 /// The developer's own app named by the path (anyone else's is not found).
@@ -140,7 +145,7 @@ pub async fn revoke_secret(
         .catalog
         .revoke_credential(app.developer_id, app.id, &path.1)
         .await?;
-    Ok(see_other(&format!("/portal/apps/{}", app.id)))
+    Ok(see_other(&own_page(&app)))
 }
 
 pub async fn subscribe(
@@ -164,5 +169,5 @@ pub async fn subscribe(
         }
         other => other.map_err(PortalError::from).map(|_| ()),
     }?;
-    Ok(see_other(&format!("/portal/apps/{}", app.id)))
+    Ok(see_other(&own_page(&app)))
 }
