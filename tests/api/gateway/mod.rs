@@ -15,6 +15,7 @@ mod forwarding;
 mod methods;
 mod negative_cache;
 mod normalise;
+mod packed_analytics;
 mod policies;
 mod refusal_events;
 mod refusals;
