@@ -81,6 +81,9 @@ impl AnalyticsStore for RedisStore {
     }
 }
 
+/// Entries of a shard's first page, before the events an entry holds are known.
+const FIRST_PAGE: usize = 16;
+
 /// One entry of a shard: its id (`<ms>-<seq>`, as numbers) and the events it holds.
 type Entry = ((u64, u64), Vec<String>);
 
@@ -99,12 +102,12 @@ async fn read_shard(
     let mut start = from_ms.to_string();
     while events < limit {
         // Pages of about ANALYTICS_PAGE events, whatever an entry holds (one event in the
-        // stream written before packing, a whole batch since).
-        let per_entry = match out.len() {
-            0 => 1,
-            n => events.div_ceil(n).max(1),
+        // stream written before packing, a whole batch since): a first small page tells.
+        let want = match out.len() {
+            0 => FIRST_PAGE,
+            n => ANALYTICS_PAGE / events.div_ceil(n).max(1),
         };
-        let want = (ANALYTICS_PAGE / per_entry).clamp(1, ANALYTICS_PAGE);
+        let want = want.min(limit - events).clamp(1, ANALYTICS_PAGE);
         let page: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
             .arg(key)
             .arg(&start)
