@@ -4,7 +4,8 @@
 //! * [`Emitter::emit`] never blocks and never awaits: it `try_send`s into a bounded channel and,
 //!   when the channel is full (the store is slow or down), drops the event and counts it.
 //! * The writer takes up to `batch_size` events, or what arrived within `flush_interval_ms` of
-//!   the first one, and writes them in one round trip. A failed write is counted and its batch
+//!   the first one, and writes them as one packed stream entry (one `XADD`) of one of
+//!   `streams` shards, round robin ([`shards`]). A failed write is counted and its batch
 //!   dropped — no retries, so an outage cannot build a backlog that outlives it. Warnings carry
 //!   counts and the store error, never an event's content.
 //! * [`WriterHandle::shutdown`] stops accepting events and flushes what is queued, within
@@ -22,6 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub mod pressure;
+mod shards;
 
 /// The longest [`WriterHandle::shutdown`] waits for the queue to be written.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,8 +43,10 @@ pub struct AnalyticsConfig {
     pub batch_size: usize,
     /// Longest an event waits for its batch to fill before it is written.
     pub flush_interval_ms: u64,
-    /// The stream is capped at about this many events (the oldest go first).
+    /// The streams together are capped at about this many events (the oldest go first).
     pub max_stream_len: usize,
+    /// Shards (streams) the events spread over, each its own Redis key and cluster slot.
+    pub streams: usize,
     /// Events are dropped while Redis's `used_memory` exceeds this fraction of its
     /// `maxmemory` (when Redis has one).
     pub max_memory_fraction: f64,
@@ -59,6 +63,7 @@ impl Default for AnalyticsConfig {
             batch_size: 256,
             flush_interval_ms: 200,
             max_stream_len: 1_000_000,
+            streams: 16,
             max_memory_fraction: 0.8,
             max_memory_bytes: 0,
         }
@@ -69,7 +74,7 @@ impl AnalyticsConfig {
     /// Refuses zeros and absurd sizes, naming the key. ([`Emitter::start`] also clamps zeros to 1,
     /// so an unchecked configuration cannot make it panic.)
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(&str, u64, u64, u64); 4] = [
+        let checks: [(&str, u64, u64, u64); 5] = [
             (
                 "analytics.channel_capacity",
                 self.channel_capacity as u64,
@@ -88,6 +93,12 @@ impl AnalyticsConfig {
                 self.max_stream_len as u64,
                 1,
                 1_000_000_000,
+            ),
+            (
+                "analytics.streams",
+                self.streams as u64,
+                1,
+                tessera_shared::store::ANALYTICS_STREAMS_MAX as u64,
             ),
         ];
         for (key, v, lo, hi) in checks {
@@ -198,7 +209,7 @@ impl Emitter {
             store,
             batch_size: cfg.batch_size.max(1),
             flush_interval: Duration::from_millis(cfg.flush_interval_ms.max(1)),
-            max_len: cfg.max_stream_len.max(1),
+            shards: shards::Shards::new(cfg.streams, cfg.max_stream_len),
             metrics: metrics.clone(),
             failing: Failing::default(),
             pressure: pressure::Pressure::new(cfg.max_memory_fraction, cfg.max_memory_bytes),
@@ -257,7 +268,7 @@ struct Writer {
     store: Arc<dyn Store>,
     batch_size: usize,
     flush_interval: Duration,
-    max_len: usize,
+    shards: shards::Shards,
     metrics: EmitterMetrics,
     failing: Failing,
     pressure: pressure::Pressure,
@@ -326,7 +337,12 @@ impl Writer {
         self.metrics
             .dropped
             .inc_by((batch.len() - lines.len()) as u64);
-        match self.store.analytics_append(&lines, self.max_len).await {
+        let (shard, max_entries) = self.shards.place(lines.len());
+        match self
+            .store
+            .analytics_append(shard, &lines, max_entries)
+            .await
+        {
             Ok(()) => {
                 self.metrics.written.inc_by(lines.len() as u64);
                 if self.failing.batches > 0 {

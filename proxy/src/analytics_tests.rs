@@ -64,8 +64,13 @@ fn dead_redis() -> Arc<dyn Store> {
 async fn events_are_written_in_order_and_shutdown_flushes_the_queue() {
     let store = Arc::new(MemoryStore::default());
     let metrics = EmitterMetrics::new().unwrap();
-    let (emitter, writer) =
-        Emitter::start(store.clone(), config(1000, 10, 10_000), metrics.clone());
+    // One shard: batches of one writer keep their order (across shards, entries written within
+    // the same millisecond are merged by shard).
+    let cfg = AnalyticsConfig {
+        streams: 1,
+        ..config(1000, 10, 10_000)
+    };
+    let (emitter, writer) = Emitter::start(store.clone(), cfg, metrics.clone());
     for i in 0..95 {
         emitter.clone().emit(event(i));
     }

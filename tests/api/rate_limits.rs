@@ -208,26 +208,6 @@ async fn failed_client_authentication_backs_off_per_ip() {
     assert!(!keys.iter().any(|k| k.contains("made-up")), "{keys:?}");
 }
 
-/// `cmdstat_evalsha` calls so far on a Redis of this test's own.
-async fn evalsha_calls(redis: &RedisServer) -> u64 {
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    info.lines()
-        .find(|l| l.starts_with("cmdstat_evalsha:"))
-        .and_then(|l| l.split("calls=").nth(1))
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// During a back-off, a right and a wrong secret cost the same store work (and get the same
 /// answer), so not even the timing tells them apart.
 #[tokio::test]
@@ -250,10 +230,10 @@ async fn a_refused_right_guess_costs_what_a_refused_wrong_one_does() {
     }
     let mut costs = Vec::new();
     for secret in [c.secret.as_str(), "wrong", c.secret.as_str(), "wrong"] {
-        let before = evalsha_calls(&redis).await;
+        let before = redis.command_calls("evalsha").await;
         let res = token_from(&app, "198.51.100.1", &c.id, secret).await;
         assert_slow_down(res).await;
-        costs.push(evalsha_calls(&redis).await - before);
+        costs.push(redis.command_calls("evalsha").await - before);
     }
     assert!(costs.iter().all(|n| *n == costs[0]), "{costs:?}");
     // And a wrong secret outside any back-off costs the same as well. The broker keeps apps in
@@ -261,10 +241,10 @@ async fn a_refused_right_guess_costs_what_a_refused_wrong_one_does() {
     // `other` is first used once (from another address) to compare like with like.
     let other = app.default_client().await;
     app.access_token(&other).await;
-    let before = evalsha_calls(&redis).await;
+    let before = redis.command_calls("evalsha").await;
     let res = token_from(&app, "198.51.100.9", &other.id, "wrong").await;
     assert_oauth_error(res, 401, "invalid_client").await;
-    assert_eq!(evalsha_calls(&redis).await - before, costs[0]);
+    assert_eq!(redis.command_calls("evalsha").await - before, costs[0]);
 }
 
 #[tokio::test]

@@ -186,6 +186,27 @@ impl RedisServer {
         }
     }
 
+    /// Calls of `command` (lower case, e.g. `evalsha`) so far: `INFO commandstats`.
+    pub async fn command_calls(&self, command: &str) -> u64 {
+        let mut c = redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let prefix = format!("cmdstat_{command}:");
+        info.lines()
+            .find(|l| l.starts_with(&prefix))
+            .and_then(|l| l.split("calls=").nth(1))
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }

@@ -1,7 +1,8 @@
 //! The broker under the `broker` ACL user of the shipped `redis/redis.conf` (read from the
 //! file): every script it runs — rate limits and back-off on the Redis clock, budgets, the
 //! refresh grace period, code claims, revocations — is allowed, so no limit silently falls back
-//! to the in-process one in production.
+//! to the in-process one in production. And the proxy under its `proxy` user: its one write
+//! outside quotas and analytics, the DPoP replay cache, is allowed.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -70,4 +71,21 @@ async fn every_broker_script_runs_under_the_shipped_acl() {
         !metrics.contains("tessera_rate_limit_unavailable_total{"),
         "{metrics}"
     );
+}
+
+/// A DPoP-bound token at the proxy marks its proof's `jti` used (`SET NX EX`): under the shipped
+/// `proxy` user that write must be allowed, or every DPoP call would fail in production.
+#[tokio::test]
+async fn the_proxys_dpop_replay_marks_run_under_the_shipped_acl() {
+    let acl = shipped_user("proxy", PASSWORD);
+    let acl: Vec<&str> = acl.iter().map(String::as_str).collect();
+    let redis = RedisServer::start_with(&acl);
+    let store = tessera_shared::store::open(&tessera_shared::config::StoreConfig {
+        url: format!("redis://proxy:{PASSWORD}@127.0.0.1:{}", redis.port),
+        prefix: "tessera:".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(store.proof_first_use("a-proof", 60).await.unwrap());
+    assert!(!store.proof_first_use("a-proof", 60).await.unwrap());
 }

@@ -264,7 +264,7 @@ async fn read_events_filters_on_arrival_time_caps_and_skips_garbage() {
         .map(|t| serde_json::to_string(&ev(t, Some("c1"), 200, 1)).unwrap())
         .collect();
     raw.insert(1, "not json".into());
-    tessera_shared::store::AnalyticsStore::analytics_append(&store, &raw, 100)
+    tessera_shared::store::AnalyticsStore::analytics_append(&store, 0, &raw, 100)
         .await
         .unwrap();
 

@@ -1,6 +1,7 @@
-//! The analytics stream: the proxy's call events, appended in batches and read back by time
-//! range ([`crate::analytics`]); and the backend's memory, to hold such writes back before it
-//! runs out.
+//! The analytics streams: the proxy's call events, appended in packed batches (one stream
+//! entry holds a whole batch) to one of [`ANALYTICS_STREAMS_MAX`] shards, and read back by
+//! time range across every shard ([`crate::analytics`]); and the backend's memory, to hold such
+//! writes back before it runs out.
 
 use async_trait::async_trait;
 
@@ -15,7 +16,11 @@ pub struct Memory {
     pub max: u64,
 }
 
-/// The analytics stream.
+/// Most analytics shards (streams) a writer may use; readers read all of them, so that proxies
+/// configured with different `analytics.streams` and the broker never need to agree.
+pub const ANALYTICS_STREAMS_MAX: usize = 64;
+
+/// The analytics streams.
 #[async_trait]
 pub trait AnalyticsStore: Send + Sync {
     /// The memory the backend uses and its limit, to hold back writes that are not essential
@@ -23,12 +28,19 @@ pub trait AnalyticsStore: Send + Sync {
     async fn memory(&self) -> Result<Option<Memory>, StoreError> {
         Ok(None)
     }
-    /// Appends serialized events to the analytics stream in one round trip (pipeline), capping
-    /// the stream at about `max_len` entries (XADD MAXLEN ~): the oldest entries go first.
+    /// Appends serialized events (single lines: no `\n`) as ONE entry of analytics shard
+    /// `shard` (modulo [`ANALYTICS_STREAMS_MAX`]), capping that shard at about `max_entries`
+    /// entries (XADD MAXLEN ~): the oldest entries go first. Nothing is written for no events.
     /// A refusal for lack of memory is an error that [`StoreError::is_out_of_memory`].
-    async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError>;
-    /// Events whose stream id time (when they were *written*, Unix ms) lies in
-    /// [from_ms, to_ms], oldest first, at most `limit`.
+    async fn analytics_append(
+        &self,
+        shard: usize,
+        events: &[String],
+        max_entries: usize,
+    ) -> Result<(), StoreError>;
+    /// Events of every shard whose entry's stream id time (when their batch was *written*,
+    /// Unix ms) lies in [from_ms, to_ms], oldest first (merged across shards by that time), at
+    /// most `limit`.
     async fn analytics_range(
         &self,
         from_ms: i64,

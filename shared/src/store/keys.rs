@@ -130,10 +130,17 @@ impl KeySpace {
         format!("{}ulog:{{{tag}}}", self.prefix)
     }
 
-    /// The analytics stream: a single key, so on Redis Cluster it lives in one slot (one node
-    /// takes every proxy's writes; it is capped, and writes are batched).
+    /// The analytics stream written before the streams were sharded (one key, one slot, one
+    /// event an entry): still read, so that an upgrade loses no history; no longer written.
     pub fn analytics(&self) -> String {
         format!("{}analytics", self.prefix)
+    }
+
+    /// Analytics shard `shard` (of [`super::ANALYTICS_STREAMS_MAX`]): each shard has its own
+    /// hash tag, so on Redis Cluster the shards spread over the slots (and masters) instead of
+    /// one hot key taking every proxy's writes.
+    pub fn analytics_shard(&self, shard: usize) -> String {
+        format!("{}analytics:{{an{shard}}}", self.prefix)
     }
 }
 

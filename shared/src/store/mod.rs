@@ -49,7 +49,7 @@ use async_trait::async_trait;
 
 use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
-pub use analytics::{AnalyticsStore, Memory};
+pub use analytics::{AnalyticsStore, Memory, ANALYTICS_STREAMS_MAX};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};

@@ -1,7 +1,8 @@
 //! Two brokers and two proxies on the shared Redis Cluster, as a scaled-out deployment runs: a
 //! token issued at broker A works at proxy B; revoked at broker B, it is refused at proxy A
 //! (which had it cached) within 100 ms; a quota is exact across both proxies under concurrent
-//! callers; the usage API of either broker sums the calls of both proxies. Brokers and proxies
+//! callers; the usage API of either broker sums the calls of both proxies, whose analytics
+//! batches land on more than one master (sharded streams). Brokers and proxies
 //! connect as the `broker` and `proxy` users of the shipped `redis/redis.conf`.
 
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ async fn two_brokers_and_two_proxies_share_tokens_revocations_quotas_and_usage()
     // Each service as its user of the shipped redis.conf: the ACL works on a cluster.
     let brokers = as_user(&shared_cluster_nodes(), "broker");
     let proxies = as_user(&shared_cluster_nodes(), "proxy");
-    // The shipped ACL's selectors name `tessera:quota:*` and `tessera:analytics`: the one
+    // The shipped ACL's selectors name `tessera:quota:*` and `tessera:analytics:*`: the one
     // prefix it fits (the other cluster tests use prefixes of their own, apps are fresh, and
     // the usage is read from this test's start on).
     let prefix = "tessera:".to_string();
@@ -43,8 +44,10 @@ async fn two_brokers_and_two_proxies_share_tokens_revocations_quotas_and_usage()
     let broker_a = broker_on(&brokers, &prefix, |_| {}).await;
     let broker_b = broker_on(&brokers, &prefix, |_| {}).await;
     let echo = spawn_echo();
-    let proxy_a = proxy_on(&broker_a, &proxies, routes(&echo), |_| {}).await;
-    let proxy_b = proxy_on(&broker_a, &proxies, routes(&echo), |_| {}).await;
+    // Small batches: enough of them to go round the analytics shards.
+    let batches = |cfg: &mut Value| cfg["analytics"]["batch_size"] = json!(4);
+    let proxy_a = proxy_on(&broker_a, &proxies, routes(&echo), batches).await;
+    let proxy_b = proxy_on(&broker_a, &proxies, routes(&echo), batches).await;
     let mut calls = 0;
 
     // Issued at broker A, accepted at proxy B, and at A (which caches it now).
@@ -120,8 +123,36 @@ async fn two_brokers_and_two_proxies_share_tokens_revocations_quotas_and_usage()
     let from_a = wait_for_usage(&broker_a, started, calls).await;
     assert_eq!(
         from_a["total"], usage["total"],
-        "both brokers read one stream"
+        "both brokers read the same shards"
     );
+    // The shards spread over the cluster: no one hot key on one master (issue 12.3).
+    assert!(masters_with_analytics(&prefix).await > 1);
+}
+
+/// How many masters of the shared cluster hold an analytics shard of `prefix`.
+async fn masters_with_analytics(prefix: &str) -> usize {
+    let mut masters = 0;
+    for url in shared_cluster_nodes() {
+        let mut c = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}analytics:*"))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        if info.contains("role:master") && !keys.is_empty() {
+            masters += 1;
+        }
+    }
+    masters
 }
 
 /// `/admin/usage` since `from` once it counts at least `calls` calls (the proxies write their

@@ -16,6 +16,7 @@ mod harness;
 mod methods;
 mod negative_cache;
 mod normalise;
+mod packed_analytics;
 mod policies;
 mod refusal_events;
 mod refusals;

@@ -1,22 +1,32 @@
-//! The in-memory analytics stream: stamped with the writer's clock, capped, read by range.
+//! The in-memory analytics shards: entries of packed events stamped with the writer's clock,
+//! capped per shard, read by range and merged across shards by stamp.
 
 use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::StoreError;
-use crate::store::AnalyticsStore;
+use crate::store::{AnalyticsStore, ANALYTICS_STREAMS_MAX};
 
 #[async_trait]
 impl AnalyticsStore for MemoryStore {
-    async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {
+    async fn analytics_append(
+        &self,
+        shard: usize,
+        events: &[String],
+        max_entries: usize,
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let mut g = self.lock()?;
-        let s = &mut g.analytics;
+        let s = g
+            .analytics
+            .entry(shard % ANALYTICS_STREAMS_MAX)
+            .or_default();
         // As Redis stream ids: the writer's clock, never going backwards within the stream.
         let stamp = s.back().map_or(0, |(t, _)| *t).max(crate::time::now_ms());
-        for e in events {
-            s.push_back((stamp, e.clone()));
-        }
-        while s.len() > max_len.max(1) {
+        s.push_back((stamp, events.to_vec()));
+        while s.len() > max_entries.max(1) {
             s.pop_front();
         }
         Ok(())
@@ -29,13 +39,23 @@ impl AnalyticsStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let g = self.lock()?;
-        // Stamps never decrease, so the range is found by binary search.
-        let start = g.analytics.partition_point(|(t, _)| *t < from_ms);
-        Ok(g.analytics
-            .range(start..)
-            .take_while(|(t, _)| *t <= to_ms)
+        let mut entries: Vec<(i64, usize, &Vec<String>)> = Vec::new();
+        for (shard, s) in &g.analytics {
+            // Stamps never decrease within a shard, so its range is found by binary search.
+            let start = s.partition_point(|(t, _)| *t < from_ms);
+            entries.extend(
+                s.range(start..)
+                    .take_while(|(t, _)| *t <= to_ms)
+                    .map(|(t, e)| (*t, *shard, e)),
+            );
+        }
+        // Merged by stamp; within a shard the order is kept (a stable sort on the stamp alone
+        // would depend on the map's order across shards, so the shard breaks ties).
+        entries.sort_by_key(|(t, shard, _)| (*t, *shard));
+        Ok(entries
+            .into_iter()
+            .flat_map(|(_, _, e)| e.iter().cloned())
             .take(limit)
-            .map(|(_, e)| e.clone())
             .collect())
     }
 }

@@ -80,8 +80,9 @@ struct Inner {
     /// [`super::ProofStore`] records: DPoP proofs seen.
     proofs: Expiring<()>,
     writes: u64,
-    /// The analytics stream: (write time in Unix ms, event), oldest first, capped.
-    analytics: std::collections::VecDeque<(i64, String)>,
+    /// The analytics shards: per shard, entries (write time in Unix ms, packed events), oldest
+    /// first, capped.
+    analytics: HashMap<usize, std::collections::VecDeque<(i64, Vec<String>)>>,
 }
 
 /// What a rotation leaves for a retry within the grace period (`refresh_rotate.lua`'s KEYS[2]).

@@ -1,11 +1,14 @@
-//! The analytics stream in Redis: one capped stream (`XADD MAXLEN ~`, pipelined), read by
-//! `XRANGE` pages; and `INFO memory` (of every master, on a cluster).
+//! The analytics streams in Redis: [`ANALYTICS_STREAMS_MAX`] shards, each its own key in its
+//! own slot, capped (`XADD MAXLEN ~`); one entry holds a whole batch (fields `n`, its number of
+//! events, and `b`, its events one JSON a line), so a batch costs one `XADD`. Read by `XRANGE`
+//! pages of every shard (and of the stream written before sharding, one event an entry),
+//! merged by stream id. And `INFO memory` (of every master, on a cluster).
 
 use async_trait::async_trait;
 
 use super::{RedisStore, ANALYTICS_PAGE};
 use crate::error::{StoreError, OUT_OF_MEMORY};
-use crate::store::{AnalyticsStore, Memory};
+use crate::store::{AnalyticsStore, Memory, ANALYTICS_STREAMS_MAX};
 
 #[async_trait]
 impl AnalyticsStore for RedisStore {
@@ -19,36 +22,34 @@ impl AnalyticsStore for RedisStore {
             .max_by(|a, b| fullness(a).total_cmp(&fullness(b))))
     }
 
-    async fn analytics_append(&self, events: &[String], max_len: usize) -> Result<(), StoreError> {
+    async fn analytics_append(
+        &self,
+        shard: usize,
+        events: &[String],
+        max_entries: usize,
+    ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
+        let packed = pack(events)?;
         let mut c = self.conn.clone();
-        let key = self.keys.analytics();
-        let mut p = redis::pipe();
-        for e in events {
-            // `*`: Redis stamps the entry with its own clock (ms), increasing within the stream.
-            p.cmd("XADD")
-                .arg(&key)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(max_len.max(1))
-                .arg("*")
-                .arg("e")
-                .arg(e)
-                .ignore();
-        }
-        p.query_async::<()>(&mut c).await.map_err(|e| {
-            // In a pipeline the server's error codes are inside the pipeline error.
-            let oom = e.code() == Some("OOM")
-                || e.clone()
-                    .into_server_errors()
-                    .is_some_and(|errs| errs.iter().any(|(_, s)| s.code() == "OOM"));
-            match oom {
+        // `*`: Redis stamps the entry with its own clock (ms), increasing within the stream.
+        redis::cmd("XADD")
+            .arg(self.keys.analytics_shard(shard % ANALYTICS_STREAMS_MAX))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(max_entries.max(1))
+            .arg("*")
+            .arg("n")
+            .arg(events.len())
+            .arg("b")
+            .arg(packed)
+            .query_async::<()>(&mut c)
+            .await
+            .map_err(|e| match e.code() == Some("OOM") {
                 true => StoreError::Unavailable(format!("{OUT_OF_MEMORY}: {e}")),
                 false => e.into(),
-            }
-        })
+            })
     }
 
     async fn analytics_range(
@@ -61,31 +62,101 @@ impl AnalyticsStore for RedisStore {
             return Ok(Vec::new());
         }
         let mut c = self.conn.clone();
-        let key = self.keys.analytics();
-        let mut out = Vec::new();
-        // A bare ms time as XRANGE bound means `<ms>-0` as start and `<ms>-<max>` as end: both
-        // ends inclusive, whole milliseconds. Read in pages, each its own command: one huge
-        // XRANGE would stall Redis for everyone and outlast the response timeout.
-        let mut start = from_ms.max(0).to_string();
-        while out.len() < limit {
-            let want = (limit - out.len()).min(ANALYTICS_PAGE);
-            let page: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-                .arg(&key)
-                .arg(&start)
-                .arg(to_ms)
-                .arg("COUNT")
-                .arg(want)
-                .query_async(&mut c)
-                .await?;
-            let (n, next) = (page.len(), page.last().and_then(|(id, _)| next_id(id)));
-            out.extend(page.into_iter().filter_map(|(_, fields)| field_e(fields)));
-            match next {
-                Some(id) if n == want => start = id,
-                _ => break,
+        let keys = std::iter::once(self.keys.analytics())
+            .chain((0..ANALYTICS_STREAMS_MAX).map(|i| self.keys.analytics_shard(i)));
+        // Each shard's first `limit` events hold every one of the first `limit` of all shards,
+        // so reading each shard up to `limit` and merging by stream id loses nothing.
+        let mut entries = Vec::new();
+        for (i, key) in keys.enumerate() {
+            for (id, events) in read_shard(&mut c, &key, from_ms.max(0), to_ms, limit).await? {
+                entries.push((id, i, events));
             }
         }
-        Ok(out)
+        entries.sort_by_key(|(id, i, _)| (*id, *i));
+        Ok(entries
+            .into_iter()
+            .flat_map(|(_, _, events)| events)
+            .take(limit)
+            .collect())
     }
+}
+
+/// Entries of a shard's first page, before the events an entry holds are known.
+const FIRST_PAGE: usize = 16;
+
+/// One entry of a shard: its id (`<ms>-<seq>`, as numbers) and the events it holds.
+type Entry = ((u64, u64), Vec<String>);
+
+/// The entries of `key` written within [from_ms, to_ms], oldest first, until they hold at least
+/// `limit` events. A bare ms time as XRANGE bound means `<ms>-0` as start and `<ms>-<max>` as
+/// end: both ends inclusive, whole milliseconds. Read in pages, each its own command: one huge
+/// XRANGE would stall Redis for everyone and outlast the response timeout.
+async fn read_shard(
+    c: &mut super::conn::Conn,
+    key: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: usize,
+) -> Result<Vec<Entry>, StoreError> {
+    let (mut out, mut events) = (Vec::new(), 0usize);
+    let mut start = from_ms.to_string();
+    while events < limit {
+        // Pages of about ANALYTICS_PAGE events, whatever an entry holds (one event in the
+        // stream written before packing, a whole batch since): a first small page tells.
+        let want = match out.len() {
+            0 => FIRST_PAGE,
+            n => ANALYTICS_PAGE / events.div_ceil(n).max(1),
+        };
+        let want = want.min(limit - events).clamp(1, ANALYTICS_PAGE);
+        let page: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(key)
+            .arg(&start)
+            .arg(to_ms)
+            .arg("COUNT")
+            .arg(want)
+            .query_async(c)
+            .await?;
+        let n = page.len();
+        let mut next = None;
+        for (id, fields) in page {
+            let Some(parsed) = parse_id(&id) else {
+                continue;
+            };
+            next = next_id(parsed);
+            let unpacked = unpack(fields);
+            events += unpacked.len();
+            out.push((parsed, unpacked));
+        }
+        match next {
+            Some(id) if n == want => start = id,
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// A batch as one field: its events, one a line (JSON never holds a raw newline).
+fn pack(events: &[String]) -> Result<String, StoreError> {
+    if events.iter().any(|e| e.contains('\n')) {
+        return Err(StoreError::Corrupt(
+            "an analytics event holds a line break".into(),
+        ));
+    }
+    Ok(events.join("\n"))
+}
+
+/// The events of a stream entry (`[field, value, ...]`): the lines of field `b` (a packed
+/// batch), or field `e` (one event, in the stream written before packing).
+fn unpack(fields: Vec<String>) -> Vec<String> {
+    let mut kv = fields.into_iter();
+    while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+        match k.as_str() {
+            "b" => return v.split('\n').map(str::to_string).collect(),
+            "e" => return vec![v],
+            _ => {}
+        }
+    }
+    Vec::new()
 }
 
 /// `used_memory` and `maxmemory` of an `INFO memory` answer.
@@ -109,38 +180,48 @@ fn fullness(m: &Memory) -> f64 {
     }
 }
 
-/// The stream id just after `id` (`<ms>-<seq>`), where the next page starts.
-fn next_id(id: &str) -> Option<String> {
+/// `<ms>-<seq>` as numbers.
+fn parse_id(id: &str) -> Option<(u64, u64)> {
     let (ms, seq) = id.split_once('-')?;
-    let (ms, seq): (u64, u64) = (ms.parse().ok()?, seq.parse().ok()?);
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// The stream id just after `(ms, seq)`, where the next page starts.
+fn next_id((ms, seq): (u64, u64)) -> Option<String> {
     Some(match seq.checked_add(1) {
         Some(seq) => format!("{ms}-{seq}"),
         None => format!("{}-0", ms.checked_add(1)?),
     })
 }
 
-/// The value of field `e` of a stream entry (`[field, value, ...]`).
-fn field_e(fields: Vec<String>) -> Option<String> {
-    let mut kv = fields.into_iter();
-    while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
-        if k == "e" {
-            return Some(v);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
-    use super::next_id;
+    use super::{next_id, pack, parse_id, unpack};
 
     #[test]
     fn pages_continue_just_after_the_last_id() {
+        let next = |id: &str| parse_id(id).and_then(next_id);
+        assert_eq!(next("1700000000000-4").as_deref(), Some("1700000000000-5"));
+        assert_eq!(next(&format!("7-{}", u64::MAX)).as_deref(), Some("8-0"));
+        assert_eq!(next("garbage"), None);
+    }
+
+    #[test]
+    fn batches_unpack_to_their_events() {
+        let events: Vec<String> = vec![r#"{"a":"x\ny"}"#.into(), "{}".into()];
+        let packed = pack(&events).unwrap();
         assert_eq!(
-            next_id("1700000000000-4").as_deref(),
-            Some("1700000000000-5")
+            unpack(vec!["n".into(), "2".into(), "b".into(), packed]),
+            events
         );
-        assert_eq!(next_id(&format!("7-{}", u64::MAX)).as_deref(), Some("8-0"));
-        assert_eq!(next_id("garbage"), None);
+        assert_eq!(
+            unpack(vec!["e".into(), "{}".into()]),
+            vec!["{}".to_string()]
+        );
+        assert!(unpack(vec!["x".into()]).is_empty());
+        assert!(
+            pack(&["a\nb".to_string()]).is_err(),
+            "a line break would split an event"
+        );
     }
 }

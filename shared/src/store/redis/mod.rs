@@ -40,7 +40,8 @@ macro_rules! script {
 /// How long a revocation of a family not created yet is remembered (longer than a code lives).
 const TOMBSTONE_SECS: u64 = 300;
 
-/// Most analytics entries one XRANGE returns (about 1.7 MB); longer reads take several.
+/// About the most analytics events one XRANGE returns (about 1.7 MB); the page's count of
+/// entries follows the events an entry holds. Longer reads take several.
 const ANALYTICS_PAGE: usize = 5_000;
 
 pub struct RedisStore {
