@@ -35,8 +35,11 @@ pub enum Next {
     SignedOut,
 }
 
-/// The app's return, kept under the broker's `state` while the upstream logs out.
+/// The app's return, kept under the broker's `state` while the upstream logs out. Pending
+/// logins share the namespace: `deny_unknown_fields` keeps a login's record (taken with an
+/// `/authorize` state) from reading as a logout's return.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PendingLogout {
     redirect_uri: Option<String>,
     state: Option<String>,

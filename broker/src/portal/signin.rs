@@ -6,8 +6,9 @@
 //! instead of an authorization code.
 //!
 //! The developer is the one registered under the id_token's `email` (created on first
-//! sign-in); an `email_verified` claim, when the upstream sends one, must be `true` (an
-//! unverified address would let anyone claim someone's apps). Operators are the members of
+//! sign-in), and only when the id_token says `"email_verified": true`: an address the upstream
+//! did not verify — or does not say it verified — would let anyone who can register it at the
+//! upstream claim that developer's apps and secrets. Operators are the members of
 //! `portal.operator_groups`, read from the `portal.groups_claim` claim at sign-in.
 
 use serde::{Deserialize, Serialize};
@@ -144,8 +145,8 @@ pub async fn finish(
     })
 }
 
-/// The developer a verified login stands for: its e-mail (verified, when the upstream says)
-/// and its names.
+/// The developer a verified login stands for: its e-mail (which the upstream must say it
+/// verified) and its names.
 fn new_developer(claims: &Map<String, Value>) -> Result<NewDeveloper, PortalError> {
     let no_email =
         PortalError::SignInFailed("The identity provider sent no usable e-mail address.");
@@ -156,10 +157,7 @@ fn new_developer(claims: &Map<String, Value>) -> Result<NewDeveloper, PortalErro
     let address = email(address).map_err(|_| {
         PortalError::SignInFailed("The identity provider sent no usable e-mail address.")
     })?;
-    if claims
-        .get("email_verified")
-        .is_some_and(|v| v != &Value::Bool(true))
-    {
+    if claims.get("email_verified") != Some(&Value::Bool(true)) {
         return Err(PortalError::SignInFailed(
             "Your e-mail address is not verified at the identity provider.",
         ));
@@ -204,9 +202,13 @@ mod tests {
             (d.first_name.as_str(), d.last_name.as_str()),
             ("Ada", "Lovelace")
         );
-        let d = new_developer(&claims(serde_json::json!({"email": "bob@example.com"}))).unwrap();
+        let d = new_developer(&claims(serde_json::json!({
+            "email": "bob@example.com", "email_verified": true})))
+        .unwrap();
         assert_eq!((d.first_name.as_str(), d.last_name.as_str()), ("bob", "-"));
         for bad in [
+            // No word from the upstream that it verified the address: refused.
+            serde_json::json!({"email": "x@example.com"}),
             serde_json::json!({"email": "x@example.com", "email_verified": false}),
             serde_json::json!({"email": "x@example.com", "email_verified": "true"}),
             serde_json::json!({"email": "not an address"}),
