@@ -184,7 +184,7 @@ impl Signer {
     }
 }
 
-/// A signing route: the signer and the headers it covers when present.
+/// A signing route: the signer and the claim headers it sends and covers on every call.
 #[derive(Debug, Clone)]
 pub struct RouteSigning {
     pub signer: Arc<Signer>,
