@@ -12,8 +12,12 @@
 //! * Components: `@method` (§2.2.1), `@authority` (§2.2.3), `@path` (§2.2.6) and `@query`
 //!   (§2.2.7, `?` when there is none) rather than `@target-uri` (§2.2.2): a backend behind a
 //!   TLS terminator does not see the scheme the proxy used, but it sees the same `Host`, path
-//!   and query. Then the claim headers the proxy set that are present, in a fixed order
-//!   ([`CLAIM_HEADERS`], then the route's `forward.claims` headers, then its id_token header).
+//!   and query. Then every claim header the route may send, always, in a fixed order
+//!   ([`CLAIM_HEADERS`], then the route's `forward.claims` headers, then its id_token header):
+//!   one the caller has no value for is sent empty and covered as `"name": ` (§2.1), so the
+//!   covered set is the same on every call of a route and a backend can pin it.
+//! * The body is not covered: a body above 64 KiB streams to the backend unbuffered, so no
+//!   `Content-Digest` (RFC 9530) can be sent ahead of it.
 //! * Parameters (§2.3): `created`, `expires` (`created + signing.expires_secs`), `keyid`,
 //!   `alg="ed25519"` (§3.3.6) and `tag="tessera"`.
 //! * The signature base is built as §2.5 says: one `"name": value` line per component, then
@@ -180,7 +184,7 @@ impl Signer {
     }
 }
 
-/// A signing route: the signer and the headers it covers when present.
+/// A signing route: the signer and the claim headers it sends and covers on every call.
 #[derive(Debug, Clone)]
 pub struct RouteSigning {
     pub signer: Arc<Signer>,
@@ -203,7 +207,16 @@ impl RouteSigning {
     }
 
     /// Adds `Signature-Input` and `Signature` to `headers`, the request of `method` to `url`.
+    /// Every header of the route's set is sent and covered, with an empty value where the
+    /// caller has no such claim: the covered set is then the same on every call of the route,
+    /// so a backend can pin it, and a header added on the way (an `X-Tessera-Sub` on a
+    /// client_credentials call) changes a covered value instead of passing uncovered.
     pub fn sign(&self, method: &str, url: &Url, headers: &mut HeaderMap) {
+        for name in &self.headers {
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), HeaderValue::from_static(""));
+            }
+        }
         let created = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -253,15 +266,14 @@ impl RouteSigning {
         line("@path", path.as_bytes());
         line("@query", query.as_bytes());
         for name in &self.headers {
-            // §2.1: each value trimmed, several joined by ", ".
+            // §2.1: each value trimmed, several joined by ", "; an empty value gives the line
+            // `"name": ` (nothing after the colon and space). [`Self::sign`] sends each one.
             let values: Vec<&[u8]> = headers
                 .get_all(name)
                 .iter()
                 .map(|v| v.as_bytes().trim_ascii())
                 .collect();
-            if !values.is_empty() {
-                line(name.as_str(), &values.join(&b", "[..]));
-            }
+            line(name.as_str(), &values.join(&b", "[..]));
         }
         let s = &self.signer;
         let params = format!(
@@ -316,14 +328,21 @@ mod tests {
         headers.append("x-tier", HeaderValue::from_static("vip"));
         let url = Url::parse("http://Backend.internal:8080/v1/orders?id=1").unwrap();
         let (base, params) = route.base("GET", &url, &headers, 1_700_000_000);
+        // Absent claims are covered with an empty value (§2.1: `"name": `, nothing after).
         let expected = "\"@method\": GET\n\"@authority\": backend.internal:8080\n\"@path\": /v1/orders\n\
-\"@query\": ?id=1\n\"x-tessera-client-id\": c1\n\"x-tessera-scope\": read write\n\"x-tier\": gold, vip\n\
+\"@query\": ?id=1\n\"x-tessera-client-id\": c1\n\"x-tessera-app\": \n\"x-tessera-app-id\": \n\
+\"x-tessera-developer-id\": \n\"x-tessera-sub\": \n\"x-tessera-scope\": read write\n\"x-tier\": gold, vip\n\
 \"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" \"x-tessera-client-id\" \
-\"x-tessera-scope\" \"x-tier\");created=1700000000;expires=1700000060;keyid=\"k1\";alg=\"ed25519\";tag=\"tessera\"";
+\"x-tessera-app\" \"x-tessera-app-id\" \"x-tessera-developer-id\" \"x-tessera-sub\" \"x-tessera-scope\" \
+\"x-tier\");created=1700000000;expires=1700000060;keyid=\"k1\";alg=\"ed25519\";tag=\"tessera\"";
         assert_eq!(String::from_utf8(base).unwrap(), expected);
         assert!(expected.ends_with(&params));
 
         route.sign("GET", &url, &mut headers);
+        assert_eq!(
+            headers["x-tessera-sub"], "",
+            "an absent claim is sent empty"
+        );
         let input = headers["signature-input"].to_str().unwrap();
         let params = input.strip_prefix("tessera=").unwrap();
         let created: u64 = params

@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::verifier::{verify, Received};
+use super::verifier::{signature_only, verify, Received};
 use super::*;
 use crate::helpers::json_of;
 
@@ -26,6 +26,18 @@ fn keys(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::write(&public, pem).expect("write public key");
     (private, public)
 }
+
+/// The claim headers the `orders` route covers on every call, pinned by its backend: the
+/// standard set, then its `forward.claims` header.
+const ORDERS: [&str; 7] = [
+    "x-tessera-client-id",
+    "x-tessera-app",
+    "x-tessera-app-id",
+    "x-tessera-developer-id",
+    "x-tessera-sub",
+    "x-tessera-scope",
+    "x-tier",
+];
 
 fn now() -> u64 {
     SystemTime::now()
@@ -87,12 +99,13 @@ async fn backends_verify_signed_calls_and_reject_forged_tampered_and_stale_ones(
 
     let e = echoed(proxy.get("/orders/7?expand=lines", &s.token).await).await;
     let got = Received::from_echo(&e);
-    assert_eq!(verify(&got, &jwks, now(), 300), Ok(()));
+    assert_eq!(verify(&got, &jwks, now(), 300, &ORDERS), Ok(()));
     let input = header(&e, "signature-input").expect("signed");
     assert!(
         input.starts_with(
             "tessera=(\"@method\" \"@authority\" \"@path\" \"@query\" \"x-tessera-client-id\" \
-             \"x-tessera-app\" \"x-tessera-app-id\" \"x-tessera-developer-id\" \"x-tessera-scope\" \"x-tier\");created="
+             \"x-tessera-app\" \"x-tessera-app-id\" \"x-tessera-developer-id\" \"x-tessera-sub\" \
+             \"x-tessera-scope\" \"x-tier\");created="
         ),
         "{input}"
     );
@@ -102,7 +115,7 @@ async fn backends_verify_signed_calls_and_reject_forged_tampered_and_stale_ones(
     let tampered = |f: &dyn Fn(&mut Received)| {
         let mut r = got.clone();
         f(&mut r);
-        verify(&r, &jwks, now(), 300)
+        verify(&r, &jwks, now(), 300, &ORDERS)
     };
     let scope = |r: &mut Received| {
         r.headers
@@ -115,21 +128,32 @@ async fn backends_verify_signed_calls_and_reject_forged_tampered_and_stale_ones(
     assert!(tampered(&|r| r.path = "/backend/8".into()).is_err());
     assert!(tampered(&|r| r.query = "expand=all".into()).is_err());
     assert!(tampered(&|r| r.method = "DELETE".into()).is_err());
-    // An added X-Tessera header the signature does not cover.
+    // An added X-Tessera header outside the route's set is refused by the pinning verifier.
     let added = |r: &mut Received| {
         r.headers
-            .insert("x-tessera-sub".into(), vec!["admin".into()]);
+            .insert("x-tessera-role".into(), vec!["admin".into()]);
     };
-    assert_eq!(tampered(&added), Err("x-tessera-sub is not covered".into()));
+    assert_eq!(
+        tampered(&added),
+        Err("x-tessera-role is not covered".into())
+    );
+    // A covered set other than the route's (a signature listing fewer claims) is refused.
+    let mut fewer = got.clone();
+    fewer.headers.remove("x-tessera-sub");
+    assert!(verify(&fewer, &jwks, now(), 300, &ORDERS).is_err());
+    assert_eq!(
+        verify(&got, &jwks, now(), 300, &ORDERS[..6]),
+        Err("the covered set is not the route's".into())
+    );
 
     // Replayed later: beyond the window of `created`, and past `expires` (60 s).
     let created: u64 = (input.split(";created=").nth(1))
         .and_then(|v| v.split(';').next())
         .and_then(|v| v.parse().ok())
         .expect("created");
-    assert!(verify(&got, &jwks, created + 301, 300).is_err());
+    assert!(verify(&got, &jwks, created + 301, 300, &ORDERS).is_err());
     assert_eq!(
-        verify(&got, &jwks, created + 61, 300),
+        verify(&got, &jwks, created + 61, 300, &ORDERS),
         Err("outside the time window".into())
     );
 
@@ -148,7 +172,7 @@ async fn backends_verify_signed_calls_and_reject_forged_tampered_and_stale_ones(
     ];
     let unsigned = direct(forged.clone()).await;
     assert_eq!(
-        verify(&unsigned, &jwks, now(), 300),
+        verify(&unsigned, &jwks, now(), 300, &ORDERS),
         Err("no Signature-Input".into())
     );
     let mut copied = forged;
@@ -156,7 +180,50 @@ async fn backends_verify_signed_calls_and_reject_forged_tampered_and_stale_ones(
     let sig = header(&e, "signature").expect("signature").to_string();
     copied.push(("signature", sig));
     let replayed = direct(copied).await;
-    assert!(verify(&replayed, &jwks, now(), 300).is_err());
+    assert!(verify(&replayed, &jwks, now(), 300, &ORDERS).is_err());
+}
+
+#[tokio::test]
+async fn a_claim_added_to_a_captured_call_breaks_the_signature_even_for_a_lax_verifier() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (proxy, jwks) = signing_proxy(&s, dir.path()).await;
+    // A client_credentials call: no user, so no subject — sent empty, and covered.
+    let e = echoed(proxy.get("/orders/7", &s.token).await).await;
+    assert_eq!(header(&e, "x-tessera-sub"), Some(""), "sent, empty");
+    let got = Received::from_echo(&e);
+    assert_eq!(verify(&got, &jwks, now(), 300, &ORDERS), Ok(()));
+
+    // Captured on the way and replayed straight to the backend within `expires`.
+    let replay = |sub: Vec<&'static str>| {
+        let mut req = proxy.http.get(format!("{}/backend/7", s.echo));
+        for (name, values) in &got.headers {
+            let copied = name.starts_with("x-tessera-") || name.starts_with("signature");
+            if copied && name != "x-tessera-sub" || name == "x-tier" {
+                for v in values {
+                    req = req.header(name.as_str(), v.as_str());
+                }
+            }
+        }
+        for v in sub {
+            req = req.header("x-tessera-sub", v);
+        }
+        async move { Received::from_echo(&echoed(req.send().await.expect("replay")).await) }
+    };
+    // As captured, it verifies (the check below can fail for the right reason only).
+    let same = replay(vec![""]).await;
+    assert_eq!(signature_only(&same, &jwks, now(), 300), Ok(()));
+    // With the victim's subject in place of the empty one, or as a second field line: the
+    // covered value changed, so even a verifier that checks only the signature refuses it.
+    for sub in [vec!["victim"], vec!["", "victim"], vec!["victim", ""]] {
+        let forged = replay(sub.clone()).await;
+        assert_eq!(
+            signature_only(&forged, &jwks, now(), 300),
+            Err("the signature does not verify".into()),
+            "{sub:?}"
+        );
+        assert!(verify(&forged, &jwks, now(), 300, &ORDERS).is_err());
+    }
 }
 
 #[tokio::test]
@@ -183,7 +250,7 @@ async fn a_clients_own_signature_never_reaches_the_backend_of_a_signing_route() 
     // Even where underscores pass, `Signature_Input` is not (CGI would read it as the real one).
     assert!(e["headers"].get("signature_input").is_none());
     assert_eq!(header(&e, "x_kept"), Some("underscores pass on this route"));
-    assert_eq!(verify(&got, &jwks, now(), 300), Ok(()));
+    assert_eq!(verify(&got, &jwks, now(), 300, &ORDERS), Ok(()));
 
     // Off by default: a route that does not sign leaves the client's signature alone.
     let res = raw_get(&proxy.base, "/plain/1", &smuggled).await;

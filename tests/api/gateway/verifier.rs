@@ -3,7 +3,10 @@
 //! `docs/proxy-policies.md` ("Signed claims") as a backend would run it — parse
 //! `Signature-Input` (RFC 9421 §4.1), rebuild the signature base from the request as received
 //! (§2.5), check the parameters and the time window, and verify the Ed25519 signature (§3.3.6)
-//! with the key of the JWKS whose `kid` is the `keyid`.
+//! with the key of the JWKS whose `kid` is the `keyid`. The covered set is pinned per route:
+//! the proxy covers every claim header of a route on every call (empty where the caller has
+//! none), so the backend requires exactly that list. [`signature_only`] is the lax verifier
+//! that checks the signature over whatever the input lists, and nothing else.
 
 use std::collections::BTreeMap;
 
@@ -97,9 +100,35 @@ fn member<'a>(header: &'a str, label: &str) -> Option<&'a str> {
         .find_map(|m| m.trim().strip_prefix(label)?.strip_prefix('='))
 }
 
+/// The components every signature of the proxy covers first, in this order.
+pub const TARGET: [&str; 4] = ["@method", "@authority", "@path", "@query"];
+
 /// Verifies the `tessera` signature of `req` at time `now` (Unix seconds), accepting a
-/// `created` at most `window` seconds old, with the keys of `jwks`.
-pub fn verify(req: &Received, jwks: &Value, now: u64, window: u64) -> Result<(), String> {
+/// `created` at most `window` seconds old, with the keys of `jwks`, and requiring the covered
+/// list to be exactly [`TARGET`] then `pinned` (the route's claim headers, in order).
+pub fn verify(
+    req: &Received,
+    jwks: &Value,
+    now: u64,
+    window: u64,
+    pinned: &[&str],
+) -> Result<(), String> {
+    check(req, jwks, now, window, Some(pinned))
+}
+
+/// Verifies only the signature and its time window, over whatever components it lists: a
+/// backend that neither pins the covered set nor looks at uncovered headers.
+pub fn signature_only(req: &Received, jwks: &Value, now: u64, window: u64) -> Result<(), String> {
+    check(req, jwks, now, window, None)
+}
+
+fn check(
+    req: &Received,
+    jwks: &Value,
+    now: u64,
+    window: u64,
+    pinned: Option<&[&str]>,
+) -> Result<(), String> {
     let input = req.header("signature-input").ok_or("no Signature-Input")?;
     let signature = req.header("signature").ok_or("no Signature")?;
     let params = member(&input, "tessera").ok_or("no tessera signature input")?;
@@ -120,14 +149,19 @@ pub fn verify(req: &Received, jwks: &Value, now: u64, window: u64) -> Result<(),
     if p.get("alg") != Some(&"ed25519") || p.get("tag") != Some(&"tessera") {
         return Err("not a Tessera ed25519 signature".into());
     }
-    // What must be covered: the target, and every X-Tessera-* header the backend may read.
-    let required = ["@method", "@authority", "@path", "@query"];
-    let tessera = req.headers.keys().filter(|h| h.starts_with("x-tessera-"));
-    if let Some(missing) = (required.iter().copied())
-        .chain(tessera.map(String::as_str))
-        .find(|r| !ids.contains(r))
-    {
-        return Err(format!("{missing} is not covered"));
+    if let Some(pinned) = pinned {
+        // What must be covered: the target and the route's claim headers, exactly; and no
+        // X-Tessera-* header the backend may read can be outside them.
+        let tessera = req.headers.keys().filter(|h| h.starts_with("x-tessera-"));
+        if let Some(missing) = (TARGET.iter().chain(pinned).copied())
+            .chain(tessera.map(String::as_str))
+            .find(|r| !ids.contains(r))
+        {
+            return Err(format!("{missing} is not covered"));
+        }
+        if !ids.iter().copied().eq(TARGET.iter().chain(pinned).copied()) {
+            return Err("the covered set is not the route's".into());
+        }
     }
     let number = |k: &str| -> Result<u64, String> {
         p.get(k)
