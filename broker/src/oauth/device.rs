@@ -11,6 +11,7 @@ use tessera_shared::oauth::{Form, OAuthResponse};
 
 use super::browser::stopped;
 use super::login_cookie;
+use crate::flows::device::confirm::Publisher;
 use crate::flows::device::{self, confirm, entry, DeviceStop};
 use crate::http::{client_ip, device_page, same_origin};
 use crate::state::AppState;
@@ -101,7 +102,13 @@ pub async fn review(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
     let browser = login_cookie::presented(&req, state.urls.issuer.starts_with("https://"));
     match confirm::review(&state, ip, q.get("user_code"), browser.as_deref()).await {
-        Ok(r) => device_page::consent(&r.user_code, &r.app_name, &r.scopes, &r.csrf),
+        Ok(r) => {
+            let publisher = match &r.publisher {
+                Publisher::Developer { name, email } => Some((name.as_str(), email.as_str())),
+                Publisher::Unverified => None,
+            };
+            device_page::consent(&r.user_code, &r.app_name, publisher, &r.scopes, &r.csrf)
+        }
         Err(e) => stop(&state, e, None),
     }
 }
