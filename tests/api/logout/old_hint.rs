@@ -5,11 +5,12 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{decode_header, encode, EncodingKey, Header};
+use jsonwebtoken::decode_header;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::token_exchange::broker_shaped;
 
 /// The claims of `id_token` (its signature is the broker's; the test only reads them).
 fn claims_of(id_token: &str) -> Value {
@@ -27,10 +28,8 @@ fn aged(id_token: &str, pem: &str, age: i64) -> String {
         .as_secs() as i64;
     claims["iat"] = json!(now - age);
     claims["exp"] = json!(now - age + 3600);
-    let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = decode_header(id_token).unwrap().kid;
-    let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
-    encode(&header, &claims, &key).unwrap()
+    let kid = decode_header(id_token).unwrap().kid.unwrap();
+    broker_shaped(pem, &kid, &claims)
 }
 
 async fn end_session(s: &Scene, hint: &str) -> reqwest::Response {
@@ -45,14 +44,7 @@ async fn end_session(s: &Scene, hint: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_hint_older_than_the_max_age_is_refused_and_revokes_nothing() {
-    use p256::pkcs8::{EncodePrivateKey, LineEnding};
-    use std::io::Write;
-    let pem = p256::SecretKey::random(&mut rand::rngs::OsRng)
-        .to_pkcs8_pem(LineEnding::LF)
-        .unwrap()
-        .to_string();
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    file.write_all(pem.as_bytes()).unwrap();
+    let (pem, file) = ec_signing_key();
     let path = file.path().to_str().unwrap().to_string();
     let s = scene_with(|cfg| {
         cfg["id_token"] = json!({"signing_key_file": path, "end_session_hint_max_age_secs": 7200});
