@@ -216,6 +216,13 @@ async fn a_device_gets_tokens_once_its_user_logs_in_and_allows_it() {
         html.contains(user_code) && html.contains("<code>read</code>"),
         "{html}"
     );
+    // Who publishes the app: its developer (crate::helpers::create_developer), not a name the
+    // app chose.
+    assert!(
+        html.contains("Published by Ada Lovelace (<code>dev-"),
+        "{html}"
+    );
+    assert!(!html.contains("Unverified app"));
     tokio::time::sleep(interval_pause()).await;
     assert_eq!(
         error_of(poll(&w, &c, device_code).await).await.1,

@@ -31,6 +31,20 @@ pub struct Client {
     pub secret: String,
 }
 
+/// A fresh P-256 key for the broker to sign id_tokens with: its PKCS#8 PEM (so a test can sign
+/// broker-shaped tokens), and the file holding it (alive as long as the handle).
+pub fn ec_signing_key() -> (String, tempfile::NamedTempFile) {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use std::io::Write;
+    let pem = p256::SecretKey::random(&mut rand::rngs::OsRng)
+        .to_pkcs8_pem(LineEnding::LF)
+        .unwrap()
+        .to_string();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(pem.as_bytes()).unwrap();
+    (pem, file)
+}
+
 /// Default test configuration on `redis_url`, with a key prefix of its own.
 pub fn test_config(redis_url: &str) -> Value {
     json!({

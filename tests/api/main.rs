@@ -21,6 +21,8 @@ mod client_scripts;
 mod cluster;
 mod cors;
 mod credentials;
+mod device_consent;
+mod device_csrf;
 mod device_flow;
 mod devidp;
 mod dpop;

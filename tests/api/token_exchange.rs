@@ -107,7 +107,7 @@ async fn upstream_id_tokens_are_never_accepted() {
 }
 
 /// Signs an id_token as the broker would, with the key file's key (the test holds it).
-fn broker_shaped(key_pem: &str, kid: &str, claims: &Value) -> String {
+pub(crate) fn broker_shaped(key_pem: &str, kid: &str, claims: &Value) -> String {
     let mut head = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     head.kid = Some(kid.to_string());
     let key = jsonwebtoken::EncodingKey::from_ec_pem(key_pem.as_bytes()).unwrap();
@@ -116,14 +116,7 @@ fn broker_shaped(key_pem: &str, kid: &str, claims: &Value) -> String {
 
 #[tokio::test]
 async fn old_subject_tokens_are_refused() {
-    use p256::pkcs8::{EncodePrivateKey, LineEnding};
-    use std::io::Write;
-    let pem = p256::SecretKey::random(&mut rand::rngs::OsRng)
-        .to_pkcs8_pem(LineEnding::LF)
-        .unwrap()
-        .to_string();
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    file.write_all(pem.as_bytes()).unwrap();
+    let (pem, file) = ec_signing_key();
     let w = spawn_world_with(|cfg| {
         cfg["id_token"] = json!({"signing_key_file": file.path().to_str().unwrap()});
         cfg["token_exchange"] = json!({"max_subject_age_secs": 60});

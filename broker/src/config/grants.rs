@@ -25,6 +25,9 @@ pub struct IdTokenConfig {
     pub generate_key: bool,
     /// Lifetime of the id_tokens the broker mints, in seconds.
     pub ttl_secs: u64,
+    /// Oldest `id_token_hint` `/end_session` accepts, by its `iat`, in seconds: an expired
+    /// hint still names its login, but an old one kept anywhere must not become a logout link.
+    pub end_session_hint_max_age_secs: u64,
 }
 
 impl Default for IdTokenConfig {
@@ -34,6 +37,7 @@ impl Default for IdTokenConfig {
             previous_key_files: Vec::new(),
             generate_key: false,
             ttl_secs: 3600,
+            end_session_hint_max_age_secs: 86_400,
         }
     }
 }
@@ -60,7 +64,13 @@ impl IdTokenConfig {
                 "at most 8 files",
             ));
         }
-        in_range("id_token.ttl_secs", self.ttl_secs, 60, 86_400)
+        in_range("id_token.ttl_secs", self.ttl_secs, 60, 86_400)?;
+        in_range(
+            "id_token.end_session_hint_max_age_secs",
+            self.end_session_hint_max_age_secs,
+            60,
+            2_592_000,
+        )
     }
 }
 

@@ -2,7 +2,8 @@
 //! upstream session ends too.
 //!
 //! * §2: `id_token_hint` — an id_token this broker minted for the login, its signature checked
-//!   even when it has expired — names the login (its `sid`); `client_id`, when sent, must be
+//!   even when it has expired, but minted at most `id_token.end_session_hint_max_age_secs` ago
+//!   (an old id_token must not make a logout link) — names the login (its `sid`); `client_id`, when sent, must be
 //!   the hint's audience; `post_logout_redirect_uri`, when sent, must be byte for byte one the
 //!   app registered (§3.1: otherwise an error page, never a redirect to it); `state` goes back
 //!   with it (§3).
@@ -22,6 +23,7 @@ use tessera_shared::oauth::caps::END_SESSION;
 use tessera_shared::oauth::Form;
 
 use super::LoginError;
+use crate::idtoken::HintError;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
 
@@ -59,9 +61,10 @@ pub async fn end(state: &AppState, params: &Form, ip: IpAddr) -> Result<Next, Lo
     let hint = params
         .get("id_token_hint")
         .ok_or_else(|| bad("the id_token_hint is required"))?;
-    let claims = ids
-        .verify_hint(hint)
-        .ok_or_else(|| bad("the id_token_hint was not issued by this server"))?;
+    let claims = ids.verify_hint(hint).map_err(|e| match e {
+        HintError::NotOurs => bad("the id_token_hint was not issued by this server"),
+        HintError::TooOld => bad("the id_token_hint is too old; sign in again to sign out"),
+    })?;
     if params.get("client_id").is_some_and(|c| c != claims.aud) {
         return Err(bad("client_id is not the id_token_hint's audience"));
     }

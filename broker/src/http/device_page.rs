@@ -65,7 +65,13 @@ pub fn entry(
 }
 
 /// The confirmation: which app, with which scopes, for which code; Allow or Deny.
-pub fn consent(user_code: &str, app: &str, scopes: &[String], csrf: &str) -> HttpResponse {
+pub fn consent(
+    user_code: &str,
+    app: &str,
+    publisher: Option<(&str, &str)>,
+    scopes: &[String],
+    csrf: &str,
+) -> HttpResponse {
     let list: String = scopes
         .iter()
         .map(|s| format!("<li><code>{}</code></li>", text(s)))
@@ -77,7 +83,7 @@ pub fn consent(user_code: &str, app: &str, scopes: &[String], csrf: &str) -> Htt
     };
     let body = format!(
         "<p><strong>{app}</strong> wants to use your account on the device showing the code \
-         <code>{code}</code>.</p>{scopes}<p>Only allow it if you started this on your own \
+         <code>{code}</code>.</p>{publisher}{scopes}<p>Only allow it if you started this on your own \
          device and the code matches.</p>\
          <form method=\"post\" action=\"/device/confirm\">\
          <input type=\"hidden\" name=\"user_code\" value=\"{code_attr}\">\
@@ -85,11 +91,28 @@ pub fn consent(user_code: &str, app: &str, scopes: &[String], csrf: &str) -> Htt
          <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
         app = text(app),
+        publisher = published_by(publisher),
         code = text(user_code),
         code_attr = attr(user_code),
         csrf = attr(csrf),
     );
     page(200, "Allow this device?", &body, None)
+}
+
+/// Who publishes the app: its developer's name and e-mail, or (`None`) a warning that nobody
+/// vouches for it (a dynamically registered app names itself).
+fn published_by(publisher: Option<(&str, &str)>) -> String {
+    match publisher {
+        Some(("", email)) => format!("<p>Published by <code>{}</code>.</p>", text(email)),
+        Some((name, email)) => format!(
+            "<p>Published by {} (<code>{}</code>).</p>",
+            text(name),
+            text(email)
+        ),
+        None => "<p class=\"error\"><strong>Unverified app:</strong> it registered itself, and \
+                 nobody has checked that it is what its name says.</p>"
+            .to_string(),
+    }
 }
 
 /// The end: the device was allowed, or denied.

@@ -9,11 +9,13 @@
 //! * [`json`] — JSON request bodies (admin API, RFC 7591/7592 registration).
 //! * [`page`] — the browser's answers: error pages and redirects back to the app, and the 429
 //!   page; [`device_page`] — the device flow's pages (code entry, confirmation).
+//! * [`same_origin`] — whether a form submission came from the broker's own pages (CSRF).
 
 pub mod credentials;
 pub mod device_page;
 pub mod json;
 pub mod page;
+pub mod same_origin;
 
 use std::net::IpAddr;
 

@@ -74,8 +74,18 @@ impl std::fmt::Debug for Subject<'_> {
 pub struct IdTokens {
     issuer: String,
     ttl_secs: u64,
+    hint_max_age_secs: u64,
     current: SigningKey,
     previous: Vec<PublicKey>,
+}
+
+/// Why an `id_token_hint` is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HintError {
+    /// Not a well-formed id_token signed by one of the broker's published keys.
+    NotOurs,
+    /// Minted longer ago than `id_token.end_session_hint_max_age_secs`.
+    TooOld,
 }
 
 /// OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token (RS256
@@ -107,6 +117,7 @@ impl IdTokens {
         Ok(Some(IdTokens {
             issuer: issuer.to_string(),
             ttl_secs: cfg.ttl_secs,
+            hint_max_age_secs: cfg.end_session_hint_max_age_secs,
             current,
             previous,
         }))
@@ -143,10 +154,17 @@ impl IdTokens {
         self.check(raw, true)
     }
 
-    /// As [`Self::verify`], expired or not: an `id_token_hint` (OpenID Connect RP-Initiated
-    /// Logout 1.0 §2: "the OP need not reject an expired ID Token", its signature still counts).
-    pub fn verify_hint(&self, raw: &str) -> Option<Claims> {
-        self.check(raw, false)
+    /// As [`Self::verify`], expired or not, for an `id_token_hint` (OpenID Connect
+    /// RP-Initiated Logout 1.0 §2: "the OP need not reject an expired ID Token", its signature
+    /// still counts) — but minted at most `id_token.end_session_hint_max_age_secs` ago: an old
+    /// id_token found anywhere must not make a link that logs its user out (logout CSRF).
+    pub fn verify_hint(&self, raw: &str) -> Result<Claims, HintError> {
+        let claims = self.check(raw, false).ok_or(HintError::NotOurs)?;
+        let oldest = now().saturating_sub(self.hint_max_age_secs as i64);
+        if claims.iat.saturating_add(LEEWAY_SECS as i64) < oldest {
+            return Err(HintError::TooOld);
+        }
+        Ok(claims)
     }
 
     fn check(&self, raw: &str, validate_exp: bool) -> Option<Claims> {

@@ -11,8 +11,9 @@ use tessera_shared::oauth::{Form, OAuthResponse};
 
 use super::browser::stopped;
 use super::login_cookie;
+use crate::flows::device::confirm::Publisher;
 use crate::flows::device::{self, confirm, entry, DeviceStop};
-use crate::http::{client_ip, device_page};
+use crate::http::{client_ip, device_page, same_origin};
 use crate::state::AppState;
 
 /// `POST /device_authorization`: the device's request, answered with its codes (§3.2).
@@ -68,12 +69,18 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     device_page::entry(200, prefill.as_deref(), message, upstream.as_deref())
 }
 
-/// `POST /device`: the code entered; on to the upstream login, with the login cookie.
+/// `POST /device`: the code entered; on to the upstream login, with the login cookie. Only
+/// from the broker's own page ([`same_origin`]): otherwise the code entry form again, `403`.
 pub async fn enter(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    if same_origin::cross_site(&req, &state.urls.issuer) {
+        // A cross-site page must not start a login with a code of its choosing (CSRF).
+        let again = "This code was sent from another site. If this code is yours, enter it again.";
+        return device_page::entry(403, None, Some(again), upstream_origin(&state).as_deref());
+    }
     let body = read_body(payload, state.config.server.max_body_bytes).await;
     let form = fields(body.as_deref().unwrap_or_default());
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
@@ -95,7 +102,13 @@ pub async fn review(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
     let browser = login_cookie::presented(&req, state.urls.issuer.starts_with("https://"));
     match confirm::review(&state, ip, q.get("user_code"), browser.as_deref()).await {
-        Ok(r) => device_page::consent(&r.user_code, &r.app_name, &r.scopes, &r.csrf),
+        Ok(r) => {
+            let publisher = match &r.publisher {
+                Publisher::Developer { name, email } => Some((name.as_str(), email.as_str())),
+                Publisher::Unverified => None,
+            };
+            device_page::consent(&r.user_code, &r.app_name, publisher, &r.scopes, &r.csrf)
+        }
         Err(e) => stop(&state, e, None),
     }
 }

@@ -4,6 +4,7 @@
 
 mod backchannel;
 mod bad_tokens;
+mod old_hint;
 mod registration;
 mod rp_initiated;
 
@@ -26,7 +27,12 @@ pub struct Scene {
 }
 
 pub async fn scene() -> Scene {
-    let w = spawn_world().await;
+    scene_with(|_| {}).await
+}
+
+/// As [`scene`], the broker's configuration changed by `tweak` first.
+pub async fn scene_with(tweak: impl FnOnce(&mut Value)) -> Scene {
+    let w = spawn_world_with(tweak).await;
     let c = code_client(&w, json!({"post_logout_redirect_uris": [APP_LOGGED_OUT]})).await;
     let echo = spawn_echo();
     let proxy = spawn_proxy(

@@ -13,7 +13,8 @@
 use std::net::IpAddr;
 
 use tessera_shared::crypto::constant_time_eq;
-use tessera_shared::model::Identity;
+use tessera_shared::error::CatalogError;
+use tessera_shared::model::{App, Identity};
 use tessera_shared::store::DeviceStatus;
 
 use super::entry::{find, Found};
@@ -29,8 +30,39 @@ pub struct Review {
     /// As shown (`XXXX-XXXX`).
     pub user_code: String,
     pub app_name: String,
+    /// Who stands behind the app: its name alone is the developer's to choose.
+    pub publisher: Publisher,
     pub scopes: Vec<String>,
     pub csrf: String,
+}
+
+/// Who publishes the app, as the confirmation page shows it next to its name.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Publisher {
+    /// An app of a developer of the portal or the admin API: their name and (verified) e-mail.
+    Developer { name: String, email: String },
+    /// Registered by itself (RFC 7591 dynamic registration): nobody vouches for its name.
+    Unverified,
+}
+
+/// The publisher of `app`.
+async fn publisher(state: &AppState, app: &App) -> Result<Publisher, DeviceStop> {
+    if app.registration_token_hash.is_some() {
+        return Ok(Publisher::Unverified);
+    }
+    match state.catalog.developer(app.developer_id).await {
+        Ok(d) => Ok(Publisher::Developer {
+            name: format!("{} {}", d.first_name, d.last_name)
+                .trim()
+                .to_string(),
+            email: d.email,
+        }),
+        Err(CatalogError::NotFound(_)) => Ok(Publisher::Unverified),
+        Err(e) => {
+            tracing::warn!(cause = %e, "store unavailable at the device pages");
+            Err(DeviceStop::Page(LoginError::unavailable()))
+        }
+    }
 }
 
 fn gone() -> LoginError {
@@ -119,6 +151,7 @@ pub async fn review(
     Ok(Review {
         user_code: user_code::display(&code),
         app_name: app.client_name.clone().unwrap_or_else(|| app.name.clone()),
+        publisher: publisher(state, app).await?,
         scopes: found.request.scope.iter().map(str::to_string).collect(),
         csrf: csrf(state, browser.unwrap_or_default(), &code),
     })
