@@ -51,6 +51,9 @@ pub struct ProxyConfig {
     /// The key routes with `forward.sign` sign with (RFC 9421), published as a JWKS.
     #[serde(default)]
     pub signing: Option<SigningConfig>,
+    /// Abuse detection: per-IP blocks after repeated authentication refusals.
+    #[serde(default)]
+    pub abuse: crate::policy::abuse::AbuseConfig,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
 }

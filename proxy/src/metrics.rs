@@ -1,7 +1,7 @@
 //! The proxy's Prometheus metrics, one registry per proxy instance (tests run several in one
 //! process): requests by route, method, client and status, latency by route, refusals by
 //! policy, requests refused as they came by reason, the token cache and the revocation channel,
-//! and the quota fallback. Every label value comes from a bounded set (see [`crate::bounded`]).
+//! the quota fallback, and calls refused by abuse detection. Every label value comes from a bounded set (see [`crate::bounded`]).
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -22,6 +22,7 @@ pub struct Metrics {
     pub revocation_subscribed: IntGauge,
     pub cache_flushes: IntCounter,
     pub quota_fallback: IntCounter,
+    pub abuse_blocked: IntCounterVec,
     pub reloads: IntCounterVec,
 }
 
@@ -93,6 +94,11 @@ impl Metrics {
             quota_fallback: counter(
                 "quota_fallback_total",
                 "Quota decisions taken in process because Redis was unreachable",
+            )?,
+            abuse_blocked: vec(
+                "abuse_blocked_total",
+                "Calls refused because abuse detection blocked their client address, by rule",
+                &["rule"],
             )?,
             reloads: vec(
                 "config_reloads_total",

@@ -23,6 +23,7 @@ use crate::cache::{self, TokenCache};
 use crate::config::ProxyConfig;
 use crate::forward::signature::Signer;
 use crate::metrics::Metrics;
+use crate::policy::abuse::AbuseGuard;
 use crate::policy::auth::introspection::Introspector;
 use crate::policy::auth::tessera::{Source, TokenValidator};
 use crate::policy::jwt::JwksRegistry;
@@ -211,6 +212,11 @@ fn toolbox(
         }
     };
     let tokens = TokenValidator::new(keys.clone(), source, cache.clone(), metrics.clone());
+    // The DPoP replay cache and abuse detection: the shared store, else this process.
+    let replays: Arc<dyn Store> = match store {
+        Some(s) => s.clone(),
+        None => Arc::new(tessera_shared::store::memory::MemoryStore::default()),
+    };
     Ok(Toolbox {
         jwks: JwksRegistry::new(
             jwks_http,
@@ -233,15 +239,14 @@ fn toolbox(
         )),
         dpop: config.dpop.clone(),
         public_url: config.server.public_url.clone(),
-        replays: match store {
-            Some(s) => s.clone(),
-            None => Arc::new(tessera_shared::store::memory::MemoryStore::default()),
-        },
+        replays: replays.clone(),
         keys,
         signer: (config.signing.as_ref())
             .map(|s| Signer::load(s).map(Arc::new))
             .transpose()
             .map_err(StartError::Signing)?,
+        abuse: AbuseGuard::new(&config.abuse, replays, metrics.abuse_blocked.clone())
+            .map_err(StartError::Routes)?,
     })
 }
 

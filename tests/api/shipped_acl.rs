@@ -2,7 +2,8 @@
 //! file): every script it runs — rate limits and back-off on the Redis clock, budgets, the
 //! refresh grace period, code claims, revocations — is allowed, so no limit silently falls back
 //! to the in-process one in production. And the proxy under its `proxy` user: its one write
-//! outside quotas and analytics, the DPoP replay cache, is allowed.
+//! outside quotas and analytics, the DPoP replay cache, is allowed, and so are the abuse rule's
+//! counters and blocks.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -77,6 +78,32 @@ async fn every_broker_script_runs_under_the_shipped_acl() {
 /// `proxy` user that write must be allowed, or every DPoP call would fail in production.
 #[tokio::test]
 async fn the_proxys_dpop_replay_marks_run_under_the_shipped_acl() {
+    let (_redis, store) = proxy_store();
+    assert!(store.proof_first_use("a-proof", 60).await.unwrap());
+    assert!(!store.proof_first_use("a-proof", 60).await.unwrap());
+}
+
+/// The proxy's abuse rule counts refusals and sets the shared block (`abuse.lua`: INCR, EXPIRE,
+/// SET EX, DEL): under the shipped `proxy` user those writes must be allowed, or the rule would
+/// fail open in production.
+#[tokio::test]
+async fn the_proxys_abuse_rule_runs_under_the_shipped_acl() {
+    let (_redis, store) = proxy_store();
+    let rule = tessera_shared::store::AbuseRule {
+        window_secs: 60,
+        max: 1,
+        block_secs: 30,
+    };
+    assert_eq!(store.abuse("10.0.0.9", rule, true).await.unwrap(), 0);
+    assert!(store.abuse("10.0.0.9", rule, true).await.unwrap() > 0);
+    assert!(store.abuse("10.0.0.9", rule, false).await.unwrap() > 0);
+}
+
+/// A Redis with the shipped ACL, and a store on it as the `proxy` user (keep the server alive).
+fn proxy_store() -> (
+    RedisServer,
+    std::sync::Arc<dyn tessera_shared::store::Store>,
+) {
     let acl = shipped_user("proxy", PASSWORD);
     let acl: Vec<&str> = acl.iter().map(String::as_str).collect();
     let redis = RedisServer::start_with(&acl);
@@ -86,6 +113,5 @@ async fn the_proxys_dpop_replay_marks_run_under_the_shipped_acl() {
         ..Default::default()
     })
     .unwrap();
-    assert!(store.proof_first_use("a-proof", 60).await.unwrap());
-    assert!(!store.proof_first_use("a-proof", 60).await.unwrap());
+    (redis, store)
 }

@@ -14,7 +14,7 @@ mod send;
 use std::borrow::Cow;
 use std::time::Instant;
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::analytics::CallEvent;
 
@@ -98,7 +98,15 @@ async fn run(
     call.client_ip = Some(client.ip);
     let mut x = Exchange::new(req, routed.path.as_str(), client.ip, &mut call.outcome);
     for step in &routed.route.steps {
-        step.check(&mut x).await?;
+        if let Err(blocked) = step.check(&mut x).await {
+            // Abuse detection counts refusals for authentication per address.
+            if let (Some(abuse), StatusCode::UNAUTHORIZED) =
+                (&routed.route.abuse, blocked.denial.status())
+            {
+                abuse.strike(client.ip).await;
+            }
+            return Err(blocked);
+        }
     }
     send::send(req, payload, rt, routed, client, call).await
 }

@@ -24,6 +24,8 @@ use crate::denial::Denial;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     Ip,
+    /// Abuse detection: a blocked client address.
+    Abuse,
     SpikeArrest,
     /// CORS: a preflight answered (204) or refused (403) by the route's policy.
     Cors,
@@ -43,6 +45,7 @@ impl Policy {
     pub fn label(self) -> &'static str {
         match self {
             Policy::Ip => "ip",
+            Policy::Abuse => "abuse",
             Policy::SpikeArrest => "spike_arrest",
             Policy::Cors => "cors",
             Policy::Auth => "auth",

@@ -3,7 +3,7 @@
 //! itself ([`exchange::Blocked`]). A compiled route holds its steps ([`step::Step`]) in this
 //! order, the first refusal answering:
 //!
-//! 1. [`ip`] — IP allow/deny;
+//! 1. [`ip`] — IP allow/deny, then [`abuse`] — an address blocked by abuse detection;
 //! 2. [`spike`] — spike arrest per IP, before any lookup;
 //! 3. [`cors`] — CORS: a preflight is answered here, before authentication, and never reaches
 //!    the backend; other answers get the allow headers on their way back;
@@ -27,6 +27,7 @@
 //! answer a call itself (CORS preflights: `Denial::Preflight`) and leave headers for the
 //! answer on the way back ([`exchange::Outcome`]).
 
+pub mod abuse;
 pub mod auth;
 pub mod cors;
 pub mod exchange;

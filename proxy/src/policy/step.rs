@@ -10,7 +10,7 @@
 //! each policy type.
 
 use super::exchange::{Blocked, Check, Exchange};
-use super::{auth, cors, ip, quota, scope, spike, threat};
+use super::{abuse, auth, cors, ip, quota, scope, spike, threat};
 
 /// Declares [`Step`] from `Variant(PolicyType)` lines: the enum, its `check` (a `match` calling
 /// each policy's [`Check::check`]) and `From<PolicyType> for Step`.
@@ -41,6 +41,8 @@ macro_rules! steps {
 steps! {
     /// IP allow/deny lists.
     Ip(ip::IpFilter),
+    /// Abuse detection: an address blocked for its refusals.
+    Abuse(abuse::AbuseCheck),
     /// Spike arrest, per IP (before authentication) or per client (right after it).
     SpikeArrest(spike::SpikeArrest),
     /// CORS: answers preflights, and marks answers for the allowed origins.

@@ -13,6 +13,7 @@ use super::{shape, Route, RouteConfig, Toolbox};
 use crate::canonical::host::normalise;
 use crate::forward::signature::RouteSigning;
 use crate::forward::{header_name, normalised, ForwardConfig, Forwarding, Hygiene};
+use crate::policy::abuse::AbuseCheck;
 use crate::policy::auth::api_key::ApiKey;
 use crate::policy::auth::dpop::{check_public_url, DpopCheck};
 use crate::policy::auth::jwt::Jwt;
@@ -46,6 +47,7 @@ pub(super) fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route,
         methods,
         host: cfg.host.as_deref().map(|h| normalise(h).into_owned()),
         cors: cfg.cors.is_some(),
+        abuse: tools.abuse.clone(),
         steps,
         threat,
         forward: forwarding(cfg, tools, client)?,
@@ -68,6 +70,7 @@ fn steps(
     let cors = Cors::compile(cfg.cors.as_ref(), methods)?;
     let steps = [
         step(IpFilter::compile(&cfg.ip)),
+        step(tools.abuse.clone().map(AbuseCheck)),
         step(SpikeArrest::per_ip(name, spike, client, &tools.spikes)),
         step(cors),
         auth,
@@ -224,6 +227,7 @@ mod tests {
             replays: Arc::new(tessera_shared::store::memory::MemoryStore::default()),
             keys: keys.clone(),
             signer: None,
+            abuse: None,
         }
     }
 
@@ -238,6 +242,7 @@ mod tests {
     fn kinds(route: &Route) -> Vec<&'static str> {
         let kind = |s: &Step| match s {
             Step::Ip(_) => "ip",
+            Step::Abuse(_) => "abuse",
             Step::SpikeArrest(_) => "spike_arrest",
             Step::Cors(_) => "cors",
             Step::Tessera(_) => "tessera",
@@ -261,11 +266,22 @@ mod tests {
             "quota": { "limit": 10, "period": "minute" },
             "threat": { "max_header_bytes": 4096 },
         }));
-        let r = compile_route(&every, &tools()).unwrap();
+        let mut with_abuse = tools();
+        let abuse = crate::policy::abuse::AbuseConfig {
+            enabled: true,
+            ..Default::default()
+        };
+        let counter = Metrics::new().unwrap().abuse_blocked;
+        with_abuse.abuse =
+            crate::policy::abuse::AbuseGuard::new(&abuse, with_abuse.replays.clone(), counter)
+                .unwrap();
+        let r = compile_route(&every, &with_abuse).unwrap();
+        assert!(r.abuse.is_some(), "the pipeline counts this route's 401s");
         assert_eq!(
             kinds(&r),
             [
                 "ip",
+                "abuse",
                 "spike_arrest",
                 "cors",
                 "tessera",
@@ -285,6 +301,7 @@ mod tests {
         let bare = route(json!({ "auth": { "kind": "tessera" } }));
         let r = compile_route(&bare, &tools()).unwrap();
         assert_eq!(kinds(&r), ["tessera", "spike_arrest", "quota"]);
+        assert!(r.abuse.is_none(), "[abuse] is off by default");
 
         // Anyone may call: nothing per client, spike arrest per IP.
         let open = route(json!({ "auth": { "kind": "none" }, "spike_arrest": { "rate": "5ps" } }));

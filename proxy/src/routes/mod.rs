@@ -38,6 +38,8 @@ pub struct Route {
     pub host: Option<String>,
     /// It has a CORS policy: a preflight is routed by the method it asks about.
     pub cors: bool,
+    /// `[abuse]`, when on: the pipeline counts this route's `401` refusals with it.
+    pub abuse: Option<Arc<crate::policy::abuse::AbuseGuard>>,
     pub steps: Vec<Step>,
     /// The threat policy the body is checked against as it streams in (its head check is one
     /// of the steps).
@@ -74,6 +76,8 @@ pub struct Toolbox {
     pub keys: tessera_shared::crypto::Keys,
     /// `[signing]`'s key, for routes with `forward.sign`.
     pub signer: Option<Arc<crate::forward::signature::Signer>>,
+    /// `[abuse]`, when on: the block check and the refusal counter, shared by every route.
+    pub abuse: Option<Arc<crate::policy::abuse::AbuseGuard>>,
 }
 
 #[derive(Debug, Default)]

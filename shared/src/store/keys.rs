@@ -100,6 +100,14 @@ impl KeySpace {
         format!("{}quota:{{{subject}}}:{period}:{window_start}", self.prefix)
     }
 
+    /// The abuse rule's refusal counter and block marker of one subject (an IP address;
+    /// `redis/scripts/abuse.lua`). `s:` and the subject are the hash tag (never empty, so
+    /// both keys share a slot whatever the subject holds).
+    pub fn abuse(&self, subject: &str) -> (String, String) {
+        let base = format!("{}abuse:{{s:{subject}}}", self.prefix);
+        (format!("{base}:n"), format!("{base}:block"))
+    }
+
     /// A GCRA limiter's state for one subject (`redis/scripts/gcra.lua`). Limiter and subject
     /// form the hash tag, so each limit check touches one slot.
     pub fn rate(&self, limiter: &str, subject: &str) -> String {

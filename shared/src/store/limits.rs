@@ -64,6 +64,15 @@ pub struct QuotaKey<'a> {
     pub window_end: i64,
 }
 
+/// The abuse rule of one subject (an IP address): more than `max` strikes (refusals) within
+/// `window_secs` of the first one block the subject for `block_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbuseRule {
+    pub window_secs: u64,
+    pub max: u64,
+    pub block_secs: u64,
+}
+
 /// Quotas, rate limits and failure back-off (`redis/scripts/quota.lua`, `gcra.lua`,
 /// `backoff.lua`).
 #[async_trait]
@@ -82,6 +91,10 @@ pub trait LimitStore: Send + Sync {
         policy: Backoff,
         fail: bool,
     ) -> Result<u64, StoreError>;
+    /// The abuse rule of `subject` (`redis/scripts/abuse.lua`): with `strike`, counts one
+    /// refusal first (and blocks the subject when it passes `rule.max`). Returns the block's
+    /// remaining ms (0: not blocked), one block shared by every instance on the store.
+    async fn abuse(&self, subject: &str, rule: AbuseRule, strike: bool) -> Result<u64, StoreError>;
 }
 
 /// The GCRA step: with `tat` the stored TAT (0: none) and `now` on the same clock (µs), the

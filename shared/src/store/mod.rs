@@ -52,7 +52,7 @@ use crate::error::StoreError;
 pub use analytics::{AnalyticsStore, Memory, ANALYTICS_STREAMS_MAX};
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
-pub use limits::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
+pub use limits::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use proofs::ProofStore;
 pub use revocation::{Revocation, RevocationStream};

@@ -1,6 +1,7 @@
 //! End-to-end tests of the proxy: a real broker issuing real tokens into a real Redis, the
 //! proxy in front of the sample echo backend, everything over HTTP on 127.0.0.1.
 
+mod abuse;
 mod analytics;
 mod api_key_and_jwt;
 mod auth;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::*;
 
 /// The stored events, decoded, once at least `n` are there.
-async fn events(s: &Setup, n: usize) -> Vec<Value> {
+pub(super) async fn events(s: &Setup, n: usize) -> Vec<Value> {
     let store = s.broker.store();
     let start = Instant::now();
     loop {

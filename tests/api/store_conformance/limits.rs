@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_shared::store::{Backoff, Gcra, LimitKey, Store};
+use tessera_shared::store::{AbuseRule, Backoff, Gcra, LimitKey, Store};
 
 use super::{cluster_store, memory_store, redis_store};
 
@@ -80,7 +80,39 @@ async fn backoff_doubles_after_free_failures(s: Arc<dyn Store>) {
     );
 }
 
+/// The abuse rule: `max` strikes pass, the next blocks the subject for `block_secs`; a check
+/// reads the block without counting; other subjects are unaffected; the block expires.
+async fn abuse_blocks_past_the_threshold_then_expires(s: Arc<dyn Store>) {
+    let rule = AbuseRule {
+        window_secs: 60,
+        max: 3,
+        block_secs: 1,
+    };
+    for _ in 0..3 {
+        assert_eq!(s.abuse("10.0.0.1", rule, true).await.unwrap(), 0);
+    }
+    assert_eq!(
+        s.abuse("10.0.0.1", rule, false).await.unwrap(),
+        0,
+        "checks count nothing"
+    );
+    let left = s.abuse("10.0.0.1", rule, true).await.unwrap();
+    assert!((500..=1000).contains(&left), "{left}");
+    let left = s.abuse("10.0.0.1", rule, false).await.unwrap();
+    assert!((1..=1000).contains(&left), "{left}");
+    assert_eq!(s.abuse("::1", rule, false).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        s.abuse("10.0.0.1", rule, false).await.unwrap(),
+        0,
+        "expired"
+    );
+    // The counter restarted with the block: one strike does not block again.
+    assert_eq!(s.abuse("10.0.0.1", rule, true).await.unwrap(), 0);
+}
+
 conformance!(
     rate_limits_allow_a_burst_then_the_rate,
-    backoff_doubles_after_free_failures
+    backoff_doubles_after_free_failures,
+    abuse_blocks_past_the_threshold_then_expires
 );

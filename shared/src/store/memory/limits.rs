@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::error::StoreError;
 use crate::store::limits::{backoff_step, gcra_step};
-use crate::store::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
+use crate::store::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 
 /// Most limiter entries kept before expired ones are swept.
 const SWEEP_AT: usize = 100_000;
@@ -93,5 +93,31 @@ impl LimitStore for MemoryStore {
         fail: bool,
     ) -> Result<u64, StoreError> {
         self.backoff_take(key, policy, fail)
+    }
+
+    async fn abuse(&self, subject: &str, rule: AbuseRule, strike: bool) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        if strike {
+            let n = g.abuse_counts.get_mut(subject).copied().unwrap_or(0) + 1;
+            if n > rule.max {
+                g.abuse_counts.take(subject);
+                g.abuse_blocks.insert(subject, (), rule.block_secs);
+            } else if n == 1 {
+                g.abuse_counts.insert(subject, n, rule.window_secs);
+            } else if let Some(c) = g.abuse_counts.get_mut(subject) {
+                *c = n;
+            }
+            if g.abuse_counts.0.len() > SWEEP_AT {
+                g.abuse_counts.sweep(Instant::now());
+                g.abuse_blocks.sweep(Instant::now());
+            }
+        }
+        let now = Instant::now();
+        Ok(match g.abuse_blocks.0.get(subject) {
+            Some((_, exp)) if *exp > now => {
+                (*exp - now).as_millis().min(u128::from(u64::MAX)) as u64
+            }
+            _ => 0,
+        })
     }
 }

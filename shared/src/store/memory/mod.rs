@@ -67,6 +67,9 @@ struct Inner {
     /// GCRA theoretical arrival times (µs of the store's clock), by limiter and subject.
     rates: Expiring<u64>,
     backoffs: Expiring<BackoffState>,
+    /// The abuse rule's refusal counts and blocks, by subject.
+    abuse_counts: Expiring<u64>,
+    abuse_blocks: Expiring<()>,
     /// The grace-period record of each family's last rotation.
     graces: Expiring<Grace>,
     /// [`super::LoginStore::mark_used`] markers.

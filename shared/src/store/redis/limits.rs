@@ -1,5 +1,5 @@
 //! The Redis store's quotas, rate limits and failure back-off: one script call each
-//! (`redis/scripts/quota.lua`, `gcra.lua`, `backoff.lua`), timed by the Redis clock so that
+//! (`redis/scripts/quota.lua`, `gcra.lua`, `backoff.lua`, `abuse.lua`), timed by the Redis clock so that
 //! every broker instance counts against the same limit.
 
 use async_trait::async_trait;
@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::call::Call;
 use super::RedisStore;
 use crate::error::StoreError;
-use crate::store::{Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
+use crate::store::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 
 impl RedisStore {
     pub(super) async fn gcra_take(
@@ -69,5 +69,17 @@ impl LimitStore for RedisStore {
         fail: bool,
     ) -> Result<u64, StoreError> {
         self.backoff_step(key, policy, fail).await
+    }
+
+    async fn abuse(&self, subject: &str, rule: AbuseRule, strike: bool) -> Result<u64, StoreError> {
+        let (count, block) = self.keys.abuse(subject);
+        let call = Call::new(&self.abuse)
+            .key(count)
+            .key(block)
+            .arg(if strike { "strike" } else { "check" })
+            .arg(rule.window_secs.max(1))
+            .arg(rule.max)
+            .arg(rule.block_secs.max(1));
+        self.run(call, false).await
     }
 }

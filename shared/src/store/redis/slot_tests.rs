@@ -25,6 +25,10 @@ fn keys_of(script: &str, k: &KeySpace, id: &str) -> Option<Vec<String>> {
         "quota" => vec![k.quota(id, "day", 1_700_000_000)],
         "gcra" => vec![k.rate("token", id)],
         "backoff" => vec![k.backoff("auth_ip", id)],
+        "abuse" => {
+            let (n, block) = k.abuse(id);
+            vec![n, block]
+        }
         "device_step" | "device_poll" => vec![k.device(id)],
         "upstream_login_add" => vec![k.upstream_logins(&UpstreamKey::Session {
             issuer: id,
