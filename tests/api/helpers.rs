@@ -338,6 +338,15 @@ pub async fn metrics_at(http: &reqwest::Client, status: &str) -> String {
         .expect("metrics text")
 }
 
+/// The whole seconds of an answer's `Retry-After` (RFC 9110 §10.2.3, the delay form).
+pub fn retry_after(res: &Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub async fn json_of(res: Response) -> Value {
     res.json().await.expect("JSON body")
 }

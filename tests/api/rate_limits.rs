@@ -187,11 +187,7 @@ async fn failed_client_authentication_backs_off_per_ip() {
     }
     // That address is now refused for every client, a real one included...
     let res = token_from(&app, "192.0.2.66", &c.id, &c.secret).await;
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&res);
     assert!((50..=60).contains(&retry), "{retry}");
     assert_slow_down(res).await;
     // ...while other addresses go on.

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::helpers::retry_after;
 
 /// A backend that answers `200` to every request and counts the connections it accepted.
 async fn counting_backend() -> (String, Arc<AtomicUsize>) {
@@ -79,11 +80,7 @@ async fn repeated_bad_tokens_block_the_address_everywhere_until_the_block_expire
     for p in [&p1, &p2] {
         let res = p.get_with("/orders", &s.token, &attacker).await;
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-        let retry: u64 = res.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let retry = retry_after(&res);
         assert!((1..=2).contains(&retry), "{retry}");
         assert_eq!(json_of(res).await["error"], "too_many_requests");
     }

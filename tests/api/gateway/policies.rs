@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::*;
-use crate::helpers::json_of;
+use crate::helpers::{json_of, retry_after};
 
 #[tokio::test]
 async fn ip_lists_use_forwarded_for_only_from_trusted_hops() {
@@ -188,11 +188,7 @@ async fn quota_is_shared_by_two_proxies_and_plans_override_routes() {
     for proxy in [&a, &b] {
         let res = proxy.get("/metered", &s.token).await;
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-        let retry: u64 = res.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let retry = retry_after(&res);
         assert!((1..=3600).contains(&retry));
     }
     // Another app of the same route has its own count.
