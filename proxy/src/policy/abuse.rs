@@ -97,7 +97,7 @@ impl AbuseGuard {
 
     /// Counts one refusal for authentication of `ip` (blocking it past the threshold).
     pub async fn strike(&self, ip: IpAddr) {
-        let subject = canonical(ip).to_string();
+        let subject = subject(ip);
         if let Err(e) = self.store.abuse(&subject, self.rule, true).await {
             tracing::debug!(error = %e, "abuse store unreachable: refusal not counted");
         }
@@ -105,7 +105,7 @@ impl AbuseGuard {
 
     /// The remaining block of `ip` in ms (0: none, or the store cannot say).
     async fn blocked_ms(&self, ip: IpAddr) -> u64 {
-        let subject = canonical(ip).to_string();
+        let subject = subject(ip);
         match self.store.abuse(&subject, self.rule, false).await {
             Ok(ms) => ms,
             Err(e) => {
@@ -136,6 +136,20 @@ impl Check for AbuseCheck {
                 reason: "abuse",
             },
         ))
+    }
+}
+
+/// What the rule counts and blocks for `ip`: an IPv4 address (v4-mapped v6 folded), or the /64
+/// an IPv6 address belongs to — one host usually holds a whole /64, so counting single v6
+/// addresses would let a caller rotate through them for fresh counters (and grow the store by
+/// one counter per address).
+fn subject(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+        v4 => v4.to_string(),
     }
 }
 
@@ -179,5 +193,23 @@ mod tests {
         g.strike("::ffff:10.0.0.1".parse().unwrap()).await;
         assert!(g.blocked_ms("10.0.0.1".parse().unwrap()).await > 0);
         assert_eq!(g.blocked_ms("10.0.0.2".parse().unwrap()).await, 0);
+    }
+
+    #[tokio::test]
+    async fn ipv6_addresses_count_by_their_64() {
+        let cfg = AbuseConfig {
+            enabled: true,
+            max_unauthenticated_per_window: 1,
+            ..Default::default()
+        };
+        let g = guard(&cfg).unwrap().unwrap();
+        g.strike("2001:db8:1:2::1".parse().unwrap()).await;
+        g.strike("2001:db8:1:2:ffff::9".parse().unwrap()).await;
+        assert!(g.blocked_ms("2001:db8:1:2::77".parse().unwrap()).await > 0);
+        assert_eq!(g.blocked_ms("2001:db8:1:3::1".parse().unwrap()).await, 0);
+        assert_eq!(
+            subject("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            "2001:db8:1:2::/64"
+        );
     }
 }
