@@ -23,6 +23,7 @@ pub struct Metrics {
     pub cache_flushes: IntCounter,
     pub quota_fallback: IntCounter,
     pub abuse_blocked: IntCounterVec,
+    pub abuse_trips: IntCounterVec,
     pub reloads: IntCounterVec,
 }
 
@@ -97,8 +98,13 @@ impl Metrics {
             )?,
             abuse_blocked: vec(
                 "abuse_blocked_total",
-                "Calls refused because abuse detection blocked their client address, by rule",
+                "Calls refused because abuse detection blocked their address or client, by rule",
                 &["rule"],
+            )?,
+            abuse_trips: vec(
+                "abuse_trips_total",
+                "Flags and blocks this proxy set when an abuse rule tripped, by rule and action",
+                &["rule", "action"],
             )?,
             reloads: vec(
                 "config_reloads_total",

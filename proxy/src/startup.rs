@@ -19,6 +19,7 @@ use tessera_shared::tokens::TokenLookup;
 use thiserror::Error;
 
 use crate::analytics::{Emitter, EmitterMetrics, WriterHandle};
+use crate::behaviour::Behaviour;
 use crate::cache::{self, TokenCache};
 use crate::config::ProxyConfig;
 use crate::forward::signature::Signer;
@@ -247,7 +248,28 @@ fn toolbox(
             .map_err(StartError::Signing)?,
         abuse: AbuseGuard::new(&config.abuse, replays, metrics.abuse_blocked.clone())
             .map_err(StartError::Routes)?,
+        behaviour: behaviour(config, store, metrics)?,
     })
+}
+
+/// Abuse detection's behaviour rules, their flush started, when one is on.
+fn behaviour(
+    config: &ProxyConfig,
+    store: Option<&Arc<dyn Store>>,
+    metrics: &Metrics,
+) -> Result<Option<Arc<Behaviour>>, StartError> {
+    let blocked = metrics.abuse_blocked.clone();
+    let b = Behaviour::new(
+        config.abuse.rules(),
+        store,
+        blocked,
+        metrics.abuse_trips.clone(),
+    )
+    .map_err(StartError::Routes)?;
+    if let Some(b) = &b {
+        b.start();
+    }
+    Ok(b)
 }
 
 /// The public listener: every request goes through the pipeline.

@@ -84,7 +84,25 @@ pub async fn handle(
             }
         }
     }
+    if let Some(b) = &rt.tools.behaviour {
+        observe(b, &req, &call, response.status());
+    }
     finish(&rt, call, response)
+}
+
+/// Tells abuse detection's behaviour rules how the call ended.
+fn observe(b: &crate::behaviour::Behaviour, req: &HttpRequest, call: &Call, status: StatusCode) {
+    b.observe(crate::behaviour::Seen {
+        ip: call.client_ip,
+        client: call.outcome.caller.as_ref().map(|c| c.client_id.as_str()),
+        status: status.as_u16(),
+        forwarded: matches!(call.refused_by, None | Some("backend")),
+        refused_by_abuse: call.refused_by == Some("abuse"),
+        credential: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    });
 }
 
 async fn run(
