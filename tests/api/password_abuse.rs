@@ -20,6 +20,7 @@ async fn world(abuse: serde_json::Value) -> (World, Client) {
         cfg["server"]["trusted_proxies"] = json!(["127.0.0.1/32"]);
         cfg["limits"] = json!({ "enabled": false });
         cfg["abuse"] = abuse;
+        cfg["portal"] = json!({"operator_groups": ["tessera-operators"]});
     })
     .await;
     let c = code_client(&w, json!({"grant_types": ["password", "refresh_token"]})).await;
@@ -125,4 +126,32 @@ async fn without_abuse_config_failures_never_block() {
     let mut r = w.app.redis().await;
     let keys: Vec<String> = r.keys(format!("{}abuse:*", w.app.prefix)).await.unwrap();
     assert!(keys.is_empty(), "{keys:?}");
+}
+
+/// The operator console's security card lists the live flags and blocks: none, then the
+/// address a stuffing run got blocked.
+#[tokio::test]
+async fn the_console_lists_live_blocks() {
+    let (w, c) = world(
+        json!({ "password_action": "block", "max_failures_per_ip": 1,
+                               "ttl_secs": 60 }),
+    )
+    .await;
+    let olivia = crate::portal::signed_in(&w, "olivia").await;
+    let console = w.app.url("/portal/admin");
+    let (status, page) = crate::portal::page(&olivia, &console).await;
+    assert_eq!(status, StatusCode::OK);
+    let card = page.split("id=\"abuse\"").nth(1).unwrap();
+    assert!(card.contains("none"), "{card}");
+    for _ in 0..2 {
+        password_from(&w, &c, "192.0.2.99", "alice", "wrong").await;
+    }
+    let (_, page) = crate::portal::page(&olivia, &console).await;
+    let card = page.split("id=\"abuse\"").nth(1).unwrap();
+    let card = &card[..card.find("</table>").unwrap()];
+    assert!(card.contains("<code>p:192.0.2.99</code>"), "{card}");
+    assert!(
+        card.contains("password_ip_failures") && card.contains("block"),
+        "{card}"
+    );
 }

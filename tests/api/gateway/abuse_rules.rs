@@ -112,7 +112,13 @@ async fn distinct_tokens_per_address_block_it_on_every_proxy_until_the_ttl() {
 
     // The sixth distinct credential, on the second proxy: the first refuses too.
     from(&p2, "guess-6", ip)().send().await.unwrap();
+    let sent = Instant::now();
     let res = until_refused(from(&p1, &s.token, ip)).await;
+    // The sharing delay: p2 merges and marks within one flush, p1 learns at its next flush
+    // that sees the address — two intervals (200 ms) and the round trips.
+    let delay = sent.elapsed();
+    eprintln!("ip_tokens block reached the other proxy after {delay:?}");
+    assert!(delay < Duration::from_millis(1000), "{delay:?}");
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!((1..=2).contains(&retry_after(&res)));
     let res = until_refused(from(&p2, &s.token, ip)).await;
