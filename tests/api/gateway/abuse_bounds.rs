@@ -5,11 +5,9 @@
 //! far a flood of addresses can grow Redis (bounded per interval; IPv6 by /64); and who
 //! chooses the address (`X-Forwarded-For` only through a trusted hop).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -17,35 +15,9 @@ use super::abuse_rules::{marker, rules_on};
 use super::{
     bearer, proxy_config, raw_get, route, setup, spawn_echo, spawn_proxy_with, start_proxy,
 };
+use crate::cluster::costs::Seen;
 use crate::helpers::RedisServer;
 use crate::world::{code_client, spawn_world_with};
-
-/// Commands clients send to the Redis at `url` (not those scripts run, nor heartbeats, the
-/// analytics writer's `INFO` and `XADD`s), counted until the test ends.
-async fn sent_commands(url: &str) -> Arc<AtomicU64> {
-    let monitor = redis::Client::open(url)
-        .unwrap()
-        .get_async_monitor()
-        .await
-        .unwrap();
-    let sent = Arc::new(AtomicU64::new(0));
-    let count = sent.clone();
-    tokio::spawn(async move {
-        let mut lines = monitor.into_on_message::<String>();
-        while let Some(line) = lines.next().await {
-            let Some((origin, command)) = line.split_once("] \"") else {
-                continue;
-            };
-            let command = command.to_ascii_uppercase();
-            let background = ["PING\"", "INFO\"", "XADD\""];
-            if origin.ends_with(" lua") || background.iter().any(|c| command.starts_with(c)) {
-                continue;
-            }
-            count.fetch_add(1, Ordering::Relaxed);
-        }
-    });
-    sent
-}
 
 #[tokio::test]
 async fn behaviour_rules_cost_redis_per_flush_not_per_call() {
@@ -78,7 +50,8 @@ async fn behaviour_rules_cost_redis_per_flush_not_per_call() {
     assert_eq!(proxy.get("/orders", &token).await.status(), StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let sent = sent_commands(&url).await;
+    let seen = Seen::watch(&url).await;
+    let sent = &seen.sent;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = sent.load(Ordering::Relaxed);
     let start = Instant::now();
