@@ -259,9 +259,14 @@ fn behaviour(
     metrics: &Metrics,
 ) -> Result<Option<Arc<Behaviour>>, StartError> {
     let blocked = metrics.abuse_blocked.clone();
+    // `store.url = "memory"` keeps no behaviour signals: refused like no store at all.
+    let memory = matches!(
+        config.store.target(),
+        tessera_shared::config::StoreTarget::Memory
+    );
     let b = Behaviour::new(
         config.abuse.rules(),
-        store,
+        store.filter(|_| !memory),
         blocked,
         metrics.abuse_trips.clone(),
     )

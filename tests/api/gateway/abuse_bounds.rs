@@ -168,3 +168,25 @@ async fn x_forwarded_for_does_not_choose_the_address_without_trusted_proxies() {
         assert!(marker(&s, &format!("s:198.51.100.{i}")).await.0.is_empty());
     }
 }
+
+/// The behaviour rules judge what every proxy sees together: on the in-memory store (or none)
+/// a proxy with one on refuses to start, naming what it needs, instead of counting nothing.
+#[tokio::test]
+async fn the_behaviour_rules_refuse_to_start_without_redis() {
+    let s = setup().await;
+    let mut cfg = proxy_config(&s.broker, json!([route("o", "/o", &s.echo, json!({}))]));
+    cfg["store"] = json!({ "url": "memory" });
+    cfg["abuse"] = json!({ "ip_tokens": { "action": "block" } });
+    let source = tessera_proxy::state::ConfigSource {
+        file: None,
+        defaults: cfg.clone(),
+    };
+    let config = tessera_proxy::config::ProxyConfig::load(cfg, None).unwrap();
+    let listeners =
+        tessera_proxy::Listeners::bind(&config, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let err = match tessera_proxy::Proxy::build(config, source, None, listeners) {
+        Ok(_) => panic!("started without Redis"),
+        Err(e) => e,
+    };
+    assert!(err.to_string().contains("need store.url (Redis)"), "{err}");
+}
