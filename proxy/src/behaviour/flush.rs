@@ -2,9 +2,9 @@
 //! counts are merged into Redis (`abuse_signals.lua`, at most [`CONCURRENCY`] in flight on
 //! the multiplexed connection). The answer is every proxy's totals for the window: the rules
 //! decide on them ([`super::rules`]), a trip sets the subject's marker (`abuse_mark.lua`) and
-//! counts in `tessera_proxy_abuse_trips_total`, and the subject's block — its own or another
-//! proxy's — is learnt into the local cache, or dropped when the store holds none (expired or
-//! lifted by an operator).
+//! counts in `tessera_proxy_abuse_trips_total`, and the subject's flag or block — its own or
+//! another proxy's — is learnt into the local cache (blocks refuse calls, both mark the calls'
+//! analytics events), or dropped when the store holds none (expired or lifted by an operator).
 //!
 //! A store that cannot be reached loses that interval's counts (the rules fail open, as the
 //! per-IP rule does); the blocks already learnt stay until they end.
@@ -117,14 +117,16 @@ impl Behaviour {
         self.learn(job.subject, marker.as_ref());
     }
 
-    /// Keeps the subject's block in the local cache, or drops it when the store has none.
+    /// Keeps the subject's flag or block in the local cache, or drops it when the store has
+    /// none.
     fn learn(&self, subject: Subject, marker: Option<&Marker>) {
-        let block = marker.filter(|m| is_block(&m.action)).map(|m| {
+        let block = marker.map(|m| {
             let rule = rule_name(&m.rule);
             Block {
                 until: Instant::now() + Duration::from_millis(m.left_ms),
                 rule,
                 status: self.rules.status(rule),
+                refuse: is_block(&m.action),
             }
         });
         let Ok(mut blocks) = self.blocks.write() else {

@@ -37,12 +37,14 @@ use tessera_shared::store::Store;
 use self::config::{Action, Rules};
 use self::tally::Tally;
 
-/// A block learnt from the store, until it ends.
+/// A flag or block learnt from the store, until it ends.
 #[derive(Debug, Clone, Copy)]
 struct Block {
     until: Instant,
     rule: &'static str,
     status: u16,
+    /// A block (refused); else a flag (recorded in analytics only).
+    refuse: bool,
 }
 
 #[derive(Debug, Default)]
@@ -158,10 +160,23 @@ impl Behaviour {
         let blocks = self.blocks.read().ok()?;
         refusal(blocks.clients.get(client_id))
     }
+
+    /// The rule that flagged (or blocked) the client, else the address, for the call's
+    /// analytics event.
+    pub fn flagged(&self, ip: Option<IpAddr>, client: Option<&str>) -> Option<&'static str> {
+        let blocks = self.blocks.read().ok()?;
+        let now = Instant::now();
+        let live = |b: &Block| (b.until > now).then_some(b.rule);
+        let by_client = client.and_then(|c| blocks.clients.get(c)).and_then(live);
+        by_client.or_else(|| {
+            ip.and_then(|ip| blocks.addresses.get(&fold(ip)))
+                .and_then(live)
+        })
+    }
 }
 
 fn refusal(b: Option<&Block>) -> Option<Refusal> {
-    let b = b?;
+    let b = b.filter(|b| b.refuse)?;
     let left = b.until.checked_duration_since(Instant::now())?;
     (!left.is_zero()).then_some(Refusal {
         rule: b.rule,

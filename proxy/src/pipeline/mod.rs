@@ -46,6 +46,8 @@ pub(crate) struct Call {
     client_ip: Option<std::net::IpAddr>,
     /// The policy that refused the call, if one did.
     refused_by: Option<&'static str>,
+    /// The abuse detection rule that had flagged or blocked the caller, if one had.
+    flagged_by: Option<&'static str>,
 }
 
 pub async fn handle(
@@ -62,6 +64,7 @@ pub async fn handle(
         bytes_in: 0,
         client_ip: None,
         refused_by: None,
+        flagged_by: None,
     };
     let mut response = match run(&req, payload, &rt, &mut call).await {
         Ok(r) => r,
@@ -86,6 +89,8 @@ pub async fn handle(
     }
     if let Some(b) = &rt.tools.behaviour {
         observe(b, &req, &call, response.status());
+        let client = call.outcome.caller.as_ref().map(|c| c.client_id.as_str());
+        call.flagged_by = b.flagged(call.client_ip, client);
     }
     finish(&rt, call, response)
 }
@@ -188,6 +193,7 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         throttled: call.outcome.throttled,
         refused_by: call.refused_by.map(str::to_string),
         client_ip: call.refused_by.and(call.client_ip).map(|ip| ip.to_string()),
+        flagged_by: call.flagged_by.map(str::to_string),
     };
     Metered::wrap(response, rt.emitter.clone(), event)
 }

@@ -341,8 +341,8 @@ async fn failing_backend() -> String {
 }
 
 /// `client_errors` as a flag: half the client's calls failing at the backend is not above
-/// `max_ratio`; one more failure is, and the client is flagged — in Redis and the metrics —
-/// while its calls go on.
+/// `max_ratio`; one more failure is, and the client is flagged — in Redis, the metrics and its
+/// calls' analytics events — while its calls go on.
 #[tokio::test]
 async fn a_client_with_too_many_backend_errors_is_flagged_not_blocked() {
     let s = setup().await;
@@ -385,4 +385,13 @@ async fn a_client_with_too_many_backend_errors_is_flagged_not_blocked() {
     );
     assert!((1..=30_000).contains(&ttl));
     assert_eq!(p.get("/orders", &s.token).await.status(), StatusCode::OK);
+    // In analytics: the calls after the flag name it; none before did.
+    let all = super::refusal_events::events(&s, 12).await;
+    let flagged: Vec<_> = all
+        .iter()
+        .filter(|e| e.get("flagged_by").is_some())
+        .collect();
+    assert!(!flagged.is_empty(), "{all:?}");
+    assert!(flagged.iter().all(|e| e["flagged_by"] == "client_errors"));
+    assert_eq!(all.len() - flagged.len(), 11, "{all:?}");
 }
