@@ -258,19 +258,13 @@ fn behaviour(
     store: Option<&Arc<dyn Store>>,
     metrics: &Metrics,
 ) -> Result<Option<Arc<Behaviour>>, StartError> {
-    let blocked = metrics.abuse_blocked.clone();
     // `store.url = "memory"` keeps no behaviour signals: refused like no store at all.
     let memory = matches!(
         config.store.target(),
         tessera_shared::config::StoreTarget::Memory
     );
-    let b = Behaviour::new(
-        config.abuse.rules(),
-        store.filter(|_| !memory),
-        blocked,
-        metrics.abuse_trips.clone(),
-    )
-    .map_err(StartError::Routes)?;
+    let b = Behaviour::new(config.abuse.rules(), store.filter(|_| !memory), metrics)
+        .map_err(StartError::Routes)?;
     if let Some(b) = &b {
         b.start();
     }

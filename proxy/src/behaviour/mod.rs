@@ -95,8 +95,7 @@ impl Behaviour {
     pub fn new(
         rules: Rules,
         store: Option<&Arc<dyn Store>>,
-        blocked: IntCounterVec,
-        trips: IntCounterVec,
+        metrics: &crate::metrics::Metrics,
     ) -> Result<Option<Arc<Self>>, String> {
         if !rules.clients_on() && !rules.addresses_on() {
             return Ok(None);
@@ -109,12 +108,22 @@ impl Behaviour {
                     .into(),
             );
         };
+        // Registered only with the rules on (one Behaviour per proxy).
+        let trips = IntCounterVec::new(
+            prometheus::Opts::new(
+                "abuse_trips_total",
+                "Flags and blocks this proxy set when an abuse rule tripped, by rule and action",
+            ),
+            &["rule", "action"],
+        )
+        .and_then(|t| metrics.registry.register(Box::new(t.clone())).map(|()| t))
+        .map_err(|e| format!("abuse: metrics: {e}"))?;
         Ok(Some(Arc::new(Behaviour {
             rules,
             store: store.clone(),
             tally: Mutex::default(),
             blocks: RwLock::default(),
-            blocked,
+            blocked: metrics.abuse_blocked.clone(),
             trips,
         })))
     }
@@ -225,8 +234,7 @@ mod tests {
     #[test]
     fn rules_off_build_nothing_and_rules_on_need_the_store() {
         let m = crate::metrics::Metrics::new().unwrap();
-        let new =
-            |r: Rules| Behaviour::new(r, None, m.abuse_blocked.clone(), m.abuse_trips.clone());
+        let new = |r: Rules| Behaviour::new(r, None, &m);
         assert!(new(Rules::default()).unwrap().is_none());
         let mut on = Rules::default();
         on.ip_tokens.action = Action::Flag;
