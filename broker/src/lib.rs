@@ -25,12 +25,14 @@
 //!   exchanges, `id_token` and JWT validation, claim mapping.
 //! * [`idtoken`] — the id_tokens the broker signs for apps, and its signing keys (JWKS).
 //! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
-//! * [`usage`] — the proxy's call events summed up for the usage API.
+//! * [`usage`] — the proxy's call events summed up for the usage API; [`abuse`] — abuse
+//!   detection's flags and blocks, for the admin API.
 //! * [`health`] — `/healthz`, `/readyz` and the status listener's `/metrics`; [`metrics`] —
 //!   Prometheus counters.
 //! * [`security_headers`] — CSP, framing, referrer and sniffing headers on every answer.
 //! * [`telemetry`] — the request span (route and request id, never the query string).
 
+pub mod abuse;
 pub mod admin;
 pub mod config;
 pub mod flows;

@@ -18,6 +18,7 @@ pub struct Metrics {
     tokens_issued: IntCounterVec,
     rate_limited: IntCounterVec,
     rate_limit_unavailable: IntCounterVec,
+    abuse_trips: IntCounterVec,
 }
 
 impl Metrics {
@@ -65,6 +66,14 @@ impl Metrics {
             ),
             &["limiter"],
         )?;
+        let abuse_trips = IntCounterVec::new(
+            Opts::new(
+                "abuse_trips_total",
+                "Flags and blocks set by the password grant's credential-stuffing rules",
+            ),
+            &["rule", "action"],
+        )?;
+        registry.register(Box::new(abuse_trips.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(rate_limit_unavailable.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -79,6 +88,7 @@ impl Metrics {
             tokens_issued,
             rate_limited,
             rate_limit_unavailable,
+            abuse_trips,
         })
     }
 
@@ -101,6 +111,11 @@ impl Metrics {
 
     pub fn token_issued(&self, grant: &str) {
         self.tokens_issued.with_label_values(&[grant]).inc();
+    }
+
+    /// `rule` and `action` come from fixed sets (`flows::grants::stuffing`).
+    pub fn abuse_trip(&self, rule: &'static str, action: &'static str) {
+        self.abuse_trips.with_label_values(&[rule, action]).inc();
     }
 
     /// `limiter` is one of the rate limiters' fixed names.

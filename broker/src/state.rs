@@ -40,6 +40,10 @@ pub struct AppState {
     pub logins: Logins,
     /// The proxy's call events, for usage reports.
     pub usage: Events,
+    /// Abuse detection's flags and blocks, for the operator.
+    pub abuse: crate::abuse::AbuseMarkers,
+    /// Credential stuffing on the password grant (`[abuse]`).
+    pub stuffing: crate::flows::grants::stuffing::Stuffing,
     pub metrics: Metrics,
     pub limits: Limiters,
     /// Endpoint URLs, built once from the issuer.
@@ -82,6 +86,13 @@ impl AppState {
             config.tokens.authorization_code_ttl_secs,
         );
         let usage = Events::new(store.clone(), config.admin.usage_max_events);
+        let abuse = crate::abuse::AbuseMarkers::new(store.clone());
+        let stuffing = crate::flows::grants::stuffing::Stuffing::new(
+            config.abuse.clone(),
+            store.clone(),
+            keys.clone(),
+            metrics.clone(),
+        );
         let mut catalog = Catalog::new(store, keys.clone());
         // Apps in process (issue 11, P3/P4), trusted once `run_until_stopped` follows the
         // revocation channel.
@@ -124,6 +135,8 @@ impl AppState {
             tokens,
             logins,
             usage,
+            abuse,
+            stuffing,
             urls,
         })
     }

@@ -25,6 +25,7 @@ fn event(i: u64) -> CallEvent {
         throttled: false,
         refused_by: None,
         client_ip: None,
+        flagged_by: None,
     }
 }
 

@@ -22,6 +22,9 @@ pub enum Denial {
     BadRequest(String),
     /// The IP allow/deny lists refuse the client address.
     IpRefused,
+    /// Abuse detection blocked the caller with `403` (a rule's `status = 403`): retry after
+    /// this many seconds.
+    AbuseForbidden { retry_after_secs: u64 },
     /// Spike arrest or quota: retry after this many seconds.
     Throttled {
         retry_after_secs: u64,
@@ -81,7 +84,7 @@ impl Denial {
             Denial::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Denial::Refused(r) => StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
             Denial::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Denial::IpRefused => StatusCode::FORBIDDEN,
+            Denial::IpRefused | Denial::AbuseForbidden { .. } => StatusCode::FORBIDDEN,
             Denial::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Denial::MissingCredentials { .. }
             | Denial::InvalidToken { .. }
@@ -104,7 +107,7 @@ impl Denial {
             Denial::MethodNotAllowed { .. } => "method_not_allowed",
             Denial::Refused(r) => r.error_code(),
             Denial::BadRequest(_) => "invalid_request",
-            Denial::IpRefused => "access_denied",
+            Denial::IpRefused | Denial::AbuseForbidden { .. } => "access_denied",
             Denial::Throttled { .. } => "too_many_requests",
             Denial::MissingCredentials { .. } => "unauthorized",
             Denial::InvalidToken { .. } | Denial::JwtFailure { .. } => "invalid_token",
@@ -129,6 +132,7 @@ impl Denial {
             | Denial::ClaimsMismatch { message: m }
             | Denial::Threat { message: m, .. } => m.clone(),
             Denial::IpRefused => "the client address is not allowed".into(),
+            Denial::AbuseForbidden { .. } => "blocked by abuse detection".into(),
             Denial::Throttled { reason, .. } => format!("{reason} exceeded"),
             Denial::MissingCredentials { .. } => "credentials are required".into(),
             Denial::InvalidToken { description, .. } | Denial::Dpop { description, .. } => {
@@ -199,7 +203,8 @@ impl Denial {
         match self {
             Denial::Throttled {
                 retry_after_secs, ..
-            } => {
+            }
+            | Denial::AbuseForbidden { retry_after_secs } => {
                 r.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
             }
             Denial::Unavailable(_) => {

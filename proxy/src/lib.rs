@@ -15,6 +15,9 @@
 //!   `auth/` (`tessera` with `introspection`, `jwt`, `api_key`, `none`), `scope`, `quota`,
 //!   `threat/`; `jwt/` is the validate-jwt engine. A refusal names its policy
 //!   ([`policy::exchange::Blocked`]). [`caller`] — who a request was authenticated as.
+//! * [`behaviour`] — abuse detection's behaviour rules: signals counted per client and address
+//!   in process, merged into Redis per flush interval, flags and blocks learnt into a local
+//!   cache, and the steps refusing blocked subjects (`Step::Behaviour`).
 //! * [`cache`] — validated tokens (and, briefly, unknown ones) in process, kept honest by the
 //!   revocation channel; [`cache_table`] — the compact sharded table it stores them in.
 //! * [`body`], [`forward`] — bodies and headers on their way to the backend and back, and the
@@ -25,6 +28,7 @@
 //!   `tessera dev`, the tests and the benchmark.
 
 pub mod analytics;
+pub mod behaviour;
 pub mod body;
 pub mod bounded;
 pub mod cache;

@@ -1,7 +1,8 @@
 //! The proxy's Prometheus metrics, one registry per proxy instance (tests run several in one
 //! process): requests by route, method, client and status, latency by route, refusals by
 //! policy, requests refused as they came by reason, the token cache and the revocation channel,
-//! the quota fallback, and calls refused by abuse detection. Every label value comes from a bounded set (see [`crate::bounded`]).
+//! the quota fallback, and calls refused by abuse detection (the behaviour rules register
+//! `abuse_trips_total` themselves, only when on). Every label value comes from a bounded set (see [`crate::bounded`]).
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -97,7 +98,7 @@ impl Metrics {
             )?,
             abuse_blocked: vec(
                 "abuse_blocked_total",
-                "Calls refused because abuse detection blocked their client address, by rule",
+                "Calls refused because abuse detection blocked their address or client, by rule",
                 &["rule"],
             )?,
             reloads: vec(

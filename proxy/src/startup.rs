@@ -19,6 +19,7 @@ use tessera_shared::tokens::TokenLookup;
 use thiserror::Error;
 
 use crate::analytics::{Emitter, EmitterMetrics, WriterHandle};
+use crate::behaviour::Behaviour;
 use crate::cache::{self, TokenCache};
 use crate::config::ProxyConfig;
 use crate::forward::signature::Signer;
@@ -247,7 +248,27 @@ fn toolbox(
             .map_err(StartError::Signing)?,
         abuse: AbuseGuard::new(&config.abuse, replays, metrics.abuse_blocked.clone())
             .map_err(StartError::Routes)?,
+        behaviour: behaviour(config, store, metrics)?,
     })
+}
+
+/// Abuse detection's behaviour rules, their flush started, when one is on.
+fn behaviour(
+    config: &ProxyConfig,
+    store: Option<&Arc<dyn Store>>,
+    metrics: &Metrics,
+) -> Result<Option<Arc<Behaviour>>, StartError> {
+    // `store.url = "memory"` keeps no behaviour signals: refused like no store at all.
+    let memory = matches!(
+        config.store.target(),
+        tessera_shared::config::StoreTarget::Memory
+    );
+    let b = Behaviour::new(config.abuse.rules(), store.filter(|_| !memory), metrics)
+        .map_err(StartError::Routes)?;
+    if let Some(b) = &b {
+        b.start();
+    }
+    Ok(b)
 }
 
 /// The public listener: every request goes through the pipeline.

@@ -63,6 +63,10 @@ pub struct CallEvent {
     /// top refused addresses); `None` for every call the backend answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<String>,
+    /// The abuse detection rule that had flagged (or blocked) the call's client or address
+    /// when the call was made (`client_rate`, `ip_tokens`, …); `None` for most calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flagged_by: Option<String>,
 }
 
 #[cfg(test)]
@@ -87,6 +91,7 @@ mod tests {
             throttled: false,
             refused_by: None,
             client_ip: None,
+            flagged_by: None,
         }
     }
 

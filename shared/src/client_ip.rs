@@ -20,6 +20,28 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The address abuse detection counts for `ip` (the proxy's rules, the broker's password
+/// rules): [`canonical`], and an IPv6 address as the first address of its /64 — one host
+/// usually holds a whole /64, so counting single v6 addresses would let a caller rotate
+/// through them for fresh counters (and grow the store by one key per address).
+pub fn per_host(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    }
+}
+
+/// How [`per_host`] names an address in a store key: `10.0.0.1`, or `2001:db8:1:2::/64`.
+pub fn per_host_name(ip: IpAddr) -> String {
+    match per_host(ip) {
+        IpAddr::V6(v6) => format!("{v6}/64"),
+        v4 => v4.to_string(),
+    }
+}
+
 /// The client's address: `peer` unless it is a trusted hop; then the right-most address in
 /// `X-Forwarded-For` that is not a trusted hop. A malformed entry stops the walk at the last
 /// trusted hop, which is then taken as the client (it vouched for nothing parseable).

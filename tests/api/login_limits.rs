@@ -25,7 +25,8 @@ pub async fn authorize_from(w: &World, c: &Client, ip: &str, state: &str) -> Res
         .unwrap()
 }
 
-async fn password_from(w: &World, c: &Client, ip: &str, user: &str, pass: &str) -> Response {
+/// The password grant for `user` by client `c` from `ip` (through the trusted proxy).
+pub async fn password_from(w: &World, c: &Client, ip: &str, user: &str, pass: &str) -> Response {
     w.app
         .http
         .post(w.app.url("/token"))

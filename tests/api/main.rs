@@ -38,6 +38,7 @@ mod metadata;
 mod native_apps;
 mod node_clients;
 mod page_headers;
+mod password_abuse;
 mod portal;
 mod products;
 mod python_clients;

@@ -18,7 +18,7 @@ async fn portal_world() -> World {
 }
 
 /// A browser (cookie-keeping client) signed in to the portal as `user`.
-async fn signed_in(w: &World, user: &str) -> reqwest::Client {
+pub async fn signed_in(w: &World, user: &str) -> reqwest::Client {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -64,7 +64,7 @@ async fn signed_in(w: &World, user: &str) -> reqwest::Client {
     http
 }
 
-async fn page(http: &reqwest::Client, url: &str) -> (StatusCode, String) {
+pub async fn page(http: &reqwest::Client, url: &str) -> (StatusCode, String) {
     let res = http.get(url).send().await.unwrap();
     let status = res.status();
     if status == StatusCode::OK {

@@ -99,6 +99,50 @@ async fn the_proxys_abuse_rule_runs_under_the_shipped_acl() {
     assert!(store.abuse("10.0.0.9", rule, false).await.unwrap() > 0);
 }
 
+/// The behaviour rules' merge (`abuse_signals.lua`: HSET, PFADD, EXPIRE, DEL) and marks
+/// (`abuse_mark.lua`, then the marker index: ZADD, ZREMRANGEBYSCORE) run under the shipped
+/// `proxy` user, or the rules would fail open in production.
+#[tokio::test]
+async fn the_proxys_behaviour_rules_run_under_the_shipped_acl() {
+    use tessera_shared::store::behaviour::{Mark, SignalDelta};
+    let (_redis, store) = proxy_store();
+    let tokens = ["00000000000000aa".to_string()];
+    let delta = |window| SignalDelta {
+        window,
+        window_secs: 60,
+        keep_secs: 600,
+        alpha_permille: 100,
+        calls: 2,
+        errors: 1,
+        tokens: &tokens,
+    };
+    store
+        .behaviour_merge("s:10.0.0.9", &delta(1))
+        .await
+        .unwrap();
+    let m = store
+        .behaviour_merge("s:10.0.0.9", &delta(2))
+        .await
+        .unwrap();
+    assert_eq!((m.calls, m.distinct), (2, 1));
+    let mark = Mark {
+        rule: "ip_tokens",
+        action: "block",
+        value: 1.0,
+        ttl_secs: 30,
+        now_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    };
+    store.behaviour_mark("s:10.0.0.9", &mark).await.unwrap();
+    let m = store
+        .behaviour_merge("s:10.0.0.9", &delta(2))
+        .await
+        .unwrap();
+    assert_eq!(m.marker.unwrap().action, "block");
+}
+
 /// A Redis with the shipped ACL, and a store on it as the `proxy` user (keep the server alive).
 fn proxy_store() -> (
     RedisServer,

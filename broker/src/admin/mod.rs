@@ -7,10 +7,12 @@
 //!   route table below lists every route once.
 //! * [`openapi`] — the OpenAPI 3.1 document of all of it, generated from the handlers.
 //! * [`usage`] — call analytics recorded by the proxy, summed up per range, client and app.
+//! * [`abuse`] — abuse detection's live flags and blocks, listed and lifted.
 //! * [`error`] — [`error::AdminError`], the API's error answers.
 //! * [`views`] — the JSON shapes returned (never a secret hash; a secret only once, at creation).
 //! * [`validate`] — field rules shared by the admin API and dynamic registration.
 
+pub mod abuse;
 pub mod apps;
 pub mod credentials;
 pub mod developers;
@@ -115,6 +117,8 @@ routes! {
     delete "/developers/{dev}/apps/{app}/users/{sub}/tokens" => users::revoke_tokens;
     get "/developers/{dev}/apps/{app}/usage" => usage::for_app;
     get "/usage" => usage::all;
+    get "/abuse" => abuse::list;
+    delete "/abuse" => abuse::lift;
     get "/subscriptions" => subscriptions::all;
     post "/products" => products::create;
     get "/products" => products::list;

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::AdminError;
-use super::{apps, credentials, developers, products, subscriptions, usage, users, Admin};
+use super::{abuse, apps, credentials, developers, products, subscriptions, usage, users, Admin};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -30,7 +30,7 @@ use super::{apps, credentials, developers, products, subscriptions, usage, users
         credentials::create, credentials::list, credentials::revoke, credentials::delete,
         subscriptions::list, subscriptions::create, subscriptions::approve,
         subscriptions::revoke, subscriptions::delete, subscriptions::all,
-        users::revoke_tokens, usage::for_app, usage::all,
+        users::revoke_tokens, usage::for_app, usage::all, abuse::list, abuse::lift,
         products::create, products::list, products::get, products::update, products::delete,
     ),
     modifiers(&AdminToken),

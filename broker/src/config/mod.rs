@@ -8,8 +8,10 @@
 //!   `[registration]`.
 //! * `server` — `[server]`; `upstream` — `[upstream]`, the identity provider people log in
 //!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`; `portal` —
-//!   `[portal]`, the developer portal and operator console.
+//!   `[portal]`, the developer portal and operator console; `abuse` — `[abuse]`, credential
+//!   stuffing on the password grant.
 
+mod abuse;
 mod grants;
 mod limits;
 mod portal;
@@ -24,6 +26,7 @@ use tessera_shared::config::{
     in_range, load, min_secret_len, ConfigError, LogConfig, SecurityConfig, StoreConfig,
 };
 
+pub use abuse::{AbuseAction, AbuseConfig};
 pub use grants::{IdTokenConfig, TokenExchangeConfig};
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
 pub use portal::PortalConfig;
@@ -64,6 +67,9 @@ pub struct BrokerConfig {
     /// DPoP proofs at the token endpoint (RFC 9449).
     #[serde(default)]
     pub dpop: DpopConfig,
+    /// Credential stuffing on the password grant (`[abuse]`), off by default.
+    #[serde(default)]
+    pub abuse: AbuseConfig,
 }
 
 impl BrokerConfig {
@@ -81,6 +87,7 @@ impl BrokerConfig {
         "token_exchange",
         "portal",
         "dpop",
+        "abuse",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -130,6 +137,7 @@ impl BrokerConfig {
         self.token_exchange.validate()?;
         self.portal.validate()?;
         self.dpop.validate()?;
+        self.abuse.validate()?;
         self.log.validate()
     }
 }

@@ -2,7 +2,8 @@
 //! everything) read through the usage module ([`crate::usage`]: the same events and sums as the
 //! admin usage API) and turned into figures and charts — calls, errors and throttled calls over
 //! time, latency percentiles, calls by route and by status — and, for the console, the security
-//! figures ([`crate::usage::security`]).
+//! figures ([`crate::usage::security`]) with abuse detection's live flags and blocks
+//! ([`crate::abuse`]).
 
 use tessera_shared::time::now_ms;
 
@@ -64,6 +65,18 @@ pub struct Security {
     pub policy_chart: String,
     pub top_clients: Vec<Count>,
     pub top_ips: Vec<Count>,
+    /// Abuse detection's live flags and blocks ([`crate::abuse`]), soonest to end first.
+    pub abuse: Vec<AbuseRow>,
+}
+
+/// One flag or block as the console lists it.
+#[derive(Debug)]
+pub struct AbuseRow {
+    pub subject: String,
+    pub rule: String,
+    pub action: String,
+    /// When it ends, UTC.
+    pub until: String,
 }
 
 /// The range a page's query string asks for (`range=24h`; default the last hour).
@@ -179,11 +192,34 @@ pub async fn traffic(
         latency_chart,
         routes_chart: bars("Calls by route", &routes, "s1"),
         status_chart: bars("Calls by status", &statuses, "s2"),
-        security: with_security.then(|| security_view(&loaded.events, &q)),
+        security: match with_security {
+            true => Some(security_view(&loaded.events, &q, abuse_rows(state).await?)),
+            false => None,
+        },
     })
 }
 
-fn security_view(events: &[tessera_shared::analytics::CallEvent], q: &Query) -> Security {
+/// The live flags and blocks, for the console.
+async fn abuse_rows(state: &AppState) -> Result<Vec<AbuseRow>, PortalError> {
+    let markers = state.abuse.list().await?;
+    Ok(markers
+        .into_iter()
+        .map(|m| AbuseRow {
+            until: chrono::DateTime::from_timestamp_millis(m.until)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
+            subject: m.subject,
+            rule: m.rule,
+            action: m.action,
+        })
+        .collect())
+}
+
+fn security_view(
+    events: &[tessera_shared::analytics::CallEvent],
+    q: &Query,
+    abuse: Vec<AbuseRow>,
+) -> Security {
     let s = security(events, q, TOP);
     let outcomes = vec![
         ("authenticated".to_string(), s.authenticated),
@@ -200,5 +236,6 @@ fn security_view(events: &[tessera_shared::analytics::CallEvent], q: &Query) -> 
         policy_chart: bars("Refusals by policy", &policies, "s2"),
         top_clients: s.top_clients,
         top_ips: s.top_ips,
+        abuse,
     }
 }

@@ -77,6 +77,7 @@ mod tests {
             throttled,
             refused_by: None,
             client_ip: None,
+            flagged_by: None,
         }
     }
 

@@ -110,6 +110,7 @@ mod tests {
             throttled: false,
             refused_by: refused_by.map(str::to_string),
             client_ip: refused_by.map(|_| ip.to_string()),
+            flagged_by: None,
         }
     }
 

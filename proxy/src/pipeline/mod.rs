@@ -46,6 +46,8 @@ pub(crate) struct Call {
     client_ip: Option<std::net::IpAddr>,
     /// The policy that refused the call, if one did.
     refused_by: Option<&'static str>,
+    /// The abuse detection rule that had flagged or blocked the caller, if one had.
+    flagged_by: Option<&'static str>,
 }
 
 pub async fn handle(
@@ -62,6 +64,7 @@ pub async fn handle(
         bytes_in: 0,
         client_ip: None,
         refused_by: None,
+        flagged_by: None,
     };
     let mut response = match run(&req, payload, &rt, &mut call).await {
         Ok(r) => r,
@@ -84,7 +87,27 @@ pub async fn handle(
             }
         }
     }
+    if let Some(b) = &rt.tools.behaviour {
+        observe(b, &req, &call, response.status());
+        let client = call.outcome.caller.as_ref().map(|c| c.client_id.as_str());
+        call.flagged_by = b.flagged(call.client_ip, client);
+    }
     finish(&rt, call, response)
+}
+
+/// Tells abuse detection's behaviour rules how the call ended.
+fn observe(b: &crate::behaviour::Behaviour, req: &HttpRequest, call: &Call, status: StatusCode) {
+    b.observe(crate::behaviour::Seen {
+        ip: call.client_ip,
+        client: call.outcome.caller.as_ref().map(|c| c.client_id.as_str()),
+        status: status.as_u16(),
+        forwarded: matches!(call.refused_by, None | Some("backend")),
+        refused_by_abuse: call.refused_by == Some("abuse"),
+        credential: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    });
 }
 
 async fn run(
@@ -170,6 +193,7 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         throttled: call.outcome.throttled,
         refused_by: call.refused_by.map(str::to_string),
         client_ip: call.refused_by.and(call.client_ip).map(|ip| ip.to_string()),
+        flagged_by: call.flagged_by.map(str::to_string),
     };
     Metered::wrap(response, rt.emitter.clone(), event)
 }

@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 use prometheus::IntCounterVec;
 use serde::Deserialize;
+use tessera_shared::client_ip::per_host_name as subject;
 use tessera_shared::store::{AbuseRule, Store};
 
 use super::exchange::{Blocked, Check, Exchange, Policy};
-use super::ip::canonical;
 use crate::denial::Denial;
 
 /// The `rule` label of the per-IP refusal rule in `tessera_proxy_abuse_blocked_total`.
@@ -39,6 +39,13 @@ pub struct AbuseConfig {
     pub max_unauthenticated_per_window: u64,
     /// How long a blocked address is refused.
     pub block_secs: u64,
+    /// The behaviour rules (`crate::behaviour`): how signals are counted and shared…
+    pub signals: crate::behaviour::config::SignalsConfig,
+    /// … and each rule, off by default.
+    pub client_rate: crate::behaviour::config::RateRule,
+    pub client_errors: crate::behaviour::config::RatioRule,
+    pub ip_unauthorized: crate::behaviour::config::RatioRule,
+    pub ip_tokens: crate::behaviour::config::TokensRule,
 }
 
 impl Default for AbuseConfig {
@@ -48,6 +55,24 @@ impl Default for AbuseConfig {
             window_secs: 60,
             max_unauthenticated_per_window: 20,
             block_secs: 300,
+            signals: Default::default(),
+            client_rate: Default::default(),
+            client_errors: Default::default(),
+            ip_unauthorized: Default::default(),
+            ip_tokens: Default::default(),
+        }
+    }
+}
+
+impl AbuseConfig {
+    /// The behaviour rules (`enabled` is the per-IP refusal rule's switch only).
+    pub fn rules(&self) -> crate::behaviour::config::Rules {
+        crate::behaviour::config::Rules {
+            signals: self.signals,
+            client_rate: self.client_rate,
+            client_errors: self.client_errors,
+            ip_unauthorized: self.ip_unauthorized,
+            ip_tokens: self.ip_tokens,
         }
     }
 }
@@ -136,20 +161,6 @@ impl Check for AbuseCheck {
                 reason: "abuse",
             },
         ))
-    }
-}
-
-/// What the rule counts and blocks for `ip`: an IPv4 address (v4-mapped v6 folded), or the /64
-/// an IPv6 address belongs to — one host usually holds a whole /64, so counting single v6
-/// addresses would let a caller rotate through them for fresh counters (and grow the store by
-/// one counter per address).
-fn subject(ip: IpAddr) -> String {
-    match canonical(ip) {
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("{}/64", std::net::Ipv6Addr::from(prefix))
-        }
-        v4 => v4.to_string(),
     }
 }
 

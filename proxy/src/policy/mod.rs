@@ -3,14 +3,16 @@
 //! itself ([`exchange::Blocked`]). A compiled route holds its steps ([`step::Step`]) in this
 //! order, the first refusal answering:
 //!
-//! 1. [`ip`] — IP allow/deny, then [`abuse`] — an address blocked by abuse detection;
+//! 1. [`ip`] — IP allow/deny, then [`abuse`] — an address blocked by abuse detection (its
+//!    per-IP rule, then the behaviour rules' address blocks, `crate::behaviour::check`);
 //! 2. [`spike`] — spike arrest per IP, before any lookup;
 //! 3. [`cors`] — CORS: a preflight is answered here, before authentication, and never reaches
 //!    the backend; other answers get the allow headers on their way back;
 //! 4. [`auth`] — authentication: [`auth::tessera`] (opaque tokens, from the store or by
 //!    [`auth::introspection`]), [`auth::jwt`] (upstream JWTs, validated by [`jwt`]),
 //!    [`auth::api_key`], or none ([`auth::none`]: no step);
-//! 5. [`spike`] — spike arrest per client (the app's plan, else the route's);
+//! 5. a client blocked by abuse detection's behaviour rules (`crate::behaviour::check`), then
+//!    [`spike`] — spike arrest per client (the app's plan, else the route's);
 //! 6. [`scope`] — required scopes and claims;
 //! 7. [`quota`] — quota per client (the app's plan, else the route's), with its in-process
 //!    fallback;

@@ -43,6 +43,9 @@ steps! {
     Ip(ip::IpFilter),
     /// Abuse detection: an address blocked for its refusals.
     Abuse(abuse::AbuseCheck),
+    /// Abuse detection's behaviour rules: a blocked address (before authentication) or client
+    /// (right after it).
+    Behaviour(crate::behaviour::check::BehaviourCheck),
     /// Spike arrest, per IP (before authentication) or per client (right after it).
     SpikeArrest(spike::SpikeArrest),
     /// CORS: answers preflights, and marks answers for the allowed origins.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::http::Method;
 
 use super::{shape, Route, RouteConfig, Toolbox};
+use crate::behaviour::check::BehaviourCheck;
 use crate::canonical::host::normalise;
 use crate::forward::signature::RouteSigning;
 use crate::forward::{header_name, normalised, ForwardConfig, Forwarding, Hygiene};
@@ -71,9 +72,11 @@ fn steps(
     let steps = [
         step(IpFilter::compile(&cfg.ip)),
         step(tools.abuse.clone().map(AbuseCheck)),
+        step(BehaviourCheck::addresses(tools.behaviour.as_ref())),
         step(SpikeArrest::per_ip(name, spike, client, &tools.spikes)),
         step(cors),
         auth,
+        step(BehaviourCheck::clients(tools.behaviour.as_ref(), client)),
         step(SpikeArrest::per_client(name, spike, client, &tools.spikes)),
         step(Scopes::compile(&cfg.scopes, realm)),
         step(quota),
@@ -228,6 +231,7 @@ mod tests {
             keys: keys.clone(),
             signer: None,
             abuse: None,
+            behaviour: None,
         }
     }
 
@@ -243,6 +247,7 @@ mod tests {
         let kind = |s: &Step| match s {
             Step::Ip(_) => "ip",
             Step::Abuse(_) => "abuse",
+            Step::Behaviour(_) => "behaviour",
             Step::SpikeArrest(_) => "spike_arrest",
             Step::Cors(_) => "cors",
             Step::Tessera(_) => "tessera",

@@ -78,6 +78,8 @@ pub struct Toolbox {
     pub signer: Option<Arc<crate::forward::signature::Signer>>,
     /// `[abuse]`, when on: the block check and the refusal counter, shared by every route.
     pub abuse: Option<Arc<crate::policy::abuse::AbuseGuard>>,
+    /// `[abuse]`'s behaviour rules, when one is on: the signals, the flush, the blocks learnt.
+    pub behaviour: Option<Arc<crate::behaviour::Behaviour>>,
 }
 
 #[derive(Debug, Default)]

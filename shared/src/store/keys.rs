@@ -108,6 +108,23 @@ impl KeySpace {
         (format!("{base}:n"), format!("{base}:block"))
     }
 
+    /// Abuse detection's behaviour keys of one subject (`c:CLIENT` or `s:ADDRESS`, the hash
+    /// tag, so the IP rule's keys of an address share the slot): its state (window totals and
+    /// baseline), its distinct-credential HyperLogLog, its marker (flag or block).
+    pub fn behaviour(&self, subject: &str) -> [String; 3] {
+        let base = format!("{}abuse:{{{subject}}}", self.prefix);
+        [
+            format!("{base}:state"),
+            format!("{base}:tokens"),
+            format!("{base}:mark"),
+        ]
+    }
+
+    /// The index of behaviour markers (subject → until, Unix ms), for the operator's listing.
+    pub fn behaviour_index(&self) -> String {
+        format!("{}abuse:markers", self.prefix)
+    }
+
     /// A GCRA limiter's state for one subject (`redis/scripts/gcra.lua`). Limiter and subject
     /// form the hash tag, so each limit check touches one slot.
     pub fn rate(&self, limiter: &str, subject: &str) -> String {

@@ -13,6 +13,8 @@
 //! * [`logins`] — [`LoginStore`]: pending logins, authorization codes, replay marks.
 //! * [`limits`] — [`LimitStore`]: quotas, rate limits (GCRA) and failure back-off, with the
 //!   steps the in-memory store runs (the Redis scripts mirror them).
+//! * [`behaviour`] — [`BehaviourStore`]: abuse detection's behaviour signals, merged per
+//!   flush interval, and the flags and blocks its rules set.
 //! * [`proofs`] — [`ProofStore`]: the DPoP proofs' replay cache (RFC 9449 §11.1).
 //! * [`upstream_logins`] — [`UpstreamLoginStore`]: logins indexed by upstream session
 //!   (`sid`) and subject, for upstream logout.
@@ -28,6 +30,7 @@
 //!   single-process store of `tessera dev`. Both are split into files by the same concerns.
 
 pub mod analytics;
+pub mod behaviour;
 pub mod catalog;
 pub mod devices;
 pub mod follow;
@@ -50,6 +53,7 @@ use async_trait::async_trait;
 use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
 pub use analytics::{AnalyticsStore, Memory, ANALYTICS_STREAMS_MAX};
+pub use behaviour::BehaviourStore;
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
@@ -71,6 +75,7 @@ pub trait Store:
     + ProofStore
     + UpstreamLoginStore
     + LimitStore
+    + BehaviourStore
     + AnalyticsStore
     + SessionStore
     + DeviceStore

@@ -21,8 +21,8 @@ use crate::world::{alice_tokens, code_client, spawn_world_with, World};
 /// Commands seen by `MONITOR`: sent by clients (round trips' worth of work, a script call
 /// counting once), and run inside scripts.
 #[derive(Default)]
-struct Seen {
-    sent: AtomicU64,
+pub struct Seen {
+    pub sent: AtomicU64,
     in_scripts: AtomicU64,
     /// The analytics writer's appends: one per batch (packed events), apart from the above.
     xadds: AtomicU64,
@@ -30,7 +30,7 @@ struct Seen {
 
 impl Seen {
     /// Watches the Redis at `url` until the test ends.
-    async fn watch(url: &str) -> Arc<Self> {
+    pub async fn watch(url: &str) -> Arc<Self> {
         let client = redis::Client::open(url).unwrap();
         let monitor = client.get_async_monitor().await.unwrap();
         let seen = Arc::new(Self::default());

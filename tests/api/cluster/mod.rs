@@ -4,7 +4,7 @@
 //! Redis (single node and cluster). The shared cluster (3 masters, 3 replicas) is started once
 //! per test binary (`redis_cluster.rs`); tests that kill or freeze nodes start their own.
 
-mod costs;
+pub mod costs;
 mod e2e;
 mod failover;
 mod pubsub;

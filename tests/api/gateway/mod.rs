@@ -2,6 +2,8 @@
 //! proxy in front of the sample echo backend, everything over HTTP on 127.0.0.1.
 
 mod abuse;
+mod abuse_bounds;
+mod abuse_rules;
 mod analytics;
 mod api_key_and_jwt;
 mod auth;

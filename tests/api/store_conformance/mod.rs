@@ -67,6 +67,7 @@ macro_rules! conformance {
 }
 
 mod analytics;
+mod behaviour;
 mod catalog;
 mod devices;
 mod limits;

@@ -5,6 +5,7 @@
 //!   [`refresh_token`] (§6), [`password`] (§4.3), [`token_exchange`] (RFC 8693) with
 //!   [`subject`], the subject tokens it accepts; [`device_code`] (RFC 8628 §3.4).
 //! * [`response`] — [`response::TokenResponse`], the §5.1 answer.
+//! * [`stuffing`] — credential stuffing on the password grant (`[abuse]`): flags and blocks.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -12,6 +13,7 @@ pub mod device_code;
 pub mod password;
 pub mod refresh_token;
 pub mod response;
+pub mod stuffing;
 pub mod subject;
 pub mod token_exchange;
 

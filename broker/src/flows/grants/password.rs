@@ -26,8 +26,12 @@ pub async fn grant(
     let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
     // Before the upstream is asked: credential stuffing stops here, not at Okta.
     state.limits.password(client.ip, username).await?;
+    state.stuffing.check(client.ip, username).await?;
     let up = upstream(state)?;
     let login = up.password(username, password).await;
+    if matches!(login, Err(UpstreamError::Rejected(_))) {
+        state.stuffing.failed(client.ip, username).await;
+    }
     let identity = login.and_then(|l| up.identity(l)).map_err(|e| match e {
         UpstreamError::Unavailable(cause) => {
             tracing::warn!(%cause, "upstream unavailable for the password grant");

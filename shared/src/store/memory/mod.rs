@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 mod analytics;
+mod behaviour;
 mod catalog;
 mod devices;
 mod limits;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 mod analytics;
+mod behaviour;
 mod call;
 mod catalog;
 mod conn;
@@ -64,6 +65,8 @@ pub struct RedisStore {
     gcra: call::Lua,
     backoff: call::Lua,
     abuse: call::Lua,
+    abuse_signals: call::Lua,
+    abuse_mark: call::Lua,
     device_step: call::Lua,
     device_poll: call::Lua,
     upstream_login_add: call::Lua,
@@ -101,6 +104,8 @@ impl RedisStore {
             gcra: script!("gcra"),
             backoff: script!("backoff"),
             abuse: script!("abuse"),
+            abuse_signals: script!("abuse_signals"),
+            abuse_mark: script!("abuse_mark"),
             device_step: script!("device_step"),
             device_poll: script!("device_poll"),
             upstream_login_add: script!("upstream_login_add"),

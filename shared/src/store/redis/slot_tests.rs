@@ -29,6 +29,12 @@ fn keys_of(script: &str, k: &KeySpace, id: &str) -> Option<Vec<String>> {
             let (n, block) = k.abuse(id);
             vec![n, block]
         }
+        // Behaviour subjects always start `c:` or `s:` (never an empty tag).
+        "abuse_signals" => k.behaviour(&format!("c:{id}")).to_vec(),
+        "abuse_mark" => {
+            let [state, tokens, mark] = k.behaviour(&format!("s:{id}"));
+            vec![mark, state, tokens]
+        }
         "device_step" | "device_poll" => vec![k.device(id)],
         "upstream_login_add" => vec![k.upstream_logins(&UpstreamKey::Session {
             issuer: id,
