@@ -15,6 +15,7 @@
 //! * [`logout_token`] — back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0).
 //! * [`claims`] — the configured claim mapping.
 //! * [`end_session`] — the upstream's `end_session_endpoint` (RP-initiated logout).
+//! * [`registry`] — [`Upstreams`]: several providers, by id, issuer or e-mail domain.
 
 pub mod claims;
 pub mod end_session;
@@ -22,6 +23,9 @@ pub mod http;
 pub mod id_token;
 pub mod jwt;
 pub mod logout_token;
+pub mod registry;
+
+pub use registry::Upstreams;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -108,6 +112,7 @@ pub struct Upstream {
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstream")
+            .field("id", &self.cfg.id)
             .field("issuer", &self.cfg.issuer)
             .field("client_id", &self.cfg.client_id)
             .finish()
@@ -150,6 +155,11 @@ impl Upstream {
 
     pub fn config(&self) -> &UpstreamConfig {
         &self.cfg
+    }
+
+    /// The provider's id (`[[upstreams]] id`; `default` for `[upstream]`).
+    pub fn id(&self) -> &str {
+        &self.cfg.id
     }
 
     pub fn redirect_uri(&self) -> &str {

@@ -26,7 +26,7 @@ pub async fn grant(
     let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
     // Before the upstream is asked: credential stuffing stops here, not at Okta.
     state.limits.password(client.ip, username).await?;
-    let up = upstream(state)?;
+    let up = upstream(state, &client.app)?;
     let login = up.password(username, password).await;
     let identity = login.and_then(|l| up.identity(l)).map_err(|e| match e {
         UpstreamError::Unavailable(cause) => {

@@ -96,7 +96,7 @@ pub async fn check(
             })
         }
         UpstreamToken::AccessToken => {
-            let up = super::upstream(state)?;
+            let up = super::upstream(state, &client.app)?;
             let claims = up.verify_jwt(raw, kind).await.map_err(|e| match e {
                 UpstreamError::Unavailable(cause) => {
                     tracing::warn!(%cause, "upstream unavailable for token exchange");

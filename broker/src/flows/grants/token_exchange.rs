@@ -73,7 +73,7 @@ pub async fn grant(
             "delegation (actor_token) is not supported",
         ));
     }
-    upstream(state)?;
+    upstream(state, &client.app)?;
     let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
     let checked = check(subject, kind, client, state).await?;
     // Every scope rule is checked before the subject token is marked used.
@@ -150,9 +150,10 @@ async fn exchange_upstream(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("the subject_token has no sub"))?
         .to_string();
+    let upstream = upstream(state, &client.app)?;
     let identity = Identity {
         sub,
-        claims: claims::map(upstream(state)?.config(), &claims_in),
+        claims: claims::map(upstream.config(), &claims_in),
         id_token: None,
         id_token_sealed: None,
         auth_time: claims_in
@@ -160,6 +161,7 @@ async fn exchange_upstream(
             .and_then(|v| v.as_i64())
             .unwrap_or_else(now),
         sid: None,
+        idp: Some(upstream.id().to_string()),
     };
     Ok(state
         .tokens
