@@ -109,7 +109,8 @@ impl BrokerConfig {
 
 /// One entry's `id` and `domains` (an `[upstream]` table may leave its id out).
 fn check_entry(u: &UpstreamConfig, at: &str, id_optional: bool) -> Result<(), ConfigError> {
-    if !(id_optional && u.id.is_empty()) && !is_upstream_id(&u.id) {
+    let absent_allowed = id_optional && u.id.is_empty();
+    if !absent_allowed && !is_upstream_id(&u.id) {
         return Err(ConfigError::invalid(
             &format!("{at}.id"),
             "must be 1-32 characters of a-z, 0-9, '_' and '-', starting with a letter or digit",

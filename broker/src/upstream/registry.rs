@@ -64,7 +64,7 @@ impl Upstreams {
         let domain = domain.to_ascii_lowercase();
         self.all
             .iter()
-            .find(|u| u.config().domains.iter().any(|d| *d == domain))
+            .find(|u| u.config().domains.contains(&domain))
     }
 
     /// The provider a signed JWT claims to come from: the one whose issuer is its (not yet
