@@ -86,6 +86,13 @@ pub async fn spawn_two_with(tweak: impl FnOnce(&mut Value)) -> Two {
     }
 }
 
+/// The broker's browser at `/authorize` with `request`: the broker's answer.
+pub async fn authorize_answer(t: &Two, request: &Authorize) -> reqwest::Response {
+    let http = &t.w.app.http;
+    let url = t.w.app.url("/authorize");
+    http.get(url).query(&request.query()).send().await.unwrap()
+}
+
 /// The browser `http` at `/authorize` with `query`: where the broker sent it (asserting a
 /// redirect).
 pub async fn authorize(t: &Two, http: &reqwest::Client, query: &[(&str, &str)]) -> String {

@@ -23,14 +23,7 @@ async fn with_one_provider_down_logins_through_the_other_work() {
     let q = Authorize::code_flow(&c)
         .set("state", "p")
         .set("idp_hint", "partners");
-    let res =
-        t.w.app
-            .http
-            .get(t.w.app.url("/authorize"))
-            .query(&q.query())
-            .send()
-            .await
-            .unwrap();
+    let res = authorize_answer(&t, &q).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let (to, params) = location(&res);
     assert_eq!(to, APP_REDIRECT);

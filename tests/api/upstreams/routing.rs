@@ -104,12 +104,7 @@ async fn an_unknown_or_disallowed_idp_hint_is_an_oauth_error_at_the_redirect_uri
         let q = Authorize::code_flow(&staff)
             .set("state", "st8")
             .set("idp_hint", hint);
-        let res = http
-            .get(t.w.app.url("/authorize"))
-            .query(&q.query())
-            .send()
-            .await
-            .unwrap();
+        let res = authorize_answer(&t, &q).await;
         assert_eq!(res.status(), StatusCode::FOUND);
         let (to, params) = location(&res);
         assert_eq!(to, APP_REDIRECT, "RFC 6749 §4.1.2.1: to the app");
@@ -124,12 +119,7 @@ async fn an_unknown_or_disallowed_idp_hint_is_an_oauth_error_at_the_redirect_uri
     let q = Authorize::code_flow(&staff)
         .set("redirect_uri", "http://127.0.0.1:9/elsewhere")
         .set("idp_hint", "nobody");
-    let res = http
-        .get(t.w.app.url("/authorize"))
-        .query(&q.query())
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_answer(&t, &q).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get("location").is_none());
     assert_eq!(t.w.app.stored_records().await, before, "nothing stored");
