@@ -94,7 +94,6 @@ async fn idp_hint_beats_login_hint_which_beats_the_default() {
 async fn an_unknown_or_disallowed_idp_hint_is_an_oauth_error_at_the_redirect_uri() {
     let t = spawn_two().await;
     let staff = code_client(&t.w, json!({"upstreams": ["employees"]})).await;
-    let http = &t.w.app.http;
     let before = t.w.app.stored_records().await;
     for (hint, why) in [
         ("nobody", "no configured identity provider"),
