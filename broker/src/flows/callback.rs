@@ -13,7 +13,8 @@
 //! With several upstream providers, the login completes only at the provider it was started
 //! with (RFC 9700 §4.4, mix-up): the code is exchanged there and the `id_token` validated
 //! against that provider's issuer and keys, and an `iss` in the response (RFC 9207 §2.4) that
-//! names another provider is refused before any code is sent anywhere.
+//! names another provider is refused before any code is sent anywhere — as is a response
+//! without `iss` from a provider whose discovery says it sends one (RFC 9207 §2.4, §3).
 
 use std::net::IpAddr;
 
@@ -169,13 +170,20 @@ async fn upstream_identity(
         tracing::warn!("a login's upstream provider is no longer configured");
         return Err(unavailable());
     };
-    if let Some(iss) = params.get("iss") {
-        if iss.trim_end_matches('/') != upstream.config().issuer.trim_end_matches('/') {
+    let from_elsewhere = "the response did not come from the identity provider asked";
+    let ours = upstream.config().issuer.trim_end_matches('/');
+    match params.get("iss") {
+        Some(iss) if iss.trim_end_matches('/') != ours => {
             tracing::warn!("callback iss is not the login's upstream issuer (mix-up); refused");
-            return Err(denied(
-                "the response did not come from the identity provider asked",
-            ));
+            return Err(denied(from_elsewhere));
         }
+        Some(_) => {}
+        // §2.4: a provider that advertises `iss` in its responses must send it.
+        None if upstream.sends_iss().await => {
+            tracing::warn!("callback without the iss its upstream advertises; refused");
+            return Err(denied(from_elsewhere));
+        }
+        None => {}
     }
     if let Some(err) = params.get("error") {
         tracing::info!(upstream_error = %err.escape_default(), "upstream login not completed");

@@ -1,7 +1,8 @@
 //! The mix-up defence (RFC 9700 §4.4): a login completes only at the provider it was started
 //! with. A code from the other provider delivered to it is sent to the bound provider (which
 //! refuses it), never to the one that issued it; an RFC 9207 `iss` naming another provider is
-//! refused before any code is exchanged anywhere; the app gets `access_denied`, no code.
+//! refused before any code is exchanged anywhere, and so is an answer without the `iss` its
+//! provider advertises; the app gets `access_denied`, no code.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -131,4 +132,46 @@ async fn an_iss_naming_another_provider_is_refused_before_any_exchange() {
     let res = redeem(&t.w, &c, &code_of(&res)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(families_of(&t, "employees").await, 1);
+}
+
+#[tokio::test]
+async fn a_provider_that_advertises_iss_must_send_it() {
+    let t = spawn_two().await;
+    // RFC 9207 §3: partners' discovery says its answers carry `iss`, and they do.
+    t.partners.behaviour().set_send_iss(true);
+    let c = code_client(&t.w, json!({"upstreams": ["partners"]})).await;
+    let http = &t.w.app.http;
+    let request = Authorize::code_flow(&c).set("scope", "read");
+    let b = t.partners_base.as_str();
+    let to = until_callback_at(&t, http, &request.query(), b, "pat", "pat").await;
+    let iss = |url: &url::Url| {
+        url.query_pairs()
+            .find(|(k, _)| k == "iss")
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(iss(&url::Url::parse(&to).unwrap()).as_deref(), Some(b));
+    let res = http.get(to).send().await.unwrap();
+    assert_eq!(
+        redeem(&t.w, &c, &code_of(&res)).await.status(),
+        StatusCode::OK
+    );
+
+    // The same kind of answer with its `iss` taken out: refused before any exchange.
+    let to = until_callback_at(&t, http, &request.query(), b, "pat", "pat").await;
+    let mut stripped = url::Url::parse(&to).unwrap();
+    let kept: Vec<(String, String)> = stripped
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    stripped.query_pairs_mut().clear().extend_pairs(&kept);
+    assert_eq!(iss(&stripped), None);
+    let before = t.partners.token_requests();
+    let res = http.get(stripped.as_str()).send().await.unwrap();
+    assert_denied(&res);
+    assert_eq!(
+        t.partners.token_requests(),
+        before,
+        "the code was not exchanged"
+    );
 }
