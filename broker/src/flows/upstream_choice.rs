@@ -11,8 +11,10 @@
 //! 3. The app's own default — the first of its `upstreams` (that is configured).
 //! 4. The broker's default provider.
 //!
-//! Logins that carry no hint — the password grant, token exchange, device logins — take steps
-//! 3 and 4 ([`app_default`]), so an app limited to some providers never reaches another.
+//! Logins that carry no hint — the password grant, device logins — take steps 3 and 4
+//! ([`app_default`]), so an app limited to some providers never reaches another. Token exchange
+//! of an upstream access token goes to the provider the token's `iss` names, among the app's
+//! ([`by_token`]), else to the app's default (where a foreign `iss` fails validation).
 //!
 //! The choice is bound to the pending login ([`tessera_shared::model::PendingLogin::upstream`]),
 //! so `/callback` trusts nothing the browser says about which provider answered.
@@ -62,6 +64,13 @@ pub fn choose(
             "none of this client's identity providers is configured",
         )
     })
+}
+
+/// The provider whose issuer the (not yet verified) `iss` of the upstream JWT `raw` names, when
+/// `app` may use it (RFC 8693 token exchange of an upstream access token); the token is then
+/// verified against that provider alone.
+pub fn by_token(upstreams: &Upstreams, app: &App, raw: &str) -> Option<Arc<Upstream>> {
+    upstreams.for_jwt(raw).filter(|u| allowed(app, u)).cloned()
 }
 
 /// The provider of a login of `app` that names none (steps 3 and 4; the password grant, token

@@ -180,3 +180,41 @@ async fn the_password_grant_of_a_partners_app_goes_to_partners_only() {
         "the employees' provider is never asked"
     );
 }
+
+#[tokio::test]
+async fn token_exchange_checks_an_upstream_access_token_at_the_provider_that_issued_it() {
+    const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    const AT_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+    let t = spawn_two().await;
+    let app = |ups: serde_json::Value| json!({"grant_types": [EXCHANGE], "token_exchange_clients": ["spa"], "upstreams": ups});
+    let both = code_client(&t.w, app(json!([]))).await;
+    let staff = code_client(&t.w, app(json!(["employees"]))).await;
+    let from_partners = t
+        .partners
+        .issue_access_token("spa", "pat@partner.example", &["read"], Default::default())
+        .unwrap();
+    let exchange = |c: Client, token: String| {
+        let w = &t.w;
+        async move {
+            let form = [
+                ("grant_type", EXCHANGE),
+                ("subject_token", token.as_str()),
+                ("subject_token_type", AT_TYPE),
+            ];
+            w.app.token(&c, &form).await
+        }
+    };
+    // An app of employees only: the partners' token is checked at employees, and refused.
+    let res = exchange(staff, from_partners.clone()).await;
+    assert_oauth_error(res, 400, "invalid_request").await;
+    // An app of every provider: checked at partners, mapped by partners' claim map.
+    let res = exchange(both.clone(), from_partners).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let intro =
+        t.w.app
+            .introspect(&both, &access(&json_of(res).await))
+            .await;
+    assert_eq!(intro["idp"], json!("partners"));
+    assert_eq!(intro["sub"], json!("pat@partner.example"));
+    assert_eq!(intro["ext"]["attributes"]["company"], json!("Acme Parts"));
+}

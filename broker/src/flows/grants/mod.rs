@@ -52,6 +52,21 @@ pub fn upstream(state: &AppState, app: &App) -> Result<Arc<Upstream>, OAuthError
         })
 }
 
+/// The provider an upstream JWT `raw` presented by `app` is verified against: the one its
+/// `iss` names when the app may use it ([`crate::flows::upstream_choice::by_token`]), else the
+/// app's default ([`upstream`]).
+pub fn upstream_of_token(
+    state: &AppState,
+    app: &App,
+    raw: &str,
+) -> Result<Arc<Upstream>, OAuthError> {
+    let named = state.upstreams.as_ref();
+    match named.and_then(|u| crate::flows::upstream_choice::by_token(u, app, raw)) {
+        Some(up) => Ok(up),
+        None => upstream(state, app),
+    }
+}
+
 /// Starts the login `family` of `identity` for `client` through `grant`, with a refresh token
 /// when the app may refresh; its first tokens, counted as issued.
 pub async fn start_login(
