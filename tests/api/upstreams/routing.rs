@@ -218,3 +218,45 @@ async fn token_exchange_checks_an_upstream_access_token_at_the_provider_that_iss
     assert_eq!(intro["sub"], json!("pat@partner.example"));
     assert_eq!(intro["ext"]["attributes"]["company"], json!("Acme Parts"));
 }
+
+/// A fresh browser's portal sign-in: the provider's login form URL it is sent to.
+async fn portal_signin(t: &Two) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let res = http
+        .get(t.w.app.url("/portal/signin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    (http, to)
+}
+
+#[tokio::test]
+async fn the_portal_signs_in_through_portal_upstream_else_the_default() {
+    let t = spawn_two().await;
+    assert!(portal_signin(&t).await.1.starts_with(&t.w.idp_base));
+
+    let t = spawn_two_with(|cfg| cfg["portal"] = json!({"upstream": "partners"})).await;
+    let (http, form_url) = portal_signin(&t).await;
+    assert!(form_url.starts_with(&t.partners_base), "{form_url}");
+    let back = submit_login_form(
+        &http,
+        &form_url,
+        &[("username", "pat"), ("password", "pat")],
+    )
+    .await;
+    let callback = back.headers()["location"].to_str().unwrap();
+    let done = http.get(callback).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "signed in");
+    // The partner became a developer, by the e-mail partners vouched for.
+    let developers = json_of(t.w.app.admin_get("/admin/developers").await).await;
+    assert!(
+        developers.to_string().contains("pat@partner.example"),
+        "{developers}"
+    );
+}
