@@ -4,6 +4,7 @@
 //! whose `sub` is the same as the employee's, of `partner.example`) — and the broker delegates
 //! to both.
 
+mod device;
 mod logout;
 mod mixup;
 mod outage;
