@@ -42,6 +42,17 @@ async fn a_code_from_the_other_provider_never_completes_a_login() {
     let to_a = authorize(&t, http, &request.clone().set("state", "a").query()).await;
     assert!(to_a.starts_with(&t.w.idp_base));
     let state_a = upstream_state(&to_a);
+    // Redis: the pending login under that state names its provider.
+    let key = format!("{}login:{{{state_a}}}", t.w.app.prefix);
+    let stored = t.w.app.stored_records().await;
+    let pending = stored
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.as_str());
+    assert!(
+        pending.is_some_and(|v| v.contains("\"upstream\":\"employees\"")),
+        "{stored:?}"
+    );
     // ...and, in the same browser, a login at partners answers with a code.
     let b = request.set("state", "b").set("idp_hint", "partners");
     let to_b = until_callback_at(
