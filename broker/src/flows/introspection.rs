@@ -22,6 +22,7 @@ use super::client_auth::authenticate;
 use crate::http::credentials::Presented;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
+use crate::tokens::upstream_logins::IDP_ATTRIBUTE;
 
 /// The introspection response for the `token` of `form`, asked by the client that presented
 /// `credentials` from `ip`.
@@ -74,9 +75,9 @@ fn describe(active: Active, issuer: &str) -> Value {
         obj.insert("sub".into(), json!(sub));
     }
     // A user token names the upstream provider that authenticated its user (the attribute
-    // only the broker sets on user tokens, `crate::tokens::IDP_ATTRIBUTE`).
+    // only the broker sets on user tokens).
     if rec.family.is_some() {
-        if let Some(idp) = rec.attributes.get(crate::tokens::IDP_ATTRIBUTE) {
+        if let Some(idp) = rec.attributes.get(IDP_ATTRIBUTE) {
             obj.insert("idp".into(), idp.clone());
         }
     }

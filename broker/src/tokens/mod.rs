@@ -40,7 +40,6 @@ pub mod refresh;
 pub mod upstream_logins;
 
 pub use refresh::RefreshError;
-pub use upstream_logins::IDP_ATTRIBUTE;
 
 use std::collections::BTreeMap;
 
@@ -132,8 +131,7 @@ impl Tokens {
         }
     }
 
-    /// Indexing logins under the sessions and subjects of their upstream provider's issuer;
-    /// `issuers` are (id, issuer), the default provider first.
+    /// Indexing logins under their provider's issuer; `issuers`: (id, issuer), default first.
     pub fn with_upstream_issuers(mut self, issuers: Vec<(String, String)>) -> Self {
         self.upstream_issuers = issuers;
         self
