@@ -130,6 +130,16 @@ pub async fn until_callback_at(
     res.headers()["location"].to_str().unwrap().to_string()
 }
 
+/// The browser `http` signs in as pat at the partners' login form `form_url` and goes back
+/// where the provider sends it: the broker's answer there.
+pub async fn pat_signs_in(t: &Two, http: &reqwest::Client, form_url: &str) -> reqwest::Response {
+    assert!(form_url.starts_with(&t.partners_base), "{form_url}");
+    let answer = [("username", "pat"), ("password", "pat")];
+    let back = submit_login_form(http, form_url, &answer).await;
+    let callback = back.headers()["location"].to_str().unwrap();
+    http.get(callback).send().await.unwrap()
+}
+
 /// A whole login through the provider at `idp_base` in the broker's browser: the broker's
 /// final answer (a redirect back to the app).
 pub async fn login_at(

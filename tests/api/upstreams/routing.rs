@@ -243,15 +243,7 @@ async fn the_portal_signs_in_through_portal_upstream_else_the_default() {
 
     let t = spawn_two_with(|cfg| cfg["portal"] = json!({"upstream": "partners"})).await;
     let (http, form_url) = portal_signin(&t).await;
-    assert!(form_url.starts_with(&t.partners_base), "{form_url}");
-    let back = submit_login_form(
-        &http,
-        &form_url,
-        &[("username", "pat"), ("password", "pat")],
-    )
-    .await;
-    let callback = back.headers()["location"].to_str().unwrap();
-    let done = http.get(callback).send().await.unwrap();
+    let done = pat_signs_in(&t, &http, &form_url).await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER, "signed in");
     // The partner became a developer, by the e-mail partners vouched for.
     let developers = json_of(t.w.app.admin_get("/admin/developers").await).await;
