@@ -319,3 +319,92 @@ fn a_cluster_is_named_in_the_file_or_the_environment() {
         Ok(())
     });
 }
+
+/// One `[[upstreams]]` entry for the tests below.
+fn provider(id: &str, issuer: &str, extra: &str) -> String {
+    format!(
+        "[[upstreams]]\nid = \"{id}\"\nissuer = \"{issuer}\"\nclient_id = \"tessera\"\n\
+         client_secret = \"0123456789abcdef0123456789abcdef\"\n{extra}\n"
+    )
+}
+
+#[test]
+fn several_upstreams_load_with_their_default_first() {
+    Jail::expect_with(|jail| {
+        let toml = format!(
+            "{MINIMAL}[id_token]\ngenerate_key = true\n{}{}[portal]\nupstream = \"partners\"\n",
+            provider(
+                "employees",
+                "https://a.example.com",
+                "domains = [\"example.com\"]"
+            ),
+            provider("partners", "https://b.example.com", "default = true"),
+        );
+        let c = load(jail, &toml).unwrap();
+        let ids: Vec<String> = c.identity_providers().into_iter().map(|u| u.id).collect();
+        assert_eq!(ids, ["partners", "employees"]);
+        // `[upstream]` alone is the provider `default`.
+        let single = MINIMAL.to_string()
+            + "[id_token]\ngenerate_key = true\n[upstream]\nissuer = \"https://a.example.com\"\n\
+               client_id = \"t\"\nclient_secret = \"0123456789abcdef0123456789abcdef\"\n";
+        let c = load(jail, &single).unwrap();
+        assert_eq!(c.identity_providers()[0].id, "default");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_upstream_lists_are_refused_at_start_naming_the_key() {
+    let a = provider("employees", "https://a.example.com", "");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            a.clone() + &a.replace("a.example", "c.example"),
+            "upstreams[1].id",
+        ),
+        (
+            a.clone() + &a.replace("employees", "partners"),
+            "upstreams[1].issuer",
+        ),
+        (
+            provider("Bad Id", "https://a.example.com", ""),
+            "upstreams[0].id",
+        ),
+        (provider("", "https://a.example.com", ""), "upstreams[0].id"),
+        (
+            provider("e", "https://a.example.com", "domains = [\"Example.com\"]"),
+            "upstreams[0].domains[0]",
+        ),
+        (
+            provider("e", "https://a.example.com", "domains = [\"x.example\"]")
+                + &provider("p", "https://b.example.com", "domains = [\"x.example\"]"),
+            "upstreams[1].domains",
+        ),
+        (
+            provider("e", "https://a.example.com", "default = true")
+                + &provider("p", "https://b.example.com", "default = true"),
+            "upstreams",
+        ),
+        (
+            a.clone()
+                + "[upstream]\nissuer = \"https://z.example.com\"\nclient_id = \"t\"\n\
+                   client_secret = \"0123456789abcdef0123456789abcdef\"\n",
+            "not both",
+        ),
+        (
+            a.clone() + "[portal]\nupstream = \"partners\"\n",
+            "portal.upstream",
+        ),
+        (
+            provider("e", "http://a.example.com", ""),
+            "upstreams[0].issuer",
+        ),
+    ];
+    for (extra, key) in cases {
+        Jail::expect_with(|jail| {
+            let toml = format!("{MINIMAL}[id_token]\ngenerate_key = true\n{extra}");
+            let err = load(jail, &toml).expect_err(&extra);
+            assert!(err.contains(key), "{extra}: {err}");
+            Ok(())
+        });
+    }
+}

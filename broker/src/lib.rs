@@ -21,8 +21,9 @@
 //!   pending logins and codes, client authentication, one file per grant, introspection,
 //!   revocation, registration, and the client rules the admin API and registration share.
 //! * [`tokens`] — issuing: access tokens, logins (families) with refresh rotation, revocation.
-//! * [`upstream`] — the upstream OpenID Connect provider (Okta): discovery, code and password
-//!   exchanges, `id_token` and JWT validation, claim mapping.
+//! * [`upstream`] — the upstream OpenID Connect providers (Okta, and others with
+//!   `[[upstreams]]`): discovery, code and password exchanges, `id_token` and JWT validation,
+//!   claim mapping.
 //! * [`idtoken`] — the id_tokens the broker signs for apps, and its signing keys (JWKS).
 //! * [`ratelimit`] — rate limits, failure back-off and budgets, shared by every instance.
 //! * [`usage`] — the proxy's call events summed up for the usage API; [`abuse`] — abuse

@@ -85,7 +85,7 @@ impl Application {
         let status_port = status_listener.local_addr()?.port();
         let workers = config.server.workers;
         // The portal needs somewhere for people to sign in.
-        let portal = config.portal.enabled && config.upstream.is_some();
+        let portal = config.portal.enabled && config.has_user_login();
         let state = web::Data::new(AppState::new(config, store)?);
         let data = state.clone();
         let mut server = HttpServer::new(move || {

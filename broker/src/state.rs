@@ -12,7 +12,7 @@ use crate::idtoken::IdTokens;
 use crate::metrics::Metrics;
 use crate::ratelimit::Limiters;
 use crate::tokens::{Lifetimes, Tokens};
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, Upstreams};
 use crate::usage::Events;
 
 /// Why the broker could not start.
@@ -48,8 +48,10 @@ pub struct AppState {
     pub limits: Limiters,
     /// Endpoint URLs, built once from the issuer.
     pub urls: Urls,
-    /// The upstream identity provider, when user login is configured.
+    /// The default upstream identity provider, when user login is configured.
     pub upstream: Option<Arc<Upstream>>,
+    /// Every upstream provider (`[[upstreams]]`, or `[upstream]` alone), default first.
+    pub upstreams: Option<Upstreams>,
     /// The broker's id_token signer (with user login: validation requires a key then).
     pub id_tokens: Option<IdTokens>,
 }
@@ -103,9 +105,16 @@ impl AppState {
             refresh_secs: t.refresh_token_ttl_secs,
             refresh_idle_secs: t.refresh_idle_secs,
         };
+        let upstreams = Upstreams::new(config.identity_providers(), config.server.issuer())?;
+        let upstream = upstreams.as_ref().map(|u| u.default_one().clone());
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
             .with_refresh_grace(t.refresh_grace_secs)
-            .with_upstream_issuer(config.upstream.as_ref().map(|u| u.issuer.clone()));
+            .with_upstream_issuers(
+                upstreams
+                    .as_ref()
+                    .map(Upstreams::issuers)
+                    .unwrap_or_default(),
+            );
         let issuer = config.server.issuer().to_string();
         let urls = Urls {
             token: format!("{issuer}/token"),
@@ -118,14 +127,11 @@ impl AppState {
             device: format!("{issuer}/device"),
             issuer,
         };
-        let upstream = match &config.upstream {
-            Some(u) => Some(Arc::new(Upstream::new(u.clone(), config.server.issuer())?)),
-            None => None,
-        };
         let id_tokens = IdTokens::from_config(&config.id_token, &urls.issuer)
             .map_err(|e| StartError::IdToken(e.to_string()))?;
         Ok(AppState {
             upstream,
+            upstreams,
             id_tokens,
             metrics,
             limits,

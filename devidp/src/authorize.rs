@@ -208,5 +208,8 @@ pub(super) async fn submit(
     if let Some(s) = &auth.state {
         params.push(("state", s));
     }
+    if inner.behaviour.send_iss() {
+        params.push(("iss", &inner.cfg.issuer));
+    }
     page::redirect(&auth.redirect_uri, &params)
 }

@@ -24,6 +24,7 @@ pub struct Behaviour {
     hs256: AtomicBool,
     delay_ms: AtomicU64,
     down: AtomicBool,
+    send_iss: AtomicBool,
 }
 
 macro_rules! switches {
@@ -65,6 +66,9 @@ switches! {
     /// Every request is answered `503 Service Unavailable` with a plain-text body, as a dead
     /// load balancer would (not an OAuth error, so clients see an outage, not a refusal).
     down / set_down;
+    /// Authorization responses carry `iss` (RFC 9207 §2), and discovery says so
+    /// (`authorization_response_iss_parameter_supported`, §3).
+    send_iss / set_send_iss;
 }
 
 impl Behaviour {
@@ -90,6 +94,7 @@ impl Behaviour {
             &self.unknown_kid,
             &self.hs256,
             &self.down,
+            &self.send_iss,
         ] {
             flag.store(false, Ordering::SeqCst);
         }

@@ -59,6 +59,7 @@ pub(super) async fn configuration(idp: web::Data<DevIdp>) -> HttpResponse {
             "end_session_endpoint": format!("{issuer}/v1/logout"),
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
+            "authorization_response_iss_parameter_supported": inner.behaviour.send_iss(),
         }))
 }
 

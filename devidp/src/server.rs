@@ -59,6 +59,12 @@ impl DevIdpServer {
         &self.idp
     }
 
+    /// A handle that stops the server for good (its port then refuses connections): a test's
+    /// "this provider is down".
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -159,6 +159,10 @@ pub struct App {
     /// is bound to its key (RFC 9449 §5.2 `dpop_bound_access_tokens`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_required: bool,
+    /// Ids of the upstream identity providers this app's users may log in through, the first
+    /// the app's own default. Empty: every configured provider (the broker's default first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<String>,
     /// The RFC 7591 `client_name`: a label, not unique (the app's `name` is the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
@@ -320,6 +324,10 @@ pub struct Identity {
     /// ends upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The id of the upstream provider that authenticated the user (`idp` in introspection
+    /// and the tokens' attributes); absent in records written before providers had ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// One login's grant: what every access and refresh token of the family stands for.
@@ -382,6 +390,10 @@ pub struct PendingLogin {
     /// the login then ends at the broker's confirmation page, not at an app's redirect URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Sensitive>,
+    /// The upstream provider this login was sent to (its id): `/callback` completes it there
+    /// and nowhere else (RFC 9700 §4.4, mix-up). Absent: the default provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 #[cfg(test)]

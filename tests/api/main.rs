@@ -56,6 +56,7 @@ mod token;
 mod token_exchange;
 mod upstream_faults;
 mod upstream_size;
+mod upstreams;
 mod usage;
 mod user_tokens;
 mod world;

@@ -20,11 +20,20 @@ pub struct World {
     pub idp_base: String,
 }
 
-/// Starts the dev IdP and a broker that delegates to it; `tweak` edits the broker config.
-pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
+/// A port for the broker, bound now so that its issuer URL is known before it starts.
+pub fn broker_listener() -> (std::net::TcpListener, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local addr").port();
-    let broker_issuer = format!("http://127.0.0.1:{port}");
+    (listener, format!("http://127.0.0.1:{port}"))
+}
+
+/// Starts a dev IdP on its own port that knows the broker at `broker_issuer` as its client
+/// (callbacks, back-channel logout, post-logout redirect); `edit` changes its configuration
+/// (its users, say). Returns the provider, its base URL (its issuer) and what stops it.
+pub fn start_idp(
+    broker_issuer: &str,
+    edit: impl FnOnce(&mut DevIdpConfig),
+) -> (DevIdp, String, actix_web::dev::ServerHandle) {
     let callback = format!("{broker_issuer}/callback");
     let server = DevIdpServer::build("127.0.0.1:0".parse().unwrap(), |p| {
         let mut cfg = DevIdpConfig::demo(
@@ -37,13 +46,20 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
         cfg.clients[0].backchannel_logout_uri = Some(format!("{broker_issuer}/backchannel_logout"));
         cfg.clients[0].post_logout_redirect_uris =
             vec![format!("{broker_issuer}/end_session/callback")];
+        edit(&mut cfg);
         cfg
     })
     .expect("dev idp starts");
     let idp = server.idp().clone();
     let idp_base = format!("http://127.0.0.1:{}", server.port());
+    let handle = server.handle();
     tokio::spawn(server.run_until_stopped());
-    let upstream = json!({
+    (idp, idp_base, handle)
+}
+
+/// The broker's upstream entry for the dev IdP at `idp_base`.
+pub fn upstream_entry(idp_base: &str) -> Value {
+    json!({
         "issuer": idp_base,
         "client_id": UPSTREAM_CLIENT,
         "client_secret": UPSTREAM_SECRET,
@@ -51,7 +67,14 @@ pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
         "claims": {"email": "email", "groups": "groups", "DealershipLocation": "dealership"},
         "timeout_ms": 1500,
         "jwks_min_refetch_secs": 30,
-    });
+    })
+}
+
+/// Starts the dev IdP and a broker that delegates to it; `tweak` edits the broker config.
+pub async fn spawn_world_with(tweak: impl FnOnce(&mut Value)) -> World {
+    let (listener, broker_issuer) = broker_listener();
+    let (idp, idp_base, _) = start_idp(&broker_issuer, |_| {});
+    let upstream = upstream_entry(&idp_base);
     let app = spawn_app_on(listener, &shared_redis_url(), |cfg| {
         cfg["server"]["issuer"] = json!(broker_issuer);
         cfg["upstream"] = upstream;

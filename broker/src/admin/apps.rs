@@ -15,7 +15,8 @@ use tessera_shared::rate::RatePlan;
 use super::error::AdminError;
 use super::validate::{
     allowed_origins, app_name, application_type, attributes, auth_method, broken, exchange_clients,
-    grant_types, invalid, post_logout_redirect_uris, redirect_uris, refresh_idle, scopes,
+    grant_types, invalid, known_upstreams, post_logout_redirect_uris, redirect_uris, refresh_idle,
+    scopes,
 };
 use super::views::AppView;
 use super::{json_body, path_id, Admin};
@@ -63,6 +64,10 @@ pub struct CreateApp {
     /// Every token request must carry a DPoP proof (RFC 9449; default false).
     #[serde(default)]
     dpop_required: bool,
+    /// Ids of the upstream providers its users may log in through, its default first
+    /// (default: every configured provider).
+    #[serde(default)]
+    upstreams: Vec<String>,
 }
 
 impl CreateApp {
@@ -91,6 +96,7 @@ impl CreateApp {
             pkce_required: None,
             token_exchange_clients: Vec::new(),
             dpop_required: false,
+            upstreams: Vec::new(),
         }
     }
 
@@ -125,6 +131,7 @@ impl CreateApp {
             allowed_origins: allowed_origins(self.allowed_origins)?,
             refresh_idle_secs: refresh_idle(self.refresh_idle_secs)?,
             dpop_required: self.dpop_required,
+            upstreams: self.upstreams,
             ..Default::default()
         };
         client_rules::check(&Client::of_new(&new)).map_err(broken)?;
@@ -159,6 +166,8 @@ pub struct UpdateApp {
     refresh_idle_secs: Option<Option<u64>>,
     /// Every token request must carry a DPoP proof (RFC 9449).
     dpop_required: Option<bool>,
+    /// Ids of the upstream providers its users may log in through (`[]`: every one).
+    upstreams: Option<Vec<String>>,
 }
 
 impl UpdateApp {
@@ -188,6 +197,7 @@ impl UpdateApp {
                 .map(exchange_clients)
                 .transpose()?,
             dpop_required: self.dpop_required,
+            upstreams: self.upstreams,
             client_name: None,
             application_type: (self.application_type.as_deref())
                 .map(|t| application_type(Some(t)))
@@ -210,7 +220,9 @@ pub async fn create(
 ) -> Result<HttpResponse, AdminError> {
     let dev = path_id(&path, "developer")?;
     let b: CreateApp = json_body(&req, body, state.config.server.max_body_bytes).await?;
-    let (app, issued) = state.catalog.create_app(dev, b.into_new_app()?).await?;
+    let new = b.into_new_app()?;
+    known_upstreams(&state, &new.upstreams)?;
+    let (app, issued) = state.catalog.create_app(dev, new).await?;
     let secret = issued
         .secret
         .as_ref()
@@ -264,6 +276,9 @@ pub async fn update(
     }
     let public = state.catalog.app(dev, app_id).await?.public;
     let patch = b.into_patch(public)?;
+    if let Some(ids) = &patch.upstreams {
+        known_upstreams(&state, ids)?;
+    }
     // The rules hold for the app as it will be stored, whatever the patch leaves as it was.
     let rules = |a: &App| client_rules::check(&Client::of(a)).map_err(Into::into);
     let app = state.catalog.update_app(dev, app_id, patch, rules).await?;

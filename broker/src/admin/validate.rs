@@ -157,6 +157,25 @@ pub fn exchange_clients(v: Vec<String>) -> Result<Vec<String>, AdminError> {
     Ok(v)
 }
 
+/// An app's `upstreams`: ids of configured upstream providers, each once (the broker's
+/// configuration is the list of what exists; an app cannot name a provider to come).
+pub fn known_upstreams(state: &crate::state::AppState, ids: &[String]) -> Result<(), AdminError> {
+    for (i, id) in ids.iter().enumerate() {
+        let configured = state
+            .upstreams
+            .as_ref()
+            .is_some_and(|u| u.get(id).is_some());
+        if !configured {
+            let why = "is not the id of a configured upstream provider";
+            return Err(invalid(format!("upstreams[{i}]"), why));
+        }
+        if ids[..i].contains(id) {
+            return Err(invalid(format!("upstreams[{i}]"), "is repeated"));
+        }
+    }
+    Ok(())
+}
+
 /// For optional members where `null` means something: absent → `None`, `null` →
 /// `Some(None)`, a value → `Some(Some(v))` (with `#[serde(default)]`).
 pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(

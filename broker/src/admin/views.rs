@@ -50,6 +50,8 @@ pub struct AppView<'a> {
     pub token_exchange_clients: &'a [String],
     /// Every token request must carry a DPoP proof (RFC 9449).
     pub dpop_required: bool,
+    /// Upstream providers its users may log in through, its default first (empty: every one).
+    pub upstreams: &'a [String],
     /// The RFC 7591 `client_name` of a dynamically registered app.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<&'a str>,
@@ -101,6 +103,7 @@ impl<'a> AppView<'a> {
             pkce_required: app.pkce_required,
             token_exchange_clients: &app.token_exchange_clients,
             dpop_required: app.dpop_required,
+            upstreams: &app.upstreams,
             client_name: app.client_name.as_deref(),
             application_type: app.application_type.as_str(),
             allowed_origins: &app.allowed_origins,

@@ -7,9 +7,10 @@
 //! * this file — [`BrokerConfig`], and the small sections `[admin]`, `[tokens]`,
 //!   `[registration]`.
 //! * `server` — `[server]`; `upstream` — `[upstream]`, the identity provider people log in
-//!   with; `limits` — `[limits]`; `grants` — `[id_token]` and `[token_exchange]`; `portal` —
-//!   `[portal]`, the developer portal and operator console; `abuse` — `[abuse]`, credential
-//!   stuffing on the password grant.
+//!   with; `upstreams` — `[[upstreams]]`, several of them, and the rules of the list; `limits` —
+//!   `[limits]`; `grants` — `[id_token]` and `[token_exchange]`; `portal` — `[portal]`, the
+//!   developer portal and operator console; `abuse` — `[abuse]`, credential stuffing on the
+//!   password grant.
 
 mod abuse;
 mod grants;
@@ -17,6 +18,7 @@ mod limits;
 mod portal;
 mod server;
 mod upstream;
+mod upstreams;
 
 use std::path::Path;
 
@@ -33,6 +35,7 @@ pub use portal::PortalConfig;
 pub use server::ServerConfig;
 pub use tessera_shared::oauth::dpop::DpopConfig;
 pub use upstream::UpstreamConfig;
+pub use upstreams::{is_upstream_id, DEFAULT_ID};
 
 /// Settings of the broker (`tessera broker`, `tessera dev`).
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +59,9 @@ pub struct BrokerConfig {
     /// login (`/authorize`, `password` and token exchange are off).
     #[serde(default)]
     pub upstream: Option<UpstreamConfig>,
+    /// Several upstream providers, each with an `id` (instead of `[upstream]`).
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamConfig>,
     /// The id_tokens the broker signs for apps, and their keys.
     #[serde(default)]
     pub id_token: IdTokenConfig,
@@ -83,6 +89,7 @@ impl BrokerConfig {
         "log",
         "limits",
         "upstream",
+        "upstreams",
         "id_token",
         "token_exchange",
         "portal",
@@ -130,12 +137,15 @@ impl BrokerConfig {
         }
         self.tokens.validate()?;
         self.limits.validate()?;
-        if let Some(u) = &self.upstream {
-            u.validate()?;
-        }
-        self.id_token.validate(self.upstream.is_some())?;
+        self.validate_upstreams()?;
+        self.id_token.validate(self.has_user_login())?;
         self.token_exchange.validate()?;
-        self.portal.validate()?;
+        let ids: Vec<String> = self
+            .identity_providers()
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        self.portal.validate(&ids)?;
         self.dpop.validate()?;
         self.abuse.validate()?;
         self.log.validate()

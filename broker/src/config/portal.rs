@@ -19,6 +19,8 @@ pub struct PortalConfig {
     pub scopes: Vec<String>,
     /// How long a session lasts from sign-in, in seconds.
     pub session_ttl_secs: u64,
+    /// The id of the upstream provider people sign in with (unset: the default one).
+    pub upstream: Option<String>,
 }
 
 impl Default for PortalConfig {
@@ -29,12 +31,20 @@ impl Default for PortalConfig {
             groups_claim: "groups".into(),
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             session_ttl_secs: 8 * 3600,
+            upstream: None,
         }
     }
 }
 
 impl PortalConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks the section; `upstreams` are the configured providers' ids.
+    pub fn validate(&self, upstreams: &[String]) -> Result<(), ConfigError> {
+        if let Some(id) = &self.upstream {
+            if !upstreams.contains(id) {
+                let why = "names no configured upstream provider ([upstream] is 'default')";
+                return Err(ConfigError::invalid("portal.upstream", why));
+            }
+        }
         in_range(
             "portal.session_ttl_secs",
             self.session_ttl_secs,

@@ -1,4 +1,6 @@
-//! `[upstream]`: the OpenID Connect provider people log in with (Okta, or any OIDC provider).
+//! `[upstream]` and each `[[upstreams]]` entry: an OpenID Connect provider people log in with
+//! (Okta, or any OIDC provider). The list's rules (ids, the default, routing domains) are in
+//! [`super::upstreams`].
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -9,6 +11,17 @@ use url::Url;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
+    /// Short stable name of this provider (`employees`, `partners`): what apps, `idp_hint` and
+    /// tokens' `idp` name it by. `[upstream]` without one is `default`.
+    #[serde(default)]
+    pub id: String,
+    /// The default provider of `[[upstreams]]` (at most one; none marked: the first listed).
+    #[serde(default)]
+    pub default: bool,
+    /// E-mail domains whose users log in here: a `login_hint` of `someone@<domain>` routes
+    /// the login to this provider.
+    #[serde(default)]
+    pub domains: Vec<String>,
     /// Issuer URL; `{issuer}/.well-known/openid-configuration` is fetched from it.
     #[serde(default)]
     pub issuer: String,
@@ -90,40 +103,39 @@ fn default_audiences() -> Vec<String> {
 }
 
 impl UpstreamConfig {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks the entry found at `at` (`upstream`, `upstreams[1]`).
+    pub(super) fn validate(&self, at: &str) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("{at}.{name}");
         let url = Url::parse(&self.issuer).map_err(|e| {
-            ConfigError::invalid("upstream.issuer", format!("not an absolute URL ({e})"))
+            ConfigError::invalid(&key("issuer"), format!("not an absolute URL ({e})"))
         })?;
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
             return Err(ConfigError::invalid(
-                "upstream.issuer",
+                &key("issuer"),
                 "must use https (http only on loopback)",
             ));
         }
         if self.client_id.is_empty() {
-            return Err(ConfigError::invalid("upstream.client_id", "is required"));
+            return Err(ConfigError::invalid(&key("client_id"), "is required"));
         }
         if self.client_secret.expose_secret().is_empty() {
-            return Err(ConfigError::invalid(
-                "upstream.client_secret",
-                "is required",
-            ));
+            return Err(ConfigError::invalid(&key("client_secret"), "is required"));
         }
-        not_placeholder("upstream.client_secret", self.client_secret.expose_secret())?;
+        not_placeholder(&key("client_secret"), self.client_secret.expose_secret())?;
         if let Some(bad) = self
             .algorithms
             .iter()
             .find(|a| !ASYMMETRIC_ALGS.contains(&a.as_str()))
         {
             return Err(ConfigError::invalid(
-                "upstream.algorithms",
+                &key("algorithms"),
                 format!("'{bad}' is not an accepted asymmetric algorithm"),
             ));
         }
         if self.algorithms.is_empty() {
             return Err(ConfigError::invalid(
-                "upstream.algorithms",
+                &key("algorithms"),
                 "must not be empty",
             ));
         }
@@ -133,32 +145,32 @@ impl UpstreamConfig {
             .find(|s| !tessera_shared::scope::is_scope_token(s))
         {
             return Err(ConfigError::invalid(
-                "upstream.scopes",
+                &key("scopes"),
                 format!("'{}' is not a valid scope token", bad.escape_default()),
             ));
         }
-        in_range("upstream.leeway_secs", self.leeway_secs, 0, 300)?;
-        in_range("upstream.timeout_ms", self.timeout_ms, 100, 60_000)?;
+        in_range(&key("leeway_secs"), self.leeway_secs, 0, 300)?;
+        in_range(&key("timeout_ms"), self.timeout_ms, 100, 60_000)?;
         in_range(
-            "upstream.max_response_bytes",
+            &key("max_response_bytes"),
             self.max_response_bytes as u64,
             4096,
             16 * 1024 * 1024,
         )?;
         in_range(
-            "upstream.discovery_refresh_secs",
+            &key("discovery_refresh_secs"),
             self.discovery_refresh_secs,
             10,
             7 * 86_400,
         )?;
         in_range(
-            "upstream.jwks_min_refetch_secs",
+            &key("jwks_min_refetch_secs"),
             self.jwks_min_refetch_secs,
             0,
             3600,
         )?;
         in_range(
-            "upstream.logout_token_max_age_secs",
+            &key("logout_token_max_age_secs"),
             self.logout_token_max_age_secs,
             10,
             3600,

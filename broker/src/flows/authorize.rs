@@ -11,7 +11,9 @@
 //! itself is over its cap) and `iss`. Nothing is stored unless the whole request is accepted.
 //! S256 PKCE is required unless a confidential app has `pkce_required = false` (OAuth 2.1,
 //! RFC 9700 §2.1.1). The browser's login cookie (hashed into the pending login) binds the login
-//! to the browser that started it.
+//! to the browser that started it. When several upstream providers are configured, the one the
+//! login goes to is chosen here ([`super::upstream_choice`]: `idp_hint`, `login_hint`'s
+//! domain, the app's list) and bound to the pending login.
 
 use std::net::IpAddr;
 
@@ -24,6 +26,7 @@ use tessera_shared::time::now;
 
 use super::login_start::upstream_leg;
 use super::scope::granted_scope;
+use super::upstream_choice::choose;
 use super::LoginError;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
@@ -40,6 +43,8 @@ pub struct AuthorizeRequest {
     scope: ScopeSet,
     challenge: Option<String>,
     nonce: Option<String>,
+    /// The id of the upstream provider the login goes to ([`super::upstream_choice`]).
+    upstream: String,
 }
 
 /// The app and redirect URI an authorization request may be answered at.
@@ -55,9 +60,9 @@ impl AuthorizeRequest {
     /// per-IP limit, the query's size and syntax, the client and redirect URI (until both are
     /// known good every refusal is a page), then the request's own rules (refused by redirect).
     pub async fn parse(state: &AppState, ip: IpAddr, query: &str) -> Result<Self, LoginError> {
-        if state.upstream.is_none() {
+        let Some(upstreams) = &state.upstreams else {
             return Err(LoginError::not_configured());
-        }
+        };
         let limited = state.limits.per_ip(Limit::AuthorizeIp, ip).await;
         limited.map_err(LoginError::Limited)?;
         if query.len() > MAX_QUERY_BYTES {
@@ -72,8 +77,11 @@ impl AuthorizeRequest {
             .get("state")
             .filter(|_| params.fits(&AUTHORIZE, "state"))
             .map(str::to_string);
-        match check(&params, &t.app) {
-            Ok((scope, challenge)) => Ok(AuthorizeRequest {
+        let checked = check(&params, &t.app).and_then(|(scope, challenge)| {
+            choose(upstreams, &t.app, &params).map(|up| (scope, challenge, up))
+        });
+        match checked {
+            Ok((scope, challenge, upstream)) => Ok(AuthorizeRequest {
                 app: t.app,
                 client_id: t.client_id,
                 redirect_uri: t.redirect_uri,
@@ -82,6 +90,7 @@ impl AuthorizeRequest {
                 scope,
                 challenge,
                 nonce: params.get("nonce").map(str::to_string),
+                upstream: upstream.id().to_string(),
             }),
             Err(error) => Err(LoginError::Redirect {
                 redirect_uri: t.redirect_uri,
@@ -123,6 +132,7 @@ impl AuthorizeRequest {
             upstream_verifier: Sensitive(random_string::<32>()),
             browser_hash: state.keys.token_hash(browser),
             device: None,
+            upstream: Some(self.upstream.clone()),
         }
     }
 }

@@ -7,7 +7,11 @@
 //! validated as §2.6 says ([`crate::upstream::logout_token`]); a `jti` seen before within the
 //! token's acceptance window is a replay and refused (§2.6 step 8, a `SET NX` mark in the
 //! store). Then the logins are revoked through the ordinary family revocation, so the proxies
-//! drop their cached tokens on the revocation channel (§2.7). Every refusal is 400
+//! drop their cached tokens on the revocation channel (§2.7).
+//!
+//! With several upstream providers, the token is validated against the provider its `iss`
+//! names (its keys, its client id as `aud`), and only that provider's logins end: logins are
+//! indexed under the issuer of the provider that authenticated them. Every refusal is 400
 //! `invalid_request` (§2.8) with a description that never repeats the token; a store or
 //! upstream outage is 503, which an upstream may retry.
 
@@ -29,12 +33,17 @@ pub async fn logout(state: &AppState, form: &Form, ip: IpAddr) -> Result<usize, 
     // callback bounds what anyone else can make the broker verify.
     let limited = state.limits.per_ip(Limit::CallbackIp, ip).await;
     limited.map_err(|r| r.oauth())?;
-    let Some(upstream) = &state.upstream else {
+    let Some(upstreams) = &state.upstreams else {
         return Err(OAuthError::invalid_request(
             "back-channel logout needs an upstream identity provider",
         ));
     };
     let raw = form.required("logout_token")?;
+    // The provider the token's `iss` names; its keys and rules alone decide (§2.6 step 3).
+    let Some(upstream) = upstreams.for_jwt(raw) else {
+        tracing::warn!("back-channel logout token of no configured issuer; refused");
+        return Err(OAuthError::invalid_request("the logout token is not valid"));
+    };
     let token = match upstream.verify_logout_token(raw).await {
         Ok(t) => t,
         Err(UpstreamError::Rejected(cause)) => {
@@ -56,12 +65,11 @@ pub async fn logout(state: &AppState, form: &Form, ip: IpAddr) -> Result<usize, 
             "the logout token was already used",
         ));
     }
-    let revoked = state
-        .tokens
-        .revoke_upstream(token.sid.as_deref(), token.sub.as_deref())
-        .await?;
+    let (sid, sub) = (token.sid.as_deref(), token.sub.as_deref());
+    let revoked = state.tokens.revoke_upstream(&cfg.issuer, sid, sub).await?;
     tracing::info!(
         revoked,
+        upstream = upstream.id(),
         by_session = token.sid.is_some(),
         "upstream logout: logins revoked"
     );

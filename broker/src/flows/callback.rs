@@ -9,6 +9,12 @@
 //! hash the pending login holds, the answer is an error page and the app gets no code
 //! (RFC 9700 §4.7, login CSRF). A request without any login cookie is refused before the store
 //! is touched, so it cannot consume someone else's pending login.
+//!
+//! With several upstream providers, the login completes only at the provider it was started
+//! with (RFC 9700 §4.4, mix-up): the code is exchanged there and the `id_token` validated
+//! against that provider's issuer and keys, and an `iss` in the response (RFC 9207 §2.4) that
+//! names another provider is refused before any code is sent anywhere — as is a response
+//! without `iss` from a provider whose discovery says it sends one (RFC 9207 §2.4, §3).
 
 use std::net::IpAddr;
 
@@ -44,7 +50,7 @@ pub async fn complete(
     query: &str,
     browser: Option<&str>,
 ) -> Result<Completed, LoginError> {
-    if state.upstream.is_none() {
+    if state.upstreams.is_none() {
         return Err(LoginError::not_configured());
     }
     let limited = state.limits.per_ip(Limit::CallbackIp, ip).await;
@@ -157,6 +163,28 @@ async fn upstream_identity(
         OAuthError::new(ErrorCode::TemporarilyUnavailable, down)
     };
     let denied = |why: &'static str| OAuthError::new(ErrorCode::AccessDenied, why);
+    // RFC 9700 §4.4 (mix-up): the provider is the one the login was started with, never one
+    // the browser names; RFC 9207 §2.4: an `iss` in the response must be that provider's.
+    let upstreams = state.upstreams.as_ref();
+    let Some(upstream) = upstreams.and_then(|u| u.bound(pending.upstream.as_deref())) else {
+        tracing::warn!("a login's upstream provider is no longer configured");
+        return Err(unavailable());
+    };
+    let from_elsewhere = "the response did not come from the identity provider asked";
+    let ours = upstream.config().issuer.trim_end_matches('/');
+    match params.get("iss") {
+        Some(iss) if iss.trim_end_matches('/') != ours => {
+            tracing::warn!("callback iss is not the login's upstream issuer (mix-up); refused");
+            return Err(denied(from_elsewhere));
+        }
+        Some(_) => {}
+        // §2.4: a provider that advertises `iss` in its responses must send it.
+        None if upstream.sends_iss().await => {
+            tracing::warn!("callback without the iss its upstream advertises; refused");
+            return Err(denied(from_elsewhere));
+        }
+        None => {}
+    }
     if let Some(err) = params.get("error") {
         tracing::info!(upstream_error = %err.escape_default(), "upstream login not completed");
         return Err(match err {
@@ -166,9 +194,6 @@ async fn upstream_identity(
     }
     let Some(code) = params.get("code") else {
         return Err(denied("the identity provider returned no code"));
-    };
-    let Some(upstream) = &state.upstream else {
-        return Err(unavailable());
     };
     let (verifier, nonce) = (&pending.upstream_verifier.0, &pending.upstream_nonce.0);
     let login = upstream.exchange_code(code, verifier, nonce).await;

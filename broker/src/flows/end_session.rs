@@ -92,19 +92,21 @@ pub async fn end(state: &AppState, params: &Form, ip: IpAddr) -> Result<Next, Lo
         state: params.get("state").map(str::to_string),
     };
     match upstream_id_token.map_err(unavailable)? {
-        Some(id_token) => upstream_logout(state, &id_token, pending).await,
+        Some((id_token, idp)) => upstream_logout(state, &id_token, idp.as_deref(), pending).await,
         None => Ok(back_to_app(pending)),
     }
 }
 
-/// To the upstream's end-session endpoint with its own `id_token`, the app's return kept under
-/// a fresh `state`; straight back to the app when the upstream has no such endpoint.
+/// To the end-session endpoint of the provider `idp` that issued `id_token` (the login's own,
+/// never another's), the app's return kept under a fresh `state`; straight back to the app
+/// when that provider has no such endpoint or is no longer configured.
 async fn upstream_logout(
     state: &AppState,
     id_token: &str,
+    idp: Option<&str>,
     pending: PendingLogout,
 ) -> Result<Next, LoginError> {
-    let Some(upstream) = &state.upstream else {
+    let Some(upstream) = state.upstreams.as_ref().and_then(|u| u.bound(idp)) else {
         return Ok(back_to_app(pending));
     };
     let ours = state.logins.start(&pending).await.map_err(|e| {

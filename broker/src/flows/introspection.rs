@@ -6,6 +6,9 @@
 //! malformed, unknown, expired or revoked is just `{"active": false}` (§2.2). A store outage is
 //! 503, never `active: false` for a token that may be valid.
 //!
+//! A user token also answers `idp`, the id of the upstream provider that authenticated its user
+//! (the name Okta and Azure AD give that claim).
+//!
 //! A DPoP-bound token (RFC 9449 §6.2) answers `token_type` `DPoP` and `cnf.jkt`, the thumbprint
 //! of its key, so that a resource server can check the proof that comes with it (§7.1).
 
@@ -19,6 +22,7 @@ use super::client_auth::authenticate;
 use crate::http::credentials::Presented;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
+use crate::tokens::upstream_logins::IDP_ATTRIBUTE;
 
 /// The introspection response for the `token` of `form`, asked by the client that presented
 /// `credentials` from `ip`.
@@ -69,6 +73,13 @@ fn describe(active: Active, issuer: &str) -> Value {
     };
     if let Some(sub) = &rec.sub {
         obj.insert("sub".into(), json!(sub));
+    }
+    // A user token names the upstream provider that authenticated its user (the attribute
+    // only the broker sets on user tokens).
+    if rec.family.is_some() {
+        if let Some(idp) = rec.attributes.get(IDP_ATTRIBUTE) {
+            obj.insert("idp".into(), idp.clone());
+        }
     }
     if let Some(jkt) = &rec.jkt {
         obj.insert("cnf".into(), json!({ "jkt": jkt }));

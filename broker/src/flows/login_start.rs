@@ -22,7 +22,9 @@ pub async fn upstream_leg(
         let down = "the identity provider is unavailable";
         OAuthError::new(ErrorCode::TemporarilyUnavailable, down)
     };
-    let Some(upstream) = &state.upstream else {
+    // The provider the login is bound to (its id in `pending`), and no other.
+    let upstream = state.upstreams.as_ref();
+    let Some(upstream) = upstream.and_then(|u| u.bound(pending.upstream.as_deref())) else {
         return Err(down());
     };
     let ttl = state.config.tokens.login_ttl_secs;

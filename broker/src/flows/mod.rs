@@ -6,7 +6,8 @@
 //! * [`authorize`] — [`authorize::AuthorizeRequest`]: `/authorize`, checked and started;
 //!   [`callback`] — `/callback`: the upstream's answer, the login completed with a code;
 //!   [`logins`] — [`logins::Logins`], the pending logins and codes in between.
-//!   [`login_start`] — the upstream leg both `/authorize` and the device flow start a login with.
+//!   [`login_start`] — the upstream leg both `/authorize` and the device flow start a login with;
+//!   [`upstream_choice`] — which upstream provider a login goes to (`idp_hint`, `login_hint`).
 //! * [`device`] — the device authorization grant (RFC 8628): the device's request, the user
 //!   code entered, the login and the user's decision (the poll is a grant, under [`grants`]).
 //! * [`client_auth`] — RFC 6749 §2.3.1 client authentication, with its failure back-off.
@@ -44,6 +45,7 @@ pub mod registration;
 pub mod revocation;
 pub mod scope;
 pub mod token;
+pub mod upstream_choice;
 
 use std::borrow::Cow;
 

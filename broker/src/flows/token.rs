@@ -43,7 +43,7 @@ pub async fn exchange(
     };
     grant.set(g.as_str());
     if g.needs_upstream() {
-        grants::upstream(state)?;
+        grants::user_login(state)?;
     }
     if !client_rules::may_use(&client.app, g) {
         return Err(OAuthError::new(

@@ -29,11 +29,16 @@ pub async fn authorization(
         .json(answer))
 }
 
-/// The upstream provider's origin: where the code entry form's submission is redirected.
+/// The upstream providers' origins (space-separated, for `form-action`): where the code entry
+/// form's submission may be redirected (the app's own provider).
 fn upstream_origin(state: &AppState) -> Option<String> {
-    let issuer = &state.upstream.as_ref()?.config().issuer;
-    let origin = url::Url::parse(issuer).ok()?.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
+    let origins: Vec<String> = (state.upstreams.as_ref()?.iter())
+        .filter_map(|u| url::Url::parse(&u.config().issuer).ok())
+        .map(|u| u.origin())
+        .filter(|o| o.is_tuple())
+        .map(|o| o.ascii_serialization())
+        .collect();
+    (!origins.is_empty()).then(|| origins.join(" "))
 }
 
 /// A parsed query string or form body of the device pages; an unreadable one is empty.

@@ -38,10 +38,16 @@ pub struct SignedIn {
     pub operator: bool,
 }
 
+/// The provider people sign in to the portal with: `portal.upstream`, else the default one.
 fn upstream(state: &AppState) -> Result<&Upstream, PortalError> {
-    state.upstream.as_deref().ok_or(PortalError::SignInFailed(
-        "No identity provider is configured.",
-    ))
+    let upstreams = state.upstreams.as_ref();
+    let chosen = state.config.portal.upstream.as_deref();
+    upstreams
+        .and_then(|u| u.bound(chosen))
+        .map(|u| &**u)
+        .ok_or(PortalError::SignInFailed(
+            "No identity provider is configured.",
+        ))
 }
 
 /// The portal's callback at the upstream.

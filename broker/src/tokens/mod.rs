@@ -115,8 +115,8 @@ pub struct Tokens {
     life: Lifetimes,
     /// The refresh grace period, in ms (0: none).
     refresh_grace_ms: u64,
-    /// The upstream's issuer, when user login is configured: logins are indexed under it.
-    upstream_issuer: Option<String>,
+    /// (id, issuer) of each upstream provider, default first: logins are indexed by issuer.
+    upstream_issuers: Vec<(String, String)>,
 }
 
 impl Tokens {
@@ -127,13 +127,13 @@ impl Tokens {
             keys,
             life,
             refresh_grace_ms: 0,
-            upstream_issuer: None,
+            upstream_issuers: Vec::new(),
         }
     }
 
-    /// Indexing logins under the sessions and subjects of the upstream `issuer`.
-    pub fn with_upstream_issuer(mut self, issuer: Option<String>) -> Self {
-        self.upstream_issuer = issuer;
+    /// Indexing logins under their provider's issuer; `issuers`: (id, issuer), default first.
+    pub fn with_upstream_issuers(mut self, issuers: Vec<(String, String)>) -> Self {
+        self.upstream_issuers = issuers;
         self
     }
 
@@ -293,8 +293,7 @@ impl Tokens {
         family: &str,
         jkt: Option<String>,
     ) -> Result<Minted, StoreError> {
-        let mut attributes = app_attributes(app);
-        attributes.extend(fam.identity.claims.clone());
+        let attributes = upstream_logins::user_attributes(app_attributes(app), &fam.identity);
         // An access token never outlives its login.
         let left = (fam.expires_at - now()).max(1) as u64;
         self.mint_access(

@@ -1,4 +1,5 @@
-//! What an upstream login stands for: the claim mapping (`[upstream.claims]`, e.g.
+//! What an upstream login stands for: the claim mapping (`[upstream.claims]`, or each
+//! `[[upstreams]]` entry's own `claims`, e.g.
 //! `DealershipLocation = "dealership"`: which upstream claims become token attributes, and
 //! under which names) and the [`Identity`] of a verified login.
 
@@ -49,6 +50,7 @@ impl Upstream {
                 .and_then(|v| v.as_str())
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
+            idp: Some(self.id().to_string()),
         })
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! openidconnect's core metadata type drops members it does not model, so the discovery
 //! document is read once more for `end_session_endpoint` when discovery runs (through the same
-//! capped, non-redirecting client); an upstream without one just has no upstream logout.
+//! capped, non-redirecting client); an upstream without one just has no upstream logout. The
+//! same reading takes `authorization_response_iss_parameter_supported` (RFC 9207 §3): a
+//! provider that says it sends `iss` in its authorization responses must send it.
 
 use openidconnect::http::{header, Method, Request};
 use openidconnect::AsyncHttpClient;
@@ -11,8 +13,34 @@ use openidconnect::AsyncHttpClient;
 use super::http::CappedClient;
 use super::{Upstream, UpstreamError};
 
-/// The `end_session_endpoint` of the discovery document at `issuer`, if it has an http(s) one.
-pub(super) async fn discover(http: &CappedClient, issuer: &str) -> Option<String> {
+/// What the discovery document at `issuer` says beyond what openidconnect reads.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Extras {
+    /// Its http(s) `end_session_endpoint`, if any.
+    pub end_session: Option<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3).
+    pub iss_in_response: bool,
+}
+
+/// The [`Extras`] of the discovery document at `issuer` (none when it cannot be read).
+pub(super) async fn discover(http: &CappedClient, issuer: &str) -> Extras {
+    let Some(doc) = document(http, issuer).await else {
+        return Extras::default();
+    };
+    let iss = doc.get("authorization_response_iss_parameter_supported");
+    Extras {
+        iss_in_response: iss.and_then(serde_json::Value::as_bool) == Some(true),
+        end_session: end_session_endpoint(&doc),
+    }
+}
+
+fn end_session_endpoint(doc: &serde_json::Value) -> Option<String> {
+    let endpoint = doc.get("end_session_endpoint")?.as_str()?;
+    let parsed = url::Url::parse(endpoint).ok()?;
+    matches!(parsed.scheme(), "https" | "http").then(|| endpoint.to_string())
+}
+
+async fn document(http: &CappedClient, issuer: &str) -> Option<serde_json::Value> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -27,10 +55,7 @@ pub(super) async fn discover(http: &CappedClient, issuer: &str) -> Option<String
     if !response.status().is_success() {
         return None;
     }
-    let doc: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
-    let endpoint = doc.get("end_session_endpoint")?.as_str()?;
-    let parsed = url::Url::parse(endpoint).ok()?;
-    matches!(parsed.scheme(), "https" | "http").then(|| endpoint.to_string())
+    serde_json::from_slice(response.body()).ok()
 }
 
 impl Upstream {

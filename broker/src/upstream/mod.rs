@@ -15,6 +15,7 @@
 //! * [`logout_token`] — back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0).
 //! * [`claims`] — the configured claim mapping.
 //! * [`end_session`] — the upstream's `end_session_endpoint` (RP-initiated logout).
+//! * [`registry`] — [`Upstreams`]: several providers, by id, issuer or e-mail domain.
 
 pub mod claims;
 pub mod end_session;
@@ -22,6 +23,9 @@ pub mod http;
 pub mod id_token;
 pub mod jwt;
 pub mod logout_token;
+pub mod registry;
+
+pub use registry::Upstreams;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -92,6 +96,8 @@ pub(crate) struct Discovered {
     /// The upstream's `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0 §2.1),
     /// when it publishes one.
     pub end_session: Option<String>,
+    /// It says it sends `iss` in authorization responses (RFC 9207 §3): then it must.
+    pub iss_in_response: bool,
     fetched: Instant,
 }
 
@@ -108,6 +114,7 @@ pub struct Upstream {
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstream")
+            .field("id", &self.cfg.id)
             .field("issuer", &self.cfg.issuer)
             .field("client_id", &self.cfg.client_id)
             .finish()
@@ -152,6 +159,17 @@ impl Upstream {
         &self.cfg
     }
 
+    /// Whether the provider says it sends `iss` in authorization responses (RFC 9207 §3), by
+    /// its discovery document; `false` when it cannot be discovered.
+    pub async fn sends_iss(&self) -> bool {
+        self.discovered().await.is_ok_and(|d| d.iss_in_response)
+    }
+
+    /// The provider's id (`[[upstreams]] id`; `default` for `[upstream]`).
+    pub fn id(&self) -> &str {
+        &self.cfg.id
+    }
+
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }
@@ -189,11 +207,12 @@ impl Upstream {
             .await
             .map_err(|e| UpstreamError::Unavailable(format!("discovery: {e}")))?;
         let jwks = jwk_set(meta.jwks())?;
-        let end_session = end_session::discover(&self.http, &self.cfg.issuer).await;
+        let extras = end_session::discover(&self.http, &self.cfg.issuer).await;
         Ok(Discovered {
             meta,
             jwks,
-            end_session,
+            end_session: extras.end_session,
+            iss_in_response: extras.iss_in_response,
             fetched: Instant::now(),
         })
     }
@@ -219,6 +238,7 @@ impl Upstream {
             jwks: jwk_set(meta.jwks())?,
             meta,
             end_session: current.end_session.clone(),
+            iss_in_response: current.iss_in_response,
             fetched: current.fetched,
         };
         tracing::info!(keys = fresh.jwks.keys.len(), "upstream JWKS refetched");

@@ -51,6 +51,7 @@ impl Catalog {
                 pkce_required: new.pkce_required || new.public,
                 token_exchange_clients: new.token_exchange_clients.clone(),
                 dpop_required: new.dpop_required,
+                upstreams: new.upstreams.clone(),
                 client_name: new.client_name.clone(),
                 registration_token_hash: new.registration_token_hash.clone(),
                 application_type: new.application_type,
@@ -256,6 +257,9 @@ impl Catalog {
                 }
                 if let Some(d) = patch.dpop_required {
                     app.dpop_required = d;
+                }
+                if let Some(v) = &patch.upstreams {
+                    app.upstreams = v.clone();
                 }
                 if let Some(v) = &patch.client_name {
                     app.client_name = v.clone();

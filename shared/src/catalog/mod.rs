@@ -82,6 +82,8 @@ pub struct NewApp {
     pub token_exchange_clients: Vec<String>,
     /// See [`crate::model::App::dpop_required`].
     pub dpop_required: bool,
+    /// See [`crate::model::App::upstreams`].
+    pub upstreams: Vec<String>,
     /// See [`crate::model::App::client_name`].
     pub client_name: Option<String>,
     /// See [`crate::model::App::registration_token_hash`].
@@ -110,6 +112,7 @@ impl Default for NewApp {
             pkce_required: true,
             token_exchange_clients: Vec::new(),
             dpop_required: false,
+            upstreams: Vec::new(),
             client_name: None,
             registration_token_hash: None,
             application_type: ApplicationType::Web,
@@ -134,6 +137,7 @@ pub struct AppPatch {
     pub pkce_required: Option<bool>,
     pub token_exchange_clients: Option<Vec<String>>,
     pub dpop_required: Option<bool>,
+    pub upstreams: Option<Vec<String>>,
     pub client_name: Option<Option<String>>,
     pub application_type: Option<ApplicationType>,
     pub allowed_origins: Option<Vec<String>>,

@@ -34,6 +34,7 @@ pub const AUTHORIZE: Caps = Caps {
         ("code_challenge", 128),
         ("code_challenge_method", 16),
         ("login_hint", 256),
+        ("idp_hint", 64),
         ("prompt", 64),
         ("max_age", 16),
         ("response_mode", 32),

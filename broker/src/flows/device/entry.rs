@@ -18,6 +18,7 @@ use tessera_shared::time::now;
 
 use super::{user_code, user_code_hash, DeviceRequest, DeviceStop};
 use crate::flows::login_start::upstream_leg;
+use crate::flows::upstream_choice::app_default;
 use crate::flows::LoginError;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
@@ -98,6 +99,17 @@ pub async fn enter(
             message: WRONG,
         });
     };
+    let later = "Signing in is not possible right now. Please try again in a minute.";
+    let upstream = state
+        .upstreams
+        .as_ref()
+        .and_then(|u| app_default(u, &found.app));
+    let Some(upstream) = upstream else {
+        return Err(DeviceStop::Again {
+            status: 503,
+            message: later,
+        });
+    };
     let pending = PendingLogin {
         client_id: found.request.client_id,
         app_id: found.request.app_id,
@@ -111,12 +123,14 @@ pub async fn enter(
         upstream_verifier: Sensitive(random_string::<32>()),
         browser_hash: state.keys.token_hash(browser),
         device: Some(Sensitive(code)),
+        // The app's own default provider (no hint reaches this page).
+        upstream: Some(upstream.id().to_string()),
     };
     upstream_leg(state, ip, &pending).await.map_err(|e| {
         tracing::info!(error = e.code.as_str(), "device login not started");
         DeviceStop::Again {
             status: 503,
-            message: "Signing in is not possible right now. Please try again in a minute.",
+            message: later,
         }
     })
 }

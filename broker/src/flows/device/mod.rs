@@ -88,7 +88,7 @@ pub async fn authorize(
     credentials: Presented,
     ip: IpAddr,
 ) -> Result<DeviceAuthorization, OAuthError> {
-    super::grants::upstream(state)?;
+    super::grants::user_login(state)?;
     let client = authenticate_at_token(state, credentials, ip).await?;
     let app = &client.app;
     state

@@ -17,7 +17,9 @@ pub mod stuffing;
 pub mod subject;
 pub mod token_exchange;
 
-use tessera_shared::model::{GrantType, Identity};
+use std::sync::Arc;
+
+use tessera_shared::model::{App, GrantType, Identity};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
 use tessera_shared::scope::ScopeSet;
 
@@ -26,14 +28,45 @@ use crate::state::AppState;
 use crate::tokens::{Issued, UserGrant};
 use crate::upstream::Upstream;
 
-/// The upstream provider, or `unsupported_grant_type` when user login is not configured.
-pub fn upstream(state: &AppState) -> Result<&Upstream, OAuthError> {
-    state.upstream.as_deref().ok_or_else(|| {
-        OAuthError::new(
+/// `unsupported_grant_type` when user login is not configured.
+pub fn user_login(state: &AppState) -> Result<(), OAuthError> {
+    match state.upstreams {
+        Some(_) => Ok(()),
+        None => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "user grants are not configured on this server",
-        )
-    })
+        )),
+    }
+}
+
+/// The upstream provider of `app`'s user grants (its own default,
+/// [`crate::flows::upstream_choice::app_default`]); [`user_login`]'s error without one.
+pub fn upstream(state: &AppState, app: &App) -> Result<Arc<Upstream>, OAuthError> {
+    user_login(state)?;
+    let upstreams = state.upstreams.as_ref();
+    upstreams
+        .and_then(|u| crate::flows::upstream_choice::app_default(u, app))
+        .ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "none of this client's identity providers is configured",
+            )
+        })
+}
+
+/// The provider an upstream JWT `raw` presented by `app` is verified against: the one its
+/// `iss` names when the app may use it ([`crate::flows::upstream_choice::by_token`]), else the
+/// app's default ([`upstream`]).
+pub fn upstream_of_token(
+    state: &AppState,
+    app: &App,
+    raw: &str,
+) -> Result<Arc<Upstream>, OAuthError> {
+    let named = state.upstreams.as_ref();
+    match named.and_then(|u| crate::flows::upstream_choice::by_token(u, app, raw)) {
+        Some(up) => Ok(up),
+        None => upstream(state, app),
+    }
 }
 
 /// Starts the login `family` of `identity` for `client` through `grant`, with a refresh token

@@ -27,7 +27,7 @@ pub async fn grant(
     // Before the upstream is asked: credential stuffing stops here, not at Okta.
     state.limits.password(client.ip, username).await?;
     state.stuffing.check(client.ip, username).await?;
-    let up = upstream(state)?;
+    let up = upstream(state, &client.app)?;
     let login = up.password(username, password).await;
     if matches!(login, Err(UpstreamError::Rejected(_))) {
         state.stuffing.failed(client.ip, username).await;

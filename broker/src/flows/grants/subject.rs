@@ -20,6 +20,8 @@
 //! use the token, or for its scope — does not burn it for the one that may. Every refusal is `invalid_request` (§2.2.2) with
 //! a fixed description; the cause is logged.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use tessera_shared::model::Sensitive;
 use tessera_shared::oauth::OAuthError;
@@ -28,7 +30,7 @@ use tessera_shared::time::now;
 use crate::flows::client_auth::AuthenticatedClient;
 use crate::state::AppState;
 use crate::upstream::jwt::UpstreamToken;
-use crate::upstream::UpstreamError;
+use crate::upstream::{Upstream, UpstreamError};
 
 /// Clock skew allowed on `iat`, and added to how long a replay mark is kept.
 const LEEWAY_SECS: i64 = 60;
@@ -38,8 +40,9 @@ const LEEWAY_SECS: i64 = 60;
 pub enum Subject {
     /// The live login (family id) of a broker id_token minted for this app.
     Login(String),
-    /// The claims of an upstream access token from an allowed client.
-    UpstreamAccess(Map<String, Value>),
+    /// The claims of an upstream access token from an allowed client, and the provider that
+    /// issued it.
+    UpstreamAccess(Map<String, Value>, Arc<Upstream>),
 }
 
 fn refused(public: &'static str, cause: &str) -> OAuthError {
@@ -96,7 +99,7 @@ pub async fn check(
             })
         }
         UpstreamToken::AccessToken => {
-            let up = super::upstream(state)?;
+            let up = super::upstream_of_token(state, &client.app, raw)?;
             let claims = up.verify_jwt(raw, kind).await.map_err(|e| match e {
                 UpstreamError::Unavailable(cause) => {
                     tracing::warn!(%cause, "upstream unavailable for token exchange");
@@ -126,7 +129,7 @@ pub async fn check(
                 replay_key: Sensitive(replay_key),
                 iat,
                 exp: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
-                subject: Subject::UpstreamAccess(claims),
+                subject: Subject::UpstreamAccess(claims, up),
             })
         }
     }

@@ -26,6 +26,7 @@ use crate::state::AppState;
 use crate::tokens::{Issued, Tokens, UserGrant};
 use crate::upstream::claims;
 use crate::upstream::jwt::UpstreamToken;
+use crate::upstream::Upstream;
 
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
@@ -73,12 +74,12 @@ pub async fn grant(
             "delegation (actor_token) is not supported",
         ));
     }
-    upstream(state)?;
+    upstream(state, &client.app)?;
     let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
     let checked = check(subject, kind, client, state).await?;
     // Every scope rule is checked before the subject token is marked used.
     let scope = match &checked.subject {
-        Subject::UpstreamAccess(c) => upstream_scope(form, scope, c)?,
+        Subject::UpstreamAccess(c, _) => upstream_scope(form, scope, c)?,
         Subject::Login(_) => scope,
     };
     let asked = form.get("scope").is_some();
@@ -97,7 +98,7 @@ pub async fn grant(
                     "the login behind the subject_token is not active, or the scope exceeds it",
                 )
             })?,
-        Subject::UpstreamAccess(c) => exchange_upstream(client, state, scope, c).await?,
+        Subject::UpstreamAccess(c, up) => exchange_upstream(client, state, scope, c, &up).await?,
     };
     state
         .metrics
@@ -137,12 +138,14 @@ fn upstream_scope(
     Ok(scope)
 }
 
-/// A new login for the subject of an upstream access token.
+/// A new login for the subject of an upstream access token issued by `upstream` (its claims
+/// mapped by that provider's claim map).
 async fn exchange_upstream(
     client: &AuthenticatedClient,
     state: &AppState,
     scope: ScopeSet,
     claims_in: serde_json::Map<String, serde_json::Value>,
+    upstream: &Upstream,
 ) -> Result<Issued, OAuthError> {
     let sub = claims_in
         .get("sub")
@@ -152,7 +155,7 @@ async fn exchange_upstream(
         .to_string();
     let identity = Identity {
         sub,
-        claims: claims::map(upstream(state)?.config(), &claims_in),
+        claims: claims::map(upstream.config(), &claims_in),
         id_token: None,
         id_token_sealed: None,
         auth_time: claims_in
@@ -160,6 +163,7 @@ async fn exchange_upstream(
             .and_then(|v| v.as_i64())
             .unwrap_or_else(now),
         sid: None,
+        idp: Some(upstream.id().to_string()),
     };
     Ok(state
         .tokens
