@@ -25,6 +25,8 @@ fn event(i: u64) -> CallEvent {
         throttled: false,
         refused_by: None,
         client_ip: None,
+        count: 1,
+        ips: vec![],
     }
 }
 

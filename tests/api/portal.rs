@@ -10,7 +10,7 @@ use crate::helpers::*;
 use crate::world::*;
 
 /// A world whose portal makes `tessera-operators` operators.
-async fn portal_world() -> World {
+pub(crate) async fn portal_world() -> World {
     spawn_world_with(|cfg| {
         cfg["portal"] = json!({"operator_groups": ["tessera-operators"]});
     })
@@ -18,7 +18,7 @@ async fn portal_world() -> World {
 }
 
 /// A browser (cookie-keeping client) signed in to the portal as `user`.
-async fn signed_in(w: &World, user: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(w: &World, user: &str) -> reqwest::Client {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -64,7 +64,7 @@ async fn signed_in(w: &World, user: &str) -> reqwest::Client {
     http
 }
 
-async fn page(http: &reqwest::Client, url: &str) -> (StatusCode, String) {
+pub(crate) async fn page(http: &reqwest::Client, url: &str) -> (StatusCode, String) {
     let res = http.get(url).send().await.unwrap();
     let status = res.status();
     if status == StatusCode::OK {
@@ -90,7 +90,7 @@ fn csrf(html: &str) -> String {
         .expect("a csrf field")
 }
 
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+pub(crate) fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let from = html
         .find(start)
         .unwrap_or_else(|| panic!("{start} in {html}"))

@@ -35,6 +35,8 @@ fn call(ts_ms: i64, client: Option<&Client>, status: u16, latency_ms: u64) -> Ca
         throttled: false,
         refused_by: None,
         client_ip: None,
+        count: 1,
+        ips: vec![],
     }
 }
 

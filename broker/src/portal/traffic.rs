@@ -64,6 +64,8 @@ pub struct Security {
     pub policy_chart: String,
     pub top_clients: Vec<Count>,
     pub top_ips: Vec<Count>,
+    /// Refused calls whose address no record names (aggregated floods name their busiest).
+    pub unnamed_ips: u64,
 }
 
 /// The range a page's query string asks for (`range=24h`; default the last hour).
@@ -200,5 +202,6 @@ fn security_view(events: &[tessera_shared::analytics::CallEvent], q: &Query) -> 
         policy_chart: bars("Refusals by policy", &policies, "s2"),
         top_clients: s.top_clients,
         top_ips: s.top_ips,
+        unnamed_ips: s.unnamed_ips,
     }
 }

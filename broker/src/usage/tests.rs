@@ -21,6 +21,8 @@ fn ev(ts_ms: i64, client: Option<&str>, status: u16, latency_ms: u64) -> CallEve
         throttled: false,
         refused_by: None,
         client_ip: None,
+        count: 1,
+        ips: vec![],
     }
 }
 

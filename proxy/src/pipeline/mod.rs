@@ -170,6 +170,8 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         throttled: call.outcome.throttled,
         refused_by: call.refused_by.map(str::to_string),
         client_ip: call.refused_by.and(call.client_ip).map(|ip| ip.to_string()),
+        count: 1,
+        ips: Vec::new(),
     };
     Metered::wrap(response, rt.emitter.clone(), event)
 }
