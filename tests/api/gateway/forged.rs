@@ -20,32 +20,6 @@ use crate::redis_server::RedisServer;
 
 const FLOOD: usize = 300;
 
-/// Calls per command so far on `redis` (`INFO commandstats`).
-async fn command_calls(redis: &RedisServer) -> BTreeMap<String, u64> {
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_string(), calls))
-        })
-        .collect()
-}
-
 /// The commands run between two snapshots, without the time-driven ones (heartbeat `PING`s,
 /// `INFO` — the analytics writer's memory check and this test's own snapshots) and the analytics
 /// writer's `XADD`s (one per batch of events, returned apart).
@@ -99,7 +73,7 @@ async fn a_flood_of_made_up_tokens_costs_redis_nothing() {
 
     // The proxy: every made-up token is 401 invalid_token, and Redis sees no command.
     let tokens = made_up(FLOOD);
-    let before = command_calls(&redis).await;
+    let before = redis.commands().await;
     for chunk in tokens.chunks(50) {
         let answers = join_all(chunk.iter().map(|t| proxy.get("/orders", t))).await;
         for res in answers {
@@ -113,7 +87,7 @@ async fn a_flood_of_made_up_tokens_costs_redis_nothing() {
         }
     }
     settle().await;
-    let (ran, xadds) = per_call(&before, &command_calls(&redis).await);
+    let (ran, xadds) = per_call(&before, &redis.commands().await);
     assert!(ran.is_empty(), "the flood reached Redis: {ran:?}");
     assert!(
         xadds <= 20,
@@ -162,7 +136,7 @@ async fn broker_cost(
     tokens: &[&str],
 ) -> Vec<String> {
     settle().await;
-    let before = command_calls(redis).await;
+    let before = redis.commands().await;
     for t in tokens {
         assert_eq!(
             broker.introspect(client, t).await,
@@ -172,7 +146,7 @@ async fn broker_cost(
         assert_eq!(res.status(), StatusCode::OK);
     }
     settle().await;
-    per_call(&before, &command_calls(redis).await).0
+    per_call(&before, &redis.commands().await).0
 }
 
 /// Stores a copy of `real`'s record under a token of the format tags replaced (32 random bytes,
