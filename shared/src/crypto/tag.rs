@@ -149,6 +149,18 @@ mod tests {
     }
 
     #[test]
+    fn the_pepper_never_shows_in_debug_output() {
+        let cfg = crate::config::SecurityConfig {
+            pepper: SecretString::from("a pepper never to be printed, 0123456789"),
+            accept_untagged_tokens: true,
+        };
+        let keys = cfg.keys();
+        for shown in [format!("{cfg:?}"), format!("{keys:?}")] {
+            assert!(!shown.contains("never to be printed"), "{shown}");
+        }
+    }
+
+    #[test]
     fn the_body_decodes_only_canonical_encodings() {
         let t = TokenKind::AccessToken.generate();
         assert!(TokenKind::AccessToken.body(&t).is_some());
