@@ -5,7 +5,9 @@
 MODE: "header:<name>:<value>"  GET with that header (the proxy)
       "form:<body>"            POST of that form with BENCH_BASIC_AUTH (the broker)
       "flood"                  GET with a new well-formed, never issued access token per call
-                               (the format of shared/src/token.rs, as bench/flood.lua makes it)
+                               (the format of shared/src/token.rs, as bench/flood.lua makes it:
+                               32 random bytes, so also a forged keyed tag, shared/src/crypto/tag.rs)
+      "introspect-flood"       POST token=<a new such token> with BENCH_BASIC_AUTH (the broker)
 Prints "calls=N statuses={...}". Under callgrind the server is the bottleneck, not this script.
 """
 
@@ -39,6 +41,15 @@ def request(url, mode):
         head = (f"POST {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n"
                 f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         return lambda: head + body
+    if mode == "introspect-flood":
+        auth = os.environ["BENCH_BASIC_AUTH"]
+
+        def make():
+            body = f"token={unknown_token()}".encode()
+            return (f"POST {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n"
+                    f"Content-Type: application/x-www-form-urlencoded\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        return make
     if mode == "flood":
         return lambda: (f"GET {target} HTTP/1.1\r\nHost: {host}\r\n"
                         f"Authorization: Bearer {unknown_token()}\r\n\r\n").encode()

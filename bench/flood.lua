@@ -4,8 +4,10 @@
 --   BENCH_FLOOD_KIND=unknown    well-formed access tokens nobody issued: "tsr_at_", 43 characters
 --                               of base64url (32 random bytes) and the 6-character checksum
 --                               (base64url of the big-endian CRC-32 of prefix and body), exactly
---                               as shared/src/token.rs makes them. They pass the format check,
---                               so each one reaches the token lookup.
+--                               as shared/src/token.rs makes them. They pass the format check;
+--                               their last 8 body bytes are a forged keyed tag
+--                               (shared/src/crypto/tag.rs), so since issue 11 P5 they are refused
+--                               before the token lookup (they reached it before).
 --   BENCH_FLOOD_KIND=malformed  the same with a wrong checksum: right prefix, length and alphabet,
 --                               refused by the format check before any lookup.
 --   BENCH_PATH                  the path to call (default /api/bench)

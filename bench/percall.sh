@@ -10,7 +10,8 @@
 # Targets (ONLY picks some): proxy-cache (token cache on, analytics on), proxy-nocache (a
 # store lookup per call), proxy-flood (a new unknown well-formed token per call), proxy-unknown
 # (one unknown well-formed token, repeated: the negative cache's case), broker-token
-# (client_credentials issuance), broker-introspect, yardstick (bench/yardstick: its token and
+# (client_credentials issuance), broker-introspect, broker-introspect-flood (introspection of a new
+# made-up well-formed token per call), yardstick (bench/yardstick: its token and
 # introspection endpoints; YARDSTICK_BIN or target/release/tessera-yardstick). Each target runs under
 # `valgrind --tool=callgrind --instr-atstart=no`; a warm-up of WARMUP calls runs uninstrumented,
 # then instrumentation is switched on for CALLS calls made over CONNECTIONS keep-alive connections
@@ -29,7 +30,7 @@ cd "$ROOT"
 CALLS="${CALLS:-4000}"
 WARMUP="${WARMUP:-1000}"
 CONNECTIONS="${CONNECTIONS:-16}"
-ONLY="${ONLY:-proxy-cache proxy-nocache proxy-flood proxy-unknown broker-token broker-introspect}"
+ONLY="${ONLY:-proxy-cache proxy-nocache proxy-flood proxy-unknown broker-token broker-introspect broker-introspect-flood}"
 BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
@@ -98,8 +99,8 @@ want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 echo "| target | calls | instructions per call | allocations per call | reallocations per call | Redis commands per call | most frequent | answers |"
 echo "|---|---:|---:|---:|---:|---:|---|---|"
 
-if want yardstick || want broker-token || want broker-introspect || want proxy-cache || want proxy-nocache || want proxy-flood; then
-  if want broker-token || want broker-introspect; then
+if want yardstick || want broker-token || want broker-introspect || want broker-introspect-flood || want proxy-cache || want proxy-nocache || want proxy-flood; then
+  if want broker-token || want broker-introspect || want broker-introspect-flood; then
     cg broker "$BIN" broker --config "$WORK/broker.toml"
   else
     start broker "$BIN" broker --config "$WORK/broker.toml"
@@ -118,6 +119,7 @@ if want yardstick || want broker-token || want broker-introspect || want proxy-c
   export BENCH_TOKEN="$TOKEN"
   if want broker-token; then measure broker-token broker "$BASE/token" "form:grant_type=client_credentials"; fi
   if want broker-introspect; then measure broker-introspect broker "$BASE/introspect" "form:token=$TOKEN"; fi
+  if want broker-introspect-flood; then measure broker-introspect-flood broker "$BASE/introspect" introspect-flood; fi
   if want yardstick; then
     YS="${YARDSTICK_BIN:-$ROOT/target/release/tessera-yardstick}"
     [ -x "$YS" ] || die "no yardstick at $YS (bash bench/broker.sh builds it)"

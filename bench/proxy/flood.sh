@@ -2,7 +2,8 @@
 # bench/proxy/flood.sh — sourced by bench/proxy.sh: issue 11's P5, what a flood of refused
 # tokens costs Redis. wrk floods the cached proxy (cache on, analytics on) for FLOOD_DURATION s
 # with a new random token per call (bench/flood.lua): `malformed` (wrong checksum: refused by the
-# format check) and `unknown` (well-formed, never issued: reaches the token lookup).
+# format check) and `unknown` (well-formed, never issued: it reached the token lookup until the
+# keyed tags of issue 11 P5; now its forged tag refuses it before the lookup).
 #
 # flood KIND: Redis INFO commandstats from before the flood to after the analytics writer went
 # quiet (no XADD for 1 s, at most FLOOD_DRAIN_MAX s), so the backlog written after the flood is

@@ -73,7 +73,7 @@ pub struct Urls {
 
 impl AppState {
     pub fn new(config: BrokerConfig, store: Arc<dyn Store>) -> Result<Self, StartError> {
-        let keys = Keys::from_pepper(&config.security.pepper);
+        let keys = config.security.keys();
         let metrics = Metrics::new()?;
         let limits = Limiters::new(
             config.limits.clone(),

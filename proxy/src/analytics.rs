@@ -4,8 +4,9 @@
 //! * [`Emitter::emit`] never blocks and never awaits: it `try_send`s into a bounded channel and,
 //!   when the channel is full (the store is slow or down), drops the event and counts it.
 //! * The writer takes up to `batch_size` events, or what arrived within `flush_interval_ms` of
-//!   the first one, and writes them as one packed stream entry (one `XADD`) of one of
-//!   `streams` shards, round robin ([`shards`]). A failed write is counted and its batch
+//!   the first one, folds the refusals of unknown callers into aggregates ([`fold`]), and
+//!   writes them as one packed stream entry (one `XADD`) of one of `streams` shards, round
+//!   robin ([`shards`]). A failed write is counted and its batch
 //!   dropped — no retries, so an outage cannot build a backlog that outlives it. Warnings carry
 //!   counts and the store error, never an event's content.
 //! * [`WriterHandle::shutdown`] stops accepting events and flushes what is queued, within
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod fold;
 pub mod pressure;
 mod shards;
 
@@ -329,14 +331,19 @@ impl Writer {
             self.metrics.shed.inc_by(batch.len() as u64);
             return;
         }
-        let lines: Vec<String> = batch
-            .iter()
-            .filter_map(|e| serde_json::to_string(e).ok())
-            .collect();
-        // Serializing these plain structs cannot fail; were it to, the event counts as dropped.
+        let mut lines = Vec::with_capacity(batch.len());
+        let mut calls = 0u64;
+        for record in fold::fold(batch) {
+            // Serializing these plain structs cannot fail; were it to, its calls count as
+            // dropped.
+            if let Ok(line) = serde_json::to_string(&*record) {
+                lines.push(line);
+                calls += record.count;
+            }
+        }
         self.metrics
             .dropped
-            .inc_by((batch.len() - lines.len()) as u64);
+            .inc_by((batch.len() as u64).saturating_sub(calls));
         let (shard, max_entries) = self.shards.place(lines.len());
         match self
             .store
@@ -344,7 +351,7 @@ impl Writer {
             .await
         {
             Ok(()) => {
-                self.metrics.written.inc_by(lines.len() as u64);
+                self.metrics.written.inc_by(calls);
                 if self.failing.batches > 0 {
                     self.warn(
                         "analytics writes recovered; counts are of failures since the last warning",
@@ -355,11 +362,11 @@ impl Writer {
             Err(e) => {
                 if e.is_out_of_memory() {
                     self.pressure.out_of_memory();
-                    self.metrics.shed.inc_by(lines.len() as u64);
+                    self.metrics.shed.inc_by(calls);
                 }
                 self.metrics.write_errors.inc();
                 self.failing.batches += 1;
-                self.failing.events += lines.len() as u64;
+                self.failing.events += calls;
                 let due = self
                     .failing
                     .last_warning

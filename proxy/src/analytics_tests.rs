@@ -26,6 +26,8 @@ fn event(i: u64) -> CallEvent {
         refused_by: None,
         client_ip: None,
         flagged_by: None,
+        count: 1,
+        ips: vec![],
     }
 }
 

@@ -19,12 +19,29 @@ pub struct Metrics {
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
     pub cache_negative_hits: IntCounter,
+    pub forged_tokens: IntCounter,
     pub revocations: IntCounter,
     pub revocation_subscribed: IntGauge,
     pub cache_flushes: IntCounter,
     pub quota_fallback: IntCounter,
     pub abuse_blocked: IntCounterVec,
     pub reloads: IntCounterVec,
+}
+
+/// The latency histogram by route, registered with `registry`.
+fn latency_histogram(registry: &Registry) -> Result<HistogramVec, prometheus::Error> {
+    let latency = HistogramVec::new(
+        HistogramOpts::new(
+            "request_duration_seconds",
+            "Latency of proxied calls by route, policies and backend included",
+        )
+        .buckets(vec![
+            0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+        ]),
+        &["route"],
+    )?;
+    registry.register(Box::new(latency.clone()))?;
+    Ok(latency)
 }
 
 impl Metrics {
@@ -40,18 +57,7 @@ impl Metrics {
             registry.register(Box::new(c.clone()))?;
             Ok::<_, prometheus::Error>(c)
         };
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "request_duration_seconds",
-                "Latency of proxied calls by route, policies and backend included",
-            )
-            .buckets(vec![
-                0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                10.0,
-            ]),
-            &["route"],
-        )?;
-        registry.register(Box::new(latency.clone()))?;
+        let latency = latency_histogram(&registry)?;
         let subscribed = IntGauge::new(
             "revocation_channel_up",
             "1 while the revocation channel is subscribed (the token cache is in use)",
@@ -85,6 +91,10 @@ impl Metrics {
             cache_negative_hits: counter(
                 "token_cache_negative_hits_total",
                 "Unknown tokens refused without a lookup (the store did not know them a moment ago)",
+            )?,
+            forged_tokens: counter(
+                "token_forged_total",
+                "Well-formed tokens without this deployment's keyed tag, refused without a lookup",
             )?,
             revocations: counter("revocations_total", "Revocation announcements applied")?,
             revocation_subscribed: subscribed,

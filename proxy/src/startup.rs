@@ -13,7 +13,6 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use arc_swap::ArcSwap;
 use tessera_shared::catalog::Catalog;
 use tessera_shared::config::ConfigError;
-use tessera_shared::crypto::Keys;
 use tessera_shared::store::{self, Store};
 use tessera_shared::tokens::TokenLookup;
 use thiserror::Error;
@@ -195,7 +194,7 @@ fn toolbox(
     cache: &Arc<TokenCache>,
     metrics: &Metrics,
 ) -> Result<Toolbox, StartError> {
-    let keys = Keys::from_pepper(&config.security.pepper);
+    let keys = config.security.keys();
     let client = config.backend.client().map_err(StartError::Routes)?;
     let jwks_http = reqwest::Client::builder()
         .timeout(Duration::from_millis(config.jwks.timeout_ms))

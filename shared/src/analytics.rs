@@ -2,6 +2,17 @@
 //! records per call), in the wire format of the store's analytics stream
 //! ([`crate::store::AnalyticsStore`]). The proxy's emitter (`tessera_proxy::analytics`) writes
 //! events; the broker's usage API (`tessera_broker::usage`) reads them back and sums them up.
+//!
+//! # Aggregated refusals
+//! A call refused before its caller was known (no `client_id`, `refused_by` set: a bad or
+//! missing token, an IP list, abuse detection…) is not worth a record of its own when a flood
+//! brings thousands a second: the proxy's writer folds those of one batch into one record per
+//! second, route, method, status, authentication outcome, policy and throttling, at the time of
+//! its earliest call, with [`CallEvent::count`] calls, the summed bytes, the *longest* latency,
+//! and the
+//! [`REFUSED_IPS_TOP`] addresses with most calls ([`CallEvent::ips`]; the rest are counted, not
+//! named). Calls are counted exactly, never sampled; a record without `count` (every record
+//! written before aggregation, and every authenticated call) stands for one call.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -67,6 +78,47 @@ pub struct CallEvent {
     /// when the call was made (`client_rate`, `ip_tokens`, …); `None` for most calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flagged_by: Option<String>,
+    /// The calls this record stands for: 1, or more for an aggregate of refusals.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+    /// An aggregate's most refused addresses with their calls, most first; the calls of the
+    /// others are `count` minus their sum. Empty for a single call (see `client_ip`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<(String, u64)>,
+}
+
+/// The most addresses an aggregate of refusals names ([`CallEvent::ips`]).
+pub const REFUSED_IPS_TOP: usize = 16;
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+impl CallEvent {
+    /// A refusal before the caller was known: what the proxy aggregates.
+    pub fn is_anonymous_refusal(&self) -> bool {
+        self.client_id.is_none() && self.refused_by.is_some()
+    }
+
+    /// The refused addresses this record names, with their calls (a single call's
+    /// `client_ip`, or an aggregate's [`CallEvent::ips`]), and the calls whose address it does
+    /// not name.
+    pub fn refused_ips(&self) -> (Vec<(&str, u64)>, u64) {
+        if let Some(ip) = &self.client_ip {
+            return (vec![(ip.as_str(), self.count)], 0);
+        }
+        let named: Vec<(&str, u64)> = self.ips.iter().map(|(ip, n)| (ip.as_str(), *n)).collect();
+        let sum: u64 = named.iter().map(|(_, n)| n).sum();
+        let unnamed = match self.refused_by {
+            Some(_) => self.count.saturating_sub(sum),
+            None => 0,
+        };
+        (named, unnamed)
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +144,8 @@ mod tests {
             refused_by: None,
             client_ip: None,
             flagged_by: None,
+            count: 1,
+            ips: vec![],
         }
     }
 
@@ -106,6 +160,31 @@ mod tests {
         assert_eq!(back, e);
         // Events written before refusals were recorded read back as the backend's answers.
         assert!(json.get("refused_by").is_none() && json.get("client_ip").is_none());
+        // One call: no count, no addresses on the wire; records without them are one call.
+        assert!(json.get("count").is_none() && json.get("ips").is_none());
+    }
+
+    #[test]
+    fn an_aggregate_round_trips_and_names_its_addresses() {
+        let mut e = event(5);
+        e.client_id = None;
+        e.refused_by = Some("auth".into());
+        e.count = 10;
+        e.ips = vec![("10.0.0.1".into(), 6), ("10.0.0.2".into(), 1)];
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""count":10,"ips":[["10.0.0.1",6],["10.0.0.2",1]]"#));
+        let back: CallEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+        assert!(back.is_anonymous_refusal());
+        assert_eq!(
+            back.refused_ips(),
+            (vec![("10.0.0.1", 6), ("10.0.0.2", 1)], 3)
+        );
+        let mut single = event(5);
+        single.refused_by = Some("quota".into());
+        single.client_ip = Some("10.0.0.3".into());
+        assert!(!single.is_anonymous_refusal());
+        assert_eq!(single.refused_ips(), (vec![("10.0.0.3", 1)], 0));
     }
 
     #[test]

@@ -121,6 +121,25 @@ pub struct SecurityConfig {
     /// Server-side key for hashing tokens and client secrets; never stored in Redis. Changing it
     /// invalidates every stored secret and token.
     pub pepper: SecretString,
+    /// During an upgrade from a version without token tags: also look up well-formed access and
+    /// refresh tokens that carry no valid keyed tag ([`crate::crypto::Keys::accepting_untagged`]).
+    /// Off: such tokens are refused without a lookup.
+    #[serde(default)]
+    pub accept_untagged_tokens: bool,
+}
+
+impl SecurityConfig {
+    /// The keys of this pepper, accepting untagged tokens as configured (logged as a warning:
+    /// made-up tokens cost a lookup again until it is turned off).
+    pub fn keys(&self) -> crate::crypto::Keys {
+        if self.accept_untagged_tokens {
+            tracing::warn!(
+                "security.accept_untagged_tokens is on: tokens without a keyed tag are looked up (upgrade mode; turn it off once they have expired)"
+            );
+        }
+        crate::crypto::Keys::from_pepper(&self.pepper)
+            .accepting_untagged(self.accept_untagged_tokens)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

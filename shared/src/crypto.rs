@@ -2,9 +2,9 @@
 //!
 //! # Design note: why HMAC-SHA-256 and not a password hash
 //!
-//! Tessera only ever hashes values it generated itself: client secrets and tokens carry 256 bits
-//! from the operating system's CSPRNG. A slow password hash (Argon2, bcrypt) exists to make
-//! guessing *low-entropy* human passwords expensive; against 2^256 possibilities guessing is
+//! Tessera only ever hashes values it generated itself: client secrets and tokens carry 192 to
+//! 256 bits from the operating system's CSPRNG. A slow password hash (Argon2, bcrypt) exists to
+//! make guessing *low-entropy* human passwords expensive; against 2^192 possibilities guessing is
 //! already hopeless, so slowness would only cost latency on every token request. What the hash
 //! must still do is keep a stolen database useless: the stored value is an HMAC keyed with a
 //! server-side pepper that never enters the store, so a dump of Redis alone yields neither the
@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 pub mod seal;
+mod tag;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -49,6 +50,10 @@ pub struct Keys {
     nonce: HmacSha256,
     /// AEAD key for values kept but never looked up by value ([`Keys::seal`]).
     seal: seal::SealKey,
+    /// Tags of minted access and refresh tokens ([`Keys::mint`], [`tag`]).
+    tag: HmacSha256,
+    /// During an upgrade: well-formed tokens without a valid tag are looked up too.
+    accept_untagged: bool,
 }
 
 impl std::fmt::Debug for Keys {
@@ -70,6 +75,8 @@ impl Keys {
             limit: derive(b"tessera/v1/limit-subject"),
             nonce: derive(b"tessera/v1/dpop-nonce"),
             seal: seal::key(pepper),
+            tag: derive(b"tessera/v1/token-tag"),
+            accept_untagged: false,
         }
     }
 

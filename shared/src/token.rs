@@ -2,18 +2,24 @@
 //!
 //! # Design note
 //!
-//! `tsr_at_` + 43 characters of base64url (256 random bits) + 6 characters of checksum
-//! (CRC-32 of prefix and body, base64url). The prefix says what the string is, so secret scanners
-//! can find leaked tokens and a refresh token is never mistaken for an access token; the checksum
-//! lets the broker and the proxy refuse a mistyped or forged string without touching the store
-//! (it is an integrity hint, not a MAC: authenticity comes from the store lookup). The store keeps
-//! only a keyed hash of the whole string ([`crate::crypto::Keys::token_hash`]).
+//! `tsr_at_` + 43 characters of base64url (a 32-byte body) + 6 characters of checksum (CRC-32 of
+//! prefix and body, base64url). The prefix says what the string is, so secret scanners can find
+//! leaked tokens and a refresh token is never mistaken for an access token; the checksum lets the
+//! broker and the proxy refuse a mistyped string without touching the store (it is an integrity
+//! hint, not a MAC: anyone can compute it). The store keeps only a keyed hash of the whole string
+//! ([`crate::crypto::Keys::token_hash`]).
+//!
+//! The body of an access or refresh token is 24 random bytes and an 8-byte keyed tag of them
+//! ([`crate::crypto::Keys::mint`], issue 11 P5), so that a made-up but well-formed string is
+//! refused without a lookup either; other kinds ([`TokenKind::generate`]) carry 32 random bytes.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::crypto::random_bytes;
 
+/// Bytes in a token's body.
+pub(crate) const BODY_BYTES: usize = 32;
 const BODY_LEN: usize = 43; // 32 bytes, base64url without padding
 const CHECK_LEN: usize = 6; // 4 bytes, base64url without padding
 
@@ -46,15 +52,32 @@ impl TokenKind {
         self.prefix().len() + BODY_LEN + CHECK_LEN
     }
 
-    /// A fresh random token of this kind.
+    /// A fresh random token of this kind, without a keyed tag (codes, secrets; access and
+    /// refresh tokens are minted by [`crate::crypto::Keys::mint`]).
     pub fn generate(self) -> String {
-        let body = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        self.assemble(&random_bytes::<BODY_BYTES>())
+    }
+
+    /// The token of this kind whose body is `body`: prefix, body and checksum.
+    pub(crate) fn assemble(self, body: &[u8; BODY_BYTES]) -> String {
         let mut s = String::with_capacity(self.len());
         s.push_str(self.prefix());
-        s.push_str(&body);
+        URL_SAFE_NO_PAD.encode_string(body, &mut s);
         let check = checksum(&s);
         s.push_str(&check);
         s
+    }
+
+    /// The 32-byte body of `s`, a string of this kind's length and prefix (callers check the
+    /// format first); `None` when it does not decode to exactly 32 bytes (e.g. non-zero padding
+    /// bits: no two strings share a body).
+    pub(crate) fn body(self, s: &str) -> Option<[u8; BODY_BYTES]> {
+        let encoded = s.get(self.prefix().len()..self.len() - CHECK_LEN)?;
+        let mut out = [0u8; BODY_BYTES];
+        match URL_SAFE_NO_PAD.decode_slice(encoded, &mut out) {
+            Ok(BODY_BYTES) => Some(out),
+            _ => None,
+        }
     }
 
     /// True when `s` is well formed for this kind: prefix, length, alphabet and checksum.

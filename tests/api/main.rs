@@ -47,6 +47,7 @@ mod redis_cluster;
 mod redis_memory;
 mod redis_server;
 mod refresh_grace;
+mod refusal_flood;
 mod registration;
 mod revoke;
 mod scopes_follow_app;

@@ -10,7 +10,7 @@ use crate::helpers::*;
 use crate::world::*;
 
 /// A world whose portal makes `tessera-operators` operators.
-async fn portal_world() -> World {
+pub(crate) async fn portal_world() -> World {
     spawn_world_with(|cfg| {
         cfg["portal"] = json!({"operator_groups": ["tessera-operators"]});
     })
@@ -90,7 +90,7 @@ fn csrf(html: &str) -> String {
         .expect("a csrf field")
 }
 
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+pub(crate) fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let from = html
         .find(start)
         .unwrap_or_else(|| panic!("{start} in {html}"))

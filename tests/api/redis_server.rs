@@ -188,6 +188,11 @@ impl RedisServer {
 
     /// Calls of `command` (lower case, e.g. `evalsha`) so far: `INFO commandstats`.
     pub async fn command_calls(&self, command: &str) -> u64 {
+        self.commands().await.get(command).copied().unwrap_or(0)
+    }
+
+    /// Calls of every command run so far, by lower-case name (`INFO commandstats`).
+    pub async fn commands(&self) -> std::collections::BTreeMap<String, u64> {
         let mut c = redis::Client::open(self.url())
             .unwrap()
             .get_multiplexed_async_connection()
@@ -198,13 +203,13 @@ impl RedisServer {
             .query_async(&mut c)
             .await
             .unwrap();
-        let prefix = format!("cmdstat_{command}:");
         info.lines()
-            .find(|l| l.starts_with(&prefix))
-            .and_then(|l| l.split("calls=").nth(1))
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+            .filter_map(|l| {
+                let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+                let calls = rest.strip_prefix("calls=")?.split(',').next()?;
+                Some((name.to_string(), calls.parse().ok()?))
+            })
+            .collect()
     }
 
     pub fn url(&self) -> String {

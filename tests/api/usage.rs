@@ -36,6 +36,8 @@ fn call(ts_ms: i64, client: Option<&Client>, status: u16, latency_ms: u64) -> Ca
         refused_by: None,
         client_ip: None,
         flagged_by: None,
+        count: 1,
+        ips: vec![],
     }
 }
 

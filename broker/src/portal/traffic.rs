@@ -65,6 +65,8 @@ pub struct Security {
     pub policy_chart: String,
     pub top_clients: Vec<Count>,
     pub top_ips: Vec<Count>,
+    /// Refused calls whose address no record names (aggregated floods name their busiest).
+    pub unnamed_ips: u64,
     /// Abuse detection's live flags and blocks ([`crate::abuse`]), soonest to end first.
     pub abuse: Vec<AbuseRow>,
 }
@@ -236,6 +238,7 @@ fn security_view(
         policy_chart: bars("Refusals by policy", &policies, "s2"),
         top_clients: s.top_clients,
         top_ips: s.top_ips,
+        unnamed_ips: s.unnamed_ips,
         abuse,
     }
 }

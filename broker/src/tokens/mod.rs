@@ -193,7 +193,7 @@ impl Tokens {
         ttl_secs: u64,
         jkt: Option<String>,
     ) -> Result<Minted, StoreError> {
-        let token = TokenKind::AccessToken.generate();
+        let token = self.keys.mint(TokenKind::AccessToken);
         let iat = now();
         let record = TokenRecord {
             client_id: client_id.to_string(),
@@ -254,7 +254,7 @@ impl Tokens {
             // authenticates when it refreshes.
             jkt: g.jkt.clone().filter(|_| g.app.public),
         };
-        let refresh = g.refresh.then(|| TokenKind::RefreshToken.generate());
+        let refresh = g.refresh.then(|| self.keys.mint(TokenKind::RefreshToken));
         let refresh_hash = refresh.as_deref().map(|t| self.keys.token_hash(t));
         let store = self.store();
         if let Some(h) = &refresh_hash {
@@ -366,7 +366,8 @@ impl Tokens {
     pub async fn revoke(&self, token: &str, owner: &App) -> Result<(), StoreError> {
         let store = self.store();
         let hash = self.keys.token_hash(token);
-        if TokenKind::RefreshToken.is_well_formed(token) {
+        // Made-up tokens (no keyed tag of ours) are left alone without a lookup.
+        if self.keys.is_genuine(TokenKind::RefreshToken, token) {
             let Some(family) = store.token_get(TokenKind::RefreshToken, &hash).await? else {
                 return Ok(());
             };
@@ -378,7 +379,7 @@ impl Tokens {
             }
             return Ok(());
         }
-        if !TokenKind::AccessToken.is_well_formed(token) {
+        if !self.keys.is_genuine(TokenKind::AccessToken, token) {
             return Ok(());
         }
         let Some(raw) = store.token_get(TokenKind::AccessToken, &hash).await? else {

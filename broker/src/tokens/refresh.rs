@@ -37,7 +37,7 @@ impl Tokens {
         scope: Option<ScopeSet>,
         jkt: Option<&str>,
     ) -> Result<Issued, RefreshError> {
-        if !TokenKind::RefreshToken.is_well_formed(refresh_token) {
+        if !self.keys.is_genuine(TokenKind::RefreshToken, refresh_token) {
             return Err(RefreshError::Invalid);
         }
         let store = self.store();
@@ -72,7 +72,7 @@ impl Tokens {
         let access = self
             .mint_for_family(app, &fam, scope, &family, bound)
             .await?;
-        let next = TokenKind::RefreshToken.generate();
+        let next = self.keys.mint(TokenKind::RefreshToken);
         let next_hash = self.keys.token_hash(&next);
         let sealed = self.seal_successor(refresh_token, &family, client_id, &access, &next)?;
         let left = self.refresh_ttl(app, (fam.expires_at - now()).max(1) as u64);

@@ -48,7 +48,7 @@ pub fn throttled_series(events: &[CallEvent], q: &Query) -> Vec<u64> {
     for e in events.iter().filter(|e| q.selects(e) && e.throttled) {
         let slot = usize::try_from((q.interval().floor(e.ts_ms) - first) / step).ok();
         if let Some(n) = slot.and_then(|i| out.get_mut(i)) {
-            *n += 1;
+            *n += e.count;
         }
     }
     out
@@ -78,6 +78,8 @@ mod tests {
             refused_by: None,
             client_ip: None,
             flagged_by: None,
+            count: 1,
+            ips: vec![],
         }
     }
 

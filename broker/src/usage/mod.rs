@@ -18,6 +18,11 @@
 //!   `null` when there are no calls.
 //! * Series buckets start at multiples of the interval since the Unix epoch (UTC), cover the
 //!   whole range, and are present (with zero calls) even when empty.
+//! * A record may stand for many calls: the proxy aggregates refusals of unknown callers
+//!   ([`tessera_shared::analytics`], "Aggregated refusals"). Every figure counts its
+//!   [`CallEvent::count`] calls; its latency (the group's longest) counts once per call, so
+//!   percentiles over aggregates err high, never low. An aggregate's `ts_ms` is its earliest
+//!   call's (its calls lie within that second): ranges select it whole or not at all.
 
 pub mod breakdown;
 pub mod read;
@@ -246,36 +251,52 @@ pub fn nearest_rank(sorted: &[u64], p: u64) -> Option<u64> {
     sorted.get(usize::try_from(rank - 1).ok()?).copied()
 }
 
-/// [`Usage`] being summed up; latencies are kept until [`Acc::finish`] sorts them.
+/// [`nearest_rank`] of values with weights (`(value, calls)`, sorted by value): the value at
+/// rank `ceil(p/100 · n)` where `n` is the sum of the weights.
+pub fn weighted_rank(sorted: &[(u64, u64)], p: u64) -> Option<u64> {
+    let n: u64 = sorted.iter().map(|(_, w)| w).sum();
+    let rank = (p.min(100).saturating_mul(n)).div_ceil(100).max(1);
+    let mut seen = 0u64;
+    sorted.iter().find_map(|&(v, w)| {
+        seen = seen.saturating_add(w);
+        (seen >= rank).then_some(v)
+    })
+}
+
+/// [`Usage`] being summed up; latencies (with their calls) are kept until [`Acc::finish`]
+/// sorts them.
 #[derive(Debug, Default)]
 struct Acc {
     usage: Usage,
-    latencies_us: Vec<u64>,
+    latencies_us: Vec<(u64, u64)>,
 }
 
 impl Acc {
     fn add(&mut self, e: &CallEvent) {
         let u = &mut self.usage;
-        u.calls += 1;
+        let n = e.count;
+        u.calls += n;
         if e.status >= 400 {
-            u.errors += 1;
+            u.errors += n;
             if e.status >= 500 {
-                u.server_errors += 1;
+                u.server_errors += n;
             } else {
-                u.client_errors += 1;
+                u.client_errors += n;
             }
         }
-        u.throttled += u64::from(e.throttled);
-        u.auth_failures += u64::from(AuthOutcome::is_failure(e.auth));
+        u.throttled += u64::from(e.throttled) * n;
+        u.auth_failures += u64::from(AuthOutcome::is_failure(e.auth)) * n;
         u.bytes_in = u.bytes_in.saturating_add(e.bytes_in);
         u.bytes_out = u.bytes_out.saturating_add(e.bytes_out);
-        *u.by_status.entry(e.status).or_default() += 1;
-        self.latencies_us.push(e.latency_us);
+        *u.by_status.entry(e.status).or_default() += n;
+        if n > 0 {
+            self.latencies_us.push((e.latency_us, n));
+        }
     }
 
     fn finish(mut self) -> Usage {
         self.latencies_us.sort_unstable();
-        let ms = |p| nearest_rank(&self.latencies_us, p).map(|us| us as f64 / 1000.0);
+        let ms = |p| weighted_rank(&self.latencies_us, p).map(|us| us as f64 / 1000.0);
         self.usage.latency_ms = match (ms(50), ms(95), ms(99), ms(100)) {
             (Some(p50), Some(p95), Some(p99), Some(max)) => Some(Latency { p50, p95, p99, max }),
             _ => None,

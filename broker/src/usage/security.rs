@@ -12,6 +12,10 @@
 //! * `top_clients`, `top_ips` — the clients (by `client_id`; credentials that identified none
 //!   are not counted) and the client addresses ([`CallEvent::client_ip`], recorded for refused
 //!   calls only) with the most refused calls, most first, ties by name, at most `top` of each.
+//! * `unnamed_ips` — refused calls whose address no record names: an aggregate of refusals
+//!   names only its busiest addresses ([`CallEvent::ips`]). The calls of `top_ips` (before the
+//!   cut to `top`) and `unnamed_ips` together are every refused call that recorded one.
+//! * Every figure counts the calls a record stands for ([`CallEvent::count`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,6 +39,7 @@ pub struct Security {
     pub by_policy: BTreeMap<String, u64>,
     pub top_clients: Vec<Count>,
     pub top_ips: Vec<Count>,
+    pub unnamed_ips: u64,
 }
 
 /// The security figures of the events `q` selects, with at most `top` clients and addresses.
@@ -47,22 +52,25 @@ pub fn security<'a>(
     let mut clients: HashMap<&str, u64> = HashMap::new();
     let mut ips: HashMap<&str, u64> = HashMap::new();
     for e in events.into_iter().filter(|e| q.selects(e)) {
+        let n = e.count;
         match e.auth {
-            AuthOutcome::Ok => out.authenticated += 1,
-            AuthOutcome::None => out.anonymous += 1,
-            a if a.is_failure() => out.refused += 1,
+            AuthOutcome::Ok => out.authenticated += n,
+            AuthOutcome::None => out.anonymous += n,
+            a if a.is_failure() => out.refused += n,
             _ => {}
         }
         let Some(policy) = &e.refused_by else {
             continue;
         };
-        *out.by_policy.entry(policy.clone()).or_default() += 1;
+        *out.by_policy.entry(policy.clone()).or_default() += n;
         if let Some(c) = &e.client_id {
-            *clients.entry(c).or_default() += 1;
+            *clients.entry(c).or_default() += n;
         }
-        if let Some(ip) = &e.client_ip {
-            *ips.entry(ip).or_default() += 1;
+        let (named, unnamed) = e.refused_ips();
+        for (ip, calls) in named {
+            *ips.entry(ip).or_default() += calls;
         }
+        out.unnamed_ips += unnamed;
     }
     out.top_clients = busiest(clients, top);
     out.top_ips = busiest(ips, top);
@@ -111,6 +119,8 @@ mod tests {
             refused_by: refused_by.map(str::to_string),
             client_ip: refused_by.map(|_| ip.to_string()),
             flagged_by: None,
+            count: 1,
+            ips: vec![],
         }
     }
 
@@ -142,7 +152,30 @@ mod tests {
         assert_eq!(s.top_ips.len(), 2);
         let names: Vec<&str> = s.top_clients.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
+        assert_eq!(s.unnamed_ips, 0);
         let outside = Query::new(5_000, 6_000, None, Filter::default()).unwrap();
         assert_eq!(security(&events, &outside, 5), Security::default());
+    }
+
+    #[test]
+    fn aggregates_count_every_call_and_the_addresses_they_name() {
+        use AuthOutcome as A;
+        let mut agg = ev(A::Invalid, Some("auth"), None, "");
+        agg.client_ip = None;
+        agg.count = 1_000;
+        agg.ips = vec![("10.0.0.9".into(), 700), ("10.0.0.8".into(), 200)];
+        let events = vec![agg, ev(A::Missing, Some("auth"), None, "10.0.0.8")];
+        let q = Query::new(0, 2_000, None, Filter::default()).unwrap();
+        let s = security(&events, &q, 5);
+        assert_eq!(
+            (s.refused, s.by_policy["auth"], s.unnamed_ips),
+            (1_001, 1_001, 100)
+        );
+        let named: Vec<(&str, u64)> = s
+            .top_ips
+            .iter()
+            .map(|c| (c.name.as_str(), c.refused))
+            .collect();
+        assert_eq!(named, [("10.0.0.9", 700), ("10.0.0.8", 201)]);
     }
 }

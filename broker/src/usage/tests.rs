@@ -22,6 +22,8 @@ fn ev(ts_ms: i64, client: Option<&str>, status: u16, latency_ms: u64) -> CallEve
         refused_by: None,
         client_ip: None,
         flagged_by: None,
+        count: 1,
+        ips: vec![],
     }
 }
 

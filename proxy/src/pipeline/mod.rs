@@ -194,6 +194,8 @@ fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpRe
         refused_by: call.refused_by.map(str::to_string),
         client_ip: call.refused_by.and(call.client_ip).map(|ip| ip.to_string()),
         flagged_by: call.flagged_by.map(str::to_string),
+        count: 1,
+        ips: Vec::new(),
     };
     Metered::wrap(response, rt.emitter.clone(), event)
 }

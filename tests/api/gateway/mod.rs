@@ -14,6 +14,7 @@ mod cors;
 mod cors_raw;
 mod encode;
 mod example;
+mod forged;
 mod forwarding;
 mod harness;
 mod methods;

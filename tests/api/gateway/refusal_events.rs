@@ -8,22 +8,28 @@ use serde_json::{json, Value};
 
 use super::*;
 
-/// The stored events, decoded, once at least `n` are there.
-pub(super) async fn events(s: &Setup, n: usize) -> Vec<Value> {
+/// The stored records, decoded, once they stand for at least `n` calls (refusals of unknown
+/// callers in the same second are one record with a `count`).
+pub(super) async fn events(s: &Setup, n: u64) -> Vec<Value> {
     let store = s.broker.store();
     let start = Instant::now();
     loop {
         let raw = store.analytics_range(0, i64::MAX, 1_000).await.unwrap();
-        if raw.len() >= n {
-            return raw
-                .iter()
-                .map(|e| serde_json::from_str(e).unwrap())
-                .collect();
+        let records: Vec<Value> = raw
+            .iter()
+            .map(|e| serde_json::from_str(e).unwrap())
+            .collect();
+        let calls: u64 = records
+            .iter()
+            .map(|r| r.get("count").and_then(Value::as_u64).unwrap_or(1))
+            .sum();
+        if calls >= n {
+            return records;
         }
         assert!(
             start.elapsed() < Duration::from_secs(5),
-            "{} events",
-            raw.len()
+            "{calls} calls in {} records",
+            records.len()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

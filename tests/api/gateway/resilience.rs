@@ -23,7 +23,10 @@ async fn redis_stopped_and_restarted_under_traffic() {
         json!([route("orders", "/orders", &echo, json!({}))]),
     )
     .await;
-    let unknown = tessera_shared::token::TokenKind::AccessToken.generate();
+    // Tagged under the pepper, so that it reaches the lookup (a made-up one would not).
+    let unknown =
+        tessera_shared::crypto::Keys::from_pepper(&crate::helpers::PEPPER.to_string().into())
+            .mint(tessera_shared::token::TokenKind::AccessToken);
     echoed(proxy.get("/orders", &token).await).await;
 
     redis.stop();

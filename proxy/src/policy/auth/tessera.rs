@@ -72,7 +72,13 @@ impl TokenValidator {
             self.metrics.cache_hits.inc();
             return Lookup::Valid(c);
         }
-        // Issue 11, P5: a token the store did not know a moment ago costs no second lookup.
+        // Issue 11, P5: a made-up token (no keyed tag of ours) costs no lookup and is not
+        // remembered; checked past the cache, so that a cached token costs no extra HMAC.
+        if !self.keys.vouches_for(TokenKind::AccessToken, token) {
+            self.metrics.forged_tokens.inc();
+            return Lookup::Invalid;
+        }
+        // A token the store did not know a moment ago costs no second lookup.
         if self.cache.known_unknown(key) {
             self.metrics.cache_negative_hits.inc();
             return Lookup::Invalid;

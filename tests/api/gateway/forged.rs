@@ -1,0 +1,221 @@
+//! Issue 11, P5: access and refresh tokens carry a tag keyed by the pepper, so a flood of
+//! made-up tokens — well formed, with the public checksum right, but never minted — is refused
+//! by the proxy (401 `invalid_token`, RFC 6750 §3.1) and by the broker's introspection
+//! (`{"active": false}`, RFC 7662 §2.2) and revocation (RFC 7009 §2.2) with no Redis command at
+//! all: counted on a Redis of the test's own with `INFO commandstats`. Tokens minted before tags
+//! existed are looked up again only while `security.accept_untagged_tokens` is on.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+use tessera_shared::crypto::Keys;
+use tessera_shared::token::TokenKind;
+
+use super::*;
+use crate::helpers::{json_of, spawn_app_with, PEPPER};
+use crate::redis_server::RedisServer;
+
+const FLOOD: usize = 300;
+
+/// The commands run between two snapshots, without the time-driven ones (heartbeat `PING`s,
+/// `INFO` — the analytics writer's memory check and this test's own snapshots) and the analytics
+/// writer's `XADD`s (one per batch of events, returned apart).
+fn per_call(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> (Vec<String>, u64) {
+    let mut ran = Vec::new();
+    let mut xadds = 0;
+    for (name, calls) in after {
+        let n = calls - before.get(name).copied().unwrap_or(0);
+        match name.as_str() {
+            _ if n == 0 => {}
+            "ping" | "info" => {}
+            "xadd" => xadds = n,
+            _ => ran.push(format!("{name}={n}")),
+        }
+    }
+    (ran, xadds)
+}
+
+/// Made-up access tokens: untagged (any string of the public format), and tagged under another
+/// deployment's pepper.
+fn made_up(n: usize) -> Vec<String> {
+    let other = Keys::from_pepper(&"another deployment's pepper, 32+ chars".to_string().into());
+    (0..n)
+        .map(|i| match i % 2 {
+            0 => TokenKind::AccessToken.generate(),
+            _ => other.mint(TokenKind::AccessToken),
+        })
+        .collect()
+}
+
+async fn settle() {
+    // The analytics writer flushes every 50 ms in these tests.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+}
+
+#[tokio::test]
+async fn a_flood_of_made_up_tokens_costs_redis_nothing() {
+    let redis = RedisServer::start();
+    let broker = spawn_app_with(&redis.url(), |_| {}).await;
+    let echo = spawn_echo();
+    let client = broker.default_client().await;
+    let token = broker.access_token(&client).await;
+    let proxy = spawn_proxy(
+        &broker,
+        json!([route("orders", "/orders", &echo, json!({}))]),
+    )
+    .await;
+    echoed(proxy.get("/orders", &token).await).await;
+    let forged_before = counter(&proxy.metrics().await, "tessera_proxy_token_forged_total");
+    settle().await;
+
+    // The proxy: every made-up token is 401 invalid_token, and Redis sees no command.
+    let tokens = made_up(FLOOD);
+    let before = redis.commands().await;
+    for chunk in tokens.chunks(50) {
+        let answers = join_all(chunk.iter().map(|t| proxy.get("/orders", t))).await;
+        for res in answers {
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            let challenge = res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+            assert_eq!(json_of(res).await["error"], "invalid_token");
+        }
+    }
+    settle().await;
+    let (ran, xadds) = per_call(&before, &redis.commands().await);
+    assert!(ran.is_empty(), "the flood reached Redis: {ran:?}");
+    assert!(
+        xadds <= 20,
+        "{xadds} XADDs for {FLOOD} refusals: not packed"
+    );
+    let forged = counter(&proxy.metrics().await, "tessera_proxy_token_forged_total");
+    assert_eq!(forged - forged_before, FLOOD as u64);
+
+    // The broker: introspection and revocation of made-up access and refresh tokens look
+    // nothing up — what remains is the client's authentication and rate limit, as for a
+    // token that is never looked up at all ("garbage"); refresh is invalid_grant.
+    broker_cost(&redis, &broker, &client, &["garbage"; 2]).await; // warms the app cache
+    let baseline = broker_cost(&redis, &broker, &client, &["garbage"; 10]).await;
+    let made_up_refresh: Vec<String> = (0..10)
+        .map(|_| TokenKind::RefreshToken.generate())
+        .collect();
+    let mut flood: Vec<&str> = tokens[..10].iter().map(String::as_str).collect();
+    flood.extend(made_up_refresh.iter().map(String::as_str));
+    let cost = broker_cost(&redis, &broker, &client, &flood[..10]).await;
+    assert_eq!(
+        cost, baseline,
+        "introspecting made-up access tokens looked them up"
+    );
+    let cost = broker_cost(&redis, &broker, &client, &flood[10..]).await;
+    assert_eq!(
+        cost, baseline,
+        "introspecting made-up refresh tokens looked them up"
+    );
+
+    // Real tokens still work everywhere.
+    echoed(
+        proxy
+            .get("/orders", &broker.access_token(&client).await)
+            .await,
+    )
+    .await;
+    assert!(broker.is_active(&client, &token).await);
+}
+
+/// The commands (but `PING`/`INFO`) that introspecting and revoking each of `tokens` costs,
+/// asserting every introspection is inactive.
+async fn broker_cost(
+    redis: &RedisServer,
+    broker: &crate::helpers::TestApp,
+    client: &crate::helpers::Client,
+    tokens: &[&str],
+) -> Vec<String> {
+    settle().await;
+    let before = redis.commands().await;
+    for t in tokens {
+        assert_eq!(
+            broker.introspect(client, t).await,
+            json!({ "active": false })
+        );
+        let res = broker.post_form("/revoke", client, &[("token", t)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    settle().await;
+    per_call(&before, &redis.commands().await).0
+}
+
+/// Stores a copy of `real`'s record under a token of the format tags replaced (32 random bytes,
+/// no tag): what a broker of the previous version left in Redis.
+async fn untagged_copy(broker: &crate::helpers::TestApp, real: &str) -> String {
+    let keys = Keys::from_pepper(&PEPPER.to_string().into());
+    let key = |t: &str| format!("{}at:{{{}}}", broker.prefix, keys.token_hash(t));
+    let untagged = TokenKind::AccessToken.generate();
+    assert!(!keys.is_genuine(TokenKind::AccessToken, &untagged));
+    let mut r = broker.redis().await;
+    let record: String = redis::cmd("GET")
+        .arg(key(real))
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(key(&untagged))
+        .arg(record)
+        .arg("EX")
+        .arg(600)
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    untagged
+}
+
+#[tokio::test]
+async fn untagged_tokens_are_honoured_only_while_the_upgrade_switch_is_on() {
+    let s = setup().await;
+    let routes = json!([route("orders", "/orders", &s.echo, json!({}))]);
+    let old = untagged_copy(&s.broker, &s.token).await;
+
+    // Off (the default): refused without a lookup, by the proxy and the broker.
+    let proxy = spawn_proxy(&s.broker, routes.clone()).await;
+    let res = proxy.get("/orders", &old).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        counter(&proxy.metrics().await, "tessera_proxy_token_forged_total"),
+        1
+    );
+    assert!(!s.broker.is_active(&s.client, &old).await);
+    echoed(proxy.get("/orders", &s.token).await).await;
+
+    // On: looked up as before tags existed, by a broker and a proxy on the same store.
+    let upgrading = |cfg: &mut serde_json::Value| {
+        cfg["security"]["accept_untagged_tokens"] = json!(true);
+    };
+    let prefix = s.broker.prefix.clone();
+    let broker = spawn_app_with(&s.broker.redis_url, |cfg| {
+        cfg["store"]["prefix"] = json!(prefix);
+        upgrading(cfg);
+    })
+    .await;
+    let proxy = spawn_proxy_with(&broker, routes, upgrading).await;
+    let e = echoed(proxy.get("/orders", &old).await).await;
+    assert_eq!(
+        header(&e, "x-tessera-client-id"),
+        Some(s.client.id.as_str())
+    );
+    assert!(broker.is_active(&s.client, &old).await);
+    // Tagged tokens work too, and a made-up one is still refused (after its lookup).
+    echoed(proxy.get("/orders", &s.token).await).await;
+    let made_up = TokenKind::AccessToken.generate();
+    assert_eq!(
+        proxy.get("/orders", &made_up).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        counter(&proxy.metrics().await, "tessera_proxy_token_forged_total"),
+        0
+    );
+}
