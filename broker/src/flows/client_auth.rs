@@ -12,9 +12,10 @@
 //!
 //! Failures are counted per client IP and per client_id (`ratelimit::backoff`); while
 //! a back-off is in force the answer is 429 `slow_down` whatever the secret. The back-off is
-//! read alongside the client lookup, the secret is verified either way, and a refusal costs
-//! the same store work whether the guess was right or wrong: a refused guess is not told from
-//! a wrong one, by its answer or by its timing.
+//! read alongside the client lookup (from the store only while the IP or client may be in one:
+//! `ratelimit::suspects`), the secret is verified either way, and a refusal costs the same
+//! store work whether the guess was right or wrong: a refused guess is not told from a wrong
+//! one, by its answer or by its timing.
 
 use std::net::IpAddr;
 
