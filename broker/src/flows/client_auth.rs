@@ -18,6 +18,7 @@
 //! one, by its answer or by its timing.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tessera_shared::model::App;
 use tessera_shared::oauth::OAuthError;
@@ -30,7 +31,8 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct AuthenticatedClient {
     pub client_id: String,
-    pub app: App,
+    /// Shared with the apps kept in process (not copied per request).
+    pub app: Arc<App>,
     /// The address it called from (for per-IP limits).
     pub ip: IpAddr,
     /// The thumbprint of the DPoP key it proved in this token request (RFC 9449 §5): what the
@@ -69,7 +71,7 @@ async fn check(
 ) -> Result<AuthenticatedClient, OAuthError> {
     let (wait, app) = tokio::join!(
         state.limits.auth_wait(ip, &p.client_id),
-        state.catalog.app_for_client(&p.client_id)
+        state.catalog.app_for_client_shared(&p.client_id)
     );
     let app = app?;
     let verified = match app.as_ref().and_then(|a| a.credential(&p.client_id)) {
