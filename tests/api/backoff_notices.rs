@@ -42,10 +42,16 @@ async fn a_backoff_started_on_one_broker_is_enforced_by_another_without_a_check_
     let a = spawn_app_with(&redis.url(), |cfg| with_limits(cfg, backoffs(2))).await;
     let b = twin(&a, backoffs(2)).await;
     let c = a.default_client().await;
-    // Each broker's first call reads the app; past the 2 s after subscribing in which every
-    // subject is asked about once, none is.
-    a.access_token(&c).await;
-    b.access_token(&c).await;
+    // Each broker reads the app once its subscription is up (a busy machine may take a
+    // moment); past the 2 s after subscribing in which every subject is asked about once, none
+    // is.
+    for _ in 0..10 {
+        for app in [&a, &b] {
+            let token = app.access_token(&c).await;
+            assert!(app.is_active(&c, &token).await);
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let scripts = || redis.command_calls("evalsha");
     let before = scripts().await;

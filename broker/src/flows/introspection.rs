@@ -31,22 +31,23 @@ pub enum Introspection {
     Inactive { active: bool },
 }
 
-/// An active token's members.
+/// An active token's members, in alphabetical order as the answer has always listed them
+/// (docs/walkthrough.md shows it as printed).
 #[derive(Debug, Serialize)]
 pub struct Described {
     active: bool,
-    scope: String,
     client_id: String,
-    token_type: &'static str,
-    exp: i64,
-    iat: i64,
-    iss: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<String>,
     /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation>,
+    exp: i64,
     ext: Ext,
+    iat: i64,
+    iss: String,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    token_type: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,14 +55,14 @@ struct Confirmation {
     jkt: String,
 }
 
-/// Tessera's extension member (§2.2 allows extensions).
+/// Tessera's extension member (§2.2 allows extensions), in alphabetical order too.
 #[derive(Debug, Serialize)]
 struct Ext {
     app_id: Uuid,
     app_name: String,
+    attributes: BTreeMap<String, serde_json::Value>,
     developer_id: Uuid,
     grant_type: &'static str,
-    attributes: BTreeMap<String, serde_json::Value>,
     rate_plan: RatePlan,
 }
 

@@ -27,6 +27,15 @@ use tessera_shared::store::{BackoffNotice, Revocation};
 /// The most subjects remembered as suspect, or as cleared after a (re)subscription.
 pub const MAX_SUBJECTS: usize = 100_000;
 
+/// The longest wait remembered: an announcement's or a setting's larger value (or a hostile
+/// one on the channel) must not overflow the clock.
+const LONGEST_WAIT: Duration = Duration::from_secs(366 * 86_400);
+
+/// `now + d`, `d` capped at [`LONGEST_WAIT`].
+fn after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(LONGEST_WAIT)).unwrap_or(now)
+}
+
 #[derive(Debug)]
 struct Known {
     /// Subject id (`<limiter>:<subject>`) → until when it may be in a back-off.
@@ -127,7 +136,7 @@ impl Suspects {
     /// `id` is in a back-off for `wait_ms` from now (announced, or just recorded here).
     pub fn suspect(&self, id: &str, wait_ms: u64) {
         let now = Instant::now();
-        let until = now + Duration::from_millis(wait_ms);
+        let until = after(now, Duration::from_millis(wait_ms));
         let mut k = self.known();
         if k.suspects.len() >= MAX_SUBJECTS && now >= k.next_sweep {
             // At most once a second: a flood of failures must not buy a sweep each.
@@ -153,7 +162,7 @@ impl Follower for Suspects {
             // Back-offs announced while nobody listened may still be in force.
             let mut k = self.known();
             k.cleared.clear();
-            k.ask_all_until = Instant::now() + self.longest;
+            k.ask_all_until = after(Instant::now(), self.longest);
         }
         self.live.store(live, Ordering::Release);
     }
@@ -231,6 +240,17 @@ mod tests {
         s.answered(&a, IDS[0], Some(0));
         s.answered(&a, IDS[1], Some(0));
         s.suspect(IDS[0], 60_000);
+        assert!(s.ask(&IDS).is_some());
+    }
+
+    #[test]
+    fn huge_waits_do_not_overflow() {
+        let s = Suspects::new(Duration::MAX);
+        s.set_live(true);
+        s.backoff(&BackoffNotice {
+            id: IDS[0].into(),
+            wait_ms: u64::MAX,
+        });
         assert!(s.ask(&IDS).is_some());
     }
 
