@@ -10,6 +10,7 @@ use std::time::Instant;
 use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::FutureExt;
+use tessera_shared::store::follow::{follow, Follower, Followers};
 use tessera_shared::store::{self, Store};
 use tracing_actix_web::TracingLogger;
 
@@ -169,10 +170,14 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let catalog = &self.state.catalog;
+        let mut followers: Vec<Arc<dyn Follower>> = Vec::new();
+        followers.push(self.state.limits.suspects().clone());
         if let Some(apps) = catalog.app_cache() {
-            let (store, apps) = (catalog.store().clone(), apps.clone());
-            tokio::spawn(tessera_shared::store::follow::follow(store, apps, "apps"));
+            followers.push(apps.clone());
         }
+        let store = catalog.store().clone();
+        let followers = Arc::new(Followers(followers));
+        tokio::spawn(follow(store, followers, "apps and back-offs"));
         tessera_shared::status::run_with_status(self.server, self.status).await
     }
 }

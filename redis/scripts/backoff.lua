@@ -7,6 +7,10 @@
 -- ARGV[1]: "fail" (record one failure, then answer) or "check" (answer only; writes nothing)
 -- ARGV[2]: free failures; ARGV[3]: base delay ms; ARGV[4]: max delay ms; ARGV[5]: forget ms
 --          (failures are forgotten this long after the last one, or when its wait ends if later)
+-- ARGV[6]: the revocation channel; ARGV[7]: the subject's id (`<limiter>:<subject>`)
+-- A failure that leaves a back-off in force announces it there (`b:<wait ms>:<id>`), in this
+-- same script call, so no failure can start a back-off the other brokers do not hear of: they
+-- check a subject in the store only while it may be in a back-off (broker/src/ratelimit/suspects.rs).
 -- Returns: how many ms to wait before the next attempt is accepted (0: accepted now).
 -- Failure number free + k (k >= 1) waits min(base * 2^(k-1), max).
 local t = redis.call('TIME')
@@ -24,6 +28,9 @@ if ARGV[1] == 'fail' then
   end
   redis.call('HSET', KEYS[1], 'n', n, 'until', string.format('%d', until_ms))
   redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[5]), until_ms - now, 1))
+  if until_ms > now and ARGV[7] then
+    redis.call('PUBLISH', ARGV[6], 'b:' .. string.format('%d', until_ms - now) .. ':' .. ARGV[7])
+  end
 end
 if until_ms > now then return until_ms - now end
 return 0

@@ -12,6 +12,7 @@
 mod admin;
 mod app_cache;
 mod authorize;
+mod backoff_notices;
 mod bounded_inputs;
 mod broker_dev_idp;
 mod certs;

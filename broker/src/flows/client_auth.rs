@@ -12,11 +12,13 @@
 //!
 //! Failures are counted per client IP and per client_id (`ratelimit::backoff`); while
 //! a back-off is in force the answer is 429 `slow_down` whatever the secret. The back-off is
-//! read alongside the client lookup, the secret is verified either way, and a refusal costs
-//! the same store work whether the guess was right or wrong: a refused guess is not told from
-//! a wrong one, by its answer or by its timing.
+//! read alongside the client lookup (from the store only while the IP or client may be in one:
+//! `ratelimit::suspects`), the secret is verified either way, and a refusal costs the same
+//! store work whether the guess was right or wrong: a refused guess is not told from a wrong
+//! one, by its answer or by its timing.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tessera_shared::model::App;
 use tessera_shared::oauth::OAuthError;
@@ -29,7 +31,8 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct AuthenticatedClient {
     pub client_id: String,
-    pub app: App,
+    /// Shared with the apps kept in process (not copied per request).
+    pub app: Arc<App>,
     /// The address it called from (for per-IP limits).
     pub ip: IpAddr,
     /// The thumbprint of the DPoP key it proved in this token request (RFC 9449 §5): what the
@@ -68,7 +71,7 @@ async fn check(
 ) -> Result<AuthenticatedClient, OAuthError> {
     let (wait, app) = tokio::join!(
         state.limits.auth_wait(ip, &p.client_id),
-        state.catalog.app_for_client(&p.client_id)
+        state.catalog.app_for_client_shared(&p.client_id)
     );
     let app = app?;
     let verified = match app.as_ref().and_then(|a| a.credential(&p.client_id)) {

@@ -12,17 +12,66 @@
 //! A DPoP-bound token (RFC 9449 §6.2) answers `token_type` `DPoP` and `cnf.jkt`, the thumbprint
 //! of its key, so that a resource server can check the proof that comes with it (§7.1).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use tessera_shared::oauth::{Challenge, Form, OAuthError};
+use tessera_shared::rate::RatePlan;
 use tessera_shared::tokens::Active;
+use uuid::Uuid;
 
 use super::client_auth::authenticate;
 use crate::http::credentials::Presented;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::tokens::upstream_logins::IDP_ATTRIBUTE;
+
+/// The answer (§2.2), serialised as it stands (no JSON tree built per call).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Introspection {
+    Active(Box<Described>),
+    Inactive { active: bool },
+}
+
+/// An active token's members, in alphabetical order as the answer has always listed them
+/// (docs/walkthrough.md shows it as printed).
+#[derive(Debug, Serialize)]
+pub struct Described {
+    active: bool,
+    client_id: String,
+    /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation>,
+    exp: i64,
+    ext: Ext,
+    iat: i64,
+    /// A user token's upstream provider (the attribute only the broker sets on user tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idp: Option<serde_json::Value>,
+    iss: String,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    token_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Confirmation {
+    jkt: String,
+}
+
+/// Tessera's extension member (§2.2 allows extensions), in alphabetical order too.
+#[derive(Debug, Serialize)]
+struct Ext {
+    app_id: Uuid,
+    app_name: String,
+    attributes: BTreeMap<String, serde_json::Value>,
+    developer_id: Uuid,
+    grant_type: &'static str,
+    rate_plan: RatePlan,
+}
 
 /// The introspection response for the `token` of `form`, asked by the client that presented
 /// `credentials` from `ip`.
@@ -31,7 +80,7 @@ pub async fn introspect(
     form: &Form,
     credentials: Presented,
     ip: IpAddr,
-) -> Result<Value, OAuthError> {
+) -> Result<Introspection, OAuthError> {
     let caller = authenticate(state, credentials, ip).await?;
     state.limits.per_app(Limit::Introspect, &caller.app).await?;
     // Introspection is for resource servers and confidential clients, never public ones.
@@ -40,49 +89,38 @@ pub async fn introspect(
     }
     let token = form.required("token")?;
     Ok(match state.tokens.lookup().active(token).await? {
-        None => json!({ "active": false }),
-        Some(active) => describe(active, &state.urls.issuer),
+        None => Introspection::Inactive { active: false },
+        Some(active) => Introspection::Active(Box::new(describe(active, &state.urls.issuer))),
     })
 }
 
 /// §2.2: an active token's members, and `ext`.
-fn describe(active: Active, issuer: &str) -> Value {
+fn describe(active: Active, issuer: &str) -> Described {
     let Active {
         record: rec, app, ..
     } = active;
-    let token_type = crate::flows::grants::response::token_type(&rec);
-    let mut body = json!({
-        "active": true,
-        "scope": rec.scope.to_string(),
-        "client_id": rec.client_id,
-        "token_type": token_type,
-        "exp": rec.exp,
-        "iat": rec.iat,
-        "iss": issuer,
-        "ext": {
-            "app_id": app.id,
-            "app_name": app.name,
-            "developer_id": rec.developer_id,
-            "grant_type": rec.grant.as_str(),
-            "attributes": rec.attributes,
-            "rate_plan": app.effective_rate_plan(),
-        },
-    });
-    let Some(obj) = body.as_object_mut() else {
-        return body;
+    let idp = match rec.family {
+        Some(_) => rec.attributes.get(IDP_ATTRIBUTE).cloned(),
+        None => None,
     };
-    if let Some(sub) = &rec.sub {
-        obj.insert("sub".into(), json!(sub));
+    Described {
+        active: true,
+        idp,
+        scope: rec.scope.to_string(),
+        token_type: crate::flows::grants::response::token_type(&rec),
+        exp: rec.exp,
+        iat: rec.iat,
+        iss: issuer.to_string(),
+        sub: rec.sub,
+        cnf: rec.jkt.map(|jkt| Confirmation { jkt }),
+        ext: Ext {
+            app_id: app.id,
+            rate_plan: app.effective_rate_plan(),
+            app_name: app.name,
+            developer_id: rec.developer_id,
+            grant_type: rec.grant.as_str(),
+            attributes: rec.attributes,
+        },
+        client_id: rec.client_id,
     }
-    // A user token names the upstream provider that authenticated its user (the attribute
-    // only the broker sets on user tokens).
-    if rec.family.is_some() {
-        if let Some(idp) = rec.attributes.get(IDP_ATTRIBUTE) {
-            obj.insert("idp".into(), idp.clone());
-        }
-    }
-    if let Some(jkt) = &rec.jkt {
-        obj.insert("cnf".into(), json!({ "jkt": jkt }));
-    }
-    body
 }

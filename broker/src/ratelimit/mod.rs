@@ -15,8 +15,9 @@
 //!   `/device/confirm`), before anything else; per app on `/device_authorization`;
 //! * per client IP on `/authorize`, `/callback`, `/register`, and every page of the portal,
 //!   before anything else;
-//! * failed client authentication: exponential back-off per IP and per client ([`backoff`]);
-//!   wrong user codes: the same, per IP ([`device`]);
+//! * failed client authentication: exponential back-off per IP and per client ([`backoff`]),
+//!   read from the store only for subjects that may be in one ([`suspects`]); wrong user
+//!   codes: the same, per IP ([`device`]);
 //! * pending logins, authorization codes and device authorizations: budgets per IP and in all
 //!   ([`budget`]).
 //!
@@ -29,6 +30,7 @@
 //! * [`refusal`] — the 429 answers: OAuth JSON or an HTML page, with `Retry-After` and the
 //!   RateLimit fields.
 //! * [`backoff`] — failed client authentication.
+//! * [`suspects`] — which subjects may be in a back-off, heard on the revocation channel.
 //! * [`budget`] — pending logins, codes and device authorizations.
 //! * [`device`] — wrong user codes.
 
@@ -37,6 +39,7 @@ pub mod budget;
 pub mod device;
 pub mod local;
 pub mod refusal;
+pub mod suspects;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -106,6 +109,7 @@ pub struct Limiters {
     store: Arc<dyn Store>,
     keys: Keys,
     local: local::Local,
+    suspects: Arc<suspects::Suspects>,
     metrics: Metrics,
 }
 
@@ -135,12 +139,18 @@ fn gcra(spec: RateLimit) -> Gcra {
 impl Limiters {
     pub fn new(cfg: LimitsConfig, store: Arc<dyn Store>, keys: Keys, metrics: Metrics) -> Self {
         Limiters {
+            suspects: Arc::new(suspects::Suspects::new(backoff::longest(&cfg))),
             cfg,
             store,
             keys,
             local: local::Local::default(),
             metrics,
         }
+    }
+
+    /// The back-off suspects, to follow the revocation channel.
+    pub fn suspects(&self) -> &Arc<suspects::Suspects> {
+        &self.suspects
     }
 
     pub fn config(&self) -> &LimitsConfig {

@@ -162,6 +162,25 @@ impl Catalog {
 
     /// The app holding `client_id` (one store round trip: the client authentication path;
     /// none when the broker keeps apps in process and has this one).
+    /// [`Catalog::app_for_client`], shared rather than copied: client authentication reads the
+    /// app kept in process on every call, and an app is dozens of allocations to copy.
+    pub async fn app_for_client_shared(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<std::sync::Arc<App>>, StoreError> {
+        if let Some(app) = self
+            .apps
+            .as_ref()
+            .and_then(|c| c.by_client_shared(client_id))
+        {
+            return Ok(Some(app));
+        }
+        Ok(self
+            .app_for_client(client_id)
+            .await?
+            .map(std::sync::Arc::new))
+    }
+
     pub async fn app_for_client(&self, client_id: &str) -> Result<Option<App>, StoreError> {
         if let Some(app) = self.apps.as_ref().and_then(|c| c.by_client(client_id)) {
             return Ok(Some(app));

@@ -51,8 +51,13 @@ impl AppCache {
     }
 
     pub fn by_client(&self, client_id: &str) -> Option<App> {
+        self.by_client_shared(client_id).map(|a| App::clone(&a))
+    }
+
+    /// [`AppCache::by_client`] without copying the app (client authentication's per-call read).
+    pub fn by_client_shared(&self, client_id: &str) -> Option<Arc<App>> {
         self.live()
-            .then(|| self.read().by_client.get(client_id).map(|a| App::clone(a)))
+            .then(|| self.read().by_client.get(client_id).cloned())
             .flatten()
     }
 

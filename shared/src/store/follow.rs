@@ -1,5 +1,5 @@
 //! Following the revocation channel: the one loop that keeps an in-process cache honest
-//! (the proxy's token cache, the broker's app cache).
+//! (the proxy's token cache, the broker's app cache and its back-off suspects).
 //!
 //! Subscribe; while subscribed, hand every announcement to the [`Follower`] and check on the
 //! store's command connection that Redis still answers (a killed Redis does not always end a
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::{Revocation, Store};
+use super::{Announcement, BackoffNotice, Revocation, Store};
 
 /// A cache kept honest by the revocation channel.
 pub trait Follower: Send + Sync {
@@ -20,6 +20,31 @@ pub trait Follower: Send + Sync {
     fn set_live(&self, live: bool);
     /// One announcement: evict what it names.
     fn apply(&self, r: &Revocation);
+    /// A failure back-off came into force (only brokers care; others ignore it).
+    fn backoff(&self, _n: &BackoffNotice) {}
+}
+
+/// Several followers on one subscription (the broker's apps and back-off suspects).
+pub struct Followers(pub Vec<Arc<dyn Follower>>);
+
+impl std::fmt::Debug for Followers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Followers").field(&self.0.len()).finish()
+    }
+}
+
+impl Follower for Followers {
+    fn set_live(&self, live: bool) {
+        self.0.iter().for_each(|f| f.set_live(live));
+    }
+
+    fn apply(&self, r: &Revocation) {
+        self.0.iter().for_each(|f| f.apply(r));
+    }
+
+    fn backoff(&self, n: &BackoffNotice) {
+        self.0.iter().for_each(|f| f.backoff(n));
+    }
 }
 
 /// How often Redis is pinged on the command connection while subscribed. The subscription's
@@ -40,7 +65,8 @@ pub async fn follow(store: Arc<dyn Store>, follower: Arc<dyn Follower>, what: &'
                 loop {
                     tokio::select! {
                         r = stream.next() => match r {
-                            Some(r) => follower.apply(&r),
+                            Some(Announcement::Revoked(r)) => follower.apply(&r),
+                            Some(Announcement::Backoff(n)) => follower.backoff(&n),
                             None => break,
                         },
                         _ = beat.tick() => {

@@ -59,7 +59,7 @@ pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
 pub use limits::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use proofs::ProofStore;
-pub use revocation::{Revocation, RevocationStream};
+pub use revocation::{Announcement, BackoffNotice, Revocation, RevocationStream};
 pub use sessions::SessionStore;
 pub use tokens::{FamilyState, RotateRequest, Rotation, TokenStore};
 pub use upstream_logins::{UpstreamKey, UpstreamLoginStore};

@@ -5,6 +5,11 @@
 //! script or pipeline), so no code path can revoke without announcing it. A subscriber's stream
 //! ends when its connection is lost; whoever caches must then flush, because announcements made
 //! meanwhile are gone (Redis pub/sub has no replay).
+//!
+//! The same channel carries the brokers' back-off notices ([`BackoffNotice`]): a failure
+//! back-off came into force. Brokers learn from them which subjects their client
+//! authentication must check in the store; proxies ignore them ([`super::follow`] hands them
+//! only to the followers that ask).
 
 use std::pin::Pin;
 
@@ -43,8 +48,46 @@ impl Revocation {
     }
 }
 
-/// Revocations as they are announced; `None` (the end) means the subscription was lost.
-pub type RevocationStream = Pin<Box<dyn Stream<Item = Revocation> + Send>>;
+/// A failure back-off came into force or was extended (`redis/scripts/backoff.lua`, in the
+/// same script call that recorded the failure). On the wire: `b:<wait_ms>:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BackoffNotice {
+    /// `<limiter>:<subject>`, the subject as the limit counts it (an address, a keyed hash).
+    pub id: String,
+    /// How long the subject waits, from the moment of the announcement.
+    pub wait_ms: u64,
+}
+
+/// What the revocation channel carries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Announcement {
+    Revoked(Revocation),
+    Backoff(BackoffNotice),
+}
+
+impl BackoffNotice {
+    pub fn encode(&self) -> String {
+        format!("b:{}:{}", self.wait_ms, self.id)
+    }
+}
+
+impl Announcement {
+    pub fn decode(s: &str) -> Option<Announcement> {
+        match s.strip_prefix("b:") {
+            Some(rest) => {
+                let (wait, id) = rest.split_once(':')?;
+                Some(Announcement::Backoff(BackoffNotice {
+                    id: id.to_string(),
+                    wait_ms: wait.parse().ok()?,
+                }))
+            }
+            None => Revocation::decode(s).map(Announcement::Revoked),
+        }
+    }
+}
+
+/// Announcements as they are made; `None` (the end) means the subscription was lost.
+pub type RevocationStream = Pin<Box<dyn Stream<Item = Announcement> + Send>>;
 
 #[cfg(test)]
 mod tests {
@@ -61,5 +104,23 @@ mod tests {
         }
         assert_eq!(Revocation::decode("x:1"), None);
         assert_eq!(Revocation::decode("nocolon"), None);
+    }
+
+    #[test]
+    fn backoff_notices_round_trip_and_revocations_still_decode() {
+        let n = BackoffNotice {
+            id: "auth_failures_ip:2001:db8:1:2::/64".into(),
+            wait_ms: 1500,
+        };
+        assert_eq!(
+            Announcement::decode(&n.encode()),
+            Some(Announcement::Backoff(n))
+        );
+        assert_eq!(
+            Announcement::decode("t:abc"),
+            Some(Announcement::Revoked(Revocation::Token("abc".into())))
+        );
+        assert_eq!(Announcement::decode("b:soon:auth_failures_ip:1"), None);
+        assert_eq!(Announcement::decode("b:12"), None);
     }
 }

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use redis::aio::PubSub;
 use redis::io::tcp::{socket2::TcpKeepalive, TcpSettings};
 
-use super::{Revocation, RevocationStream};
+use super::{Announcement, RevocationStream};
 
 /// How often the subscribed connection is pinged.
 pub const PING_EVERY: Duration = Duration::from_millis(250);
@@ -38,7 +38,7 @@ pub fn tcp_settings() -> TcpSettings {
 /// answering pings within `deadline`.
 pub fn watch(pubsub: PubSub, deadline: Duration) -> RevocationStream {
     let (mut sink, mut stream) = pubsub.split();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Revocation>(1024);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Announcement>(1024);
     tokio::spawn(async move {
         let mut beat = tokio::time::interval(PING_EVERY);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -47,7 +47,7 @@ pub fn watch(pubsub: PubSub, deadline: Duration) -> RevocationStream {
                 m = stream.next() => match m {
                     Some(msg) => {
                         let payload = msg.get_payload::<String>().ok();
-                        if let Some(r) = payload.and_then(|p| Revocation::decode(&p)) {
+                        if let Some(r) = payload.and_then(|p| Announcement::decode(&p)) {
                             if tx.send(r).await.is_err() {
                                 break;
                             }

@@ -164,9 +164,9 @@ async fn refresh(w: &World, client: &Client, refresh_token: &str) -> String {
 /// a batch, one XADD per batch, counted apart), login (authorize, upstream round trip,
 /// callback, code redemption), refresh.
 const DOCUMENTED: [(f64, f64); 5] = [
-    (4.0, 11.0),
-    (4.0, 11.0),
+    (2.0, 5.0),
+    (2.0, 5.0),
     (2.0, 2.0),
-    (30.0, 61.0),
-    (8.0, 17.0),
+    (28.0, 55.0),
+    (6.0, 11.0),
 ];

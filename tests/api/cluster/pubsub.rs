@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tessera_shared::config::StoreConfig;
-use tessera_shared::store::{self, Revocation, Store};
+use tessera_shared::store::{self, Announcement, Revocation, Store};
 use tessera_shared::token::TokenKind;
 
 use super::fresh_prefix;
@@ -130,6 +130,9 @@ async fn a_frozen_subscription_node_is_noticed_and_another_node_takes_over() {
         .await
         .unwrap();
     let heard = tokio::time::timeout(Duration::from_secs(2), again.next()).await;
-    assert_eq!(heard.unwrap(), Some(Revocation::Token(live_hash)));
+    assert_eq!(
+        heard.unwrap(),
+        Some(Announcement::Revoked(Revocation::Token(live_hash)))
+    );
     cluster.freeze(on[0], false);
 }

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_shared::store::{AbuseRule, Backoff, Gcra, LimitKey, Store};
+use futures_util::StreamExt;
+use tessera_shared::store::{
+    AbuseRule, Announcement, Backoff, BackoffNotice, Gcra, LimitKey, Store,
+};
 
 use super::{cluster_store, memory_store, redis_store};
 
@@ -111,8 +114,40 @@ async fn abuse_blocks_past_the_threshold_then_expires(s: Arc<dyn Store>) {
     assert_eq!(s.abuse("10.0.0.1", rule, true).await.unwrap(), 0);
 }
 
+/// A failure that leaves a back-off in force announces it on the revocation channel (what
+/// brokers learn which subjects to check from); free failures and checks announce nothing.
+async fn a_failure_that_starts_a_backoff_announces_it(s: Arc<dyn Store>) {
+    let mut heard = s.revocations().await.unwrap();
+    let key = LimitKey {
+        limiter: "auth_failures_client",
+        subject: "h:made-up",
+    };
+    let policy = Backoff {
+        free: 1,
+        base_ms: 5_000,
+        max_ms: 10_000,
+        forget_ms: 60_000,
+    };
+    assert_eq!(s.backoff(&key, policy, true).await.unwrap(), 0);
+    assert_eq!(s.backoff(&key, policy, false).await.unwrap(), 0);
+    let wait = s.backoff(&key, policy, true).await.unwrap();
+    assert!((4_900..=5_000).contains(&wait), "{wait}");
+    let wait = s.backoff(&key, policy, false).await.unwrap();
+    assert!(wait > 0);
+    let next = tokio::time::timeout(Duration::from_secs(3), heard.next()).await;
+    let Ok(Some(Announcement::Backoff(BackoffNotice { id, wait_ms }))) = next else {
+        panic!("no back-off announced: {next:?}");
+    };
+    assert_eq!(id, "auth_failures_client:h:made-up");
+    assert!((4_900..=5_000).contains(&wait_ms), "{wait_ms}");
+    // Only the one: the free failure and the checks announced nothing.
+    let more = tokio::time::timeout(Duration::from_millis(300), heard.next()).await;
+    assert!(more.is_err(), "{more:?}");
+}
+
 conformance!(
     rate_limits_allow_a_burst_then_the_rate,
     backoff_doubles_after_free_failures,
+    a_failure_that_starts_a_backoff_announces_it,
     abuse_blocks_past_the_threshold_then_expires
 );

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::error::StoreError;
 use crate::store::limits::{backoff_step, gcra_step};
-use crate::store::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
+use crate::store::{
+    AbuseRule, Announcement, Backoff, BackoffNotice, Gcra, LimitKey, LimitStore, QuotaKey,
+    RateVerdict,
+};
 
 /// Most limiter entries kept before expired ones are swept.
 const SWEEP_AT: usize = 100_000;
@@ -60,6 +63,14 @@ impl MemoryStore {
             if g.backoffs.0.len() > SWEEP_AT {
                 g.backoffs.sweep(Instant::now());
             }
+        }
+        drop(g);
+        if fail && wait > 0 {
+            // As backoff.lua does: a failure that leaves a back-off in force announces it.
+            self.announce_any(Announcement::Backoff(BackoffNotice {
+                id: format!("{}:{}", key.limiter, key.subject),
+                wait_ms: wait,
+            }));
         }
         Ok(wait)
     }

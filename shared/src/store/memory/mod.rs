@@ -21,7 +21,7 @@ mod tokens;
 mod upstream_logins;
 
 use super::limits::BackoffState;
-use super::{FamilyState, Revocation, RevocationStream, Store, Table};
+use super::{Announcement, FamilyState, Revocation, RevocationStream, Store, Table};
 use crate::error::StoreError;
 use crate::token::TokenKind;
 
@@ -36,7 +36,7 @@ pub struct MemoryStore {
     /// The revocation channel, in process. A subscriber that falls more than
     /// [`REVOCATION_BACKLOG`] behind loses its stream (and flushes), as with a lost Redis
     /// connection.
-    revocations: broadcast::Sender<Revocation>,
+    revocations: broadcast::Sender<Announcement>,
     /// The start of the rate limiters' clock.
     created: Instant,
 }
@@ -158,8 +158,12 @@ impl MemoryStore {
     }
 
     fn announce(&self, r: Revocation) {
+        self.announce_any(Announcement::Revoked(r));
+    }
+
+    fn announce_any(&self, a: Announcement) {
         // No subscriber is not an error: nobody caches.
-        let _ = self.revocations.send(r);
+        let _ = self.revocations.send(a);
     }
 }
 

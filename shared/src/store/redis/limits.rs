@@ -41,7 +41,10 @@ impl RedisStore {
             .arg(b.free)
             .arg(b.base_ms)
             .arg(b.max_ms)
-            .arg(b.forget_ms);
+            .arg(b.forget_ms)
+            // A back-off this failure puts in force is announced (BackoffNotice).
+            .arg(self.keys.revocation_channel())
+            .arg(format!("{}:{}", key.limiter, key.subject));
         self.run(call, false).await
     }
 }
