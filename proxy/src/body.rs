@@ -3,7 +3,7 @@
 //! Requests: without a body nothing is sent; with one, it is checked against the size limit
 //! (upfront from `Content-Length`, and again as bytes arrive) and, on routes with threat
 //! protection, read whole and checked ([`inspected`]); otherwise it streams to the backend as
-//! it arrives.
+//! it arrives ([`Outbound`]).
 //!
 //! Responses: [`Metered`] counts the bytes sent to the client and emits the call's analytics
 //! event when the body is done (or the client went away).
@@ -26,8 +26,11 @@ use crate::policy::exchange::{Blocked, Policy};
 use crate::policy::threat::ThreatPolicy;
 
 mod inspected;
+mod outbound;
 
 pub use inspected::ENCODED_BODY_HEADERS;
+use outbound::Chunk;
+pub use outbound::Outbound;
 
 /// Bodies up to this size are read whole before forwarding (cheaper than a stream).
 const BUFFER_UP_TO: u64 = 64 * 1024;
@@ -78,18 +81,19 @@ impl RequestBody {
         matches!(self, RequestBody::Decoded(_))
     }
 
-    /// The body for reqwest. Streaming bodies are pumped by a local task (the actix payload
-    /// is tied to its worker thread) through a small channel, so backpressure holds.
-    pub fn into_reqwest(self) -> (reqwest::Body, Counter) {
+    /// The body for the backend ([`Outbound`]). Streaming bodies are pumped by a local task
+    /// (the actix payload is tied to its worker thread) through a small channel, so
+    /// backpressure holds.
+    pub fn into_outbound(self) -> (Outbound, Counter) {
         let counter = Counter::default();
         match self {
-            RequestBody::Empty => (reqwest::Body::from(Bytes::new()), counter),
+            RequestBody::Empty => (Outbound::Empty, counter),
             RequestBody::Whole(b) | RequestBody::Decoded(b) => {
                 counter.0 .0.store(b.len() as u64, Ordering::Relaxed);
-                (reqwest::Body::from(b), counter)
+                (Outbound::Whole(Some(b)), counter)
             }
             RequestBody::Streaming { mut payload, limit } => {
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+                let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(8);
                 let c = counter.clone();
                 actix_web::rt::spawn(async move {
                     while let Some(chunk) = payload.next().await {
@@ -112,10 +116,7 @@ impl RequestBody {
                         }
                     }
                 });
-                let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|item| (item, rx))
-                });
-                (reqwest::Body::wrap_stream(stream), counter)
+                (Outbound::Streaming(rx), counter)
             }
         }
     }

@@ -10,6 +10,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
+use crate::forward::client::Backend;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTlsConfig {
@@ -45,7 +47,7 @@ pub struct BackendTlsConfig {
     /// The proxy's client certificate chain (PEM), for mutual TLS.
     #[serde(default)]
     pub cert: Option<PathBuf>,
-    /// Its private key (PEM, PKCS#8).
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[serde(default)]
     pub key: Option<PathBuf>,
 }
@@ -59,10 +61,6 @@ fn read_certs(key: &str, path: &PathBuf) -> Result<Vec<CertificateDer<'static>>,
         return Err(format!("{key}: {}: no certificate found", path.display()));
     }
     Ok(certs)
-}
-
-fn read(key: &str, path: &PathBuf) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{key}: {}: {e}", path.display()))
 }
 
 /// Settings of the HTTP client toward backends.
@@ -88,52 +86,76 @@ impl Default for BackendConfig {
 }
 
 impl BackendConfig {
-    fn builder(&self) -> reqwest::ClientBuilder {
+    /// The client for introspection at the broker (reqwest: JSON, per-request timeouts),
+    /// with the same connect and pool settings as the backends'.
+    pub fn http_client(&self) -> Result<reqwest::Client, String> {
         reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(self.connect_timeout_ms))
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .pool_idle_timeout(Duration::from_secs(self.pool_idle_timeout_secs))
-            // The proxy relays redirects to the client; it never follows them itself.
+            // Never follows a redirect (STYLE.md, SSRF).
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .no_proxy()
-    }
-
-    /// The shared client of routes without their own TLS settings.
-    pub fn client(&self) -> Result<reqwest::Client, String> {
-        self.builder()
             .build()
             .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))
     }
 
+    /// The shared client of routes without their own TLS settings: the web PKI roots.
+    pub fn client(&self) -> Result<Backend, String> {
+        let tls = client_tls(web_pki_roots(), None)
+            .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))?;
+        Ok(Backend::new(self, tls))
+    }
+
     /// A client for one route's backend TLS settings. `key`: the route's config path.
-    pub fn tls_client(&self, key: &str, tls: &BackendTlsConfig) -> Result<reqwest::Client, String> {
-        let mut b = self.builder().use_rustls_tls();
-        if let Some(ca) = &tls.ca {
-            let pem = read(&format!("{key}.ca"), ca)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
-            if certs.is_empty() {
-                return Err(format!("{key}.ca: {}: no certificate found", ca.display()));
+    pub fn tls_client(&self, key: &str, tls: &BackendTlsConfig) -> Result<Backend, String> {
+        let roots = match &tls.ca {
+            // Only the private CA(s) are trusted then.
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in read_certs(&format!("{key}.ca"), ca)? {
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
+                }
+                roots
             }
-            b = b.tls_built_in_root_certs(false);
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        match (&tls.cert, &tls.key) {
+            None => web_pki_roots(),
+        };
+        let identity = match (&tls.cert, &tls.key) {
             (Some(cert), Some(k)) => {
-                let mut pem = read(&format!("{key}.cert"), cert)?;
-                pem.push(b'\n');
-                pem.extend(read(&format!("{key}.key"), k)?);
-                let id = reqwest::Identity::from_pem(&pem)
-                    .map_err(|e| format!("{key}.cert/key: {e}"))?;
-                b = b.identity(id);
+                let chain = read_certs(&format!("{key}.cert"), cert)?;
+                let key_der = PrivateKeyDer::from_pem_file(k)
+                    .map_err(|e| format!("{key}.key: {}: {e}", k.display()))?;
+                Some((chain, key_der))
             }
-            (None, None) => {}
+            (None, None) => None,
             _ => return Err(format!("{key}: cert and key go together")),
-        }
-        b.build()
-            .map_err(|e| format!("{key}: cannot build the HTTP client: {e}"))
+        };
+        let cfg = client_tls(roots, identity).map_err(|e| format!("{key}.cert/key: {e}"))?;
+        Ok(Backend::new(self, cfg))
+    }
+}
+
+fn web_pki_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+/// The rustls client settings toward backends: ring, TLS 1.2 and 1.3, `roots` trusted, and
+/// the client certificate of mutual TLS if any.
+fn client_tls(
+    roots: rustls::RootCertStore,
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    match identity {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key),
+        None => Ok(builder.with_no_client_auth()),
     }
 }

@@ -5,6 +5,7 @@ mod abuse;
 mod analytics;
 mod api_key_and_jwt;
 mod auth;
+mod backend_client;
 mod bodies;
 mod bounded;
 mod canonical;
