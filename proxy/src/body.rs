@@ -52,15 +52,27 @@ fn unreadable() -> Blocked {
 }
 
 /// Bytes received from the client, and whether the limit was crossed mid-stream.
-#[derive(Debug, Clone, Default)]
-pub struct Counter(Arc<(AtomicU64, AtomicBool)>);
+#[derive(Debug, Clone)]
+pub enum Counter {
+    /// A body read before forwarding (or none): its length, known already. No shared state,
+    /// no allocation per call.
+    Known(u64),
+    /// A streamed body, counted by the task that pumps it.
+    Streaming(Arc<(AtomicU64, AtomicBool)>),
+}
 
 impl Counter {
     pub fn bytes(&self) -> u64 {
-        self.0 .0.load(Ordering::Relaxed)
+        match self {
+            Counter::Known(n) => *n,
+            Counter::Streaming(c) => c.0.load(Ordering::Relaxed),
+        }
     }
     pub fn too_large(&self) -> bool {
-        self.0 .1.load(Ordering::Relaxed)
+        match self {
+            Counter::Known(_) => false,
+            Counter::Streaming(c) => c.1.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -85,24 +97,24 @@ impl RequestBody {
     /// (the actix payload is tied to its worker thread) through a small channel, so
     /// backpressure holds.
     pub fn into_outbound(self) -> (Outbound, Counter) {
-        let counter = Counter::default();
         match self {
-            RequestBody::Empty => (Outbound::Empty, counter),
+            RequestBody::Empty => (Outbound::Empty, Counter::Known(0)),
             RequestBody::Whole(b) | RequestBody::Decoded(b) => {
-                counter.0 .0.store(b.len() as u64, Ordering::Relaxed);
+                let counter = Counter::Known(b.len() as u64);
                 (Outbound::Whole(Some(b)), counter)
             }
             RequestBody::Streaming { mut payload, limit } => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(8);
-                let c = counter.clone();
+                let shared = Arc::new((AtomicU64::new(0), AtomicBool::new(false)));
+                let c = shared.clone();
                 actix_web::rt::spawn(async move {
                     while let Some(chunk) = payload.next().await {
                         let item = match chunk {
                             Ok(b) => {
-                                let total = c.0 .0.fetch_add(b.len() as u64, Ordering::Relaxed)
+                                let total = c.0.fetch_add(b.len() as u64, Ordering::Relaxed)
                                     + b.len() as u64;
                                 if total > limit {
-                                    c.0 .1.store(true, Ordering::Relaxed);
+                                    c.1.store(true, Ordering::Relaxed);
                                     Err(std::io::Error::other("request body too large"))
                                 } else {
                                     Ok(b)
@@ -116,7 +128,7 @@ impl RequestBody {
                         }
                     }
                 });
-                (Outbound::Streaming(rx), counter)
+                (Outbound::Streaming(rx), Counter::Streaming(shared))
             }
         }
     }
