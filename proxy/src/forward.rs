@@ -27,6 +27,7 @@ use crate::caller::Caller;
 
 mod answer;
 pub mod client;
+mod connector;
 mod hygiene;
 mod identity;
 pub mod signature;

@@ -28,6 +28,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use super::connector::Connector;
 use crate::body::Outbound;
 use crate::tls::BackendConfig;
 
@@ -37,7 +38,7 @@ pub type Error = hyper_util::client::legacy::Error;
 /// A pooled client toward backends; clones share the pool.
 #[derive(Clone)]
 pub struct Backend {
-    client: Client<HttpsConnector<HttpConnector>, Outbound>,
+    client: Client<Connector, Outbound>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -60,7 +61,7 @@ impl Backend {
         http.set_keepalive_interval(Some(Duration::from_secs(15)));
         http.set_keepalive_retries(Some(3));
         http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        let connector = HttpsConnector::from((http, Arc::new(tls)));
+        let connector = Connector(HttpsConnector::from((http, Arc::new(tls))));
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
