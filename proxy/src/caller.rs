@@ -34,7 +34,7 @@ pub struct Caller {
     pub family: Option<String>,
     /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6, `cnf.jkt`).
     pub jkt: Option<String>,
-    /// The identity headers forwarded for this caller ([`crate::forward`]), kept for a caller
+    /// The identity headers forwarded for this caller (`forward/identity.rs`), kept for a caller
     /// that outlives its call (interned, cached: [`HeaderMemo::kept`]): built on its first
     /// forwarded call and shared by the later ones, so a cached call copies no identity
     /// string (issue 11, direction 4).

@@ -10,8 +10,6 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
-use crate::forward::client::Backend;
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTlsConfig {
@@ -52,7 +50,10 @@ pub struct BackendTlsConfig {
     pub key: Option<PathBuf>,
 }
 
-fn read_certs(key: &str, path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_certs(
+    key: &str,
+    path: &PathBuf,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("{key}: {}: {e}", path.display()))?
         .collect::<Result<_, _>>()
@@ -100,45 +101,9 @@ impl BackendConfig {
             .build()
             .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))
     }
-
-    /// The shared client of routes without their own TLS settings: the web PKI roots.
-    pub fn client(&self) -> Result<Backend, String> {
-        let tls = client_tls(web_pki_roots(), None)
-            .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))?;
-        Ok(Backend::new(self, tls))
-    }
-
-    /// A client for one route's backend TLS settings. `key`: the route's config path.
-    pub fn tls_client(&self, key: &str, tls: &BackendTlsConfig) -> Result<Backend, String> {
-        let roots = match &tls.ca {
-            // Only the private CA(s) are trusted then.
-            Some(ca) => {
-                let mut roots = rustls::RootCertStore::empty();
-                for cert in read_certs(&format!("{key}.ca"), ca)? {
-                    roots
-                        .add(cert)
-                        .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
-                }
-                roots
-            }
-            None => web_pki_roots(),
-        };
-        let identity = match (&tls.cert, &tls.key) {
-            (Some(cert), Some(k)) => {
-                let chain = read_certs(&format!("{key}.cert"), cert)?;
-                let key_der = PrivateKeyDer::from_pem_file(k)
-                    .map_err(|e| format!("{key}.key: {}: {e}", k.display()))?;
-                Some((chain, key_der))
-            }
-            (None, None) => None,
-            _ => return Err(format!("{key}: cert and key go together")),
-        };
-        let cfg = client_tls(roots, identity).map_err(|e| format!("{key}.cert/key: {e}"))?;
-        Ok(Backend::new(self, cfg))
-    }
 }
 
-fn web_pki_roots() -> rustls::RootCertStore {
+pub(crate) fn web_pki_roots() -> rustls::RootCertStore {
     rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     }
@@ -146,7 +111,7 @@ fn web_pki_roots() -> rustls::RootCertStore {
 
 /// The rustls client settings toward backends: ring, TLS 1.2 and 1.3, `roots` trusted, and
 /// the client certificate of mutual TLS if any.
-fn client_tls(
+pub(crate) fn client_tls(
     roots: rustls::RootCertStore,
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {

@@ -27,10 +27,12 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::PrivateKeyDer;
 
 use super::connector::Connector;
 use crate::body::Outbound;
-use crate::tls::BackendConfig;
+use crate::tls::{client_tls, read_certs, web_pki_roots, BackendConfig, BackendTlsConfig};
 
 /// A failed exchange with a backend (connect, TLS, or the HTTP exchange itself).
 pub type Error = hyper_util::client::legacy::Error;
@@ -74,5 +76,44 @@ impl Backend {
     /// Sends `req` (an absolute URI, its `Host` header set) on a pooled connection.
     pub fn send(&self, req: http::Request<Outbound>) -> ResponseFuture {
         self.client.request(req)
+    }
+}
+
+/// The backend clients a configuration asks for (TLS settings from [`crate::tls`]).
+impl BackendConfig {
+    /// The shared client of routes without their own TLS settings: the web PKI roots.
+    pub fn client(&self) -> Result<Backend, String> {
+        let tls = client_tls(web_pki_roots(), None)
+            .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))?;
+        Ok(Backend::new(self, tls))
+    }
+
+    /// A client for one route's backend TLS settings. `key`: the route's config path.
+    pub fn tls_client(&self, key: &str, tls: &BackendTlsConfig) -> Result<Backend, String> {
+        let roots = match &tls.ca {
+            // Only the private CA(s) are trusted then.
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in read_certs(&format!("{key}.ca"), ca)? {
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
+                }
+                roots
+            }
+            None => web_pki_roots(),
+        };
+        let identity = match (&tls.cert, &tls.key) {
+            (Some(cert), Some(k)) => {
+                let chain = read_certs(&format!("{key}.cert"), cert)?;
+                let key_der = PrivateKeyDer::from_pem_file(k)
+                    .map_err(|e| format!("{key}.key: {}: {e}", k.display()))?;
+                Some((chain, key_der))
+            }
+            (None, None) => None,
+            _ => return Err(format!("{key}: cert and key go together")),
+        };
+        let cfg = client_tls(roots, identity).map_err(|e| format!("{key}.cert/key: {e}"))?;
+        Ok(Backend::new(self, cfg))
     }
 }

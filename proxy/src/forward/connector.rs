@@ -18,7 +18,7 @@ use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The connector of [`super::client::Backend`]: `http` and `https` backends alike.
+/// The backend client's connector: `http` and `https` backends alike.
 #[derive(Clone)]
 pub(super) struct Connector(pub HttpsConnector<HttpConnector>);
 
