@@ -3,7 +3,7 @@
 //! Requests: without a body nothing is sent; with one, it is checked against the size limit
 //! (upfront from `Content-Length`, and again as bytes arrive) and, on routes with threat
 //! protection, read whole and checked ([`inspected`]); otherwise it streams to the backend as
-//! it arrives.
+//! it arrives ([`Outbound`]).
 //!
 //! Responses: [`Metered`] counts the bytes sent to the client and emits the call's analytics
 //! event when the body is done (or the client went away).
@@ -26,8 +26,11 @@ use crate::policy::exchange::{Blocked, Policy};
 use crate::policy::threat::ThreatPolicy;
 
 mod inspected;
+mod outbound;
 
 pub use inspected::ENCODED_BODY_HEADERS;
+use outbound::Chunk;
+pub use outbound::Outbound;
 
 /// Bodies up to this size are read whole before forwarding (cheaper than a stream).
 const BUFFER_UP_TO: u64 = 64 * 1024;
@@ -49,15 +52,27 @@ fn unreadable() -> Blocked {
 }
 
 /// Bytes received from the client, and whether the limit was crossed mid-stream.
-#[derive(Debug, Clone, Default)]
-pub struct Counter(Arc<(AtomicU64, AtomicBool)>);
+#[derive(Debug, Clone)]
+pub enum Counter {
+    /// A body read before forwarding (or none): its length, known already. No shared state,
+    /// no allocation per call.
+    Known(u64),
+    /// A streamed body, counted by the task that pumps it.
+    Streaming(Arc<(AtomicU64, AtomicBool)>),
+}
 
 impl Counter {
     pub fn bytes(&self) -> u64 {
-        self.0 .0.load(Ordering::Relaxed)
+        match self {
+            Counter::Known(n) => *n,
+            Counter::Streaming(c) => c.0.load(Ordering::Relaxed),
+        }
     }
     pub fn too_large(&self) -> bool {
-        self.0 .1.load(Ordering::Relaxed)
+        match self {
+            Counter::Known(_) => false,
+            Counter::Streaming(c) => c.1.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -78,27 +93,28 @@ impl RequestBody {
         matches!(self, RequestBody::Decoded(_))
     }
 
-    /// The body for reqwest. Streaming bodies are pumped by a local task (the actix payload
-    /// is tied to its worker thread) through a small channel, so backpressure holds.
-    pub fn into_reqwest(self) -> (reqwest::Body, Counter) {
-        let counter = Counter::default();
+    /// The body for the backend ([`Outbound`]). Streaming bodies are pumped by a local task
+    /// (the actix payload is tied to its worker thread) through a small channel, so
+    /// backpressure holds.
+    pub fn into_outbound(self) -> (Outbound, Counter) {
         match self {
-            RequestBody::Empty => (reqwest::Body::from(Bytes::new()), counter),
+            RequestBody::Empty => (Outbound::Empty, Counter::Known(0)),
             RequestBody::Whole(b) | RequestBody::Decoded(b) => {
-                counter.0 .0.store(b.len() as u64, Ordering::Relaxed);
-                (reqwest::Body::from(b), counter)
+                let counter = Counter::Known(b.len() as u64);
+                (Outbound::Whole(Some(b)), counter)
             }
             RequestBody::Streaming { mut payload, limit } => {
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-                let c = counter.clone();
+                let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(8);
+                let shared = Arc::new((AtomicU64::new(0), AtomicBool::new(false)));
+                let c = shared.clone();
                 actix_web::rt::spawn(async move {
                     while let Some(chunk) = payload.next().await {
                         let item = match chunk {
                             Ok(b) => {
-                                let total = c.0 .0.fetch_add(b.len() as u64, Ordering::Relaxed)
+                                let total = c.0.fetch_add(b.len() as u64, Ordering::Relaxed)
                                     + b.len() as u64;
                                 if total > limit {
-                                    c.0 .1.store(true, Ordering::Relaxed);
+                                    c.1.store(true, Ordering::Relaxed);
                                     Err(std::io::Error::other("request body too large"))
                                 } else {
                                     Ok(b)
@@ -112,10 +128,7 @@ impl RequestBody {
                         }
                     }
                 });
-                let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|item| (item, rx))
-                });
-                (reqwest::Body::wrap_stream(stream), counter)
+                (Outbound::Streaming(rx), Counter::Streaming(shared))
             }
         }
     }

@@ -4,6 +4,9 @@
 //! and API keys.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use http::{HeaderName, HeaderValue};
 
 use serde_json::Value;
 use tessera_shared::model::Sensitive;
@@ -31,6 +34,44 @@ pub struct Caller {
     pub family: Option<String>,
     /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6, `cnf.jkt`).
     pub jkt: Option<String>,
+    /// The identity headers forwarded for this caller (`forward/identity.rs`), kept for a caller
+    /// that outlives its call (interned, cached: [`HeaderMemo::kept`]): built on its first
+    /// forwarded call and shared by the later ones, so a cached call copies no identity
+    /// string (issue 11, direction 4).
+    pub headers: HeaderMemo,
+}
+
+/// Headers derived from a caller, built once for a caller that is kept. Derived data: it takes
+/// no part in comparing callers, and its `Debug` shows nothing.
+#[derive(Clone, Default)]
+pub struct HeaderMemo(Option<HeaderSlot>);
+
+/// Where a kept caller's headers are built, once.
+pub type HeaderSlot = OnceLock<Box<[(HeaderName, HeaderValue)]>>;
+
+impl HeaderMemo {
+    /// A memo for a caller that lives on after its call. The default keeps nothing: a caller
+    /// built for one call (a validated JWT) would only pay for the copy.
+    pub fn kept() -> Self {
+        HeaderMemo(Some(OnceLock::new()))
+    }
+
+    /// Where to keep the headers, if this caller keeps them.
+    pub fn slot(&self) -> Option<&HeaderSlot> {
+        self.0.as_ref()
+    }
+}
+
+impl PartialEq for HeaderMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for HeaderMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeaderMemo")
+    }
 }
 
 impl Caller {

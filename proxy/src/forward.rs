@@ -1,5 +1,5 @@
-//! Forwarding, the last step: the request to the backend and the backend's answer back, both
-//! streamed, through a shared pooled `reqwest` client.
+//! Forwarding, the last step: the request to the backend and the backend's answer back
+//! ([`answer`]), both streamed, through hyper's pooled client ([`client`]).
 //!
 //! Headers (RFC 9110 §7.6.1): hop-by-hop headers, and any named in `Connection`, are dropped
 //! both ways. `X-Forwarded-For/-Proto/-Host` are set by the proxy; an inbound
@@ -11,29 +11,31 @@
 //! it forwards (RFC 9421, [`signature`]).
 //!
 //! Failures: the backend unreachable or breaking the exchange is 502, too slow is 504. Nothing
-//! is retried here (a POST must never be sent twice); reqwest only re-sends a request that
-//! never left the pool, which is safe.
+//! is retried here (a POST must never be sent twice); the client only re-sends a request that
+//! never left the pool, which is safe ([`client`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
-use futures_util::StreamExt;
+use actix_web::http::header::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use url::Url;
 
 use crate::caller::Caller;
-use crate::denial::Denial;
 
+mod answer;
+pub mod client;
+mod connector;
 mod hygiene;
+mod identity;
 pub mod signature;
 pub(crate) mod target;
 
+pub use answer::response;
 pub use hygiene::{normalised, Hygiene, UNTRUSTED_HEADERS};
+pub use target::Endpoint;
 
 /// Prefix of the headers the proxy always owns.
 pub const TESSERA_PREFIX: &str = "x-tessera-";
@@ -83,6 +85,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone)]
 pub struct Forwarding {
     pub upstream: Url,
+    /// The upstream's scheme, authority and `Host`, built once.
+    pub endpoint: Endpoint,
     pub strip_prefix: Option<String>,
     /// What a forwarded path must stay under ([`target`]): the upstream's base path, plus the
     /// route prefix when it is not stripped.
@@ -100,7 +104,7 @@ pub struct Forwarding {
     pub hygiene: Hygiene,
     pub api_key_query: Option<String>,
     pub timeout: Duration,
-    pub client: reqwest::Client,
+    pub client: client::Backend,
     /// `forward.sign`: the signer and the headers it covers.
     pub signing: Option<signature::RouteSigning>,
 }
@@ -142,7 +146,8 @@ pub struct Origin<'a> {
     pub peer: std::net::IpAddr,
     /// The peer is one of `server.trusted_proxies`.
     pub trusted_peer: bool,
-    pub proto: &'a str,
+    /// `http` or `https`.
+    pub proto: &'static str,
     pub host: Option<&'a str>,
 }
 
@@ -169,28 +174,35 @@ impl Forwarding {
         inbound: &HeaderMap,
         origin: &Origin<'_>,
         caller: Option<&Caller>,
-    ) -> reqwest::header::HeaderMap {
+    ) -> http::header::HeaderMap {
         let listed = connection_listed(inbound);
-        let mut out = reqwest::header::HeaderMap::with_capacity(inbound.len() + 8);
+        let mut out = http::header::HeaderMap::with_capacity(inbound.len() + 8);
         for (name, value) in inbound {
             let n = name.as_str();
             if self.drops(n, &listed, origin.trusted_peer) {
                 continue;
             }
-            // actix speaks `http` 0.2, reqwest `http` 1: the same bytes, other types.
+            // actix speaks `http` 0.2, hyper `http` 1: the same bytes, other types.
             if let (Ok(n), Ok(v)) = (
-                reqwest::header::HeaderName::from_bytes(n.as_bytes()),
-                reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
+                http::header::HeaderName::from_bytes(n.as_bytes()),
+                http::header::HeaderValue::from_bytes(value.as_bytes()),
             ) {
                 out.append(n, v);
             }
         }
         let xff = match &origin.trusted_forwarded_for {
-            Some(chain) => format!("{chain}, {}", origin.peer),
-            None => origin.client_ip.to_string(),
+            Some(chain) => {
+                http::header::HeaderValue::from_str(&format!("{chain}, {}", origin.peer)).ok()
+            }
+            None => ip_value(origin.client_ip),
         };
-        insert_static(&mut out, X_FORWARDED_FOR, &xff);
-        insert_static(&mut out, X_FORWARDED_PROTO, origin.proto);
+        if let Some(v) = xff {
+            out.insert(X_FORWARDED_FOR, v);
+        }
+        out.insert(
+            X_FORWARDED_PROTO,
+            http::header::HeaderValue::from_static(origin.proto),
+        );
         if let Some(h) = origin.host {
             insert_static(&mut out, X_FORWARDED_HOST, h);
         }
@@ -200,24 +212,9 @@ impl Forwarding {
         out
     }
 
-    fn caller_headers(&self, out: &mut reqwest::header::HeaderMap, c: &Caller) {
+    fn caller_headers(&self, out: &mut http::header::HeaderMap, c: &Caller) {
         if self.client_headers {
-            insert_static(out, X_CLIENT_ID, &c.client_id);
-            if let Some(name) = &c.app_name {
-                insert_static(out, X_APP, name);
-            }
-            // Formatted on the stack: no allocation per call (issue 11, direction 4).
-            let mut buf = uuid::Uuid::encode_buffer();
-            if let Some(id) = c.app_id {
-                insert_static(out, X_APP_ID, id.hyphenated().encode_lower(&mut buf));
-            }
-            if let Some(id) = c.developer_id {
-                insert_static(out, X_DEVELOPER_ID, id.hyphenated().encode_lower(&mut buf));
-            }
-            if let Some(sub) = &c.sub {
-                insert_static(out, X_SUB, sub);
-            }
-            insert_static(out, X_SCOPE, &c.scopes.join(" "));
+            identity::insert(out, c);
         }
         for (header, claim) in &self.claims {
             let value = match c.claims.get(claim) {
@@ -243,37 +240,37 @@ impl Forwarding {
 }
 
 // The names the proxy adds, built at compile time (an invalid one fails the build): no parsing
-// and no allocation per call (issue 11, direction 4).
-const fn name(n: &'static str) -> reqwest::header::HeaderName {
-    reqwest::header::HeaderName::from_static(n)
+// and no allocation per call (issue 11, direction 4). The caller's are in [`identity`].
+const fn name(n: &'static str) -> http::header::HeaderName {
+    http::header::HeaderName::from_static(n)
 }
-const X_FORWARDED_FOR: reqwest::header::HeaderName = name("x-forwarded-for");
-const X_FORWARDED_PROTO: reqwest::header::HeaderName = name("x-forwarded-proto");
-const X_FORWARDED_HOST: reqwest::header::HeaderName = name("x-forwarded-host");
-const X_CLIENT_ID: reqwest::header::HeaderName = name("x-tessera-client-id");
-const X_APP: reqwest::header::HeaderName = name("x-tessera-app");
-const X_APP_ID: reqwest::header::HeaderName = name("x-tessera-app-id");
-const X_DEVELOPER_ID: reqwest::header::HeaderName = name("x-tessera-developer-id");
-const X_SUB: reqwest::header::HeaderName = name("x-tessera-sub");
-const X_SCOPE: reqwest::header::HeaderName = name("x-tessera-scope");
+const X_FORWARDED_FOR: http::header::HeaderName = name("x-forwarded-for");
+const X_FORWARDED_PROTO: http::header::HeaderName = name("x-forwarded-proto");
+const X_FORWARDED_HOST: http::header::HeaderName = name("x-forwarded-host");
 
 /// As [`insert`], under one of the constant names above.
-fn insert_static(
-    out: &mut reqwest::header::HeaderMap,
-    name: reqwest::header::HeaderName,
-    value: &str,
-) {
-    if let Ok(v) = reqwest::header::HeaderValue::from_str(value) {
+fn insert_static(out: &mut http::header::HeaderMap, name: http::header::HeaderName, value: &str) {
+    if let Ok(v) = http::header::HeaderValue::from_str(value) {
         out.insert(name, v);
     }
 }
 
+/// An address as a header value, formatted on the stack: the value's copy is the only one.
+fn ip_value(ip: std::net::IpAddr) -> Option<http::header::HeaderValue> {
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let mut rest = &mut buf[..];
+    write!(rest, "{ip}").ok()?;
+    let len = 64 - rest.len();
+    http::header::HeaderValue::from_bytes(&buf[..len]).ok()
+}
+
 /// Adds a header; a value that is not a legal header value (control characters from a
 /// claim) is left out rather than mangled.
-fn insert(out: &mut reqwest::header::HeaderMap, name: &str, value: &str) {
+fn insert(out: &mut http::header::HeaderMap, name: &str, value: &str) {
     if let (Ok(n), Ok(v)) = (
-        reqwest::header::HeaderName::from_str(name),
-        reqwest::header::HeaderValue::from_str(value),
+        http::header::HeaderName::from_str(name),
+        http::header::HeaderValue::from_str(value),
     ) {
         out.insert(n, v);
     }
@@ -284,58 +281,4 @@ fn percent_decode(s: &str) -> String {
         .next()
         .map(|(k, _)| k.into_owned())
         .unwrap_or_default()
-}
-
-/// The backend's answer, headers filtered, body streamed.
-pub fn response(res: reqwest::Response) -> HttpResponse {
-    let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut out = HttpResponse::build(status);
-    let listed: Vec<String> = res
-        .headers()
-        .get_all(reqwest::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
-    for (name, value) in res.headers() {
-        let n = name.as_str();
-        if matches!(
-            n,
-            "connection"
-                | "keep-alive"
-                | "proxy-connection"
-                | "proxy-authenticate"
-                | "te"
-                | "trailer"
-                | "transfer-encoding"
-                | "upgrade"
-                | "content-length"
-        ) || listed.iter().any(|l| l == n)
-        {
-            continue;
-        }
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.append_header((n, v));
-        }
-    }
-    let len = res.content_length();
-    let body = res.bytes_stream().map(|c| c.map_err(std::io::Error::other));
-    match len {
-        // A known length is kept (no chunked encoding toward the client).
-        Some(len) => out.body(actix_web::body::SizedStream::new(len, body)),
-        None => out.streaming(body),
-    }
-}
-
-/// Maps a failed exchange with the backend.
-pub fn failure(e: &reqwest::Error) -> Denial {
-    if e.is_timeout() {
-        Denial::GatewayTimeout
-    } else {
-        Denial::BadGateway
-    }
 }

@@ -196,6 +196,7 @@ fn toolbox(
 ) -> Result<Toolbox, StartError> {
     let keys = config.security.keys();
     let client = config.backend.client().map_err(StartError::Routes)?;
+    let http = config.backend.http_client().map_err(StartError::Routes)?;
     let jwks_http = reqwest::Client::builder()
         .timeout(Duration::from_millis(config.jwks.timeout_ms))
         .redirect(reqwest::redirect::Policy::none())
@@ -203,7 +204,7 @@ fn toolbox(
         .map_err(|e| StartError::Routes(format!("jwks: {e}")))?;
     let catalog = store.map(|s| Catalog::new(s.clone(), keys.clone()));
     let source = match (&config.introspection, &catalog) {
-        (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), client.clone())),
+        (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), http)),
         (None, Some(c)) => Source::Store(Box::new(TokenLookup::new(c.clone(), keys.clone()))),
         (None, None) => {
             return Err(StartError::Routes(

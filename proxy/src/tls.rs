@@ -45,12 +45,15 @@ pub struct BackendTlsConfig {
     /// The proxy's client certificate chain (PEM), for mutual TLS.
     #[serde(default)]
     pub cert: Option<PathBuf>,
-    /// Its private key (PEM, PKCS#8).
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[serde(default)]
     pub key: Option<PathBuf>,
 }
 
-fn read_certs(key: &str, path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_certs(
+    key: &str,
+    path: &PathBuf,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("{key}: {}: {e}", path.display()))?
         .collect::<Result<_, _>>()
@@ -59,10 +62,6 @@ fn read_certs(key: &str, path: &PathBuf) -> Result<Vec<CertificateDer<'static>>,
         return Err(format!("{key}: {}: no certificate found", path.display()));
     }
     Ok(certs)
-}
-
-fn read(key: &str, path: &PathBuf) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{key}: {}: {e}", path.display()))
 }
 
 /// Settings of the HTTP client toward backends.
@@ -88,52 +87,40 @@ impl Default for BackendConfig {
 }
 
 impl BackendConfig {
-    fn builder(&self) -> reqwest::ClientBuilder {
+    /// The client for introspection at the broker (reqwest: JSON, per-request timeouts),
+    /// with the same connect and pool settings as the backends'.
+    pub fn http_client(&self) -> Result<reqwest::Client, String> {
         reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(self.connect_timeout_ms))
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .pool_idle_timeout(Duration::from_secs(self.pool_idle_timeout_secs))
-            // The proxy relays redirects to the client; it never follows them itself.
+            // Never follows a redirect (STYLE.md, SSRF).
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .no_proxy()
-    }
-
-    /// The shared client of routes without their own TLS settings.
-    pub fn client(&self) -> Result<reqwest::Client, String> {
-        self.builder()
             .build()
             .map_err(|e| format!("backend: cannot build the HTTP client: {e}"))
     }
+}
 
-    /// A client for one route's backend TLS settings. `key`: the route's config path.
-    pub fn tls_client(&self, key: &str, tls: &BackendTlsConfig) -> Result<reqwest::Client, String> {
-        let mut b = self.builder().use_rustls_tls();
-        if let Some(ca) = &tls.ca {
-            let pem = read(&format!("{key}.ca"), ca)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("{key}.ca: {}: {e}", ca.display()))?;
-            if certs.is_empty() {
-                return Err(format!("{key}.ca: {}: no certificate found", ca.display()));
-            }
-            b = b.tls_built_in_root_certs(false);
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        match (&tls.cert, &tls.key) {
-            (Some(cert), Some(k)) => {
-                let mut pem = read(&format!("{key}.cert"), cert)?;
-                pem.push(b'\n');
-                pem.extend(read(&format!("{key}.key"), k)?);
-                let id = reqwest::Identity::from_pem(&pem)
-                    .map_err(|e| format!("{key}.cert/key: {e}"))?;
-                b = b.identity(id);
-            }
-            (None, None) => {}
-            _ => return Err(format!("{key}: cert and key go together")),
-        }
-        b.build()
-            .map_err(|e| format!("{key}: cannot build the HTTP client: {e}"))
+pub(crate) fn web_pki_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+/// The rustls client settings toward backends: ring, TLS 1.2 and 1.3, `roots` trusted, and
+/// the client certificate of mutual TLS if any.
+pub(crate) fn client_tls(
+    roots: rustls::RootCertStore,
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    match identity {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key),
+        None => Ok(builder.with_no_client_auth()),
     }
 }

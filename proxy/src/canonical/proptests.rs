@@ -76,7 +76,7 @@ fn forwarded(tail: &str, allow_encoded_slashes: bool) -> Option<String> {
     }
     let mut fwd: Forwarding = fwd("http://backend:9000/base", Some("/api"), "/api");
     fwd.allow_encoded_slashes = allow_encoded_slashes;
-    fwd.backend_url(&path, "")
+    fwd.backend_uri(&path, "")
         .ok()
         .map(|u| u.path().to_string())
 }

@@ -36,9 +36,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::Uri;
 use serde::Deserialize;
-use url::Url;
 
 /// The label of the proxy's signature in both headers (§4.1).
 pub const LABEL: &str = "tessera";
@@ -206,12 +206,13 @@ impl RouteSigning {
         Ok(RouteSigning { signer, headers })
     }
 
-    /// Adds `Signature-Input` and `Signature` to `headers`, the request of `method` to `url`.
+    /// Adds `Signature-Input` and `Signature` to `headers`, the request of `method` to `uri`
+    /// (absolute).
     /// Every header of the route's set is sent and covered, with an empty value where the
     /// caller has no such claim: the covered set is then the same on every call of the route,
     /// so a backend can pin it, and a header added on the way (an `X-Tessera-Sub` on a
     /// client_credentials call) changes a covered value instead of passing uncovered.
-    pub fn sign(&self, method: &str, url: &Url, headers: &mut HeaderMap) {
+    pub fn sign(&self, method: &str, uri: &Uri, headers: &mut HeaderMap) {
         for name in &self.headers {
             if !headers.contains_key(name) {
                 headers.insert(name.clone(), HeaderValue::from_static(""));
@@ -221,7 +222,7 @@ impl RouteSigning {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let (base, params) = self.base(method, url, headers, created);
+        let (base, params) = self.base(method, uri, headers, created);
         let signature = self.signer.key.sign(&base);
         let input = format!("{LABEL}={params}");
         let value = format!("{LABEL}=:{}:", STANDARD.encode(signature.to_bytes()));
@@ -237,19 +238,17 @@ impl RouteSigning {
     fn base(
         &self,
         method: &str,
-        url: &Url,
+        uri: &Uri,
         headers: &HeaderMap,
         created: u64,
     ) -> (Vec<u8>, String) {
-        let authority = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
-            None => url.host_str().unwrap_or("").to_string(),
-        };
-        let path = match url.path() {
+        // Host, and port unless the scheme's default ([`super::target::Endpoint`]).
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let path = match uri.path() {
             "" => "/",
             p => p,
         };
-        let query = format!("?{}", url.query().unwrap_or(""));
+        let query = format!("?{}", uri.query().unwrap_or(""));
         let mut base = Vec::with_capacity(512);
         let mut ids = String::with_capacity(256);
         let mut line = |id: &str, value: &[u8]| {
@@ -326,7 +325,9 @@ mod tests {
         headers.insert("x-tessera-client-id", HeaderValue::from_static("c1"));
         headers.append("x-tier", HeaderValue::from_static("gold"));
         headers.append("x-tier", HeaderValue::from_static("vip"));
-        let url = Url::parse("http://Backend.internal:8080/v1/orders?id=1").unwrap();
+        let url: Uri = "http://Backend.internal:8080/v1/orders?id=1"
+            .parse()
+            .unwrap();
         let (base, params) = route.base("GET", &url, &headers, 1_700_000_000);
         // Absent claims are covered with an empty value (§2.1: `"name": `, nothing after).
         let expected = "\"@method\": GET\n\"@authority\": backend.internal:8080\n\"@path\": /v1/orders\n\

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 
 use crate::policy::ip::client_ip;
@@ -26,7 +26,7 @@ impl Client {
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
         let forwarded_for = req
             .headers()
-            .get_all("x-forwarded-for")
+            .get_all(header::X_FORWARDED_FOR)
             .filter_map(|v| v.to_str().ok());
         let ip = client_ip(peer, forwarded_for, &rt.config.server.trusted_proxies);
         Client { peer, ip }
@@ -41,7 +41,7 @@ pub(super) fn proto(req: &HttpRequest, rt: &Runtime, peer: std::net::IpAddr) -> 
     let trusted = is_trusted(peer, &rt.config.server.trusted_proxies);
     let said_https = req
         .headers()
-        .get("x-forwarded-proto")
+        .get(header::X_FORWARDED_PROTO)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
     if trusted && said_https {
         "https"
@@ -60,7 +60,7 @@ pub(super) fn forwarded_chain(
         return None;
     }
     let chain: Vec<&str> = headers
-        .get_all("x-forwarded-for")
+        .get_all(header::X_FORWARDED_FOR)
         .filter_map(|v| v.to_str().ok())
         .collect();
     (!chain.is_empty()).then(|| chain.join(", "))

@@ -1,13 +1,12 @@
 //! Step 0, before any policy: the request read once — head limits, method, host, canonical
 //! path ([`crate::canonical`]) — its route chosen (a CORS preflight by the method it asks
-//! about, when that route has a CORS policy), and the backend URL built from the same
+//! about, when that route has a CORS policy), and the backend URI built from the same
 //! canonical bytes the route matched. Whatever is refused here is refused before any lookup.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
-use url::Url;
 
 use super::Call;
 use crate::canonical::path::{canonicalise, CanonicalPath};
@@ -17,12 +16,12 @@ use crate::policy::cors;
 use crate::routes::{Match, Route};
 use crate::state::Runtime;
 
-/// The request's route, its canonical path, and the URL it is forwarded to if its policies
+/// The request's route, its canonical path, and the URI it is forwarded to if its policies
 /// let it through.
 pub(super) struct Routed<'a> {
     pub route: Arc<Route>,
     pub path: CanonicalPath<'a>,
-    pub url: Url,
+    pub uri: http::Uri,
 }
 
 pub(super) fn route<'a>(
@@ -72,9 +71,9 @@ pub(super) fn route<'a>(
     if path.has_encoded_slash() && !route.forward.allow_encoded_slashes {
         return Err(refused(Refusal::ENCODED_SLASH));
     }
-    let url = route
+    let uri = route
         .forward
-        .backend_url(&path, req.query_string())
+        .backend_uri(&path, req.query_string())
         .map_err(refused)?;
-    Ok(Routed { route, path, url })
+    Ok(Routed { route, path, uri })
 }

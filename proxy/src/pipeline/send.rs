@@ -22,7 +22,7 @@ pub(super) async fn send(
     client: Client,
     call: &mut Call,
 ) -> Result<HttpResponse, Blocked> {
-    let Routed { route, url, .. } = routed;
+    let Routed { route, uri, .. } = routed;
     let Client { peer, ip } = client;
     let trusted = &rt.config.server.trusted_proxies;
     let origin = Origin {
@@ -46,20 +46,19 @@ pub(super) async fn send(
             headers.remove(name);
         }
     }
-    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+    let method = http::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Blocked::request(Denial::BadRequest("unsupported method".into())))?;
     if let Some(signing) = &fwd.signing {
-        signing.sign(method.as_str(), &url, &mut headers);
+        signing.sign(method.as_str(), &uri, &mut headers);
     }
-    let (body, counter) = body.into_reqwest();
-    let send = fwd
-        .client
-        .request(method, url)
-        .headers(headers)
-        .body(body)
-        .send();
+    headers.insert(http::header::HOST, fwd.endpoint.host.clone());
+    let (body, counter) = body.into_outbound();
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
     // The timeout covers the wait for the response head; a long streamed body is not cut off.
-    let sent = match tokio::time::timeout(fwd.timeout, send).await {
+    let sent = match tokio::time::timeout(fwd.timeout, fwd.client.send(request)).await {
         Ok(sent) => sent,
         Err(_) => return Err(Blocked::by(Policy::Backend, Denial::GatewayTimeout)),
     };
@@ -68,10 +67,11 @@ pub(super) async fn send(
         Ok(res) => Ok(crate::forward::response(res)),
         Err(_) if counter.too_large() => Err(body::too_large()),
         Err(e) => {
-            let denial = crate::forward::failure(&e);
-            // Without the URL: its query may carry what the client sent.
-            tracing::debug!(route = %route.name, error = %e.without_url(), "backend exchange failed");
-            Err(Blocked::by(Policy::Backend, denial))
+            // Not reached, or the exchange broke ([`crate::forward::client`]). The error names
+            // no URL (its query may carry what the client sent).
+            let cause = std::error::Error::source(&e).map(|c| c.to_string());
+            tracing::debug!(route = %route.name, error = %e, cause = ?cause, "backend exchange failed");
+            Err(Blocked::by(Policy::Backend, Denial::BadGateway))
         }
     }
 }

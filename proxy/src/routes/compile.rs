@@ -12,8 +12,9 @@ use actix_web::http::Method;
 use super::{shape, Route, RouteConfig, Toolbox};
 use crate::behaviour::check::BehaviourCheck;
 use crate::canonical::host::normalise;
+use crate::forward::client::Backend;
 use crate::forward::signature::RouteSigning;
-use crate::forward::{header_name, normalised, ForwardConfig, Forwarding, Hygiene};
+use crate::forward::{header_name, normalised, Endpoint, ForwardConfig, Forwarding, Hygiene};
 use crate::policy::abuse::AbuseCheck;
 use crate::policy::auth::api_key::ApiKey;
 use crate::policy::auth::dpop::{check_public_url, DpopCheck};
@@ -122,11 +123,7 @@ fn dpop(cfg: &RouteConfig, tools: &Toolbox) -> Result<DpopCheck, String> {
 }
 
 /// How the route forwards: the backend URL, the headers it adds and removes, its client.
-fn forwarding(
-    cfg: &RouteConfig,
-    tools: &Toolbox,
-    client: reqwest::Client,
-) -> Result<Forwarding, String> {
+fn forwarding(cfg: &RouteConfig, tools: &Toolbox, client: Backend) -> Result<Forwarding, String> {
     let (api_key_header, api_key_query) = match &cfg.auth {
         AuthConfig::ApiKey(k) => (
             k.header_name()
@@ -141,6 +138,7 @@ fn forwarding(
         .then(|| cfg.path.trim_end_matches('/').to_string());
     let f = &cfg.forward;
     Ok(Forwarding {
+        endpoint: Endpoint::of(&cfg.upstream)?,
         floor: Forwarding::floor_of(&cfg.upstream, strip_prefix.as_deref(), &cfg.path),
         upstream: cfg.upstream.clone(),
         strip_prefix,
@@ -206,13 +204,13 @@ mod tests {
             "client_secret": "unused",
         }))
         .unwrap();
-        let client = reqwest::Client::new();
-        let source = Source::Introspection(Introspector::new(introspection, client.clone()));
+        let http = reqwest::Client::new();
+        let source = Source::Introspection(Introspector::new(introspection, http.clone()));
         let keys = Keys::from_pepper(&"a pepper of the test, long enough".to_string().into());
         Toolbox {
-            jwks: JwksRegistry::new(client.clone(), 300, 10),
+            jwks: JwksRegistry::new(http, 300, 10),
             backend: BackendConfig::default(),
-            client,
+            client: BackendConfig::default().client().unwrap(),
             default_realm: "api".into(),
             untrusted_headers: Arc::from(Vec::new()),
             tokens: Arc::new(TokenValidator::new(

@@ -54,7 +54,8 @@ pub struct Route {
 pub struct Toolbox {
     pub jwks: Arc<JwksRegistry>,
     pub backend: BackendConfig,
-    pub client: reqwest::Client,
+    /// The backend client of routes without their own `backend_tls`.
+    pub client: crate::forward::client::Backend,
     pub default_realm: String,
     /// `server.untrusted_headers`, lower case with `-`.
     pub untrusted_headers: Arc<[String]>,

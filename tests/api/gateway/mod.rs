@@ -7,6 +7,7 @@ mod abuse_rules;
 mod analytics;
 mod api_key_and_jwt;
 mod auth;
+mod backend_client;
 mod bodies;
 mod bounded;
 mod canonical;

@@ -14,7 +14,7 @@ use tessera_shared::time::now;
 use super::{invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
 use crate::cache_table::key_of;
-use crate::caller::Caller;
+use crate::caller::{Caller, HeaderMemo};
 use crate::forward::header_name;
 use crate::policy::exchange::{Blocked, Check, Exchange};
 
@@ -77,6 +77,7 @@ pub async fn verify(
         jkt: None,
         rate_plan: app.effective_rate_plan(),
         family: None,
+        headers: HeaderMemo::kept(),
     });
     let expires_at = cred.expires_at.unwrap_or(i64::MAX);
     cache.insert(cache_key, caller.clone(), expires_at, epoch);

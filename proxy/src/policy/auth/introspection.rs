@@ -12,7 +12,7 @@ use tessera_shared::error::StoreError;
 use tessera_shared::rate::RatePlan;
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::{Caller, HeaderMemo};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +113,7 @@ impl Introspector {
             rate_plan: r.ext.rate_plan,
             family: None,
             jkt: r.cnf.and_then(|c| c.jkt),
+            headers: HeaderMemo::kept(),
         };
         Ok(Some((caller, exp)))
     }

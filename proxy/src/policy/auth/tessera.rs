@@ -20,7 +20,7 @@ use super::introspection::Introspector;
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
 use crate::cache_table::key_of;
-use crate::caller::Caller;
+use crate::caller::{Caller, HeaderMemo};
 use crate::metrics::Metrics;
 use crate::policy::exchange::{Blocked, Check, Exchange};
 
@@ -134,6 +134,7 @@ fn caller_of(a: Active) -> (Caller, i64) {
         rate_plan,
         family: record.family,
         jkt: record.jkt,
+        headers: HeaderMemo::kept(),
     };
     (caller, record.exp)
 }
