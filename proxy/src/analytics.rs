@@ -206,8 +206,8 @@ impl Emitter {
         let Some(tx) = &self.tx else { return };
         let event = if event.is_anonymous_refusal() {
             match self.refusals.add(event) {
-                Ok(()) => return self.metrics.folded.inc(),
-                Err(event) => event, // too many groups until the next flush: queue it
+                None => return self.metrics.folded.inc(),
+                Some(event) => event, // too many groups until the next flush: queue it
             }
         } else {
             event

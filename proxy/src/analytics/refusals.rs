@@ -136,8 +136,8 @@ impl Refusals {
         h.finish()
     }
 
-    /// Counts `e` in its group; gives it back when the table is full of other groups.
-    pub(super) fn add(&self, e: CallEvent) -> Result<(), CallEvent> {
+    /// Counts `e` in its group (`None`); gives it back when the table is full of other groups.
+    pub(super) fn add(&self, e: CallEvent) -> Option<CallEvent> {
         let key = self.key(&e);
         let mut guard = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
         let (groups, count) = &mut *guard;
@@ -146,10 +146,10 @@ impl Refusals {
             .and_then(|b| b.iter_mut().find(|g| g.holds(&e)))
         {
             g.add(&e);
-            return Ok(());
+            return None;
         }
         if *count >= MAX_GROUPS {
-            return Err(e);
+            return Some(e);
         }
         groups.entry(key).or_default().push(Group::open(e));
         *count += 1;
@@ -158,7 +158,7 @@ impl Refusals {
         if opened {
             self.wake.notify_one();
         }
-        Ok(())
+        None
     }
 
     /// Takes every group, as the records to write (one per group).
@@ -175,29 +175,12 @@ impl Refusals {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use tessera_shared::analytics::AuthOutcome;
-
     use super::*;
 
     fn refusal(ts_ms: i64, ip: &str, method: &str) -> CallEvent {
         CallEvent {
-            ts_ms,
-            client_id: None,
-            app_id: None,
-            developer_id: None,
-            route: "orders".into(),
             method: method.into(),
-            status: 401,
-            latency_us: (ts_ms % 1000) as u64,
-            bytes_in: 10,
-            bytes_out: 1,
-            auth: AuthOutcome::Invalid,
-            throttled: false,
-            refused_by: Some("auth".into()),
-            client_ip: Some(ip.into()),
-            flagged_by: None,
-            count: 1,
-            ips: vec![],
+            ..super::super::fold::tests::refusal(ts_ms, ip, 401)
         }
     }
 
@@ -210,10 +193,10 @@ mod tests {
             } else {
                 format!("10.0.{}.{}", i / 256, i % 256)
             };
-            t.add(refusal(5_999 - i % 1000, &ip, "GET")).unwrap();
+            assert!(t.add(refusal(5_999 - i % 1000, &ip, "GET")).is_none());
         }
         let lone = refusal(7_000, "10.0.0.1", "GET");
-        t.add(lone.clone()).unwrap();
+        assert!(t.add(lone.clone()).is_none());
         let mut out = t.drain();
         out.sort_by_key(|e| e.ts_ms);
         assert_eq!(out.len(), 2);
@@ -235,10 +218,12 @@ mod tests {
     fn beyond_the_group_limit_refusals_are_given_back() {
         let t = Refusals::new();
         for i in 0..MAX_GROUPS {
-            t.add(refusal(5_000, "10.0.0.1", &format!("M{i}"))).unwrap();
+            assert!(t
+                .add(refusal(5_000, "10.0.0.1", &format!("M{i}")))
+                .is_none());
         }
-        t.add(refusal(5_000, "10.0.0.2", "M0")).unwrap();
-        let back = t.add(refusal(5_000, "10.0.0.1", "OTHER")).unwrap_err();
+        assert!(t.add(refusal(5_000, "10.0.0.2", "M0")).is_none());
+        let back = t.add(refusal(5_000, "10.0.0.1", "OTHER")).unwrap();
         assert_eq!(back.method, "OTHER");
         let out = t.drain();
         assert_eq!(out.len(), MAX_GROUPS);
@@ -246,6 +231,6 @@ mod tests {
             out.iter().map(|e| e.count).sum::<u64>(),
             MAX_GROUPS as u64 + 1
         );
-        t.add(back).unwrap();
+        assert!(t.add(back).is_none());
     }
 }
