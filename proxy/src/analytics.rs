@@ -155,12 +155,12 @@ impl Emitter {
         cfg: AnalyticsConfig,
         metrics: EmitterMetrics,
     ) -> (Emitter, WriterHandle) {
+        let refusals = Arc::new(refusals::Refusals::new());
         if !cfg.enabled {
             let handle = WriterHandle {
                 stop: None,
                 task: None,
             };
-            let refusals = Arc::new(refusals::Refusals::new());
             return (
                 Emitter {
                     tx: None,
@@ -170,7 +170,6 @@ impl Emitter {
                 handle,
             );
         }
-        let refusals = Arc::new(refusals::Refusals::new());
         let (tx, rx) = mpsc::channel(cfg.channel_capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let writer = Writer {
