@@ -1,10 +1,13 @@
 //! The analytics emitter: hands every call's [`CallEvent`] to a background writer that stores
 //! them in batches ([`Store::analytics_append`]), so that analytics never slow a request down.
 //!
-//! * [`Emitter::emit`] never blocks and never awaits: it `try_send`s into a bounded channel and,
-//!   when the channel is full (the store is slow or down), drops the event and counts it.
+//! * [`Emitter::emit`] never blocks and never awaits. A refusal of an unknown caller is added
+//!   to an in-process table of aggregates ([`refusals`]), so a flood of them is counted to the
+//!   last call; any other call is `try_send`ed into a bounded channel and, when the channel is
+//!   full (the store is slow or down), dropped and counted.
 //! * The writer takes up to `batch_size` events, or what arrived within `flush_interval_ms` of
-//!   the first one, folds the refusals of unknown callers into aggregates ([`fold`]), and
+//!   the first one, and the table's aggregates, folds any refusal of an unknown caller that
+//!   took the queue into aggregates ([`fold`]), and
 //!   writes them as one packed stream entry (one `XADD`) of one of `streams` shards, round
 //!   robin ([`shards`]). A failed write is counted and its batch
 //!   dropped — no retries, so an outage cannot build a backlog that outlives it. Warnings carry
@@ -12,6 +15,7 @@
 //! * [`WriterHandle::shutdown`] stops accepting events and flushes what is queued, within
 //!   [`SHUTDOWN_TIMEOUT`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +28,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod fold;
+mod metrics;
 pub mod pressure;
+mod refusals;
 mod shards;
+mod topk;
+
+pub use metrics::EmitterMetrics;
 
 /// The longest [`WriterHandle::shutdown`] waits for the queue to be written.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -121,64 +130,13 @@ impl AnalyticsConfig {
     }
 }
 
-/// The emitter's counters; register them once with [`EmitterMetrics::register`].
-#[derive(Debug, Clone)]
-pub struct EmitterMetrics {
-    /// Events accepted into the queue.
-    pub emitted: prometheus::IntCounter,
-    /// Events refused because the queue was full (or the writer gone).
-    pub dropped: prometheus::IntCounter,
-    /// Events the store acknowledged.
-    pub written: prometheus::IntCounter,
-    /// Batch writes that failed (their events are lost).
-    pub write_errors: prometheus::IntCounter,
-    /// Events dropped because Redis was short of memory.
-    pub shed: prometheus::IntCounter,
-}
-
-impl EmitterMetrics {
-    /// Counters not (yet) registered anywhere.
-    pub fn new() -> Result<Self, prometheus::Error> {
-        let c = |name: &str, help: &str| prometheus::IntCounter::new(name, help);
-        Ok(EmitterMetrics {
-            emitted: c(
-                "analytics_emitted_total",
-                "Analytics events queued for writing",
-            )?,
-            dropped: c(
-                "analytics_dropped_total",
-                "Analytics events dropped because the queue was full",
-            )?,
-            written: c(
-                "analytics_written_total",
-                "Analytics events written to the store",
-            )?,
-            write_errors: c(
-                "analytics_write_errors_total",
-                "Analytics batch writes that failed (their events are lost)",
-            )?,
-            shed: c(
-                "analytics_shed_total",
-                "Analytics events dropped because Redis was short of memory",
-            )?,
-        })
-    }
-
-    /// New counters, registered with `registry`.
-    pub fn register(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
-        let m = Self::new()?;
-        for c in [&m.emitted, &m.dropped, &m.written, &m.write_errors, &m.shed] {
-            registry.register(Box::new(c.clone()))?;
-        }
-        Ok(m)
-    }
-}
-
 /// Queues call events for the writer. Cheap to clone: one per worker, or one per request.
 #[derive(Debug, Clone)]
 pub struct Emitter {
     /// `None`: analytics are disabled.
     tx: Option<mpsc::Sender<CallEvent>>,
+    /// Refusals of unknown callers, counted here instead of queued.
+    refusals: Arc<refusals::Refusals>,
     metrics: EmitterMetrics,
 }
 
@@ -197,17 +155,26 @@ impl Emitter {
         cfg: AnalyticsConfig,
         metrics: EmitterMetrics,
     ) -> (Emitter, WriterHandle) {
+        let refusals = Arc::new(refusals::Refusals::new());
         if !cfg.enabled {
             let handle = WriterHandle {
                 stop: None,
                 task: None,
             };
-            return (Emitter { tx: None, metrics }, handle);
+            return (
+                Emitter {
+                    tx: None,
+                    refusals,
+                    metrics,
+                },
+                handle,
+            );
         }
         let (tx, rx) = mpsc::channel(cfg.channel_capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let writer = Writer {
             rx,
+            refusals: refusals.clone(),
             store,
             batch_size: cfg.batch_size.max(1),
             flush_interval: Duration::from_millis(cfg.flush_interval_ms.max(1)),
@@ -224,16 +191,26 @@ impl Emitter {
         (
             Emitter {
                 tx: Some(tx),
+                refusals,
                 metrics,
             },
             handle,
         )
     }
 
-    /// Never blocks, never awaits: try_send into a bounded channel; when full, the event is
-    /// dropped and counted.
+    /// Never blocks, never awaits. A refusal of an unknown caller is counted in process
+    /// ([`refusals`]: never dropped, however many come); any other call is `try_send`ed into the
+    /// bounded channel and, when it is full, dropped and counted.
     pub fn emit(&self, event: CallEvent) {
         let Some(tx) = &self.tx else { return };
+        let event = if event.is_anonymous_refusal() {
+            match self.refusals.add(event) {
+                None => return self.metrics.folded.inc(),
+                Some(event) => event, // too many groups until the next flush: queue it
+            }
+        } else {
+            event
+        };
         match tx.try_send(event) {
             Ok(()) => self.metrics.emitted.inc(),
             Err(_) => self.metrics.dropped.inc(),
@@ -267,6 +244,7 @@ impl WriterHandle {
 /// The background task: batches from the channel to the store.
 struct Writer {
     rx: mpsc::Receiver<CallEvent>,
+    refusals: Arc<refusals::Refusals>,
     store: Arc<dyn Store>,
     batch_size: usize,
     flush_interval: Duration,
@@ -305,6 +283,8 @@ impl Writer {
                         break; // closed and drained
                     }
                 }
+                // A refusal opened a group in the empty table: flush it in its turn.
+                () = self.refusals.wake.notified() => {}
             }
             if batch.len() < self.batch_size && watching {
                 // Wait out the interval without listening to the channel: a receiver parked
@@ -321,19 +301,27 @@ impl Writer {
             self.write(&batch).await;
             batch.clear();
         }
+        self.write(&[]).await; // the refusals counted since the last flush
         if self.failing.batches > 0 {
             self.warn("analytics writes failed before shutdown", None);
         }
     }
 
+    /// Writes `batch` and the refusals counted in process since the last write.
     async fn write(&mut self, batch: &[CallEvent]) {
-        if self.pressure.sheds(self.store.as_ref()).await {
-            self.metrics.shed.inc_by(batch.len() as u64);
+        let counted = self.refusals.drain();
+        let total = batch.len() as u64 + counted.iter().map(|e| e.count).sum::<u64>();
+        if total == 0 {
             return;
         }
-        let mut lines = Vec::with_capacity(batch.len());
+        if self.pressure.sheds(self.store.as_ref()).await {
+            self.metrics.shed.inc_by(total);
+            return;
+        }
+        let mut lines = Vec::with_capacity(batch.len() + counted.len());
         let mut calls = 0u64;
-        for record in fold::fold(batch) {
+        let records = fold::fold(batch).into_iter();
+        for record in records.chain(counted.into_iter().map(Cow::Owned)) {
             // Serializing these plain structs cannot fail; were it to, its calls count as
             // dropped.
             if let Ok(line) = serde_json::to_string(&*record) {
@@ -341,9 +329,7 @@ impl Writer {
                 calls += record.count;
             }
         }
-        self.metrics
-            .dropped
-            .inc_by((batch.len() as u64).saturating_sub(calls));
+        self.metrics.dropped.inc_by(total.saturating_sub(calls));
         let (shard, max_entries) = self.shards.place(lines.len());
         match self
             .store

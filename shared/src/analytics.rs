@@ -6,8 +6,9 @@
 //! # Aggregated refusals
 //! A call refused before its caller was known (no `client_id`, `refused_by` set: a bad or
 //! missing token, an IP list, abuse detection…) is not worth a record of its own when a flood
-//! brings thousands a second: the proxy's writer folds those of one batch into one record per
-//! second, route, method, status, authentication outcome, policy and throttling, at the time of
+//! brings thousands a second: the proxy folds them, in process and before its analytics queue
+//! (so that none is dropped), into one record per flush, second, route, method, status,
+//! authentication outcome, policy, throttling and abuse flag, at the time of
 //! its earliest call, with [`CallEvent::count`] calls, the summed bytes, the *longest* latency,
 //! and the
 //! [`REFUSED_IPS_TOP`] addresses with most calls ([`CallEvent::ips`]; the rest are counted, not

@@ -49,6 +49,7 @@ mod redis_memory;
 mod redis_server;
 mod refresh_grace;
 mod refusal_flood;
+mod refusal_queue;
 mod registration;
 mod revoke;
 mod scopes_follow_app;

@@ -145,12 +145,13 @@ pub fn fold(batch: &[CallEvent]) -> Vec<Cow<'_, CallEvent>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
 
-    fn refusal(ts_ms: i64, ip: &str, status: u16) -> CallEvent {
+    /// A refusal of an unknown caller (also used by the `refusals` tests).
+    pub(in crate::analytics) fn refusal(ts_ms: i64, ip: &str, status: u16) -> CallEvent {
         CallEvent {
             ts_ms,
             client_id: None,
