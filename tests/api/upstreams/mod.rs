@@ -3,12 +3,14 @@
 //! (the default: alice, bob, olivia of `example.com`) and `partners` (pat, and another "alice"
 //! whose `sub` is the same as the employee's, of `partner.example`) — and the broker delegates
 //! to both. The employees' provider also has mallory, whose raw `sub` (`partners|00p-pat`) is
-//! shaped like partners' namespaced subject for pat.
+//! shaped like partners' namespaced subject for pat; the partners' provider has lead, whose
+//! address is at `example.com` (the employees' domain) and who is in `tessera-operators`.
 
 mod device;
 mod logout;
 mod mixup;
 mod outage;
+mod portal_domains;
 mod routing;
 mod subjects;
 
@@ -33,6 +35,15 @@ pub struct Two {
 /// A partner user: `username`/`password`, `sub`, at `partner.example`, of company Acme Parts.
 fn partner(username: &str, password: &str, sub: &str) -> DevUser {
     user_at("partner.example", username, password, sub)
+}
+
+/// lead at the partners' provider, with an address in the employees' domain and operators'
+/// group.
+fn lead() -> DevUser {
+    let mut lead = user_at("example.com", "lead", "lead", "00p-lead");
+    lead.claims
+        .insert("groups".into(), json!(["tessera-operators"]));
+    lead
 }
 
 /// A user `username`/`password` with `sub`, an e-mail address at `domain`, of Acme Parts.
@@ -68,6 +79,7 @@ pub async fn spawn_two_with(tweak: impl FnOnce(&mut Value)) -> Two {
         cfg.users = vec![
             partner("pat", "pat", "00p-pat"),
             partner("alice", "alice-partner", "00u-alice"),
+            lead(),
         ];
     });
     let mut a = upstream_entry(&employees_base);

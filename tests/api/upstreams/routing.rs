@@ -220,7 +220,7 @@ async fn token_exchange_checks_an_upstream_access_token_at_the_provider_that_iss
 }
 
 /// A fresh browser's portal sign-in: the provider's login form URL it is sent to.
-async fn portal_signin(t: &Two) -> (reqwest::Client, String) {
+pub(super) async fn portal_signin(t: &Two) -> (reqwest::Client, String) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
