@@ -158,7 +158,9 @@ pub async fn finish(
 /// another domain (whose apps and secrets that would hand over), nor as an operator.
 fn vouched_domain(up: &Upstream, address: &str) -> Result<(), PortalError> {
     let domains = &up.config().domains;
-    let domain = address.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    let domain = address
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase());
     match domain {
         _ if domains.is_empty() => Ok(()),
         Some(d) if domains.contains(&d) => Ok(()),

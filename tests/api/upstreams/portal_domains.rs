@@ -21,7 +21,11 @@ async fn the_portals_provider_signs_in_only_addresses_of_its_domains() {
     let back = submit_login_form(&http, &form_url, &answer).await;
     let callback = back.headers()["location"].to_str().unwrap();
     let res = http.get(callback).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the portal's error page");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "the portal's error page"
+    );
     let page = res.text().await.unwrap();
     assert!(page.contains("Sign-in failed"), "{page}");
     assert!(page.contains("cannot sign in addresses of your e-mail domain"));

@@ -58,7 +58,10 @@ async fn the_same_upstream_sub_at_two_providers_is_two_subjects_everywhere() {
         .map(|(_, v)| v)
         .collect();
     let partner_login = "\"sub\":\"partners|00u-alice\"";
-    assert_eq!(logins.iter().filter(|v| v.contains(partner_login)).count(), 1);
+    assert_eq!(
+        logins.iter().filter(|v| v.contains(partner_login)).count(),
+        1
+    );
     assert!(logins
         .iter()
         .any(|v| v.contains(partner_login) && v.contains("\"upstream_sub\":\"00u-alice\"")));
