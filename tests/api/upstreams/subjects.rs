@@ -113,3 +113,40 @@ async fn a_default_provider_sub_inside_another_providers_namespace_is_refused() 
     let seen = t.w.app.introspect(&c, &access(&pat)).await;
     assert_eq!(seen["sub"], "partners|00p-pat");
 }
+
+#[tokio::test]
+async fn token_exchange_namespaces_and_refuses_subjects_the_same_way() {
+    const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    const AT_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+    let t = spawn_two().await;
+    let app = json!({"grant_types": [EXCHANGE], "token_exchange_clients": ["spa"]});
+    let c = code_client(&t.w, app).await;
+    let exchange = |token: String| {
+        let (w, c) = (&t.w, &c);
+        async move {
+            let form = [
+                ("grant_type", EXCHANGE),
+                ("subject_token", token.as_str()),
+                ("subject_token_type", AT_TYPE),
+            ];
+            w.app.token(c, &form).await
+        }
+    };
+    // An employees' access token whose sub squats partners' namespace: refused, no login.
+    let squatter =
+        t.w.idp
+            .issue_access_token("spa", "partners|00p-pat", &["read"], Default::default())
+            .unwrap();
+    assert_oauth_error(exchange(squatter).await, 400, "invalid_request").await;
+    assert_eq!(families_of(&t, "employees").await, 0);
+    // The same raw sub from each provider: two subjects.
+    for (idp, expected) in [(&t.w.idp, "00u-alice"), (&t.partners, "partners|00u-alice")] {
+        let token = idp
+            .issue_access_token("spa", "00u-alice", &["read"], Default::default())
+            .unwrap();
+        let res = exchange(token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let seen = t.w.app.introspect(&c, &access(&json_of(res).await)).await;
+        assert_eq!(seen["sub"], expected);
+    }
+}
