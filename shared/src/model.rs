@@ -328,6 +328,18 @@ pub struct Identity {
     /// and the tokens' attributes); absent in records written before providers had ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// The provider's own `sub` when it differs from `sub` (a non-default provider's users
+    /// get `<provider id>|<sub>`, security review F1): what the provider's back-channel
+    /// logout tokens name. Absent: `sub` is the provider's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_sub: Option<String>,
+}
+
+impl Identity {
+    /// The `sub` the upstream provider knows this user by.
+    pub fn upstream_subject(&self) -> &str {
+        self.upstream_sub.as_deref().unwrap_or(&self.sub)
+    }
 }
 
 /// One login's grant: what every access and refresh token of the family stands for.

@@ -8,8 +8,11 @@
 //! The developer is the one registered under the id_token's `email` (created on first
 //! sign-in), and only when the id_token says `"email_verified": true`: an address the upstream
 //! did not verify — or does not say it verified — would let anyone who can register it at the
-//! upstream claim that developer's apps and secrets. Operators are the members of
-//! `portal.operator_groups`, read from the `portal.groups_claim` claim at sign-in.
+//! upstream claim that developer's apps and secrets. When the portal's provider lists
+//! `domains`, the address must be in one of them: that provider vouches for those domains
+//! only. Operators are the members of `portal.operator_groups`, read from the
+//! `portal.groups_claim` claim of the portal's provider at sign-in: that provider is trusted
+//! with operator rights.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -129,10 +132,9 @@ pub async fn finish(
         .await
         .map_err(upstream_error)?;
     let claims = &login.claims;
-    let developer = state
-        .catalog
-        .developer_for_email(new_developer(claims)?)
-        .await?;
+    let new = new_developer(claims)?;
+    vouched_domain(up, &new.email)?;
+    let developer = state.catalog.developer_for_email(new).await?;
     if developer.status == DeveloperStatus::Suspended {
         return Err(PortalError::Forbidden(
             "Your developer account is suspended. Please contact the API team.",
@@ -149,6 +151,23 @@ pub async fn finish(
         developer,
         operator,
     })
+}
+
+/// When the portal's provider lists `domains`, only addresses in them (security review F5): a
+/// provider that vouches for partners' addresses must not sign anyone in as a developer of
+/// another domain (whose apps and secrets that would hand over), nor as an operator.
+fn vouched_domain(up: &Upstream, address: &str) -> Result<(), PortalError> {
+    let domains = &up.config().domains;
+    let domain = address
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase());
+    match domain {
+        _ if domains.is_empty() => Ok(()),
+        Some(d) if domains.contains(&d) => Ok(()),
+        _ => Err(PortalError::SignInFailed(
+            "This identity provider cannot sign in addresses of your e-mail domain.",
+        )),
+    }
 }
 
 /// The developer a verified login stands for: its e-mail (which the upstream must say it

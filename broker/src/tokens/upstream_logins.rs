@@ -67,7 +67,7 @@ impl Tokens {
         }
         let key = UpstreamKey::Subject {
             issuer,
-            sub: &identity.sub,
+            sub: identity.upstream_subject(),
         };
         store.upstream_login_add(key, family, ttl_secs).await?;
         Ok(())

@@ -23,8 +23,9 @@ pub fn map(
 }
 
 impl Upstream {
-    /// The identity a verified login stands for: `sub`, the mapped claims, the `id_token` and
-    /// the upstream session (`sid`) when there is one.
+    /// The identity a verified login stands for: the broker's `sub` for it (namespaced by
+    /// provider, [`super::subject`]) and the raw upstream one, the mapped claims, the
+    /// `id_token` and the upstream session (`sid`) when there is one.
     pub fn identity(&self, login: VerifiedLogin) -> Result<Identity, UpstreamError> {
         let sub = login
             .claims
@@ -33,13 +34,15 @@ impl Upstream {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| UpstreamError::Rejected("id_token without sub".into()))?
             .to_string();
+        let broker_sub = self.subject(&sub)?;
         let auth_time = login
             .claims
             .get("auth_time")
             .and_then(|v| v.as_i64())
             .unwrap_or_else(now);
         Ok(Identity {
-            sub,
+            upstream_sub: (broker_sub != sub).then_some(sub),
+            sub: broker_sub,
             claims: map(self.config(), &login.claims),
             id_token: Some(login.id_token),
             id_token_sealed: None,

@@ -16,6 +16,7 @@
 //! * [`claims`] — the configured claim mapping.
 //! * [`end_session`] — the upstream's `end_session_endpoint` (RP-initiated logout).
 //! * [`registry`] — [`Upstreams`]: several providers, by id, issuer or e-mail domain.
+//! * [`subject`] — the broker's `sub` for a provider's user (a namespace per provider).
 
 pub mod claims;
 pub mod end_session;
@@ -24,6 +25,7 @@ pub mod id_token;
 pub mod jwt;
 pub mod logout_token;
 pub mod registry;
+pub mod subject;
 
 pub use registry::Upstreams;
 
@@ -109,6 +111,8 @@ pub struct Upstream {
     /// When the JWKS was last refetched for an unknown `kid` (std mutex: never held across
     /// an await).
     last_refetch: Mutex<Option<Instant>>,
+    /// How its users' `sub`s become the broker's ([`subject`]); set by [`Upstreams::new`].
+    subjects: subject::SubjectSpace,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -152,6 +156,7 @@ impl Upstream {
             http,
             discovered: RwLock::new(None),
             last_refetch: Mutex::new(None),
+            subjects: subject::SubjectSpace::default(),
         })
     }
 
@@ -163,6 +168,17 @@ impl Upstream {
     /// its discovery document; `false` when it cannot be discovered.
     pub async fn sends_iss(&self) -> bool {
         self.discovered().await.is_ok_and(|d| d.iss_in_response)
+    }
+
+    /// Places the provider in the broker's subject namespaces ([`subject`]).
+    pub(crate) fn with_subjects(mut self, subjects: subject::SubjectSpace) -> Self {
+        self.subjects = subjects;
+        self
+    }
+
+    /// The broker's subject for this provider's user `raw_sub` ([`subject`]).
+    pub fn subject(&self, raw_sub: &str) -> Result<String, UpstreamError> {
+        self.subjects.subject(raw_sub)
     }
 
     /// The provider's id (`[[upstreams]] id`; `default` for `[upstream]`).

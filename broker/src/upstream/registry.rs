@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::subject::SubjectSpace;
 use super::{Upstream, UpstreamError};
 use crate::config::UpstreamConfig;
 
@@ -23,9 +24,15 @@ impl Upstreams {
         cfgs: Vec<UpstreamConfig>,
         broker_issuer: &str,
     ) -> Result<Option<Self>, UpstreamError> {
+        let ids: Vec<String> = cfgs.iter().map(|c| c.id.clone()).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let all = cfgs
             .into_iter()
-            .map(|c| Upstream::new(c, broker_issuer).map(Arc::new))
+            .enumerate()
+            .map(|(i, c)| {
+                let space = SubjectSpace::of(&ids, i);
+                Upstream::new(c, broker_issuer).map(|u| Arc::new(u.with_subjects(space)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((!all.is_empty()).then_some(Upstreams { all }))
     }

@@ -61,6 +61,10 @@ async fn a_device_of_a_partners_app_logs_its_user_in_at_partners() {
     let resource = code_client(&t.w, json!({})).await;
     let intro = t.w.app.introspect(&resource, &at).await;
     assert_eq!(intro["idp"], json!("partners"));
-    assert_eq!(intro["sub"], json!("00p-pat"));
+    assert_eq!(
+        intro["sub"],
+        json!("partners|00p-pat"),
+        "namespaced by provider"
+    );
     assert_eq!(t.w.idp.token_requests(), 0, "employees never asked");
 }

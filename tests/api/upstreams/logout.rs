@@ -23,7 +23,8 @@ async fn a_back_channel_logout_from_partners_ends_only_partners_logins() {
     let c = code_client(&t.w, json!({})).await;
     let (a, b) = (t.w.idp_base.as_str(), t.partners_base.as_str());
     let partners = [("idp_hint", "partners")];
-    // The same `sub` (00u-alice) at both providers: two different people.
+    // The same `sub` (00u-alice) at both providers: two different people (the broker's
+    // `00u-alice` and `partners|00u-alice`); logout tokens name the provider's own `sub`.
     let alice_a = tokens_via(&t, &c, &[], (a, "alice", "alice")).await;
     let alice_b = tokens_via(&t, &c, &partners, (b, "alice", "alice-partner")).await;
     let pat = tokens_via(&t, &c, &partners, (b, "pat", "pat")).await;

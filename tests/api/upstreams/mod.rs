@@ -2,13 +2,17 @@
 //! runs twice as two independent issuers with their own signing keys and users — `employees`
 //! (the default: alice, bob, olivia of `example.com`) and `partners` (pat, and another "alice"
 //! whose `sub` is the same as the employee's, of `partner.example`) — and the broker delegates
-//! to both.
+//! to both. The employees' provider also has mallory, whose raw `sub` (`partners|00p-pat`) is
+//! shaped like partners' namespaced subject for pat; the partners' provider has lead, whose
+//! address is at `example.com` (the employees' domain) and who is in `tessera-operators`.
 
 mod device;
 mod logout;
 mod mixup;
 mod outage;
+mod portal_domains;
 mod routing;
+mod subjects;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -30,9 +34,23 @@ pub struct Two {
 
 /// A partner user: `username`/`password`, `sub`, at `partner.example`, of company Acme Parts.
 fn partner(username: &str, password: &str, sub: &str) -> DevUser {
+    user_at("partner.example", username, password, sub)
+}
+
+/// lead at the partners' provider, with an address in the employees' domain and operators'
+/// group.
+fn lead() -> DevUser {
+    let mut lead = user_at("example.com", "lead", "lead", "00p-lead");
+    lead.claims
+        .insert("groups".into(), json!(["tessera-operators"]));
+    lead
+}
+
+/// A user `username`/`password` with `sub`, an e-mail address at `domain`, of Acme Parts.
+fn user_at(domain: &str, username: &str, password: &str, sub: &str) -> DevUser {
     let claims = json!({
         "sub": sub,
-        "email": format!("{username}@partner.example"),
+        "email": format!("{username}@{domain}"),
         "email_verified": true,
         "name": format!("{username} (partner)"),
         "company": "Acme Parts",
@@ -53,11 +71,15 @@ pub async fn spawn_two() -> Two {
 /// broker's configuration.
 pub async fn spawn_two_with(tweak: impl FnOnce(&mut Value)) -> Two {
     let (listener, issuer) = broker_listener();
-    let (employees, employees_base, stop_employees) = start_idp(&issuer, |_| {});
+    let (employees, employees_base, stop_employees) = start_idp(&issuer, |cfg| {
+        let mallory = user_at("example.com", "mallory", "mallory", "partners|00p-pat");
+        cfg.users.push(mallory);
+    });
     let (partners, partners_base, stop_partners) = start_idp(&issuer, |cfg| {
         cfg.users = vec![
             partner("pat", "pat", "00p-pat"),
             partner("alice", "alice-partner", "00u-alice"),
+            lead(),
         ];
     });
     let mut a = upstream_entry(&employees_base);

@@ -19,7 +19,11 @@ async fn an_app_of_partners_logs_in_there_and_its_tokens_name_the_provider() {
     let intro = t.w.app.introspect(&c, &at).await;
     assert_eq!(intro["active"], json!(true));
     assert_eq!(intro["idp"], json!("partners"), "{intro}");
-    assert_eq!(intro["sub"], json!("00p-pat"));
+    assert_eq!(
+        intro["sub"],
+        json!("partners|00p-pat"),
+        "namespaced by provider"
+    );
     let attrs = &intro["ext"]["attributes"];
     // The partners' own claim map: `company` mapped, the employees' `groups` map not used.
     assert_eq!(attrs["company"], json!("Acme Parts"), "{intro}");
@@ -215,12 +219,16 @@ async fn token_exchange_checks_an_upstream_access_token_at_the_provider_that_iss
             .introspect(&both, &access(&json_of(res).await))
             .await;
     assert_eq!(intro["idp"], json!("partners"));
-    assert_eq!(intro["sub"], json!("pat@partner.example"));
+    assert_eq!(
+        intro["sub"],
+        json!("partners|pat@partner.example"),
+        "namespaced"
+    );
     assert_eq!(intro["ext"]["attributes"]["company"], json!("Acme Parts"));
 }
 
 /// A fresh browser's portal sign-in: the provider's login form URL it is sent to.
-async fn portal_signin(t: &Two) -> (reqwest::Client, String) {
+pub(super) async fn portal_signin(t: &Two) -> (reqwest::Client, String) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)

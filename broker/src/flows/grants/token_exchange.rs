@@ -153,8 +153,14 @@ async fn exchange_upstream(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("the subject_token has no sub"))?
         .to_string();
+    // The broker's subject is namespaced by provider (security review F1).
+    let broker_sub = upstream.subject(&sub).map_err(|e| {
+        tracing::info!(cause = %e, "subject_token refused");
+        OAuthError::invalid_request("the subject_token's sub is not accepted from this provider")
+    })?;
     let identity = Identity {
-        sub,
+        upstream_sub: (broker_sub != sub).then_some(sub),
+        sub: broker_sub,
         claims: claims::map(upstream.config(), &claims_in),
         id_token: None,
         id_token_sealed: None,
