@@ -15,12 +15,27 @@
 -- The baseline is an exponentially weighted moving average: when a later window opens, the
 -- finished one's calls weigh alpha, and each window without calls in between decays it by
 -- (1 − alpha). A merge from a proxy whose clock is behind counts in the current window.
+--
+-- A merge with nothing to add (no calls, no errors, no credential) on a subject without state
+-- writes nothing: it only reads the marker (a proxy asking whether another one blocked a
+-- subject it saw nothing countable from — no key per such subject).
+local function answer(calls, errors, base, distinct)
+  local m = redis.call('HMGET', KEYS[3], 'rule', 'action')
+  local left = redis.call('PTTL', KEYS[3])
+  if left < 0 or not m[1] then
+    return {calls, errors, math.floor(base * 1000), distinct, '', '', 0}
+  end
+  return {calls, errors, math.floor(base * 1000), distinct, m[1], m[2], left}
+end
 local w = tonumber(ARGV[1])
 local s = redis.call('HMGET', KEYS[1], 'w', 'calls', 'errors', 'base')
 local sw = tonumber(s[1])
 local calls = tonumber(s[2]) or 0
 local errors = tonumber(s[3]) or 0
 local base = tonumber(s[4]) or 0
+if sw == nil and tonumber(ARGV[5]) == 0 and tonumber(ARGV[6]) == 0 and #ARGV <= 6 then
+  return answer(0, 0, 0, redis.call('PFCOUNT', KEYS[2]))
+end
 if sw == nil then
   sw = w
 elseif w > sw then
@@ -45,9 +60,4 @@ if #ARGV > 6 then
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]) * 2)
 end
 distinct = redis.call('PFCOUNT', KEYS[2])
-local m = redis.call('HMGET', KEYS[3], 'rule', 'action')
-local left = redis.call('PTTL', KEYS[3])
-if left < 0 or not m[1] then
-  return {calls, errors, math.floor(base * 1000), distinct, '', '', 0}
-end
-return {calls, errors, math.floor(base * 1000), distinct, m[1], m[2], left}
+return answer(calls, errors, base, distinct)

@@ -11,7 +11,8 @@ use super::validate::invalid;
 use super::Admin;
 use crate::state::AppState;
 
-/// `?subject=`: the subject as listed (`c:CLIENT_ID` or `s:ADDRESS`).
+/// `?subject=`: the subject as listed (`c:CLIENT_ID`, `c:CLIENT_ID~HASH` for a user of the
+/// client, or `s:ADDRESS`).
 #[derive(Debug, Deserialize)]
 pub struct Lift {
     pub subject: String,

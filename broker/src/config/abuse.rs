@@ -1,7 +1,7 @@
 //! `[abuse]` of the broker: credential stuffing on the password grant (RFC 6749 §4.3), off by
 //! default. Failed attempts are counted per client address (failures, and distinct usernames
 //! tried) and per username across addresses, in a fixed window shared through Redis; past a
-//! threshold the address or the username is flagged or blocked for `ttl_secs`.
+//! threshold the address is flagged or blocked for `ttl_secs`, the username only ever flagged.
 
 use serde::Deserialize;
 use tessera_shared::config::{in_range, ConfigError};

@@ -1,6 +1,6 @@
 //! The steps that refuse subjects the behaviour rules blocked: an address right after the IP
-//! lists (before any token lookup), a client right after authentication (its id is known only
-//! then). Both read the local block cache only — blocks are learnt at each flush — so a step
+//! lists (before any token lookup), a client — or one user of a client — right after
+//! authentication (known only then). Both read the local block cache only — blocks are learnt at each flush — so a step
 //! costs a read lock and a map lookup, no store round trip.
 //!
 //! A block answers `429` with `Retry-After` = the block's remaining seconds (RFC 6585 §4), or
@@ -45,7 +45,9 @@ impl Check for BehaviourCheck {
         let refusal = match self.kind {
             Kind::Address => self.behaviour.address_refusal(x.ip()),
             Kind::Client => match &x.out.caller {
-                Some(c) => self.behaviour.client_refusal(&c.client_id),
+                Some(c) => self
+                    .behaviour
+                    .client_refusal(&c.client_id, c.sub.as_deref()),
                 None => None,
             },
         };

@@ -6,6 +6,13 @@
 //! another proxy's — is learnt into the local cache (blocks refuse calls, both mark the calls'
 //! analytics events), or dropped when the store holds none (expired or lifted by an operator).
 //!
+//! An address that stayed quiet in the interval (no `401`, at most one credential: nothing an
+//! address rule can trip on) is merged with nothing to add, which writes no key for a subject
+//! without state and only reads its marker (finding F4: a flood of one-shot addresses would
+//! otherwise write a key set per address per interval) — so a block another proxy set still
+//! reaches this one. Its one call and credential are not shared: an address's calls count in
+//! the rules only from an interval where it showed a signal.
+//!
 //! A store that cannot be reached loses that interval's counts (the rules fail open, as the
 //! per-IP rule does); the blocks already learnt stay until they end.
 
@@ -162,11 +169,23 @@ fn jobs(tally: Tally) -> impl Iterator<Item = Job> {
         errors: c.errors,
         tokens: Vec::new(),
     });
-    let addresses = tally.addresses.into_iter().map(|(ip, a)| Job {
-        subject: Subject::Address(ip),
-        calls: a.calls,
-        errors: a.unauthorized,
-        tokens: a.tokens.iter().map(|t| format!("{t:016x}")).collect(),
+    let addresses = tally.addresses.into_iter().map(|(ip, a)| {
+        let subject = Subject::Address(ip);
+        if a.quiet() {
+            // Nothing to count: the merge only reads the marker (module doc).
+            return Job {
+                subject,
+                calls: 0,
+                errors: 0,
+                tokens: Vec::new(),
+            };
+        }
+        Job {
+            subject,
+            calls: a.calls,
+            errors: a.unauthorized,
+            tokens: a.tokens.iter().map(|t| format!("{t:016x}")).collect(),
+        }
     });
     clients.chain(addresses)
 }

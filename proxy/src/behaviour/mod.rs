@@ -4,6 +4,11 @@
 //! (`ip_unauthorized`) and the distinct credentials it presents (`ip_tokens`) — and rules with
 //! thresholds that flag or block the subject for a TTL, for every proxy on the same Redis.
 //!
+//! The client rules count a call carrying an end user (`sub`) against that user of the client,
+//! not the whole client ([`client_key`]): one user of a multi-user app (a SPA, a mobile app)
+//! sending errors or a burst with their own token gets only themselves blocked (finding F3).
+//! Client-credentials tokens and API keys (no user) count against the client.
+//!
 //! # Cost
 //! With every rule off (the default) nothing exists: the pipeline's one `Option` check is all.
 //! With rules on, a call costs a lock and a map update in process ([`tally`]) and a lookup in
@@ -24,6 +29,7 @@ mod flush;
 pub mod rules;
 mod tally;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -67,6 +73,8 @@ pub struct Refusal {
 pub struct Seen<'a> {
     pub ip: Option<IpAddr>,
     pub client: Option<&'a str>,
+    /// The caller's end user (`Caller.sub`), if any.
+    pub sub: Option<&'a str>,
     pub status: u16,
     /// Answered by the backend (or by the proxy for a backend that failed).
     pub forwarded: bool,
@@ -150,7 +158,7 @@ impl Behaviour {
         };
         if let (Some(id), true) = (s.client, self.rules.clients_on()) {
             let error = s.forwarded && s.status >= 400;
-            t.client(id, calls, error && calls == 1, max);
+            t.client(&client_key(id, s.sub), calls, error && calls == 1, max);
         }
         if let (Some(ip), true) = (s.ip, self.rules.addresses_on()) {
             let unauthorized = s.status == 401 && calls == 1;
@@ -164,19 +172,27 @@ impl Behaviour {
         refusal(blocks.addresses.get(&fold(ip)))
     }
 
-    /// The block holding the client, if one does.
-    pub fn client_refusal(&self, client_id: &str) -> Option<Refusal> {
+    /// The block holding the client (its user `sub`, for a user's call), if one does.
+    pub fn client_refusal(&self, client_id: &str, sub: Option<&str>) -> Option<Refusal> {
+        let key = client_key(client_id, sub);
         let blocks = self.blocks.read().ok()?;
-        refusal(blocks.clients.get(client_id))
+        refusal(blocks.clients.get(key.as_ref()))
     }
 
-    /// The rule that flagged (or blocked) the client, else the address, for the call's
-    /// analytics event.
-    pub fn flagged(&self, ip: Option<IpAddr>, client: Option<&str>) -> Option<&'static str> {
+    /// The rule that flagged (or blocked) the client (its user `sub`, for a user's call), else
+    /// the address, for the call's analytics event.
+    pub fn flagged(
+        &self,
+        ip: Option<IpAddr>,
+        client: Option<(&str, Option<&str>)>,
+    ) -> Option<&'static str> {
+        let key = client.map(|(id, sub)| client_key(id, sub));
         let blocks = self.blocks.read().ok()?;
         let now = Instant::now();
         let live = |b: &Block| (b.until > now).then_some(b.rule);
-        let by_client = client.and_then(|c| blocks.clients.get(c)).and_then(live);
+        let by_client = key
+            .and_then(|k| blocks.clients.get(k.as_ref()))
+            .and_then(live);
         by_client.or_else(|| {
             ip.and_then(|ip| blocks.addresses.get(&fold(ip)))
                 .and_then(live)
@@ -203,22 +219,40 @@ fn credential_hash(c: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// The store subject of a client: `c:` and its id when the id is plain (letters, digits,
-/// `._-:`, at most 128 bytes), else `c:#` and a hash of it — never a `{` or `}` that would
-/// move the hash tag, never an unbounded key.
-pub fn client_subject(id: &str) -> String {
-    let plain = id.len() <= 128
-        && !id.is_empty()
-        && id
+/// The in-process key the client rules count a call under: the client id, and its end user
+/// after a NUL when the caller has one — a `sub` other than the client id itself (a
+/// client-credentials JWT often names the client as its `sub`). Allocates only for a user.
+pub fn client_key<'a>(client_id: &'a str, sub: Option<&str>) -> Cow<'a, str> {
+    match sub.filter(|s| *s != client_id) {
+        Some(sub) => Cow::Owned(format!("{client_id}\u{0}{sub}")),
+        None => Cow::Borrowed(client_id),
+    }
+}
+
+/// The store subject of a client's key ([`client_key`]): `c:` and the client id when the id
+/// is plain (letters, digits, `._-:`, at most 128 bytes), else `c:#` and a hash of it — never
+/// a `{` or `}` that would move the hash tag, never an unbounded key; for a user of the client,
+/// that and `~` and a hash of the `sub` (the subject never in clear in Redis or the listing).
+pub fn client_subject(key: &str) -> String {
+    if let Some((id, sub)) = key.split_once('\0') {
+        return format!("{}~{}", client_subject(id), short_hash(sub));
+    }
+    let plain = key.len() <= 128
+        && !key.is_empty()
+        && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
     if plain {
-        format!("c:{id}")
+        format!("c:{key}")
     } else {
-        let d = Sha256::digest(id.as_bytes());
-        let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("c:#{hex}")
+        format!("c:#{}", short_hash(key))
     }
+}
+
+/// The first 16 bytes of the SHA-256 of `s`, in hex.
+fn short_hash(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The store subject of an address: `s:` and the address (its /64 for IPv6), as the per-IP
@@ -247,6 +281,16 @@ mod tests {
         let odd = client_subject("a}{b");
         assert!(odd.starts_with("c:#") && odd.len() == 3 + 32, "{odd}");
         assert_eq!(client_subject(&"a".repeat(5000)).len(), 35);
+        // A user of a client: the client, then a hash of the user; bounded either way.
+        let user = client_subject(&client_key("spa", Some("alice")));
+        assert!(user.starts_with("c:spa~") && user.len() == 6 + 32, "{user}");
+        assert!(!user.contains("alice"));
+        assert_ne!(user, client_subject(&client_key("spa", Some("bob"))));
+        let odd = client_subject(&client_key(&"a}".repeat(300), Some(&"b".repeat(5000))));
+        assert_eq!(odd.len(), 35 + 1 + 32);
+        // No user, or the client as its own `sub` (client credentials): the client.
+        assert_eq!(client_key("svc", None), "svc");
+        assert_eq!(client_key("svc", Some("svc")), "svc");
         assert_eq!(
             address_subject("::ffff:10.1.2.3".parse().unwrap()),
             "s:10.1.2.3"

@@ -89,7 +89,8 @@ pub async fn handle(
     }
     if let Some(b) = &rt.tools.behaviour {
         observe(b, &req, &call, response.status());
-        let client = call.outcome.caller.as_ref().map(|c| c.client_id.as_str());
+        let client = call.outcome.caller.as_ref();
+        let client = client.map(|c| (c.client_id.as_str(), c.sub.as_deref()));
         call.flagged_by = b.flagged(call.client_ip, client);
     }
     finish(&rt, call, response)
@@ -100,6 +101,7 @@ fn observe(b: &crate::behaviour::Behaviour, req: &HttpRequest, call: &Call, stat
     b.observe(crate::behaviour::Seen {
         ip: call.client_ip,
         client: call.outcome.caller.as_ref().map(|c| c.client_id.as_str()),
+        sub: call.outcome.caller.as_ref().and_then(|c| c.sub.as_deref()),
         status: status.as_u16(),
         forwarded: matches!(call.refused_by, None | Some("backend")),
         refused_by_abuse: call.refused_by == Some("abuse"),

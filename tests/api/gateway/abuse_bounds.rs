@@ -2,7 +2,8 @@
 //! successful call): with every rule on, a run of proxied calls (token cache on, so without
 //! the rules a call sends Redis nothing) costs only the flushes — one `abuse_signals.lua` per
 //! subject seen per interval — counted on a Redis of the test's own through `MONITOR`; and how
-//! far a flood of addresses can grow Redis (bounded per interval; IPv6 by /64); and who
+//! far a flood of addresses can grow Redis (bounded per interval; IPv6 by /64; one-shot
+//! addresses write nothing and cannot crowd out a guesser); and who
 //! chooses the address (`X-Forwarded-For` only through a trusted hop).
 
 use std::sync::atomic::Ordering;
@@ -127,6 +128,66 @@ async fn a_flood_of_addresses_is_bounded_per_interval_and_ipv6_counts_by_64() {
     assert_eq!(n, 2);
     let ttl: i64 = redis::AsyncCommands::ttl(&mut r, &tokens).await.unwrap();
     assert!(ttl > 0, "{ttl}");
+}
+
+/// Finding F4: a flood of one-shot addresses (one valid credential each, nothing a rule can
+/// trip on) fills the interval's tally, yet the address guessing tokens among them is still
+/// counted and blocked; and the flood writes no key to Redis — only the guesser has any.
+#[tokio::test]
+async fn one_shot_addresses_neither_blind_the_ip_rules_nor_grow_redis() {
+    let s = setup().await;
+    let routes = json!([route("orders", "/orders", &s.echo, json!({}))]);
+    let p = spawn_proxy_with(&s.broker, routes, |c| {
+        c["abuse"] = json!({
+            "signals": { "flush_ms": 100, "max_subjects": 5, "window_secs": 3600 },
+            "ip_tokens": { "action": "block", "max_distinct": 3, "ttl_secs": 30 },
+        });
+        c["server"]["trusted_proxies"] = json!(["127.0.0.1/32"]);
+    })
+    .await;
+    let guesser = "203.0.113.50";
+    let mut n = 0;
+    for i in 0..4 {
+        // Each guess lands amid more one-shot addresses than the tally holds.
+        for _ in 0..10 {
+            n += 1;
+            let xff = format!("198.51.{}.{}", n / 250, n % 250);
+            let res = p
+                .get_with("/orders", &s.token, &[("x-forwarded-for", xff.as_str())])
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        let guess = format!("guess-{i}");
+        p.get_with("/orders", &guess, &[("x-forwarded-for", guesser)])
+            .await;
+    }
+    let start = Instant::now();
+    let status = loop {
+        let res = p
+            .get_with("/orders", &s.token, &[("x-forwarded-for", guesser)])
+            .await;
+        if res.status() != StatusCode::OK || start.elapsed() > Duration::from_secs(3) {
+            break res.status();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser was not counted"
+    );
+    let (m, _) = marker(&s, &format!("s:{guesser}")).await;
+    assert_eq!(m["rule"], "ip_tokens");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut r = s.broker.redis().await;
+    let pattern = format!("{}abuse:{{s:*", s.broker.prefix);
+    let keys: Vec<String> = redis::AsyncCommands::keys(&mut r, &pattern).await.unwrap();
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter().all(|k| k.contains(guesser)),
+        "{} address keys: {keys:?}",
+        keys.len()
+    );
 }
 
 /// Without `server.trusted_proxies`, `X-Forwarded-For` names nothing: a caller rotating it

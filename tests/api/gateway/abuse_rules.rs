@@ -30,12 +30,12 @@ pub(super) fn rules_on(rules: Value) -> impl FnOnce(&mut Value) {
 }
 
 /// Two flush intervals and a little: long enough for every proxy to merge and learn.
-async fn settle() {
+pub(super) async fn settle() {
     tokio::time::sleep(Duration::from_millis(350)).await;
 }
 
 /// Polls `call` until it answers something else than 200; that answer.
-async fn until_refused(call: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
+pub(super) async fn until_refused(call: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
     let start = Instant::now();
     loop {
         let res = call().send().await.unwrap();
@@ -313,7 +313,7 @@ async fn a_client_above_factor_times_its_baseline_is_blocked() {
 }
 
 /// A backend answering `500` on `/orders/fail`, `200` elsewhere.
-async fn failing_backend() -> String {
+pub(super) async fn failing_backend() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

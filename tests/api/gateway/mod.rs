@@ -4,6 +4,7 @@
 mod abuse;
 mod abuse_bounds;
 mod abuse_rules;
+mod abuse_users;
 mod analytics;
 mod api_key_and_jwt;
 mod auth;

@@ -105,6 +105,27 @@ async fn signals_merge_across_windows_and_markers_hold(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(m.marker, None);
+
+    // Nothing to add on a subject without state: nothing written, the marker still read.
+    let m = s
+        .behaviour_merge("s:10.0.0.9", &delta(100, 0, 0, &none))
+        .await
+        .unwrap();
+    assert_eq!((m.calls, m.errors, m.distinct, m.marker), (0, 0, 0, None));
+    s.behaviour_mark("s:10.0.0.9", &mark("block", 60))
+        .await
+        .unwrap();
+    let m = s
+        .behaviour_merge("s:10.0.0.9", &delta(100, 0, 0, &none))
+        .await
+        .unwrap();
+    assert_eq!(m.marker.unwrap().action, "block");
+    assert_eq!(m.calls, 0);
+    let m = s
+        .behaviour_merge("s:10.0.0.8", &delta(100, 1, 0, &none))
+        .await
+        .unwrap();
+    assert_eq!(m.calls, 1, "a call is counted");
 }
 
 #[tokio::test]

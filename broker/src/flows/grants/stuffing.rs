@@ -1,11 +1,16 @@
 //! Credential stuffing on the password grant (RFC 6749 §4.3; RFC 9700 §2.4 deprecates the
 //! grant for these very risks): `[abuse] password_action` flags or blocks, for `ttl_secs`, a
-//! client address with too many failed attempts or too many distinct usernames tried, and a
-//! username failing from too many places — in a fixed window shared by every broker through
-//! Redis (`abuse_signals.lua`, subjects `p:ADDRESS` and `u:HMAC(username)`; usernames only
-//! ever as the pepper's HMAC, the same one the password rate limits use).
+//! client address with too many failed attempts or too many distinct usernames tried, and
+//! flags (never blocks) a username failing from too many places — in a fixed window shared by
+//! every broker through Redis (`abuse_signals.lua`, subjects `p:ADDRESS` and
+//! `u:HMAC(username)`; usernames only ever as the pepper's HMAC, the same one the password
+//! rate limits use).
 //!
-//! Checked before the upstream is asked (two merges, nothing counted), counted after a refusal
+//! The username-wide signal only flags (metric, admin listing): anyone can fail on someone
+//! else's username from anywhere, so blocking it would let any caller lock the user out of the
+//! grant for good (the classic account-lockout denial of service). Blocks hold addresses only.
+//!
+//! Checked before the upstream is asked (one merge, nothing counted), counted after a refusal
 //! upstream (two merges, and a mark when a rule trips). A block answers the token endpoint's
 //! `429 slow_down` with `Retry-After`, as the rate limits do (RFC 6749 §5.2 has no code for it;
 //! see `ratelimit::refusal`) — whatever the password, so a right guess during a block teaches
@@ -46,20 +51,19 @@ impl Stuffing {
         }
     }
 
-    /// Refuses an attempt from a blocked address or on a blocked username.
+    /// Refuses an attempt from a blocked address (a username is never blocked: see the module
+    /// doc).
     pub async fn check(&self, ip: IpAddr, username: &str) -> Result<(), OAuthError> {
         if self.cfg.password_action != AbuseAction::Block {
             return Ok(());
         }
-        let (addr, user) = self.subjects(ip, username);
-        for subject in [&addr, &user] {
-            let Some(m) = self.merge(subject, 0, None).await else {
-                continue;
-            };
-            if let Some(marker) = m.marker.filter(|k| k.action == "block") {
-                self.metrics.rate_limited("password_abuse");
-                return Err(Refusal::wait("password_abuse", marker.left_ms).oauth());
-            }
+        let (addr, _) = self.subjects(ip, username);
+        let Some(m) = self.merge(&addr, 0, None).await else {
+            return Ok(());
+        };
+        if let Some(marker) = m.marker.filter(|k| k.action == "block") {
+            self.metrics.rate_limited("password_abuse");
+            return Err(Refusal::wait("password_abuse", marker.left_ms).oauth());
         }
         Ok(())
     }
@@ -73,15 +77,19 @@ impl Stuffing {
         let hash = user[2..].to_string();
         if let Some(m) = self.merge(&addr, 1, Some(hash)).await {
             let c = &self.cfg;
+            let action = self.address_action();
             if m.errors > c.max_failures_per_ip {
-                self.mark(&addr, &m, IP_FAILURES, m.errors as f64).await;
+                self.mark(&addr, &m, IP_FAILURES, action, m.errors as f64)
+                    .await;
             } else if m.distinct > c.max_usernames_per_ip {
-                self.mark(&addr, &m, IP_USERNAMES, m.distinct as f64).await;
+                self.mark(&addr, &m, IP_USERNAMES, action, m.distinct as f64)
+                    .await;
             }
         }
         if let Some(m) = self.merge(&user, 1, None).await {
             if m.errors > self.cfg.max_failures_per_username {
-                self.mark(&user, &m, USERNAME_FAILURES, m.errors as f64)
+                // Flag only, whatever `password_action` says (module doc).
+                self.mark(&user, &m, USERNAME_FAILURES, "flag", m.errors as f64)
                     .await;
             }
         }
@@ -121,15 +129,26 @@ impl Stuffing {
         }
     }
 
+    /// What an address rule sets: `password_action`.
+    fn address_action(&self) -> &'static str {
+        match self.cfg.password_action {
+            AbuseAction::Block => "block",
+            _ => "flag",
+        }
+    }
+
     /// Sets the marker unless one already holds the subject.
-    async fn mark(&self, subject: &str, m: &Merged, rule: &'static str, value: f64) {
+    async fn mark(
+        &self,
+        subject: &str,
+        m: &Merged,
+        rule: &'static str,
+        action: &'static str,
+        value: f64,
+    ) {
         if m.marker.is_some() {
             return;
         }
-        let action = match self.cfg.password_action {
-            AbuseAction::Block => "block",
-            _ => "flag",
-        };
         let mark = Mark {
             rule,
             action,
