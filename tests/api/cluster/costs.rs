@@ -120,26 +120,42 @@ async fn redis_commands_per_operation_are_the_documented_ones() {
     let mut refresh_token = refresh_token_of(&alice_tokens(&w, &client, "openid read").await);
     refresh_token = refresh(&w, &client, &refresh_token).await;
 
-    let issue = per_op!(seen, 10, w.app.access_token(&client).await);
-    let introspect = per_op!(seen, 10, assert!(w.app.is_active(&client, &token).await));
-    // The analytics writer adds one XADD per batch (every 50 ms here), counted apart.
-    let xadds = seen.xadds.load(Ordering::Relaxed);
-    let proxied = per_op!(seen, 10, {
-        assert_eq!(proxy.get("/orders", &token).await.status(), StatusCode::OK);
-    });
-    let xadds = seen.xadds.load(Ordering::Relaxed) - xadds;
-    assert!((1..=5).contains(&xadds), "{xadds} XADDs for 10 calls");
-    let login = per_op!(seen, 3, {
-        refresh_token = refresh_token_of(&alice_tokens(&w, &client, "openid read").await);
-    });
-    let refresh = per_op!(seen, 3, {
-        refresh_token = refresh(&w, &client, &refresh_token).await;
-    });
-    let got = [issue, introspect, proxied, login, refresh];
-    println!("(commands sent, run) per token issued, introspection, proxied call, login, refresh: {got:?}");
+    // A busy machine can add commands that come with time, not with the operation (a broker
+    // whose revocation subscription was slow to answer re-asks about back-offs once per
+    // subject): each figure is the least of up to three measurements, so only what every
+    // measurement pays counts. A real change moves all three.
+    let mut least: Option<[(f64, f64); 5]> = None;
+    for _ in 0..3 {
+        let issue = per_op!(seen, 10, w.app.access_token(&client).await);
+        let introspect = per_op!(seen, 10, assert!(w.app.is_active(&client, &token).await));
+        // The analytics writer adds one XADD per batch (every 50 ms here), counted apart.
+        let xadds = seen.xadds.load(Ordering::Relaxed);
+        let proxied = per_op!(seen, 10, {
+            assert_eq!(proxy.get("/orders", &token).await.status(), StatusCode::OK);
+        });
+        let xadds = seen.xadds.load(Ordering::Relaxed) - xadds;
+        assert!((1..=5).contains(&xadds), "{xadds} XADDs for 10 calls");
+        let login = per_op!(seen, 3, {
+            refresh_token = refresh_token_of(&alice_tokens(&w, &client, "openid read").await);
+        });
+        let refresh = per_op!(seen, 3, {
+            refresh_token = refresh(&w, &client, &refresh_token).await;
+        });
+        let got = [issue, introspect, proxied, login, refresh];
+        println!("(commands sent, run) per token issued, introspection, proxied call, login, refresh: {got:?}");
+        let now = match least {
+            None => got,
+            Some(l) => std::array::from_fn(|k| (l[k].0.min(got[k].0), l[k].1.min(got[k].1))),
+        };
+        least = Some(now);
+        if now == DOCUMENTED {
+            break;
+        }
+    }
     // docs/scaling.md, "Sizing": keep both in step.
     assert_eq!(
-        got, DOCUMENTED,
+        least,
+        Some(DOCUMENTED),
         "update docs/scaling.md and DOCUMENTED together"
     );
 }
