@@ -153,3 +153,17 @@ xadd_settle() {
 }
 # per_call N CALLS: N / CALLS with 3 decimals ("?" when CALLS is 0)
 per_call() { awk -v n="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.3f", n / c; else printf "?" }'; }
+
+# bench_app: a developer and a client_credentials app (scope `read`) through the admin API of the
+# broker at $BASE (admin token $ADMIN_TOKEN; responses kept in $WORK); sets CLIENT_ID,
+# CLIENT_SECRET and exports BENCH_BASIC_AUTH (the wrk scripts' `Authorization` value).
+bench_app() {
+  curl -s -o "$WORK/dev.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    --data '{"email":"bench@example.com","first_name":"B","last_name":"B"}' "$BASE/admin/developers"
+  DEV_ID="$(json_get 'd["id"]' < "$WORK/dev.json")"
+  curl -s -o "$WORK/app.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    --data '{"name":"bench","scopes":["read"],"grant_types":["client_credentials"]}' "$BASE/admin/developers/$DEV_ID/apps"
+  CLIENT_ID="$(json_get 'd["credentials"][0]["client_id"]' < "$WORK/app.json")"
+  CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/app.json")"
+  export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+}

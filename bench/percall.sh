@@ -106,14 +106,7 @@ if want yardstick || want broker-token || want broker-introspect || want broker-
     start broker "$BIN" broker --config "$WORK/broker.toml"
   fi
   ready "$BASE/readyz"
-  curl -s -o "$WORK/dev.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-    --data '{"email":"bench@example.com","first_name":"B","last_name":"B"}' "$BASE/admin/developers"
-  DEV_ID="$(json_get 'd["id"]' < "$WORK/dev.json")"
-  curl -s -o "$WORK/app.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-    --data '{"name":"bench","scopes":["read"],"grant_types":["client_credentials"]}' "$BASE/admin/developers/$DEV_ID/apps"
-  CLIENT_ID="$(json_get 'd["credentials"][0]["client_id"]' < "$WORK/app.json")"
-  CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/app.json")"
-  export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+  bench_app
   curl -s -o "$WORK/token.json" -X POST -H "Authorization: $BENCH_BASIC_AUTH" --data 'grant_type=client_credentials' "$BASE/token"
   TOKEN="$(json_get 'd["access_token"]' < "$WORK/token.json")"
   export BENCH_TOKEN="$TOKEN"

@@ -94,13 +94,6 @@ if want broker-introspect-flood; then
   write_broker_config "$WORK/broker.toml" "$REDIS_PORT"
   start broker "$BIN" broker --config "$WORK/broker.toml"
   ready "$BASE/readyz"
-  curl -s -o "$WORK/dev.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-    --data '{"email":"bench@example.com","first_name":"B","last_name":"B"}' "$BASE/admin/developers"
-  DEV_ID="$(json_get 'd["id"]' < "$WORK/dev.json")"
-  curl -s -o "$WORK/app.json" -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-    --data '{"name":"bench","scopes":["read"],"grant_types":["client_credentials"]}' "$BASE/admin/developers/$DEV_ID/apps"
-  CLIENT_ID="$(json_get 'd["credentials"][0]["client_id"]' < "$WORK/app.json")"
-  CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/app.json")"
-  export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+  bench_app
   run broker-introspect-flood "$BASE/introspect" introspect-flood "$REDIS_PORT"
 fi

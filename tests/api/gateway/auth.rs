@@ -301,4 +301,10 @@ async fn without_a_store_tokens_are_introspected_at_the_broker() {
         dead.get("/orders/1", &other).await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
+    // A made-up token is refused by its keyed tag before any introspection call: 401, not the
+    // 503 of the unreachable endpoint (issue 11, P5).
+    assert_eq!(
+        dead.get("/orders/1", &forged).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
