@@ -22,8 +22,10 @@ def read_perf(path):
                 continue
             thread, value, event = parts[0], parts[1], parts[3]
             threads.add(thread)
-            if value.isdigit():
-                counts[(thread, event)] += int(value)
+            try:
+                counts[(thread, event)] += float(value)  # task-clock: msec
+            except ValueError:
+                pass  # <not counted>
     return counts, threads
 
 
@@ -49,9 +51,10 @@ def summary(counts, calls):
     total = sum(by_name.values())
     switches = sum(n for (_, e), n in counts.items() if e == "sched:sched_switch")
     wakeups = sum(n for (_, e), n in counts.items() if e == "sched:sched_wakeup")
+    clock = sum(n for (_, e), n in counts.items() if e == "task-clock")
     top = sorted(((n, s) for s, n in by_name.items() if n / calls >= 0.005), reverse=True)
     names = ", ".join(f"{s} {n / calls:.2f}" for n, s in top)
-    return total / calls, switches / calls, wakeups / calls, names
+    return total / calls, switches / calls, wakeups / calls, names, clock * 1000 / calls
 
 
 def main():
@@ -59,13 +62,13 @@ def main():
     server, _ = read_perf(sys.argv[3])
     echo, _ = read_perf(sys.argv[4])
     before, after = read_threads(sys.argv[5]), read_threads(sys.argv[6])
-    total, switches, wakeups, names = summary(server, calls)
-    e_total, e_switches, e_wakeups, e_names = summary(echo, calls)
+    total, switches, wakeups, names, cpu = summary(server, calls)
+    e_total, e_switches, e_wakeups, e_names, e_cpu = summary(echo, calls)
     print(f"\n## {name}: {calls} calls\n")
-    print("| process | syscalls / call | sched switches / call | wake-ups issued / call | syscalls by name, per call |")
-    print("|---|---:|---:|---:|---|")
-    print(f"| {name} | {total:.2f} | {switches:.2f} | {wakeups:.2f} | {names} |")
-    print(f"| echo backend behind it | {e_total:.2f} | {e_switches:.2f} | {e_wakeups:.2f} | {e_names} |")
+    print("| process | CPU µs / call (task-clock) | syscalls / call | sched switches / call | wake-ups issued / call | syscalls by name, per call |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(f"| {name} | {cpu:.1f} | {total:.2f} | {switches:.2f} | {wakeups:.2f} | {names} |")
+    print(f"| echo backend behind it | {e_cpu:.1f} | {e_total:.2f} | {e_switches:.2f} | {e_wakeups:.2f} | {e_names} |")
     print(f"\n{name}, per thread (context switches from /proc/PID/task/*/status):\n")
     print("| thread | syscalls / call | voluntary switches / call | involuntary / call | wake-ups issued / call |")
     print("|---|---:|---:|---:|---:|")

@@ -21,8 +21,9 @@
 # little longer than wrk's run; an idle proxy makes a few syscalls a second, nothing next to
 # 10^5 calls).
 #
-# Also the process's user and kernel CPU time per call (/proc/PID/stat; 10 ms ticks, so a rough
-# split — on a busy machine the scheduler's share changes the batching, not the work per call).
+# Also CPU time per call: `task-clock` (precise, per thread), the user/kernel split by /proc
+# ticks (rough) and by a `perf record -e cpu-clock` sample of the same window (the kernel's share
+# and the top symbols). On a busy machine times swell; the counts do not.
 #
 # Environment: DURATION (s, default 5), WARMUP (s, default 2), CONNECTIONS (default 64),
 # WORKERS (the proxy's server.workers, default 1 as in bench/proxy.sh; 2 shows what crosses
@@ -110,12 +111,12 @@ threads() {
 }
 # cpu PID: "user system" clock ticks of the whole process.
 cpu() { awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"; }
-EVENTS='syscalls:sys_enter_*,sched:sched_switch,sched:sched_wakeup'
+EVENTS='task-clock,syscalls:sys_enter_*,sched:sched_switch,sched:sched_wakeup'
 
 # measure NAME PID URL: the warm-up, then DURATION s of wrk with perf stat on PID and the echo
 # backend; prints the report of bench/syscalls.py.
 measure() {
-  local name="$1" pid="$2" url="$3" p1 p2
+  local name="$1" pid="$2" url="$3" p1 p2 p3
   taskset -c 1 wrk -t1 "-c$CONNECTIONS" "-d${WARMUP}s" -H "Authorization: Bearer $TOKEN" "$url" > /dev/null
   threads "$pid" "$WORK/$name.t0"
   cpu "$pid" > "$WORK/$name.cpu0"
@@ -123,9 +124,11 @@ measure() {
   p1=$!
   taskset -c 1 perf stat --per-thread -x, -e "$EVENTS" -p "$ECHO_PID" -o "$WORK/$name.echo.perf" > /dev/null 2>&1 &
   p2=$!
+  taskset -c 1 perf record -q -e cpu-clock -F 999 -p "$pid" -o "$WORK/$name.data" > /dev/null 2>&1 &
+  p3=$!
   sleep 1 # perf attached to every thread
   taskset -c 1 wrk -t1 "-c$CONNECTIONS" "-d${DURATION}s" -H "Authorization: Bearer $TOKEN" "$url" > "$WORK/$name.wrk"
-  kill -INT "$p1" "$p2"; wait "$p1" "$p2" || true
+  kill -INT "$p1" "$p2" "$p3"; wait "$p1" "$p2" "$p3" || true
   threads "$pid" "$WORK/$name.t1"
   cpu "$pid" > "$WORK/$name.cpu1"
   local calls
@@ -134,7 +137,14 @@ measure() {
   python3 bench/syscalls.py "$name" "$calls" "$WORK/$name.perf" "$WORK/$name.echo.perf" "$WORK/$name.t0" "$WORK/$name.t1"
   read -r u0 s0 < "$WORK/$name.cpu0"; read -r u1 s1 < "$WORK/$name.cpu1"
   awk -v c="$calls" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "\nCPU per call (whole window, %d ticks): user %.1f µs, kernel %.1f µs\n", u + s, u / hz / c * 1e6, s / hz / c * 1e6 }' 
+    'BEGIN { printf "\nCPU per call by /proc ticks (rough): user %.1f µs, kernel %.1f µs\n", u / hz / c * 1e6, s / hz / c * 1e6 }'
+  local kernel
+  kernel="$(perf report -i "$WORK/$name.data" --sort dso --stdio 2>/dev/null \
+    | awk '/\[kernel/ { sub(/%/, "", $1); k += $1 } END { printf "%.1f", k }')"
+  echo "Kernel share of cpu-clock samples (perf record, ~1 kHz): $kernel %"
+  perf report -i "$WORK/$name.data" --no-children --sort symbol --stdio 2>/dev/null \
+    | grep -E '^ +[0-9]+\.[0-9]+%' | sed -E 's/[[:space:]]+$//' > "$WORK/$name.top" || true
+  printf '\nTop symbols:\n```\n%s\n```\n' "$(head -n 12 "$WORK/$name.top")"
 }
 
 echo "# Syscalls and wake-ups per proxied call ($(date -u +%FT%TZ), $(basename "$BIN"), proxy workers $WORKERS, $CONNECTIONS connections, ${DURATION}s, load $(cut -d' ' -f1-3 /proc/loadavg))"
