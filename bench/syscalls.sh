@@ -143,7 +143,7 @@ measure() {
     | awk '/\[kernel/ { sub(/%/, "", $1); k += $1 } END { printf "%.1f", k }')"
   echo "Kernel share of cpu-clock samples (perf record, ~1 kHz): $kernel %"
   perf report -i "$WORK/$name.data" --no-children --sort symbol --stdio 2>/dev/null \
-    | grep -E '^ +[0-9]+\.[0-9]+%' | sed -E 's/[[:space:]]+$//' > "$WORK/$name.top" || true
+    | grep -E '^ +[0-9]+\.[0-9]+%' | sed -E 's/([[:space:]]+-)*[[:space:]]*$//' > "$WORK/$name.top" || true
   printf '\nTop symbols:\n```\n%s\n```\n' "$(head -n 12 "$WORK/$name.top")"
 }
 
