@@ -12,7 +12,7 @@
 //! connection's task on the runtime of the thread that opened it. With one pool shared by every
 //! worker, a connection opened and driven by one worker is taken by another: the request and
 //! the response then cross threads through hyper's channels, an eventfd `write` and a wake-up
-//! each way (1.47 `write`s per call with two workers, BENCHMARKS.md "Syscalls and wake-ups").
+//! each way (1.3–1.5 `write`s per call with two workers, BENCHMARKS.md "Syscalls and wake-ups").
 //! `backend.pool_max_idle_per_host` therefore counts per worker.
 //!
 //! Timeouts: connecting (`backend.connect_timeout_ms`) here; the wait for the response head
