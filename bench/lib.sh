@@ -3,6 +3,33 @@
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench/%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
+# work_cleanup: the EXIT trap of the scripts that keep their processes in PIDS and their files in
+# WORK (bench/percall.sh, bench/syscalls.sh): stops PIDS in reverse order, removes WORK unless
+# KEEP_WORK is set.
+work_cleanup() {
+  local i p
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
+}
+# wait_ready TRIES URL [PATTERN]: until URL answers (and its body matches PATTERN), TRIES tenths
+# of a second at most.
+wait_ready() {
+  local tries="$1"; shift
+  for _ in $(seq "$tries"); do
+    if curl -s -m 5 -o "$WORK/ready.out" "$1" && { [ -z "${2:-}" ] || grep -Eq "$2" "$WORK/ready.out"; }; then return 0; fi
+    sleep 0.1
+  done
+  die "$1 not ready"
+}
+# redis_start: a redis-server on a free port of 127.0.0.1 (REDIS_PORT) through the script's own
+# `start NAME CMD...`, once it answers PING.
+redis_start() {
+  REDIS_PORT="$(free_port)"
+  start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$WORK"
+  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

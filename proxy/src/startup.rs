@@ -277,11 +277,15 @@ fn public_server(
     listener: TcpListener,
 ) -> Result<Server, StartError> {
     let data = runtime.clone();
+    // TCP_NODELAY on client connections, as nginx's `tcp_nodelay on` (actix leaves Nagle on):
+    // a response streamed in several writes (a relayed body arriving in chunks) is not held
+    // back waiting for the client's delayed ACK. One setsockopt per connection, none per call.
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .default_service(web::to(crate::pipeline::handle))
-    });
+    })
+    .tcp_nodelay(true);
     server = match &runtime.config.server.tls {
         Some(tls) => {
             let cfg = tls.rustls().map_err(StartError::Tls)?;

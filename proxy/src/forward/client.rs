@@ -6,6 +6,15 @@
 //! request's headers kept for redirects, no default headers added (reqwest sent
 //! `Accept: */*` when the client sent none; a proxy does not invent request headers).
 //!
+//! One pool per worker (issue 11, direction 1), as nginx keeps one upstream keep-alive pool per
+//! worker process: each thread that sends (each actix worker) gets its own hyper-util client,
+//! built on first use, whose connections it alone takes and drives — hyper-util spawns a
+//! connection's task on the runtime of the thread that opened it. With one pool shared by every
+//! worker, a connection opened and driven by one worker is taken by another: the request and
+//! the response then cross threads through hyper's channels, an eventfd `write` and a wake-up
+//! each way (1.3–1.5 `write`s per call with two workers, BENCHMARKS.md "Syscalls and wake-ups").
+//! `backend.pool_max_idle_per_host` therefore counts per worker.
+//!
 //! Timeouts: connecting (`backend.connect_timeout_ms`) here; the wait for the response head
 //! (the route's `timeout_ms`) around [`Backend::send`] in the pipeline; a response body then
 //! streams as long as it takes. TCP keep-alive probes as reqwest had them.
@@ -29,6 +38,7 @@ use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
+use thread_local::ThreadLocal;
 
 use super::connector::Connector;
 use crate::body::Outbound;
@@ -37,10 +47,32 @@ use crate::tls::{client_tls, read_certs, web_pki_roots, BackendConfig, BackendTl
 /// A failed exchange with a backend (connect, TLS, or the HTTP exchange itself).
 pub type Error = hyper_util::client::legacy::Error;
 
-/// A pooled client toward backends; clones share the pool.
+type Pool = Client<Connector, Outbound>;
+
+/// A pooled client toward backends: one pool per sending thread; clones share them.
 #[derive(Clone)]
 pub struct Backend {
-    client: Client<Connector, Outbound>,
+    pools: Arc<Pools>,
+}
+
+/// What a worker's pool is built from, and the pools built so far (one per thread, dropped
+/// with the last clone of the [`Backend`], e.g. when a reload replaces the route table).
+struct Pools {
+    connector: Connector,
+    max_idle_per_host: usize,
+    idle_timeout: Duration,
+    per_thread: ThreadLocal<Pool>,
+}
+
+impl Pools {
+    fn build(&self) -> Pool {
+        Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_max_idle_per_host(self.max_idle_per_host)
+            .pool_idle_timeout(self.idle_timeout)
+            .build(self.connector.clone())
+    }
 }
 
 impl std::fmt::Debug for Backend {
@@ -63,19 +95,22 @@ impl Backend {
         http.set_keepalive_interval(Some(Duration::from_secs(15)));
         http.set_keepalive_retries(Some(3));
         http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        let connector = Connector(HttpsConnector::from((http, Arc::new(tls))));
-        let client = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
-            .pool_idle_timeout(Duration::from_secs(cfg.pool_idle_timeout_secs))
-            .build(connector);
-        Backend { client }
+        let pools = Pools {
+            connector: Connector(HttpsConnector::from((http, Arc::new(tls)))),
+            max_idle_per_host: cfg.pool_max_idle_per_host,
+            idle_timeout: Duration::from_secs(cfg.pool_idle_timeout_secs),
+            per_thread: ThreadLocal::new(),
+        };
+        Backend {
+            pools: Arc::new(pools),
+        }
     }
 
-    /// Sends `req` (an absolute URI, its `Host` header set) on a pooled connection.
+    /// Sends `req` (an absolute URI, its `Host` header set) on a connection of this thread's
+    /// pool.
     pub fn send(&self, req: http::Request<Outbound>) -> ResponseFuture {
-        self.client.request(req)
+        let pools = &*self.pools;
+        pools.per_thread.get_or(|| pools.build()).request(req)
     }
 }
 

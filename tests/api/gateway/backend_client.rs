@@ -136,3 +136,37 @@ async fn the_backend_gets_exactly_the_request_meant_and_its_redirect_comes_back_
     // The caller's identity headers are built once and reused: the same bytes every call.
     assert!(heads.iter().all(|h| h == head), "{heads:?}");
 }
+
+/// Each actix worker keeps its own backend connections (issue 11, direction 1: nothing crosses
+/// between workers per call). Calls made one after the other on new client connections are
+/// handed to the two workers in turn: a pool shared by the workers would carry all four on one
+/// backend connection; one pool per worker opens exactly one each, and sends each call once.
+#[tokio::test]
+async fn each_worker_sends_on_its_own_backend_connection() {
+    let s = setup().await;
+    let backend = raw_backend("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    let upstream = format!("{}/api", backend.base);
+    let routes = json!([route(
+        "raw",
+        "/raw",
+        &s.echo,
+        json!({ "upstream": upstream })
+    )]);
+    let proxy = spawn_proxy_with(&s.broker, routes, |cfg| {
+        cfg["server"]["workers"] = json!(2);
+    })
+    .await;
+    for i in 0..4 {
+        let auth = bearer(&s.token);
+        // `raw_get` closes its connection: the next call comes on a new one.
+        let res = raw_get(&proxy.base, &format!("/raw/{i}"), &[&auth]).await;
+        assert_eq!((res.status, res.body.as_str()), (200, "ok"), "{res:?}");
+    }
+    let heads = backend.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 4, "each call sent once: {heads:?}");
+    assert_eq!(
+        backend.accepted.load(Ordering::SeqCst),
+        2,
+        "one backend connection per worker, each kept alive for its worker's calls"
+    );
+}
