@@ -156,15 +156,18 @@ pub fn gcra_step(tat: u64, now: u64, g: Gcra) -> (RateVerdict, Option<u64>) {
         };
         return (verdict, None);
     }
-    let remaining = ((horizon - new_tat) / interval).min(u64::from(u32::MAX)) as u32;
-    let verdict = RateVerdict {
+    (granted(1, now, horizon, new_tat, interval), Some(new_tat))
+}
+
+/// The verdict of `n` admissions that moved the TAT to `new_tat` (at most `horizon`).
+fn granted(n: u64, now: u64, horizon: u64, new_tat: u64, interval: u64) -> RateVerdict {
+    RateVerdict {
         allowed: true,
-        granted: 1,
-        remaining,
+        granted: n.min(u64::from(u32::MAX)) as u32,
+        remaining: ((horizon - new_tat) / interval).min(u64::from(u32::MAX)) as u32,
         retry_after_ms: 0,
         reset_ms: ceil_ms(new_tat - now),
-    };
-    (verdict, Some(new_tat))
+    }
 }
 
 /// The lease step (see this module, "Leases"): up to `lease.cells` admissions spent within
@@ -177,14 +180,7 @@ pub fn gcra_lease_step(tat: u64, now: u64, g: Gcra, lease: Lease) -> (RateVerdic
         let n = (horizon.saturating_sub(base) / interval).min(u64::from(lease.cells));
         if n >= 2 {
             let new_tat = base + n * interval;
-            let verdict = RateVerdict {
-                allowed: true,
-                granted: n as u32,
-                remaining: ((horizon - new_tat) / interval).min(u64::from(u32::MAX)) as u32,
-                retry_after_ms: 0,
-                reset_ms: ceil_ms(new_tat - now),
-            };
-            return (verdict, Some(new_tat));
+            return (granted(n, now, horizon, new_tat, interval), Some(new_tat));
         }
     }
     gcra_step(tat, now, g)
