@@ -193,7 +193,10 @@ impl Limiters {
             };
         }
         let hold = Duration::from_millis(self.cfg.lease_ms);
-        self.take(limit, &app.id.to_string(), spec, hold)
+        // The app id as in its key (hyphenated), written on the stack.
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let subject = app.id.hyphenated().encode_lower(&mut id);
+        self.take(limit, subject, spec, hold)
             .await
             .map_err(Refusal::oauth)
     }
