@@ -119,11 +119,12 @@ async fn a_slice_is_spent_in_process_and_lost_when_its_hold_ends() {
         app.access_token(&c).await;
         grants.push(redis.command_calls("set").await - before);
     }
-    // One request, then leases of 2, 4 and 8 (each spent before its hold ends doubles the
-    // next), each asked for by the request it admits first.
-    assert_eq!(grants, [1, 1, 0, 1, 0, 0, 0, 1, 0, 0]);
+    // One request, then a lease of 2 (its first cell for the request that asked); its last cell
+    // admits a request that asks ahead for 4, and the request that leaves a quarter of those
+    // asks for 8.
+    assert_eq!(grants, [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]);
     // 5 cells of the lease of 8 are left; once its hold ends they are lost: the next request
-    // asks the store again (for a lease of what the last one served, 3).
+    // asks the store again (for a lease of what was spent since the last one, 4).
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let before = redis.command_calls("set").await;
     app.access_token(&c).await;

@@ -48,19 +48,54 @@ pub fn plan(g: Gcra, hold: Duration) -> Lease {
     }
 }
 
-/// One subject's slice on this broker.
+/// Cells of one lease not yet spent, and when they are lost (measured from when the lease was
+/// asked for: never later than the store's hold).
+#[derive(Debug, Clone, Copy)]
+struct Batch {
+    left: u32,
+    until: Instant,
+}
+
+impl Batch {
+    fn live(&self, now: Instant) -> bool {
+        self.left > 0 && now < self.until
+    }
+}
+
+/// One subject's slice on this broker: up to two batches (the one being spent and the next,
+/// asked for ahead), and what sizes the next lease.
 #[derive(Debug, Clone, Copy)]
 struct Slice {
-    /// Cells left to admit with.
-    left: u32,
-    /// When the cells left are lost (measured from when the lease was asked for: never later
-    /// than the store's hold).
-    until: Instant,
-    /// Cells of the last grant, and how many of them were spent.
+    batches: [Batch; 2],
+    /// Cells of the last lease (1 for a single request), when its hold ends, and the
+    /// admissions since it was granted.
     granted: u32,
+    until: Instant,
     spent: u32,
     /// A lease is being asked for until then: others ask for single requests meanwhile.
     asking_until: Option<Instant>,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Admitted from this broker's slice.
+    Admitted,
+    /// Admitted from the slice, which is running low: ask for the next lease now.
+    AdmittedAsk(Lease),
+    /// Ask the store: a lease (its first cell admits the request) or a single request.
+    Ask(Lease),
+}
+
+impl Take {
+    /// What the store is to be asked for, if anything, and whether the request is admitted.
+    pub fn ask(self) -> (Option<Lease>, bool) {
+        match self {
+            Take::Admitted => (None, true),
+            Take::AdmittedAsk(l) => (Some(l), true),
+            Take::Ask(l) => (Some(l), false),
+        }
+    }
 }
 
 /// The slices this broker holds, per limit and subject.
@@ -71,56 +106,64 @@ pub struct Slices {
 }
 
 impl Slices {
-    /// Admits from `subject`'s slice (`None`), or says what to ask the store for: a lease
-    /// sized from this broker's demand, at most `most`, or a single request.
-    pub fn take(
-        &self,
-        name: &'static str,
-        subject: &str,
-        most: Lease,
-        now: Instant,
-    ) -> Option<Lease> {
+    /// Admits from `subject`'s slice, or says what to ask the store for: a lease sized from
+    /// this broker's demand (at most `most`), or a single request. When a slice is down to a
+    /// quarter of its lease, the request it admits asks for the next one, twice as large.
+    pub fn take(&self, name: &'static str, subject: &str, most: Lease, now: Instant) -> Take {
         let Ok(mut all) = self.slices.lock() else {
-            return Some(Lease::ONE);
+            return Take::Ask(Lease::ONE);
         };
         if self.takes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             sweep(&mut all, now);
         }
         let Some(s) = all.get_mut(name).and_then(|m| m.get_mut(subject)) else {
-            return Some(Lease::ONE);
+            return Take::Ask(Lease::ONE);
         };
-        if s.left > 0 && now < s.until {
-            s.left -= 1;
-            s.spent += 1;
-            return None;
+        let asking = s.asking_until.is_some_and(|t| now < t);
+        let lease = |cells: u32| Lease {
+            cells: cells.clamp(1, most.cells),
+            hold_us: most.hold_us,
+        };
+        let first = (0..2)
+            .filter(|&i| s.batches[i].live(now))
+            .min_by_key(|&i| s.batches[i].until);
+        if let Some(i) = first {
+            s.batches[i].left -= 1;
+            s.spent = s.spent.saturating_add(1);
+            let left: u32 = s
+                .batches
+                .iter()
+                .filter(|b| b.live(now))
+                .map(|b| b.left)
+                .sum();
+            if asking || left > s.granted / 4 {
+                return Take::Admitted;
+            }
+            s.asking_until = Some(now + Duration::from_micros(most.hold_us));
+            return Take::AdmittedAsk(lease(s.granted.saturating_mul(2).max(2)));
         }
-        if s.asking_until.is_some_and(|t| now < t) {
-            return Some(Lease::ONE);
-        }
-        let want = if now < s.until {
-            s.granted.saturating_mul(2)
-        } else {
-            s.spent
-        }
-        .clamp(1, most.cells);
-        if want < 2 {
-            return Some(Lease::ONE);
+        let want = match now < s.until {
+            true => s.granted.max(s.spent).saturating_mul(2),
+            false => s.spent,
+        };
+        if asking || lease(want).cells < 2 {
+            return Take::Ask(Lease::ONE);
         }
         s.asking_until = Some(now + Duration::from_micros(most.hold_us));
-        Some(Lease {
-            cells: want,
-            hold_us: most.hold_us,
-        })
+        Take::Ask(lease(want))
     }
 
-    /// Records what the store granted for an ask made at `asked` (`granted` cells, one of them
-    /// admitting the request itself; 0 when refused or unanswered).
+    /// Records what the store granted for an ask made at `at` (`granted` cells, 0 when refused
+    /// or unanswered); `admitted`: the request was admitted from the slice already, else the
+    /// first cell is its own.
+    #[allow(clippy::too_many_arguments)]
     pub fn settle(
         &self,
         name: &'static str,
         subject: &str,
         asked: Lease,
         granted: u32,
+        admitted: bool,
         at: Instant,
         hold: Duration,
     ) {
@@ -131,9 +174,9 @@ impl Slices {
         let s = match m.get_mut(subject) {
             Some(s) => s,
             None => m.entry(subject.to_string()).or_insert(Slice {
-                left: 0,
-                until: at,
+                batches: [Batch { left: 0, until: at }; 2],
                 granted: 0,
+                until: at,
                 spent: 0,
                 asking_until: None,
             }),
@@ -144,24 +187,43 @@ impl Slices {
         if granted == 0 {
             return;
         }
-        let until = at + hold;
-        if s.left > 0 && at < s.until {
-            // Two leases crossed: keep the cells, lost at the earlier end.
-            s.left = s.left.saturating_add(granted - 1);
-            s.until = s.until.min(until);
+        let live = s.batches.iter().any(|b| b.live(at));
+        if asked.cells > 1 || !live {
+            s.granted = granted;
+            s.until = at + hold;
+            s.spent = u32::from(!admitted);
         } else {
-            s.left = granted - 1;
-            s.until = until;
+            // A single request while a slice lives: demand, not a new lease.
+            s.spent = s.spent.saturating_add(1);
         }
-        s.granted = granted;
-        s.spent = 1;
+        let cells = granted - u32::from(!admitted);
+        if cells == 0 {
+            return;
+        }
+        let fresh = Batch {
+            left: cells,
+            until: at + hold,
+        };
+        match (0..2).find(|&i| !s.batches[i].live(at)) {
+            Some(i) => s.batches[i] = fresh,
+            None => {
+                // Both live (leases crossed): join the later, lost at the earlier end of the two.
+                let i = usize::from(s.batches[1].until > s.batches[0].until);
+                s.batches[i].left = s.batches[i].left.saturating_add(cells);
+                s.batches[i].until = s.batches[i].until.min(fresh.until);
+            }
+        }
     }
 }
 
 /// Forgets slices whose cells are lost and which nothing has asked about for a second.
 fn sweep(all: &mut HashMap<&'static str, HashMap<String, Slice>>, now: Instant) {
     for m in all.values_mut() {
-        m.retain(|_, s| now < s.until + Duration::from_secs(1));
+        m.retain(|_, s| {
+            s.batches
+                .iter()
+                .any(|b| now < b.until + Duration::from_secs(1))
+        });
     }
 }
 
@@ -203,33 +265,47 @@ mod tests {
         let hold = Duration::from_micros(most.hold_us);
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
+        let take = |at| slices.take("token", "a", most, at);
+        let lease = |cells| Lease {
+            cells,
+            hold_us: most.hold_us,
+        };
         // First: a single request.
-        assert_eq!(slices.take("token", "a", most, t0), Some(Lease::ONE));
-        slices.settle("token", "a", Lease::ONE, 1, t0, hold);
-        // Another within the hold: a lease of 2, one cell of it for this request.
-        let ask = slices.take("token", "a", most, ms(1)).unwrap();
-        assert_eq!(ask.cells, 2);
+        assert_eq!(take(t0), Take::Ask(Lease::ONE));
+        slices.settle("token", "a", Lease::ONE, 1, false, t0, hold);
+        // Another within the hold: a lease of 2, its first cell for this request.
+        assert_eq!(take(ms(1)), Take::Ask(lease(2)));
         // Meanwhile, others ask for single requests.
-        assert_eq!(slices.take("token", "a", most, ms(1)), Some(Lease::ONE));
-        slices.settle("token", "a", ask, 2, ms(1), hold);
-        assert_eq!(slices.take("token", "a", most, ms(2)), None);
-        // Spent within its hold: twice as many.
-        let ask = slices.take("token", "a", most, ms(3)).unwrap();
-        assert_eq!(ask.cells, 4);
-        slices.settle("token", "a", ask, 4, ms(3), hold);
-        assert_eq!(slices.take("token", "a", most, ms(4)), None);
-        // The hold ends with 2 cells unspent: they are lost, and the next lease is what was
-        // spent (2).
-        let ask = slices.take("token", "a", most, ms(14)).unwrap();
-        assert_eq!(ask.cells, 2);
+        assert_eq!(take(ms(1)), Take::Ask(Lease::ONE));
+        slices.settle("token", "a", Lease::ONE, 1, false, ms(1), hold);
+        slices.settle("token", "a", lease(2), 2, false, ms(1), hold);
+        // The last cell of the slice admits a request that asks for the next lease, twice as
+        // large; its cells come in a batch of their own.
+        assert_eq!(take(ms(2)), Take::AdmittedAsk(lease(4)));
+        slices.settle("token", "a", lease(4), 4, true, ms(2), hold);
+        assert_eq!(take(ms(3)), Take::Admitted);
+        assert_eq!(take(ms(3)), Take::Admitted);
+        // Down to a quarter: ask ahead for 8 (the most).
+        assert_eq!(take(ms(4)), Take::AdmittedAsk(lease(8)));
+        assert_eq!(take(ms(4)), Take::Admitted);
+        slices.settle("token", "a", lease(8), 8, true, ms(4), hold);
+        for _ in 0..3 {
+            assert_eq!(take(ms(5)), Take::Admitted);
+        }
+        // The hold ends with 5 cells unspent: they are lost, and the next lease is what was
+        // spent since the last one was granted (3).
+        assert_eq!(take(ms(15)), Take::Ask(lease(3)));
         // Refused: nothing to admit with.
-        slices.settle("token", "a", ask, 0, ms(14), hold);
-        assert_eq!(
-            slices.take("token", "a", most, ms(14)).map(|l| l.cells),
-            Some(2)
-        );
+        slices.settle("token", "a", lease(3), 0, false, ms(15), hold);
+        assert_eq!(take(ms(15)), Take::Ask(lease(3)));
         // Other subjects and limits have their own.
-        assert_eq!(slices.take("token", "b", most, ms(14)), Some(Lease::ONE));
-        assert_eq!(slices.take("revoke", "a", most, ms(14)), Some(Lease::ONE));
+        assert_eq!(
+            slices.take("token", "b", most, ms(15)),
+            Take::Ask(Lease::ONE)
+        );
+        assert_eq!(
+            slices.take("revoke", "a", most, ms(15)),
+            Take::Ask(Lease::ONE)
+        );
     }
 }

@@ -241,12 +241,12 @@ impl Limiters {
         let g = gcra(spec);
         let most = lease::plan(g, hold);
         let at = Instant::now();
-        let ask = match most.cells > 1 {
-            true => match self.slices.take(name, subject, most, at) {
-                None => return Ok(()),
-                Some(ask) => ask,
-            },
-            false => Lease::ONE,
+        let (ask, admitted) = match most.cells > 1 {
+            true => self.slices.take(name, subject, most, at).ask(),
+            false => (Some(Lease::ONE), false),
+        };
+        let Some(ask) = ask else {
+            return Ok(());
         };
         let key = LimitKey {
             limiter: name,
@@ -256,10 +256,11 @@ impl Limiters {
         if most.cells > 1 {
             let granted = verdict.as_ref().map_or(0, |v| v.granted);
             let hold = Duration::from_micros(most.hold_us);
-            self.slices.settle(name, subject, ask, granted, at, hold);
+            let slices = &self.slices;
+            slices.settle(name, subject, ask, granted, admitted, at, hold);
         }
         match verdict {
-            Ok(v) if v.allowed => Ok(()),
+            Ok(v) if v.allowed || admitted => Ok(()),
             Ok(v) => {
                 self.metrics.rate_limited(name);
                 Err(Refusal::shared(name, spec, v))

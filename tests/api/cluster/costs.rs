@@ -126,26 +126,11 @@ async fn redis_commands_per_operation_are_the_documented_ones() {
     assert!(w.app.is_active(&client, &token).await);
     let mut refresh_token = refresh_token_of(&alice_tokens(&w, &client, "openid read").await);
     refresh_token = refresh(&w, &client, &refresh_token).await;
-    // A broker whose token rate leaves room for leases (100,000 per second: slices of 64 held
-    // 1 s): 127 issuances grow its slices 1, 2, 4 … 64, so that the 128th asks for the next 64
-    // and each measured round of 64 holds exactly one lease.
-    let leased = spawn_app_with(&url, |cfg| {
-        cfg["limits"] = json!({
-            "token": { "rate": "100000ps", "burst": 1_000_000 },
-            "lease_ms": 1000,
-        });
-    })
-    .await;
-    let leased_client = leased.default_client().await;
-    for _ in 0..127 {
-        leased.access_token(&leased_client).await;
-    }
-
     // A busy machine can add commands that come with time, not with the operation (a broker
     // whose revocation subscription was slow to answer re-asks about back-offs once per
     // subject): each figure is the least of up to three measurements, so only what every
     // measurement pays counts. A real change moves all three.
-    let mut least: Option<[(f64, f64); 6]> = None;
+    let mut least: Option<[(f64, f64); 5]> = None;
     for _ in 0..3 {
         let issue = per_op!(seen, 10, w.app.access_token(&client).await);
         let introspect = per_op!(seen, 10, assert!(w.app.is_active(&client, &token).await));
@@ -162,9 +147,8 @@ async fn redis_commands_per_operation_are_the_documented_ones() {
         let refresh = per_op!(seen, 3, {
             refresh_token = refresh(&w, &client, &refresh_token).await;
         });
-        let leased_issue = per_op!(seen, 64, leased.access_token(&leased_client).await);
-        let got = [issue, introspect, proxied, login, refresh, leased_issue];
-        println!("(commands sent, run) per token issued, introspection, proxied call, login, refresh, token issued in leases: {got:?}");
+        let got = [issue, introspect, proxied, login, refresh];
+        println!("(commands sent, run) per token issued, introspection, proxied call, login, refresh: {got:?}");
         let now = match least {
             None => got,
             Some(l) => std::array::from_fn(|k| (l[k].0.min(got[k].0), l[k].1.min(got[k].1))),
@@ -179,6 +163,37 @@ async fn redis_commands_per_operation_are_the_documented_ones() {
         least,
         Some(DOCUMENTED),
         "update docs/scaling.md and DOCUMENTED together"
+    );
+    leased_issuance_costs_what_is_documented(&url, &seen).await;
+}
+
+/// A broker whose token rate leaves room for leases (100,000 per second: slices of 64 held 1 s):
+/// 127 issuances grow its slices 1, 2, 4 … 64; from then on every 64th asks ahead for the next
+/// 64, so each round of 64 (back to back, well within the hold) holds exactly one lease.
+async fn leased_issuance_costs_what_is_documented(url: &str, seen: &Seen) {
+    let leased = spawn_app_with(url, |cfg| {
+        cfg["limits"] = json!({
+            "token": { "rate": "100000ps", "burst": 1_000_000 },
+            "lease_ms": 1000,
+        });
+    })
+    .await;
+    let client = leased.default_client().await;
+    for _ in 0..127 {
+        leased.access_token(&client).await;
+    }
+    let mut least = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        let got = per_op!(seen, 64, leased.access_token(&client).await);
+        println!("(commands sent, run) per token issued in leases: {got:?}");
+        least = (least.0.min(got.0), least.1.min(got.1));
+        if least == DOCUMENTED_LEASED {
+            break;
+        }
+    }
+    assert_eq!(
+        least, DOCUMENTED_LEASED,
+        "update docs/scaling.md and DOCUMENTED_LEASED together"
     );
 }
 
@@ -200,13 +215,15 @@ async fn refresh(w: &World, client: &Client, refresh_token: &str) -> String {
 /// (Commands sent, commands run — those inside scripts included) per token issued
 /// (client_credentials), introspection, proxied call (cache off; its analytics event travels in
 /// a batch, one XADD per batch, counted apart), login (authorize, upstream round trip,
-/// callback, code redemption), refresh, and a token issued to an app whose rate leaves room
-/// for leases of 64 (one `gcra.lua` — `TIME`, `GET`, `SET` inside — per 64 tokens).
-const DOCUMENTED: [(f64, f64); 6] = [
+/// callback, code redemption), refresh.
+const DOCUMENTED: [(f64, f64); 5] = [
     (2.0, 5.0),
     (2.0, 5.0),
     (2.0, 2.0),
     (28.0, 55.0),
     (6.0, 11.0),
-    (65.0 / 64.0, 68.0 / 64.0),
 ];
+
+/// The same for a token issued to an app whose rate leaves room for leases of 64: its `SETEX`,
+/// and one `gcra.lua` (`TIME`, `GET`, `SET` inside) per 64 tokens.
+const DOCUMENTED_LEASED: (f64, f64) = (65.0 / 64.0, 68.0 / 64.0);
