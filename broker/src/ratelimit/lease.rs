@@ -16,8 +16,11 @@
 //! hold, e.g. the default `token` rate) there are no leases: one store call per request, exactly
 //! the plain limit. Within that, each broker sizes its next lease from its own demand
 //! ([`Slices::take`]): it starts at a single request, doubles when a slice is spent before its
-//! hold ends, and shrinks to what the last one served when it expires unspent — a broker
-//! serving fewer than two requests per hold never leases at all.
+//! hold ends (the request that leaves a quarter of it asks for the next ahead, so a busy broker
+//! rarely runs dry), and shrinks to what was spent when a slice expires unspent — a broker
+//! serving fewer than two requests per hold never leases at all. A single request granted
+//! while asking ahead (the store's fallback near the limit) holds a slot for now, not for the
+//! hold: it is never kept for later requests.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -196,7 +199,13 @@ impl Slices {
             // A single request while a slice lives: demand, not a new lease.
             s.spent = s.spent.saturating_add(1);
         }
-        let cells = granted - u32::from(!admitted);
+        // A single grant (the store's fallback when a lease does not fit) holds a slot for now,
+        // not for after the hold: only the request that asked may use it.
+        let cells = match (admitted, granted) {
+            (true, 1) => 0,
+            (true, n) => n,
+            (false, n) => n - 1,
+        };
         if cells == 0 {
             return;
         }
@@ -298,6 +307,14 @@ mod tests {
         // Refused: nothing to admit with.
         slices.settle("token", "a", lease(3), 0, false, ms(15), hold);
         assert_eq!(take(ms(15)), Take::Ask(lease(3)));
+        slices.settle("token", "a", lease(3), 3, false, ms(15), hold);
+        // Asked ahead, the store could only grant a single request (the app is near its
+        // limit): its slot is for now, so it is not kept for later requests, and the next
+        // lease starts small again.
+        assert_eq!(take(ms(16)), Take::Admitted);
+        assert_eq!(take(ms(16)), Take::AdmittedAsk(lease(6)));
+        slices.settle("token", "a", lease(6), 1, true, ms(16), hold);
+        assert_eq!(take(ms(17)), Take::Ask(lease(2)));
         // Other subjects and limits have their own.
         assert_eq!(
             slices.take("token", "b", most, ms(15)),
