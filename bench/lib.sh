@@ -79,7 +79,8 @@ pepper = "$PEPPER"
 level = "warn"
 
 # One client, one user and one address hammer the endpoints: the limits are out of the way, but
-# still checked (each request pays the limiter's Redis round trip, as in production).
+# still checked, as in production: per request where a rate is low, and for the per-app limits
+# (token, introspect, revoke) in leases of up to 64 requests per script call (limits.lease_ms).
 [limits]
 token = { rate = "1000000ps", burst = 1000000 }
 introspect = { rate = "1000000ps", burst = 1000000 }

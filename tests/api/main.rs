@@ -43,6 +43,7 @@ mod password_abuse;
 mod portal;
 mod products;
 mod python_clients;
+mod rate_leases;
 mod rate_limits;
 mod redis_cluster;
 mod redis_memory;

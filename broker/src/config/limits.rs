@@ -54,6 +54,10 @@ pub struct LimitsConfig {
     pub introspect: RateLimit,
     /// `/revoke`, per app.
     pub revoke: RateLimit,
+    /// How long a broker holds a lease of a per-app limit (`token`, `introspect`, `revoke`):
+    /// a slice of the app's allowance taken in one store call and spent in process
+    /// (`broker/src/ratelimit/lease.rs`). 0: no leases, one store call per request.
+    pub lease_ms: u64,
     /// The password grant, per username, before the upstream is asked.
     pub password_per_username: RateLimit,
     /// The password grant, per client IP, before the upstream is asked.
@@ -106,6 +110,7 @@ impl Default for LimitsConfig {
             token: RateLimit::new(20, 1, 100),
             introspect: RateLimit::new(200, 1, 1000),
             revoke: RateLimit::new(20, 1, 100),
+            lease_ms: 10,
             password_per_username: RateLimit::new(6, 60, 5),
             password_per_ip: RateLimit::new(600, 60, 100),
             authorize_per_ip: RateLimit::new(120, 60, 60),
@@ -176,6 +181,7 @@ impl LimitsConfig {
         ] {
             in_range(&format!("limits.{name}"), v, 1, 100_000_000)?;
         }
+        in_range("limits.lease_ms", self.lease_ms, 0, 1000)?;
         Ok(())
     }
 }

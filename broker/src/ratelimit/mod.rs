@@ -6,6 +6,18 @@
 //! rate ([`local`]) refuses a flood without a round trip; it never refuses what the shared limit
 //! would admit, except to a subject whose own recent requests were over the limit anyway.
 //!
+//! The per-app limits are taken in leases ([`lease`]): a busy broker takes a slice of the app's
+//! allowance in one script call and admits from it in process for at most `limits.lease_ms`.
+//! The rule and its bounds: the store grants a slice's cells only in slots that a request
+//! arriving at the end of the hold could have taken, so **N brokers together still never admit
+//! more than the plain limit** (at most `burst + t × rate` in any `t`), however the slices are
+//! spread; unspent cells are lost, so they may admit less — by at most one slice per broker, plus
+//! one hold's worth of the rate after an idle spell. Rates too low for a slice of 2 in the hold
+//! (under 200 per second by default) are checked per request, as every per-IP limit is.
+//! Unlike Kong's `sync_rate` or Apigee's asynchronous quotas, which count locally and reconcile
+//! afterwards (and so may admit more than the limit between syncs), a lease is paid for before it
+//! is spent.
+//!
 //! Where a limit applies (README.md, "Rate limits"):
 //! * per app on `/token`, `/introspect`, `/revoke`, after client authentication (so nobody can
 //!   spend another app's allowance); an app's rate plan may set its own rates;
@@ -27,6 +39,7 @@
 //!
 //! # Layout
 //! * [`local`] — the in-process pre-filter (governor).
+//! * [`lease`] — slices of the per-app limits, spent in process.
 //! * [`refusal`] — the 429 answers: OAuth JSON or an HTML page, with `Retry-After` and the
 //!   RateLimit fields.
 //! * [`backoff`] — failed client authentication.
@@ -37,17 +50,19 @@
 pub mod backoff;
 pub mod budget;
 pub mod device;
+pub mod lease;
 pub mod local;
 pub mod refusal;
 pub mod suspects;
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tessera_shared::crypto::Keys;
 use tessera_shared::model::App;
 use tessera_shared::oauth::OAuthError;
-use tessera_shared::store::{Gcra, LimitKey, Store};
+use tessera_shared::store::{Gcra, Lease, LimitKey, Store};
 
 use crate::config::{LimitsConfig, RateLimit};
 use crate::metrics::Metrics;
@@ -109,6 +124,7 @@ pub struct Limiters {
     store: Arc<dyn Store>,
     keys: Keys,
     local: local::Local,
+    slices: lease::Slices,
     suspects: Arc<suspects::Suspects>,
     metrics: Metrics,
 }
@@ -144,6 +160,7 @@ impl Limiters {
             store,
             keys,
             local: local::Local::default(),
+            slices: lease::Slices::default(),
             metrics,
         }
     }
@@ -175,7 +192,11 @@ impl Limiters {
                 burst: spec.burst.max(rate.count.get()),
             };
         }
-        self.take(limit, &app.id.to_string(), spec)
+        let hold = Duration::from_millis(self.cfg.lease_ms);
+        // The app id as in its key (hyphenated), written on the stack.
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let subject = app.id.hyphenated().encode_lower(&mut id);
+        self.take(limit, subject, spec, hold)
             .await
             .map_err(Refusal::oauth)
     }
@@ -183,7 +204,8 @@ impl Limiters {
     /// A per-IP limit.
     pub async fn per_ip(&self, limit: Limit, ip: IpAddr) -> Result<(), Refusal> {
         let spec = limit.configured(&self.cfg);
-        self.take(limit, &ip_subject(ip), spec).await
+        self.take(limit, &ip_subject(ip), spec, Duration::ZERO)
+            .await
     }
 
     /// The password grant's limits, per client IP then per username (compared without case),
@@ -194,12 +216,20 @@ impl Limiters {
             .map_err(Refusal::oauth)?;
         let user = self.keys.limit_subject(&username.trim().to_lowercase());
         let spec = Limit::PasswordUsername.configured(&self.cfg);
-        self.take(Limit::PasswordUsername, &user, spec)
+        self.take(Limit::PasswordUsername, &user, spec, Duration::ZERO)
             .await
             .map_err(Refusal::oauth)
     }
 
-    async fn take(&self, limit: Limit, subject: &str, spec: RateLimit) -> Result<(), Refusal> {
+    /// Takes one request of `subject` under `limit`: from this broker's slice when `hold`
+    /// allows leases and it has one ([`lease`]), else from the store.
+    async fn take(
+        &self,
+        limit: Limit,
+        subject: &str,
+        spec: RateLimit,
+        hold: Duration,
+    ) -> Result<(), Refusal> {
         if !self.cfg.enabled {
             return Ok(());
         }
@@ -208,12 +238,29 @@ impl Limiters {
             self.metrics.rate_limited(name);
             return Err(Refusal::local(name, spec, wait));
         }
+        let g = gcra(spec);
+        let most = lease::plan(g, hold);
+        let at = Instant::now();
+        let (ask, admitted) = match most.cells > 1 {
+            true => self.slices.take(name, subject, most, at).ask(),
+            false => (Some(Lease::ONE), false),
+        };
+        let Some(ask) = ask else {
+            return Ok(());
+        };
         let key = LimitKey {
             limiter: name,
             subject,
         };
-        match self.store.rate_take(&key, gcra(spec)).await {
-            Ok(v) if v.allowed => Ok(()),
+        let verdict = self.store.rate_lease(&key, g, ask).await;
+        if most.cells > 1 {
+            let granted = verdict.as_ref().map_or(0, |v| v.granted);
+            let hold = Duration::from_micros(most.hold_us);
+            let slices = &self.slices;
+            slices.settle(name, subject, ask, granted, admitted, at, hold);
+        }
+        match verdict {
+            Ok(v) if v.allowed || admitted => Ok(()),
             Ok(v) => {
                 self.metrics.rate_limited(name);
                 Err(Refusal::shared(name, spec, v))

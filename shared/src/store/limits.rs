@@ -10,6 +10,19 @@
 //! bucket would be empty again. A request conforms when `TAT + interval − burst × interval ≤ now`;
 //! it then moves the TAT one interval further. So `burst` requests may come at once, then one per
 //! `interval`. A refused request changes nothing.
+//!
+//! # Leases
+//! A [`Lease`] asks for up to `cells` admissions at once, to be spent by the asker within
+//! `hold_us` ([`gcra_lease_step`]). It is granted `n` cells (2 ≤ n ≤ `cells`) that conform
+//! *as if they arrived at the end of the hold*: the TAT first moves to at least `now + hold_us`,
+//! then `n` intervals further, and `n` is what still fits under `now + burst × interval`. Every
+//! cell thus owns a slot `T` of the TAT with `T − burst × interval ≤ now ≤ use` and
+//! `use ≤ now + hold_us ≤ T − interval` — the two inequalities a cell admitted alone satisfies
+//! at its arrival. Slots are disjoint and one interval wide, so the cells used in any window
+//! `[a, b]` own slots within `(a, b + burst × interval]`: at most `burst + (b − a) / interval`,
+//! the bound of the plain GCRA, whoever holds them and whenever within its hold they are spent.
+//! A lease that does not fit (fewer than 2 cells) falls back to the plain step, so a lease
+//! never refuses what a single request would be granted. Cells not spent are lost.
 
 use async_trait::async_trait;
 
@@ -31,10 +44,27 @@ pub struct Gcra {
     pub burst: u32,
 }
 
+/// Up to `cells` admissions taken at once, to be spent within `hold_us` of the request (see
+/// this module, "Leases"). [`Lease::ONE`] is the plain GCRA step: one admission, now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Lease {
+    pub cells: u32,
+    pub hold_us: u64,
+}
+
+impl Lease {
+    pub const ONE: Lease = Lease {
+        cells: 1,
+        hold_us: 0,
+    };
+}
+
 /// The outcome of one GCRA request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateVerdict {
     pub allowed: bool,
+    /// Admissions granted: 0 when refused, 1 for a single request, up to the lease's `cells`.
+    pub granted: u32,
     /// Requests still allowed at once after this one.
     pub remaining: u32,
     /// When refused: how long until a request conforms again, in ms (rounded up).
@@ -82,7 +112,17 @@ pub trait LimitStore: Send + Sync {
     async fn quota_take(&self, key: &QuotaKey<'_>, limit: u64) -> Result<(u64, bool), StoreError>;
     /// Takes one request of `key` under the GCRA rate `gcra` if it conforms
     /// (`redis/scripts/gcra.lua`, on the store's clock; see this module).
-    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError>;
+    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
+        self.rate_lease(key, gcra, Lease::ONE).await
+    }
+    /// Takes a lease of up to `lease.cells` requests of `key` (the same script; see this
+    /// module, "Leases"), or one request when the lease does not fit.
+    async fn rate_lease(
+        &self,
+        key: &LimitKey<'_>,
+        gcra: Gcra,
+        lease: Lease,
+    ) -> Result<RateVerdict, StoreError>;
     /// The failure back-off of `key` (`redis/scripts/backoff.lua`): with `fail`, records one
     /// failure first. Returns how many ms the next attempt must wait (0: none).
     async fn backoff(
@@ -109,20 +149,41 @@ pub fn gcra_step(tat: u64, now: u64, g: Gcra) -> (RateVerdict, Option<u64>) {
     if new_tat > horizon {
         let verdict = RateVerdict {
             allowed: false,
+            granted: 0,
             remaining: 0,
             retry_after_ms: ceil_ms(new_tat - horizon),
             reset_ms: ceil_ms(tat - now),
         };
         return (verdict, None);
     }
-    let remaining = ((horizon - new_tat) / interval).min(u64::from(u32::MAX)) as u32;
-    let verdict = RateVerdict {
+    (granted(1, now, horizon, new_tat, interval), Some(new_tat))
+}
+
+/// The verdict of `n` admissions that moved the TAT to `new_tat` (at most `horizon`).
+fn granted(n: u64, now: u64, horizon: u64, new_tat: u64, interval: u64) -> RateVerdict {
+    RateVerdict {
         allowed: true,
-        remaining,
+        granted: n.min(u64::from(u32::MAX)) as u32,
+        remaining: ((horizon - new_tat) / interval).min(u64::from(u32::MAX)) as u32,
         retry_after_ms: 0,
         reset_ms: ceil_ms(new_tat - now),
-    };
-    (verdict, Some(new_tat))
+    }
+}
+
+/// The lease step (see this module, "Leases"): up to `lease.cells` admissions spent within
+/// `lease.hold_us` of `now`, or [`gcra_step`] when fewer than 2 fit.
+pub fn gcra_lease_step(tat: u64, now: u64, g: Gcra, lease: Lease) -> (RateVerdict, Option<u64>) {
+    if lease.cells > 1 {
+        let interval = g.interval_us.max(1);
+        let horizon = now.saturating_add(u64::from(g.burst.max(1)).saturating_mul(interval));
+        let base = tat.max(now.saturating_add(lease.hold_us));
+        let n = (horizon.saturating_sub(base) / interval).min(u64::from(lease.cells));
+        if n >= 2 {
+            let new_tat = base + n * interval;
+            return (granted(n, now, horizon, new_tat, interval), Some(new_tat));
+        }
+    }
+    gcra_step(tat, now, g)
 }
 
 /// The stored state of a back-off: failures remembered, and until when (ms) attempts wait.
@@ -187,6 +248,38 @@ mod tests {
         let (v, _) = gcra_step(tat, now + 100_000, g);
         assert!(v.allowed);
         assert_eq!(v.remaining, 0);
+    }
+
+    #[test]
+    fn a_lease_owns_its_slots_after_the_hold_and_falls_back_when_it_does_not_fit() {
+        let g = Gcra {
+            interval_us: 1_000,
+            burst: 20,
+        };
+        let lease = Lease {
+            cells: 8,
+            hold_us: 5_000,
+        };
+        let now = 1_000_000;
+        // From an idle bucket: the slots start after the hold.
+        let (v, tat) = gcra_lease_step(0, now, g, lease);
+        assert_eq!((v.allowed, v.granted), (true, 8));
+        assert_eq!(tat, Some(now + 5_000 + 8_000));
+        assert_eq!(v.remaining, 7);
+        // The next lease gets what still fits (7 of 8), then only a single step (no lease of 1).
+        let (v, tat) = gcra_lease_step(tat.unwrap(), now, g, lease);
+        assert_eq!(v.granted, 7);
+        assert_eq!(tat, Some(now + 20_000));
+        let (v, t) = gcra_lease_step(tat.unwrap(), now, g, lease);
+        assert_eq!((v.allowed, v.granted, t), (false, 0, None));
+        // The refusal is the plain step's: one interval to wait.
+        assert_eq!(v, gcra_step(tat.unwrap(), now, g).0);
+        assert_eq!(v.retry_after_ms, 1);
+        // Where only one cell fits, the plain step grants it.
+        let (v, t) = gcra_lease_step(now + 19_000, now, g, lease);
+        assert_eq!((v.granted, t), (1, Some(now + 20_000)));
+        // A plain request (Lease::ONE) is the plain step.
+        assert_eq!(gcra_lease_step(0, now, g, Lease::ONE), gcra_step(0, now, g));
     }
 
     #[test]

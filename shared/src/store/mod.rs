@@ -56,7 +56,7 @@ pub use analytics::{AnalyticsStore, Memory, ANALYTICS_STREAMS_MAX};
 pub use behaviour::BehaviourStore;
 pub use catalog::{CatalogStore, CatalogTx, Cell, Table};
 pub use devices::{DevicePoll, DeviceState, DeviceStatus, DeviceStore};
-pub use limits::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
+pub use limits::{AbuseRule, Backoff, Gcra, Lease, LimitKey, LimitStore, QuotaKey, RateVerdict};
 pub use logins::{CodeClaim, LoginStore};
 pub use proofs::ProofStore;
 pub use revocation::{Announcement, BackoffNotice, Revocation, RevocationStream};

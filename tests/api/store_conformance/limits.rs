@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tessera_shared::store::{
-    AbuseRule, Announcement, Backoff, BackoffNotice, Gcra, LimitKey, Store,
+    AbuseRule, Announcement, Backoff, BackoffNotice, Gcra, Lease, LimitKey, Store,
 };
 
 use super::{cluster_store, memory_store, redis_store};
@@ -44,6 +44,42 @@ async fn rate_limits_allow_a_burst_then_the_rate(s: Arc<dyn Store>) {
     // Refused requests do not count: one interval later one more goes through.
     tokio::time::sleep(Duration::from_millis(210)).await;
     assert!(s.rate_take(&key, gcra).await.unwrap().allowed);
+    assert!(!s.rate_take(&key, gcra).await.unwrap().allowed);
+}
+
+/// A lease takes several admissions in one call, in slots after its hold: from an idle bucket of
+/// 20 (one per 100 ms), a lease of 8 held 500 ms takes 5 slots of hold and its 8 cells; the next
+/// gets the 7 that still fit; then only single requests, refused as the plain step refuses.
+async fn leases_take_several_admissions_after_their_hold(s: Arc<dyn Store>) {
+    let key = LimitKey {
+        limiter: "token",
+        subject: "app:leased",
+    };
+    let gcra = Gcra {
+        interval_us: 100_000,
+        burst: 20,
+    };
+    let lease = Lease {
+        cells: 8,
+        hold_us: 500_000,
+    };
+    let v = s.rate_lease(&key, gcra, lease).await.unwrap();
+    assert_eq!((v.allowed, v.granted, v.remaining), (true, 8, 7), "{v:?}");
+    assert!((1290..=1300).contains(&v.reset_ms), "{v:?}");
+    let v = s.rate_lease(&key, gcra, lease).await.unwrap();
+    assert_eq!((v.granted, v.remaining), (7, 0), "{v:?}");
+    let refused = s.rate_lease(&key, gcra, lease).await.unwrap();
+    assert_eq!(
+        (refused.allowed, refused.granted),
+        (false, 0),
+        "{refused:?}"
+    );
+    assert!((1..=100).contains(&refused.retry_after_ms), "{refused:?}");
+    // One interval later a single request fits, never a lease of one.
+    tokio::time::sleep(Duration::from_millis(110)).await;
+    let v = s.rate_lease(&key, gcra, lease).await.unwrap();
+    assert_eq!(v.granted, 1, "{v:?}");
+    // A plain request is the lease of one.
     assert!(!s.rate_take(&key, gcra).await.unwrap().allowed);
 }
 
@@ -147,6 +183,7 @@ async fn a_failure_that_starts_a_backoff_announces_it(s: Arc<dyn Store>) {
 
 conformance!(
     rate_limits_allow_a_burst_then_the_rate,
+    leases_take_several_admissions_after_their_hold,
     backoff_doubles_after_free_failures,
     a_failure_that_starts_a_backoff_announces_it,
     abuse_blocks_past_the_threshold_then_expires

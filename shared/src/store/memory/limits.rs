@@ -1,5 +1,5 @@
 //! The in-memory store's quotas, rate limits and failure back-off: the same steps the Redis scripts
-//! run ([`gcra_step`], [`backoff_step`]), on this process's monotonic clock.
+//! run ([`gcra_lease_step`], [`backoff_step`]), on this process's monotonic clock.
 
 use std::time::{Duration, Instant};
 
@@ -7,9 +7,9 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::StoreError;
-use crate::store::limits::{backoff_step, gcra_step};
+use crate::store::limits::{backoff_step, gcra_lease_step};
 use crate::store::{
-    AbuseRule, Announcement, Backoff, BackoffNotice, Gcra, LimitKey, LimitStore, QuotaKey,
+    AbuseRule, Announcement, Backoff, BackoffNotice, Gcra, Lease, LimitKey, LimitStore, QuotaKey,
     RateVerdict,
 };
 
@@ -30,12 +30,13 @@ impl MemoryStore {
         &self,
         key: &LimitKey<'_>,
         gcra: Gcra,
+        lease: Lease,
     ) -> Result<RateVerdict, StoreError> {
         let now = self.clock_us();
         let mut g = self.lock()?;
         let id = id(key);
         let tat = g.rates.get_mut(&id).copied().unwrap_or(0);
-        let (verdict, store) = gcra_step(tat, now, gcra);
+        let (verdict, store) = gcra_lease_step(tat, now, gcra, lease);
         if let Some(new_tat) = store {
             g.rates
                 .insert_for(&id, new_tat, Duration::from_micros(new_tat - now));
@@ -93,8 +94,13 @@ impl LimitStore for MemoryStore {
         Ok((n + 1, true))
     }
 
-    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
-        self.gcra_take(key, gcra)
+    async fn rate_lease(
+        &self,
+        key: &LimitKey<'_>,
+        gcra: Gcra,
+        lease: Lease,
+    ) -> Result<RateVerdict, StoreError> {
+        self.gcra_take(key, gcra, lease)
     }
 
     async fn backoff(

@@ -7,22 +7,26 @@ use async_trait::async_trait;
 use super::call::Call;
 use super::RedisStore;
 use crate::error::StoreError;
-use crate::store::{AbuseRule, Backoff, Gcra, LimitKey, LimitStore, QuotaKey, RateVerdict};
+use crate::store::{AbuseRule, Backoff, Gcra, Lease, LimitKey, LimitStore, QuotaKey, RateVerdict};
 
 impl RedisStore {
     pub(super) async fn gcra_take(
         &self,
         key: &LimitKey<'_>,
         gcra: Gcra,
+        lease: Lease,
     ) -> Result<RateVerdict, StoreError> {
         let call = Call::new(&self.gcra)
             .key(self.keys.rate(key.limiter, key.subject))
             .arg(gcra.interval_us.max(1))
-            .arg(gcra.burst.max(1));
-        let (allowed, remaining, retry_after_ms, reset_ms): (u8, u32, u64, u64) =
+            .arg(gcra.burst.max(1))
+            .arg(lease.cells.max(1))
+            .arg(lease.hold_us);
+        let (granted, remaining, retry_after_ms, reset_ms): (u32, u32, u64, u64) =
             self.run(call, false).await?;
         Ok(RateVerdict {
-            allowed: allowed == 1,
+            allowed: granted >= 1,
+            granted,
             remaining,
             retry_after_ms,
             reset_ms,
@@ -61,8 +65,13 @@ impl LimitStore for RedisStore {
         Ok((count, allowed == 1))
     }
 
-    async fn rate_take(&self, key: &LimitKey<'_>, gcra: Gcra) -> Result<RateVerdict, StoreError> {
-        self.gcra_take(key, gcra).await
+    async fn rate_lease(
+        &self,
+        key: &LimitKey<'_>,
+        gcra: Gcra,
+        lease: Lease,
+    ) -> Result<RateVerdict, StoreError> {
+        self.gcra_take(key, gcra, lease).await
     }
 
     async fn backoff(
