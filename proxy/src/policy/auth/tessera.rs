@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::error::StoreError;
+use tessera_shared::model::App;
 use tessera_shared::store::follow::follow;
 use tessera_shared::store::Store;
 use tessera_shared::token::TokenKind;
@@ -92,7 +93,7 @@ impl TokenValidator {
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
         let found = match &self.source {
-            Source::Store(tokens) => tokens.active_by_hash(&hash).await.map(|a| a.map(caller_of)),
+            Source::Store(tokens) => tokens.active_shared(&hash).await.map(|a| a.map(caller_of)),
             Source::Introspection(i) => i.introspect(token).await,
         };
         match found {
@@ -122,8 +123,9 @@ pub fn store_catalog(store: &Arc<dyn Store>, keys: &Keys) -> Catalog {
     catalog
 }
 
-/// The caller an active token stands for.
-fn caller_of(a: Active) -> (Caller, i64) {
+/// The caller an active token stands for, its strings moved out of the record (the app's
+/// name is the one copy: the app stays shared with the app cache).
+fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
     let Active {
         record,
         app,
@@ -143,10 +145,10 @@ fn caller_of(a: Active) -> (Caller, i64) {
     let caller = Caller {
         client_id: record.client_id,
         app_id: Some(app.id),
-        app_name: Some(app.name),
+        app_name: Some(app.name.clone()),
         developer_id: Some(record.developer_id),
         sub: record.sub,
-        scopes: record.scope.iter().map(str::to_string).collect(),
+        scopes: record.scope.into_iter().collect(),
         claims: all,
         id_token,
         rate_plan,
