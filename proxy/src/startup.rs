@@ -11,7 +11,6 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use arc_swap::ArcSwap;
-use tessera_shared::catalog::Catalog;
 use tessera_shared::config::ConfigError;
 use tessera_shared::store::{self, Store};
 use tessera_shared::tokens::TokenLookup;
@@ -202,7 +201,7 @@ fn toolbox(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| StartError::Routes(format!("jwks: {e}")))?;
-    let catalog = store.map(|s| Catalog::new(s.clone(), keys.clone()));
+    let catalog = store.map(|s| crate::policy::auth::tessera::store_catalog(s, &keys));
     let source = match (&config.introspection, &catalog) {
         (Some(i), _) => Source::Introspection(Introspector::new(i.clone(), http)),
         (None, Some(c)) => Source::Store(Box::new(TokenLookup::new(c.clone(), keys.clone()))),

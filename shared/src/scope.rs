@@ -56,6 +56,20 @@ impl ScopeSet {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
+
+    /// Keeps only the scopes in `other` (the intersection, in place: nothing is copied).
+    pub fn retain_in(&mut self, other: &ScopeSet) {
+        self.0.retain(|s| other.0.contains(s));
+    }
+}
+
+/// The scopes themselves, moved out in order.
+impl IntoIterator for ScopeSet {
+    type Item = String;
+    type IntoIter = std::collections::btree_set::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 impl TryFrom<Vec<String>> for ScopeSet {

@@ -19,6 +19,8 @@
 //! A login's upstream `id_token` is stored only sealed ([`Keys::seal`]); a lookup opens it again
 //! for the proxy, which forwards it where a route asks.
 
+use std::sync::Arc;
+
 use crate::catalog::Catalog;
 use crate::crypto::Keys;
 use crate::error::StoreError;
@@ -26,11 +28,13 @@ use crate::model::{App, FamilyRecord, Identity, TokenRecord};
 use crate::time::now;
 use crate::token::TokenKind;
 
-/// An active access token: its record, its app, and the login (family) of a user token.
+/// An active access token: its record, its app, and the login (family) of a user token. The
+/// proxy reads the app shared with the in-process app cache (`Active<Arc<App>>`,
+/// [`TokenLookup::active_shared`]): a lookup copies no app.
 #[derive(Debug, Clone)]
-pub struct Active {
+pub struct Active<A = App> {
     pub record: TokenRecord,
-    pub app: App,
+    pub app: A,
     pub family: Option<FamilyRecord>,
 }
 
@@ -72,6 +76,15 @@ impl TokenLookup {
     /// [`TokenLookup::active`] for a well-formed token whose keyed hash the caller already holds
     /// (the proxy keys its cache by it).
     pub async fn active_by_hash(&self, hash: &str) -> Result<Option<Active>, StoreError> {
+        Ok(self.active_shared(hash).await?.map(|a| Active {
+            record: a.record,
+            app: Arc::unwrap_or_clone(a.app),
+            family: a.family,
+        }))
+    }
+
+    /// [`TokenLookup::active_by_hash`], its app shared with the app cache (not copied).
+    pub async fn active_shared(&self, hash: &str) -> Result<Option<Active<Arc<App>>>, StoreError> {
         let Some(raw) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
             return Ok(None);
         };
@@ -80,7 +93,7 @@ impl TokenLookup {
         if record.exp <= at {
             return Ok(None);
         }
-        let app = self.catalog.app_by_id(record.app_id);
+        let app = self.catalog.app_by_id_shared(record.app_id);
         let family = async {
             match &record.family {
                 Some(f) => self.store().family_get(f).await,
@@ -95,7 +108,7 @@ impl TokenLookup {
             return Ok(None);
         }
         let mut record = record;
-        record.scope = record.scope.intersection(&app.effective_scopes());
+        record.scope.retain_in(&app.effective_scopes());
         let family = match (&record.family, family?) {
             (None, _) => None,
             (Some(_), Some(f)) if !f.revoked => {

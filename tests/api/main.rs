@@ -56,6 +56,7 @@ mod revoke;
 mod scopes_follow_app;
 mod shipped_acl;
 mod store_conformance;
+mod store_per_thread;
 mod token;
 mod token_exchange;
 mod upstream_faults;

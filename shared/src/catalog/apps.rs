@@ -122,7 +122,19 @@ impl Catalog {
 
     /// The app with this id, whoever owns it.
     pub async fn app_by_id(&self, app_id: Uuid) -> Result<Option<App>, StoreError> {
-        if let Some(app) = self.apps.as_ref().and_then(|c| c.by_id(app_id)) {
+        Ok(self
+            .app_by_id_shared(app_id)
+            .await?
+            .map(std::sync::Arc::unwrap_or_clone))
+    }
+
+    /// [`Catalog::app_by_id`] without copying an app kept in process (the token lookup's
+    /// per-call read).
+    pub async fn app_by_id_shared(
+        &self,
+        app_id: Uuid,
+    ) -> Result<Option<std::sync::Arc<App>>, StoreError> {
+        if let Some(app) = self.apps.as_ref().and_then(|c| c.by_id_shared(app_id)) {
             return Ok(Some(app));
         }
         let epoch = self.apps.as_ref().map(|c| c.epoch());
@@ -137,7 +149,7 @@ impl Catalog {
         if let (Some(c), Some(e), Some(a)) = (&self.apps, epoch, &app) {
             c.insert(None, a, e);
         }
-        Ok(app)
+        Ok(app.map(std::sync::Arc::new))
     }
 
     pub(super) async fn app_raw(

@@ -62,8 +62,13 @@ impl AppCache {
     }
 
     pub fn by_id(&self, id: Uuid) -> Option<App> {
+        self.by_id_shared(id).map(|a| App::clone(&a))
+    }
+
+    /// [`AppCache::by_id`] without copying the app (the token lookup's per-call read).
+    pub fn by_id_shared(&self, id: Uuid) -> Option<Arc<App>> {
         self.live()
-            .then(|| self.read().by_id.get(&id).map(|a| App::clone(a)))
+            .then(|| self.read().by_id.get(&id).cloned())
             .flatten()
     }
 

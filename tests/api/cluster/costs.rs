@@ -219,7 +219,7 @@ async fn refresh(w: &World, client: &Client, refresh_token: &str) -> String {
 const DOCUMENTED: [(f64, f64); 5] = [
     (2.0, 5.0),
     (2.0, 5.0),
-    (2.0, 2.0),
+    (1.0, 1.0),
     (28.0, 55.0),
     (6.0, 11.0),
 ];

@@ -7,6 +7,7 @@ mod abuse_rules;
 mod abuse_users;
 mod analytics;
 mod api_key_and_jwt;
+mod apps_in_process;
 mod auth;
 mod backend_client;
 mod bodies;

@@ -7,11 +7,18 @@
 //! the `DPoP` scheme (RFC 9449 §7.1), and validates it: an unknown, expired or revoked token is
 //! `401 invalid_token`, a lookup that fails is `503` (fail closed); a bound token then needs
 //! its proof ([`super::dpop`]).
+//!
+//! The store source reads apps through a catalog that keeps them in process ([`store_catalog`]),
+//! so that a lookup without the token cache is one command: the token's `GET` (issue 11, P2).
 
 use std::sync::Arc;
 
+use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::error::StoreError;
+use tessera_shared::model::App;
+use tessera_shared::store::follow::follow;
+use tessera_shared::store::Store;
 use tessera_shared::token::TokenKind;
 use tessera_shared::tokens::{Active, TokenLookup};
 
@@ -86,7 +93,7 @@ impl TokenValidator {
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
         let found = match &self.source {
-            Source::Store(tokens) => tokens.active_by_hash(&hash).await.map(|a| a.map(caller_of)),
+            Source::Store(tokens) => tokens.active_shared(&hash).await.map(|a| a.map(caller_of)),
             Source::Introspection(i) => i.introspect(token).await,
         };
         match found {
@@ -104,8 +111,21 @@ impl TokenValidator {
     }
 }
 
-/// The caller an active token stands for.
-fn caller_of(a: Active) -> (Caller, i64) {
+/// The catalog the proxy reads apps through: apps kept in process, kept honest by the
+/// revocation channel exactly as the broker's are ([`tessera_shared::catalog::cached`]: every
+/// change to an app is announced in the transaction that makes it, and evicts the app; the
+/// cache is used only while the subscription is up, and flushed when it is lost). A lookup
+/// then sends only its token's `GET` (and, for a user token, its login's `HMGET`), cache on
+/// or off. Must run inside a tokio runtime (it starts the follower).
+pub fn store_catalog(store: &Arc<dyn Store>, keys: &Keys) -> Catalog {
+    let mut catalog = Catalog::new(store.clone(), keys.clone());
+    tokio::spawn(follow(store.clone(), catalog.cache_apps(), "apps"));
+    catalog
+}
+
+/// The caller an active token stands for, its strings moved out of the record (the app's
+/// name is the one copy: the app stays shared with the app cache).
+fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
     let Active {
         record,
         app,
@@ -125,10 +145,10 @@ fn caller_of(a: Active) -> (Caller, i64) {
     let caller = Caller {
         client_id: record.client_id,
         app_id: Some(app.id),
-        app_name: Some(app.name),
+        app_name: Some(app.name.clone()),
         developer_id: Some(record.developer_id),
         sub: record.sub,
-        scopes: record.scope.iter().map(str::to_string).collect(),
+        scopes: record.scope.into_iter().collect(),
         claims: all,
         id_token,
         rate_plan,

@@ -5,11 +5,13 @@
 //! changes). Both speak TLS (rustls) when the URLs are `rediss://`.
 //!
 //! Every store method works on a clone of [`Conn`], which is cheap (a handle), and the few
-//! commands that mean something else on a cluster (`INFO`, readiness) are routed here.
+//! commands that mean something else on a cluster (`INFO`, readiness) are routed here. On a
+//! single server, a command sent from a worker's own runtime goes on that worker's own
+//! connection ([`per_thread`]: no cross-thread hop per command).
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
@@ -19,10 +21,12 @@ use crate::config::{StoreConfig, StoreTarget};
 use crate::error::StoreError;
 use crate::store::subscription;
 
+use super::per_thread::{self, Single};
+
 /// The command connection.
 #[derive(Clone)]
 pub enum Conn {
-    Single(ConnectionManager),
+    Single(Single),
     Cluster(ClusterConnection),
 }
 
@@ -61,7 +65,7 @@ pub fn open(cfg: &StoreConfig) -> Result<(Conn, Origin), StoreError> {
                 // Reconnection is retried in the background; requests made meanwhile fail fast.
                 .set_number_of_retries(2)
                 .set_max_delay(Duration::from_millis(500));
-            let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+            let conn = per_thread::Single::new(client.clone(), config)?;
             Ok((Conn::Single(conn), Origin::Single(client)))
         }
         StoreTarget::Cluster(nodes) => {
@@ -101,7 +105,7 @@ impl Conn {
         let mut cmd = redis::cmd("INFO");
         cmd.arg(section);
         match self {
-            Conn::Single(c) => Ok(vec![cmd.query_async(c).await?]),
+            Conn::Single(c) => Ok(vec![cmd.query_async(c.conn()).await?]),
             Conn::Cluster(c) => {
                 let all = RoutingInfo::MultiNode((
                     MultipleNodeRoutingInfo::AllMasters,
@@ -133,7 +137,7 @@ impl Conn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Single(c) => c.conn().req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -145,14 +149,14 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Single(c) => c.conn().req_packed_commands(pipeline, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Single(c) => c.get_db(),
+            Conn::Single(c) => c.shared().get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
     }

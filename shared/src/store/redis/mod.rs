@@ -15,6 +15,7 @@ mod conn;
 mod devices;
 mod limits;
 mod logins;
+mod per_thread;
 mod proofs;
 mod pubsub;
 mod sessions;

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Benchmark helper (not a test): context switches and Redis commands per proxied call with the
+# token cache off (issue 11, P2: a store lookup per call) — counts, which repeat on a busy
+# machine, unlike requests/s.
+#
+#   bash bench/switches.sh                                # this checkout's release binary
+#   TESSERA_BIN=/tmp/old/tessera CALLS=20000 bash bench/switches.sh
+#
+# Starts Redis, a broker, the echo backend and a one-worker proxy (cache off, analytics on),
+# makes WARMUP calls, then CALLS calls over CONNECTIONS keep-alive connections (bench/count.py),
+# and reports per call: the proxy's context switches (voluntary + involuntary, summed over its
+# threads from /proc/PID/task/*/status), each thread's share, Redis's own switches, and Redis
+# commands (INFO commandstats). Nothing is pinned.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+. "$ROOT/bench/lib.sh"
+
+CALLS="${CALLS:-20000}"
+WARMUP="${WARMUP:-2000}"
+CONNECTIONS="${CONNECTIONS:-16}"
+CACHE="${CACHE:-false}"
+BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
+[ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
+while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-switches.XXXXXX")"
+PIDS=()
+cleanup() {
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
+ready() {
+  for _ in $(seq 600); do
+    if curl -s -m 5 -o "$WORK/ready.out" "$1" && { [ -z "${2:-}" ] || grep -Eq "$2" "$WORK/ready.out"; }; then return 0; fi
+    sleep 0.1
+  done
+  die "$1 not ready"
+}
+# switches PID: "thread-name total" per thread of PID (voluntary + involuntary context switches).
+switches() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk -v n="$(cat "$t/comm" 2>/dev/null || echo gone)" -v id="${t##*/}" \
+      '/^(non)?voluntary_ctxt_switches/ { s += $2 } END { print id, n, s + 0 }' "$t/status" 2>/dev/null || true
+  done
+}
+
+REDIS_PORT="$(free_port)"
+start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$WORK"
+REDIS_PID=$STARTED_PID
+for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+write_broker_config "$WORK/broker.toml" "$REDIS_PORT" '[tokens]
+access_token_ttl_secs = 3600'
+ECHO_PORT="$(free_port)"
+start echo "$BIN" echo --listen "127.0.0.1:$ECHO_PORT" --workers 1
+start broker "$BIN" broker --config "$WORK/broker.toml"
+ready "$BASE/readyz"
+bench_app
+TOKEN="$(curl -s -X POST -H "Authorization: $BENCH_BASIC_AUTH" --data 'grant_type=client_credentials' "$BASE/token" | json_get 'd["access_token"]')"
+PORT="$(free_port)"; STATUS="$(free_port)"
+write_proxy_config "$WORK/proxy.toml" "$PORT" "url = \"redis://127.0.0.1:$REDIS_PORT\"" "$CACHE" true
+start proxy "$BIN" proxy --config "$WORK/proxy.toml" --status "127.0.0.1:$STATUS"
+PROXY_PID=$STARTED_PID
+ready "http://127.0.0.1:$STATUS/readyz" '"revocation_channel": *true'
+URL="http://127.0.0.1:$PORT/api/bench"
+
+python3 bench/count.py "$URL" "$WARMUP" "$CONNECTIONS" "header:Authorization:Bearer $TOKEN" > /dev/null
+sleep 1
+switches "$PROXY_PID" > "$WORK/before"; switches "$REDIS_PID" > "$WORK/redis.before"
+cmdstats "$REDIS_PORT" "$WORK/cmd.before"
+python3 bench/count.py "$URL" "$CALLS" "$CONNECTIONS" "header:Authorization:Bearer $TOKEN" > "$WORK/calls"
+switches "$PROXY_PID" > "$WORK/after"; switches "$REDIS_PID" > "$WORK/redis.after"
+cmdstats "$REDIS_PORT" "$WORK/cmd.after"
+echo "calls: $(cat "$WORK/calls")"
+# delta BEFORE AFTER: per thread (by name) and in all, per call.
+delta() {
+  awk -v c="$CALLS" 'FNR == NR { b[$1] = $3; next }
+    { d = $3 - b[$1]; by[$2] += d; all += d }
+    END { for (n in by) if (by[n] > 0) printf "  %-20s %.3f\n", n, by[n] / c; printf "  %-20s %.3f\n", "all threads", all / c }' "$1" "$2"
+}
+echo "proxy context switches per call:"; delta "$WORK/before" "$WORK/after"
+echo "redis context switches per call:"; delta "$WORK/redis.before" "$WORK/redis.after"
+echo "Redis commands per call: $(per_call "$(cmd_delta "$WORK/cmd.before" "$WORK/cmd.after" all)" "$CALLS") ($(cmd_top "$WORK/cmd.before" "$WORK/cmd.after" 4))"

@@ -1,0 +1,80 @@
+//! Issue 11, P2: the proxy keeps apps in process (`policy/auth/tessera.rs`, `store_catalog`),
+//! so that a lookup without the token cache sends only its token's `GET` (counted in
+//! `cluster/costs.rs`). The promise that bought it must hold: a change to the app reaches
+//! every call within a second, through the revocation channel, with the token cache off too.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::*;
+
+async fn uncached_proxy(s: &Setup, scope: &str) -> TestProxy {
+    spawn_proxy_with(
+        &s.broker,
+        json!([route(
+            "orders",
+            "/orders",
+            &s.echo,
+            json!({ "scopes": { "required": [scope] } })
+        )]),
+        |c| c["cache"] = json!({ "enabled": false }),
+    )
+    .await
+}
+
+fn app_path(s: &Setup) -> String {
+    format!(
+        "/admin/developers/{}/apps/{}",
+        s.client.developer_id, s.client.app_id
+    )
+}
+
+#[tokio::test]
+async fn without_the_token_cache_an_app_revoked_is_refused_within_a_second() {
+    let s = setup().await;
+    let proxy = uncached_proxy(&s, "read").await;
+    // Several calls: the app is read once, then served from the process.
+    for _ in 0..5 {
+        echoed(proxy.get("/orders", &s.token).await).await;
+    }
+    let res = s
+        .broker
+        .admin_patch(&app_path(&s), json!({"status": "revoked"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(until_refused(&proxy, &s.token).await < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn without_the_token_cache_a_scope_taken_from_the_app_is_gone_within_a_second() {
+    let s = setup().await;
+    let proxy = uncached_proxy(&s, "write").await;
+    for _ in 0..5 {
+        echoed(proxy.get("/orders", &s.token).await).await;
+    }
+    // The token was granted `read write`; its effective scopes follow the app's.
+    let res = s
+        .broker
+        .admin_patch(&app_path(&s), json!({"scopes": ["read"]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let start = Instant::now();
+    loop {
+        let status = proxy.get("/orders", &s.token).await.status();
+        if status == StatusCode::FORBIDDEN {
+            break;
+        }
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "refused for its scope, not its token"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "`write` still honoured after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
