@@ -193,7 +193,7 @@ impl Emitter {
             metrics: metrics.clone(),
             failing: Failing::default(),
             pressure: pressure::Pressure::new(cfg.max_memory_fraction, cfg.max_memory_bytes),
-            scratch: Vec::new(),
+            scratch: String::new(),
         };
         let task = tokio::spawn(writer.run(stop_rx));
         let handle = WriterHandle {
@@ -277,7 +277,7 @@ struct Writer {
     failing: Failing,
     pressure: pressure::Pressure,
     /// The line being written, reused from record to record.
-    scratch: Vec<u8>,
+    scratch: String,
 }
 
 /// Failed writes since the last warning, so that an outage logs every [`WARN_EVERY`], not

@@ -22,7 +22,7 @@ pub(super) enum Queued {
 pub(super) fn lines(
     batch: &mut Vec<Queued>,
     counted: &[CallEvent],
-    scratch: &mut Vec<u8>,
+    scratch: &mut String,
 ) -> (Vec<String>, u64) {
     let mut lines = Vec::with_capacity(batch.len() + counted.len());
     let mut calls = 0u64;
@@ -30,29 +30,24 @@ pub(super) fn lines(
     for q in batch.drain(..) {
         match q {
             Queued::Call(r) => {
-                if let Some(line) = line(&r.wire(), scratch) {
-                    lines.push(line);
-                    calls += 1;
-                }
+                lines.push(line(&r.wire(), scratch));
+                calls += 1;
             }
             Queued::Event(e) => events.push(*e),
         }
     }
     let folded = fold::fold(&events).into_iter();
     for record in folded.chain(counted.iter().map(Cow::Borrowed)) {
-        if let Some(line) = line(&record.wire(), scratch) {
-            lines.push(line);
-            calls += record.count;
-        }
+        lines.push(line(&record.wire(), scratch));
+        calls += record.count;
     }
     (lines, calls)
 }
 
 /// One stored line, written in `scratch` and copied out at its size (no growth of a fresh
-/// `String` per line). Writing these plain fields cannot fail; were it to, its calls count
-/// as dropped.
-fn line(w: &Wire<'_>, scratch: &mut Vec<u8>) -> Option<String> {
+/// `String` per line).
+fn line(w: &Wire<'_>, scratch: &mut String) -> String {
     scratch.clear();
-    w.write_json(scratch).ok()?;
-    std::str::from_utf8(scratch).ok().map(str::to_string)
+    w.write_json(scratch);
+    scratch.as_str().to_owned()
 }

@@ -3,10 +3,11 @@
 //! and caller, no `String` per call) straight into the line the analytics stream stores.
 //!
 //! [`Wire`] borrows one event's fields; [`Wire::write_json`] writes exactly what
-//! `serde_json::to_string(&CallEvent)` writes (same keys, order, `null`s and skipped fields), so
-//! the usage API reads both alike. Keys are written as literals; every value goes through
-//! `serde_json` (its string escaping, its integer formatting). The equality is pinned by the
-//! tests here and by a property test in the proxy.
+//! `serde_json::to_string(&CallEvent)` writes (same keys, order, `null`s and skipped fields,
+//! same string escaping, integers by the same `itoa`), so the usage API reads both alike. It
+//! writes by hand, into a `String`: keys as literals, no serializer per field, no UTF-8
+//! check of the line afterwards. The equality is pinned by the tests here and by a property
+//! test in the proxy (arbitrary text, addresses, numbers).
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -69,17 +70,87 @@ impl CallEvent {
     }
 }
 
-/// `,"key":` then the value, through `serde_json`.
-fn field<T: serde::Serialize + ?Sized>(
-    out: &mut Vec<u8>,
-    key: &str,
-    value: &T,
-) -> serde_json::Result<()> {
-    out.push(b',');
-    out.push(b'"');
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
-    serde_json::to_writer(&mut *out, value)
+/// Appends JSON values to a `String`, as `serde_json`'s compact formatter writes them.
+struct Out<'a>(&'a mut String);
+
+impl Out<'_> {
+    /// `,"key":` (keys are plain literals: nothing to escape).
+    fn key(&mut self, key: &str) {
+        self.0.push_str(",\"");
+        self.0.push_str(key);
+        self.0.push_str("\":");
+    }
+
+    fn int(&mut self, n: impl itoa::Integer) {
+        self.0.push_str(itoa::Buffer::new().format(n));
+    }
+
+    /// A JSON string, escaped as `serde_json` escapes (RFC 8259 §7: `"`, `\\` and the
+    /// control characters; the short forms where there is one, else `\u00xx`).
+    fn str(&mut self, s: &str) {
+        let out = &mut *self.0;
+        out.push('"');
+        let mut safe = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let short = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            out.push_str(&s[safe..i]);
+            safe = i + 1;
+            if short.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            } else {
+                out.push_str(short);
+            }
+        }
+        out.push_str(&s[safe..]);
+        out.push('"');
+    }
+
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => self.0.push_str("null"),
+        }
+    }
+
+    fn uuid(&mut self, id: Option<Uuid>) {
+        match id {
+            Some(id) => {
+                let mut buf = Uuid::encode_buffer();
+                let text = id.hyphenated().encode_lower(&mut buf);
+                self.0.push('"');
+                self.0.push_str(text);
+                self.0.push('"');
+            }
+            None => self.0.push_str("null"),
+        }
+    }
+}
+
+impl AuthOutcome {
+    /// The wire name (`serde`'s `snake_case`).
+    fn wire_name(self) -> &'static str {
+        match self {
+            AuthOutcome::None => "none",
+            AuthOutcome::Ok => "ok",
+            AuthOutcome::Missing => "missing",
+            AuthOutcome::Invalid => "invalid",
+            AuthOutcome::Forbidden => "forbidden",
+            AuthOutcome::Unavailable => "unavailable",
+        }
+    }
 }
 
 impl Wire<'_> {
@@ -111,75 +182,73 @@ impl Wire<'_> {
 
     /// Appends the event's JSON line to `out`: byte for byte `serde_json::to_string` of the
     /// equal [`CallEvent`].
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        out.extend_from_slice(b"{\"ts_ms\":");
-        serde_json::to_writer(&mut *out, &self.ts_ms)?;
-        field(out, "client_id", &self.client_id)?;
-        field(out, "app_id", &self.app_id)?;
-        field(out, "developer_id", &self.developer_id)?;
-        field(out, "route", self.route)?;
-        field(out, "method", self.method)?;
-        field(out, "status", &self.status)?;
-        field(out, "latency_us", &self.latency_us)?;
-        field(out, "bytes_in", &self.bytes_in)?;
-        field(out, "bytes_out", &self.bytes_out)?;
-        field(out, "auth", &self.auth)?;
-        field(out, "throttled", &self.throttled)?;
+    pub fn write_json(&self, out: &mut String) {
+        let mut o = Out(out);
+        o.0.push_str("{\"ts_ms\":");
+        o.int(self.ts_ms);
+        o.key("client_id");
+        o.opt_str(self.client_id);
+        o.key("app_id");
+        o.uuid(self.app_id);
+        o.key("developer_id");
+        o.uuid(self.developer_id);
+        o.key("route");
+        o.str(self.route);
+        o.key("method");
+        o.str(self.method);
+        o.key("status");
+        o.int(self.status);
+        o.key("latency_us");
+        o.int(self.latency_us);
+        o.key("bytes_in");
+        o.int(self.bytes_in);
+        o.key("bytes_out");
+        o.int(self.bytes_out);
+        o.key("auth");
+        o.str(self.auth.wire_name());
+        o.key("throttled");
+        o.0.push_str(if self.throttled { "true" } else { "false" });
+        self.write_optional(&mut o);
+        o.0.push('}');
+    }
+
+    /// The fields written only when they say something.
+    fn write_optional(&self, o: &mut Out<'_>) {
         if let Some(by) = self.refused_by {
-            field(out, "refused_by", by)?;
+            o.key("refused_by");
+            o.str(by);
         }
         match self.client_ip {
-            Some(WireIp::Text(ip)) => field(out, "client_ip", ip)?,
+            Some(WireIp::Text(ip)) => {
+                o.key("client_ip");
+                o.str(ip);
+            }
             Some(WireIp::Addr(ip)) => {
-                let mut text = IpText::default();
-                // Writing an address into a buffer of its longest form cannot fail.
-                let _ = write!(text, "{ip}");
-                field(out, "client_ip", text.as_str())?;
+                o.key("client_ip");
+                // An address's text needs no escaping; writing to a `String` cannot fail.
+                let _ = write!(o.0, "\"{ip}\"");
             }
             None => {}
         }
         if let Some(rule) = self.flagged_by {
-            field(out, "flagged_by", rule)?;
+            o.key("flagged_by");
+            o.str(rule);
         }
         if self.count != 1 {
-            field(out, "count", &self.count)?;
+            o.key("count");
+            o.int(self.count);
         }
         if !self.ips.is_empty() {
-            field(out, "ips", self.ips)?;
+            o.key("ips");
+            for (i, (ip, n)) in self.ips.iter().enumerate() {
+                o.0.push_str(if i == 0 { "[[" } else { ",[" });
+                o.str(ip);
+                o.0.push(',');
+                o.int(*n);
+                o.0.push(']');
+            }
+            o.0.push(']');
         }
-        out.push(b'}');
-        Ok(())
-    }
-}
-
-/// An address's text on the stack (the longest, an IPv6 with an embedded IPv4, is 45 bytes).
-struct IpText {
-    buf: [u8; 48],
-    len: usize,
-}
-
-impl Default for IpText {
-    fn default() -> Self {
-        IpText {
-            buf: [0; 48],
-            len: 0,
-        }
-    }
-}
-
-impl IpText {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl std::fmt::Write for IpText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
@@ -190,9 +259,9 @@ mod tests {
     use super::*;
 
     fn line(w: &Wire<'_>) -> String {
-        let mut out = Vec::new();
-        w.write_json(&mut out).unwrap();
-        String::from_utf8(out).unwrap()
+        let mut out = String::new();
+        w.write_json(&mut out);
+        out
     }
 
     #[test]
