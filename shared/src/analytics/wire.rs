@@ -85,6 +85,16 @@ impl Out<'_> {
         self.0.push_str(itoa::Buffer::new().format(n));
     }
 
+    fn key_int(&mut self, key: &str, n: impl itoa::Integer) {
+        self.key(key);
+        self.int(n);
+    }
+
+    fn key_str(&mut self, key: &str, s: &str) {
+        self.key(key);
+        self.str(s);
+    }
+
     /// A JSON string, escaped as `serde_json` escapes (RFC 8259 §7: `"`, `\\` and the
     /// control characters; the short forms where there is one, else `\u00xx`).
     fn str(&mut self, s: &str) {
@@ -192,20 +202,13 @@ impl Wire<'_> {
         o.uuid(self.app_id);
         o.key("developer_id");
         o.uuid(self.developer_id);
-        o.key("route");
-        o.str(self.route);
-        o.key("method");
-        o.str(self.method);
-        o.key("status");
-        o.int(self.status);
-        o.key("latency_us");
-        o.int(self.latency_us);
-        o.key("bytes_in");
-        o.int(self.bytes_in);
-        o.key("bytes_out");
-        o.int(self.bytes_out);
-        o.key("auth");
-        o.str(self.auth.wire_name());
+        o.key_str("route", self.route);
+        o.key_str("method", self.method);
+        o.key_int("status", self.status);
+        o.key_int("latency_us", self.latency_us);
+        o.key_int("bytes_in", self.bytes_in);
+        o.key_int("bytes_out", self.bytes_out);
+        o.key_str("auth", self.auth.wire_name());
         o.key("throttled");
         o.0.push_str(if self.throttled { "true" } else { "false" });
         self.write_optional(&mut o);
@@ -215,14 +218,10 @@ impl Wire<'_> {
     /// The fields written only when they say something.
     fn write_optional(&self, o: &mut Out<'_>) {
         if let Some(by) = self.refused_by {
-            o.key("refused_by");
-            o.str(by);
+            o.key_str("refused_by", by);
         }
         match self.client_ip {
-            Some(WireIp::Text(ip)) => {
-                o.key("client_ip");
-                o.str(ip);
-            }
+            Some(WireIp::Text(ip)) => o.key_str("client_ip", ip),
             Some(WireIp::Addr(ip)) => {
                 o.key("client_ip");
                 // An address's text needs no escaping; writing to a `String` cannot fail.
@@ -231,12 +230,10 @@ impl Wire<'_> {
             None => {}
         }
         if let Some(rule) = self.flagged_by {
-            o.key("flagged_by");
-            o.str(rule);
+            o.key_str("flagged_by", rule);
         }
         if self.count != 1 {
-            o.key("count");
-            o.int(self.count);
+            o.key_int("count", self.count);
         }
         if !self.ips.is_empty() {
             o.key("ips");
