@@ -1,7 +1,10 @@
-//! The analytics emitter: hands every call's [`CallEvent`] to a background writer that stores
-//! them in batches ([`Store::analytics_append`]), so that analytics never slow a request down.
+//! The analytics emitter: hands every call's record ([`CallRecord`], or a [`CallEvent`]) to a
+//! background writer that stores them in batches ([`Store::analytics_append`]), so that
+//! analytics never slow a request down.
 //!
-//! * [`Emitter::emit`] never blocks and never awaits. A refusal of an unknown caller is added
+//! * [`Emitter::record`] and [`Emitter::emit`] never block and never await. The pipeline's
+//!   record holds no `String` of its own ([`record`]); the writer serialises it, off the
+//!   request path, into the line a `CallEvent` would make. A refusal of an unknown caller is added
 //!   to an in-process table of aggregates ([`refusals`]), so a flood of them is counted to the
 //!   last call; any other call is `try_send`ed into a bounded channel and, when the channel is
 //!   full (the store is slow or down), dropped and counted.
@@ -15,7 +18,6 @@
 //! * [`WriterHandle::shutdown`] stops accepting events and flushes what is queued, within
 //!   [`SHUTDOWN_TIMEOUT`].
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,13 +30,17 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod fold;
+mod lines;
 mod metrics;
 pub mod pressure;
+mod record;
 mod refusals;
 mod shards;
 mod topk;
 
+use lines::Queued;
 pub use metrics::EmitterMetrics;
+pub use record::{CallRecord, RouteLabel};
 
 /// The longest [`WriterHandle::shutdown`] waits for the queue to be written.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -130,11 +136,15 @@ impl AnalyticsConfig {
     }
 }
 
-/// Queues call events for the writer. Cheap to clone: one per worker, or one per request.
+/// Queues call records for the writer. Cheap to clone (one reference count): one per worker,
+/// or one per request.
 #[derive(Debug, Clone)]
-pub struct Emitter {
+pub struct Emitter(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
     /// `None`: analytics are disabled.
-    tx: Option<mpsc::Sender<CallEvent>>,
+    tx: Option<mpsc::Sender<Queued>>,
     /// Refusals of unknown callers, counted here instead of queued.
     refusals: Arc<refusals::Refusals>,
     metrics: EmitterMetrics,
@@ -156,19 +166,20 @@ impl Emitter {
         metrics: EmitterMetrics,
     ) -> (Emitter, WriterHandle) {
         let refusals = Arc::new(refusals::Refusals::new());
+        let emitter = |tx| {
+            let (refusals, metrics) = (refusals.clone(), metrics.clone());
+            Emitter(Arc::new(Shared {
+                tx,
+                refusals,
+                metrics,
+            }))
+        };
         if !cfg.enabled {
             let handle = WriterHandle {
                 stop: None,
                 task: None,
             };
-            return (
-                Emitter {
-                    tx: None,
-                    refusals,
-                    metrics,
-                },
-                handle,
-            );
+            return (emitter(None), handle);
         }
         let (tx, rx) = mpsc::channel(cfg.channel_capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -182,38 +193,51 @@ impl Emitter {
             metrics: metrics.clone(),
             failing: Failing::default(),
             pressure: pressure::Pressure::new(cfg.max_memory_fraction, cfg.max_memory_bytes),
+            scratch: String::new(),
         };
         let task = tokio::spawn(writer.run(stop_rx));
         let handle = WriterHandle {
             stop: Some(stop_tx),
             task: Some(task),
         };
-        (
-            Emitter {
-                tx: Some(tx),
-                refusals,
-                metrics,
-            },
-            handle,
-        )
+        (emitter(Some(tx)), handle)
     }
 
     /// Never blocks, never awaits. A refusal of an unknown caller is counted in process
     /// ([`refusals`]: never dropped, however many come); any other call is `try_send`ed into the
     /// bounded channel and, when it is full, dropped and counted.
     pub fn emit(&self, event: CallEvent) {
-        let Some(tx) = &self.tx else { return };
+        if self.0.tx.is_none() {
+            return;
+        }
         let event = if event.is_anonymous_refusal() {
-            match self.refusals.add(event) {
-                None => return self.metrics.folded.inc(),
+            match self.0.refusals.add(event) {
+                None => return self.0.metrics.folded.inc(),
                 Some(event) => event, // too many groups until the next flush: queue it
             }
         } else {
             event
         };
-        match tx.try_send(event) {
-            Ok(()) => self.metrics.emitted.inc(),
-            Err(_) => self.metrics.dropped.inc(),
+        self.queue(Queued::Event(Box::new(event)));
+    }
+
+    /// [`Emitter::emit`] for the pipeline's record: queued as it is (no `String` made on the
+    /// request path), unless it is a refusal of an unknown caller (then counted as an event).
+    pub fn record(&self, record: CallRecord) {
+        if self.0.tx.is_none() {
+            return;
+        }
+        if record.is_anonymous_refusal() {
+            return self.emit(record.to_event());
+        }
+        self.queue(Queued::Call(record));
+    }
+
+    fn queue(&self, q: Queued) {
+        let Some(tx) = &self.0.tx else { return };
+        match tx.try_send(q) {
+            Ok(()) => self.0.metrics.emitted.inc(),
+            Err(_) => self.0.metrics.dropped.inc(),
         }
     }
 }
@@ -243,7 +267,7 @@ impl WriterHandle {
 
 /// The background task: batches from the channel to the store.
 struct Writer {
-    rx: mpsc::Receiver<CallEvent>,
+    rx: mpsc::Receiver<Queued>,
     refusals: Arc<refusals::Refusals>,
     store: Arc<dyn Store>,
     batch_size: usize,
@@ -252,6 +276,8 @@ struct Writer {
     metrics: EmitterMetrics,
     failing: Failing,
     pressure: pressure::Pressure,
+    /// The line being written, reused from record to record.
+    scratch: String,
 }
 
 /// Failed writes since the last warning, so that an outage logs every [`WARN_EVERY`], not
@@ -298,37 +324,27 @@ impl Writer {
                     }
                 }
             }
-            self.write(&batch).await;
-            batch.clear();
+            self.write(&mut batch).await;
         }
-        self.write(&[]).await; // the refusals counted since the last flush
+        self.write(&mut Vec::new()).await; // the refusals counted since the last flush
         if self.failing.batches > 0 {
             self.warn("analytics writes failed before shutdown", None);
         }
     }
 
-    /// Writes `batch` and the refusals counted in process since the last write.
-    async fn write(&mut self, batch: &[CallEvent]) {
+    /// Writes (and empties) `batch`, and the refusals counted in process since the last write.
+    async fn write(&mut self, batch: &mut Vec<Queued>) {
         let counted = self.refusals.drain();
         let total = batch.len() as u64 + counted.iter().map(|e| e.count).sum::<u64>();
         if total == 0 {
             return;
         }
         if self.pressure.sheds(self.store.as_ref()).await {
+            batch.clear();
             self.metrics.shed.inc_by(total);
             return;
         }
-        let mut lines = Vec::with_capacity(batch.len() + counted.len());
-        let mut calls = 0u64;
-        let records = fold::fold(batch).into_iter();
-        for record in records.chain(counted.into_iter().map(Cow::Owned)) {
-            // Serializing these plain structs cannot fail; were it to, its calls count as
-            // dropped.
-            if let Ok(line) = serde_json::to_string(&*record) {
-                lines.push(line);
-                calls += record.count;
-            }
-        }
+        let (lines, calls) = lines::lines(batch, &counted, &mut self.scratch);
         self.metrics.dropped.inc_by(total.saturating_sub(calls));
         let (shard, max_entries) = self.shards.place(lines.len());
         match self

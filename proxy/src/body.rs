@@ -18,9 +18,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use tessera_shared::analytics::CallEvent;
 
-use crate::analytics::Emitter;
+use crate::analytics::{CallRecord, Emitter};
 use crate::denial::Denial;
 use crate::policy::exchange::{Blocked, Policy};
 use crate::policy::threat::ThreatPolicy;
@@ -181,14 +180,14 @@ pub(crate) async fn request_body(
 pub(crate) struct Metered {
     inner: BoxBody,
     sent: u64,
-    emit: Option<(Emitter, CallEvent)>,
+    emit: Option<(Emitter, CallRecord)>,
 }
 
 impl Metered {
     pub fn wrap(
         response: HttpResponse,
         emitter: Option<Emitter>,
-        event: CallEvent,
+        record: CallRecord,
     ) -> HttpResponse {
         let Some(emitter) = emitter else {
             return response;
@@ -197,7 +196,7 @@ impl Metered {
             BoxBody::new(Metered {
                 inner,
                 sent: 0,
-                emit: Some((emitter, event)),
+                emit: Some((emitter, record)),
             })
         })
     }
@@ -225,9 +224,9 @@ impl MessageBody for Metered {
 
 impl Drop for Metered {
     fn drop(&mut self) {
-        if let Some((emitter, mut event)) = self.emit.take() {
-            event.bytes_out = self.sent;
-            emitter.emit(event);
+        if let Some((emitter, mut record)) = self.emit.take() {
+            record.bytes_out = self.sent;
+            emitter.record(record);
         }
     }
 }

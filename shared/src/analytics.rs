@@ -14,9 +14,17 @@
 //! [`REFUSED_IPS_TOP`] addresses with most calls ([`CallEvent::ips`]; the rest are counted, not
 //! named). Calls are counted exactly, never sampled; a record without `count` (every record
 //! written before aggregation, and every authenticated call) stands for one call.
+//!
+//! # Written without a `CallEvent`
+//! [`Wire`] borrows an event's fields and writes its stored line byte for byte as serde would
+//! (`wire.rs`), so the proxy can store its per-call records without building a `CallEvent`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+mod wire;
+
+pub use wire::{Wire, WireIp};
 
 /// What authentication concluded about a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

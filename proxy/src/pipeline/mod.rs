@@ -16,10 +16,9 @@ use std::time::Instant;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use tessera_shared::analytics::CallEvent;
 
+use crate::analytics::{CallRecord, RouteLabel};
 use crate::body::Metered;
-use crate::bounded::{truncate, MAX_CLIENT_ID};
 use crate::canonical::method;
 use crate::denial::Denial;
 use crate::policy::cors;
@@ -35,7 +34,8 @@ const NO_ROUTE: &str = "(none)";
 pub(crate) struct Call {
     started: Instant,
     ts_ms: i64,
-    route: String,
+    /// The matched route (its `Arc`: no copy of its name), or a fixed label.
+    route: RouteLabel,
     /// From a fixed set: a standard method, one the route lists, or `OTHER`.
     method: Cow<'static, str>,
     /// What the policy steps learnt: the caller, the authentication outcome, throttling, the
@@ -58,7 +58,7 @@ pub async fn handle(
     let mut call = Call {
         started: Instant::now(),
         ts_ms: chrono::Utc::now().timestamp_millis(),
-        route: String::new(),
+        route: RouteLabel::Fixed(NO_ROUTE),
         method: Cow::Borrowed(method::standard(req.method()).unwrap_or(method::OTHER)),
         outcome: Outcome::default(),
         bytes_in: 0,
@@ -146,60 +146,47 @@ fn refused(rt: &Runtime, call: &mut Call, blocked: Blocked) -> HttpResponse {
     }
     // An answered CORS preflight is no refusal.
     let refusal = !matches!(denial, Denial::Preflight(_));
-    if refusal && !call.route.is_empty() {
+    if refusal && call.route.is_route() {
         rt.metrics
             .refusals
             .with_label_values(&[call.route.as_str(), by.label()])
             .inc();
     } else if matches!(denial, Denial::Refused(_)) {
-        call.route = REJECTED.into();
+        call.route = RouteLabel::Fixed(REJECTED);
     }
     denial.response()
 }
 
 /// Records the call (metrics, analytics event) once its response body has been sent.
-fn finish(rt: &web::Data<Runtime>, call: Call, response: HttpResponse) -> HttpResponse {
+fn finish(rt: &web::Data<Runtime>, mut call: Call, response: HttpResponse) -> HttpResponse {
     let status = response.status().as_u16();
     let latency = call.started.elapsed();
-    let route = if call.route.is_empty() {
-        NO_ROUTE.to_string()
-    } else {
-        call.route
-    };
-    let client = call
-        .outcome
-        .caller
-        .as_ref()
-        .map(|c| truncate(&c.client_id, MAX_CLIENT_ID))
-        .unwrap_or("");
-    rt.metrics
-        .requests
-        .with_label_values(&[route.as_str(), &call.method, client, status_label(status)])
-        .inc();
-    rt.metrics
-        .latency
-        .with_label_values(&[route.as_str()])
-        .observe(latency.as_secs_f64());
-    let event = CallEvent {
+    let record = CallRecord {
         ts_ms: call.ts_ms,
-        client_id: (!client.is_empty()).then(|| client.to_string()),
-        app_id: call.outcome.caller.as_ref().and_then(|c| c.app_id),
-        developer_id: call.outcome.caller.as_ref().and_then(|c| c.developer_id),
-        route,
-        method: call.method.into_owned(),
+        route: call.route,
+        method: call.method,
+        caller: call.outcome.caller.take(),
         status,
         latency_us: latency.as_micros() as u64,
         bytes_in: call.bytes_in,
         bytes_out: 0,
         auth: call.outcome.auth,
         throttled: call.outcome.throttled,
-        refused_by: call.refused_by.map(str::to_string),
-        client_ip: call.refused_by.and(call.client_ip).map(|ip| ip.to_string()),
-        flagged_by: call.flagged_by.map(str::to_string),
-        count: 1,
-        ips: Vec::new(),
+        refused_by: call.refused_by,
+        client_ip: call.refused_by.and(call.client_ip),
+        flagged_by: call.flagged_by,
     };
-    Metered::wrap(response, rt.emitter.clone(), event)
+    let route = record.route.as_str();
+    let client = record.client().unwrap_or("");
+    rt.metrics
+        .requests
+        .with_label_values(&[route, &record.method, client, status_label(status)])
+        .inc();
+    rt.metrics
+        .latency
+        .with_label_values(&[route])
+        .observe(latency.as_secs_f64());
+    Metered::wrap(response, rt.emitter.clone(), record)
 }
 
 /// Status label without allocating for the common codes.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 
 use super::Call;
+use crate::analytics::RouteLabel;
 use crate::canonical::path::{canonicalise, CanonicalPath};
 use crate::canonical::{host, method, Refusal};
 use crate::denial::Denial;
@@ -63,7 +64,7 @@ pub(super) fn route<'a>(
             Match::None => return Err(Denial::NoRoute),
         },
     };
-    call.route = route.name.clone();
+    call.route = RouteLabel::Route(route.clone());
     if !standard {
         // An extension method the route lists: bounded by the configuration.
         call.method = Cow::Owned(req.method().as_str().to_string());
