@@ -4,7 +4,7 @@ log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench/%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
 # work_cleanup: the EXIT trap of the scripts that keep their processes in PIDS and their files in
-# WORK (bench/percall.sh, bench/syscalls.sh): stops PIDS in reverse order, removes WORK unless
+# WORK (bench/percall.sh, bench/syscalls.sh, bench/switches.sh): stops PIDS in reverse order, removes WORK unless
 # KEEP_WORK is set.
 work_cleanup() {
   local i p

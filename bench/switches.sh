@@ -27,21 +27,9 @@ while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-switches.XXXXXX")"
 PIDS=()
-cleanup() {
-  local i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap work_cleanup EXIT
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
-ready() {
-  for _ in $(seq 600); do
-    if curl -s -m 5 -o "$WORK/ready.out" "$1" && { [ -z "${2:-}" ] || grep -Eq "$2" "$WORK/ready.out"; }; then return 0; fi
-    sleep 0.1
-  done
-  die "$1 not ready"
-}
+ready() { wait_ready 600 "$@"; } # ready URL [PATTERN]: 60 s at most
 # switches PID: "thread-name total" per thread of PID (voluntary + involuntary context switches).
 switches() {
   local t
@@ -51,10 +39,8 @@ switches() {
   done
 }
 
-REDIS_PORT="$(free_port)"
-start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$WORK"
+redis_start
 REDIS_PID=$STARTED_PID
-for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 write_broker_config "$WORK/broker.toml" "$REDIS_PORT" '[tokens]
 access_token_ttl_secs = 3600'
 ECHO_PORT="$(free_port)"
