@@ -153,6 +153,13 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Revokes `c`'s app through the admin API, and asserts it was.
+    pub async fn revoke_app(&self, c: &Client) {
+        let path = format!("/admin/developers/{}/apps/{}", c.developer_id, c.app_id);
+        let res = self.admin_patch(&path, json!({"status": "revoked"})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
     pub async fn admin_get(&self, path: &str) -> Response {
         self.http
             .get(self.url(path))

@@ -154,3 +154,27 @@ async fn a_low_rate_app_asks_the_store_for_every_request_and_is_refused_as_befor
         assert_slow_down(res).await;
     }
 }
+
+#[tokio::test]
+async fn a_revoked_app_is_refused_at_once_though_its_slice_still_holds_cells() {
+    let redis = RedisServer::start();
+    // Slices of up to 64 cells held 1 s: after the warm-up below, the broker holds cells.
+    let limits = json!({ "token": { "rate": "1000ps", "burst": 4000 }, "lease_ms": 1000 });
+    let app = broker(&redis, None, limits).await;
+    let c = app.default_client().await;
+    for _ in 0..6 {
+        app.access_token(&c).await;
+    }
+    // One more is admitted from the slice without a grant: cells are live.
+    let before = redis.command_calls("set").await;
+    app.access_token(&c).await;
+    assert_eq!(
+        redis.command_calls("set").await - before,
+        0,
+        "no live slice"
+    );
+    app.revoke_app(&c).await;
+    // Client authentication comes before the slice: a held cell admits nobody it refuses.
+    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(res, 401, "invalid_client").await;
+}

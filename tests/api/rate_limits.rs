@@ -303,3 +303,47 @@ async fn limits_hold_on_the_memory_store_too() {
     }
     assert_slow_down(token_from(&app, "198.51.100.2", &d.id, &d.secret).await).await;
 }
+
+/// The shared limit counts in whole µs (`gcra.lua`): an emission interval that is not a whole
+/// number of them (1/600000 s ≈ 1.67 µs) must be charged rounded up. Rounded down (1 µs), the
+/// limit would admit 1000000 per second to an app allowed 600000 — far past `burst + t × rate`.
+/// Seen where the limit lives: the app's TAT in Redis, seeded ahead of now so that the request
+/// moves it by exactly one interval.
+#[tokio::test]
+async fn an_interval_in_fractions_of_a_microsecond_is_charged_rounded_up() {
+    let app = spawn_app_with(&shared_redis_url(), |cfg| {
+        let limits = json!({ "token": rate("600000ps", 1_000_000), "lease_ms": 0 });
+        with_limits(cfg, limits)
+    })
+    .await;
+    let c = app.default_client().await;
+    let mut r = app.redis().await;
+    let key = format!("{}rl:{{token:{}}}", app.prefix, c.app_id);
+    let (secs, us): (u64, u64) = redis::cmd("TIME").query_async(&mut r).await.unwrap();
+    // 200 ms ahead of the Redis clock: well within the burst (1 s), beyond the request's time.
+    let seeded = secs * 1_000_000 + us + 200_000;
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(seeded)
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let tat: u64 = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    let charged = tat - seeded;
+    assert!(
+        charged * 600_000 >= 1_000_000,
+        "one request charged {charged} µs: the limit admits more than 600000 per second"
+    );
+    assert_eq!(
+        charged, 2,
+        "charged {charged} µs, not 1/600000 s rounded up"
+    );
+}

@@ -255,13 +255,7 @@ async fn grant_type_errors() {
 async fn a_revoked_app_cannot_get_tokens() {
     let app = spawn_app().await;
     let c = app.default_client().await;
-    let res = app
-        .admin_patch(
-            &format!("/admin/developers/{}/apps/{}", c.developer_id, c.app_id),
-            json!({"status": "revoked"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.revoke_app(&c).await;
     let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
     assert_oauth_error(res, 401, "invalid_client").await;
 }

@@ -8,7 +8,8 @@
 //! its unspent cells are lost when its hold ends (never handed back nor granted again), and a
 //! lease taken while the app's bucket is fuller than `burst − hold × rate` first charges the rest
 //! of the hold. So a cluster under-admits by at most one slice per broker holding one, plus one
-//! hold's worth of the rate after the app was idle — never more than half the burst.
+//! hold's worth of the rate after the app was idle — each at most a quarter of the burst, so
+//! never more than half of it with one broker (N brokers: up to `(N + 1) / 4` of it).
 //!
 //! Sizing ([`plan`]): a slice is at most what the rate allows in the hold (`limits.lease_ms`,
 //! 10 ms by default), at most [`MAX_CELLS`] and a quarter of the burst; the hold is at most a

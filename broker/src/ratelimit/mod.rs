@@ -141,12 +141,16 @@ pub fn ip_subject(ip: IpAddr) -> String {
     }
 }
 
+/// The store's rate for `spec`. The scripts count in whole µs, so the emission interval is
+/// rounded up: rounded down (`600000ps`: 1.67 µs to 1 µs), the shared limit would admit up to
+/// twice the rate, past its `burst + t × rate` promise; rounded up it admits at most the rate.
 fn gcra(spec: RateLimit) -> Gcra {
     Gcra {
         interval_us: spec
             .rate
-            .interval()
+            .per
             .as_micros()
+            .div_ceil(u128::from(spec.rate.count.get()))
             .clamp(1, u128::from(u64::MAX)) as u64,
         burst: spec.burst.max(1),
     }
