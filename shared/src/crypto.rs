@@ -17,12 +17,13 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+mod pool;
 pub mod seal;
 mod tag;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Fills a buffer from the operating system's CSPRNG.
+/// Fills a buffer from the operating system's CSPRNG (read in batches per thread, `crypto/pool.rs`).
 ///
 /// # Panics
 /// Only if the operating system has no random source at all, in which case no token could ever
@@ -30,7 +31,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     #[allow(clippy::expect_used)]
-    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    pool::fill(&mut buf).expect("the operating system's random source failed");
     buf
 }
 
