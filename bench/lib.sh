@@ -167,3 +167,17 @@ bench_app() {
   CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/app.json")"
   export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
 }
+
+# bench_workdir NAME: a new temporary directory in $WORK and an empty PIDS; on exit, every
+# process in PIDS is stopped (newest first) and the directory removed.
+bench_workdir() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-$1.XXXXXX")"
+  PIDS=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
+  for i in "${PIDS[@]}"; do wait "$i" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}

@@ -22,15 +22,7 @@ BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
 command -v strace >/dev/null || die "strace is needed (apt-get install strace)"
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-syscalls.XXXXXX")"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir syscalls
 
 REDIS_PORT="$(free_port)"
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$WORK" > "$WORK/redis.log" 2>&1 &
