@@ -104,12 +104,14 @@ impl Keys {
 
     /// Checks a presented secret against its stored hash in constant time.
     pub fn verify_secret(&self, presented: &str, stored_hash: &str) -> bool {
-        let Ok(expected) = URL_SAFE_NO_PAD.decode(stored_hash) else {
+        // Decoded on the stack (a stored hash is 32 bytes; anything longer fails to fit).
+        let mut expected = [0u8; 48];
+        let Ok(len) = URL_SAFE_NO_PAD.decode_slice(stored_hash, &mut expected) else {
             return false;
         };
         let mut mac = self.secret.clone();
         mac.update(presented.as_bytes());
-        mac.verify_slice(&expected).is_ok()
+        mac.verify_slice(&expected[..len]).is_ok()
     }
 }
 
@@ -153,6 +155,11 @@ mod tests {
         assert_ne!(h, keys.token_hash("s3cret"));
         let other = Keys::from_pepper(&SecretString::from("q".repeat(32)));
         assert!(!other.verify_secret("s3cret", &h));
+        // A stored hash that is not 32 bytes of base64url never verifies (nor panics).
+        assert!(!keys.verify_secret("s3cret", &h[..20]));
+        assert!(!keys.verify_secret("s3cret", &format!("{h}{h}{h}")));
+        assert!(!keys.verify_secret("s3cret", "not base64 at all!"));
+        assert!(!keys.verify_secret("s3cret", ""));
     }
 
     #[test]
