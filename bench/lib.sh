@@ -4,7 +4,7 @@ log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench/%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
 # work_cleanup: the EXIT trap of the scripts that keep their processes in PIDS and their files in
-# WORK (bench/percall.sh, bench/syscalls.sh, bench/switches.sh): stops PIDS in reverse order, removes WORK unless
+# WORK (every script here but proxy.sh and broker.sh): stops PIDS in reverse order, removes WORK unless
 # KEEP_WORK is set.
 work_cleanup() {
   local i p
@@ -194,4 +194,12 @@ bench_app() {
   CLIENT_ID="$(json_get 'd["credentials"][0]["client_id"]' < "$WORK/app.json")"
   CLIENT_SECRET="$(json_get 'd["credentials"][0]["client_secret"]' < "$WORK/app.json")"
   export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+}
+
+# bench_workdir NAME: a new temporary directory in $WORK and an empty PIDS; on exit,
+# work_cleanup stops every process in PIDS (newest first) and removes the directory.
+bench_workdir() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-$1.XXXXXX")"
+  PIDS=()
+  trap work_cleanup EXIT
 }

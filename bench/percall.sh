@@ -36,9 +36,7 @@ BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-percall.XXXXXX")"
-PIDS=()
-trap work_cleanup EXIT
+bench_workdir percall
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
 ready() { wait_ready 1200 "$@"; } # ready URL [PATTERN]: 120 s at most (valgrind starts slowly)
 

@@ -25,15 +25,7 @@ BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
 [ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-refusals.XXXXXX")"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir refusals
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & PIDS+=("$!"); }
 ready() { for _ in $(seq 300); do curl -s -m 2 -o /dev/null "$1" && return 0; sleep 0.1; done; die "$1 not ready"; }
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }

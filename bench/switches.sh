@@ -25,9 +25,7 @@ BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
 [ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-switches.XXXXXX")"
-PIDS=()
-trap work_cleanup EXIT
+bench_workdir switches
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
 ready() { wait_ready 600 "$@"; } # ready URL [PATTERN]: 60 s at most
 # switches PID: "thread-name total" per thread of PID (voluntary + involuntary context switches).

@@ -50,9 +50,7 @@ perf stat -e 'syscalls:sys_enter_write' -- true >/dev/null 2>&1 \
   || die "perf cannot read the syscalls tracepoints (root, or kernel.perf_event_paranoid <= -1)"
 while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tessera-syscalls.XXXXXX")"
-PIDS=()
-trap work_cleanup EXIT
+bench_workdir syscalls
 start() { local name="$1"; shift; taskset -c 0 "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
 ready() { wait_ready 300 "$@"; } # ready URL [PATTERN]: 30 s at most
 

@@ -176,6 +176,28 @@ async fn secrets_never_reach_the_logs() {
         logs.contains("route=/token"),
         "the capture works and records routes:\n{logs}"
     );
+    // The request span (broker/src/telemetry.rs): route, a request id (a v4 UUID) and the
+    // status, with one `request` event per request and the error's description on a refusal.
+    let token_line = |status: &str| {
+        logs.lines().find(|l| {
+            l.contains("route=/token") && l.contains(&format!(" request status={status}"))
+        })
+    };
+    let ok = token_line("200").expect("a `request` event for a 200 at /token");
+    let id = ok.split("request_id=").nth(1).expect("a request id");
+    assert!(
+        uuid::Uuid::parse_str(&id[..36]).is_ok(),
+        "the request id is a UUID: {ok}"
+    );
+    assert!(
+        token_line("401").is_some(),
+        "a refused guess is logged:\n{logs}"
+    );
+    assert!(
+        logs.lines().any(|l| l.contains(" WARN ")
+            && l.contains("Error encountered while processing the incoming HTTP request")),
+        "an error answer logs its description at warn:\n{logs}"
+    );
     assert!(
         logs.contains("backend exchange failed"),
         "the proxy's calls were captured:\n{logs}"

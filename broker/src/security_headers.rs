@@ -44,7 +44,12 @@ pub fn apply(headers: &mut HeaderMap) {
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        .is_some_and(|v| {
+            // Case-insensitive (RFC 9110 §8.3.1) without a lowercased copy per response.
+            let v = v.trim_start().as_bytes();
+            v.get(..9)
+                .is_some_and(|m| m.eq_ignore_ascii_case(b"text/html"))
+        });
     if !html {
         return;
     }

@@ -12,11 +12,10 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::FutureExt;
 use tessera_shared::store::follow::{follow, Follower, Followers};
 use tessera_shared::store::{self, Store};
-use tracing_actix_web::TracingLogger;
 
 use crate::config::BrokerConfig;
 use crate::state::{AppState, StartError};
-use crate::telemetry::RouteSpan;
+use crate::telemetry::RequestSpan;
 
 /// Routes the caller adds to the public listener's application (`tessera dev` mounts the
 /// development identity provider this way); they get the same middleware as the broker's own.
@@ -112,7 +111,7 @@ impl Application {
                     })
                 })
                 .wrap_fn(crate::security_headers::add)
-                .wrap(TracingLogger::<RouteSpan>::new())
+                .wrap(RequestSpan)
                 .app_data(data.clone())
                 .configure(crate::oauth::configure)
                 .configure(crate::admin::configure)

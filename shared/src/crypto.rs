@@ -17,12 +17,13 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+mod pool;
 pub mod seal;
 mod tag;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Fills a buffer from the operating system's CSPRNG.
+/// Fills a buffer from the operating system's CSPRNG (read in batches per thread, `crypto/pool.rs`).
 ///
 /// # Panics
 /// Only if the operating system has no random source at all, in which case no token could ever
@@ -30,7 +31,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     #[allow(clippy::expect_used)]
-    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    pool::fill(&mut buf).expect("the operating system's random source failed");
     buf
 }
 
@@ -103,12 +104,14 @@ impl Keys {
 
     /// Checks a presented secret against its stored hash in constant time.
     pub fn verify_secret(&self, presented: &str, stored_hash: &str) -> bool {
-        let Ok(expected) = URL_SAFE_NO_PAD.decode(stored_hash) else {
+        // Decoded on the stack (a stored hash is 32 bytes; anything longer fails to fit).
+        let mut expected = [0u8; 48];
+        let Ok(len) = URL_SAFE_NO_PAD.decode_slice(stored_hash, &mut expected) else {
             return false;
         };
         let mut mac = self.secret.clone();
         mac.update(presented.as_bytes());
-        mac.verify_slice(&expected).is_ok()
+        mac.verify_slice(&expected[..len]).is_ok()
     }
 }
 
@@ -152,6 +155,11 @@ mod tests {
         assert_ne!(h, keys.token_hash("s3cret"));
         let other = Keys::from_pepper(&SecretString::from("q".repeat(32)));
         assert!(!other.verify_secret("s3cret", &h));
+        // A stored hash that is not 32 bytes of base64url never verifies (nor panics).
+        assert!(!keys.verify_secret("s3cret", &h[..20]));
+        assert!(!keys.verify_secret("s3cret", &format!("{h}{h}{h}")));
+        assert!(!keys.verify_secret("s3cret", "not base64 at all!"));
+        assert!(!keys.verify_secret("s3cret", ""));
     }
 
     #[test]

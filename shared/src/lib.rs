@@ -7,7 +7,7 @@
 //!
 //! * [`config`] — the loader (TOML file + `TESSERA_…` environment overrides), validation helpers,
 //!   and the sections both services read: `[store]`, `[security]`, `[log]`.
-//! * [`crypto`] — randomness, keyed hashes of tokens and client secrets, constant-time checks,
+//! * [`crypto`] — randomness (the OS CSPRNG, read in batches), keyed hashes of tokens and client secrets, constant-time checks,
 //!   the keyed tags of minted access and refresh tokens, and [`crypto::seal`], the one AEAD.
 //! * [`token`] — the opaque token format: prefix, 256-bit random body, checksum.
 //! * [`model`] — developers, apps, credentials, token records; parsed wire values

@@ -30,15 +30,15 @@ use crate::tokens::upstream_logins::IDP_ATTRIBUTE;
 /// The answer (§2.2), serialised as it stands (no JSON tree built per call).
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Introspection {
-    Active(Box<Described>),
+pub enum Introspection<'a> {
+    Active(Box<Described<'a>>),
     Inactive { active: bool },
 }
 
 /// An active token's members, in alphabetical order as the answer has always listed them
 /// (docs/walkthrough.md shows it as printed).
 #[derive(Debug, Serialize)]
-pub struct Described {
+pub struct Described<'a> {
     active: bool,
     client_id: String,
     /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
@@ -50,7 +50,7 @@ pub struct Described {
     /// A user token's upstream provider (the attribute only the broker sets on user tokens).
     #[serde(skip_serializing_if = "Option::is_none")]
     idp: Option<serde_json::Value>,
-    iss: String,
+    iss: &'a str,
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     sub: Option<String>,
@@ -75,12 +75,12 @@ struct Ext {
 
 /// The introspection response for the `token` of `form`, asked by the client that presented
 /// `credentials` from `ip`.
-pub async fn introspect(
-    state: &AppState,
+pub async fn introspect<'a>(
+    state: &'a AppState,
     form: &Form,
     credentials: Presented,
     ip: IpAddr,
-) -> Result<Introspection, OAuthError> {
+) -> Result<Introspection<'a>, OAuthError> {
     let caller = authenticate(state, credentials, ip).await?;
     state.limits.per_app(Limit::Introspect, &caller.app).await?;
     // Introspection is for resource servers and confidential clients, never public ones.
@@ -95,7 +95,7 @@ pub async fn introspect(
 }
 
 /// §2.2: an active token's members, and `ext`.
-fn describe(active: Active, issuer: &str) -> Described {
+fn describe(active: Active, issuer: &str) -> Described<'_> {
     let Active {
         record: rec, app, ..
     } = active;
@@ -110,7 +110,7 @@ fn describe(active: Active, issuer: &str) -> Described {
         token_type: crate::flows::grants::response::token_type(&rec),
         exp: rec.exp,
         iat: rec.iat,
-        iss: issuer.to_string(),
+        iss: issuer,
         sub: rec.sub,
         cnf: rec.jkt.map(|jkt| Confirmation { jkt }),
         ext: Ext {

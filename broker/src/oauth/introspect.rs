@@ -1,7 +1,7 @@
 //! `POST /introspect` — RFC 7662 token introspection ([`introspection`]), answered with
 //! `Cache-Control: no-store`.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::oauth::{Form, OAuthResponse};
 
@@ -20,6 +20,6 @@ pub async fn introspect(
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
     let body = introspection::introspect(&state, &form, credentials, ip).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(body))
 }

@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::oauth::dpop::proof_header;
 use tessera_shared::oauth::{Form, OAuthResponse};
@@ -38,7 +38,7 @@ pub async fn token(
     };
     state.metrics.token_request(grant.get(), outcome);
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
         .json(result?))
 }

@@ -11,6 +11,10 @@ pub fn parse_basic(b64: &str) -> Option<(String, String)> {
     let raw = String::from_utf8(raw).ok()?;
     let (id, secret) = raw.split_once(':')?;
     let decode = |s: &str| -> Option<String> {
+        // Most credentials carry nothing to decode: one copy, not three.
+        if !s.bytes().any(|b| b == b'+' || b == b'%') {
+            return Some(s.to_owned());
+        }
         let spaced = s.replace('+', " ");
         percent_encoding::percent_decode_str(&spaced)
             .decode_utf8()
@@ -32,6 +36,17 @@ mod tests {
             parse_basic(&enc),
             Some(("my id".to_string(), "s:cret".to_string()))
         );
+        let plus = STANDARD.encode("a+b:c%2Bd");
+        assert_eq!(
+            parse_basic(&plus),
+            Some(("a b".to_string(), "c+d".to_string()))
+        );
+        let plain = STANDARD.encode("id:secret");
+        assert_eq!(
+            parse_basic(&plain),
+            Some(("id".to_string(), "secret".to_string()))
+        );
+        assert_eq!(parse_basic(&STANDARD.encode("id:%FF")), None);
         assert_eq!(parse_basic("not base64!"), None);
         assert_eq!(parse_basic(&STANDARD.encode("nocolon")), None);
     }
