@@ -3,11 +3,15 @@
 //! the issuer can name it).
 
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::{DevIdp, DevIdpConfig, DevIdpError};
+
+/// How long an idle connection is kept open: beyond reqwest's pool idle timeout (90 s).
+const KEEP_ALIVE: Duration = Duration::from_secs(120);
 
 pub struct DevIdpServer {
     port: u16,
@@ -46,6 +50,12 @@ impl DevIdpServer {
         })
         // One worker is plenty: handlers never block for long (delays are async sleeps).
         .workers(1)
+        // Idle connections are kept longer than HTTP clients keep them pooled (reqwest, and so
+        // the broker's upstream client: 90 s), so the server never closes one just as a client
+        // reuses it (RFC 9112 §9.6: either side may close an idle connection at any time, and
+        // a request sent as it closes fails). With actix's default, 5 s, the client lost that
+        // race whenever it paused (a key rotation, a loaded machine) between two requests.
+        .keep_alive(KEEP_ALIVE)
         .listen(listener)?
         .run();
         Ok(DevIdpServer { port, idp, server })

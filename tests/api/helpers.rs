@@ -295,7 +295,13 @@ impl TestApp {
                 .await
                 .unwrap();
             let parts: Vec<String> = match kind.as_str() {
-                "string" => vec![redis::cmd("GET").arg(&k).query_async(&mut c).await.unwrap()],
+                "string" => {
+                    let v: Option<String> =
+                        redis::cmd("GET").arg(&k).query_async(&mut c).await.unwrap();
+                    // None: expired since `TYPE` (a rate limiter's key lives milliseconds).
+                    let Some(v) = v else { continue };
+                    vec![v]
+                }
                 "hash" => redis::cmd("HGETALL")
                     .arg(&k)
                     .query_async(&mut c)

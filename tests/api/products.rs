@@ -38,7 +38,8 @@ async fn until_status(proxy: &TestProxy, path: &str, token: &str, want: StatusCo
             return;
         }
         assert_eq!(status, StatusCode::OK);
-        assert!(start.elapsed() < Duration::from_secs(3), "still {status}");
+        // Generous: the revocation channel is prompt, but a loaded machine can be slow.
+        assert!(start.elapsed() < Duration::from_secs(30), "still {status}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -168,6 +168,9 @@ fn walkthrough_steps() -> Vec<Step> {
 fn script(dev: &Dev, steps: &[Step]) -> String {
     let mut out = String::new();
     for (i, step) in steps.iter().enumerate() {
+        if step.command.contains("/admin/usage") {
+            out.push_str(&dev.localise(USAGE_FLUSHED));
+        }
         out.push_str(&format!(
             "printf '\\n@@step {i}\\n'; printf '\\n@@step {i}\\n' >&2\n{}\n",
             dev.localise(&step.command)
@@ -180,6 +183,17 @@ fn script(dev: &Dev, steps: &[Step]) -> String {
     ));
     out
 }
+
+/// Run before a usage step, as the page says a reader may have to (ask again): waits, at
+/// most 30 s, until `/admin/usage` counts a call. The proxy writes events in batches up to
+/// `analytics.flush_interval_ms` after a call, and on a loaded machine the page's steps can run
+/// closer together than that. `curl -q` skips the test's `.curlrc`, so that the wait writes
+/// no status into the previous step's record.
+const USAGE_FLUSHED: &str =
+    "n=0; until curl -q -s -m 5 -H \"Authorization: Bearer $ADMIN_TOKEN\" \\
+    http://127.0.0.1:8080/admin/usage | grep -q '\"total\":{\"calls\":[1-9]' || [ $n -ge 300 ]; \\
+    do n=$((n+1)); sleep 0.1; done
+";
 
 /// What each step wrote to one stream, by the markers.
 fn by_step(stream: &str, n: usize) -> Vec<String> {

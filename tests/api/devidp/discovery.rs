@@ -1,6 +1,8 @@
 //! What the provider publishes: its discovery document, its keys, and a key rotation
 //! that keeps the previous key published.
 
+use std::time::Duration;
+
 use jsonwebtoken::{decode_header, DecodingKey};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -104,4 +106,51 @@ async fn rotated_keys_get_a_new_kid_and_the_old_key_stays_published() {
         t.idp.rotate_keys();
     }
     assert_eq!(t.jwks().await.keys.len(), 4);
+}
+
+/// A client pauses between two requests on one kept-alive connection (as reqwest's pool, 90 s
+/// idle, does between a relying party's calls): the provider has not closed it meanwhile, so
+/// the second request is answered, not lost to a close racing it. actix's default keep-alive
+/// (5 s) closed it.
+#[tokio::test]
+async fn a_kept_alive_connection_outlasts_a_clients_pause() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = spawn_idp().await;
+    let addr = t.base.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let get = format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    sock.write_all(get.as_bytes()).await.unwrap();
+    // The first answer, by its Content-Length.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let complete = |got: &[u8]| {
+        let text = String::from_utf8_lossy(got).to_ascii_lowercase();
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        (body.len() >= len).then_some(head.to_string())
+    };
+    let head = loop {
+        let n = sock.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the first answer");
+        got.extend_from_slice(&buf[..n]);
+        if let Some(head) = complete(&got) {
+            break head;
+        }
+    };
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let last = format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let _ = sock.write_all(last.as_bytes()).await;
+    let mut again = Vec::new();
+    let _ = sock.read_to_end(&mut again).await;
+    let again = String::from_utf8_lossy(&again);
+    assert!(
+        again.starts_with("HTTP/1.1 200"),
+        "the idle connection was closed: {again:?}"
+    );
 }

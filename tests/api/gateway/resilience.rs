@@ -116,11 +116,17 @@ async fn quotas_fall_back_to_a_per_instance_count_when_redis_is_down() {
             "auth": { "kind": "jwt",
                       "openid_config_urls": [format!("{}/.well-known/openid-configuration", w.idp_base)],
                       "audiences": ["api://default"] },
-            "quota": { "limit": 100, "period": "minute", "fallback_limit": 2 },
+            "quota": { "limit": 100, "period": "day", "fallback_limit": 2 },
         }))]),
         |c| c["store"]["url"] = json!(redis.url()),
     )
     .await;
+    // The in-process count starts afresh with each window: a day's, begun well inside it, so
+    // that the calls below share one (a minute's window could turn between them).
+    let into_day = tessera_shared::time::now() % 86_400;
+    if into_day > 86_400 - 120 {
+        tokio::time::sleep(Duration::from_secs((86_401 - into_day) as u64)).await;
+    }
     let token = w
         .idp
         .issue_access_token("okta-client-9", "svc", &["orders:read"], Map::new())
