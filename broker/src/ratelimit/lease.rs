@@ -22,6 +22,11 @@
 //! serving fewer than two requests per hold never leases at all. A single request granted
 //! while asking ahead (the store's fallback near the limit) holds a slot for now, not for the
 //! hold: it is never kept for later requests.
+//!
+//! A request that finds no cell while a lease is being asked for waits for that answer
+//! ([`Take::Wait`]) instead of sending its own script call: at most until the asking request
+//! settles (the store call itself) and never past the lease's hold. It then takes again without
+//! waiting; if the slice brought no cell for it, it asks the store itself, as it would have.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +34,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tessera_shared::store::{Gcra, Lease};
+use tokio::sync::watch;
 
 /// The most cells one lease asks for.
 pub const MAX_CELLS: u32 = 64;
@@ -68,7 +74,7 @@ impl Batch {
 
 /// One subject's slice on this broker: up to two batches (the one being spent and the next,
 /// asked for ahead), and what sizes the next lease.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Slice {
     batches: [Batch; 2],
     /// Cells of the last lease (1 for a single request), when its hold ends, and the
@@ -78,10 +84,36 @@ struct Slice {
     spent: u32,
     /// A lease is being asked for until then: others ask for single requests meanwhile.
     asking_until: Option<Instant>,
+    /// Wakes the requests waiting for the lease being asked for (dropped when it settles).
+    waiters: Option<watch::Sender<()>>,
+}
+
+/// A wait for the lease being asked for: until it settles, at the latest at `until`.
+#[derive(Debug, Clone)]
+pub struct Wait {
+    rx: watch::Receiver<()>,
+    until: Instant,
+}
+
+impl PartialEq for Wait {
+    fn eq(&self, other: &Self) -> bool {
+        self.rx.same_channel(&other.rx) && self.until == other.until
+    }
+}
+
+impl Eq for Wait {}
+
+impl Wait {
+    /// Returns when the lease settles or its hold ends, whichever comes first.
+    pub async fn done(mut self) {
+        let until = tokio::time::Instant::from_std(self.until);
+        // Both outcomes (settled, or the asking request gone) end the wait.
+        let _ = tokio::time::timeout_at(until, self.rx.changed()).await;
+    }
 }
 
 /// What to do with a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Take {
     /// Admitted from this broker's slice.
     Admitted,
@@ -89,17 +121,8 @@ pub enum Take {
     AdmittedAsk(Lease),
     /// Ask the store: a lease (its first cell admits the request) or a single request.
     Ask(Lease),
-}
-
-impl Take {
-    /// What the store is to be asked for, if anything, and whether the request is admitted.
-    pub fn ask(self) -> (Option<Lease>, bool) {
-        match self {
-            Take::Admitted => (None, true),
-            Take::AdmittedAsk(l) => (Some(l), true),
-            Take::Ask(l) => (Some(l), false),
-        }
-    }
+    /// A lease is being asked for: wait for it, then take again without waiting.
+    Wait(Wait),
 }
 
 /// The slices this broker holds, per limit and subject.
@@ -113,7 +136,15 @@ impl Slices {
     /// Admits from `subject`'s slice, or says what to ask the store for: a lease sized from
     /// this broker's demand (at most `most`), or a single request. When a slice is down to a
     /// quarter of its lease, the request it admits asks for the next one, twice as large.
-    pub fn take(&self, name: &'static str, subject: &str, most: Lease, now: Instant) -> Take {
+    /// `wait`: a request that finds no cell while a lease is being asked for may wait for it.
+    pub fn take(
+        &self,
+        name: &'static str,
+        subject: &str,
+        most: Lease,
+        now: Instant,
+        wait: bool,
+    ) -> Take {
         let Ok(mut all) = self.slices.lock() else {
             return Take::Ask(Lease::ONE);
         };
@@ -150,6 +181,11 @@ impl Slices {
             true => s.granted.max(s.spent).saturating_mul(2),
             false => s.spent,
         };
+        if let (true, true, Some(until)) = (asking, wait, s.asking_until) {
+            let tx = s.waiters.get_or_insert_with(|| watch::channel(()).0);
+            let rx = tx.subscribe();
+            return Take::Wait(Wait { rx, until });
+        }
         if asking || lease(want).cells < 2 {
             return Take::Ask(Lease::ONE);
         }
@@ -183,11 +219,14 @@ impl Slices {
                 until: at,
                 spent: 0,
                 asking_until: None,
+                waiters: None,
             }),
         };
         if asked.cells > 1 {
             s.asking_until = None;
         }
+        // Wakes the waiters (dropping the sender ends their `changed`) once the cells are in.
+        let _wake = s.waiters.take_if(|_| asked.cells > 1);
         if granted == 0 {
             return;
         }
@@ -275,7 +314,7 @@ mod tests {
         let hold = Duration::from_micros(most.hold_us);
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
-        let take = |at| slices.take("token", "a", most, at);
+        let take = |at| slices.take("token", "a", most, at, false);
         let lease = |cells| Lease {
             cells,
             hold_us: most.hold_us,
@@ -318,12 +357,48 @@ mod tests {
         assert_eq!(take(ms(17)), Take::Ask(lease(2)));
         // Other subjects and limits have their own.
         assert_eq!(
-            slices.take("token", "b", most, ms(15)),
+            slices.take("token", "b", most, ms(15), false),
             Take::Ask(Lease::ONE)
         );
         assert_eq!(
-            slices.take("revoke", "a", most, ms(15)),
+            slices.take("revoke", "a", most, ms(15), false),
             Take::Ask(Lease::ONE)
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_misses_while_a_lease_is_asked_for_waits_for_its_cells() {
+        let slices = Slices::default();
+        let most = Lease {
+            cells: 8,
+            hold_us: 10_000,
+        };
+        let hold = Duration::from_micros(most.hold_us);
+        let t0 = Instant::now();
+        let take = |wait| slices.take("token", "a", most, t0, wait);
+        assert_eq!(take(true), Take::Ask(Lease::ONE));
+        slices.settle("token", "a", Lease::ONE, 1, false, t0, hold);
+        let two = Lease { cells: 2, ..most };
+        assert_eq!(take(true), Take::Ask(two));
+        // While the lease is asked for, a request without a cell waits (or, not allowed to,
+        // asks for itself); the lease's answer wakes it, and its cell admits it.
+        let Take::Wait(w) = take(true) else {
+            panic!("expected a wait");
+        };
+        assert_eq!(take(false), Take::Ask(Lease::ONE));
+        let woken = tokio::spawn(w.done());
+        slices.settle("token", "a", two, 2, false, t0, hold);
+        tokio::time::timeout(Duration::from_secs(5), woken)
+            .await
+            .expect("woken when the lease settles")
+            .expect("the waiter ran");
+        assert!(matches!(take(false), Take::AdmittedAsk(_)));
+        // A wait never outlives the lease's hold, settled or not.
+        let Take::Wait(w) = take(true) else {
+            panic!("expected a wait");
+        };
+        let started = Instant::now();
+        w.done().await;
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

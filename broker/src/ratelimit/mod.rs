@@ -244,10 +244,9 @@ impl Limiters {
         }
         let g = gcra(spec);
         let most = lease::plan(g, hold);
-        let at = Instant::now();
-        let (ask, admitted) = match most.cells > 1 {
-            true => self.slices.take(name, subject, most, at).ask(),
-            false => (Some(Lease::ONE), false),
+        let (ask, admitted, at) = match most.cells > 1 {
+            true => self.take_slice(name, subject, most).await,
+            false => (Some(Lease::ONE), false, Instant::now()),
         };
         let Some(ask) = ask else {
             return Ok(());
@@ -275,6 +274,28 @@ impl Limiters {
                 self.metrics.rate_limit_unavailable(name);
                 Ok(())
             }
+        }
+    }
+
+    /// Takes from this broker's slice of `subject` ([`lease::Slices::take`]), waiting once for a
+    /// lease being asked for: what to ask the store for, if anything, whether the request is
+    /// admitted already, and when the ask is made.
+    async fn take_slice(
+        &self,
+        name: &'static str,
+        subject: &str,
+        most: Lease,
+    ) -> (Option<Lease>, bool, Instant) {
+        let mut wait = true;
+        loop {
+            let at = Instant::now();
+            match self.slices.take(name, subject, most, at, wait) {
+                lease::Take::Admitted => return (None, true, at),
+                lease::Take::AdmittedAsk(l) => return (Some(l), true, at),
+                lease::Take::Ask(l) => return (Some(l), false, at),
+                lease::Take::Wait(w) => w.done().await,
+            }
+            wait = false;
         }
     }
 }
