@@ -17,10 +17,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . "$ROOT/bench/lib.sh"
 CALLS="${CALLS:-4000}"
-BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
-[ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
+bench_binary
 command -v strace >/dev/null || die "strace is needed (apt-get install strace)"
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_clean_env
 
 bench_workdir broker-syscalls
 

@@ -154,7 +154,7 @@ TOML
 )"
 log "tessera broker on $BASE (CPU 0, 1 worker)"
 # TESSERA_* variables from the caller's environment would override the file; drop them.
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_clean_env
 taskset -c 0 "$BIN" broker --dev-idp --config "$WORK/broker.toml" > "$WORK/broker.log" 2>&1 &
 BROKER_PID=$!
 ready=""

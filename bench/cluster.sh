@@ -121,7 +121,7 @@ NODES_TOML="$(printf '"redis://127.0.0.1:%s", ' "${CLUSTER_PORTS[@]}" | sed 's/,
 ECHO_PORT="$(free_port)"
 start echo "$BIN" echo --listen "127.0.0.1:$ECHO_PORT" --workers 1
 wait_http echo "http://127.0.0.1:$ECHO_PORT/"
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_clean_env
 
 # deploy NAME STORE_TOML: a broker and a cache-off proxy on that store, a client and a token.
 # Sets <NAME>_BASE, <NAME>_PROXY, <NAME>_AUTH, <NAME>_TOKEN.

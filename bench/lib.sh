@@ -196,6 +196,15 @@ bench_app() {
   export BENCH_BASIC_AUTH="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
 }
 
+# bench_binary: BIN is TESSERA_BIN or this checkout's release binary, and must exist.
+bench_binary() {
+  BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
+  [ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
+}
+# bench_clean_env: no TESSERA_* variable of the caller's reaches the servers started here.
+bench_clean_env() {
+  while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+}
 # bench_workdir NAME: a new temporary directory in $WORK and an empty PIDS; on exit,
 # work_cleanup stops every process in PIDS (newest first) and removes the directory.
 bench_workdir() {

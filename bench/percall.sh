@@ -31,10 +31,9 @@ CALLS="${CALLS:-4000}"
 WARMUP="${WARMUP:-1000}"
 CONNECTIONS="${CONNECTIONS:-16}"
 ONLY="${ONLY:-proxy-cache proxy-nocache proxy-flood proxy-unknown broker-token broker-introspect broker-introspect-flood}"
-BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
-[ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release)" >&2; exit 1; }
+bench_binary
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_clean_env
 
 bench_workdir percall
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }

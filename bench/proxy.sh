@@ -197,7 +197,7 @@ else
 fi
 [ -x "$BIN" ] || die "$BIN not found"
 # TESSERA_* variables from the caller's environment would override the files; drop them.
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_clean_env
 
 # ---------------------------------------------------------------------------- redis + broker
 REDIS_PORT="$(free_port)"

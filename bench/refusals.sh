@@ -21,9 +21,8 @@ cd "$ROOT"
 CALLS="${CALLS:-10000}"
 CONNECTIONS="${CONNECTIONS:-16}"
 ONLY="${ONLY:-proxy-flood proxy-missing broker-introspect-flood}"
-BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
-[ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_binary
+bench_clean_env
 
 bench_workdir refusals
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & PIDS+=("$!"); }

@@ -21,9 +21,8 @@ CALLS="${CALLS:-20000}"
 WARMUP="${WARMUP:-2000}"
 CONNECTIONS="${CONNECTIONS:-16}"
 CACHE="${CACHE:-false}"
-BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
-[ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_binary
+bench_clean_env
 
 bench_workdir switches
 start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }

@@ -39,8 +39,7 @@ DURATION="${DURATION:-5}"
 WARMUP="${WARMUP:-2}"
 CONNECTIONS="${CONNECTIONS:-64}"
 WORKERS="${WORKERS:-1}"
-BIN="${TESSERA_BIN:-$ROOT/target/release/tessera}"
-[ -x "$BIN" ] || die "no binary at $BIN (cargo build --release)"
+bench_binary
 for tool in perf wrk redis-server taskset curl; do
   command -v "$tool" >/dev/null || die "$tool is needed"
 done
@@ -48,7 +47,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || die "nginx is needed"
 perf stat -e 'syscalls:sys_enter_write' -- true >/dev/null 2>&1 \
   || die "perf cannot read the syscalls tracepoints (root, or kernel.perf_event_paranoid <= -1)"
-while IFS= read -r v; do unset "$v"; done < <(env | awk -F= '/^TESSERA_/ { print $1 }')
+bench_clean_env
 
 bench_workdir syscalls
 start() { local name="$1"; shift; taskset -c 0 "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }

@@ -30,6 +30,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// be issued safely; refusing to continue is the right answer.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
+    // Cannot fail on a working system: `getrandom` (the syscall on Linux, which blocks until
+    // the kernel's pool is seeded and is retried on EINTR by the crate, else /dev/urandom) errs
+    // only when the OS offers no random source at all — where no token could be issued safely.
+    // `pool::fill` adds no failure of its own: it never re-enters its RefCell (no callback runs
+    // while it is borrowed) and reads the OS directly while a thread's locals are torn down.
     #[allow(clippy::expect_used)]
     pool::fill(&mut buf).expect("the operating system's random source failed");
     buf

@@ -280,6 +280,15 @@ fn sweep(all: &mut HashMap<&'static str, HashMap<String, Slice>>, now: Instant) 
 mod tests {
     use super::*;
 
+    /// Fresh slices, a most-lease of 8 cells held 10 ms, and that hold.
+    fn fixture() -> (Slices, Lease, Duration) {
+        let most = Lease {
+            cells: 8,
+            hold_us: 10_000,
+        };
+        (Slices::default(), most, Duration::from_micros(most.hold_us))
+    }
+
     fn g(per_sec: u64, burst: u32) -> Gcra {
         Gcra {
             interval_us: 1_000_000 / per_sec,
@@ -306,12 +315,7 @@ mod tests {
 
     #[test]
     fn a_broker_leases_by_its_own_demand_and_loses_what_it_did_not_spend() {
-        let slices = Slices::default();
-        let most = Lease {
-            cells: 8,
-            hold_us: 10_000,
-        };
-        let hold = Duration::from_micros(most.hold_us);
+        let (slices, most, hold) = fixture();
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
         let take = |at| slices.take("token", "a", most, at, false);
@@ -368,12 +372,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_misses_while_a_lease_is_asked_for_waits_for_its_cells() {
-        let slices = Slices::default();
-        let most = Lease {
-            cells: 8,
-            hold_us: 10_000,
-        };
-        let hold = Duration::from_micros(most.hold_us);
+        let (slices, most, hold) = fixture();
         let t0 = Instant::now();
         let take = |wait| slices.take("token", "a", most, t0, wait);
         assert_eq!(take(true), Take::Ask(Lease::ONE));

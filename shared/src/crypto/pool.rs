@@ -34,7 +34,10 @@ pub(super) fn fill(out: &mut [u8]) -> Result<(), getrandom::Error> {
     if out.len() > POOL_BYTES / 4 {
         return getrandom::fill(out);
     }
-    POOL.with_borrow_mut(|pool| {
+    // A thread whose locals are being torn down (a draw from another local's destructor) has
+    // no pool any more: it reads the OS directly rather than panicking.
+    POOL.try_with(|cell| {
+        let mut pool = cell.borrow_mut();
         if POOL_BYTES - pool.next < out.len() {
             getrandom::fill(&mut pool.buf)?;
             pool.next = 0;
@@ -45,6 +48,7 @@ pub(super) fn fill(out: &mut [u8]) -> Result<(), getrandom::Error> {
         pool.next = taken.end;
         Ok(())
     })
+    .unwrap_or_else(|_| getrandom::fill(out))
 }
 
 #[cfg(test)]
