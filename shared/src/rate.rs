@@ -17,9 +17,12 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// The interval between two requests at this rate.
+    /// The interval between two requests at this rate, rounded up to the nanosecond: a limit
+    /// built on it admits at most the rate, never a fraction more (`Duration`'s division would
+    /// round down: `"600000ps"` is 1,666.67 ns, which must be 1,667, not 1,666).
     pub fn interval(&self) -> Duration {
-        self.per / self.count.get()
+        let ns = self.per.as_nanos().div_ceil(u128::from(self.count.get()));
+        Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 }
 
@@ -153,6 +156,19 @@ mod tests {
 
     fn rate(s: &str) -> Result<Rate, String> {
         Rate::try_from(s.to_string())
+    }
+
+    #[test]
+    fn the_interval_is_rounded_up_so_a_limit_never_admits_more_than_the_rate() {
+        assert_eq!(
+            rate("600000ps").unwrap().interval(),
+            Duration::from_nanos(1_667)
+        );
+        assert_eq!(rate("10ps").unwrap().interval(), Duration::from_millis(100));
+        assert_eq!(
+            rate("7pm").unwrap().interval(),
+            Duration::from_nanos(8_571_428_572)
+        );
     }
 
     #[test]

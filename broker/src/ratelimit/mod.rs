@@ -144,14 +144,12 @@ pub fn ip_subject(ip: IpAddr) -> String {
 /// The store's rate for `spec`. The scripts count in whole µs, so the emission interval is
 /// rounded up: rounded down (`600000ps`: 1.67 µs to 1 µs), the shared limit would admit up to
 /// twice the rate, past its `burst + t × rate` promise; rounded up it admits at most the rate.
+/// (`Rate::interval` is already rounded up to the ns, and a ceiling of a ceiling by a whole
+/// divisor is the ceiling of the exact value.)
 fn gcra(spec: RateLimit) -> Gcra {
+    let us = spec.rate.interval().as_nanos().div_ceil(1_000);
     Gcra {
-        interval_us: spec
-            .rate
-            .per
-            .as_micros()
-            .div_ceil(u128::from(spec.rate.count.get()))
-            .clamp(1, u128::from(u64::MAX)) as u64,
+        interval_us: u64::try_from(us).unwrap_or(u64::MAX).max(1),
         burst: spec.burst.max(1),
     }
 }
