@@ -78,3 +78,43 @@ async fn without_the_token_cache_a_scope_taken_from_the_app_is_gone_within_a_sec
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// Clients subscribed to the revocation channel of `s`'s prefix.
+async fn subscribers(s: &Setup) -> i64 {
+    let channel = format!("{}revocations", s.broker.prefix);
+    let (_, n): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(&channel)
+        .query_async(&mut s.broker.redis().await)
+        .await
+        .expect("PUBSUB NUMSUB");
+    n
+}
+
+/// The apps kept in process follow the token cache's subscription (one per proxy), and hear
+/// each announcement before it. On a subscription of their own (as they did), an app's
+/// announcement could reach the token cache first: a lookup in between built its caller from
+/// the app as it was before the change and cached it, past the app's own eviction, for up to
+/// `cache.max_ttl_secs` (a revoked app's token honoured for minutes).
+#[tokio::test]
+async fn apps_and_tokens_follow_one_subscription() {
+    let s = setup().await;
+    let broker_only = subscribers(&s).await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+    )
+    .await;
+    echoed(proxy.get("/orders", &s.token).await).await;
+    let start = Instant::now();
+    while subscribers(&s).await == broker_only {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "proxy never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Whatever else the proxy subscribes starts with it: give it time to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(subscribers(&s).await, broker_only + 1);
+}
