@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use super::relay::Relay;
 use super::*;
 
 async fn uncached_proxy(s: &Setup, scope: &str) -> TestProxy {
@@ -117,4 +118,76 @@ async fn apps_and_tokens_follow_one_subscription() {
     // Whatever else the proxy subscribes starts with it: give it time to show up.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(subscribers(&s).await, broker_only + 1);
+}
+
+/// Polls until the proxy refuses `token` on `/orders` for its scope (403; 200 until then).
+async fn until_forbidden(proxy: &TestProxy, token: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let status = proxy.get("/orders", token).await.status();
+        if status == StatusCode::FORBIDDEN {
+            return start.elapsed();
+        }
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "refused for its scope, not its token"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "`write` still honoured after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// One of the proxy's subscriptions goes silent (its TCP peer frozen: `relay.rs`) just before
+/// a scope is taken from an app; whichever it is, the app's token loses the scope within the
+/// heartbeat's bound (250 ms + `store.command_timeout_ms`, 500 ms here). With the apps on a
+/// subscription of their own (as they were), freezing theirs let the token cache alone hear of
+/// the change: the next call built its caller from the app still kept, and the token cache kept
+/// that caller for `cache.max_ttl_secs` — the scope honoured for minutes.
+#[tokio::test]
+async fn a_silent_subscription_never_leaves_a_caller_of_the_old_app_cached() {
+    for n in 0..2 {
+        let s = setup().await;
+        let redis_addr = s
+            .broker
+            .redis_url
+            .trim_start_matches("redis://")
+            .to_string();
+        let relay = Relay::start(redis_addr).await;
+        let proxy = spawn_proxy_with(
+            &s.broker,
+            json!([route(
+                "orders",
+                "/orders",
+                &s.echo,
+                json!({ "scopes": { "required": ["write"] } })
+            )]),
+            |c| c["store"]["url"] = json!(relay.url()),
+        )
+        .await;
+        // Subscribed, the app kept and the token cached.
+        let start = Instant::now();
+        while !proxy.runtime.cache.is_live() || relay.subscriptions() == 0 {
+            assert!(start.elapsed() < Duration::from_secs(5), "never subscribed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        echoed(proxy.get("/orders", &s.token).await).await;
+        echoed(proxy.get("/orders", &s.token).await).await;
+        relay.freeze_subscription(n);
+        // The token was granted `read write`; its effective scopes follow the app's.
+        let res = s
+            .broker
+            .admin_patch(&app_path(&s), json!({"scopes": ["read"]}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let took = until_forbidden(&proxy, &s.token).await;
+        assert!(
+            took < Duration::from_millis(1500),
+            "subscription {n} frozen: `write` honoured for {took:?}"
+        );
+    }
 }
