@@ -3,7 +3,8 @@
 //! keeps a caller until the token's own expiry or `cache.max_ttl_secs`; nothing is announced when
 //! a credential expires, so the entry itself must end with the credential — it did not, and the
 //! proxy let the token through for up to `cache.max_ttl_secs` (300 s) after the broker had
-//! stopped honouring it.
+//! stopped honouring it. Likewise the introspection answer's `exp` (the proxy's introspection
+//! mode, and any resource server, keeps an answer until then): it said the token's own expiry.
 
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ async fn a_cached_token_is_refused_once_its_credential_has_expired() {
         ..s.client.clone()
     };
     let token = s.broker.access_token(&short).await;
+    // RFC 7662 §2.2: `exp` says when the token expires, and it expires with its credential (a
+    // resource server keeping the answer until `exp` must not keep it longer).
+    let info = s.broker.introspect(&s.client, &token).await;
+    assert_eq!(info["exp"].as_i64(), Some(expires_at));
     let proxy = spawn_proxy(
         &s.broker,
         json!([route("orders", "/orders", &s.echo, json!({}))]),
