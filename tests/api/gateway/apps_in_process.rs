@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::relay::Relay;
+use super::relay::relayed_proxy;
 use super::*;
 
 async fn uncached_proxy(s: &Setup, scope: &str) -> TestProxy {
@@ -151,23 +151,9 @@ async fn until_forbidden(proxy: &TestProxy, token: &str) -> Duration {
 async fn a_silent_subscription_never_leaves_a_caller_of_the_old_app_cached() {
     for n in 0..2 {
         let s = setup().await;
-        let redis_addr = s
-            .broker
-            .redis_url
-            .trim_start_matches("redis://")
-            .to_string();
-        let relay = Relay::start(redis_addr).await;
-        let proxy = spawn_proxy_with(
-            &s.broker,
-            json!([route(
-                "orders",
-                "/orders",
-                &s.echo,
-                json!({ "scopes": { "required": ["write"] } })
-            )]),
-            |c| c["store"]["url"] = json!(relay.url()),
-        )
-        .await;
+        let write = json!({ "scopes": { "required": ["write"] } });
+        let routes = json!([route("orders", "/orders", &s.echo, write)]);
+        let (relay, proxy) = relayed_proxy(&s, routes).await;
         // Subscribed, the app kept and the token cached.
         let start = Instant::now();
         while !proxy.runtime.cache.is_live() || relay.subscriptions() == 0 {

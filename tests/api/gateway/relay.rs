@@ -7,8 +7,22 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use super::{spawn_proxy_with, Setup, TestProxy};
+
+/// A proxy with `routes` on `s`'s broker, whose Redis connections all go through a relay.
+pub async fn relayed_proxy(s: &Setup, routes: Value) -> (Relay, TestProxy) {
+    let redis_addr = s.broker.redis_url.trim_start_matches("redis://");
+    let relay = Relay::start(redis_addr.to_string()).await;
+    let proxy = spawn_proxy_with(&s.broker, routes, |c| {
+        c["store"]["url"] = json!(relay.url())
+    })
+    .await;
+    (relay, proxy)
+}
 
 pub struct Relay {
     pub port: u16,
