@@ -55,29 +55,11 @@ async fn without_the_token_cache_a_scope_taken_from_the_app_is_gone_within_a_sec
     for _ in 0..5 {
         echoed(proxy.get("/orders", &s.token).await).await;
     }
-    // The token was granted `read write`; its effective scopes follow the app's.
-    let res = s
-        .broker
-        .admin_patch(&app_path(&s), json!({"scopes": ["read"]}))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let start = Instant::now();
-    loop {
-        let status = proxy.get("/orders", &s.token).await.status();
-        if status == StatusCode::FORBIDDEN {
-            break;
-        }
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "refused for its scope, not its token"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "`write` still honoured after 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let took = take_write(&s, &proxy).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "`write` honoured for {took:?}"
+    );
 }
 
 /// Clients subscribed to the revocation channel of `s`'s prefix.
@@ -118,6 +100,17 @@ async fn apps_and_tokens_follow_one_subscription() {
     // Whatever else the proxy subscribes starts with it: give it time to show up.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(subscribers(&s).await, broker_only + 1);
+}
+
+/// Takes `write` from the app (the token was granted `read write`; its effective scopes follow
+/// the app's): how long until the proxy refuses the token `/orders` for its scope.
+async fn take_write(s: &Setup, proxy: &TestProxy) -> Duration {
+    let res = s
+        .broker
+        .admin_patch(&app_path(s), json!({"scopes": ["read"]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    until_forbidden(proxy, &s.token).await
 }
 
 /// Polls until the proxy refuses `token` on `/orders` for its scope (403; 200 until then).
@@ -164,13 +157,7 @@ async fn a_silent_subscription_never_leaves_a_caller_of_the_old_app_cached() {
         echoed(proxy.get("/orders", &s.token).await).await;
         echoed(proxy.get("/orders", &s.token).await).await;
         relay.freeze_subscription(n);
-        // The token was granted `read write`; its effective scopes follow the app's.
-        let res = s
-            .broker
-            .admin_patch(&app_path(&s), json!({"scopes": ["read"]}))
-            .await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let took = until_forbidden(&proxy, &s.token).await;
+        let took = take_write(&s, &proxy).await;
         assert!(
             took < Duration::from_millis(1500),
             "subscription {n} frozen: `write` honoured for {took:?}"
