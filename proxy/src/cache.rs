@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 use serde::Deserialize;
-use tessera_shared::store::follow::{follow, Follower};
+use tessera_shared::store::follow::{follow, Follower, Followers};
 use tessera_shared::store::{Revocation, Store};
 use tessera_shared::time::now_ms;
 
@@ -246,7 +246,32 @@ impl Follower for Followed {
 }
 
 /// Keeps the revocation subscription up for as long as the process runs
-/// ([`tessera_shared::store::follow`]): apply every announcement, flush on loss.
-pub async fn listen(store: Arc<dyn Store>, cache: Arc<TokenCache>, metrics: Metrics) {
-    follow(store, Arc::new(Followed { cache, metrics }), "tokens").await
+/// ([`tessera_shared::store::follow`]): apply every announcement, flush on loss. `apps` (the
+/// apps kept in process, which token lookups build callers from) follow the same subscription
+/// and hear each announcement first, so no lookup can cache a caller built from an app the
+/// token cache has already heard is changed.
+pub async fn listen(
+    store: Arc<dyn Store>,
+    cache: Arc<TokenCache>,
+    metrics: Metrics,
+    apps: Option<Arc<dyn Follower>>,
+) {
+    follow(store, followers(cache, metrics, apps), "tokens").await
 }
+
+/// The token cache's follower, after `apps` when there are apps to follow.
+fn followers(
+    cache: Arc<TokenCache>,
+    metrics: Metrics,
+    apps: Option<Arc<dyn Follower>>,
+) -> Arc<dyn Follower> {
+    let tokens: Arc<dyn Follower> = Arc::new(Followed { cache, metrics });
+    match apps {
+        Some(apps) => Arc::new(Followers(vec![apps, tokens])),
+        None => tokens,
+    }
+}
+
+#[cfg(test)]
+#[path = "cache_follow_tests.rs"]
+mod follow_tests;

@@ -19,7 +19,8 @@
 //!   in process, merged into Redis per flush interval, flags and blocks learnt into a local
 //!   cache, and the steps refusing blocked subjects (`Step::Behaviour`).
 //! * [`cache`] — validated tokens (and, briefly, unknown ones) in process, kept honest by the
-//!   revocation channel; [`cache_table`] — the compact sharded table it stores them in.
+//!   revocation channel (which the apps kept in process follow too, first);
+//!   [`cache_table`] — the compact sharded table it stores them in.
 //! * [`body`], [`forward`] — bodies and headers on their way to the backend and back, through
 //!   hyper's pooled client (`forward/client.rs`), and the RFC 9421 signature of what a route
 //!   forwards (`forward/signature.rs`).

@@ -109,7 +109,15 @@ impl Proxy {
         };
         match &store {
             Some(s) => {
-                tokio::spawn(cache::listen(s.clone(), cache.clone(), metrics.clone()));
+                // The apps kept in process follow the token cache's subscription, first.
+                let apps = (tools.catalog.as_ref()).and_then(|c| c.app_cache().cloned());
+                let apps = apps.map(|a| a as Arc<dyn tessera_shared::store::follow::Follower>);
+                tokio::spawn(cache::listen(
+                    s.clone(),
+                    cache.clone(),
+                    metrics.clone(),
+                    apps,
+                ));
             }
             // Nothing can announce revocations: entries live at most cache.max_ttl_secs.
             None => cache.trust_without_channel(),

@@ -64,4 +64,5 @@ mod upstream_size;
 mod upstreams;
 mod usage;
 mod user_tokens;
+mod worker_reconnect;
 mod world;

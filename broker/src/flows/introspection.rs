@@ -108,7 +108,10 @@ fn describe(active: Active, issuer: &str) -> Described<'_> {
         idp,
         scope: rec.scope.to_string(),
         token_type: crate::flows::grants::response::token_type(&rec),
-        exp: rec.exp,
+        // The token is inactive once its credential expires (`App::honours`): a resource
+        // server that keeps the answer until `exp` must not keep it longer.
+        exp: (app.credential(&rec.client_id).and_then(|c| c.expires_at))
+            .map_or(rec.exp, |e| e.min(rec.exp)),
         iat: rec.iat,
         iss: issuer,
         sub: rec.sub,

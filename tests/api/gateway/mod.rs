@@ -15,6 +15,7 @@ mod bounded;
 mod canonical;
 mod cors;
 mod cors_raw;
+mod credential_expiry;
 mod encode;
 mod example;
 mod forged;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Map};
 
-use super::relay::Relay;
+use super::relay::relayed_proxy;
 use super::*;
 use crate::helpers::{spawn_app_with, RedisServer};
 use crate::world::spawn_world;
@@ -157,18 +157,8 @@ async fn quotas_fall_back_to_a_per_instance_count_when_redis_is_down() {
 #[tokio::test]
 async fn a_silently_dead_revocation_subscription_is_noticed_and_the_cache_flushed() {
     let s = setup().await;
-    let redis_addr = s
-        .broker
-        .redis_url
-        .trim_start_matches("redis://")
-        .to_string();
-    let relay = Relay::start(redis_addr).await;
-    let proxy = spawn_proxy_with(
-        &s.broker,
-        json!([route("orders", "/orders", &s.echo, json!({}))]),
-        |c| c["store"]["url"] = json!(relay.url()),
-    )
-    .await;
+    let routes = json!([route("orders", "/orders", &s.echo, json!({}))]);
+    let (relay, proxy) = relayed_proxy(&s, routes).await;
     assert!(proxy.runtime.cache.is_live());
     echoed(proxy.get("/orders", &s.token).await).await;
     echoed(proxy.get("/orders", &s.token).await).await;

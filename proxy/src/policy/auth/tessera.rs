@@ -17,7 +17,6 @@ use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::error::StoreError;
 use tessera_shared::model::App;
-use tessera_shared::store::follow::follow;
 use tessera_shared::store::Store;
 use tessera_shared::token::TokenKind;
 use tessera_shared::tokens::{Active, TokenLookup};
@@ -116,10 +115,13 @@ impl TokenValidator {
 /// change to an app is announced in the transaction that makes it, and evicts the app; the
 /// cache is used only while the subscription is up, and flushed when it is lost). A lookup
 /// then sends only its token's `GET` (and, for a user token, its login's `HMGET`), cache on
-/// or off. Must run inside a tokio runtime (it starts the follower).
+/// or off. The apps follow the token cache's subscription, evicted before its callers
+/// ([`crate::cache::listen`]): on a subscription of their own, an announcement could reach
+/// the token cache first, and a lookup in between would cache a caller built from the app
+/// before the change for up to `cache.max_ttl_secs`.
 pub fn store_catalog(store: &Arc<dyn Store>, keys: &Keys) -> Catalog {
     let mut catalog = Catalog::new(store.clone(), keys.clone());
-    tokio::spawn(follow(store.clone(), catalog.cache_apps(), "apps"));
+    catalog.cache_apps();
     catalog
 }
 
@@ -156,7 +158,13 @@ fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
         jkt: record.jkt,
         headers: HeaderMemo::kept(),
     };
-    (caller, record.exp)
+    // The token dies with its credential (`App::honours`; nothing announces an expiry): its
+    // entry must not outlive either.
+    let credential_exp = app.credential(&caller.client_id).and_then(|c| c.expires_at);
+    (
+        caller,
+        credential_exp.map_or(record.exp, |e| e.min(record.exp)),
+    )
 }
 
 /// The `tessera` authentication step.
