@@ -6,6 +6,8 @@
 //! A successful token request's two counters (`token_requests_total{outcome="success"}` and
 //! `tokens_issued_total`) are resolved once per grant, on first use ([`PerGrant`]), instead of
 //! a label look-up each per issuance (issue 11, P3/P4); a series still appears only once used.
+//! So is the count of leased cells spent, per leased limit (`lease_cells_total`, which shows
+//! operators what leases ask, get and use: `ratelimit::lease`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -26,6 +28,7 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     rate_limit_unavailable: IntCounterVec,
     abuse_trips: IntCounterVec,
+    lease_cells: IntCounterVec,
     resolved: Arc<PerGrant>,
 }
 
@@ -35,7 +38,12 @@ pub struct Metrics {
 struct PerGrant {
     issued: [OnceLock<IntCounter>; GRANTS],
     succeeded: [OnceLock<IntCounter>; GRANTS],
+    /// `lease_cells_total{kind="spent"}` of the leased limits, in [`LEASED`]'s order.
+    spent: [OnceLock<IntCounter>; LEASED.len()],
 }
+
+/// The limits taken in leases (`ratelimit::lease`).
+const LEASED: [&str; 4] = ["token", "introspect", "revoke", "device_authorization"];
 
 const GRANTS: usize = GrantType::ALL.len();
 
@@ -96,6 +104,15 @@ impl Metrics {
             ),
             &["rule", "action"],
         )?;
+        let lease_cells = IntCounterVec::new(
+            Opts::new(
+                "lease_cells_total",
+                "Cells (requests) of leased per-app limits: asked for, granted by the store, \
+                 spent admitting requests",
+            ),
+            &["limiter", "kind"],
+        )?;
+        registry.register(Box::new(lease_cells.clone()))?;
         registry.register(Box::new(abuse_trips.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(rate_limit_unavailable.clone()))?;
@@ -112,6 +129,7 @@ impl Metrics {
             rate_limited,
             rate_limit_unavailable,
             abuse_trips,
+            lease_cells,
             resolved: Arc::default(),
         })
     }
@@ -146,6 +164,22 @@ impl Metrics {
                 .get_or_init(|| self.tokens_issued.with_label_values(&[name]))
                 .inc(),
             None => self.tokens_issued.with_label_values(&[name]).inc(),
+        }
+    }
+
+    /// A lease of `limiter` asked the store for `asked` cells and got `granted`.
+    pub fn lease(&self, limiter: &'static str, asked: u32, granted: u32) {
+        let counter = |kind| self.lease_cells.with_label_values(&[limiter, kind]);
+        counter("asked").inc_by(u64::from(asked));
+        counter("granted").inc_by(u64::from(granted));
+    }
+
+    /// A granted cell of `limiter` admitted a request (resolved once per limiter: per request).
+    pub fn lease_spent(&self, limiter: &'static str) {
+        let resolve = || self.lease_cells.with_label_values(&[limiter, "spent"]);
+        match LEASED.iter().position(|l| *l == limiter) {
+            Some(i) => self.resolved.spent[i].get_or_init(resolve).inc(),
+            None => resolve().inc(),
         }
     }
 

@@ -253,6 +253,9 @@ impl Limiters {
             true => self.take_slice(name, subject, most).await,
             false => (Some(Lease::ONE), false, Instant::now()),
         };
+        if admitted {
+            self.metrics.lease_spent(name);
+        }
         let Some(ask) = ask else {
             return Ok(());
         };
@@ -266,6 +269,13 @@ impl Limiters {
             let hold = Duration::from_micros(most.hold_us);
             let slices = &self.slices;
             slices.settle(name, subject, ask, granted, admitted, at, hold);
+            if ask.cells > 1 {
+                self.metrics.lease(name, ask.cells, granted);
+                // The first cell of a lease asked without one in hand is the asker's own.
+                if !admitted && granted > 0 {
+                    self.metrics.lease_spent(name);
+                }
+            }
         }
         match verdict {
             Ok(v) if v.allowed || admitted => Ok(()),
