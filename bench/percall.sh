@@ -40,8 +40,12 @@ start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!
 ready() { wait_ready 1200 "$@"; } # ready URL [PATTERN]: 120 s at most (valgrind starts slowly)
 
 redis_start
-write_broker_config "$WORK/broker.toml" "$REDIS_PORT" '[tokens]
-access_token_ttl_secs = 3600'
+# LEASE_MS sets the broker's `limits.lease_ms` (default 10): under valgrind the broker runs some
+# 50x slower, so `LEASE_MS=1000` gives leases their native size and keeps the script calls per
+# call from moving between runs (BENCHMARKS.md, "Leased rate limits").
+write_broker_config "$WORK/broker.toml" "$REDIS_PORT" "${LEASE_MS:+lease_ms = $LEASE_MS
+}[tokens]
+access_token_ttl_secs = 3600"
 ECHO_PORT="$(free_port)"
 start echo "$BIN" echo --listen "127.0.0.1:$ECHO_PORT" --workers 1
 

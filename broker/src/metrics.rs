@@ -2,11 +2,20 @@
 //! brokers in one process): HTTP requests and latency by route, token requests by grant and
 //! outcome, tokens issued by grant, requests refused by each rate limit. The status listener
 //! serves [`Metrics::render`] at `/metrics`.
+//!
+//! A successful token request's two counters (`token_requests_total{outcome="success"}` and
+//! `tokens_issued_total`) are resolved once per grant, on first use ([`PerGrant`]), instead of
+//! a label look-up each per issuance (issue 11, P3/P4); a series still appears only once used.
+//! So is the count of leased cells spent, per leased limit (`lease_cells_total`, which shows
+//! operators what leases ask, get and use: `ratelimit::lease`).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use tessera_shared::model::GrantType;
+
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 #[derive(Debug, Clone)]
@@ -19,6 +28,28 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     rate_limit_unavailable: IntCounterVec,
     abuse_trips: IntCounterVec,
+    lease_cells: IntCounterVec,
+    resolved: Arc<PerGrant>,
+}
+
+/// Per grant (in [`GrantType::ALL`]'s order): its `tokens_issued_total` and its successful
+/// `token_requests_total` counters, resolved when first used.
+#[derive(Debug, Default)]
+struct PerGrant {
+    issued: [OnceLock<IntCounter>; GRANTS],
+    succeeded: [OnceLock<IntCounter>; GRANTS],
+    /// `lease_cells_total{kind="spent"}` of the leased limits, in [`LEASED`]'s order.
+    spent: [OnceLock<IntCounter>; LEASED.len()],
+}
+
+/// The limits taken in leases (`ratelimit::lease`).
+const LEASED: [&str; 4] = ["token", "introspect", "revoke", "device_authorization"];
+
+const GRANTS: usize = GrantType::ALL.len();
+
+/// The position of the grant named `grant` in [`GrantType::ALL`].
+fn grant_index(grant: &str) -> Option<usize> {
+    GrantType::ALL.iter().position(|g| g.as_str() == grant)
 }
 
 impl Metrics {
@@ -73,6 +104,15 @@ impl Metrics {
             ),
             &["rule", "action"],
         )?;
+        let lease_cells = IntCounterVec::new(
+            Opts::new(
+                "lease_cells_total",
+                "Cells (requests) of leased per-app limits: asked for, granted by the store, \
+                 spent admitting requests",
+            ),
+            &["limiter", "kind"],
+        )?;
+        registry.register(Box::new(lease_cells.clone()))?;
         registry.register(Box::new(abuse_trips.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(rate_limit_unavailable.clone()))?;
@@ -89,6 +129,8 @@ impl Metrics {
             rate_limited,
             rate_limit_unavailable,
             abuse_trips,
+            lease_cells,
+            resolved: Arc::default(),
         })
     }
 
@@ -104,13 +146,41 @@ impl Metrics {
     }
 
     pub fn token_request(&self, grant: &str, outcome: &str) {
-        self.token_requests
-            .with_label_values(&[grant, outcome])
-            .inc();
+        match grant_index(grant).filter(|_| outcome == "success") {
+            Some(i) => self.resolved.succeeded[i]
+                .get_or_init(|| self.token_requests.with_label_values(&[grant, outcome]))
+                .inc(),
+            None => self
+                .token_requests
+                .with_label_values(&[grant, outcome])
+                .inc(),
+        }
     }
 
-    pub fn token_issued(&self, grant: &str) {
-        self.tokens_issued.with_label_values(&[grant]).inc();
+    pub fn token_issued(&self, grant: GrantType) {
+        let name = grant.as_str();
+        match grant_index(name) {
+            Some(i) => self.resolved.issued[i]
+                .get_or_init(|| self.tokens_issued.with_label_values(&[name]))
+                .inc(),
+            None => self.tokens_issued.with_label_values(&[name]).inc(),
+        }
+    }
+
+    /// A lease of `limiter` asked the store for `asked` cells and got `granted`.
+    pub fn lease(&self, limiter: &'static str, asked: u32, granted: u32) {
+        let counter = |kind| self.lease_cells.with_label_values(&[limiter, kind]);
+        counter("asked").inc_by(u64::from(asked));
+        counter("granted").inc_by(u64::from(granted));
+    }
+
+    /// A granted cell of `limiter` admitted a request (resolved once per limiter: per request).
+    pub fn lease_spent(&self, limiter: &'static str) {
+        let resolve = || self.lease_cells.with_label_values(&[limiter, "spent"]);
+        match LEASED.iter().position(|l| *l == limiter) {
+            Some(i) => self.resolved.spent[i].get_or_init(resolve).inc(),
+            None => resolve().inc(),
+        }
     }
 
     /// `rule` and `action` come from fixed sets (`flows::grants::stuffing`).
@@ -157,5 +227,35 @@ fn status_label(status: u16) -> &'static str {
         s if s < 400 => "3xx",
         s if s < 500 => "4xx",
         _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_counters_count_under_their_labels_and_appear_once_used() {
+        let m = Metrics::new().unwrap();
+        let copy = m.clone();
+        m.token_issued(GrantType::ClientCredentials);
+        copy.token_issued(GrantType::ClientCredentials);
+        m.token_request("client_credentials", "success");
+        copy.token_request("client_credentials", "success");
+        m.token_request("client_credentials", "invalid_scope");
+        m.token_request("unknown", "invalid_client");
+        let text = m.render();
+        for line in [
+            r#"tessera_tokens_issued_total{grant="client_credentials"} 2"#,
+            r#"tessera_token_requests_total{grant="client_credentials",outcome="success"} 2"#,
+            r#"tessera_token_requests_total{grant="client_credentials",outcome="invalid_scope"} 1"#,
+            r#"tessera_token_requests_total{grant="unknown",outcome="invalid_client"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+        assert!(!text.contains("grant=\"password\""), "{text}");
     }
 }

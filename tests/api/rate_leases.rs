@@ -1,7 +1,8 @@
 //! Leases of the per-app limits (`broker/src/ratelimit/lease.rs`): brokers sharing one app's
 //! limit together admit no more than it allows, a slice is spent without asking the store and
-//! lost when its hold ends, a low rate asks the store for every request as before, and refusals
-//! carry the same `Retry-After` and RateLimit fields.
+//! lost when its hold ends (and `tessera_lease_cells_total` counts the cells asked, granted and
+//! spent), a low rate asks the store for every request as before, and refusals carry the same
+//! `Retry-After` and RateLimit fields.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -123,12 +124,28 @@ async fn a_slice_is_spent_in_process_and_lost_when_its_hold_ends() {
     // admits a request that asks ahead for 4, and the request that leaves a quarter of those
     // asks for 8.
     assert_eq!(grants, [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]);
+    // What operators see: leases of 2, 4 and 8 cells, all granted, and 9 requests admitted
+    // by their cells (all but the first, which asked the store for itself alone).
+    assert_eq!(lease_cells(&app).await, [14, 14, 9]);
     // 5 cells of the lease of 8 are left; once its hold ends they are lost: the next request
     // asks the store again (for a lease of what was spent since the last one, 4).
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let before = redis.command_calls("set").await;
     app.access_token(&c).await;
     assert_eq!(redis.command_calls("set").await - before, 1);
+    assert_eq!(lease_cells(&app).await, [18, 18, 10]);
+}
+
+/// `tessera_lease_cells_total` of the `token` limit on `app`'s `/metrics`: cells asked for,
+/// granted, spent.
+async fn lease_cells(app: &TestApp) -> [u64; 3] {
+    let text = app.metrics().await;
+    ["asked", "granted", "spent"].map(|kind| {
+        let series = format!("tessera_lease_cells_total{{kind=\"{kind}\",limiter=\"token\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map_or(0, |n| n.parse().unwrap())
+    })
 }
 
 #[tokio::test]

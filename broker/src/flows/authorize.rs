@@ -215,7 +215,7 @@ fn check(params: &Form, app: &App) -> Result<(ScopeSet, Option<String>), OAuthEr
             "this client may not use the authorization code grant",
         ));
     }
-    let scope = granted_scope(params.get("scope"), &app.effective_scopes())?;
+    let scope = granted_scope(params.get("scope"), app.effective_scopes())?;
     let challenge = params.get("code_challenge");
     let bad = OAuthError::invalid_request;
     match (challenge, params.get("code_challenge_method")) {

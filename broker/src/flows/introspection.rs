@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tessera_shared::oauth::{Challenge, Form, OAuthError};
 use tessera_shared::rate::RatePlan;
+use tessera_shared::scope::ScopeSet;
 use tessera_shared::tokens::Active;
 use uuid::Uuid;
 
@@ -51,7 +52,9 @@ pub struct Described<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     idp: Option<serde_json::Value>,
     iss: &'a str,
-    scope: String,
+    /// Written space-separated straight into the answer (RFC 7662 §2.2), no `String` per call.
+    #[serde(serialize_with = "serialize_display")]
+    scope: ScopeSet,
     #[serde(skip_serializing_if = "Option::is_none")]
     sub: Option<String>,
     token_type: &'static str,
@@ -71,6 +74,14 @@ struct Ext {
     developer_id: Uuid,
     grant_type: &'static str,
     rate_plan: RatePlan,
+}
+
+/// `value` as a JSON string of its `Display` form, written into the output as it goes.
+fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 /// The introspection response for the `token` of `form`, asked by the client that presented
@@ -103,15 +114,17 @@ fn describe(active: Active, issuer: &str) -> Described<'_> {
         Some(_) => rec.attributes.get(IDP_ATTRIBUTE).cloned(),
         None => None,
     };
+    let token_type = crate::flows::grants::response::token_type(&rec);
+    // The token is inactive once its credential expires (`App::honours`): a resource server
+    // that keeps the answer until `exp` must not keep it longer.
+    let exp = (app.credential(&rec.client_id).and_then(|c| c.expires_at))
+        .map_or(rec.exp, |e| e.min(rec.exp));
     Described {
         active: true,
         idp,
-        scope: rec.scope.to_string(),
-        token_type: crate::flows::grants::response::token_type(&rec),
-        // The token is inactive once its credential expires (`App::honours`): a resource
-        // server that keeps the answer until `exp` must not keep it longer.
-        exp: (app.credential(&rec.client_id).and_then(|c| c.expires_at))
-            .map_or(rec.exp, |e| e.min(rec.exp)),
+        scope: rec.scope,
+        token_type,
+        exp,
         iat: rec.iat,
         iss: issuer,
         sub: rec.sub,

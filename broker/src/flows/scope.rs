@@ -12,13 +12,13 @@ pub fn malformed() -> OAuthError {
 }
 
 /// RFC 6749 §3.3: the requested scope must be a subset of what the client may have; nothing
-/// requested means all of it.
-pub fn granted_scope(requested: Option<&str>, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+/// requested means all of it (`allowed` itself, taken rather than copied).
+pub fn granted_scope(requested: Option<&str>, allowed: ScopeSet) -> Result<ScopeSet, OAuthError> {
     match requested {
-        None => Ok(allowed.clone()),
+        None => Ok(allowed),
         Some(s) => {
             let asked = ScopeSet::parse(s).map_err(|_| malformed())?;
-            if asked.is_subset(allowed) {
+            if asked.is_subset(&allowed) {
                 Ok(asked)
             } else {
                 Err(OAuthError::new(

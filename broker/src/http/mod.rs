@@ -5,12 +5,14 @@
 //!
 //! # Layout
 //! * this file — [`bearer_token`] (RFC 6750 §2.1) and [`client_ip`].
+//! * [`answer`] — the token and introspection endpoints' JSON answers (`no-store`).
 //! * [`credentials`] — the client credentials a request presents (Basic or form).
 //! * [`json`] — JSON request bodies (admin API, RFC 7591/7592 registration).
 //! * [`page`] — the browser's answers: error pages and redirects back to the app, and the 429
 //!   page; [`device_page`] — the device flow's pages (code entry, confirmation).
 //! * [`same_origin`] — whether a form submission came from the broker's own pages (CSRF).
 
+pub mod answer;
 pub mod credentials;
 pub mod device_page;
 pub mod json;
@@ -19,8 +21,10 @@ pub mod same_origin;
 
 use std::net::IpAddr;
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName};
 use actix_web::HttpRequest;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The RFC 6750 §2.1 bearer token of the `Authorization` header, or "" when there is none.
 pub fn bearer_token(req: &HttpRequest) -> &str {
@@ -38,9 +42,10 @@ pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> IpAddr {
         .peer_addr()
         .map(|a| a.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    // A static name: a `&str` would be parsed into an allocated `HeaderName` on every request.
     let forwarded = req
         .headers()
-        .get_all("x-forwarded-for")
+        .get_all(X_FORWARDED_FOR)
         .filter_map(|v| v.to_str().ok());
     tessera_shared::client_ip::client_ip(peer, forwarded, trusted)
 }

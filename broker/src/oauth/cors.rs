@@ -31,10 +31,13 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 struct Presented(String);
 
-/// Remembers, for the CORS answer, which client `req` presented.
+/// Remembers, for the CORS answer, which client `req` presented: only a request with an
+/// `Origin` gets one ([`for_clients`]), so the others keep nothing (no copy, no extension).
 pub fn remember(req: &HttpRequest, client_id: &str) {
-    req.extensions_mut()
-        .insert(Presented(client_id.to_string()));
+    if req.headers().contains_key(header::ORIGIN) {
+        req.extensions_mut()
+            .insert(Presented(client_id.to_string()));
+    }
 }
 
 /// Request headers a preflight allows.

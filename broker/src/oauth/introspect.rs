@@ -1,11 +1,11 @@
 //! `POST /introspect` — RFC 7662 token introspection ([`introspection`]), answered with
 //! `Cache-Control: no-store`.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::oauth::{Form, OAuthResponse};
 
 use crate::flows::introspection;
+use crate::http::answer;
 use crate::http::client_ip;
 use crate::http::credentials::presented;
 use crate::state::AppState;
@@ -19,7 +19,5 @@ pub async fn introspect(
     let credentials = presented(&req, &form)?;
     let ip = client_ip(&req, &state.config.server.trusted_proxies);
     let body = introspection::introspect(&state, &form, credentials, ip).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(body))
+    Ok(answer::no_store(&body, false))
 }

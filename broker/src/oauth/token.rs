@@ -5,13 +5,13 @@
 
 use std::cell::Cell;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_shared::oauth::dpop::proof_header;
 use tessera_shared::oauth::{Form, OAuthResponse};
 
 use super::cors;
 use crate::flows::token;
+use crate::http::answer;
 use crate::http::client_ip;
 use crate::http::credentials::presented;
 use crate::state::AppState;
@@ -37,8 +37,5 @@ pub async fn token(
         Err(e) => e.code.as_str(),
     };
     state.metrics.token_request(grant.get(), outcome);
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
-        .json(result?))
+    Ok(answer::no_store(&result?, true))
 }

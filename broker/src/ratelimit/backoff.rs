@@ -105,7 +105,11 @@ impl Limiters {
 
 /// A subject's id in back-off announcements (`<limiter>:<subject>`, as the store writes it).
 fn id(limiter: &str, subject: &str) -> String {
-    format!("{limiter}:{subject}")
+    let mut id = String::with_capacity(limiter.len() + 1 + subject.len());
+    id.push_str(limiter);
+    id.push(':');
+    id.push_str(subject);
+    id
 }
 
 /// The longest wait a failed authentication can set (how long a (re)subscribed broker asks

@@ -132,14 +132,21 @@ pub struct Limiters {
 /// What per-IP limits count: the address, or for IPv6 its /64 (one host's usual allocation,
 /// so that an attacker cannot take a fresh address per request).
 pub fn ip_subject(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+    use std::fmt::Write;
+    // Written into its final size at once (`to_string` and `format!` grow it as they go).
+    let mut subject = String::with_capacity(IP_SUBJECT_MAX);
+    let _ = match ip {
+        IpAddr::V4(v4) => write!(subject, "{v4}"),
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            write!(subject, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-    }
+    };
+    subject
 }
+
+/// The longest [`ip_subject`]: `ffff:ffff:ffff:ffff::/64`.
+const IP_SUBJECT_MAX: usize = 24;
 
 /// The store's rate for `spec`. The scripts count in whole µs, so the emission interval is
 /// rounded up: rounded down (`600000ps`: 1.67 µs to 1 µs), the shared limit would admit up to
@@ -246,6 +253,9 @@ impl Limiters {
             true => self.take_slice(name, subject, most).await,
             false => (Some(Lease::ONE), false, Instant::now()),
         };
+        if admitted {
+            self.metrics.lease_spent(name);
+        }
         let Some(ask) = ask else {
             return Ok(());
         };
@@ -259,6 +269,13 @@ impl Limiters {
             let hold = Duration::from_micros(most.hold_us);
             let slices = &self.slices;
             slices.settle(name, subject, ask, granted, admitted, at, hold);
+            if ask.cells > 1 {
+                self.metrics.lease(name, ask.cells, granted);
+                // The first cell of a lease asked without one in hand is the asker's own.
+                if !admitted && granted > 0 {
+                    self.metrics.lease_spent(name);
+                }
+            }
         }
         match verdict {
             Ok(v) if v.allowed || admitted => Ok(()),
@@ -309,5 +326,15 @@ mod tests {
         assert_eq!(ip_subject(a), ip_subject(b));
         assert_eq!(ip_subject(a), "2001:db8:1:2::/64");
         assert_eq!(ip_subject("10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+
+    #[test]
+    fn the_longest_subjects_fit_their_reservation() {
+        let v6 = ip_subject("ffff:ffff:ffff:ffff:ffff::1".parse().unwrap());
+        assert_eq!(v6, "ffff:ffff:ffff:ffff::/64");
+        assert_eq!(v6.len(), IP_SUBJECT_MAX);
+        let v4 = ip_subject("255.255.255.255".parse().unwrap());
+        assert_eq!(v4, "255.255.255.255");
+        assert!(v4.capacity() >= IP_SUBJECT_MAX);
     }
 }

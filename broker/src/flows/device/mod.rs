@@ -101,7 +101,7 @@ pub async fn authorize(
             "this client may not use the device authorization grant",
         ));
     }
-    let scope = granted_scope(form.get("scope"), &app.scopes)?;
+    let scope = granted_scope(form.get("scope"), app.scopes.clone())?;
     let t = &state.config.tokens;
     let (ttl, interval) = (t.device_code_ttl_secs, t.device_poll_interval_secs);
     let budget = state.limits.budget(Budget::DeviceCodes, ip, ttl).await;

@@ -18,7 +18,7 @@ pub async fn grant(
     state: &AppState,
 ) -> Result<TokenResponse, OAuthError> {
     let app = &client.app;
-    let scope = granted_scope(form.get("scope"), &app.effective_scopes())?;
+    let scope = granted_scope(form.get("scope"), app.effective_scopes())?;
     let ttl = state.config.tokens.access_token_ttl_secs;
     let minted = state
         .tokens
@@ -32,9 +32,7 @@ pub async fn grant(
             jkt: client.dpop_jkt.clone(),
         })
         .await?;
-    state
-        .metrics
-        .token_issued(GrantType::ClientCredentials.as_str());
+    state.metrics.token_issued(GrantType::ClientCredentials);
     Ok(TokenResponse {
         token_type: token_type(&minted.record),
         access_token: minted.token,

@@ -89,6 +89,6 @@ pub async fn start_login(
         jkt: client.dpop_jkt.clone(),
     };
     let issued = state.tokens.start_family(user, family).await?;
-    state.metrics.token_issued(grant.as_str());
+    state.metrics.token_issued(grant);
     Ok(issued)
 }

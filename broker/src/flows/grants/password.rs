@@ -23,7 +23,7 @@ pub async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     let username = form.required("username")?;
     let password = form.required("password")?;
-    let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
+    let scope = granted_scope(form.get("scope"), client.app.effective_scopes())?;
     // Before the upstream is asked: credential stuffing stops here, not at Okta.
     state.limits.password(client.ip, username).await?;
     state.stuffing.check(client.ip, username).await?;

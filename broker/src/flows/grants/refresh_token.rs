@@ -34,7 +34,7 @@ pub async fn grant(
         .await
     {
         Ok(issued) => {
-            state.metrics.token_issued(GrantType::RefreshToken.as_str());
+            state.metrics.token_issued(GrantType::RefreshToken);
             // OIDC Core §12.2: a refreshed id_token carries no nonce.
             TokenResponse::for_user(state, issued, None)
         }

@@ -75,7 +75,7 @@ pub async fn grant(
         ));
     }
     upstream(state, &client.app)?;
-    let scope = granted_scope(form.get("scope"), &client.app.effective_scopes())?;
+    let scope = granted_scope(form.get("scope"), client.app.effective_scopes())?;
     let checked = check(subject, kind, client, state).await?;
     // Every scope rule is checked before the subject token is marked used.
     let scope = match &checked.subject {
@@ -100,9 +100,7 @@ pub async fn grant(
             })?,
         Subject::UpstreamAccess(c, up) => exchange_upstream(client, state, scope, c, &up).await?,
     };
-    state
-        .metrics
-        .token_issued(GrantType::TokenExchange.as_str());
+    state.metrics.token_issued(GrantType::TokenExchange);
     let mut resp = TokenResponse::for_user(state, issued, None)?;
     resp.id_token = None;
     resp.issued_token_type = Some(ACCESS_TOKEN);
