@@ -26,7 +26,7 @@ use super::dpop::{DpopCheck, Scheme};
 use super::introspection::Introspector;
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
-use crate::cache_table::key_of;
+use crate::cache_table::key_of_mac;
 use crate::caller::{Caller, HeaderMemo};
 use crate::metrics::Metrics;
 use crate::policy::exchange::{Blocked, Check, Exchange};
@@ -73,8 +73,9 @@ impl TokenValidator {
         if !TokenKind::AccessToken.is_well_formed(token) {
             return Lookup::Invalid;
         }
-        let hash = self.keys.token_hash(token);
-        let key = key_of(&hash);
+        // Keyed by the HMAC's bytes; its text only if the store is asked (issue 11, P1/P2).
+        let hash = self.keys.token_mac(token);
+        let key = key_of_mac(hash.bytes());
         if let Some(c) = self.cache.get(key) {
             self.metrics.cache_hits.inc();
             return Lookup::Valid(c);
@@ -93,7 +94,11 @@ impl TokenValidator {
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
         let found = match &self.source {
-            Source::Store(tokens) => tokens.active_shared(&hash).await.map(|a| a.map(caller_of)),
+            Source::Store(tokens) => {
+                let hash = hash.text();
+                let found = tokens.active_shared(hash.as_str()).await;
+                found.map(|a| a.map(caller_of))
+            }
             Source::Introspection(i) => i.introspect(token).await,
         };
         match found {
