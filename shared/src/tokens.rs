@@ -25,8 +25,12 @@ use crate::catalog::Catalog;
 use crate::crypto::Keys;
 use crate::error::StoreError;
 use crate::model::{App, FamilyRecord, Identity, TokenRecord};
+use crate::store::FamilyState;
 use crate::time::now;
 use crate::token::TokenKind;
+use stored::{Checked, RecordView};
+
+mod stored;
 
 /// An active access token: its record, its app, and the login (family) of a user token. The
 /// proxy reads the app shared with the in-process app cache (`Active<Arc<App>>`,
@@ -89,13 +93,56 @@ impl TokenLookup {
             return Ok(None);
         };
         let record: TokenRecord = serde_json::from_str(&raw)?;
+        let Some((app, family)) = self.standing(&record).await? else {
+            return Ok(None);
+        };
+        self.complete(record, app, family.as_ref()).map(Some)
+    }
+
+    /// The stored record of a token that is active right now, checked as
+    /// [`TokenLookup::active_shared`] checks it but read only for its checks (borrowed, the
+    /// rest skipped: issue 11, P2); [`TokenLookup::active_of`] reads the rest. For a reader
+    /// that keeps what it built from a record's text, so that the same text costs no second
+    /// read (the proxy without its token cache).
+    pub async fn active_stored(&self, hash: &str) -> Result<Option<Stored>, StoreError> {
+        let Some(text) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
+            return Ok(None);
+        };
+        let view: RecordView = serde_json::from_str(&text)?;
+        let Some((app, family)) = self.standing(&view).await? else {
+            return Ok(None);
+        };
+        let exp = view.checks().exp;
+        drop(view);
+        Ok(Some(Stored {
+            text,
+            exp,
+            app,
+            family,
+        }))
+    }
+
+    /// The whole of an active record found by [`TokenLookup::active_stored`]: the record read
+    /// in full, its scopes cut to its app's, its login read and its `id_token` opened.
+    pub fn active_of(&self, s: &Stored) -> Result<Active<Arc<App>>, StoreError> {
+        let record: TokenRecord = serde_json::from_str(&s.text)?;
+        self.complete(record, s.app.clone(), s.family.as_ref())
+    }
+
+    /// Checks (2)–(5) of the module documentation for a record read in any form: its app and,
+    /// for a user token, its login's stored state (not revoked), or `None`.
+    async fn standing<R: Checked>(
+        &self,
+        record: &R,
+    ) -> Result<Option<(Arc<App>, Option<FamilyState>)>, StoreError> {
+        let c = record.checks();
         let at = now();
-        if record.exp <= at {
+        if c.exp <= at {
             return Ok(None);
         }
-        let app = self.catalog.app_by_id_shared(record.app_id);
+        let app = self.catalog.app_by_id_shared(c.app_id);
         let family = async {
-            match &record.family {
+            match c.family {
                 Some(f) => self.store().family_get(f).await,
                 None => Ok(None),
             }
@@ -104,24 +151,55 @@ impl TokenLookup {
         let Some(app) = app? else {
             return Ok(None);
         };
-        if !app.honours(&record.client_id, record.app_generation, at) {
+        if !app.honours(c.client_id, c.app_generation, at) {
             return Ok(None);
         }
-        let mut record = record;
+        match (c.family, family?) {
+            (None, _) => Ok(Some((app, None))),
+            (Some(_), Some(f)) if !f.revoked => Ok(Some((app, Some(f)))),
+            (Some(_), _) => Ok(None),
+        }
+    }
+
+    /// An active record made whole: its scopes cut to its app's current ones, its login read
+    /// with its `id_token` opened.
+    fn complete(
+        &self,
+        mut record: TokenRecord,
+        app: Arc<App>,
+        family: Option<&FamilyState>,
+    ) -> Result<Active<Arc<App>>, StoreError> {
         record.scope.retain_in(&app.effective_scopes());
-        let family = match (&record.family, family?) {
-            (None, _) => None,
-            (Some(_), Some(f)) if !f.revoked => {
+        let family = match family {
+            Some(f) => {
                 let mut fam: FamilyRecord = serde_json::from_str(&f.record)?;
                 self.open(&mut fam.identity);
                 Some(fam)
             }
-            (Some(_), _) => return Ok(None),
+            None => None,
         };
-        Ok(Some(Active {
+        Ok(Active {
             record,
             app,
             family,
-        }))
+        })
+    }
+}
+
+/// An active token's record as stored ([`TokenLookup::active_stored`]): its text, its expiry
+/// (seconds), its app and its login's stored state. What the active token stands for is a
+/// function of these alone (and the pepper): the same text, the same app (`Arc::ptr_eq`: apps
+/// are never changed in place) and the same login record stand for the same caller.
+#[derive(Clone)]
+pub struct Stored {
+    pub text: String,
+    pub exp: i64,
+    pub app: Arc<App>,
+    pub family: Option<FamilyState>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stored").field("exp", &self.exp).finish()
     }
 }

@@ -31,6 +31,7 @@ mod relay;
 mod reload;
 mod resilience;
 mod signed;
+mod stored_records;
 mod tls;
 mod verifier;
 

@@ -24,6 +24,7 @@ use tessera_shared::tokens::{Active, TokenLookup};
 
 use super::dpop::{DpopCheck, Scheme};
 use super::introspection::Introspector;
+use super::stored_callers::StoredCallers;
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
 use crate::cache_table::key_of_mac;
@@ -43,6 +44,8 @@ pub struct TokenValidator {
     keys: Keys,
     source: Source,
     cache: Arc<TokenCache>,
+    /// Callers built from stored records, for the lookups the cache does not answer.
+    stored: StoredCallers,
     metrics: Metrics,
 }
 
@@ -60,6 +63,7 @@ impl TokenValidator {
             keys,
             source,
             cache,
+            stored: StoredCallers::default(),
             metrics,
         }
     }
@@ -93,17 +97,26 @@ impl TokenValidator {
         }
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
+        let intern = |(c, exp)| (self.cache.intern(c), exp);
         let found = match &self.source {
+            // Without the token cache, every call reads its record; what the record stands
+            // for is built once per record text (issue 11, P2).
+            Source::Store(tokens) if !self.cache.is_used() => {
+                let hash = hash.text();
+                let callers = &self.stored;
+                callers
+                    .lookup(tokens, hash.as_str(), key, &self.cache)
+                    .await
+            }
             Source::Store(tokens) => {
                 let hash = hash.text();
                 let found = tokens.active_shared(hash.as_str()).await;
-                found.map(|a| a.map(caller_of))
+                found.map(|a| a.map(|a| intern(caller_of(a))))
             }
-            Source::Introspection(i) => i.introspect(token).await,
+            Source::Introspection(i) => i.introspect(token).await.map(|f| f.map(intern)),
         };
         match found {
             Ok(Some((caller, expires_at))) => {
-                let caller = self.cache.intern(caller);
                 self.cache.insert(key, caller.clone(), expires_at, epoch);
                 Lookup::Valid(caller)
             }
@@ -130,7 +143,7 @@ pub fn store_catalog(store: &Arc<dyn Store>, keys: &Keys) -> Catalog {
 
 /// The caller an active token stands for, its strings moved out of the record (the app's
 /// name is the one copy: the app stays shared with the app cache).
-fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
+pub(super) fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
     let Active {
         record,
         app,
