@@ -57,6 +57,14 @@ perf record -q -e cpu-clock -F 2999 -g -o "$WORK/perf.data" -p "$PROXY_PID" -- s
 wait "$WRK_PID"
 grep -E 'Requests/sec|Non-2xx' "$WORK/wrk.out" || true
 report() { perf report -i "$WORK/perf.data" --no-children --stdio -g none "$@" 2> /dev/null | sed 's/[ -]*$//'; }
+# CPU per call: samples are 1/FREQ s of the proxy on a CPU; calls in the sampled window from
+# wrk's rate. Per-call CPU holds on a busy machine far better than requests/s do.
+RPS="$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$WORK/wrk.out")"
+DSO="$(basename "$BIN")"
+report --sort dso --show-nr-samples | awk -v rps="$RPS" -v s="$SECONDS_SAMPLED" -v dso="$DSO" '
+  /^ +[0-9.]+%/ { if ($3 == "[kernel.kallsyms]") k += $2; else if ($3 == dso) b += $2; else o += $2 }
+  END { per = 1e6 / 2999 / (rps * s)
+        printf "proxy CPU per call: %.2f us (its own code %.2f, libraries %.2f, kernel %.2f)\n", (b + o + k) * per, b * per, o * per, k * per }'
 echo "samples: $(report --sort dso | grep -E '^ +[0-9.]+%' | sed 's/^ *//' | tr '\n' ';' | sed 's/  */ /g')"
 echo "top symbols (self, % of the proxy's samples; [k] kernel, [.] user space):"
 report --sort symbol | grep -E '^ +[0-9.]+%' | head -n "$TOP"

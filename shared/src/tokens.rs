@@ -28,9 +28,9 @@ use crate::model::{App, FamilyRecord, Identity, TokenRecord};
 use crate::store::FamilyState;
 use crate::time::now;
 use crate::token::TokenKind;
-use stored::{Checked, RecordView};
+pub use facts::{Checked, Checks, Facts};
 
-mod stored;
+mod facts;
 
 /// An active access token: its record, its app, and the login (family) of a user token. The
 /// proxy reads the app shared with the in-process app cache (`Active<Arc<App>>`,
@@ -89,49 +89,27 @@ impl TokenLookup {
 
     /// [`TokenLookup::active_by_hash`], its app shared with the app cache (not copied).
     pub async fn active_shared(&self, hash: &str) -> Result<Option<Active<Arc<App>>>, StoreError> {
-        let Some(raw) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
+        let Some(text) = self.stored_text(hash).await? else {
             return Ok(None);
         };
-        let record: TokenRecord = serde_json::from_str(&raw)?;
+        let record = read_record(&text)?;
         let Some((app, family)) = self.standing(&record).await? else {
             return Ok(None);
         };
         self.complete(record, app, family.as_ref()).map(Some)
     }
 
-    /// The stored record of a token that is active right now, checked as
-    /// [`TokenLookup::active_shared`] checks it but read only for its checks (borrowed, the
-    /// rest skipped: issue 11, P2); [`TokenLookup::active_of`] reads the rest. For a reader
-    /// that keeps what it built from a record's text, so that the same text costs no second
-    /// read (the proxy without its token cache).
-    pub async fn active_stored(&self, hash: &str) -> Result<Option<Stored>, StoreError> {
-        let Some(text) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
-            return Ok(None);
-        };
-        let view: RecordView = serde_json::from_str(&text)?;
-        let Some((app, family)) = self.standing(&view).await? else {
-            return Ok(None);
-        };
-        let exp = view.checks().exp;
-        drop(view);
-        Ok(Some(Stored {
-            text,
-            exp,
-            app,
-            family,
-        }))
+    /// The stored text of the record under a token's keyed hash (one `GET`), unread: the first
+    /// step of [`TokenLookup::active_shared`], for a reader that keeps what it built from a
+    /// record text and checks the same text again by its [`Facts`] (the proxy without its
+    /// token cache, issue 11, P2).
+    pub async fn stored_text(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        self.store().token_get(TokenKind::AccessToken, hash).await
     }
-
-    /// The whole of an active record found by [`TokenLookup::active_stored`]: the record read
-    /// in full, its scopes cut to its app's, its login read and its `id_token` opened.
-    pub fn active_of(&self, s: &Stored) -> Result<Active<Arc<App>>, StoreError> {
-        let record: TokenRecord = serde_json::from_str(&s.text)?;
-        self.complete(record, s.app.clone(), s.family.as_ref())
-    }
-
-    /// Checks (2)–(5) of the module documentation for a record read in any form: its app and,
-    /// for a user token, its login's stored state (not revoked), or `None`.
-    async fn standing<R: Checked>(
+    /// Checks (2)–(5) of the module documentation for a record, read or known by its
+    /// [`Facts`]: its app and, for a user token, its login's stored state (not revoked), or
+    /// `None`.
+    pub async fn standing<R: Checked>(
         &self,
         record: &R,
     ) -> Result<Option<(Arc<App>, Option<FamilyState>)>, StoreError> {
@@ -163,7 +141,7 @@ impl TokenLookup {
 
     /// An active record made whole: its scopes cut to its app's current ones, its login read
     /// with its `id_token` opened.
-    fn complete(
+    pub fn complete(
         &self,
         mut record: TokenRecord,
         app: Arc<App>,
@@ -186,20 +164,7 @@ impl TokenLookup {
     }
 }
 
-/// An active token's record as stored ([`TokenLookup::active_stored`]): its text, its expiry
-/// (seconds), its app and its login's stored state. What the active token stands for is a
-/// function of these alone (and the pepper): the same text, the same app (`Arc::ptr_eq`: apps
-/// are never changed in place) and the same login record stand for the same caller.
-#[derive(Clone)]
-pub struct Stored {
-    pub text: String,
-    pub exp: i64,
-    pub app: Arc<App>,
-    pub family: Option<FamilyState>,
-}
-
-impl std::fmt::Debug for Stored {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stored").field("exp", &self.exp).finish()
-    }
+/// A stored record's text, read in full.
+pub fn read_record(text: &str) -> Result<TokenRecord, StoreError> {
+    Ok(serde_json::from_str(text)?)
 }

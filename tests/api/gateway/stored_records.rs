@@ -1,7 +1,7 @@
 //! Issue 11, P2: without its token cache the proxy reads a token's stored record on every
-//! call, but builds what the record stands for once per record text
-//! (`proxy/src/policy/auth/stored_callers.rs`), reading only the fields its checks need on the
-//! other calls (`shared/src/tokens/stored.rs`). The stored form did not change: a record as the
+//! call and checks it, but parses a record text and builds what it stands for once per text
+//! (`proxy/src/policy/auth/stored_callers.rs`; the checks of a text seen before read its kept
+//! `Facts`, `shared/src/tokens/facts.rs`). The stored form did not change: a record as the
 //! broker wrote it before (every field, escapes and all) is honoured, and a record whose text
 //! changes under the same token is read again on the next call.
 
@@ -12,6 +12,7 @@ use tessera_shared::token::TokenKind;
 
 use super::*;
 use crate::helpers::PEPPER;
+use crate::world::{alice_tokens, code_client, spawn_world};
 
 async fn uncached_proxy(s: &Setup) -> TestProxy {
     spawn_proxy_with(
@@ -133,4 +134,44 @@ async fn a_record_changed_under_the_same_token_is_read_again_and_a_gone_one_refu
         .unwrap();
     let status = proxy.get("/orders", &token).await.status();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_user_token_keeps_its_login_and_dies_with_it_without_the_cache() {
+    let w = spawn_world().await;
+    let echo = spawn_echo();
+    let c = code_client(&w, json!({"scopes": ["openid", "orders:read"]})).await;
+    let tokens = alice_tokens(&w, &c, "openid orders:read").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let route = route(
+        "orders",
+        "/orders",
+        &echo,
+        json!({
+            "forward": { "claims": { "X-User-Email": "email" }, "id_token_header": "X-Id-Token" }
+        }),
+    );
+    let proxy = spawn_proxy_with(&w.app, json!([route]), |c| {
+        c["cache"] = json!({ "enabled": false })
+    })
+    .await;
+    // Built on the first call, reused on the next: the login's claims and id_token each time.
+    let mut seen = None;
+    for _ in 0..3 {
+        let e = echoed(proxy.get("/orders", access).await).await;
+        assert_eq!(header(&e, "x-user-email"), Some("alice@example.com"));
+        let id_token = header(&e, "x-id-token")
+            .expect("id_token forwarded")
+            .to_string();
+        assert_eq!(id_token.split('.').count(), 3);
+        assert_eq!(*seen.get_or_insert(id_token.clone()), id_token);
+    }
+    let res = w.app.post_form("/revoke", &c, &[("token", refresh)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Every call reads the login's state: refused at once, no channel needed.
+    assert_eq!(
+        proxy.get("/orders", access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

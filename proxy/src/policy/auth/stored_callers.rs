@@ -1,26 +1,28 @@
 //! The callers of stored token records, kept by record for the lookups the token cache does
 //! not answer (the cache off, or its revocation channel down): a lookup still reads and checks
-//! the token's record on every call, but what the record stands for is built once per record
-//! text instead of on every call (issue 11, P2).
+//! the token's record on every call, but a record text seen before is not parsed again, and
+//! what it stands for is built once per record text (issue 11, P2).
 //!
 //! # Design note: why this cannot serve a revoked token
 //!
-//! Nothing here decides whether a token is good: every call's lookup reads the record from the
-//! store and checks it ([`TokenLookup::active_stored`]: expiry, app standing and generation,
-//! credential, login) before anything is taken from here. What is kept is only the caller
-//! built from an active record, and it is reused only when everything it was built from is the
-//! same: the record's stored text byte for byte, the very app (`Arc::ptr_eq`: a changed app is
-//! a new `Arc` from the app cache, and the entry holds its `Arc`, so an address is never
-//! reused while compared) and the login's stored record. Entries are keyed by the token's
-//! cache key (a keyed MAC, [`crate::cache_table`]), at most [`MAX_ENTRIES`] of them, kept until
-//! the token's expiry.
+//! Nothing here decides whether a token is good: every call reads the record's text from the
+//! store and checks it ([`TokenLookup::standing`]: expiry, app standing and generation,
+//! credential, login) before anything is taken from here. What is kept is the record's text,
+//! the fields those checks read ([`Facts`], what parsing that very text gives) and the caller
+//! built from it; the facts stand in for a parse only when the text read now is the kept one
+//! byte for byte, and the caller is reused only when the checks found the very app it was
+//! built with (`Arc::ptr_eq`: a changed app is a new `Arc` from the app cache, and the entry
+//! holds its `Arc`, so an address is never reused while compared) and the same login record.
+//! Entries are keyed by the token's cache key (a keyed MAC, [`crate::cache_table`]), at most
+//! [`MAX_ENTRIES`] of them, kept until the token's expiry.
 
 use std::sync::Arc;
 
 use tessera_shared::error::StoreError;
 use tessera_shared::model::App;
+use tessera_shared::store::FamilyState;
 use tessera_shared::time::now_ms;
-use tessera_shared::tokens::{Stored, TokenLookup};
+use tessera_shared::tokens::{read_record, Facts, TokenLookup};
 
 use super::tessera::caller_of;
 use crate::cache::TokenCache;
@@ -30,19 +32,18 @@ use crate::caller::Caller;
 /// The most records whose callers are kept.
 pub const MAX_ENTRIES: u64 = 10_000;
 
-/// What one record stood for, and what it was built from.
+/// What one record text stood for, and what it was built from.
 struct Built {
     text: String,
+    facts: Facts,
     app: Arc<App>,
     login: Option<String>,
     caller: Arc<Caller>,
 }
 
 impl Built {
-    fn stands_for(&self, s: &Stored) -> bool {
-        Arc::ptr_eq(&self.app, &s.app)
-            && self.text == s.text
-            && self.login.as_deref() == s.family.as_ref().map(|f| f.record.as_str())
+    fn built_from(&self, app: &Arc<App>, family: Option<&FamilyState>) -> bool {
+        Arc::ptr_eq(&self.app, app) && self.login.as_deref() == family.map(|f| f.record.as_str())
     }
 }
 
@@ -69,7 +70,7 @@ impl Default for StoredCallers {
 impl StoredCallers {
     /// The caller of the token whose keyed hash is `hash` (text) and cache key `key`, looked up
     /// and checked in the store now, with its expiry (seconds); `None` when it is not active.
-    /// A record first seen is read in full and its caller interned in `cache`.
+    /// A record text first seen is read in full and its caller interned in `cache`.
     pub async fn lookup(
         &self,
         tokens: &TokenLookup,
@@ -77,21 +78,40 @@ impl StoredCallers {
         key: u128,
         cache: &TokenCache,
     ) -> Result<Option<(Arc<Caller>, i64)>, StoreError> {
-        let Some(stored) = tokens.active_stored(hash).await? else {
+        let Some(text) = tokens.stored_text(hash).await? else {
             return Ok(None);
         };
-        let exp = stored.exp;
         let now = now_ms();
-        if let Some(b) = self.built.get(key, now).filter(|b| b.stands_for(&stored)) {
-            return Ok(Some((b.caller.clone(), exp)));
+        let seen = self.built.get(key, now).filter(|b| b.text == text);
+        let (record, standing) = match &seen {
+            // The very text read before: its facts, no parse.
+            Some(b) => (None, tokens.standing(&b.facts).await?),
+            None => {
+                let record = read_record(&text)?;
+                let standing = tokens.standing(&record).await?;
+                (Some(record), standing)
+            }
+        };
+        let Some((app, family)) = standing else {
+            return Ok(None);
+        };
+        if let Some(b) = seen
+            .as_ref()
+            .filter(|b| b.built_from(&app, family.as_ref()))
+        {
+            return Ok(Some((b.caller.clone(), b.facts.exp())));
         }
-        let (caller, _) = caller_of(tokens.active_of(&stored)?);
-        let caller = cache.intern(caller);
-        let Stored {
-            text, app, family, ..
-        } = stored;
+        let record = match record {
+            Some(r) => r,
+            None => read_record(&text)?,
+        };
+        let facts = Facts::of(&record);
+        let exp = facts.exp();
+        let active = tokens.complete(record, app.clone(), family.as_ref())?;
+        let caller = cache.intern(caller_of(active).0);
         let built = Built {
             text,
+            facts,
             app,
             login: family.map(|f| f.record),
             caller: caller.clone(),

@@ -1,0 +1,75 @@
+//! What a lookup's checks read of a token record ([`Checks`]), whichever form the record is in:
+//! read in full ([`TokenRecord`]), or known by its [`Facts`] — kept, owned, by a reader that
+//! saw the same record text before, so that checking it again costs no read of the text at
+//! all (issue 11, P2). The stored form is the broker's JSON, unchanged.
+
+use uuid::Uuid;
+
+use crate::model::TokenRecord;
+
+/// The fields of a record that [`super::TokenLookup::standing`] checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'r> {
+    pub client_id: &'r str,
+    pub app_id: Uuid,
+    pub app_generation: u64,
+    /// Seconds since the epoch.
+    pub exp: i64,
+    pub family: Option<&'r str>,
+}
+
+/// A record's checked fields.
+pub trait Checked {
+    fn checks(&self) -> Checks<'_>;
+}
+
+impl Checked for TokenRecord {
+    fn checks(&self) -> Checks<'_> {
+        Checks {
+            client_id: &self.client_id,
+            app_id: self.app_id,
+            app_generation: self.app_generation,
+            exp: self.exp,
+            family: self.family.as_deref(),
+        }
+    }
+}
+
+/// The checked fields of a record, owned: what a reader keeps beside the record's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    client_id: String,
+    app_id: Uuid,
+    app_generation: u64,
+    exp: i64,
+    family: Option<String>,
+}
+
+impl Facts {
+    pub fn of(record: &TokenRecord) -> Facts {
+        Facts {
+            client_id: record.client_id.clone(),
+            app_id: record.app_id,
+            app_generation: record.app_generation,
+            exp: record.exp,
+            family: record.family.clone(),
+        }
+    }
+
+    /// The record's expiry, in seconds.
+    pub fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Checked for Facts {
+    fn checks(&self) -> Checks<'_> {
+        Checks {
+            client_id: &self.client_id,
+            app_id: self.app_id,
+            app_generation: self.app_generation,
+            exp: self.exp,
+            family: self.family.as_deref(),
+        }
+    }
+}
