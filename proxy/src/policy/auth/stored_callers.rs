@@ -15,6 +15,8 @@
 //! holds its `Arc`, so an address is never reused while compared) and the same login record.
 //! Entries are keyed by the token's cache key (a keyed MAC, [`crate::cache_table`]), at most
 //! [`MAX_ENTRIES`] of them, kept until the token's expiry.
+//!
+//! [`caller_of`] builds a caller from an active record, for every store lookup (cached too).
 
 use std::sync::Arc;
 
@@ -22,12 +24,11 @@ use tessera_shared::error::StoreError;
 use tessera_shared::model::App;
 use tessera_shared::store::FamilyState;
 use tessera_shared::time::now_ms;
-use tessera_shared::tokens::{read_record, Facts, TokenLookup};
+use tessera_shared::tokens::{read_record, Active, Facts, TokenLookup};
 
-use super::tessera::caller_of;
 use crate::cache::TokenCache;
 use crate::cache_table::Table;
-use crate::caller::Caller;
+use crate::caller::{Caller, HeaderMemo};
 
 /// The most records whose callers are kept.
 pub const MAX_ENTRIES: u64 = 10_000;
@@ -120,4 +121,40 @@ impl StoredCallers {
         self.built.insert(key, Arc::new(built), until, now);
         Ok(Some((caller, exp)))
     }
+}
+
+/// The caller an active token stands for, its strings moved out of the record (the app's
+/// name is the one copy: the app stays shared with the app cache).
+pub(super) fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
+    let Active {
+        record,
+        app,
+        family,
+    } = a;
+    let (id_token, claims) = match family {
+        Some(f) => (f.identity.id_token, f.identity.claims),
+        None => (None, Default::default()),
+    };
+    let mut all = record.attributes;
+    // Identity claims are already mapped into the record's attributes at issuance; the
+    // login's claims fill in any that are not.
+    for (k, v) in claims {
+        all.entry(k).or_insert(v);
+    }
+    let rate_plan = app.effective_rate_plan();
+    let caller = Caller {
+        client_id: record.client_id,
+        app_id: Some(app.id),
+        app_name: Some(app.name.clone()),
+        developer_id: Some(record.developer_id),
+        sub: record.sub,
+        scopes: record.scope.into_iter().collect(),
+        claims: all,
+        id_token,
+        rate_plan,
+        family: record.family,
+        jkt: record.jkt,
+        headers: HeaderMemo::kept(),
+    };
+    (caller, record.exp)
 }

@@ -16,19 +16,18 @@ use std::sync::Arc;
 use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::error::StoreError;
-use tessera_shared::model::App;
 use tessera_shared::store::follow::follow;
 use tessera_shared::store::Store;
 use tessera_shared::token::TokenKind;
-use tessera_shared::tokens::{Active, TokenLookup};
+use tessera_shared::tokens::TokenLookup;
 
 use super::dpop::{DpopCheck, Scheme};
 use super::introspection::Introspector;
-use super::stored_callers::StoredCallers;
+use super::stored_callers::{caller_of, StoredCallers};
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
 use crate::cache_table::key_of_mac;
-use crate::caller::{Caller, HeaderMemo};
+use crate::caller::Caller;
 use crate::metrics::Metrics;
 use crate::policy::exchange::{Blocked, Check, Exchange};
 
@@ -139,42 +138,6 @@ pub fn store_catalog(store: &Arc<dyn Store>, keys: &Keys) -> Catalog {
     let mut catalog = Catalog::new(store.clone(), keys.clone());
     tokio::spawn(follow(store.clone(), catalog.cache_apps(), "apps"));
     catalog
-}
-
-/// The caller an active token stands for, its strings moved out of the record (the app's
-/// name is the one copy: the app stays shared with the app cache).
-pub(super) fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
-    let Active {
-        record,
-        app,
-        family,
-    } = a;
-    let (id_token, claims) = match family {
-        Some(f) => (f.identity.id_token, f.identity.claims),
-        None => (None, Default::default()),
-    };
-    let mut all = record.attributes;
-    // Identity claims are already mapped into the record's attributes at issuance; the
-    // login's claims fill in any that are not.
-    for (k, v) in claims {
-        all.entry(k).or_insert(v);
-    }
-    let rate_plan = app.effective_rate_plan();
-    let caller = Caller {
-        client_id: record.client_id,
-        app_id: Some(app.id),
-        app_name: Some(app.name.clone()),
-        developer_id: Some(record.developer_id),
-        sub: record.sub,
-        scopes: record.scope.into_iter().collect(),
-        claims: all,
-        id_token,
-        rate_plan,
-        family: record.family,
-        jkt: record.jkt,
-        headers: HeaderMemo::kept(),
-    };
-    (caller, record.exp)
 }
 
 /// The `tessera` authentication step.
