@@ -73,3 +73,21 @@ impl Checked for Facts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_check_what_the_record_they_come_from_checks() {
+        let text = r#"{"client_id":"c1","app_id":"6f1c2f6e-58a4-4a55-9a0e-4f3e2d1c0b9a","developer_id":"0b4c2f6e-58a4-4a55-9a0e-4f3e2d1c0b9a","app_generation":3,"grant":"client_credentials","scope":["read"],"iat":10,"exp":20,"attributes":{"tier":"gold"},"family":"f1"}"#;
+        let record: TokenRecord = serde_json::from_str(text).unwrap();
+        let facts = Facts::of(&record);
+        let (a, b) = (record.checks(), facts.checks());
+        assert_eq!(
+            (a.client_id, a.app_id, a.app_generation, a.exp, a.family),
+            (b.client_id, b.app_id, b.app_generation, b.exp, b.family)
+        );
+        assert_eq!((facts.exp(), b.family), (20, Some("f1")));
+    }
+}
