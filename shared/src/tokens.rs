@@ -106,6 +106,7 @@ impl TokenLookup {
     pub async fn stored_text(&self, hash: &str) -> Result<Option<String>, StoreError> {
         self.store().token_get(TokenKind::AccessToken, hash).await
     }
+
     /// Checks (2)–(5) of the module documentation for a record, read or known by its
     /// [`Facts`]: its app and, for a user token, its login's stored state (not revoked), or
     /// `None`.
