@@ -113,6 +113,12 @@ impl TokenCache {
         self.enabled && self.live.load(Ordering::Acquire)
     }
 
+    /// Lookups are answered from the cache and their results kept (enabled, and the
+    /// revocation channel up).
+    pub fn is_used(&self) -> bool {
+        self.usable()
+    }
+
     /// The cached caller of the token whose keyed hash has this [`key_of`].
     pub fn get(&self, key: u128) -> Option<Arc<Caller>> {
         if !self.usable() {

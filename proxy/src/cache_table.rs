@@ -17,22 +17,25 @@ use std::sync::RwLock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use tessera_shared::crypto::MAC_BYTES;
 
-/// The cache key of a token hash (`Keys::token_hash`, base64url of an HMAC-SHA-256): its first
-/// 16 bytes. Any other text (API-key entries, a malformed announcement) is SHA-256'd first; such
-/// text never decodes as 32 bytes of base64url, so the two kinds cannot meet by construction.
+/// The cache key of a token hash in its text form (`Keys::token_hash`, base64url of an
+/// HMAC-SHA-256, as revocations announce it): [`key_of_mac`] of its bytes. Any other text
+/// (API-key entries, a malformed announcement) is SHA-256'd first; such text never decodes as
+/// 32 bytes of base64url, so the two kinds cannot meet by construction.
 pub fn key_of(text: &str) -> u128 {
-    let mut raw = [0u8; 33];
-    let digest = match URL_SAFE_NO_PAD.decode_slice(text, &mut raw) {
-        Ok(32) => raw,
-        _ => {
-            let mut d = [0u8; 33];
-            d[..32].copy_from_slice(&Sha256::digest(text.as_bytes()));
-            d
-        }
-    };
+    let mut raw = [0u8; MAC_BYTES + 1];
+    match URL_SAFE_NO_PAD.decode_slice(text, &mut raw) {
+        Ok(MAC_BYTES) => key_of_mac(&raw[..MAC_BYTES]),
+        _ => key_of_mac(&Sha256::digest(text.as_bytes())),
+    }
+}
+
+/// The cache key of a token's raw keyed hash (`Keys::token_mac`): its first 16 bytes. A
+/// presented token is keyed this way, with no base64 round trip (issue 11, P1).
+pub fn key_of_mac(mac: &[u8]) -> u128 {
     let mut k = [0u8; 16];
-    k.copy_from_slice(&digest[..16]);
+    k.copy_from_slice(&mac[..16]);
     u128::from_le_bytes(k)
 }
 
@@ -158,6 +161,8 @@ mod tests {
         assert_ne!(key_of(&h), key_of(&keys.token_hash("tsr_at_y")));
         assert_ne!(key_of("key:abc"), key_of("key:abd"));
         assert_ne!(key_of(&h), key_of(&format!("key:{h}")));
+        // A presented token's raw hash keys the entry its announced text form evicts.
+        assert_eq!(key_of_mac(keys.token_mac("tsr_at_x").bytes()), key_of(&h));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! * [`pipeline`] — the request handler: route, run the route's steps, forward (`send`), record.
 //! * [`policy`] — the policies, one file each, all with one signature
 //!   (`Check`) and listed once as [`policy::step::Step`]: `ip`, `abuse`, `spike`, `cors`,
-//!   `auth/` (`tessera` with `introspection`, `jwt`, `api_key`, `none`), `scope`, `quota`,
+//!   `auth/` (`tessera` with `introspection` and `stored_callers`, `jwt`, `api_key`, `none`), `scope`, `quota`,
 //!   `threat/`; `jwt/` is the validate-jwt engine. A refusal names its policy
 //!   ([`policy::exchange::Blocked`]). [`caller`] — who a request was authenticated as.
 //! * [`behaviour`] — abuse detection's behaviour rules: signals counted per client and address

@@ -20,6 +20,9 @@ use sha2::Sha256;
 mod pool;
 pub mod seal;
 mod tag;
+mod token_hash;
+
+pub use token_hash::{HashText, TokenHash, MAC_BYTES};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -129,9 +132,13 @@ fn new_mac(key: &[u8]) -> HmacSha256 {
 }
 
 fn digest(key: &HmacSha256, value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(mac(key, value))
+}
+
+fn mac(key: &HmacSha256, value: &str) -> [u8; MAC_BYTES] {
     let mut mac = key.clone();
     mac.update(value.as_bytes());
-    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    mac.finalize().into_bytes().into()
 }
 
 /// Constant-time equality of two byte strings (the admin token, initial access tokens).

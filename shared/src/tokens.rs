@@ -25,8 +25,12 @@ use crate::catalog::Catalog;
 use crate::crypto::Keys;
 use crate::error::StoreError;
 use crate::model::{App, FamilyRecord, Identity, TokenRecord};
+use crate::store::FamilyState;
 use crate::time::now;
 use crate::token::TokenKind;
+pub use facts::{Checked, Checks, Facts};
+
+mod facts;
 
 /// An active access token: its record, its app, and the login (family) of a user token. The
 /// proxy reads the app shared with the in-process app cache (`Active<Arc<App>>`,
@@ -85,17 +89,39 @@ impl TokenLookup {
 
     /// [`TokenLookup::active_by_hash`], its app shared with the app cache (not copied).
     pub async fn active_shared(&self, hash: &str) -> Result<Option<Active<Arc<App>>>, StoreError> {
-        let Some(raw) = self.store().token_get(TokenKind::AccessToken, hash).await? else {
+        let Some(text) = self.stored_text(hash).await? else {
             return Ok(None);
         };
-        let record: TokenRecord = serde_json::from_str(&raw)?;
+        let record = read_record(&text)?;
+        let Some((app, family)) = self.standing(&record).await? else {
+            return Ok(None);
+        };
+        self.complete(record, app, family.as_ref()).map(Some)
+    }
+
+    /// The stored text of the record under a token's keyed hash (one `GET`), unread: the first
+    /// step of [`TokenLookup::active_shared`], for a reader that keeps what it built from a
+    /// record text and checks the same text again by its [`Facts`] (the proxy without its
+    /// token cache, issue 11, P2).
+    pub async fn stored_text(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        self.store().token_get(TokenKind::AccessToken, hash).await
+    }
+
+    /// Checks (2)–(5) of the module documentation for a record, read or known by its
+    /// [`Facts`]: its app and, for a user token, its login's stored state (not revoked), or
+    /// `None`.
+    pub async fn standing<R: Checked>(
+        &self,
+        record: &R,
+    ) -> Result<Option<(Arc<App>, Option<FamilyState>)>, StoreError> {
+        let c = record.checks();
         let at = now();
-        if record.exp <= at {
+        if c.exp <= at {
             return Ok(None);
         }
-        let app = self.catalog.app_by_id_shared(record.app_id);
+        let app = self.catalog.app_by_id_shared(c.app_id);
         let family = async {
-            match &record.family {
+            match c.family {
                 Some(f) => self.store().family_get(f).await,
                 None => Ok(None),
             }
@@ -104,24 +130,42 @@ impl TokenLookup {
         let Some(app) = app? else {
             return Ok(None);
         };
-        if !app.honours(&record.client_id, record.app_generation, at) {
+        if !app.honours(c.client_id, c.app_generation, at) {
             return Ok(None);
         }
-        let mut record = record;
+        match (c.family, family?) {
+            (None, _) => Ok(Some((app, None))),
+            (Some(_), Some(f)) if !f.revoked => Ok(Some((app, Some(f)))),
+            (Some(_), _) => Ok(None),
+        }
+    }
+
+    /// An active record made whole: its scopes cut to its app's current ones, its login read
+    /// with its `id_token` opened.
+    pub fn complete(
+        &self,
+        mut record: TokenRecord,
+        app: Arc<App>,
+        family: Option<&FamilyState>,
+    ) -> Result<Active<Arc<App>>, StoreError> {
         record.scope.retain_in(&app.effective_scopes());
-        let family = match (&record.family, family?) {
-            (None, _) => None,
-            (Some(_), Some(f)) if !f.revoked => {
+        let family = match family {
+            Some(f) => {
                 let mut fam: FamilyRecord = serde_json::from_str(&f.record)?;
                 self.open(&mut fam.identity);
                 Some(fam)
             }
-            (Some(_), _) => return Ok(None),
+            None => None,
         };
-        Ok(Some(Active {
+        Ok(Active {
             record,
             app,
             family,
-        }))
+        })
     }
+}
+
+/// A stored record's text, read in full.
+pub fn read_record(text: &str) -> Result<TokenRecord, StoreError> {
+    Ok(serde_json::from_str(text)?)
 }

@@ -32,6 +32,7 @@ mod relay;
 mod reload;
 mod resilience;
 mod signed;
+mod stored_records;
 mod tls;
 mod verifier;
 

@@ -1,6 +1,7 @@
 //! Authentication, the third policy: who is calling. One of `tessera` (opaque tokens),
 //! `jwt` (validate-jwt), `api_key` (VerifyAPIKey) or `none`, per route, each kind in its own
-//! file: [`tessera`] (with [`introspection`], and [`dpop`] for DPoP-bound tokens), [`jwt`],
+//! file: [`tessera`] (with [`introspection`], [`stored_callers`] for lookups the token cache
+//! does not answer, and [`dpop`] for DPoP-bound tokens), [`jwt`],
 //! [`api_key`], [`none`] (no step). Each step ends in `settle`: the caller for the later steps,
 //! or the refusal, with the outcome recorded for the call's analytics event.
 //!
@@ -13,6 +14,7 @@ pub mod dpop;
 pub mod introspection;
 pub mod jwt;
 pub mod none;
+pub mod stored_callers;
 pub mod tessera;
 
 use std::sync::Arc;

@@ -16,17 +16,17 @@ use std::sync::Arc;
 use tessera_shared::catalog::Catalog;
 use tessera_shared::crypto::Keys;
 use tessera_shared::error::StoreError;
-use tessera_shared::model::App;
 use tessera_shared::store::Store;
 use tessera_shared::token::TokenKind;
-use tessera_shared::tokens::{Active, TokenLookup};
+use tessera_shared::tokens::TokenLookup;
 
 use super::dpop::{DpopCheck, Scheme};
 use super::introspection::Introspector;
+use super::stored_callers::{caller_of, StoredCallers};
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
-use crate::cache_table::key_of;
-use crate::caller::{Caller, HeaderMemo};
+use crate::cache_table::key_of_mac;
+use crate::caller::Caller;
 use crate::metrics::Metrics;
 use crate::policy::exchange::{Blocked, Check, Exchange};
 
@@ -42,6 +42,8 @@ pub struct TokenValidator {
     keys: Keys,
     source: Source,
     cache: Arc<TokenCache>,
+    /// Callers built from stored records, for the lookups the cache does not answer.
+    stored: StoredCallers,
     metrics: Metrics,
 }
 
@@ -59,6 +61,7 @@ impl TokenValidator {
             keys,
             source,
             cache,
+            stored: StoredCallers::default(),
             metrics,
         }
     }
@@ -72,8 +75,9 @@ impl TokenValidator {
         if !TokenKind::AccessToken.is_well_formed(token) {
             return Lookup::Invalid;
         }
-        let hash = self.keys.token_hash(token);
-        let key = key_of(&hash);
+        // Keyed by the HMAC's bytes; its text only if the store is asked (issue 11, P1/P2).
+        let hash = self.keys.token_mac(token);
+        let key = key_of_mac(hash.bytes());
         if let Some(c) = self.cache.get(key) {
             self.metrics.cache_hits.inc();
             return Lookup::Valid(c);
@@ -91,13 +95,26 @@ impl TokenValidator {
         }
         self.metrics.cache_misses.inc();
         let epoch = self.cache.epoch();
+        let intern = |(c, exp)| (self.cache.intern(c), exp);
         let found = match &self.source {
-            Source::Store(tokens) => tokens.active_shared(&hash).await.map(|a| a.map(caller_of)),
-            Source::Introspection(i) => i.introspect(token).await,
+            // Without the token cache, every call reads its record; what the record stands
+            // for is built once per record text (issue 11, P2).
+            Source::Store(tokens) if !self.cache.is_used() => {
+                let hash = hash.text();
+                let callers = &self.stored;
+                callers
+                    .lookup(tokens, hash.as_str(), key, &self.cache)
+                    .await
+            }
+            Source::Store(tokens) => {
+                let hash = hash.text();
+                let found = tokens.active_shared(hash.as_str()).await;
+                found.map(|a| a.map(|a| intern(caller_of(a))))
+            }
+            Source::Introspection(i) => i.introspect(token).await.map(|f| f.map(intern)),
         };
         match found {
             Ok(Some((caller, expires_at))) => {
-                let caller = self.cache.intern(caller);
                 self.cache.insert(key, caller.clone(), expires_at, epoch);
                 Lookup::Valid(caller)
             }
@@ -123,48 +140,6 @@ pub fn store_catalog(store: &Arc<dyn Store>, keys: &Keys) -> Catalog {
     let mut catalog = Catalog::new(store.clone(), keys.clone());
     catalog.cache_apps();
     catalog
-}
-
-/// The caller an active token stands for, its strings moved out of the record (the app's
-/// name is the one copy: the app stays shared with the app cache).
-fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
-    let Active {
-        record,
-        app,
-        family,
-    } = a;
-    let (id_token, claims) = match family {
-        Some(f) => (f.identity.id_token, f.identity.claims),
-        None => (None, Default::default()),
-    };
-    let mut all = record.attributes;
-    // Identity claims are already mapped into the record's attributes at issuance; the
-    // login's claims fill in any that are not.
-    for (k, v) in claims {
-        all.entry(k).or_insert(v);
-    }
-    let rate_plan = app.effective_rate_plan();
-    let caller = Caller {
-        client_id: record.client_id,
-        app_id: Some(app.id),
-        app_name: Some(app.name.clone()),
-        developer_id: Some(record.developer_id),
-        sub: record.sub,
-        scopes: record.scope.into_iter().collect(),
-        claims: all,
-        id_token,
-        rate_plan,
-        family: record.family,
-        jkt: record.jkt,
-        headers: HeaderMemo::kept(),
-    };
-    // The token dies with its credential (`App::honours`; nothing announces an expiry): its
-    // entry must not outlive either.
-    let credential_exp = app.credential(&caller.client_id).and_then(|c| c.expires_at);
-    (
-        caller,
-        credential_exp.map_or(record.exp, |e| e.min(record.exp)),
-    )
 }
 
 /// The `tessera` authentication step.
