@@ -1,5 +1,6 @@
 //! Forwarding, the last step: the request to the backend and the backend's answer back
-//! ([`answer`]), both streamed, through hyper's pooled client ([`client`]).
+//! ([`answer`]), both streamed, through hyper's HTTP/1.1 connections kept in a pool per worker
+//! ([`client`], [`pool`]).
 //!
 //! Headers (RFC 9110 §7.6.1): hop-by-hop headers, and any named in `Connection`, are dropped
 //! both ways. `X-Forwarded-For/-Proto/-Host` are set by the proxy; an inbound
@@ -30,6 +31,7 @@ pub mod client;
 mod connector;
 mod hygiene;
 mod identity;
+mod pool;
 pub mod signature;
 pub(crate) mod target;
 
