@@ -150,7 +150,7 @@ impl Backend {
         };
         let shared = &self.shared;
         loop {
-            let (mut tx, reused) = match self.kept(&key).await {
+            let (mut tx, reused) = match self.kept(&key) {
                 Some(tx) => (tx, true),
                 None => (self.connect(&key).await?, false),
             };
@@ -165,16 +165,9 @@ impl Backend {
         }
     }
 
-    /// A kept-alive connection to `key`, once it is ready for a request.
-    async fn kept(&self, key: &Key) -> Option<pool::Sender> {
-        let pool = self.shared.pool();
-        while let Some(mut tx) = pool.take(key, self.shared.idle_timeout) {
-            // Given back at the end of a response body: ready, or about to be.
-            if tx.ready().await.is_ok() {
-                return Some(tx);
-            }
-        }
-        None
+    /// A kept-alive connection to `key`, ready for a request.
+    fn kept(&self, key: &Key) -> Option<pool::Sender> {
+        self.shared.pool().take(key, self.shared.idle_timeout)
     }
 
     /// A new connection to `key`, its task spawned on this thread's runtime.

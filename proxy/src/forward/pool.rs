@@ -48,8 +48,9 @@ impl Pool {
         self.groups.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The most recently returned open connection to `key`, not idle for longer than
-    /// `timeout`. Expired and closed ones met on the way are dropped.
+    /// The most recently returned connection to `key` that is ready for a request, not idle
+    /// for longer than `timeout`. Expired and closed ones met on the way are dropped; one still
+    /// busy (sending the rest of a request body its backend answered early) is skipped and kept.
     pub fn take(&self, key: &Key, timeout: Duration) -> Option<Sender> {
         let mut groups = self.groups();
         let group = groups.iter_mut().find(|g| g.key == *key)?;
@@ -60,12 +61,17 @@ impl Pool {
             .take_while(|(_, since)| now.duration_since(*since) >= timeout)
             .count();
         group.idle.drain(..expired);
-        while let Some((tx, _)) = group.idle.pop() {
-            if !tx.is_closed() {
-                return Some(tx);
+        let mut found = None;
+        for i in (0..group.idle.len()).rev() {
+            let tx = &group.idle[i].0;
+            if tx.is_closed() {
+                group.idle.remove(i);
+            } else if tx.is_ready() {
+                found = Some(group.idle.remove(i).0);
+                break;
             }
         }
-        None
+        found
     }
 
     /// Keeps `tx` for the next call to `key`, unless `max` are kept already.
