@@ -31,7 +31,7 @@
 //! request) is sent again, on another connection, so the backend never saw it; never one
 //! refused by a fresh connection.
 
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::Parts;
@@ -40,10 +40,9 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
-use thread_local::ThreadLocal;
 
-use super::connector::Connector;
-use super::pool::{self, Key, Lease, Pool};
+use super::connector::{Connector, Key};
+use super::pool::{self, Lease, Shared};
 use super::target::Endpoint;
 use crate::body::Outbound;
 use crate::tls::{client_tls, read_certs, web_pki_roots, BackendConfig, BackendTlsConfig};
@@ -81,28 +80,6 @@ pub struct Backend {
     shared: Arc<Shared>,
 }
 
-/// What every thread's pool is built from, and the pools built so far (dropped with the last
-/// clone of the [`Backend`], e.g. when a reload replaces the route table).
-pub(super) struct Shared {
-    connector: Connector,
-    pub max_idle_per_host: usize,
-    idle_timeout: Duration,
-    per_thread: ThreadLocal<Pool>,
-    reaper: Once,
-}
-
-impl Shared {
-    /// This thread's pool.
-    pub fn pool(&self) -> &Pool {
-        self.per_thread.get_or(Pool::default)
-    }
-
-    /// Every thread's pool.
-    pub fn pools(&self) -> impl Iterator<Item = &Pool> {
-        self.per_thread.iter()
-    }
-}
-
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Backend")
@@ -123,13 +100,11 @@ impl Backend {
         http.set_keepalive_interval(Some(Duration::from_secs(15)));
         http.set_keepalive_retries(Some(3));
         http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        let shared = Shared {
-            connector: Connector(HttpsConnector::from((http, Arc::new(tls)))),
-            max_idle_per_host: cfg.pool_max_idle_per_host,
-            idle_timeout: Duration::from_secs(cfg.pool_idle_timeout_secs),
-            per_thread: ThreadLocal::new(),
-            reaper: Once::new(),
-        };
+        let shared = Shared::new(
+            Connector(HttpsConnector::from((http, Arc::new(tls)))),
+            cfg.pool_max_idle_per_host,
+            Duration::from_secs(cfg.pool_idle_timeout_secs),
+        );
         Backend {
             shared: Arc::new(shared),
         }
@@ -152,7 +127,9 @@ impl Backend {
         loop {
             let (mut tx, reused) = match self.kept(&key) {
                 Some(tx) => (tx, true),
-                None => (self.connect(&key).await?, false),
+                // Boxed: the connect and handshake futures are large and rarely run; inline,
+                // they would grow (and be copied with) every call's future.
+                None => (Box::pin(self.connect(&key)).await?, false),
             };
             match tx.try_send_request(req).await {
                 Ok(res) => return Ok((res, Lease::new(tx, key, shared.clone()))),

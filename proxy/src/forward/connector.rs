@@ -10,9 +10,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use super::pool::Key;
-
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which backend a connection goes to.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Key {
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
+}
 
 /// A connection to a backend, TLS or not.
 pub(super) type Stream = MaybeHttpsStream<TokioIo<TcpStream>>;

@@ -10,23 +10,49 @@
 //! The lock around a thread's pool is only ever taken by that thread, and by the reaper once
 //! per period: it is never contended on the call's path.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use http::uri::{Authority, Scheme};
 use hyper::client::conn::http1::SendRequest;
+use thread_local::ThreadLocal;
 
-use super::client::Shared;
+use super::connector::{Connector, Key};
 use crate::body::Outbound;
 
 /// A connection's half that sends requests.
 pub(super) type Sender = SendRequest<Outbound>;
 
-/// Which backend a connection goes to.
-#[derive(Clone, PartialEq, Eq)]
-pub(super) struct Key {
-    pub scheme: Scheme,
-    pub authority: Authority,
+/// What every thread's pool is built from, and the pools built so far (dropped with the last
+/// clone of the client, e.g. when a reload replaces the route table).
+pub(super) struct Shared {
+    pub connector: Connector,
+    pub max_idle_per_host: usize,
+    pub idle_timeout: Duration,
+    per_thread: ThreadLocal<Pool>,
+    /// Started with the first connection ([`reaper`]).
+    pub reaper: Once,
+}
+
+impl Shared {
+    pub fn new(connector: Connector, max_idle_per_host: usize, idle_timeout: Duration) -> Shared {
+        Shared {
+            connector,
+            max_idle_per_host,
+            idle_timeout,
+            per_thread: ThreadLocal::new(),
+            reaper: Once::new(),
+        }
+    }
+
+    /// This thread's pool.
+    pub fn pool(&self) -> &Pool {
+        self.per_thread.get_or(Pool::default)
+    }
+
+    /// Every thread's pool.
+    fn pools(&self) -> impl Iterator<Item = &Pool> {
+        self.per_thread.iter()
+    }
 }
 
 /// The idle connections to one backend, oldest first.

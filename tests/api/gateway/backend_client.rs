@@ -77,6 +77,17 @@ async fn raw_backend_closing(answer: &'static str, close_after: bool) -> RawBack
     }
 }
 
+/// The route `/raw` to `backend`'s `/api`.
+fn raw_routes(s: &Setup, backend: &RawBackend) -> serde_json::Value {
+    let upstream = format!("{}/api", backend.base);
+    json!([route(
+        "raw",
+        "/raw",
+        &s.echo,
+        json!({ "upstream": upstream })
+    )])
+}
+
 /// A kept-alive backend connection that the backend closed without saying so is never the
 /// reason a call fails: a closed connection is not taken from the pool, and a request that one
 /// gives back unwritten goes out on a new connection — each call reaches the backend once.
@@ -84,13 +95,7 @@ async fn raw_backend_closing(answer: &'static str, close_after: bool) -> RawBack
 async fn a_kept_alive_connection_the_backend_closed_never_fails_a_call() {
     let s = setup().await;
     let backend = raw_backend_closing("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true).await;
-    let upstream = format!("{}/api", backend.base);
-    let routes = json!([route(
-        "raw",
-        "/raw",
-        &s.echo,
-        json!({ "upstream": upstream })
-    )]);
+    let routes = raw_routes(&s, &backend);
     let proxy = spawn_proxy(&s.broker, routes).await;
     let auth = bearer(&s.token);
     for i in 0..6 {
@@ -112,13 +117,7 @@ async fn a_kept_alive_connection_the_backend_closed_never_fails_a_call() {
 async fn idle_backend_connections_are_closed_after_the_idle_timeout() {
     let s = setup().await;
     let backend = raw_backend("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
-    let upstream = format!("{}/api", backend.base);
-    let routes = json!([route(
-        "raw",
-        "/raw",
-        &s.echo,
-        json!({ "upstream": upstream })
-    )]);
+    let routes = raw_routes(&s, &backend);
     let proxy = spawn_proxy_with(&s.broker, routes, |cfg| {
         cfg["backend"]["pool_idle_timeout_secs"] = json!(1);
     })
@@ -229,13 +228,7 @@ async fn the_backend_gets_exactly_the_request_meant_and_its_redirect_comes_back_
 async fn each_worker_sends_on_its_own_backend_connection() {
     let s = setup().await;
     let backend = raw_backend("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
-    let upstream = format!("{}/api", backend.base);
-    let routes = json!([route(
-        "raw",
-        "/raw",
-        &s.echo,
-        json!({ "upstream": upstream })
-    )]);
+    let routes = raw_routes(&s, &backend);
     let proxy = spawn_proxy_with(&s.broker, routes, |cfg| {
         cfg["server"]["workers"] = json!(2);
     })
