@@ -150,7 +150,7 @@ impl Backend {
     /// A new connection to `key`, its task spawned on this thread's runtime.
     async fn connect(&self, key: &Key) -> Result<pool::Sender, Error> {
         let shared = &self.shared;
-        shared.reaper.call_once(|| {
+        shared.pool().reaper.call_once(|| {
             let weak = Arc::downgrade(shared);
             tokio::spawn(pool::reaper(weak, shared.idle_timeout));
         });

@@ -5,10 +5,11 @@
 //! been read to the end; one whose response was dropped half-read is not taken back (hyper
 //! closes it). At most `backend.pool_max_idle_per_host` idle connections per backend and
 //! thread are kept; an idle one older than `backend.pool_idle_timeout_secs` is dropped when a
-//! call meets it, and by a reaper task when no call does.
+//! call meets it, and by a reaper task when no call does (one per sending thread, each sweeping
+//! every thread's pool).
 //!
-//! The lock around a thread's pool is only ever taken by that thread, and by the reaper once
-//! per period: it is never contended on the call's path.
+//! The lock around a thread's pool is only ever taken by that thread, and by the reapers once
+//! per period: it is not contended on the call's path.
 
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -29,8 +30,6 @@ pub(super) struct Shared {
     pub max_idle_per_host: usize,
     pub idle_timeout: Duration,
     per_thread: ThreadLocal<Pool>,
-    /// Started with the first connection ([`reaper`]).
-    pub reaper: Once,
 }
 
 impl Shared {
@@ -40,7 +39,6 @@ impl Shared {
             max_idle_per_host,
             idle_timeout,
             per_thread: ThreadLocal::new(),
-            reaper: Once::new(),
         }
     }
 
@@ -63,9 +61,20 @@ struct Group {
 
 /// One thread's idle connections, by backend (a short list: the backends of the routes that
 /// share this client).
-#[derive(Default)]
 pub(super) struct Pool {
     groups: Mutex<Vec<Group>>,
+    /// This thread's [`reaper`], started with its first connection: one per sending thread, so
+    /// that a worker's runtime going away does not take the only reaper with it.
+    pub reaper: Once,
+}
+
+impl Default for Pool {
+    fn default() -> Pool {
+        Pool {
+            groups: Mutex::default(),
+            reaper: Once::new(),
+        }
+    }
 }
 
 impl Pool {
