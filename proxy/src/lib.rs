@@ -22,8 +22,8 @@
 //!   revocation channel (which the apps kept in process follow too, first);
 //!   [`cache_table`] — the compact sharded table it stores them in.
 //! * [`body`], [`forward`] — bodies and headers on their way to the backend and back, through
-//!   hyper's pooled client (`forward/client.rs`), and the RFC 9421 signature of what a route
-//!   forwards (`forward/signature.rs`).
+//!   hyper's HTTP/1.1 connections in a pool per worker (`forward/client.rs`, `forward/pool.rs`),
+//!   and the RFC 9421 signature of what a route forwards (`forward/signature.rs`).
 //! * [`denial`] — the answer to each refusal; [`metrics`]; [`analytics`] — the per-call events.
 //! * [`tls`] — TLS termination and mutual TLS to backends; [`startup`] — building, running and
 //!   reloading; [`state`] — what every handler shares; [`echo`] — the sample backend of

@@ -287,10 +287,16 @@ fn public_server(
     // TCP_NODELAY on client connections, as nginx's `tcp_nodelay on` (actix leaves Nagle on):
     // a response streamed in several writes (a relayed body arriving in chunks) is not held
     // back waiting for the client's delayed ACK. One setsockopt per connection, none per call.
+    // The handler gets the runtime from its closure, a reference count per call, rather than
+    // through the `Data` extractor's lookup in the app data (BENCHMARKS.md, "The proxy's cached
+    // call: forwarding and server").
     let mut server = HttpServer::new(move || {
+        let rt = data.clone();
         App::new()
             .app_data(data.clone())
-            .default_service(web::to(crate::pipeline::handle))
+            .default_service(web::to(move |req, payload| {
+                crate::pipeline::handle(req, payload, rt.clone())
+            }))
     })
     .tcp_nodelay(true);
     server = match &runtime.config.server.tls {

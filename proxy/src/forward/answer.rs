@@ -1,6 +1,7 @@
 //! The backend's answer on its way to the client: its status, its headers less the
 //! hop-by-hop ones and those its `Connection` lists (RFC 9110 §7.6.1), and its body streamed
-//! frame by frame as it arrives — from hyper's `http` 1 types to actix's `http` 0.2 ones.
+//! frame by frame as it arrives — from hyper's `http` 1 types to actix's `http` 0.2 ones. The
+//! backend connection goes back to its pool once the body has been read to the end.
 
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -13,8 +14,10 @@ use bytes::Bytes;
 use http_body::Body;
 use hyper::body::Incoming;
 
-/// The backend's answer, headers filtered, body streamed.
-pub fn response(res: http::Response<Incoming>) -> HttpResponse {
+use super::pool::Lease;
+
+/// The backend's answer, headers filtered, body streamed; `lease` is the connection it came on.
+pub fn response(res: http::Response<Incoming>, lease: Lease) -> HttpResponse {
     let (head, body) = res.into_parts();
     let status = StatusCode::from_u16(head.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);
@@ -55,13 +58,32 @@ pub fn response(res: http::Response<Incoming>) -> HttpResponse {
         Some(len) => BodySize::Sized(len),
         None => BodySize::Stream,
     };
-    out.body(FromBackend { body, size })
+    let mut body = FromBackend {
+        body,
+        size,
+        lease: Some(lease),
+    };
+    body.release_at_end();
+    out.body(body)
 }
 
 /// The backend's body, its data frames passed on as they come (trailers are not forwarded).
 struct FromBackend {
     body: Incoming,
     size: BodySize,
+    /// The connection, until the body has been read to the end.
+    lease: Option<Lease>,
+}
+
+impl FromBackend {
+    /// Gives the connection back once nothing more is to be read from it.
+    fn release_at_end(&mut self) {
+        if self.body.is_end_stream() {
+            if let Some(lease) = self.lease.take() {
+                lease.release();
+            }
+        }
+    }
 }
 
 impl MessageBody for FromBackend {
@@ -80,8 +102,14 @@ impl MessageBody for FromBackend {
             let frame = match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
                 Some(Ok(frame)) => frame,
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                None => return Poll::Ready(None),
+                None => {
+                    if let Some(lease) = this.lease.take() {
+                        lease.release();
+                    }
+                    return Poll::Ready(None);
+                }
             };
+            this.release_at_end();
             // An empty chunk would read as the end of a chunked body toward the client.
             match frame.into_data() {
                 Ok(data) if !data.is_empty() => return Poll::Ready(Some(Ok(data))),

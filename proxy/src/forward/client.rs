@@ -1,78 +1,83 @@
-//! The HTTP client toward backends: hyper 1 through hyper-util's pooled client (one pool of
-//! keep-alive connections per scheme and authority), over hyper-rustls for `https` backends
-//! (issue 11, direction 2). Compared with the reqwest client it replaces on this path: no
-//! redirect layer (the proxy relays a redirect, never follows one — STYLE.md, SSRF), no URL
-//! re-parse (the pipeline hands over a built [`http::Uri`], [`super::target`]), no copy of the
-//! request's headers kept for redirects, no default headers added (reqwest sent
-//! `Accept: */*` when the client sent none; a proxy does not invent request headers).
+//! The HTTP client toward backends: hyper 1's own HTTP/1.1 connections
+//! (`hyper::client::conn::http1`), kept alive in a small pool per sending thread ([`pool`]),
+//! over hyper-rustls for `https` backends ([`super::connector`]). Compared with the reqwest
+//! client it replaced on this path (issue 11, direction 2): no redirect layer (the proxy relays
+//! a redirect, never follows one — STYLE.md, SSRF), no URL re-parse (the pipeline hands over a
+//! built [`http::Uri`], [`super::target`]), no copy of the request's headers kept for
+//! redirects, no default headers added (a proxy does not invent request headers). Compared with
+//! hyper-util's pooled client after it: no pool shared behind a lock and a hashed key, no
+//! connector service layers, no task spawned per call to wait for a connection to be idle
+//! again, no copy of the URI (BENCHMARKS.md, "The proxy's cached call: forwarding and server").
 //!
 //! One pool per worker (issue 11, direction 1), as nginx keeps one upstream keep-alive pool per
-//! worker process: each thread that sends (each actix worker) gets its own hyper-util client,
-//! built on first use, whose connections it alone takes and drives — hyper-util spawns a
-//! connection's task on the runtime of the thread that opened it. With one pool shared by every
-//! worker, a connection opened and driven by one worker is taken by another: the request and
-//! the response then cross threads through hyper's channels, an eventfd `write` and a wake-up
-//! each way (1.3–1.5 `write`s per call with two workers, BENCHMARKS.md "Syscalls and wake-ups").
-//! `backend.pool_max_idle_per_host` therefore counts per worker.
+//! worker process: each thread that sends (each actix worker) takes and drives its own
+//! connections — a connection's task runs on the runtime of the thread that opened it. With one
+//! pool shared by every worker, the request and the response cross threads through hyper's
+//! channels, an eventfd `write` and a wake-up each way (BENCHMARKS.md "Syscalls and
+//! wake-ups"). `backend.pool_max_idle_per_host` therefore counts per worker.
 //!
-//! Timeouts: connecting (`backend.connect_timeout_ms`) here; the wait for the response head
-//! (the route's `timeout_ms`) around [`Backend::send`] in the pipeline; a response body then
-//! streams as long as it takes. TCP keep-alive probes as reqwest had them.
+//! Timeouts: connecting (`backend.connect_timeout_ms`) in the connector; the wait for the
+//! response head (the route's `timeout_ms`) around [`Backend::send`] in the pipeline; a
+//! response body then streams as long as it takes; idle connections are dropped after
+//! `backend.pool_idle_timeout_secs` ([`pool`]).
 //!
 //! Every error of this client is a `502` (docs/proxy-policies.md: the backend could not be
 //! reached — refused, or not connected within `connect_timeout_ms` — or broke the exchange);
-//! only the route's `timeout_ms` makes a `504`. (reqwest's `is_timeout` had turned a connect
-//! timeout into a `504`, against the documented `502`.)
+//! only the route's `timeout_ms` makes a `504`.
 //!
 //! Retries: a request that may have reached the backend is never sent again (RFC 9110 §9.2.2:
-//! a POST is not idempotent). hyper-util re-sends only a request that a *reused* pooled
-//! connection refused before any byte of it was written (`retry_canceled_requests`: the
-//! connection was found closed), so the backend never saw it; never on a fresh connection.
+//! a POST is not idempotent). Only a request that a *reused* kept-alive connection gave back
+//! before any byte of it was written (the connection was found closed: hyper returns the
+//! request) is sent again, on another connection, so the backend never saw it; never one
+//! refused by a fresh connection.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::uri::Parts;
+use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::{Client, ResponseFuture};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
-use thread_local::ThreadLocal;
 
-use super::connector::Connector;
+use super::connector::{Connector, Key};
+use super::pool::{self, Lease, Shared};
+use super::target::Endpoint;
 use crate::body::Outbound;
 use crate::tls::{client_tls, read_certs, web_pki_roots, BackendConfig, BackendTlsConfig};
 
-/// A failed exchange with a backend (connect, TLS, or the HTTP exchange itself).
-pub type Error = hyper_util::client::legacy::Error;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-type Pool = Client<Connector, Outbound>;
+/// A failed exchange with a backend: not connected (TCP or TLS), or the HTTP exchange broke.
+#[derive(Debug)]
+pub enum Error {
+    Connect(BoxError),
+    Exchange(hyper::Error),
+}
 
-/// A pooled client toward backends: one pool per sending thread; clones share them.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Error::Connect(_) => "cannot connect to the backend",
+            Error::Exchange(_) => "the exchange with the backend failed",
+        })
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect(e) => Some(e.as_ref()),
+            Error::Exchange(e) => Some(e),
+        }
+    }
+}
+
+/// A client toward backends: one pool per sending thread; clones share them.
 #[derive(Clone)]
 pub struct Backend {
-    pools: Arc<Pools>,
-}
-
-/// What a worker's pool is built from, and the pools built so far (one per thread, dropped
-/// with the last clone of the [`Backend`], e.g. when a reload replaces the route table).
-struct Pools {
-    connector: Connector,
-    max_idle_per_host: usize,
-    idle_timeout: Duration,
-    per_thread: ThreadLocal<Pool>,
-}
-
-impl Pools {
-    fn build(&self) -> Pool {
-        Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_max_idle_per_host(self.max_idle_per_host)
-            .pool_idle_timeout(self.idle_timeout)
-            .build(self.connector.clone())
-    }
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -95,23 +100,84 @@ impl Backend {
         http.set_keepalive_interval(Some(Duration::from_secs(15)));
         http.set_keepalive_retries(Some(3));
         http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        let pools = Pools {
-            connector: Connector(HttpsConnector::from((http, Arc::new(tls)))),
-            max_idle_per_host: cfg.pool_max_idle_per_host,
-            idle_timeout: Duration::from_secs(cfg.pool_idle_timeout_secs),
-            per_thread: ThreadLocal::new(),
-        };
+        let shared = Shared::new(
+            Connector(HttpsConnector::from((http, Arc::new(tls)))),
+            cfg.pool_max_idle_per_host,
+            Duration::from_secs(cfg.pool_idle_timeout_secs),
+        );
         Backend {
-            pools: Arc::new(pools),
+            shared: Arc::new(shared),
         }
     }
 
-    /// Sends `req` (an absolute URI, its `Host` header set) on a connection of this thread's
-    /// pool.
-    pub fn send(&self, req: http::Request<Outbound>) -> ResponseFuture {
-        let pools = &*self.pools;
-        pools.per_thread.get_or(|| pools.build()).request(req)
+    /// Sends `req` (an absolute URI toward `to`, its `Host` header set) on a kept-alive
+    /// connection to `to` of this thread's pool, or a new one. The [`Lease`] gives the
+    /// connection back once the response body has been read ([`super::answer`]).
+    pub async fn send(
+        &self,
+        to: &Endpoint,
+        mut req: http::Request<Outbound>,
+    ) -> Result<(http::Response<Incoming>, Lease), Error> {
+        origin_form(&mut req);
+        let key = Key {
+            scheme: to.scheme.clone(),
+            authority: to.authority.clone(),
+        };
+        let shared = &self.shared;
+        loop {
+            let (mut tx, reused) = match self.kept(&key) {
+                Some(tx) => (tx, true),
+                // Boxed: the connect and handshake futures are large and rarely run; inline,
+                // they would grow (and be copied with) every call's future.
+                None => (Box::pin(self.connect(&key)).await?, false),
+            };
+            match tx.try_send_request(req).await {
+                Ok(res) => return Ok((res, Lease::new(tx, key, shared.clone()))),
+                Err(mut e) => match e.take_message() {
+                    // Given back unwritten by a connection found closed: another one.
+                    Some(unsent) if reused => req = unsent,
+                    _ => return Err(Error::Exchange(e.into_error())),
+                },
+            }
+        }
     }
+
+    /// A kept-alive connection to `key`, ready for a request.
+    fn kept(&self, key: &Key) -> Option<pool::Sender> {
+        self.shared.pool().take(key, self.shared.idle_timeout)
+    }
+
+    /// A new connection to `key`, its task spawned on this thread's runtime.
+    async fn connect(&self, key: &Key) -> Result<pool::Sender, Error> {
+        let shared = &self.shared;
+        shared.pool().reaper.call_once(|| {
+            let weak = Arc::downgrade(shared);
+            tokio::spawn(pool::reaper(weak, shared.idle_timeout));
+        });
+        let io = shared
+            .connector
+            .connect(key)
+            .await
+            .map_err(Error::Connect)?;
+        let (tx, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(Error::Exchange)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "backend connection ended");
+            }
+        });
+        Ok(tx)
+    }
+}
+
+/// Leaves the origin form (`/path?query`) of `req`'s absolute URI, the target HTTP/1.1 sends
+/// to a server (RFC 9112 §3.2.1): its scheme and authority are the connection's.
+fn origin_form(req: &mut http::Request<Outbound>) {
+    let mut parts = Parts::default();
+    parts.path_and_query = std::mem::take(req.uri_mut()).into_parts().path_and_query;
+    // Only a path and query: always a valid URI (an empty one is `/`).
+    *req.uri_mut() = http::Uri::from_parts(parts).unwrap_or_default();
 }
 
 /// The backend clients a configuration asks for (TLS settings from [`crate::tls`]).

@@ -58,13 +58,14 @@ pub(super) async fn send(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     // The timeout covers the wait for the response head; a long streamed body is not cut off.
-    let sent = match tokio::time::timeout(fwd.timeout, fwd.client.send(request)).await {
-        Ok(sent) => sent,
-        Err(_) => return Err(Blocked::by(Policy::Backend, Denial::GatewayTimeout)),
-    };
+    let sent =
+        match tokio::time::timeout(fwd.timeout, fwd.client.send(&fwd.endpoint, request)).await {
+            Ok(sent) => sent,
+            Err(_) => return Err(Blocked::by(Policy::Backend, Denial::GatewayTimeout)),
+        };
     call.bytes_in = counter.bytes();
     match sent {
-        Ok(res) => Ok(crate::forward::response(res)),
+        Ok((res, lease)) => Ok(crate::forward::response(res, lease)),
         Err(_) if counter.too_large() => Err(body::too_large()),
         Err(e) => {
             // Not reached, or the exchange broke ([`crate::forward::client`]). The error names

@@ -1,8 +1,9 @@
 //! The proxy's client toward backends (hyper, issue 11 direction 2), seen from a backend that
 //! reads the bytes itself: the request line in origin form with the query encoded as before,
 //! `Host` from the upstream, no header the client did not send beyond the proxy's own (no
-//! `Accept: */*` invented), a redirect relayed and never followed, each call sent once, and
-//! one kept-alive connection for consecutive calls.
+//! `Accept: */*` invented), a redirect relayed and never followed, each call sent once, one
+//! kept-alive connection for consecutive calls, a connection the backend closed never failing
+//! a call, and idle connections closed after `backend.pool_idle_timeout_secs`.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,24 +14,33 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
-/// A backend that records the connections it accepts and each request head it reads, and
-/// answers every request (these have no body) with `answer`, keeping the connection open.
+/// A backend that records the connections it accepts, each request head it reads, and the
+/// connections the proxy closed, and answers every request (these have no body) with `answer`,
+/// keeping the connection open.
 struct RawBackend {
     base: String,
     heads: Arc<Mutex<Vec<String>>>,
     accepted: Arc<AtomicUsize>,
+    /// Connections the proxy closed (read to their end).
+    closed: Arc<AtomicUsize>,
 }
 
 async fn raw_backend(answer: &'static str) -> RawBackend {
+    raw_backend_closing(answer, false).await
+}
+
+/// As [`raw_backend`]; with `close_after` the backend closes each connection right after its
+/// first answer, which says nothing of it (no `Connection: close`).
+async fn raw_backend_closing(answer: &'static str, close_after: bool) -> RawBackend {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let heads = Arc::new(Mutex::new(Vec::new()));
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let (seen, count) = (heads.clone(), accepted.clone());
+    let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (seen, count, ended) = (heads.clone(), accepted.clone(), closed.clone());
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
-            let seen = seen.clone();
+            let (seen, ended) = (seen.clone(), ended.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -40,7 +50,11 @@ async fn raw_backend(answer: &'static str) -> RawBackend {
                             break i + 4;
                         }
                         match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
+                            Ok(0) => {
+                                ended.fetch_add(1, Ordering::SeqCst);
+                                return;
+                            }
+                            Err(_) => return,
                             Ok(n) => buf.extend_from_slice(&chunk[..n]),
                         }
                     };
@@ -48,7 +62,7 @@ async fn raw_backend(answer: &'static str) -> RawBackend {
                     seen.lock()
                         .unwrap()
                         .push(String::from_utf8_lossy(&head).into_owned());
-                    if sock.write_all(answer.as_bytes()).await.is_err() {
+                    if sock.write_all(answer.as_bytes()).await.is_err() || close_after {
                         return;
                     }
                 }
@@ -59,7 +73,76 @@ async fn raw_backend(answer: &'static str) -> RawBackend {
         base,
         heads,
         accepted,
+        closed,
     }
+}
+
+/// The route `/raw` to `backend`'s `/api`.
+fn raw_routes(s: &Setup, backend: &RawBackend) -> serde_json::Value {
+    let upstream = format!("{}/api", backend.base);
+    json!([route(
+        "raw",
+        "/raw",
+        &s.echo,
+        json!({ "upstream": upstream })
+    )])
+}
+
+/// A kept-alive backend connection that the backend closed without saying so is never the
+/// reason a call fails: a closed connection is not taken from the pool, and a request that one
+/// gives back unwritten goes out on a new connection — each call reaches the backend once.
+#[tokio::test]
+async fn a_kept_alive_connection_the_backend_closed_never_fails_a_call() {
+    let s = setup().await;
+    let backend = raw_backend_closing("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true).await;
+    let routes = raw_routes(&s, &backend);
+    let proxy = spawn_proxy(&s.broker, routes).await;
+    let auth = bearer(&s.token);
+    for i in 0..6 {
+        let res = raw_get(&proxy.base, &format!("/raw/{i}"), &[&auth]).await;
+        assert_eq!(
+            (res.status, res.body.as_str()),
+            (200, "ok"),
+            "call {i}: {res:?}"
+        );
+    }
+    let heads = backend.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 6, "each call sent once: {heads:?}");
+    assert_eq!(backend.accepted.load(Ordering::SeqCst), 6);
+}
+
+/// `backend.pool_idle_timeout_secs`: a kept-alive backend connection left idle that long is
+/// closed by the proxy even when no call comes, and the next call opens a new one.
+#[tokio::test]
+async fn idle_backend_connections_are_closed_after_the_idle_timeout() {
+    let s = setup().await;
+    let backend = raw_backend("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    let routes = raw_routes(&s, &backend);
+    let proxy = spawn_proxy_with(&s.broker, routes, |cfg| {
+        cfg["backend"]["pool_idle_timeout_secs"] = json!(1);
+    })
+    .await;
+    let auth = bearer(&s.token);
+    let res = raw_get(&proxy.base, "/raw/1", &[&auth]).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        backend.closed.load(Ordering::SeqCst),
+        0,
+        "kept alive while fresh"
+    );
+    let started = std::time::Instant::now();
+    while backend.closed.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "an idle connection must be closed after the idle timeout"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let res = raw_get(&proxy.base, "/raw/2", &[&auth]).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(backend.accepted.load(Ordering::SeqCst), 2);
+    assert_eq!(backend.heads.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -145,13 +228,7 @@ async fn the_backend_gets_exactly_the_request_meant_and_its_redirect_comes_back_
 async fn each_worker_sends_on_its_own_backend_connection() {
     let s = setup().await;
     let backend = raw_backend("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
-    let upstream = format!("{}/api", backend.base);
-    let routes = json!([route(
-        "raw",
-        "/raw",
-        &s.echo,
-        json!({ "upstream": upstream })
-    )]);
+    let routes = raw_routes(&s, &backend);
     let proxy = spawn_proxy_with(&s.broker, routes, |cfg| {
         cfg["server"]["workers"] = json!(2);
     })
