@@ -14,6 +14,10 @@
 #                 missing) instead of running cargo build --release
 #   BROKER_BIN    benchmark this tessera binary instead (implies no build)
 #   YARDSTICK_BIN benchmark this yardstick binary instead (no build)
+#   SETTLE        seconds to wait once both servers answer, before the first run (default 0):
+#                 for 60 s after it subscribed (`limits.auth_failures_*.max_delay_secs`) the
+#                 broker asks about every subject's back-off on each client authentication
+#                 (ratelimit::suspects); SETTLE=65 measures its steady state
 #
 # Pinning: redis-server, the broker and the yardstick run on CPU 0 (`taskset -c 0`), one HTTP
 # worker each; redis-benchmark and wrk run on CPU 1 (`taskset -c 1`). All traffic is to
@@ -244,6 +248,8 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$ready" ] || die "the yardstick did not answer within 30 s (last: $code)"
+case "${SETTLE:-0}" in ''|*[!0-9]*) die "SETTLE must be a whole number of seconds";; esac
+[ "${SETTLE:-0}" -gt 0 ] && { log "waiting ${SETTLE} s (SETTLE: the broker's steady state)"; sleep "$SETTLE"; }
 
 # mint_token BASE_URL NAME -> the access token, form-urlencoded, in BENCH_TOKEN (exported)
 mint_token() {
