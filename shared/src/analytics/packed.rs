@@ -84,29 +84,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::analytics::{AuthOutcome, CallEvent};
+    use crate::analytics::CallEvent;
 
     #[test]
     fn lines_come_back_as_they_were_pushed() {
-        let event = CallEvent {
-            ts_ms: 1,
-            client_id: Some("a\nb".into()),
-            app_id: None,
-            developer_id: None,
-            route: "r\n".into(),
-            method: "GET".into(),
-            status: 200,
-            latency_us: 1,
-            bytes_in: 0,
-            bytes_out: 0,
-            auth: AuthOutcome::Ok,
-            throttled: false,
-            refused_by: None,
-            client_ip: None,
-            flagged_by: None,
-            count: 1,
-            ips: vec![],
-        };
+        // Text with line breaks, which the stored line escapes.
+        let event: CallEvent = serde_json::from_str(
+            r#"{"ts_ms":1,"client_id":"a\nb","app_id":null,"developer_id":null,"route":"r\n",
+            "method":"GET","status":200,"latency_us":1,"bytes_in":0,"bytes_out":0,
+            "auth":"ok","throttled":false}"#,
+        )
+        .unwrap();
         let mut p = Packed::default();
         assert!(p.is_empty());
         assert_eq!(p.lines().count(), 0);
