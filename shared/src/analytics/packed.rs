@@ -18,11 +18,19 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Empties the batch, keeping its buffer.
+    /// Empties the batch, keeping its buffer — unless a huge batch grew it beyond
+    /// [`Packed::KEEP`], which is given back rather than held while idle.
     pub fn clear(&mut self) {
-        self.text.clear();
+        match self.text.capacity() > Self::KEEP {
+            true => self.text = String::new(),
+            false => self.text.clear(),
+        }
         self.lines = 0;
     }
+
+    /// The most buffer kept from one batch to the next, bytes (the default batch of 256
+    /// events is about 100 KiB).
+    pub const KEEP: usize = 1 << 20;
 
     /// Events in the batch.
     pub fn len(&self) -> usize {
@@ -110,6 +118,9 @@ mod tests {
         assert_eq!(back, event);
         p.clear();
         assert_eq!((p.len(), p.as_str()), (0, ""));
+        p.push_line(&"x".repeat(Packed::KEEP + 1)).unwrap();
+        p.clear();
+        assert_eq!(p.text.capacity(), 0, "a huge batch's buffer is not kept");
         let lone = Packed::of_lines(&[String::new()]).unwrap();
         assert_eq!(
             (lone.len(), lone.lines().collect::<Vec<_>>()),
