@@ -1,5 +1,5 @@
 //! The analytics emitter: hands every call's record ([`CallRecord`], or a [`CallEvent`]) to a
-//! background writer that stores them in batches ([`Store::analytics_append`]), so that
+//! background writer that stores them in batches ([`Store::analytics_append_packed`]), so that
 //! analytics never slow a request down.
 //!
 //! * [`Emitter::record`] and [`Emitter::emit`] never block and never await. The pipeline's
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tessera_shared::analytics::CallEvent;
+use tessera_shared::analytics::{CallEvent, Packed};
 use tessera_shared::config::ConfigError;
 use tessera_shared::store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -193,7 +193,7 @@ impl Emitter {
             metrics: metrics.clone(),
             failing: Failing::default(),
             pressure: pressure::Pressure::new(cfg.max_memory_fraction, cfg.max_memory_bytes),
-            scratch: String::new(),
+            packed: Packed::default(),
         };
         let task = tokio::spawn(writer.run(stop_rx));
         let handle = WriterHandle {
@@ -276,8 +276,8 @@ struct Writer {
     metrics: EmitterMetrics,
     failing: Failing,
     pressure: pressure::Pressure,
-    /// The line being written, reused from record to record.
-    scratch: String,
+    /// The batch being written, its buffer reused from batch to batch.
+    packed: Packed,
 }
 
 /// Failed writes since the last warning, so that an outage logs every [`WARN_EVERY`], not
@@ -344,12 +344,12 @@ impl Writer {
             self.metrics.shed.inc_by(total);
             return;
         }
-        let (lines, calls) = lines::lines(batch, &counted, &mut self.scratch);
+        let calls = lines::lines(batch, &counted, &mut self.packed);
         self.metrics.dropped.inc_by(total.saturating_sub(calls));
-        let (shard, max_entries) = self.shards.place(lines.len());
+        let (shard, max_entries) = self.shards.place(self.packed.len());
         match self
             .store
-            .analytics_append(shard, &lines, max_entries)
+            .analytics_append_packed(shard, &self.packed, max_entries)
             .await
         {
             Ok(()) => {

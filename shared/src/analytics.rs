@@ -17,13 +17,17 @@
 //!
 //! # Written without a `CallEvent`
 //! [`Wire`] borrows an event's fields and writes its stored line byte for byte as serde would
-//! (`wire.rs`), so the proxy can store its per-call records without building a `CallEvent`.
+//! (`wire.rs`), so the proxy can store its per-call records without building a `CallEvent`;
+//! [`Packed`] holds a batch's lines joined as the one stream field that stores them
+//! (`packed.rs`), written in place by the proxy's writer.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod packed;
 mod wire;
 
+pub use packed::Packed;
 pub use wire::{Wire, WireIp};
 
 /// What authentication concluded about a call.

@@ -1,11 +1,12 @@
-//! What the analytics writer receives ([`Queued`]) and the lines it stores for a batch: the
-//! pipeline's records written straight from their fields ([`CallRecord::wire`], no
-//! `CallEvent` built), events as given (refusals of unknown callers among them folded,
-//! [`super::fold`]), then the aggregates the refusal table counted.
+//! What the analytics writer receives ([`Queued`]) and the lines it stores for a batch, packed
+//! in place into one reused buffer ([`Packed`]: no `String` per line): the pipeline's records
+//! written straight from their fields ([`CallRecord::wire`], no `CallEvent` built), events as
+//! given (refusals of unknown callers among them folded, [`super::fold`]), then the aggregates
+//! the refusal table counted.
 
 use std::borrow::Cow;
 
-use tessera_shared::analytics::{CallEvent, Wire};
+use tessera_shared::analytics::{CallEvent, Packed};
 
 use super::fold;
 use super::record::CallRecord;
@@ -17,20 +18,16 @@ pub(super) enum Queued {
     Event(Box<CallEvent>),
 }
 
-/// The stored lines of `batch` (emptied) and of the `counted` aggregates, and the calls they
-/// stand for. `scratch` is the line buffer, reused from line to line.
-pub(super) fn lines(
-    batch: &mut Vec<Queued>,
-    counted: &[CallEvent],
-    scratch: &mut String,
-) -> (Vec<String>, u64) {
-    let mut lines = Vec::with_capacity(batch.len() + counted.len());
+/// Packs the stored lines of `batch` (emptied) and of the `counted` aggregates into `out`
+/// (emptied first, its buffer reused), and returns the calls they stand for.
+pub(super) fn lines(batch: &mut Vec<Queued>, counted: &[CallEvent], out: &mut Packed) -> u64 {
+    out.clear();
     let mut calls = 0u64;
     let mut events = Vec::new();
     for q in batch.drain(..) {
         match q {
             Queued::Call(r) => {
-                lines.push(line(&r.wire(), scratch));
+                out.push(&r.wire());
                 calls += 1;
             }
             Queued::Event(e) => events.push(*e),
@@ -38,16 +35,8 @@ pub(super) fn lines(
     }
     let folded = fold::fold(&events).into_iter();
     for record in folded.chain(counted.iter().map(Cow::Borrowed)) {
-        lines.push(line(&record.wire(), scratch));
+        out.push(&record.wire());
         calls += record.count;
     }
-    (lines, calls)
-}
-
-/// One stored line, written in `scratch` and copied out at its size (no growth of a fresh
-/// `String` per line).
-fn line(w: &Wire<'_>, scratch: &mut String) -> String {
-    scratch.clear();
-    w.write_json(scratch);
-    scratch.as_str().to_owned()
+    calls
 }

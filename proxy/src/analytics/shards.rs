@@ -1,6 +1,6 @@
 //! Which analytics shard a batch goes to, and how long each shard may grow.
 //!
-//! A batch is one stream entry of one shard ([`Store::analytics_append`]). The writer starts at
+//! A batch is one stream entry of one shard ([`Store::analytics_append_packed`]). The writer starts at
 //! a shard of its own (random per process, so that proxies started together do not write in
 //! step) and takes the next one for each batch, round robin over `analytics.streams` shards:
 //! on Redis Cluster the shards sit in different slots, so the writes of every proxy spread over
@@ -9,7 +9,7 @@
 //! batch recently held (a moving average), so the streams together keep about
 //! `max_stream_len` events.
 //!
-//! [`Store::analytics_append`]: tessera_shared::store::AnalyticsStore::analytics_append
+//! [`Store::analytics_append_packed`]: tessera_shared::store::AnalyticsStore::analytics_append_packed
 
 use std::hash::BuildHasher;
 

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use crate::analytics::Packed;
 use crate::error::StoreError;
 
 /// Memory use of the backend (Redis `INFO memory`).
@@ -28,16 +29,28 @@ pub trait AnalyticsStore: Send + Sync {
     async fn memory(&self) -> Result<Option<Memory>, StoreError> {
         Ok(None)
     }
-    /// Appends serialized events (single lines: no `\n`) as ONE entry of analytics shard
-    /// `shard` (modulo [`ANALYTICS_STREAMS_MAX`]), capping that shard at about `max_entries`
-    /// entries (XADD MAXLEN ~): the oldest entries go first. Nothing is written for no events.
-    /// A refusal for lack of memory is an error that [`StoreError::is_out_of_memory`].
+    /// Appends a packed batch of serialized events as ONE entry of analytics shard `shard`
+    /// (modulo [`ANALYTICS_STREAMS_MAX`]), capping that shard at about `max_entries` entries
+    /// (XADD MAXLEN ~): the oldest entries go first. Nothing is written for no events. A
+    /// refusal for lack of memory is an error that [`StoreError::is_out_of_memory`].
+    async fn analytics_append_packed(
+        &self,
+        shard: usize,
+        events: &Packed,
+        max_entries: usize,
+    ) -> Result<(), StoreError>;
+    /// [`AnalyticsStore::analytics_append_packed`] of events given one a `String` (single
+    /// lines: one holding a `\n` is refused, [`StoreError::Corrupt`]).
     async fn analytics_append(
         &self,
         shard: usize,
         events: &[String],
         max_entries: usize,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let packed = Packed::of_lines(events)?;
+        self.analytics_append_packed(shard, &packed, max_entries)
+            .await
+    }
     /// Events of every shard whose entry's stream id time (when their batch was *written*,
     /// Unix ms) lies in [from_ms, to_ms], oldest first (merged across shards by that time), at
     /// most `limit`.

@@ -4,15 +4,16 @@
 use async_trait::async_trait;
 
 use super::MemoryStore;
+use crate::analytics::Packed;
 use crate::error::StoreError;
 use crate::store::{AnalyticsStore, ANALYTICS_STREAMS_MAX};
 
 #[async_trait]
 impl AnalyticsStore for MemoryStore {
-    async fn analytics_append(
+    async fn analytics_append_packed(
         &self,
         shard: usize,
-        events: &[String],
+        events: &Packed,
         max_entries: usize,
     ) -> Result<(), StoreError> {
         if events.is_empty() {
@@ -25,7 +26,7 @@ impl AnalyticsStore for MemoryStore {
             .or_default();
         // As Redis stream ids: the writer's clock, never going backwards within the stream.
         let stamp = s.back().map_or(0, |(t, _)| *t).max(crate::time::now_ms());
-        s.push_back((stamp, events.to_vec()));
+        s.push_back((stamp, events.lines().map(str::to_string).collect()));
         while s.len() > max_entries.max(1) {
             s.pop_front();
         }

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 use super::{RedisStore, ANALYTICS_PAGE};
+use crate::analytics::Packed;
 use crate::error::{StoreError, OUT_OF_MEMORY};
 use crate::store::{AnalyticsStore, Memory, ANALYTICS_STREAMS_MAX};
 
@@ -22,16 +23,15 @@ impl AnalyticsStore for RedisStore {
             .max_by(|a, b| fullness(a).total_cmp(&fullness(b))))
     }
 
-    async fn analytics_append(
+    async fn analytics_append_packed(
         &self,
         shard: usize,
-        events: &[String],
+        events: &Packed,
         max_entries: usize,
     ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        let packed = pack(events)?;
         let mut c = self.conn.clone();
         // `*`: Redis stamps the entry with its own clock (ms), increasing within the stream.
         redis::cmd("XADD")
@@ -43,7 +43,7 @@ impl AnalyticsStore for RedisStore {
             .arg("n")
             .arg(events.len())
             .arg("b")
-            .arg(packed)
+            .arg(events.as_str())
             .query_async::<()>(&mut c)
             .await
             .map_err(|e| match e.code() == Some("OOM") {
@@ -135,16 +135,6 @@ async fn read_shard(
     Ok(out)
 }
 
-/// A batch as one field: its events, one a line (JSON never holds a raw newline).
-fn pack(events: &[String]) -> Result<String, StoreError> {
-    if events.iter().any(|e| e.contains('\n')) {
-        return Err(StoreError::Corrupt(
-            "an analytics event holds a line break".into(),
-        ));
-    }
-    Ok(events.join("\n"))
-}
-
 /// The events of a stream entry (`[field, value, ...]`): the lines of field `b` (a packed
 /// batch), or field `e` (one event, in the stream written before packing).
 fn unpack(fields: Vec<String>) -> Vec<String> {
@@ -196,7 +186,7 @@ fn next_id((ms, seq): (u64, u64)) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{next_id, pack, parse_id, unpack};
+    use super::{next_id, parse_id, unpack, Packed};
 
     #[test]
     fn pages_continue_just_after_the_last_id() {
@@ -209,7 +199,7 @@ mod tests {
     #[test]
     fn batches_unpack_to_their_events() {
         let events: Vec<String> = vec![r#"{"a":"x\ny"}"#.into(), "{}".into()];
-        let packed = pack(&events).unwrap();
+        let packed = Packed::of_lines(&events).unwrap().as_str().to_string();
         assert_eq!(
             unpack(vec!["n".into(), "2".into(), "b".into(), packed]),
             events
@@ -220,7 +210,7 @@ mod tests {
         );
         assert!(unpack(vec!["x".into()]).is_empty());
         assert!(
-            pack(&["a\nb".to_string()]).is_err(),
+            Packed::of_lines(&["a\nb".to_string()]).is_err(),
             "a line break would split an event"
         );
     }
