@@ -212,3 +212,26 @@ bench_workdir() {
   PIDS=()
   trap work_cleanup EXIT
 }
+
+# bench_proxy_stack: Redis, an echo backend, a broker with the bench app and a one-worker proxy
+# (token cache as $CACHE, analytics on) in front of it, ready; needs the calling script's
+# `start` and `ready`. Sets REDIS_PID, TOKEN (a client_credentials token), PROXY_PID, STATUS
+# (the proxy's status port) and URL (the proxied bench route).
+bench_proxy_stack() {
+  redis_start
+  REDIS_PID=$STARTED_PID
+  write_broker_config "$WORK/broker.toml" "$REDIS_PORT" '[tokens]
+access_token_ttl_secs = 3600'
+  ECHO_PORT="$(free_port)"
+  start echo "$BIN" echo --listen "127.0.0.1:$ECHO_PORT" --workers 1
+  start broker "$BIN" broker --config "$WORK/broker.toml"
+  ready "$BASE/readyz"
+  bench_app
+  TOKEN="$(curl -s -X POST -H "Authorization: $BENCH_BASIC_AUTH" --data 'grant_type=client_credentials' "$BASE/token" | json_get 'd["access_token"]')"
+  local port; port="$(free_port)"; STATUS="$(free_port)"
+  write_proxy_config "$WORK/proxy.toml" "$port" "url = \"redis://127.0.0.1:$REDIS_PORT\"" "$CACHE" true
+  start proxy "$BIN" proxy --config "$WORK/proxy.toml" --status "127.0.0.1:$STATUS"
+  PROXY_PID=$STARTED_PID
+  ready "http://127.0.0.1:$STATUS/readyz" '"revocation_channel": *true'
+  URL="http://127.0.0.1:$port/api/bench"
+}

@@ -36,22 +36,7 @@ switches() {
   done
 }
 
-redis_start
-REDIS_PID=$STARTED_PID
-write_broker_config "$WORK/broker.toml" "$REDIS_PORT" '[tokens]
-access_token_ttl_secs = 3600'
-ECHO_PORT="$(free_port)"
-start echo "$BIN" echo --listen "127.0.0.1:$ECHO_PORT" --workers 1
-start broker "$BIN" broker --config "$WORK/broker.toml"
-ready "$BASE/readyz"
-bench_app
-TOKEN="$(curl -s -X POST -H "Authorization: $BENCH_BASIC_AUTH" --data 'grant_type=client_credentials' "$BASE/token" | json_get 'd["access_token"]')"
-PORT="$(free_port)"; STATUS="$(free_port)"
-write_proxy_config "$WORK/proxy.toml" "$PORT" "url = \"redis://127.0.0.1:$REDIS_PORT\"" "$CACHE" true
-start proxy "$BIN" proxy --config "$WORK/proxy.toml" --status "127.0.0.1:$STATUS"
-PROXY_PID=$STARTED_PID
-ready "http://127.0.0.1:$STATUS/readyz" '"revocation_channel": *true'
-URL="http://127.0.0.1:$PORT/api/bench"
+bench_proxy_stack
 
 python3 bench/count.py "$URL" "$WARMUP" "$CONNECTIONS" "header:Authorization:Bearer $TOKEN" > /dev/null
 sleep 1
