@@ -3,12 +3,21 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
-/// A set of valid scope tokens, kept sorted so equal sets print equally.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+/// A set of valid scope tokens, kept sorted so equal sets print equally. Stored and sent as a
+/// JSON array of its tokens, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<String>")]
 pub struct ScopeSet(BTreeSet<String>);
+
+/// Written straight from the set: serde's `into = "Vec<String>"` cloned the whole set into a
+/// `Vec` on every token record written (issue 11, P3).
+impl Serialize for ScopeSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(&self.0)
+    }
+}
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
@@ -121,6 +130,17 @@ mod tests {
         assert!(ScopeSet::parse("").unwrap().is_empty());
         let app = ScopeSet::parse("read admin").unwrap();
         assert_eq!(s.intersection(&app).to_string(), "read");
+    }
+
+    #[test]
+    fn is_stored_as_the_array_of_its_tokens_in_order_and_read_back() {
+        let s = ScopeSet::parse("write read orders:read").unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#"["orders:read","read","write"]"#);
+        assert_eq!(json, serde_json::to_string(&Vec::from(s.clone())).unwrap());
+        assert_eq!(serde_json::from_str::<ScopeSet>(&json).unwrap(), s);
+        assert_eq!(serde_json::to_string(&ScopeSet::default()).unwrap(), "[]");
+        assert!(serde_json::from_str::<ScopeSet>(r#"["a b"]"#).is_err());
     }
 
     #[test]
