@@ -257,6 +257,16 @@ impl App {
             && self.generation == generation
             && self.credential(client_id).is_some_and(|c| c.is_live(now))
     }
+
+    /// Until when (seconds) a token minted for `client_id` and expiring at `exp` may be
+    /// honoured: its own expiry, or its credential's when that comes first ([`App::honours`];
+    /// nothing announces a credential's expiry, so whatever keeps the token must not keep it
+    /// longer).
+    pub fn honoured_until(&self, client_id: &str, exp: i64) -> i64 {
+        self.credential(client_id)
+            .and_then(|c| c.expires_at)
+            .map_or(exp, |e| e.min(exp))
+    }
 }
 
 /// What an access token stands for. Stored (as JSON) under the token's keyed hash.

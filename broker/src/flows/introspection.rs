@@ -115,10 +115,8 @@ fn describe(active: Active, issuer: &str) -> Described<'_> {
         None => None,
     };
     let token_type = crate::flows::grants::response::token_type(&rec);
-    // The token is inactive once its credential expires (`App::honours`): a resource server
-    // that keeps the answer until `exp` must not keep it longer.
-    let exp = (app.credential(&rec.client_id).and_then(|c| c.expires_at))
-        .map_or(rec.exp, |e| e.min(rec.exp));
+    // A resource server keeps the answer until `exp`: not past the credential's expiry.
+    let exp = app.honoured_until(&rec.client_id, rec.exp);
     Described {
         active: true,
         idp,

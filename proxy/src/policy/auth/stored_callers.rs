@@ -159,11 +159,7 @@ pub(super) fn caller_of(a: Active<Arc<App>>) -> (Caller, i64) {
         jkt: record.jkt,
         headers: HeaderMemo::kept(),
     };
-    // The token dies with its credential (`App::honours`; nothing announces an expiry): its
-    // entry must not outlive either.
-    let credential_exp = app.credential(&caller.client_id).and_then(|c| c.expires_at);
-    (
-        caller,
-        credential_exp.map_or(record.exp, |e| e.min(record.exp)),
-    )
+    // The token dies with its credential: its entry must not outlive either.
+    let until = app.honoured_until(&caller.client_id, record.exp);
+    (caller, until)
 }
