@@ -158,12 +158,10 @@ impl Metrics {
     }
 
     pub fn token_issued(&self, grant: GrantType) {
-        let name = grant.as_str();
-        match grant_index(name) {
-            Some(i) => self.resolved.issued[i]
-                .get_or_init(|| self.tokens_issued.with_label_values(&[name]))
-                .inc(),
-            None => self.tokens_issued.with_label_values(&[name]).inc(),
+        let resolve = || self.tokens_issued.with_label_values(&[grant.as_str()]);
+        match GrantType::ALL.iter().position(|g| *g == grant) {
+            Some(i) => self.resolved.issued[i].get_or_init(resolve).inc(),
+            None => resolve().inc(),
         }
     }
 
