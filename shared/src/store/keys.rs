@@ -36,7 +36,15 @@ impl KeySpace {
             TokenKind::RegistrationToken => "rat",
             TokenKind::DeviceCode => "dc",
         };
-        format!("{}{class}:{{{hash}}}", self.prefix)
+        // Written into a string of its final size: `format!` grew it twice per token written
+        // or looked up (issue 11, P3). Same bytes: `{prefix}{class}:{{hash}}`.
+        let mut key = String::with_capacity(self.prefix.len() + class.len() + hash.len() + 3);
+        key.push_str(&self.prefix);
+        key.push_str(class);
+        key.push_str(":{");
+        key.push_str(hash);
+        key.push('}');
+        key
     }
 
     pub fn login(&self, state: &str) -> String {
@@ -198,6 +206,27 @@ mod tests {
             k.backoff("auth_ip", "10.0.0.1"),
             "tessera:bo:{auth_ip:10.0.0.1}"
         );
+    }
+
+    #[test]
+    fn token_keys_are_the_formatted_names_of_every_kind() {
+        let k = KeySpace::new("tessera:");
+        for (kind, class) in [
+            (TokenKind::AccessToken, "at"),
+            (TokenKind::RefreshToken, "rt"),
+            (TokenKind::AuthorizationCode, "ac"),
+            (TokenKind::ClientSecret, "cs"),
+            (TokenKind::RegistrationToken, "rat"),
+            (TokenKind::DeviceCode, "dc"),
+        ] {
+            let key = k.token(kind, "h4sh");
+            assert_eq!(key, format!("tessera:{class}:{{h4sh}}"));
+            assert_eq!(
+                key.len(),
+                key.capacity(),
+                "{key}: written at its final size"
+            );
+        }
     }
 
     #[test]

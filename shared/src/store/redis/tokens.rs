@@ -2,7 +2,7 @@
 //! Redis.
 
 use async_trait::async_trait;
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Cmd};
 
 use super::call::Call;
 use super::{RedisStore, TOMBSTONE_SECS};
@@ -19,10 +19,12 @@ impl TokenStore for RedisStore {
         record: &str,
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
-        let mut p = redis::pipe();
-        p.set_ex(self.keys.token(kind, hash), record, ttl_secs.max(1));
+        let key = self.keys.token(kind, hash);
+        // `SETEX key ttl record` (what `set_ex` sends), its buffers sized once (issue 11, P3).
+        let mut setex = Cmd::with_capacity(4, key.len() + record.len() + 32);
+        setex.arg("SETEX").arg(key).arg(ttl_secs.max(1)).arg(record);
         // Durable: an issued token (or secret) must outlive a failover.
-        self.write(&p, true).await
+        self.write_one(setex, true).await
     }
 
     async fn token_get(&self, kind: TokenKind, hash: &str) -> Result<Option<String>, StoreError> {
