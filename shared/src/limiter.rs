@@ -7,7 +7,8 @@
 //!
 //! A rule's limiter is found by foldhash, not SipHash: the rules are the operator's (a limit's
 //! name and rate), never a client's input, and SipHash of the rule was about half of the
-//! broker's pre-filter per request (issue 11, P3). Subjects stay in governor's own map.
+//! broker's pre-filter per request (issue 11, P3). Subjects stay in governor's own map, keyed
+//! without an allocation per check (`limiter/subject.rs`).
 
 use std::hash::Hash;
 use std::num::NonZeroU32;
@@ -18,7 +19,10 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+mod subject;
+use subject::Subject;
+
+type Keyed = RateLimiter<Subject, DefaultKeyedStateStore<Subject>, DefaultClock>;
 
 /// One request per `interval`, `burst` at once (a zero burst counts as one; an interval
 /// governor cannot represent, as one a second).
@@ -63,7 +67,7 @@ impl<K: Hash + Eq> KeyedLimiters<K> {
                 .clone()
         };
         limiter
-            .check_key(&subject.to_string())
+            .check_key(&Subject::new(subject))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
