@@ -1,5 +1,6 @@
 //! Registry and token records as stored, and the checked wire values they are built from;
-//! redirect URIs and the application types they go with are in `model/redirect.rs`.
+//! redirect URIs and the application types they go with are in `model/redirect.rs`; the token
+//! record's hand-written JSON writer in `model/record_json.rs`.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use crate::product::{self, Subscription};
 use crate::rate::RatePlan;
 use crate::scope::ScopeSet;
 
+mod record_json;
 mod redirect;
 pub use redirect::{ApplicationType, RedirectKind, RedirectUri, MAX_REDIRECT_URI_BYTES};
 

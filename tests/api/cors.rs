@@ -270,3 +270,36 @@ async fn allowed_origins_are_exact_origins() {
         .await;
     assert_eq!(json_of(res).await["allowed_origins"], json!([]));
 }
+
+/// The client endpoints are routed by method without actix's method guards
+/// (`broker/src/http/methods.rs`); another method still gets actix's answer: `405` with the
+/// resource's methods in `Allow` and no body, counted under the route. `/introspect` (a route of
+/// its own) still falls through to the `404` of unknown endpoints.
+#[tokio::test]
+async fn other_methods_on_the_client_endpoints_get_405_with_allow() {
+    let w = spawn_world().await;
+    for (method, path) in [
+        ("GET", "/token"),
+        ("PUT", "/token"),
+        ("HEAD", "/revoke"),
+        ("DELETE", "/device_authorization"),
+    ] {
+        let raw = raw_request(&w.app.base, method, path, &[]).await;
+        assert_eq!(raw.status, 405, "{method} {path}: {}", raw.head);
+        assert_eq!(
+            raw.header("allow"),
+            Some("POST, OPTIONS"),
+            "{method} {path}"
+        );
+        assert_eq!(raw.body, "", "{method} {path}");
+    }
+    let raw = raw_request(&w.app.base, "GET", "/introspect", &[]).await;
+    assert_eq!(raw.status, 404, "{}", raw.head);
+    assert_eq!(raw.header("allow"), None);
+    let metrics = w.app.metrics().await;
+    assert!(
+        metrics
+            .contains(r#"tessera_http_requests_total{method="GET",route="/token",status="405"} 1"#),
+        "{metrics}"
+    );
+}

@@ -8,6 +8,7 @@
 //! * [`answer`] — the token and introspection endpoints' JSON answers (`no-store`).
 //! * [`credentials`] — the client credentials a request presents (Basic or form).
 //! * [`json`] — JSON request bodies (admin API, RFC 7591/7592 registration).
+//! * [`methods`] — method routing of the client endpoints without actix's per-request record.
 //! * [`page`] — the browser's answers: error pages and redirects back to the app, and the 429
 //!   page; [`device_page`] — the device flow's pages (code entry, confirmation).
 //! * [`same_origin`] — whether a form submission came from the broker's own pages (CSRF).
@@ -16,6 +17,7 @@ pub mod answer;
 pub mod credentials;
 pub mod device_page;
 pub mod json;
+pub mod methods;
 pub mod page;
 pub mod same_origin;
 

@@ -38,6 +38,7 @@ use tessera_shared::oauth::{Form, OAuthResponse};
 
 use crate::http::client_ip;
 use crate::http::credentials::{presented, Presented};
+use crate::http::methods::{self, post};
 use crate::state::AppState;
 
 /// What a client endpoint callable from a browser (`/revoke`, `/device_authorization`) reads
@@ -55,14 +56,20 @@ async fn client_form(
     Ok((form, credentials, ip))
 }
 
+/// The client endpoints' methods, in their routes' order (their `405`'s `Allow`).
+const CLIENT_METHODS: &[Method] = &[Method::POST, Method::OPTIONS];
+
 /// Registers every OAuth route: the client endpoints and the public documents with their
 /// CORS ([`cors`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The busiest endpoints are routed by method without actix's per-request record of the
+    // methods tried, and answer the `405` it would (`http::methods`).
     let client = |path: &str, handler| {
         web::resource(path)
             .wrap(from_fn(cors::for_clients))
             .route(handler)
-            .route(web::method(Method::OPTIONS).to(cors::preflight_post))
+            .route(methods::route(Method::OPTIONS).to(cors::preflight_post))
+            .default_service(methods::not_allowed(CLIENT_METHODS))
     };
     let public = |path: &str, handler| {
         web::resource(path)
@@ -70,13 +77,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(handler)
             .route(web::method(Method::OPTIONS).to(cors::preflight_get))
     };
-    cfg.service(client("/token", web::post().to(token::token)))
-        .service(client("/revoke", web::post().to(revoke::revoke)))
+    cfg.service(client("/token", post().to(token::token)))
+        .service(client("/revoke", post().to(revoke::revoke)))
         .service(client(
             "/device_authorization",
-            web::post().to(device::authorization),
+            post().to(device::authorization),
         ))
-        .route("/introspect", web::post().to(introspect::introspect))
+        .route("/introspect", post().to(introspect::introspect))
         .route("/register", web::post().to(register::register))
         .route("/register/{client_id}", web::get().to(client_config::read))
         .route(

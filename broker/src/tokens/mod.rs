@@ -209,7 +209,8 @@ impl Tokens {
             family,
             jkt,
         };
-        let json = serde_json::to_string(&record)?;
+        // The record's hand-written writer: serde's bytes (issue 11, P3).
+        let json = record.to_json()?;
         self.store()
             .token_put(
                 TokenKind::AccessToken,

@@ -8,21 +8,37 @@ use base64::Engine;
 /// scheme); `None` unless both are there, non-empty and well encoded.
 pub fn parse_basic(b64: &str) -> Option<(String, String)> {
     let raw = STANDARD.decode(b64).ok()?;
-    let raw = String::from_utf8(raw).ok()?;
-    let (id, secret) = raw.split_once(':')?;
-    let decode = |s: &str| -> Option<String> {
-        // Most credentials carry nothing to decode: one copy, not three.
-        if !s.bytes().any(|b| b == b'+' || b == b'%') {
-            return Some(s.to_owned());
+    let mut raw = String::from_utf8(raw).ok()?;
+    let colon = raw.find(':')?;
+    let id = decode(&raw[..colon])?;
+    let secret = match encoded(&raw[colon + 1..]) {
+        true => decode(&raw[colon + 1..])?,
+        // Nothing to decode (most secrets): the decoded buffer itself, the id cut off its front
+        // (one allocation less per authenticated call: issue 11, P3).
+        false => {
+            raw.drain(..=colon);
+            raw
         }
-        let spaced = s.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8()
-            .ok()
-            .map(|v| v.into_owned())
     };
-    let (id, secret) = (decode(id)?, decode(secret)?);
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+/// Whether a form-urlencoded part has anything to decode.
+fn encoded(s: &str) -> bool {
+    s.bytes().any(|b| b == b'+' || b == b'%')
+}
+
+/// A form-urlencoded part, decoded; `None` when it is not UTF-8 once decoded.
+fn decode(s: &str) -> Option<String> {
+    // Most credentials carry nothing to decode: one copy, not three.
+    if !encoded(s) {
+        return Some(s.to_owned());
+    }
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|v| v.into_owned())
 }
 
 #[cfg(test)]
@@ -46,6 +62,16 @@ mod tests {
             parse_basic(&plain),
             Some(("id".to_string(), "secret".to_string()))
         );
+        assert_eq!(
+            parse_basic(&STANDARD.encode("a:b:c%3A")),
+            Some(("a".to_string(), "b:c:".to_string()))
+        );
+        assert_eq!(
+            parse_basic(&STANDARD.encode("a%3Ab:c:d")),
+            Some(("a:b".to_string(), "c:d".to_string()))
+        );
+        assert_eq!(parse_basic(&STANDARD.encode(":secret")), None);
+        assert_eq!(parse_basic(&STANDARD.encode("id:")), None);
         assert_eq!(parse_basic(&STANDARD.encode("id:%FF")), None);
         assert_eq!(parse_basic("not base64!"), None);
         assert_eq!(parse_basic(&STANDARD.encode("nocolon")), None);

@@ -16,6 +16,18 @@ pub struct KeySpace {
     prefix: String,
 }
 
+/// A token's class in its key.
+fn token_class(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::AccessToken => "at",
+        TokenKind::RefreshToken => "rt",
+        TokenKind::AuthorizationCode => "ac",
+        TokenKind::ClientSecret => "cs",
+        TokenKind::RegistrationToken => "rat",
+        TokenKind::DeviceCode => "dc",
+    }
+}
+
 impl KeySpace {
     pub fn new(prefix: &str) -> Self {
         KeySpace {
@@ -28,15 +40,31 @@ impl KeySpace {
     }
 
     pub fn token(&self, kind: TokenKind, hash: &str) -> String {
-        let class = match kind {
-            TokenKind::AccessToken => "at",
-            TokenKind::RefreshToken => "rt",
-            TokenKind::AuthorizationCode => "ac",
-            TokenKind::ClientSecret => "cs",
-            TokenKind::RegistrationToken => "rat",
-            TokenKind::DeviceCode => "dc",
-        };
-        format!("{}{class}:{{{hash}}}", self.prefix)
+        // Written into a string of its final size: `format!` grew it twice per token written
+        // or looked up (issue 11, P3). Same bytes: `{prefix}{class}:{{hash}}`.
+        let class = token_class(kind);
+        let mut key = String::with_capacity(self.prefix.len() + class.len() + hash.len() + 3);
+        for part in [&self.prefix, class, ":{", hash, "}"] {
+            key.push_str(part);
+        }
+        key
+    }
+
+    /// The most bytes [`Self::token`] takes for `hash`.
+    pub fn token_len(&self, hash: &str) -> usize {
+        self.prefix.len() + "rat:{}".len() + hash.len()
+    }
+
+    /// [`Self::token`] written straight into `cmd` as its next argument: no `String` of its own
+    /// per token written or looked up (issue 11, P3).
+    pub fn token_arg(&self, kind: TokenKind, hash: &str, cmd: &mut redis::Cmd) {
+        use redis::RedisWrite;
+        use std::io::Write;
+        let mut arg = cmd.writer_for_next_arg();
+        for part in [&self.prefix, token_class(kind), ":{", hash, "}"] {
+            // Writing into the command's buffer (a `Vec`) cannot fail.
+            let _ = arg.write_all(part.as_bytes());
+        }
     }
 
     pub fn login(&self, state: &str) -> String {
@@ -198,6 +226,34 @@ mod tests {
             k.backoff("auth_ip", "10.0.0.1"),
             "tessera:bo:{auth_ip:10.0.0.1}"
         );
+    }
+
+    #[test]
+    fn token_keys_are_the_formatted_names_of_every_kind() {
+        let k = KeySpace::new("tessera:");
+        for (kind, class) in [
+            (TokenKind::AccessToken, "at"),
+            (TokenKind::RefreshToken, "rt"),
+            (TokenKind::AuthorizationCode, "ac"),
+            (TokenKind::ClientSecret, "cs"),
+            (TokenKind::RegistrationToken, "rat"),
+            (TokenKind::DeviceCode, "dc"),
+        ] {
+            let key = k.token(kind, "h4sh");
+            assert_eq!(key, format!("tessera:{class}:{{h4sh}}"));
+            assert_eq!(
+                key.len(),
+                key.capacity(),
+                "{key}: written at its final size"
+            );
+            assert!(key.len() <= k.token_len("h4sh"), "{key}");
+            let mut written = redis::cmd("GET");
+            k.token_arg(kind, "h4sh", &mut written);
+            assert_eq!(
+                written.get_packed_command(),
+                redis::cmd("GET").arg(&key).get_packed_command()
+            );
+        }
     }
 
     #[test]

@@ -127,12 +127,12 @@ impl RedisStore {
     /// Applies `cmds` atomically (`MULTI`/`EXEC` around several); when `durable` and
     /// `store.wait_replicas` is set, acknowledged only once that many replicas have it.
     pub(super) async fn write(&self, cmds: &Pipeline, durable: bool) -> Result<(), StoreError> {
-        let mut p = redis::pipe();
-        if let [one] = cmds.cmd_iter().collect::<Vec<_>>()[..] {
-            p.add_command(one.clone());
-            self.send(p, durable).await?;
-            return Ok(());
+        if cmds.len() == 1 {
+            if let Some(one) = cmds.cmd_iter().next() {
+                return self.write_one(one.clone(), durable).await;
+            }
         }
+        let mut p = redis::pipe();
         p.cmd("MULTI").ignore();
         for cmd in cmds.cmd_iter() {
             p.add_command(cmd.clone()).ignore();
@@ -140,6 +140,22 @@ impl RedisStore {
         p.cmd("EXEC");
         // An error inside EXEC's answer (one command refused) is the write's error.
         self.send(p, durable).await?.extract_error()?;
+        Ok(())
+    }
+
+    /// [`Self::write`] of the one command `cmd`, taken as it is (issue 11, P3: a token's
+    /// `SETEX` was copied into a pipeline of its own and answered through a `Vec` of replies).
+    /// Without `WAIT` to follow it, sent as a single command: a reply that is an error is the
+    /// write's error either way.
+    pub(super) async fn write_one(&self, cmd: Cmd, durable: bool) -> Result<(), StoreError> {
+        if durable && self.wait.is_some() {
+            let mut p = Pipeline::with_capacity(2);
+            p.add_command(cmd);
+            self.send(p, durable).await?;
+        } else {
+            let mut c = self.conn.clone();
+            let _: Value = cmd.query_async(&mut c).await?;
+        }
         Ok(())
     }
 

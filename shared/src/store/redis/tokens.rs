@@ -2,7 +2,7 @@
 //! Redis.
 
 use async_trait::async_trait;
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Cmd};
 
 use super::call::Call;
 use super::{RedisStore, TOMBSTONE_SECS};
@@ -19,15 +19,23 @@ impl TokenStore for RedisStore {
         record: &str,
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
-        let mut p = redis::pipe();
-        p.set_ex(self.keys.token(kind, hash), record, ttl_secs.max(1));
+        // `SETEX key ttl record` (what `set_ex` sends), its buffers sized once and the key
+        // written into it (issue 11, P3).
+        let mut setex = Cmd::with_capacity(4, self.keys.token_len(hash) + record.len() + 32);
+        setex.arg("SETEX");
+        self.keys.token_arg(kind, hash, &mut setex);
+        setex.arg(ttl_secs.max(1)).arg(record);
         // Durable: an issued token (or secret) must outlive a failover.
-        self.write(&p, true).await
+        self.write_one(setex, true).await
     }
 
     async fn token_get(&self, kind: TokenKind, hash: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn.clone();
-        Ok(c.get(self.keys.token(kind, hash)).await?)
+        // `GET key`, the key written into the command (issue 11, P3).
+        let mut get = Cmd::with_capacity(2, self.keys.token_len(hash) + 3);
+        get.arg("GET");
+        self.keys.token_arg(kind, hash, &mut get);
+        Ok(get.query_async(&mut c).await?)
     }
 
     async fn token_delete(&self, kind: TokenKind, hash: &str) -> Result<(), StoreError> {
