@@ -6,6 +6,8 @@
 #
 #   bash bench/profile.sh                                  # this checkout's release binary
 #   TESSERA_BIN=/tmp/old/tessera CACHE=true bash bench/profile.sh
+#   HOP=app bash bench/profile.sh     # the bare hop of bench/hop instead (HOP=h1: its actix-http
+#                                     # server), in front of the same echo backend, same token
 #
 # Starts Redis, a broker, the echo backend and a one-worker proxy (CACHE=false by default: a
 # store lookup per call; analytics on), warms up, then drives it with wrk (127.0.0.1 only,
@@ -34,6 +36,15 @@ start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!
 ready() { wait_ready 600 "$@"; }
 
 bench_proxy_stack
+if [ -n "${HOP:-}" ]; then
+  # The bare hop (bench/hop) in the proxy's place: the same echo backend, calls and token.
+  bench_hop_binary
+  port="$(free_port)"
+  # shellcheck disable=SC2046 # hop_env is words on purpose
+  start hop env $(hop_env "$HOP" "$port") "$HOP_BIN"
+  PROXY_PID=$STARTED_PID BIN="$HOP_BIN" URL="http://127.0.0.1:$port/api/bench"
+  ready "$URL"
+fi
 
 wrk -t1 -c"$CONNECTIONS" -d3s -H "Authorization: Bearer $TOKEN" "$URL" > /dev/null
 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Authorization: Bearer $TOKEN" "$URL" > "$WORK/wrk.out" &
