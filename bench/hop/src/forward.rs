@@ -177,7 +177,12 @@ fn answer(res: http::Response<Incoming>, tx: Sender) -> actix_http::Response<Box
     let (head, body) = res.into_parts();
     let code = StatusCode::from_u16(head.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = actix_http::Response::build(code);
-    let listed = listed(head.headers.get_all(http::header::CONNECTION).iter().map(|v| v.as_bytes()));
+    let listed = listed(
+        head.headers
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .map(|v| v.as_bytes()),
+    );
     for (name, value) in &head.headers {
         let n = name.as_str();
         if hop_by_hop(n) || listed.iter().any(|l| l == n) {
