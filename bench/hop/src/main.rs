@@ -82,6 +82,8 @@ async fn main() -> std::io::Result<()> {
                     .app_data(data.clone())
                     .default_service(web::to(via_app))
             })
+            // TCP_NODELAY on client connections, as Tessera's public server sets it.
+            .tcp_nodelay(true)
             .workers(workers)
             .bind(listen)?
             .run()
@@ -93,6 +95,7 @@ async fn main() -> std::io::Result<()> {
                 .bind("hop", listen, move || {
                     let backend = backend.clone();
                     actix_http::HttpService::build()
+                        .tcp_nodelay(true)
                         .finish(actix_service::fn_service(move |req| {
                             via_h1(req, backend.clone())
                         }))
