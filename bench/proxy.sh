@@ -30,7 +30,7 @@
 #   FLOOD_DRAIN_MAX longest wait for the analytics writer to go quiet after a flood, s (default 60)
 #   PEER            0: no nginx auth_request + oidc-provider peer (no node needed)
 #   HOP             app (default): the bare hop with actix-web's App; both: also the one on
-#                   actix-http's HttpService (about 35 s more); 0: no bare hop
+#                   actix-http's HttpService (about 40 s more); 0: no bare hop
 #   HOP_BIN         use this bare-hop binary instead of building bench/hop
 #   PERF            0: no perf profile of the proxy (default: profile if `perf` works)
 #   PERF_SECS       seconds of `perf record` during an extra warm-cache run (default 5)
