@@ -39,11 +39,17 @@ fn env(name: &str, default: Option<&str>) -> std::io::Result<String> {
     }
 }
 
-/// actix-web's `App`: the forwarder as its `default_service`.
-async fn via_app(req: HttpRequest, body: Bytes, backend: web::Data<Backend>) -> HttpResponse {
-    let res = backend
-        .forward(req.method(), req.uri(), req.headers(), body)
-        .await;
+/// actix-web's `App`: the forwarder as its `default_service`, taking the request and its
+/// payload as Tessera's handler does (the backend from the closure, not an extractor).
+async fn via_app(req: HttpRequest, payload: web::Payload, backend: Arc<Backend>) -> HttpResponse {
+    let res = match read(payload.into_inner()).await {
+        Some(body) => {
+            backend
+                .forward(req.method(), req.uri(), req.headers(), body)
+                .await
+        }
+        None => forward::status(400),
+    };
     HttpResponse::from(res)
 }
 
@@ -52,18 +58,25 @@ async fn via_h1(
     mut req: actix_http::Request,
     backend: Arc<Backend>,
 ) -> Result<actix_http::Response<actix_web::body::BoxBody>, std::convert::Infallible> {
+    let res = match read(req.take_payload()).await {
+        Some(body) => {
+            backend
+                .forward(req.method(), req.uri(), req.headers(), body)
+                .await
+        }
+        None => forward::status(400),
+    };
+    Ok(res)
+}
+
+/// The whole body (none read, none allocated, when there is none); `None` if it broke off.
+async fn read(mut payload: actix_http::Payload) -> Option<Bytes> {
     use futures_util::StreamExt;
-    let mut payload = req.take_payload();
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(c) => buf.extend_from_slice(&c),
-            Err(_) => return Ok(forward::status(400)),
-        }
+        buf.extend_from_slice(&chunk.ok()?);
     }
-    Ok(backend
-        .forward(req.method(), req.uri(), req.headers(), buf.freeze())
-        .await)
+    Some(buf.freeze())
 }
 
 #[actix_web::main]
@@ -76,11 +89,12 @@ async fn main() -> std::io::Result<()> {
     let backend = Backend::new(&backend).map_err(std::io::Error::other)?;
     match env("HOP_SERVER", Some("app"))?.as_str() {
         "app" => {
-            let data = web::Data::new(backend);
+            let backend = Arc::new(backend);
             HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .default_service(web::to(via_app))
+                let backend = backend.clone();
+                App::new().default_service(web::to(move |req, payload| {
+                    via_app(req, payload, backend.clone())
+                }))
             })
             // TCP_NODELAY on client connections, as Tessera's public server sets it.
             .tcp_nodelay(true)
