@@ -23,8 +23,9 @@ mod forward;
 
 use std::sync::Arc;
 
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
-use bytes::Bytes;
+use actix_http::RequestHead;
+use actix_web::body::BoxBody;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use forward::Backend;
 
@@ -42,41 +43,36 @@ fn env(name: &str, default: Option<&str>) -> std::io::Result<String> {
 /// actix-web's `App`: the forwarder as its `default_service`, taking the request and its
 /// payload as Tessera's handler does (the backend from the closure, not an extractor).
 async fn via_app(req: HttpRequest, payload: web::Payload, backend: Arc<Backend>) -> HttpResponse {
-    let res = match read(payload.into_inner()).await {
-        Some(body) => {
-            backend
-                .forward(req.method(), req.uri(), req.headers(), body)
-                .await
-        }
-        None => forward::status(400),
-    };
-    HttpResponse::from(res)
+    HttpResponse::from(relay(&backend, req.head(), payload.into_inner()).await)
 }
 
-/// actix-http's service: the request's body read whole, then forwarded.
+/// actix-http's service: the same, on actix-http's own request.
 async fn via_h1(
     mut req: actix_http::Request,
     backend: Arc<Backend>,
-) -> Result<actix_http::Response<actix_web::body::BoxBody>, std::convert::Infallible> {
-    let res = match read(req.take_payload()).await {
-        Some(body) => {
-            backend
-                .forward(req.method(), req.uri(), req.headers(), body)
-                .await
-        }
-        None => forward::status(400),
-    };
-    Ok(res)
+) -> Result<actix_http::Response<BoxBody>, std::convert::Infallible> {
+    let payload = req.take_payload();
+    Ok(relay(&backend, req.head(), payload).await)
 }
 
-/// The whole body (none read, none allocated, when there is none); `None` if it broke off.
-async fn read(mut payload: actix_http::Payload) -> Option<Bytes> {
+/// The whole body read (none allocated when there is none), then the request forwarded; a body
+/// that broke off is a `400`.
+async fn relay(
+    backend: &Backend,
+    head: &RequestHead,
+    mut payload: actix_http::Payload,
+) -> actix_http::Response<BoxBody> {
     use futures_util::StreamExt;
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        buf.extend_from_slice(&chunk.ok()?);
+        match chunk {
+            Ok(c) => buf.extend_from_slice(&c),
+            Err(_) => return forward::status(400),
+        }
     }
-    Some(buf.freeze())
+    backend
+        .forward(&head.method, &head.uri, &head.headers, buf.freeze())
+        .await
 }
 
 #[actix_web::main]
