@@ -2,7 +2,8 @@
 
     python3 bench/count.py URL CALLS CONNECTIONS MODE
 
-MODE: "header:<name>:<value>"  GET with that header (the proxy)
+MODE: "header:<name>:<value>"  GET with that header (the proxy); several, one a line:
+                               "header:<name>:<value>\n<name>:<value>..." (the echo backend)
       "form:<body>"            POST of that form with BENCH_BASIC_AUTH (the broker)
       "flood"                  GET with a new well-formed, never issued access token per call
                                (the format of shared/src/token.rs, as bench/flood.lua makes it:
@@ -33,8 +34,8 @@ def request(url, mode):
     target = u.path or "/"
     host = u.netloc
     if mode.startswith("header:"):
-        _, name, value = mode.split(":", 2)
-        return lambda: f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{name}: {value}\r\n\r\n".encode()
+        lines = "".join(f"{n}: {v}\r\n" for n, v in (h.split(":", 1) for h in mode[len("header:"):].split("\n")))
+        return lambda: f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{lines}\r\n".encode()
     if mode.startswith("form:"):
         body = mode[len("form:"):].encode()
         auth = os.environ["BENCH_BASIC_AUTH"]

@@ -235,3 +235,21 @@ access_token_ttl_secs = 3600'
   ready "http://127.0.0.1:$STATUS/readyz" '"revocation_channel": *true'
   URL="http://127.0.0.1:$port/api/bench"
 }
+
+# bench_hop_binary: HOP_BIN is the bare forwarding hop (bench/hop, issue 11 P1's ceiling): the
+# caller's HOP_BIN, else this checkout's, built first (its own workspace and Cargo.lock, into the
+# checkout's target directory; a no-op when up to date).
+bench_hop_binary() {
+  if [ -z "${HOP_BIN:-}" ]; then
+    log "cargo build --release --locked --manifest-path bench/hop/Cargo.toml"
+    cargo build --release --locked --quiet --manifest-path "$ROOT/bench/hop/Cargo.toml" \
+      --target-dir "${CARGO_TARGET_DIR:-$ROOT/target}" >&2
+    HOP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera-hop"
+  fi
+  [ -x "$HOP_BIN" ] || die "no hop binary at $HOP_BIN"
+}
+# hop_env SERVER PORT: the environment of a one-worker hop (SERVER `app` or `h1`) on 127.0.0.1:PORT
+# in front of the echo backend on ECHO_PORT, for `env $(hop_env …) CMD`.
+hop_env() {
+  printf 'HOP_SERVER=%s HOP_LISTEN=127.0.0.1:%s HOP_BACKEND=127.0.0.1:%s HOP_WORKERS=1' "$1" "$2" "$ECHO_PORT"
+}

@@ -12,7 +12,13 @@
 # (one unknown well-formed token, repeated: the negative cache's case), broker-token
 # (client_credentials issuance), broker-introspect, broker-introspect-flood (introspection of a new
 # made-up well-formed token per call), yardstick (bench/yardstick: its token and
-# introspection endpoints; YARDSTICK_BIN or target/release/tessera-yardstick). Each target runs under
+# introspection endpoints; YARDSTICK_BIN or target/release/tessera-yardstick), hop and hop-h1 (the
+# bare forwarding hop of bench/hop in front of the same echo backend, with actix-web's App or
+# actix-http's HttpService; HOP_BIN, or built here: the proxy's ceiling), echo-hop and echo-tessera
+# (the echo backend itself, sent the headers a bare hop forwards — the caller's Authorization —
+# or those Tessera forwards instead: X-Forwarded-For/-Host/-Proto and the five X-Tessera-*
+# identity headers, values shaped as the bench app's; what identity forwarding costs the backend).
+# Each target runs under
 # `valgrind --tool=callgrind --instr-atstart=no`; a warm-up of WARMUP calls runs uninstrumented,
 # then instrumentation is switched on for CALLS calls made over CONNECTIONS keep-alive connections
 # (bench/count.py), switched off, and the counts dumped.
@@ -139,3 +145,40 @@ if want proxy-unknown; then
   UNKNOWN="$(python3 -c 'import sys; sys.path.insert(0, "bench"); import count; print(count.unknown_token())')"
   measure proxy-unknown proxy-unknown "$PROXY_URL" "header:Authorization:Bearer $UNKNOWN"
 fi
+# The bare hop (bench/hop): the same calls as proxy-cache, forwarded with nothing else done.
+for mode in hop hop-h1; do
+  want "$mode" || continue
+  bench_hop_binary
+  HOP_PORT="$(free_port)"
+  server=app; [ "$mode" = hop-h1 ] && server=h1
+  # `env` execs valgrind (same pid); valgrind would not follow an exec of the hop.
+  # shellcheck disable=SC2046 # hop_env is words on purpose
+  start "$mode" env $(hop_env "$server" "$HOP_PORT") valgrind --tool=callgrind --instr-atstart=no \
+    --callgrind-out-file="$WORK/$mode.cg" "$HOP_BIN"
+  echo "$STARTED_PID" > "$WORK/$mode.pid"
+  ready "http://127.0.0.1:$HOP_PORT/api/bench"
+  # The proxy rows' token, or one of the same shape when no broker ran.
+  [ -n "${TOKEN:-}" ] || TOKEN="$(python3 -c 'import sys; sys.path.insert(0, "bench"); import count; print(count.unknown_token())')"
+  measure "$mode" "$mode" "http://127.0.0.1:$HOP_PORT/api/bench" "header:Authorization:Bearer $TOKEN"
+done
+# The echo backend alone, with either forwarder's header set (the backend's share of a call).
+for mode in echo-hop echo-tessera; do
+  want "$mode" || continue
+  EPORT="$(free_port)"
+  cg "$mode" "$BIN" echo --listen "127.0.0.1:$EPORT" --workers 1
+  ready "http://127.0.0.1:$EPORT/api/bench"
+  [ -n "${TOKEN:-}" ] || TOKEN="$(python3 -c 'import sys; sys.path.insert(0, "bench"); import count; print(count.unknown_token())')"
+  if [ "$mode" = echo-hop ]; then
+    headers="Authorization:Bearer $TOKEN"
+  else
+    headers="X-Forwarded-For:127.0.0.1
+X-Forwarded-Host:127.0.0.1:36077
+X-Forwarded-Proto:http
+X-Tessera-App:bench
+X-Tessera-App-Id:8aaf90fe-ba87-41e7-826b-aed047c9b9d7
+X-Tessera-Client-Id:ff4dca43b62c4b0e86fc40c6874a6086
+X-Tessera-Developer-Id:d83f0a97-3bb6-4120-8d3c-51a89217804b
+X-Tessera-Scope:read"
+  fi
+  measure "$mode" "$mode" "http://127.0.0.1:$EPORT/api/bench" "header:$headers"
+done

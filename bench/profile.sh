@@ -6,6 +6,9 @@
 #
 #   bash bench/profile.sh                                  # this checkout's release binary
 #   TESSERA_BIN=/tmp/old/tessera CACHE=true bash bench/profile.sh
+#   CALLGRAPH=dwarf CACHE=true bash bench/profile.sh    # also inclusive (children) shares
+#   HOP=app bash bench/profile.sh     # the bare hop of bench/hop instead (HOP=h1: its actix-http
+#                                     # server), in front of the same echo backend, same token
 #
 # Starts Redis, a broker, the echo backend and a one-worker proxy (CACHE=false by default: a
 # store lookup per call; analytics on), warms up, then drives it with wrk (127.0.0.1 only,
@@ -34,12 +37,22 @@ start() { local name="$1"; shift; "$@" > "$WORK/$name.log" 2>&1 & STARTED_PID=$!
 ready() { wait_ready 600 "$@"; }
 
 bench_proxy_stack
+if [ -n "${HOP:-}" ]; then
+  # The bare hop (bench/hop) in the proxy's place: the same echo backend, calls and token.
+  bench_hop_binary
+  port="$(free_port)"
+  # shellcheck disable=SC2046 # hop_env is words on purpose
+  start hop env $(hop_env "$HOP" "$port") "$HOP_BIN"
+  PROXY_PID=$STARTED_PID BIN="$HOP_BIN" URL="http://127.0.0.1:$port/api/bench"
+  ready "$URL"
+fi
 
 wrk -t1 -c"$CONNECTIONS" -d3s -H "Authorization: Bearer $TOKEN" "$URL" > /dev/null
 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Authorization: Bearer $TOKEN" "$URL" > "$WORK/wrk.out" &
 WRK_PID=$!
 sleep 1
-perf record -q -e cpu-clock -F 2999 -g -o "$WORK/perf.data" -p "$PROXY_PID" -- sleep "$SECONDS_SAMPLED" 2> "$WORK/perf.err" || die "perf record failed: $(cat "$WORK/perf.err")"
+CG_OPT=(-g); [ -n "${CALLGRAPH:-}" ] && CG_OPT=(--call-graph "$CALLGRAPH")
+perf record -q -e cpu-clock -F 2999 "${CG_OPT[@]}" -o "$WORK/perf.data" -p "$PROXY_PID" -- sleep "$SECONDS_SAMPLED" 2> "$WORK/perf.err" || die "perf record failed: $(cat "$WORK/perf.err")"
 wait "$WRK_PID"
 grep -E 'Requests/sec|Non-2xx' "$WORK/wrk.out" || true
 report() { perf report -i "$WORK/perf.data" --no-children --stdio -g none "$@" 2> /dev/null | sed 's/[ -]*$//'; }
@@ -53,4 +66,10 @@ report --sort dso --show-nr-samples | awk -v rps="$RPS" -v s="$SECONDS_SAMPLED" 
         printf "proxy CPU per call: %.2f us (its own code %.2f, libraries %.2f, kernel %.2f)\n", (b + o + k) * per, b * per, o * per, k * per }'
 echo "samples: $(report --sort dso | grep -E '^ +[0-9.]+%' | sed 's/^ *//' | tr '\n' ';' | sed 's/  */ /g')"
 echo "top symbols (self, % of the proxy's samples; [k] kernel, [.] user space):"
-report --sort symbol | grep -E '^ +[0-9.]+%' | head -n "$TOP"
+report --sort symbol | grep -E '^ +[0-9.]+%' | head -n "$TOP" || true
+if [ -n "${CALLGRAPH:-}" ]; then
+  # With unwound stacks: each symbol's share including what it calls (the kernel's included).
+  echo "top symbols including callees (children, % of the proxy's samples):"
+  perf report -i "$WORK/perf.data" --children --stdio -g none --sort symbol 2> /dev/null \
+    | sed 's/[ -]*$//' | grep -E '^ +[0-9.]+%' | head -n "$TOP"
+fi

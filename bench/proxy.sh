@@ -12,7 +12,8 @@
 #   with the token cache (analytics on) | Tessera without the cache | Tessera with the cache,
 #   analytics off | nginx auth_request -> oidc-provider introspection, tokens in Redis (the P2
 #   peer, bench/proxy/peer.sh; subrequests over a keep-alive pool, and with nginx's defaults) |
-#   nginx proxy_pass with its defaults.
+#   nginx proxy_pass with its defaults | the bare hop (bench/hop: actix-web + hyper forwarding
+#   with nothing else done, the ceiling of Tessera's stack; HOP).
 # Redis commands per call come from INFO commandstats deltas around each run. Then: a perf
 # profile of the cached proxy; the P6 memory pass (bench/proxy/memory.sh: NTOKENS tokens cached);
 # the P5 floods of refused tokens (bench/proxy/flood.sh). The report: bench/proxy/report.sh.
@@ -28,6 +29,9 @@
 #   FLOOD_DURATION  seconds per P5 flood (default 5; 0 skips the floods)
 #   FLOOD_DRAIN_MAX longest wait for the analytics writer to go quiet after a flood, s (default 60)
 #   PEER            0: no nginx auth_request + oidc-provider peer (no node needed)
+#   HOP             app (default): the bare hop with actix-web's App; both: also the one on
+#                   actix-http's HttpService (about 40 s more); 0: no bare hop
+#   HOP_BIN         use this bare-hop binary instead of building bench/hop
 #   PERF            0: no perf profile of the proxy (default: profile if `perf` works)
 #   PERF_SECS       seconds of `perf record` during an extra warm-cache run (default 5)
 #   SKIP_BUILD=1    use the existing release binary instead of running cargo build --release
@@ -46,7 +50,7 @@ cd "$ROOT"
 # The command as given (the variables the caller set), for the report.
 INVOCATION="${BENCH_INVOCATION:-}"
 if [ -z "$INVOCATION" ]; then
-  for v in DURATION ROUNDS WARMUP CONNECTIONS NTOKENS CACHE_MAX_ENTRIES FLOOD_DURATION PEER PERF SKIP_BUILD TESSERA_BIN; do
+  for v in DURATION ROUNDS WARMUP CONNECTIONS NTOKENS CACHE_MAX_ENTRIES FLOOD_DURATION PEER HOP PERF SKIP_BUILD TESSERA_BIN; do
     [ -n "${!v+x}" ] && INVOCATION+="$v=${!v} "
   done
   INVOCATION+="bash bench/proxy.sh"
@@ -61,6 +65,8 @@ FLOOD_DURATION="${FLOOD_DURATION:-5}"
 FLOOD_DRAIN_MAX="${FLOOD_DRAIN_MAX:-60}"
 PERF_SECS="${PERF_SECS:-5}"
 PEER_ON=1; [ "${PEER:-1}" = "0" ] && PEER_ON=""
+HOP="${HOP:-app}"
+case "$HOP" in app|both|0) ;; *) echo "HOP must be app, both or 0" >&2; exit 2;; esac
 # Room for every token of the memory pass and the run's own: the smallest power of two above
 # NTOKENS + 1000 (moka sizes its frequency sketch by the capacity rounded up to a power of two,
 # so any capacity in between costs the same), and at least the proxy's default of 200000.
@@ -196,6 +202,7 @@ else
   BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera"
 fi
 [ -x "$BIN" ] || die "$BIN not found"
+[ "$HOP" = 0 ] || bench_hop_binary
 # TESSERA_* variables from the caller's environment would override the files; drop them.
 bench_clean_env
 
@@ -294,6 +301,19 @@ start_proxy tessera-cache-noanalytics true false
 NOAN_PORT=$PROXY_PORT; NOAN_STATUS=$PROXY_STATUS; NOAN_PID=$PROXY_PID
 RSS_IDLE="$(rss_kib "$CACHE_PID")"
 
+# ---------------------------------------------------------------------------- the bare hop
+# start_hop NAME SERVER -> HOP_PORT / HOP_PID (bench/hop, one worker, in front of the echo backend)
+start_hop() {
+  HOP_PORT="$(free_port)"
+  log "bare hop '$1' (bench/hop, HOP_SERVER=$2) on 127.0.0.1:$HOP_PORT (CPU 0, 1 worker)"
+  # shellcheck disable=SC2046 # hop_env is words on purpose
+  start "$1" env $(hop_env "$2" "$HOP_PORT") "$HOP_BIN"
+  HOP_PID=$STARTED_PID
+  wait_for "bare hop $1" "$HOP_PID" "http://127.0.0.1:$HOP_PORT/api/bench"
+}
+if [ "$HOP" != 0 ]; then start_hop hop app; HOP_APP_PORT=$HOP_PORT; HOP_APP_PID=$HOP_PID; fi
+if [ "$HOP" = both ]; then start_hop hop-h1 h1; HOP_H1_PORT=$HOP_PORT; HOP_H1_PID=$HOP_PID; fi
+
 metric() { # metric STATUS_PORT NAME -> value (0 when absent)
   curl -s -m 10 "http://127.0.0.1:$1/metrics" | awk -v n="tessera_proxy_$2" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }'
 }
@@ -309,6 +329,8 @@ check_target() { # check_target NAME URL: 200 with the token, and the backend sa
 check_target "echo" "http://127.0.0.1:$ECHO_PORT$URL_PATH"
 check_target "nginx" "http://127.0.0.1:$NGINX_PORT$URL_PATH"
 check_target "nginx defaults" "http://127.0.0.1:$NGINX_PLAIN_PORT$URL_PATH"
+[ "$HOP" = 0 ] || check_target "bare hop" "http://127.0.0.1:$HOP_APP_PORT$URL_PATH"
+[ "$HOP" != both ] || check_target "bare hop (actix-http)" "http://127.0.0.1:$HOP_H1_PORT$URL_PATH"
 for p in "$CACHE_PORT" "$NOCACHE_PORT" "$NOAN_PORT"; do
   check_target "tessera :$p" "http://127.0.0.1:$p$URL_PATH"
   grep -q "x-tessera-client-id" "$WORK/check.json" || die "tessera :$p did not forward the caller: $(head -c 300 "$WORK/check.json")"
@@ -336,6 +358,14 @@ add_target tessera-nocache "Tessera proxy, cache off (a store lookup per call), 
   "http://127.0.0.1:$NOCACHE_PORT$URL_PATH" "$NOCACHE_PID:proxy $ECHO_PID:echo $REDIS_PID:redis" "$AUTH_HEADER"
 add_target tessera-noanalytics "Tessera proxy, token cache on, analytics off" "http://127.0.0.1:$NOAN_PORT$URL_PATH" \
   "$NOAN_PID:proxy $ECHO_PID:echo $REDIS_PID:redis" "$AUTH_HEADER"
+if [ "$HOP" != 0 ]; then
+  add_target hop "bare hop: actix-web \`App\` + hyper, forwarding only (bench/hop) — the stack's ceiling" \
+    "http://127.0.0.1:$HOP_APP_PORT$URL_PATH" "$HOP_APP_PID:hop $ECHO_PID:echo" "$AUTH_HEADER"
+fi
+if [ "$HOP" = both ]; then
+  add_target hop-h1 "bare hop: actix-http \`HttpService\` + hyper, no \`App\` layer (bench/hop)" \
+    "http://127.0.0.1:$HOP_H1_PORT$URL_PATH" "$HOP_H1_PID:hop $ECHO_PID:echo" "$AUTH_HEADER"
+fi
 if [ -n "$PEER_ON" ]; then
   add_target peer "nginx \`auth_request\` → oidc-provider introspection (Redis) — the P2 peer" \
     "http://127.0.0.1:$PEER_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $OIDC_PID:node $ECHO_PID:echo $REDIS_PID:redis" "$PEER_AUTH_HEADER"

@@ -27,7 +27,8 @@
 #
 # Environment: DURATION (s, default 5), WARMUP (s, default 2), CONNECTIONS (default 64),
 # WORKERS (the proxy's server.workers, default 1 as in bench/proxy.sh; 2 shows what crosses
-# between workers), TESSERA_BIN (default target/release/tessera), KEEP_WORK=1 keeps the work
+# between workers), HOP (app, the default: also the bare hop of bench/hop in front of the same
+# backend, the stack's ceiling; h1: its actix-http server; both; 0: none; HOP_BIN), TESSERA_BIN (default target/release/tessera), KEEP_WORK=1 keeps the work
 # directory.
 set -euo pipefail
 
@@ -82,6 +83,17 @@ sed -i "s/^workers = 1$/workers = $WORKERS/" "$WORK/proxy.toml"
 start proxy "$BIN" proxy --config "$WORK/proxy.toml" --status "127.0.0.1:$STATUS_PORT"
 PROXY_PID=$STARTED_PID
 ready "http://127.0.0.1:$STATUS_PORT/readyz" '"revocation_channel": *true'
+HOP="${HOP:-app}"
+HOPS=(); case "$HOP" in app|h1) HOPS=("$HOP");; both) HOPS=(app h1);; 0) ;; *) die "HOP: app, h1, both or 0";; esac
+declare -A HOP_PIDS HOP_PORTS
+[ "${#HOPS[@]}" -eq 0 ] || bench_hop_binary
+for h in "${HOPS[@]}"; do
+  HOP_PORTS[$h]="$(free_port)"
+  # shellcheck disable=SC2046 # hop_env is words on purpose
+  start "hop-$h" env $(hop_env "$h" "${HOP_PORTS[$h]}") "$HOP_BIN"
+  HOP_PIDS[$h]=$STARTED_PID
+  ready "http://127.0.0.1:${HOP_PORTS[$h]}/api/bench"
+done
 
 # threads PID OUT: "tid name voluntary involuntary" per thread of PID.
 threads() {
@@ -133,3 +145,4 @@ measure() {
 echo "# Syscalls and wake-ups per proxied call ($(date -u +%FT%TZ), $(basename "$BIN"), proxy workers $WORKERS, $CONNECTIONS connections, ${DURATION}s, load $(cut -d' ' -f1-3 /proc/loadavg))"
 measure nginx "$NGINX_WORKER" "http://127.0.0.1:$NGINX_PORT/api/bench"
 measure tessera "$PROXY_PID" "http://127.0.0.1:$PROXY_PORT/api/bench"
+for h in "${HOPS[@]}"; do measure "hop-$h" "${HOP_PIDS[$h]}" "http://127.0.0.1:${HOP_PORTS[$h]}/api/bench"; done

@@ -26,7 +26,7 @@ report_redis() {
   local n
   printf '| target | all commands | XADD | EVALSHA | GET | most frequent (per call) |\n|---|---:|---:|---:|---:|---|\n'
   for n in "${T_NAMES[@]}"; do
-    case "$n" in echo|nginx|nginx-defaults|peer-defaults) continue;; esac
+    case "$n" in echo|nginx|nginx-defaults|peer-defaults|hop|hop-h1) continue;; esac
     printf '| %s | %s | %s | %s | %s | %s |\n' "${T_LABEL[$n]}" "$(redis_per_call "$n" 2)" \
       "$(redis_per_call "$n" 3)" "$(redis_per_call "$n" 4)" "$(redis_per_call "$n" 5)" "$(redis_top "$n")"
   done
@@ -86,6 +86,18 @@ report_aims() {
     fi
   fi
 }
+# report_ceiling: Tessera against the bare hop of its own stack (bench/hop), per round, then the median.
+report_ceiling() {
+  local n
+  printf '\nThe stack'"'"'s ceiling (bench/hop; requests/s ratios per round, then their median):\n\n'
+  printf '| ratio | measured |\n|---|---:|\n'
+  printf '| bare hop (actix-web) ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio hop)")"
+  [ "$HOP" != both ] || printf '| bare hop (actix-http) ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio hop-h1)")"
+  [ "$HOP" != both ] || printf '| bare hop (actix-web) ÷ bare hop (actix-http): the `App` layer | %s× |\n' "$(fmt2 "$(each_round ratio_two hop hop-h1 | median)")"
+  for n in tessera-cache tessera-noanalytics tessera-nocache; do
+    printf '| %s ÷ bare hop (actix-web) | %s× |\n' "${T_LABEL[$n]}" "$(fmt2 "$(each_round ratio_two "$n" hop | median)")"
+  done
+}
 ratio_two() { awk -v a="$(run_rps "$1" "$3")" -v b="$(run_rps "$2" "$3")" 'BEGIN { if (b > 0) printf "%.4f", a / b; else printf "0" }'; }
 
 report_memory() {
@@ -110,7 +122,7 @@ report() {
   printf -- '- Commit: %s\n' "$COMMIT"
   [ -n "${TESSERA_BIN:-}" ] && printf -- '- Binary: %s (TESSERA_BIN; not built from this checkout by the script)\n' "$TESSERA_BIN"
   printf -- '- Command: `%s`; total time %s s\n' "$INVOCATION" "$TOTAL_SECS"
-  printf -- '- Pinning: redis-server, broker, echo backend, nginx, oidc-provider, proxies on CPU 0 (one worker each); wrk on CPU 1\n'
+  printf -- '- Pinning: redis-server, broker, echo backend, nginx, oidc-provider, proxies, bare hops on CPU 0 (one worker each); wrk on CPU 1\n'
   printf -- '- Load: `taskset -c 1 wrk -t1 -c%s -d%ss --latency -H "Authorization: Bearer <valid token>" URL/api/bench` for every target,\n' "$CONNECTIONS" "$DURATION"
   printf '  %s interleaved rounds (each round runs every target once, in the table'"'"'s order; a %s s warm-up before each target'"'"'s first run)\n' "$ROUNDS" "$WARMUP"
   printf -- '- %s%s\n\n' "$("$NGINX" -v 2>&1 | sed 's|.*: ||')" "${PEER_VERSIONS:+; $PEER_VERSIONS}"
@@ -119,6 +131,7 @@ report() {
   for n in "${T_NAMES[@]}"; do report_row "$n"; done
   printf '\n'
   report_aims
+  [ "$HOP" = 0 ] || report_ceiling
   printf '\nRedis commands per call over the measured runs (INFO commandstats deltas, each run counted until\n'
   printf 'the analytics writers went quiet, so its own last batch is in; every command but INFO):\n\n'
   report_redis
