@@ -1,0 +1,154 @@
+//! When a kept-alive backend connection may carry the next caller's request, seen from a raw
+//! backend that misbehaves: one caller's answer (or bytes of it) must never reach another.
+//!
+//! Bytes past the end of an answer (more than its `Content-Length`, a body after a `HEAD`
+//! answer or a `204`, an answer nobody asked for) close the connection they came on: the next
+//! caller gets its own answer, on a new connection (RFC 9112 §6.3: such bytes are not part of
+//! the message).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+
+/// Every request head a raw backend read, with the number of the connection it came on.
+type Log = Arc<Mutex<Vec<(usize, String)>>>;
+
+/// Reads one request head off `sock` (buffered in `buf`), `None` at the end.
+async fn read_head(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head: Vec<u8> = buf.drain(..i + 4).collect();
+            return Some(String::from_utf8_lossy(&head).into_owned());
+        }
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// A raw backend: each request head is logged with its connection's number, and answered by
+/// `answer(request line, connection, bytes read past the head)`, which hands the connection
+/// back to keep it. Returns the backend's base URL and log.
+async fn backend<F, Fut>(answer: F) -> (String, Log)
+where
+    F: Fn(String, TcpStream, Vec<u8>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<(TcpStream, Vec<u8>)>> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            n += 1;
+            let (seen, answer) = (seen.clone(), answer.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(head) = read_head(&mut sock, &mut buf).await {
+                    let line = head.lines().next().unwrap_or("").to_string();
+                    seen.lock().unwrap().push((n, line.clone()));
+                    match answer(line, sock, buf).await {
+                        Some((s, b)) => (sock, buf) = (s, b),
+                        None => return,
+                    }
+                }
+            });
+        }
+    });
+    (base, log)
+}
+
+/// A proxy with one worker (one pool) and the route `/raw` to `base`'s `/api`.
+async fn proxy_to(s: &Setup, base: &str) -> TestProxy {
+    let routes = json!([route(
+        "raw",
+        "/raw",
+        &s.echo,
+        json!({ "upstream": format!("{base}/api") })
+    )]);
+    spawn_proxy_with(&s.broker, routes, |cfg| {
+        cfg["server"]["workers"] = json!(1);
+    })
+    .await
+}
+
+/// The answer of the raw backend of [`bytes_past_an_answer_never_reach_the_next_caller`]: each
+/// misbehaving path answers with a whole second answer glued to its own, in one write.
+async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpStream, Vec<u8>)> {
+    const LEAK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED";
+    let answer = if line.contains("/api/longer") {
+        // More than its Content-Length.
+        format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok{LEAK}")
+    } else if line.starts_with("HEAD") || line.contains("/api/empty") {
+        // A body after an answer that has none (RFC 9112 §6.3: HEAD, 204).
+        let status = if line.starts_with("HEAD") {
+            "200 OK"
+        } else {
+            "204 No Content"
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{LEAK}",
+            LEAK.len()
+        )
+    } else if line.contains("/api/later") {
+        // An answer no request asked for, once the connection is idle.
+        sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .ok()?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        LEAK.to_string()
+    } else {
+        "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nmine".to_string()
+    };
+    sock.write_all(answer.as_bytes()).await.ok()?;
+    Some((sock, buf))
+}
+
+/// Bytes a backend sends past the end of an answer — more than its `Content-Length`, a body
+/// after a `HEAD` answer or a `204`, an answer nobody asked for on an idle connection — are
+/// not part of any answer (RFC 9112 §6.3): the connection they came on is closed, and the next
+/// caller gets its own answer on a new one. The proxy's pool relies on hyper for this (a
+/// kept-alive connection is idle only with nothing unread, and reading anything while idle
+/// closes it); pinned here.
+#[tokio::test]
+async fn bytes_past_an_answer_never_reach_the_next_caller() {
+    let s = setup().await;
+    let (base, log) = backend(glued).await;
+    let proxy = proxy_to(&s, &base).await;
+    let auth = bearer(&s.token);
+    let cases = [
+        ("GET", "/raw/longer", 200, "ok"),
+        ("HEAD", "/raw/head", 200, ""),
+        ("GET", "/raw/empty", 204, ""),
+        ("GET", "/raw/later", 200, "ok"),
+    ];
+    for (method, target, status, body) in cases {
+        let first = raw_request(&proxy.base, method, target, &[&auth]).await;
+        assert_eq!(
+            (first.status, first.body.as_str()),
+            (status, body),
+            "{first:?}"
+        );
+        // Past the unasked answer of `/later`, which then comes on an idle connection.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let next = raw_get(&proxy.base, "/raw/mine", &[&auth]).await;
+        assert_eq!(
+            (next.status, next.body.as_str()),
+            (200, "mine"),
+            "after {method} {target}: {next:?}"
+        );
+    }
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 8, "each call sent once: {log:?}");
+    // Each misbehaving answer's connection closed: every call after one on a new connection.
+    let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
+    assert_eq!(connections, [1, 2, 2, 3, 3, 4, 4, 5], "{log:?}");
+}
