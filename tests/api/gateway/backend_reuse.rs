@@ -98,6 +98,10 @@ async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpSt
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{LEAK}",
             LEAK.len()
         )
+    } else if line.contains("/api/switch") {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n{LEAK}"
+        )
     } else if line.contains("/api/later") {
         // An answer no request asked for, once the connection is idle.
         sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -151,4 +155,31 @@ async fn bytes_past_an_answer_never_reach_the_next_caller() {
     // Each misbehaving answer's connection closed: every call after one on a new connection.
     let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
     assert_eq!(connections, [1, 2, 2, 3, 3, 4, 4, 5], "{log:?}");
+}
+
+/// A backend's `101 Switching Protocols` to a request that offered no protocol (the proxy never
+/// forwards `Upgrade`) is an invalid answer: `502`, never relayed (RFC 9110 §7.8, §15.2.2 — on
+/// main the client got a `101` without `Upgrade` and the connection went on as HTTP, which a
+/// proxy in front would take for a tunnel). The bytes after it reach nobody.
+#[tokio::test]
+async fn a_101_nobody_asked_for_is_a_502() {
+    let s = setup().await;
+    let (base, log) = backend(glued).await;
+    let proxy = proxy_to(&s, &base).await;
+    let auth = bearer(&s.token);
+    let upgrade = ["Upgrade: websocket", "Connection: upgrade"];
+    for extra in [&[][..], &upgrade[..]] {
+        let headers: Vec<&str> = [auth.as_str()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let res = raw_get(&proxy.base, "/raw/switch", &headers).await;
+        assert_eq!(res.status, 502, "{res:?}");
+        assert_eq!(res.json()["error"], "bad_gateway");
+        let next = raw_get(&proxy.base, "/raw/mine", &[&auth]).await;
+        assert_eq!((next.status, next.body.as_str()), (200, "mine"), "{next:?}");
+    }
+    let log = log.lock().unwrap().clone();
+    let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
+    assert_eq!(connections, [1, 2, 2, 3], "{log:?}");
 }
