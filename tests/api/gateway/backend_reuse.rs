@@ -80,10 +80,12 @@ async fn proxy_to(s: &Setup, base: &str) -> TestProxy {
     .await
 }
 
+/// A whole answer, glued after another one.
+const LEAK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED";
+
 /// The answer of the raw backend of [`bytes_past_an_answer_never_reach_the_next_caller`]: each
 /// misbehaving path answers with a whole second answer glued to its own, in one write.
 async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpStream, Vec<u8>)> {
-    const LEAK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED";
     let answer = if line.contains("/api/longer") {
         // More than its Content-Length.
         format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok{LEAK}")
@@ -182,4 +184,22 @@ async fn a_101_nobody_asked_for_is_a_502() {
     let log = log.lock().unwrap().clone();
     let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
     assert_eq!(connections, [1, 2, 2, 3], "{log:?}");
+}
+
+/// A `HEAD` answer goes back with the length the backend declared, the one a `GET` would have
+/// (RFC 9110 §8.6: a `Content-Length` in an answer to `HEAD` MUST be that one); on main it
+/// said `0`.
+#[tokio::test]
+async fn a_head_answer_keeps_its_declared_length() {
+    let s = setup().await;
+    let (base, _log) = backend(glued).await;
+    let proxy = proxy_to(&s, &base).await;
+    let res = raw_request(&proxy.base, "HEAD", "/raw/head", &[&bearer(&s.token)]).await;
+    assert_eq!((res.status, res.body.as_str()), (200, ""), "{res:?}");
+    let declared = LEAK.len().to_string();
+    assert_eq!(
+        res.header("content-length"),
+        Some(declared.as_str()),
+        "{res:?}"
+    );
 }
