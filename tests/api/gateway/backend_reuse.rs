@@ -104,6 +104,14 @@ async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpSt
         format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n{LEAK}"
         )
+    } else if line.contains("/api/close") {
+        // `Connection: close`, the connection left open by the backend.
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_string()
+    } else if line.contains("/api/trailers") {
+        // A chunked answer with a trailer section: well formed, its connection kept.
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n\
+         2\r\nok\r\n0\r\nX-T: 1\r\n\r\n"
+            .to_string()
     } else if line.contains("/api/later") {
         // An answer no request asked for, once the connection is idle.
         sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -121,7 +129,8 @@ async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpSt
 /// Bytes a backend sends past the end of an answer — more than its `Content-Length`, a body
 /// after a `HEAD` answer or a `204`, an answer nobody asked for on an idle connection — are
 /// not part of any answer (RFC 9112 §6.3): the connection they came on is closed, and the next
-/// caller gets its own answer on a new one. The proxy's pool relies on hyper for this (a
+/// caller gets its own answer on a new one. So is one whose answer said `Connection: close`
+/// (RFC 9112 §9.6), even left open; a chunked answer with trailers keeps its connection. The proxy's pool relies on hyper for this (a
 /// kept-alive connection is idle only with nothing unread, and reading anything while idle
 /// closes it); pinned here.
 #[tokio::test]
@@ -135,6 +144,8 @@ async fn bytes_past_an_answer_never_reach_the_next_caller() {
         ("HEAD", "/raw/head", 200, ""),
         ("GET", "/raw/empty", 204, ""),
         ("GET", "/raw/later", 200, "ok"),
+        ("GET", "/raw/close", 200, "ok"),
+        ("GET", "/raw/trailers", 200, "ok"),
     ];
     for (method, target, status, body) in cases {
         let first = raw_request(&proxy.base, method, target, &[&auth]).await;
@@ -153,10 +164,11 @@ async fn bytes_past_an_answer_never_reach_the_next_caller() {
         );
     }
     let log = log.lock().unwrap().clone();
-    assert_eq!(log.len(), 8, "each call sent once: {log:?}");
-    // Each misbehaving answer's connection closed: every call after one on a new connection.
+    assert_eq!(log.len(), 12, "each call sent once: {log:?}");
+    // Each misbehaving answer's connection (and the one its backend said it would close)
+    // closed: the call after it on a new connection; the well-formed chunked one kept.
     let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
-    assert_eq!(connections, [1, 2, 2, 3, 3, 4, 4, 5], "{log:?}");
+    assert_eq!(connections, [1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 6], "{log:?}");
 }
 
 /// A backend's `101 Switching Protocols` to a request that offered no protocol (the proxy never
