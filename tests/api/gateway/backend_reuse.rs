@@ -83,6 +83,9 @@ async fn proxy_to(s: &Setup, base: &str) -> TestProxy {
 /// A whole answer, glued after another one.
 const LEAK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED";
 
+/// The length of `/api/slow`'s answer.
+const SLOW_LEN: usize = 100_000;
+
 /// The answer of the raw backend of [`bytes_past_an_answer_never_reach_the_next_caller`]: each
 /// misbehaving path answers with a whole second answer glued to its own, in one write.
 async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpStream, Vec<u8>)> {
@@ -112,6 +115,16 @@ async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpSt
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n\
          2\r\nok\r\n0\r\nX-T: 1\r\n\r\n"
             .to_string()
+    } else if line.contains("/api/slow") {
+        // A long answer, its first bytes at once, the rest later.
+        let rest = "x".repeat(SLOW_LEN - 5);
+        sock.write_all(
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {SLOW_LEN}\r\n\r\nfirst").as_bytes(),
+        )
+        .await
+        .ok()?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rest
     } else if line.contains("/api/later") {
         // An answer no request asked for, once the connection is idle.
         sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -214,4 +227,35 @@ async fn a_head_answer_keeps_its_declared_length() {
         Some(declared.as_str()),
         "{res:?}"
     );
+}
+
+/// A client that goes away in the middle of an answer's body: the backend connection the body
+/// was coming on is not kept (the rest of the body is still on its way), and the next call
+/// goes out on a new one.
+#[tokio::test]
+async fn a_connection_whose_client_left_mid_answer_is_not_reused() {
+    let s = setup().await;
+    let (base, log) = backend(glued).await;
+    let proxy = proxy_to(&s, &base).await;
+    let auth = bearer(&s.token);
+    let addr = proxy.base.trim_start_matches("http://");
+    let mut a = TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET /raw/slow HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n\r\n");
+    a.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !got.windows(5).any(|w| w == b"first") {
+        let n = tokio::time::timeout(Duration::from_secs(5), a.read(&mut chunk)).await;
+        let n = n.unwrap().unwrap();
+        assert!(n > 0, "{:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+    drop(a);
+    // The rest of the answer reaches the proxy meanwhile.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let next = raw_get(&proxy.base, "/raw/mine", &[&auth]).await;
+    assert_eq!((next.status, next.body.as_str()), (200, "mine"), "{next:?}");
+    let log = log.lock().unwrap().clone();
+    let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
+    assert_eq!(connections, [1, 2], "{log:?}");
 }
