@@ -125,6 +125,11 @@ async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpSt
         .ok()?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         rest
+    } else if line.contains("/api/hints") {
+        // Interim answers before the final one (RFC 9110 §15.2): not answers of their own.
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+         HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            .to_string()
     } else if line.contains("/api/later") {
         // An answer no request asked for, once the connection is idle.
         sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -143,7 +148,8 @@ async fn glued(line: String, mut sock: TcpStream, buf: Vec<u8>) -> Option<(TcpSt
 /// after a `HEAD` answer or a `204`, an answer nobody asked for on an idle connection — are
 /// not part of any answer (RFC 9112 §6.3): the connection they came on is closed, and the next
 /// caller gets its own answer on a new one. So is one whose answer said `Connection: close`
-/// (RFC 9112 §9.6), even left open; a chunked answer with trailers keeps its connection. The proxy's pool relies on hyper for this (a
+/// (RFC 9112 §9.6), even left open; a chunked answer with trailers keeps its connection, and so
+/// does one after `100` and `103` interim answers (which never reach the client as its answer). The proxy's pool relies on hyper for this (a
 /// kept-alive connection is idle only with nothing unread, and reading anything while idle
 /// closes it); pinned here.
 #[tokio::test]
@@ -159,6 +165,7 @@ async fn bytes_past_an_answer_never_reach_the_next_caller() {
         ("GET", "/raw/later", 200, "ok"),
         ("GET", "/raw/close", 200, "ok"),
         ("GET", "/raw/trailers", 200, "ok"),
+        ("GET", "/raw/hints", 200, "ok"),
     ];
     for (method, target, status, body) in cases {
         let first = raw_request(&proxy.base, method, target, &[&auth]).await;
@@ -177,11 +184,13 @@ async fn bytes_past_an_answer_never_reach_the_next_caller() {
         );
     }
     let log = log.lock().unwrap().clone();
-    assert_eq!(log.len(), 12, "each call sent once: {log:?}");
+    assert_eq!(log.len(), 14, "each call sent once: {log:?}");
     // Each misbehaving answer's connection (and the one its backend said it would close)
-    // closed: the call after it on a new connection; the well-formed chunked one kept.
+    // closed: the call after it on a new connection; the well-formed chunked one kept, and
+    // the one after interim answers.
     let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
-    assert_eq!(connections, [1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 6], "{log:?}");
+    let expected = [1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 6, 6, 6];
+    assert_eq!(connections, expected, "{log:?}");
 }
 
 /// A backend's `101 Switching Protocols` to a request that offered no protocol (the proxy never
