@@ -33,9 +33,33 @@ async fn read_head(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
     }
 }
 
+/// The `Content-Length` of a request head (0 without one).
+fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// Reads and drops a request body of `len` bytes (a well-behaved backend); false at the end.
+async fn skip_body(sock: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> bool {
+    let mut chunk = [0u8; 8192];
+    while buf.len() < len {
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    buf.drain(..len);
+    true
+}
+
 /// A raw backend: each request head is logged with its connection's number, and answered by
-/// `answer(request line, connection, bytes read past the head)`, which hands the connection
-/// back to keep it. Returns the backend's base URL and log.
+/// `answer(request line, connection, bytes read past the request)`, which hands the
+/// connection back to keep it. A request's body is read (by its `Content-Length`) first. Returns the backend's base URL and log.
 async fn backend<F, Fut>(answer: F) -> (String, Log)
 where
     F: Fn(String, TcpStream, Vec<u8>) -> Fut + Send + Sync + Clone + 'static,
@@ -53,6 +77,9 @@ where
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 while let Some(head) = read_head(&mut sock, &mut buf).await {
+                    if !skip_body(&mut sock, &mut buf, content_length(&head)).await {
+                        return;
+                    }
                     let line = head.lines().next().unwrap_or("").to_string();
                     seen.lock().unwrap().push((n, line.clone()));
                     match answer(line, sock, buf).await {
@@ -267,4 +294,31 @@ async fn a_connection_whose_client_left_mid_answer_is_not_reused() {
     let log = log.lock().unwrap().clone();
     let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
     assert_eq!(connections, [1, 2], "{log:?}");
+}
+
+/// Keeping only connections done both ways costs nothing to the usual exchange: calls with a
+/// body, answered after it was read, share one kept-alive connection as calls without do.
+#[tokio::test]
+async fn calls_with_a_body_answered_after_it_share_one_connection() {
+    let s = setup().await;
+    let (base, log) = backend(glued).await;
+    let proxy = proxy_to(&s, &base).await;
+    let auth = bearer(&s.token);
+    for (i, len) in [10, 5000, 60_000].into_iter().enumerate() {
+        let body = "b".repeat(len);
+        let addr = proxy.base.trim_start_matches("http://");
+        let req = format!(
+            "POST /raw/mine HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\nContent-Length: {len}\r\n\
+             Connection: close\r\n\r\n{body}"
+        );
+        let res = raw_bytes(&proxy.base, req.as_bytes()).await;
+        assert_eq!(
+            (res.status, res.body.as_str()),
+            (200, "mine"),
+            "call {i}: {res:?}"
+        );
+    }
+    let log = log.lock().unwrap().clone();
+    let connections: Vec<usize> = log.iter().map(|(n, _)| *n).collect();
+    assert_eq!(connections, [1, 1, 1], "{log:?}");
 }
