@@ -86,11 +86,16 @@ impl TokenKind {
         if s.len() != self.len() || !s.starts_with(self.prefix()) {
             return false;
         }
+        // The alphabet first: past the (ASCII) prefix every byte is then ASCII, so the split
+        // below falls between two characters (a multi-byte one there made `split_at` panic).
+        let alphabet_ok = s.as_bytes()[self.prefix().len()..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
+        if !alphabet_ok {
+            return false;
+        }
         let (head, check) = s.split_at(self.len() - CHECK_LEN);
-        let alphabet_ok = s[self.prefix().len()..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        alphabet_ok && checksum(head).as_str() == check
+        checksum(head).as_str() == check
     }
 
     /// The kind whose prefix `s` carries and whose format it satisfies, if any.
@@ -155,6 +160,16 @@ mod tests {
         assert!(!TokenKind::AccessToken.is_well_formed(&t[..55]));
         assert!(!TokenKind::AccessToken.is_well_formed(""));
         assert!(!TokenKind::AccessToken.is_well_formed("tsr_at_ü"));
+        // A multi-byte character anywhere past the prefix, the length right in bytes.
+        for i in 7..55 {
+            let mut s = "A".repeat(i - 7);
+            s.insert_str(0, "tsr_at_");
+            s.push('ü');
+            s.push_str(&"A".repeat(55 - i - 1));
+            assert_eq!(s.len(), 56);
+            assert!(!TokenKind::AccessToken.is_well_formed(&s), "at {i}");
+            assert_eq!(TokenKind::detect(&s), None);
+        }
     }
 
     #[test]

@@ -84,3 +84,25 @@ async fn introspection_requires_client_authentication() {
     let res = app.post_form("/introspect", &c, &[]).await;
     assert_oauth_error(res, 400, "invalid_request").await;
 }
+
+/// A token-shaped string with a multi-byte character where the checksum begins (the right
+/// length in bytes, the right prefix) is not well formed: it made the format check split a
+/// character in two and panic, taking the broker's worker and every exchange on it down (a
+/// code or device code presented at `/token` meets the same check). Now an inactive token, a
+/// revocation of nothing (RFC 7662 §2.2, RFC 7009 §2.2).
+#[tokio::test]
+async fn a_multibyte_character_in_a_token_shaped_string_is_refused_not_a_panic() {
+    let app = spawn_app().await;
+    let c = app.default_client().await;
+    for (prefix, len) in [("tsr_at_", 56), ("tsr_rt_", 56)] {
+        // `ü` (two bytes) across the byte where the 6-character checksum starts.
+        let body = len - prefix.len() - 6 - 1;
+        let t = format!("{prefix}{}ü{}", "A".repeat(body), "A".repeat(5));
+        assert_eq!(t.len(), len);
+        let res = app.post_form("/introspect", &c, &[("token", &t)]).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(json_of(res).await, json!({"active": false}));
+        let res = app.post_form("/revoke", &c, &[("token", &t)]).await;
+        assert_eq!(res.status(), 200);
+    }
+}

@@ -303,3 +303,48 @@ async fn tokens_expire_and_redis_holds_only_their_hash() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert!(!app.is_active(&c, &token).await);
 }
+
+/// The headers of the answers written once (`broker/src/http/answer.rs`), end to end: a token
+/// answer says `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), an error one
+/// `no-store` (§5.2), introspection `no-store` (RFC 7662 §2.2 answers are the token's state),
+/// all `application/json`.
+#[tokio::test]
+async fn token_introspection_and_error_answers_are_json_never_stored() {
+    let app = spawn_app().await;
+    let c = app.default_client().await;
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let res = app.token(&c, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(header(&res, "pragma").as_deref(), Some("no-cache"));
+    assert_eq!(
+        header(&res, "content-type").as_deref(),
+        Some("application/json")
+    );
+    let token = json_of(res).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app.token(&c, &[("grant_type", "password_please")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(
+        header(&res, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(json_of(res).await["error"], "unsupported_grant_type");
+    for t in [token.as_str(), "unknown"] {
+        let res = app.post_form("/introspect", &c, &[("token", t)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
+        assert_eq!(
+            header(&res, "content-type").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(json_of(res).await["active"], t == token);
+    }
+}

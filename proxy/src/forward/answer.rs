@@ -53,8 +53,16 @@ pub fn response(res: http::Response<Incoming>, lease: Lease) -> HttpResponse {
             out.append_header((n, v));
         }
     }
-    // A known length is kept (no chunked encoding toward the client).
+    // A known length is kept (no chunked encoding toward the client). An answer to a `HEAD`
+    // (no body by its framing, RFC 9112 §6.3, though the backend declared a length) keeps the
+    // declared length: a `Content-Length` there must be what a `GET` would get (RFC 9110
+    // §8.6), never the `0` of the empty body; actix writes no body for a `HEAD`. (A `204` has
+    // no length, a `304` keeps none: actix writes none for either.)
+    let bodiless = matches!(head.status.as_u16(), 204 | 304);
     let size = match body.size_hint().exact() {
+        Some(0) if body.is_end_stream() && !bodiless => {
+            declared_length(&head.headers).map_or(BodySize::None, BodySize::Sized)
+        }
         Some(len) => BodySize::Sized(len),
         None => BodySize::Stream,
     };
@@ -65,6 +73,18 @@ pub fn response(res: http::Response<Incoming>, lease: Lease) -> HttpResponse {
     };
     body.release_at_end();
     out.body(body)
+}
+
+/// The one `Content-Length` of `headers` (RFC 9110 §8.6: digits only), if there is one;
+/// without, the answer to a `HEAD` goes back without a length too.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(http::header::CONTENT_LENGTH).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) if !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit) => {
+            v.to_str().ok()?.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 /// The backend's body, its data frames passed on as they come (trailers are not forwarded).

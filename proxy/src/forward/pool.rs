@@ -2,8 +2,11 @@
 //! worker), keyed by the backend's scheme and authority, most recently used first.
 //!
 //! A connection is lent for one exchange ([`Lease`]) and comes back when its response body has
-//! been read to the end; one whose response was dropped half-read is not taken back (hyper
-//! closes it). At most `backend.pool_max_idle_per_host` idle connections per backend and
+//! been read to the end, if it is then ready for the next request: one whose response was
+//! dropped half-read is not taken back (hyper closes it), nor one still sending its request —
+//! answered before its body was sent in full, as nginx's upstream keep-alive does not keep
+//! such a connection either: a backend that answered without reading the body may read the
+//! rest of it as a request, and hand its answer to the next caller on the connection. At most `backend.pool_max_idle_per_host` idle connections per backend and
 //! thread are kept; an idle one older than `backend.pool_idle_timeout_secs` is dropped when a
 //! call meets it, and by a reaper task when no call does (one per sending thread, each sweeping
 //! every thread's pool).
@@ -84,8 +87,8 @@ impl Pool {
     }
 
     /// The most recently returned connection to `key` that is ready for a request, not idle
-    /// for longer than `timeout`. Expired and closed ones met on the way are dropped; one still
-    /// busy (sending the rest of a request body its backend answered early) is skipped and kept.
+    /// for longer than `timeout`. Expired and closed ones met on the way are dropped (only
+    /// ready ones are kept, [`Lease::release`]).
     pub fn take(&self, key: &Key, timeout: Duration) -> Option<Sender> {
         let mut groups = self.groups();
         let group = groups.iter_mut().find(|g| g.key == *key)?;
@@ -153,9 +156,13 @@ impl Lease {
         Lease { tx, key, shared }
     }
 
-    /// Back to the pool of the thread that reads the response (the thread that sent it).
+    /// Back to the pool of the thread that reads the response (the thread that sent it), if
+    /// ready for another request. Not when the answer came before the request was sent in
+    /// full (module documentation; RFC 9112 §9.3): dropped, the connection sends the rest and
+    /// closes, and no other caller's request follows it there.
     pub fn release(self) {
-        if self.tx.is_closed() || self.shared.max_idle_per_host == 0 {
+        let ready = self.tx.is_ready() && !self.tx.is_closed();
+        if !ready || self.shared.max_idle_per_host == 0 {
             return;
         }
         let pool = self.shared.pool();
@@ -177,3 +184,7 @@ pub(super) async fn reaper(shared: Weak<Shared>, timeout: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;

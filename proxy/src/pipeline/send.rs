@@ -65,6 +65,15 @@ pub(super) async fn send(
         };
     call.bytes_in = counter.bytes();
     match sent {
+        // The proxy never asks to switch protocols (`Upgrade` is hop-by-hop, never forwarded),
+        // so a `101` is an invalid answer (RFC 9110 §7.8: a server MUST NOT switch to a
+        // protocol the request did not offer) — relayed, it would tell the client (or a proxy
+        // in front) that the connection is now a tunnel while it goes on as HTTP. hyper has
+        // closed the backend connection; the caller gets `502` (RFC 9110 §15.6.3).
+        Ok((res, _)) if res.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+            tracing::debug!(route = %route.name, "backend answered 101 to a request without Upgrade");
+            Err(Blocked::by(Policy::Backend, Denial::BadGateway))
+        }
         Ok((res, lease)) => Ok(crate::forward::response(res, lease)),
         Err(_) if counter.too_large() => Err(body::too_large()),
         Err(e) => {

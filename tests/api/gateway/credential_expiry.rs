@@ -15,6 +15,17 @@ use super::*;
 
 #[tokio::test]
 async fn a_cached_token_is_refused_once_its_credential_has_expired() {
+    refused_once_its_credential_has_expired(true).await;
+}
+
+/// Without the token cache, the caller kept for the token's record text (`stored_callers.rs`)
+/// is reused only after the record's checks pass on each call, the credential's among them.
+#[tokio::test]
+async fn a_kept_caller_is_refused_once_its_credential_has_expired_without_the_cache() {
+    refused_once_its_credential_has_expired(false).await;
+}
+
+async fn refused_once_its_credential_has_expired(cache: bool) {
     let s = setup().await;
     let path = format!(
         "/admin/developers/{}/apps/{}/credentials",
@@ -34,19 +45,17 @@ async fn a_cached_token_is_refused_once_its_credential_has_expired() {
     // resource server keeping the answer until `exp` must not keep it longer).
     let info = s.broker.introspect(&s.client, &token).await;
     assert_eq!(info["exp"].as_i64(), Some(expires_at));
-    let proxy = spawn_proxy(
-        &s.broker,
-        json!([route("orders", "/orders", &s.echo, json!({}))]),
-    )
+    let routes = json!([route("orders", "/orders", &s.echo, json!({}))]);
+    let proxy = spawn_proxy_with(&s.broker, routes, |c| {
+        c["cache"] = json!({ "enabled": cache });
+    })
     .await;
     echoed(proxy.get("/orders", &token).await).await;
     echoed(proxy.get("/orders", &token).await).await;
+    let hits = format!("tessera_proxy_token_cache_hits_total {}", u8::from(cache));
     assert!(
-        proxy
-            .metrics()
-            .await
-            .contains("tessera_proxy_token_cache_hits_total 1"),
-        "the second call is answered from the cache"
+        proxy.metrics().await.contains(&hits),
+        "the second call is answered from the cache (when on)"
     );
     // Past the credential's expiry (whole seconds), with a margin.
     let now = std::time::SystemTime::now()

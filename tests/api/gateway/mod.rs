@@ -10,6 +10,7 @@ mod api_key_and_jwt;
 mod apps_in_process;
 mod auth;
 mod backend_client;
+mod backend_reuse;
 mod bodies;
 mod bounded;
 mod canonical;

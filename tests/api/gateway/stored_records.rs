@@ -175,3 +175,39 @@ async fn a_user_token_keeps_its_login_and_dies_with_it_without_the_cache() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A caller kept for a record text is reused only while its app is the one it was built from:
+/// a scope taken from the app, then the app revoked, reach a token whose record text never
+/// changed within the announcement's delay (the app kept in process is evicted by it, and the
+/// next lookup finds a new app), never honoured from the kept caller.
+#[tokio::test]
+async fn a_kept_caller_follows_its_apps_changes_without_the_cache() {
+    let s = setup().await;
+    let proxy = uncached_proxy(&s).await;
+    for _ in 0..3 {
+        assert_eq!(forwarded(&proxy, &s.token).await.1, "read write");
+    }
+    let app = format!(
+        "/admin/developers/{}/apps/{}",
+        s.client.developer_id, s.client.app_id
+    );
+    let res = s
+        .broker
+        .admin_patch(&app, json!({"scopes": ["read"]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let start = std::time::Instant::now();
+    while forwarded(&proxy, &s.token).await.1 != "read" {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "old scopes after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let res = s
+        .broker
+        .admin_patch(&app, json!({"status": "revoked"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    until_refused(&proxy, &s.token).await;
+}
