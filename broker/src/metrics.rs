@@ -29,6 +29,7 @@ pub struct Metrics {
     rate_limit_unavailable: IntCounterVec,
     abuse_trips: IntCounterVec,
     lease_cells: IntCounterVec,
+    introspection_cache: IntCounterVec,
     resolved: Arc<PerGrant>,
 }
 
@@ -112,6 +113,15 @@ impl Metrics {
             ),
             &["limiter", "kind"],
         )?;
+        let introspection_cache = IntCounterVec::new(
+            Opts::new(
+                "introspection_cache_total",
+                "Introspections of well-formed tokens while the introspection cache was in use, \
+                 by result: answered from memory (hit) or from the store (miss)",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(introspection_cache.clone()))?;
         registry.register(Box::new(lease_cells.clone()))?;
         registry.register(Box::new(abuse_trips.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
@@ -130,6 +140,7 @@ impl Metrics {
             rate_limit_unavailable,
             abuse_trips,
             lease_cells,
+            introspection_cache,
             resolved: Arc::default(),
         })
     }
@@ -195,6 +206,15 @@ impl Metrics {
         self.rate_limit_unavailable
             .with_label_values(&[limiter])
             .inc();
+    }
+
+    /// The introspection cache's hit and miss counters, resolved once.
+    pub fn introspection_cache(&self) -> crate::tokens::cache::CacheCounters {
+        let counter = |result| self.introspection_cache.with_label_values(&[result]);
+        crate::tokens::cache::CacheCounters {
+            hits: counter("hit"),
+            misses: counter("miss"),
+        }
     }
 
     pub fn render(&self) -> String {

@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
+use tessera_shared::model::{App, TokenRecord};
 use tessera_shared::oauth::{Challenge, Form, OAuthError};
 use tessera_shared::rate::RatePlan;
 use tessera_shared::scope::ScopeSet;
-use tessera_shared::tokens::Active;
 use uuid::Uuid;
 
 use super::client_auth::authenticate;
@@ -99,17 +99,17 @@ pub async fn introspect<'a>(
         return Err(OAuthError::invalid_client(Challenge::None));
     }
     let token = form.required("token")?;
-    Ok(match state.tokens.lookup().active(token).await? {
+    // Answered from the broker's token cache when it can be (issue 11, P4).
+    Ok(match state.tokens.introspected(token).await? {
         None => Introspection::Inactive { active: false },
-        Some(active) => Introspection::Active(Box::new(describe(active, &state.urls.issuer))),
+        Some((rec, app)) => {
+            Introspection::Active(Box::new(describe(rec, &app, &state.urls.issuer)))
+        }
     })
 }
 
 /// §2.2: an active token's members, and `ext`.
-fn describe(active: Active, issuer: &str) -> Described<'_> {
-    let Active {
-        record: rec, app, ..
-    } = active;
+fn describe<'a>(rec: TokenRecord, app: &App, issuer: &'a str) -> Described<'a> {
     let idp = match rec.family {
         Some(_) => rec.attributes.get(IDP_ATTRIBUTE).cloned(),
         None => None,
@@ -130,7 +130,7 @@ fn describe(active: Active, issuer: &str) -> Described<'_> {
         ext: Ext {
             app_id: app.id,
             rate_plan: app.effective_rate_plan(),
-            app_name: app.name,
+            app_name: app.name.clone(),
             developer_id: rec.developer_id,
             grant_type: rec.grant.as_str(),
             attributes: rec.attributes,

@@ -103,7 +103,11 @@ impl Tokens {
                 self.replay(refresh_token, client_id, family, fam, &sealed)
                     .await
             }
-            Rotation::Reused => Err(RefreshError::Reused),
+            Rotation::Reused => {
+                // The store revoked the login (RFC 9700 §4.14.2).
+                self.forget_family(&family);
+                Err(RefreshError::Reused)
+            }
             _ => Err(RefreshError::Invalid),
         }
     }

@@ -1,0 +1,78 @@
+//! The token an introspection asks about (RFC 7662 §2.2), answered from the broker's
+//! introspection cache ([`super::cache`]) when it can be, else from the store (then kept).
+//!
+//! A hit is honoured only after the checks no announcement carries, made again now: the
+//! token's expiry, its app's standing and the credential it was issued to
+//! ([`App::honours`], against the apps kept in process), and its scope cut to the app's current
+//! effective scopes, as [`TokenLookup`](tessera_shared::tokens::TokenLookup) does on every
+//! lookup.
+
+use std::sync::Arc;
+
+use tessera_shared::cache::table::key_of_mac;
+use tessera_shared::error::StoreError;
+use tessera_shared::model::{App, TokenRecord};
+use tessera_shared::time::now;
+use tessera_shared::token::TokenKind;
+use tessera_shared::tokens::read_record;
+
+use super::Tokens;
+
+impl Tokens {
+    /// An active access token's record, its scope cut to its app's current ones, and its app;
+    /// `None` for anything malformed, unknown, expired or revoked. A store failure is an
+    /// error, never `None`.
+    pub async fn introspected(
+        &self,
+        token: &str,
+    ) -> Result<Option<(TokenRecord, Arc<App>)>, StoreError> {
+        // Issue 11, P5: a made-up token costs no lookup.
+        if !self.keys.is_genuine(TokenKind::AccessToken, token) {
+            return Ok(None);
+        }
+        let mac = self.keys.token_mac(token);
+        let Some(cache) = &self.cache else {
+            let found = self.lookup.active_shared(mac.text().as_str()).await?;
+            return Ok(found.map(|a| (a.record, a.app)));
+        };
+        let key = key_of_mac(mac.bytes());
+        if let Some(record) = cache.get(key) {
+            return self.still_active(&record).await;
+        }
+        let epoch = cache.epoch();
+        let Some(text) = self.lookup.stored_text(mac.text().as_str()).await? else {
+            return Ok(None);
+        };
+        let record = read_record(&text)?;
+        // The family's state is checked here (not revoked); its revocation evicts the entry.
+        let Some((app, _family)) = self.lookup.standing(&record).await? else {
+            return Ok(None);
+        };
+        cache.insert(key, Arc::new(record.clone()), epoch);
+        Ok(Some(cut(record, app)))
+    }
+
+    /// A cached record, honoured again now (see the module documentation).
+    async fn still_active(
+        &self,
+        record: &TokenRecord,
+    ) -> Result<Option<(TokenRecord, Arc<App>)>, StoreError> {
+        let at = now();
+        if record.exp <= at {
+            return Ok(None);
+        }
+        let Some(app) = self.catalog.app_by_id_shared(record.app_id).await? else {
+            return Ok(None);
+        };
+        if !app.honours(&record.client_id, record.app_generation, at) {
+            return Ok(None);
+        }
+        Ok(Some(cut(record.clone(), app)))
+    }
+}
+
+/// The record's scope as its app holds it now.
+fn cut(mut record: TokenRecord, app: Arc<App>) -> (TokenRecord, Arc<App>) {
+    record.scope.retain_in(&app.effective_scopes());
+    (record, app)
+}
