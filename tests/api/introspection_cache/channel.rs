@@ -12,7 +12,7 @@ use tessera_shared::token::TokenKind;
 
 use super::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_made_while_the_subscription_is_lost_is_honoured() {
     let (relay, a) = relayed_broker().await;
     let b = sibling_on(&a, &shared_redis_url()).await;
@@ -33,7 +33,7 @@ async fn a_revocation_made_while_the_subscription_is_lost_is_honoured() {
     assert!(!a.is_active(&c, &token).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_removed_by_hand_is_missed_until_an_announcement_says_so() {
     let a = spawn_app().await;
     let c = a.default_client().await;
@@ -59,7 +59,7 @@ async fn a_record_removed_by_hand_is_missed_until_an_announcement_says_so() {
     inactive_within(&a, &c, &token, Duration::from_secs(1)).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switched_off_every_introspection_reads_the_store() {
     let a = spawn_app_with(&shared_redis_url(), |c| {
         c["introspection_cache"] = json!({"enabled": false})

@@ -11,7 +11,7 @@ use crate::world::*;
 
 const WITHIN: Duration = Duration::from_secs(1);
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_at_another_broker_is_inactive_here_within_a_second() {
     let a = spawn_app().await;
     let b = sibling_on(&a, &a.redis_url).await;
@@ -23,7 +23,7 @@ async fn a_token_revoked_at_another_broker_is_inactive_here_within_a_second() {
     inactive_within(&b, &c, &token, WITHIN).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_or_a_credential_revoked_at_another_broker_is_inactive_here_within_a_second() {
     let a = spawn_app().await;
     let b = sibling_on(&a, &a.redis_url).await;
@@ -47,7 +47,7 @@ async fn an_app_or_a_credential_revoked_at_another_broker_is_inactive_here_withi
     inactive_within(&b, &rs, &t2, WITHIN).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_ended_at_another_broker_is_inactive_here_within_a_second() {
     let w = spawn_world().await;
     let b = sibling_on(&w.app, &w.app.redis_url).await;

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::world::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_here_is_inactive_as_soon_as_the_revocation_answers() {
     let (relay, a) = relayed_broker().await;
     let c = a.default_client().await;
@@ -22,7 +22,7 @@ async fn a_token_revoked_here_is_inactive_as_soon_as_the_revocation_answers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_ended_here_is_inactive_as_soon_as_the_revocation_answers() {
     let relay = relay().await;
     let url = relay.url();
@@ -42,7 +42,7 @@ async fn a_login_ended_here_is_inactive_as_soon_as_the_revocation_answers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scope_removed_or_a_credential_revoked_here_shows_at_once_in_a_cached_answer() {
     let (relay, a) = relayed_broker().await;
     let rs = a.default_client().await;
