@@ -29,7 +29,6 @@ pub struct Metrics {
     rate_limit_unavailable: IntCounterVec,
     abuse_trips: IntCounterVec,
     lease_cells: IntCounterVec,
-    introspection_cache: IntCounterVec,
     resolved: Arc<PerGrant>,
 }
 
@@ -113,15 +112,6 @@ impl Metrics {
             ),
             &["limiter", "kind"],
         )?;
-        let introspection_cache = IntCounterVec::new(
-            Opts::new(
-                "introspection_cache_total",
-                "Introspections of well-formed tokens while the introspection cache was in use, \
-                 by result: answered from memory (hit) or from the store (miss)",
-            ),
-            &["result"],
-        )?;
-        registry.register(Box::new(introspection_cache.clone()))?;
         registry.register(Box::new(lease_cells.clone()))?;
         registry.register(Box::new(abuse_trips.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
@@ -140,7 +130,6 @@ impl Metrics {
             rate_limit_unavailable,
             abuse_trips,
             lease_cells,
-            introspection_cache,
             resolved: Arc::default(),
         })
     }
@@ -208,13 +197,24 @@ impl Metrics {
             .inc();
     }
 
-    /// The introspection cache's hit and miss counters, resolved once.
-    pub fn introspection_cache(&self) -> crate::tokens::cache::CacheCounters {
-        let counter = |result| self.introspection_cache.with_label_values(&[result]);
-        crate::tokens::cache::CacheCounters {
-            hits: counter("hit"),
-            misses: counter("miss"),
-        }
+    /// The introspection cache's hit and miss counters (`introspection_cache_total{result}`),
+    /// registered once, when the cache is made.
+    pub fn introspection_cache(
+        &self,
+    ) -> Result<crate::tokens::cache::CacheCounters, prometheus::Error> {
+        let counter = IntCounterVec::new(
+            Opts::new(
+                "introspection_cache_total",
+                "Introspections of well-formed tokens while the introspection cache was in use, \
+                 by result: answered from memory (hit) or from the store (miss)",
+            ),
+            &["result"],
+        )?;
+        self.registry.register(Box::new(counter.clone()))?;
+        Ok(crate::tokens::cache::CacheCounters {
+            hits: counter.with_label_values(&["hit"]),
+            misses: counter.with_label_values(&["miss"]),
+        })
     }
 
     pub fn render(&self) -> String {

@@ -112,7 +112,7 @@ impl AppState {
         let introspection_cache = Arc::new(crate::tokens::cache::IntrospectionCache::new(
             &config.introspection_cache,
             catalog.app_cache().is_some(),
-            metrics.introspection_cache(),
+            metrics.introspection_cache()?,
         ));
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
             .with_introspection_cache(introspection_cache)

@@ -1,7 +1,7 @@
 //! Introspection answered from the broker's memory (issue 11, P4): the records of active access
 //! tokens, by the first 16 bytes of the token's keyed hash (as the proxy keys its cache; the
 //! token itself is never held), until min(the token's expiry, `introspection_cache.max_ttl_secs`).
-//! Only introspection reads it (`super::introspected`); revocation, refresh and token exchange
+//! Only introspection reads it (`Tokens::introspected`); revocation, refresh and token exchange
 //! always read the store.
 //!
 //! An entry holds the record as stored, its granted scope uncut: a hit re-applies every check
@@ -12,9 +12,9 @@
 //! * kept honest exactly as the proxy's token cache, by the same code
 //!   ([`tessera_shared::cache`]): used only while the revocation subscription is up (flushed
 //!   when it is lost), and a lookup that raced an announcement does not insert;
-//! * a revocation made by this broker evicts here before its answer ([`IntrospectionCache::forget_token`],
-//!   [`IntrospectionCache::forget_family`], called by [`super::Tokens`] after the store's write),
-//!   not when its own announcement comes back; app changes made here reach the apps kept in
+//! * a revocation made by this broker evicts here before its answer
+//!   ([`IntrospectionCache::forget_token`], [`IntrospectionCache::forget_family`], called by
+//!   `Tokens` after the store's write), not when its own announcement comes back; app changes made here reach the apps kept in
 //!   process at once, and every hit reads its app from there. Other brokers hear it on the
 //!   channel (within 1 s, the proxy's promise).
 //!

@@ -1,5 +1,7 @@
 //! The token an introspection asks about (RFC 7662 §2.2), answered from the broker's
-//! introspection cache ([`super::cache`]) when it can be, else from the store (then kept).
+//! introspection cache (`cache.rs`) when it can be, else from the store (then kept); and the
+//! evictions every revocation made by this broker makes there, after its write and before its
+//! answer (`forget_*`).
 //!
 //! A hit is honoured only after the checks no announcement carries, made again now: the
 //! token's expiry, its app's standing and the credential it was issued to
@@ -16,9 +18,35 @@ use tessera_shared::time::now;
 use tessera_shared::token::TokenKind;
 use tessera_shared::tokens::read_record;
 
+use super::cache::IntrospectionCache;
 use super::Tokens;
 
 impl Tokens {
+    /// Answering introspection from `cache`.
+    pub fn with_introspection_cache(mut self, cache: Arc<IntrospectionCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The introspection cache, if any (followed on the revocation channel by `startup`).
+    pub fn introspection_cache(&self) -> Option<&Arc<IntrospectionCache>> {
+        self.cache.as_ref()
+    }
+
+    /// Forgets a login's kept tokens (its revocation was written already).
+    pub(super) fn forget_family(&self, family: &str) {
+        if let Some(c) = &self.cache {
+            c.forget_family(family);
+        }
+    }
+
+    /// Forgets a token by its keyed hash (its record was deleted already).
+    pub(super) fn forget_token(&self, hash: &str) {
+        if let Some(c) = &self.cache {
+            c.forget_token(hash);
+        }
+    }
+
     /// An active access token's record, its scope cut to its app's current ones, and its app;
     /// `None` for anything malformed, unknown, expired or revoked. A store failure is an
     /// error, never `None`.

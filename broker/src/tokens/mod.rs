@@ -34,8 +34,9 @@
 //!   [`grace`] — its sealed successor.
 //! * [`upstream_logins`] — logins indexed by upstream session and subject, and their
 //!   revocation on an upstream logout.
-//! * [`cache`] — active tokens kept in process for introspection (issue 11, P4), evicted here
-//!   by every revocation this broker makes; `introspected` — introspection's lookup through it.
+//! * [`cache`] — active tokens kept in process for introspection (issue 11, P4);
+//!   `introspected` — introspection's lookup through it, and its evictions by every revocation
+//!   this broker makes.
 
 pub mod cache;
 pub mod grace;
@@ -136,32 +137,6 @@ impl Tokens {
             refresh_grace_ms: 0,
             upstream_issuers: Vec::new(),
             cache: None,
-        }
-    }
-
-    /// Answering introspection from `cache` ([`cache`]).
-    pub fn with_introspection_cache(mut self, cache: Arc<cache::IntrospectionCache>) -> Self {
-        self.cache = Some(cache);
-        self
-    }
-
-    /// The introspection cache, if any (followed on the revocation channel by `startup`).
-    pub fn introspection_cache(&self) -> Option<&Arc<cache::IntrospectionCache>> {
-        self.cache.as_ref()
-    }
-
-    /// Revokes a login in the store, then forgets its cached tokens: a revocation by this
-    /// broker holds for its own introspection before it answers.
-    async fn family_revoke(&self, family: &str) -> Result<(), StoreError> {
-        let done = self.store().family_revoke(family).await;
-        self.forget_family(family);
-        done
-    }
-
-    /// Forgets a login's cached tokens (its revocation was written already).
-    fn forget_family(&self, family: &str) {
-        if let Some(c) = &self.cache {
-            c.forget_family(family);
         }
     }
 
@@ -381,15 +356,18 @@ impl Tokens {
         }))
     }
 
+    /// Revokes a login, then forgets its tokens kept for introspection (before the answer).
     pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        self.family_revoke(family).await
+        let done = self.store().family_revoke(family).await;
+        self.forget_family(family);
+        done
     }
 
     /// Revokes every login of user `sub` in `app_id`; returns how many there were.
     pub async fn revoke_user(&self, app_id: Uuid, sub: &str) -> Result<usize, StoreError> {
         let families = self.store().user_families(&app_id.to_string(), sub).await?;
         for f in &families {
-            self.family_revoke(f).await?;
+            self.revoke_family(f).await?;
         }
         Ok(families.len())
     }
@@ -408,7 +386,7 @@ impl Tokens {
             if let Some(state) = store.family_get(&family).await? {
                 let fam: FamilyRecord = serde_json::from_str(&state.record)?;
                 if fam.app_id == owner.id {
-                    self.family_revoke(&family).await?;
+                    self.revoke_family(&family).await?;
                 }
             }
             return Ok(());
@@ -422,9 +400,7 @@ impl Tokens {
         let record: TokenRecord = serde_json::from_str(&raw)?;
         if record.app_id == owner.id {
             let done = store.token_delete(TokenKind::AccessToken, &hash).await;
-            if let Some(c) = &self.cache {
-                c.forget_token(&hash);
-            }
+            self.forget_token(&hash);
             done?;
         }
         Ok(())

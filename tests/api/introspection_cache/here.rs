@@ -49,7 +49,10 @@ async fn a_scope_removed_or_a_credential_revoked_here_shows_at_once_in_a_cached_
     let c = a.default_client().await;
     let token = a.access_token(&c).await;
     cached(&a, &rs, &token).await;
-    assert_eq!(a.introspect(&rs, &token).await["scope"], json!("read write"));
+    assert_eq!(
+        a.introspect(&rs, &token).await["scope"],
+        json!("read write")
+    );
     relay.freeze_subscriptions();
     let app = format!("/admin/developers/{}/apps/{}", c.developer_id, c.app_id);
     let res = a.admin_patch(&app, json!({"scopes": ["read"]})).await;
