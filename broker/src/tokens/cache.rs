@@ -148,3 +148,91 @@ impl Follower for IntrospectionCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn counters() -> CacheCounters {
+        CacheCounters {
+            hits: IntCounter::new("h", "h").unwrap(),
+            misses: IntCounter::new("m", "m").unwrap(),
+        }
+    }
+
+    fn record(app: Uuid, family: Option<&str>, exp: i64) -> Arc<TokenRecord> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "client_id": "c", "app_id": app, "developer_id": Uuid::nil(),
+                "app_generation": 0, "grant": "client_credentials", "scope": ["read"],
+                "iat": 0, "exp": exp, "family": family,
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn live(cfg: &IntrospectionCacheConfig) -> IntrospectionCache {
+        let c = IntrospectionCache::new(cfg, true, counters());
+        c.set_live(true);
+        c
+    }
+
+    const FAR: i64 = i64::MAX / 2_000;
+
+    #[test]
+    fn off_without_apps_in_process_or_without_the_channel() {
+        let cfg = IntrospectionCacheConfig::default();
+        let no_apps = IntrospectionCache::new(&cfg, false, counters());
+        no_apps.set_live(true);
+        no_apps.insert(1, record(Uuid::nil(), None, FAR), no_apps.epoch());
+        assert!(no_apps.get(1).is_none() && no_apps.is_empty());
+        let c = live(&cfg);
+        c.insert(1, record(Uuid::nil(), None, FAR), c.epoch());
+        assert!(c.get(1).is_some());
+        c.set_live(false);
+        assert!(c.is_empty(), "flushed when the channel is lost");
+        c.set_live(true);
+        assert!(c.get(1).is_none());
+    }
+
+    #[test]
+    fn kept_until_the_token_expires_or_max_ttl() {
+        let c = live(&IntrospectionCacheConfig::default());
+        let now = now_ms() / 1000;
+        c.insert(1, record(Uuid::nil(), None, now - 1), c.epoch());
+        assert!(c.get(1).is_none(), "an expired token is not answered");
+        let short = live(&IntrospectionCacheConfig {
+            max_ttl_secs: 0,
+            ..Default::default()
+        });
+        short.insert(2, record(Uuid::nil(), None, FAR), short.epoch());
+        assert!(short.get(2).is_none(), "max_ttl bounds a long-lived token");
+    }
+
+    #[test]
+    fn announcements_evict_what_they_name() {
+        let c = live(&IntrospectionCacheConfig::default());
+        let (app, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let hash = "a".repeat(43);
+        let key = key_of(&hash);
+        c.insert(key, record(other, None, FAR), c.epoch());
+        c.insert(2, record(other, Some("f1"), FAR), c.epoch());
+        c.insert(3, record(app, None, FAR), c.epoch());
+        c.insert(4, record(other, None, FAR), c.epoch());
+        c.apply(&Revocation::Token(hash));
+        c.apply(&Revocation::Family("f1".into()));
+        c.apply(&Revocation::App(app.to_string()));
+        assert!(c.get(key).is_none() && c.get(2).is_none() && c.get(3).is_none());
+        assert!(c.get(4).is_some(), "another app's token stays");
+        // A lookup that started before an announcement does not insert.
+        let e = c.epoch();
+        c.apply(&Revocation::App(Uuid::from_u128(9).to_string()));
+        c.insert(5, record(other, None, FAR), e);
+        assert!(c.get(5).is_none());
+        // An app id this broker cannot read: everything goes.
+        c.apply(&Revocation::App("not-an-id".into()));
+        assert!(c.is_empty());
+    }
+}
