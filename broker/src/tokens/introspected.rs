@@ -5,9 +5,9 @@
 //!
 //! A hit is honoured only after the checks no announcement carries, made again now: the
 //! token's expiry, its app's standing and the credential it was issued to
-//! ([`App::honours`], against the apps kept in process), and its scope cut to the app's current
-//! effective scopes, as [`TokenLookup`](tessera_shared::tokens::TokenLookup) does on every
-//! lookup.
+//! ([`App::honours`], against the apps kept in process); the answer then cuts the granted scope
+//! to the app's current effective scopes (`flows/introspection.rs`), as
+//! [`TokenLookup`](tessera_shared::tokens::TokenLookup) does on every lookup.
 
 use std::sync::Arc;
 
@@ -47,44 +47,42 @@ impl Tokens {
         }
     }
 
-    /// An active access token's record, its scope cut to its app's current ones, and its app;
-    /// `None` for anything malformed, unknown, expired or revoked. A store failure is an
-    /// error, never `None`.
+    /// An active access token's record as stored (its granted scope: the answer cuts it to
+    /// the app's current scopes) and its app; `None` for anything malformed, unknown, expired
+    /// or revoked. A store failure is an error, never `None`.
     pub async fn introspected(
         &self,
         token: &str,
-    ) -> Result<Option<(TokenRecord, Arc<App>)>, StoreError> {
+    ) -> Result<Option<(Arc<TokenRecord>, Arc<App>)>, StoreError> {
         // Issue 11, P5: a made-up token costs no lookup.
         if !self.keys.is_genuine(TokenKind::AccessToken, token) {
             return Ok(None);
         }
         let mac = self.keys.token_mac(token);
-        let Some(cache) = &self.cache else {
-            let found = self.lookup.active_shared(mac.text().as_str()).await?;
-            return Ok(found.map(|a| (a.record, a.app)));
-        };
         let key = key_of_mac(mac.bytes());
-        if let Some(record) = cache.get(key) {
-            return self.still_active(&record).await;
+        if let Some(record) = self.cache.as_ref().and_then(|c| c.get(key)) {
+            return self.still_active(record).await;
         }
-        let epoch = cache.epoch();
+        let epoch = self.cache.as_ref().map(|c| c.epoch());
         let Some(text) = self.lookup.stored_text(mac.text().as_str()).await? else {
             return Ok(None);
         };
-        let record = read_record(&text)?;
-        // The family's state is checked here (not revoked); its revocation evicts the entry.
-        let Some((app, _family)) = self.lookup.standing(&record).await? else {
+        let record = Arc::new(read_record(&text)?);
+        // The login's state is checked here (not revoked); its revocation evicts the entry.
+        let Some((app, _family)) = self.lookup.standing(&*record).await? else {
             return Ok(None);
         };
-        cache.insert(key, Arc::new(record.clone()), epoch);
-        Ok(Some(cut(record, app)))
+        if let (Some(cache), Some(epoch)) = (&self.cache, epoch) {
+            cache.insert(key, record.clone(), epoch);
+        }
+        Ok(Some((record, app)))
     }
 
     /// A cached record, honoured again now (see the module documentation).
     async fn still_active(
         &self,
-        record: &TokenRecord,
-    ) -> Result<Option<(TokenRecord, Arc<App>)>, StoreError> {
+        record: Arc<TokenRecord>,
+    ) -> Result<Option<(Arc<TokenRecord>, Arc<App>)>, StoreError> {
         let at = now();
         if record.exp <= at {
             return Ok(None);
@@ -95,12 +93,6 @@ impl Tokens {
         if !app.honours(&record.client_id, record.app_generation, at) {
             return Ok(None);
         }
-        Ok(Some(cut(record.clone(), app)))
+        Ok(Some((record, app)))
     }
-}
-
-/// The record's scope as its app holds it now.
-fn cut(mut record: TokenRecord, app: Arc<App>) -> (TokenRecord, Arc<App>) {
-    record.scope.retain_in(&app.effective_scopes());
-    (record, app)
 }
