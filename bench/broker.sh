@@ -14,6 +14,8 @@
 #                 missing) instead of running cargo build --release
 #   BROKER_BIN    benchmark this tessera binary instead (implies no build)
 #   YARDSTICK_BIN benchmark this yardstick binary instead (no build)
+#   INTROSPECTION_CACHE=0  the broker's introspection cache off: every introspection reads the
+#                 store (on by default: the one token introspected is answered from memory)
 #   SETTLE        seconds to wait once both servers answer, before the first run (default 0):
 #                 for 60 s after it subscribed (`limits.auth_failures_*.max_delay_secs`) the
 #                 broker asks about every subject's back-off on each client authentication
@@ -376,6 +378,11 @@ REPORT="$WORK/report.md"
   printf -- '- Baseline: `%s`\n' "taskset -c 1 redis-benchmark -p PORT -t set,get -c $CONNECTIONS -n $REDIS_REQUESTS -q"
   printf -- '- Load: `%s`, the same for the broker and the yardstick\n' "taskset -c 1 wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency -s bench/{token,introspect}.lua"
   printf -- '- Order: broker issuance, yardstick issuance, broker introspection, yardstick introspection, refresh, redemption\n'
+  if [ "${INTROSPECTION_CACHE:-1}" = "0" ]; then
+    printf -- '- Introspection cache: off (INTROSPECTION_CACHE=0): every introspection reads the token from Redis\n'
+  else
+    printf -- '- Introspection cache: on (the default): one token introspected over and over, every call after the first answered from memory (INTROSPECTION_CACHE=0 measures the store path)\n'
+  fi
   printf '\n'
   printf '| workload | requests/s | p50 (ms) | p99 (ms) | Redis round trips / call | Redis commands executed / call | ratio |\n'
   printf '|---|---:|---:|---:|---:|---|---|\n'

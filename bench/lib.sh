@@ -53,7 +53,8 @@ to_ms() {
 
 # write_broker_config FILE REDIS_PORT [EXTRA_TOML] — a one-worker broker on a free port of
 # 127.0.0.1 over that Redis, with fresh admin token and pepper; sets BROKER_PORT, ADMIN_TOKEN,
-# PEPPER and BASE. EXTRA_TOML is appended as is.
+# PEPPER and BASE. EXTRA_TOML is appended as is. INTROSPECTION_CACHE=0 turns the broker's
+# introspection cache off.
 write_broker_config() {
   BROKER_PORT="$(free_port)"
   ADMIN_TOKEN="$(random_chars)"
@@ -95,6 +96,10 @@ codes_per_ip = 100000000
 codes_total = 100000000
 ${3:-}
 EOF
+  # INTROSPECTION_CACHE=0: every introspection reads the store (the path before issue 11, P4).
+  if [ "${INTROSPECTION_CACHE:-1}" = "0" ]; then
+    printf '\n[introspection_cache]\nenabled = false\n' >> "$1"
+  fi
 }
 
 # write_proxy_config FILE PORT STORE CACHE ANALYTICS [MAX_ENTRIES] — the benchmarked proxy: one

@@ -197,6 +197,26 @@ impl Metrics {
             .inc();
     }
 
+    /// The introspection cache's hit and miss counters (`introspection_cache_total{result}`),
+    /// registered once, when the cache is made.
+    pub fn introspection_cache(
+        &self,
+    ) -> Result<crate::tokens::cache::CacheCounters, prometheus::Error> {
+        let counter = IntCounterVec::new(
+            Opts::new(
+                "introspection_cache_total",
+                "Introspections of well-formed tokens while the introspection cache was in use, \
+                 by result: answered from memory (hit) or from the store (miss)",
+            ),
+            &["result"],
+        )?;
+        self.registry.register(Box::new(counter.clone()))?;
+        Ok(crate::tokens::cache::CacheCounters {
+            hits: counter.with_label_values(&["hit"]),
+            misses: counter.with_label_values(&["miss"]),
+        })
+    }
+
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {

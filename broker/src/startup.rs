@@ -174,9 +174,13 @@ impl Application {
         if let Some(apps) = catalog.app_cache() {
             followers.push(apps.clone());
         }
+        // After the apps: a hit reads its app from them.
+        if let Some(tokens) = self.state.tokens.introspection_cache() {
+            followers.push(tokens.clone());
+        }
         let store = catalog.store().clone();
         let followers = Arc::new(Followers(followers));
-        tokio::spawn(follow(store, followers, "apps and back-offs"));
+        tokio::spawn(follow(store, followers, "apps, tokens and back-offs"));
         tessera_shared::status::run_with_status(self.server, self.status).await
     }
 }

@@ -107,7 +107,15 @@ impl AppState {
         };
         let upstreams = Upstreams::new(config.identity_providers(), config.server.issuer())?;
         let upstream = upstreams.as_ref().map(|u| u.default_one().clone());
+        // Introspection answered from memory (issue 11, P4), trusted once the revocation
+        // channel is followed too.
+        let introspection_cache = Arc::new(crate::tokens::cache::IntrospectionCache::new(
+            &config.introspection_cache,
+            catalog.app_cache().is_some(),
+            metrics.introspection_cache()?,
+        ));
         let tokens = Tokens::new(catalog.clone(), keys.clone(), life)
+            .with_introspection_cache(introspection_cache)
             .with_refresh_grace(t.refresh_grace_secs)
             .with_upstream_issuers(
                 upstreams

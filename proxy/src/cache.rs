@@ -1,7 +1,7 @@
 //! The in-process cache of validated opaque tokens, and the listener that keeps it honest.
 //!
 //! Entries are keyed by the first 16 bytes of the token's keyed hash (the token itself is never
-//! held; [`crate::cache_table`]) and expire at the token's own expiry or after
+//! held; [`tessera_shared::cache::table`]) and expire at the token's own expiry or after
 //! `cache.max_ttl_secs`, whichever comes first, so an entry never outlives its token. The
 //! broker's revocation announcements ([`Revocation`]) evict entries at once: a token by hash, a
 //! login (family) or an app by scanning for its entries.
@@ -12,24 +12,22 @@
 //! presented before it is issued (256 random bits); and, should an app change ever make a
 //! refused token good again, any app or login announcement empties the negative entries.
 //!
-//! Two rules keep a revoked token from surviving in the cache:
-//! * the cache is only used while the revocation subscription is up; when the connection is
-//!   lost — closed, silent to pings on itself, or Redis failing the heartbeat — everything is
-//!   flushed and lookups go to the store until it is re-established;
-//! * a lookup that raced an announcement does not insert: every announcement (and every flush)
-//!   bumps an epoch, and a lookup inserts only if the epoch it started under is still current.
+//! Two rules keep a revoked token from surviving in the cache, shared with the broker's
+//! introspection cache ([`Honesty`]): the cache is only used while the revocation subscription
+//! is up (everything is flushed when it is lost), and a lookup that raced an announcement does
+//! not insert (the epoch rule).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
 use serde::Deserialize;
+use tessera_shared::cache::honest::Honesty;
+use tessera_shared::cache::table::{key_of, Table};
 use tessera_shared::store::follow::{follow, Follower, Followers};
 use tessera_shared::store::{Revocation, Store};
 use tessera_shared::time::now_ms;
 
-use crate::cache_table::{key_of, Table};
 use crate::caller::Caller;
 use crate::metrics::Metrics;
 
@@ -74,19 +72,17 @@ pub struct TokenCache {
     /// Callers by content, so that the many tokens of one app (client credentials) share one
     /// `Caller` instead of a copy each.
     interned: Cache<u64, Arc<Caller>>,
-    enabled: bool,
     max_ttl_ms: i64,
     negative_ttl_ms: i64,
-    /// The revocation subscription is up: only then is the cache trusted.
-    live: AtomicBool,
-    epoch: AtomicU64,
+    /// Enabled, the subscription-up flag and the epoch.
+    honesty: Honesty,
 }
 
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
             .field("entries", &self.entries.len())
-            .field("live", &self.live.load(Ordering::Relaxed))
+            .field("live", &self.honesty.is_live())
             .finish()
     }
 }
@@ -101,16 +97,14 @@ impl TokenCache {
                 .max_capacity(10_000)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
-            enabled: cfg.enabled,
             max_ttl_ms: ms(cfg.max_ttl_secs.saturating_mul(1000)),
             negative_ttl_ms: ms(cfg.negative_ttl_ms.min(MAX_NEGATIVE_TTL_MS)),
-            live: AtomicBool::new(false),
-            epoch: AtomicU64::new(0),
+            honesty: Honesty::new(cfg.enabled),
         }
     }
 
     fn usable(&self) -> bool {
-        self.enabled && self.live.load(Ordering::Acquire)
+        self.honesty.usable()
     }
 
     /// Lookups are answered from the cache and their results kept (enabled, and the
@@ -150,7 +144,7 @@ impl TokenCache {
 
     /// The epoch to pass back to [`TokenCache::insert`] after a lookup.
     pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+        self.honesty.epoch()
     }
 
     /// Caches a lookup's caller until `expires_at` (seconds) or `max_ttl`, unless an
@@ -160,29 +154,20 @@ impl TokenCache {
         let until = expires_at
             .saturating_mul(1000)
             .min(at.saturating_add(self.max_ttl_ms));
-        self.settle(&self.entries, key, caller, until, epoch);
+        self.honesty
+            .settle(&self.entries, key, caller, until, epoch);
     }
 
     /// Remembers that the store did not know this token (same epoch rule as `insert`).
     pub fn insert_unknown(&self, key: u128, epoch: u64) {
         if self.negative_ttl_ms > 0 {
             let until = now_ms().saturating_add(self.negative_ttl_ms);
-            self.settle(&self.unknown, key, (), until, epoch);
-        }
-    }
-
-    fn settle<V: Clone>(&self, table: &Table<V>, key: u128, v: V, until: i64, epoch: u64) {
-        if self.usable() && self.epoch() == epoch {
-            table.insert(key, v, until, now_ms());
-            // An announcement may have landed between the check and the insert: undo.
-            if self.epoch() != epoch {
-                table.remove(key);
-            }
+            self.honesty.settle(&self.unknown, key, (), until, epoch);
         }
     }
 
     pub fn apply(&self, r: &Revocation) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.honesty.bump();
         if !matches!(r, Revocation::Token(_)) {
             // An app's standing or data changed: later lookups build fresh callers, and
             // refusals are looked up again.
@@ -201,8 +186,7 @@ impl TokenCache {
     }
 
     fn set_live(&self, live: bool) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.live.store(live, Ordering::Release);
+        self.honesty.set_live(live);
         if !live {
             self.entries.clear();
             self.unknown.clear();
@@ -213,11 +197,11 @@ impl TokenCache {
     /// For a proxy without a store: nothing can announce revocations, so entries are trusted
     /// for at most `cache.max_ttl_secs`.
     pub fn trust_without_channel(&self) {
-        self.live.store(true, Ordering::Release);
+        self.honesty.trust_without_channel();
     }
 
     pub fn is_live(&self) -> bool {
-        self.live.load(Ordering::Acquire)
+        self.honesty.is_live()
     }
 
     /// Cached tokens (expired ones not yet swept included).

@@ -19,8 +19,8 @@
 //!   in process, merged into Redis per flush interval, flags and blocks learnt into a local
 //!   cache, and the steps refusing blocked subjects (`Step::Behaviour`).
 //! * [`cache`] — validated tokens (and, briefly, unknown ones) in process, kept honest by the
-//!   revocation channel (which the apps kept in process follow too, first);
-//!   [`cache_table`] — the compact sharded table it stores them in.
+//!   revocation channel (which the apps kept in process follow too, first), in the compact
+//!   table and under the rules it shares with the broker ([`tessera_shared::cache`]).
 //! * [`body`], [`forward`] — bodies and headers on their way to the backend and back, through
 //!   hyper's HTTP/1.1 connections in a pool per worker (`forward/client.rs`, `forward/pool.rs`),
 //!   and the RFC 9421 signature of what a route forwards (`forward/signature.rs`).
@@ -34,7 +34,6 @@ pub mod behaviour;
 pub mod body;
 pub mod bounded;
 pub mod cache;
-pub mod cache_table;
 pub mod caller;
 pub mod canonical;
 pub mod config;

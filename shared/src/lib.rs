@@ -18,6 +18,8 @@
 //! * [`catalog`] — developer and app registry on top of the store (with the broker's apps in
 //!   process, `catalog::cached`); [`product`] — API products, subscriptions, and an app's
 //!   effective scopes and rate plan.
+//! * [`cache`] — what the proxy's token cache and the broker's introspection cache share: the
+//!   compact table keyed by hash prefix with deadlines, and the rules that keep them honest.
 //! * [`tokens`] — looking access tokens up ([`tokens::TokenLookup`]): the broker's
 //!   introspection and the proxy.
 //! * [`rate`] — spike-arrest rates, quota periods and app rate plans; [`limiter`] — in-process
@@ -31,6 +33,7 @@
 //!   subscriber set-up; [`error`], [`time`].
 
 pub mod analytics;
+pub mod cache;
 pub mod catalog;
 pub mod client_ip;
 pub mod config;

@@ -32,6 +32,7 @@ mod gateway;
 mod helpers;
 mod id_tokens;
 mod introspect;
+mod introspection_cache;
 mod login_binding;
 mod login_limits;
 mod logout;

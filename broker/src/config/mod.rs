@@ -10,10 +10,12 @@
 //!   with; `upstreams` — `[[upstreams]]`, several of them, and the rules of the list; `limits` —
 //!   `[limits]`; `grants` — `[id_token]` and `[token_exchange]`; `portal` — `[portal]`, the
 //!   developer portal and operator console; `abuse` — `[abuse]`, credential stuffing on the
-//!   password grant.
+//!   password grant; `introspection_cache` — `[introspection_cache]`, introspection answered
+//!   from tokens kept in process.
 
 mod abuse;
 mod grants;
+mod introspection_cache;
 mod limits;
 mod portal;
 mod server;
@@ -30,6 +32,7 @@ use tessera_shared::config::{
 
 pub use abuse::{AbuseAction, AbuseConfig};
 pub use grants::{IdTokenConfig, TokenExchangeConfig};
+pub use introspection_cache::IntrospectionCacheConfig;
 pub use limits::{BackoffLimit, LimitsConfig, RateLimit};
 pub use portal::PortalConfig;
 pub use server::ServerConfig;
@@ -76,6 +79,9 @@ pub struct BrokerConfig {
     /// Credential stuffing on the password grant (`[abuse]`), off by default.
     #[serde(default)]
     pub abuse: AbuseConfig,
+    /// Introspection answered from active tokens kept in process (issue 11, P4).
+    #[serde(default)]
+    pub introspection_cache: IntrospectionCacheConfig,
 }
 
 impl BrokerConfig {
@@ -95,6 +101,7 @@ impl BrokerConfig {
         "portal",
         "dpop",
         "abuse",
+        "introspection_cache",
     ];
 
     /// Loads and validates. `defaults` are the lowest layer (empty for production).
@@ -148,6 +155,7 @@ impl BrokerConfig {
         self.portal.validate(&ids)?;
         self.dpop.validate()?;
         self.abuse.validate()?;
+        self.introspection_cache.validate()?;
         self.log.validate()
     }
 }

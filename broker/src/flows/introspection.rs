@@ -14,12 +14,13 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
+use tessera_shared::model::{App, TokenRecord};
 use tessera_shared::oauth::{Challenge, Form, OAuthError};
 use tessera_shared::rate::RatePlan;
 use tessera_shared::scope::ScopeSet;
-use tessera_shared::tokens::Active;
 use uuid::Uuid;
 
 use super::client_auth::authenticate;
@@ -32,45 +33,81 @@ use crate::tokens::upstream_logins::IDP_ATTRIBUTE;
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Introspection<'a> {
-    Active(Box<Described<'a>>),
+    Active(Box<Found<'a>>),
     Inactive { active: bool },
+}
+
+/// An active token as found (kept by the broker's introspection cache, or read): its answer
+/// is written from it, borrowing every member (no copy of the record per call).
+#[derive(Debug)]
+pub struct Found<'a> {
+    record: Arc<TokenRecord>,
+    app: Arc<App>,
+    issuer: &'a str,
+}
+
+impl Serialize for Found<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        describe(&self.record, &self.app, self.issuer).serialize(serializer)
+    }
 }
 
 /// An active token's members, in alphabetical order as the answer has always listed them
 /// (docs/walkthrough.md shows it as printed).
 #[derive(Debug, Serialize)]
-pub struct Described<'a> {
+struct Described<'a> {
     active: bool,
-    client_id: String,
+    client_id: &'a str,
     /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    cnf: Option<Confirmation>,
+    cnf: Option<Confirmation<'a>>,
     exp: i64,
-    ext: Ext,
+    ext: Ext<'a>,
     iat: i64,
     /// A user token's upstream provider (the attribute only the broker sets on user tokens).
     #[serde(skip_serializing_if = "Option::is_none")]
-    idp: Option<serde_json::Value>,
+    idp: Option<&'a serde_json::Value>,
     iss: &'a str,
     /// Written space-separated straight into the answer (RFC 7662 §2.2), no `String` per call.
     #[serde(serialize_with = "serialize_display")]
-    scope: ScopeSet,
+    scope: Cut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<String>,
+    sub: Option<&'a str>,
     token_type: &'static str,
 }
 
+/// The granted scope within the app's current effective scopes (scopes follow the app,
+/// `tessera_shared::tokens`), written without building the cut set.
+#[derive(Debug)]
+struct Cut<'a> {
+    granted: &'a ScopeSet,
+    allowed: ScopeSet,
+}
+
+impl std::fmt::Display for Cut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut kept = self.granted.iter().filter(|s| self.allowed.contains(s));
+        if let Some(first) = kept.next() {
+            f.write_str(first)?;
+        }
+        kept.try_for_each(|s| {
+            f.write_str(" ")?;
+            f.write_str(s)
+        })
+    }
+}
+
 #[derive(Debug, Serialize)]
-struct Confirmation {
-    jkt: String,
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// Tessera's extension member (§2.2 allows extensions), in alphabetical order too.
 #[derive(Debug, Serialize)]
-struct Ext {
+struct Ext<'a> {
     app_id: Uuid,
-    app_name: String,
-    attributes: BTreeMap<String, serde_json::Value>,
+    app_name: &'a str,
+    attributes: &'a BTreeMap<String, serde_json::Value>,
     developer_id: Uuid,
     grant_type: &'static str,
     rate_plan: RatePlan,
@@ -99,42 +136,45 @@ pub async fn introspect<'a>(
         return Err(OAuthError::invalid_client(Challenge::None));
     }
     let token = form.required("token")?;
-    Ok(match state.tokens.lookup().active(token).await? {
+    // Answered from the broker's token cache when it can be (issue 11, P4).
+    Ok(match state.tokens.introspected(token).await? {
         None => Introspection::Inactive { active: false },
-        Some(active) => Introspection::Active(Box::new(describe(active, &state.urls.issuer))),
+        Some((record, app)) => Introspection::Active(Box::new(Found {
+            record,
+            app,
+            issuer: &state.urls.issuer,
+        })),
     })
 }
 
 /// §2.2: an active token's members, and `ext`.
-fn describe(active: Active, issuer: &str) -> Described<'_> {
-    let Active {
-        record: rec, app, ..
-    } = active;
+fn describe<'a>(rec: &'a TokenRecord, app: &'a App, issuer: &'a str) -> Described<'a> {
     let idp = match rec.family {
-        Some(_) => rec.attributes.get(IDP_ATTRIBUTE).cloned(),
+        Some(_) => rec.attributes.get(IDP_ATTRIBUTE),
         None => None,
     };
-    let token_type = crate::flows::grants::response::token_type(&rec);
-    // A resource server keeps the answer until `exp`: not past the credential's expiry.
-    let exp = app.honoured_until(&rec.client_id, rec.exp);
     Described {
         active: true,
         idp,
-        scope: rec.scope,
-        token_type,
-        exp,
+        scope: Cut {
+            granted: &rec.scope,
+            allowed: app.effective_scopes(),
+        },
+        token_type: crate::flows::grants::response::token_type(rec),
+        // A resource server keeps the answer until `exp`: not past the credential's expiry.
+        exp: app.honoured_until(&rec.client_id, rec.exp),
         iat: rec.iat,
         iss: issuer,
-        sub: rec.sub,
-        cnf: rec.jkt.map(|jkt| Confirmation { jkt }),
+        sub: rec.sub.as_deref(),
+        cnf: rec.jkt.as_deref().map(|jkt| Confirmation { jkt }),
         ext: Ext {
             app_id: app.id,
             rate_plan: app.effective_rate_plan(),
-            app_name: app.name,
+            app_name: &app.name,
             developer_id: rec.developer_id,
             grant_type: rec.grant.as_str(),
-            attributes: rec.attributes,
+            attributes: &rec.attributes,
         },
-        client_id: rec.client_id,
+        client_id: &rec.client_id,
     }
 }

@@ -34,14 +34,20 @@
 //!   [`grace`] — its sealed successor.
 //! * [`upstream_logins`] — logins indexed by upstream session and subject, and their
 //!   revocation on an upstream logout.
+//! * [`cache`] — active tokens kept in process for introspection (issue 11, P4);
+//!   `introspected` — introspection's lookup through it, and its evictions by every revocation
+//!   this broker makes.
 
+pub mod cache;
 pub mod grace;
+mod introspected;
 pub mod refresh;
 pub mod upstream_logins;
 
 pub use refresh::RefreshError;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -117,6 +123,8 @@ pub struct Tokens {
     refresh_grace_ms: u64,
     /// (id, issuer) of each upstream provider, default first: logins are indexed by issuer.
     upstream_issuers: Vec<(String, String)>,
+    /// Active tokens kept for introspection (none: every introspection reads the store).
+    cache: Option<Arc<cache::IntrospectionCache>>,
 }
 
 impl Tokens {
@@ -128,6 +136,7 @@ impl Tokens {
             life,
             refresh_grace_ms: 0,
             upstream_issuers: Vec::new(),
+            cache: None,
         }
     }
 
@@ -348,15 +357,18 @@ impl Tokens {
         }))
     }
 
+    /// Revokes a login, then forgets its tokens kept for introspection (before the answer).
     pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        self.store().family_revoke(family).await
+        let done = self.store().family_revoke(family).await;
+        self.forget_family(family);
+        done
     }
 
     /// Revokes every login of user `sub` in `app_id`; returns how many there were.
     pub async fn revoke_user(&self, app_id: Uuid, sub: &str) -> Result<usize, StoreError> {
         let families = self.store().user_families(&app_id.to_string(), sub).await?;
         for f in &families {
-            self.store().family_revoke(f).await?;
+            self.revoke_family(f).await?;
         }
         Ok(families.len())
     }
@@ -375,7 +387,7 @@ impl Tokens {
             if let Some(state) = store.family_get(&family).await? {
                 let fam: FamilyRecord = serde_json::from_str(&state.record)?;
                 if fam.app_id == owner.id {
-                    store.family_revoke(&family).await?;
+                    self.revoke_family(&family).await?;
                 }
             }
             return Ok(());
@@ -388,7 +400,9 @@ impl Tokens {
         };
         let record: TokenRecord = serde_json::from_str(&raw)?;
         if record.app_id == owner.id {
-            store.token_delete(TokenKind::AccessToken, &hash).await?;
+            let done = store.token_delete(TokenKind::AccessToken, &hash).await;
+            self.forget_token(&hash);
+            done?;
         }
         Ok(())
     }

@@ -103,7 +103,7 @@ impl Tokens {
                 self.replay(refresh_token, client_id, family, fam, &sealed)
                     .await
             }
-            Rotation::Reused => Err(RefreshError::Reused),
+            Rotation::Reused => Err(self.reused(&family)),
             _ => Err(RefreshError::Invalid),
         }
     }
@@ -158,6 +158,12 @@ impl Tokens {
             family,
             identity: fam.identity,
         })
+    }
+
+    /// Reuse: the store revoked the login (RFC 9700 §4.14.2); its tokens are forgotten here.
+    fn reused(&self, family: &str) -> RefreshError {
+        self.forget_family(family);
+        RefreshError::Reused
     }
 
     /// Forgets tokens minted for a rotation that did not happen (best effort: they are dead

@@ -62,7 +62,7 @@ impl Tokens {
             let key = UpstreamKey::Session { issuer, sid };
             if store.upstream_login_add(key, family, ttl_secs).await? {
                 tracing::info!("a login of an upstream session that has ended: revoked");
-                store.family_revoke(family).await?;
+                self.revoke_family(family).await?;
             }
         }
         let key = UpstreamKey::Subject {
@@ -104,7 +104,7 @@ impl Tokens {
         }
         let families = store.upstream_logins(key).await?;
         for f in &families {
-            store.family_revoke(f).await?;
+            self.revoke_family(f).await?;
         }
         store.upstream_logins_forget(key, &families).await?;
         Ok(families.len())
@@ -132,7 +132,7 @@ impl Tokens {
         if fam.app_id != app.id || state.revoked {
             return Ok(None);
         }
-        store.family_revoke(family).await?;
+        self.revoke_family(family).await?;
         let sealed = fam.identity.id_token_sealed.as_deref();
         let id_token = sealed.and_then(|s| self.keys.open(s));
         Ok(id_token.map(|t| (t, fam.identity.idp.clone())))

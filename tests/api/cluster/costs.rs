@@ -218,7 +218,7 @@ async fn refresh(w: &World, client: &Client, refresh_token: &str) -> String {
 /// callback, code redemption), refresh.
 const DOCUMENTED: [(f64, f64); 5] = [
     (2.0, 5.0),
-    (2.0, 5.0),
+    (1.0, 4.0),
     (1.0, 1.0),
     (28.0, 55.0),
     (6.0, 11.0),

@@ -29,7 +29,7 @@ mod packed_analytics;
 mod policies;
 mod refusal_events;
 mod refusals;
-mod relay;
+pub mod relay;
 mod reload;
 mod resilience;
 mod signed;

@@ -13,10 +13,10 @@ use tessera_shared::time::now;
 
 use super::{invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
-use crate::cache_table::key_of;
 use crate::caller::{Caller, HeaderMemo};
 use crate::forward::header_name;
 use crate::policy::exchange::{Blocked, Check, Exchange};
+use tessera_shared::cache::table::key_of;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

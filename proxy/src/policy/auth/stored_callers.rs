@@ -13,7 +13,7 @@
 //! byte for byte, and the caller is reused only when the checks found the very app it was
 //! built with (`Arc::ptr_eq`: a changed app is a new `Arc` from the app cache, and the entry
 //! holds its `Arc`, so an address is never reused while compared) and the same login record.
-//! Entries are keyed by the token's cache key (a keyed MAC, [`crate::cache_table`]), at most
+//! Entries are keyed by the token's cache key (a keyed MAC, [`tessera_shared::cache::table`]), at most
 //! [`MAX_ENTRIES`] of them, kept until the token's expiry.
 //!
 //! [`caller_of`] builds a caller from an active record, for every store lookup (cached too).
@@ -27,8 +27,8 @@ use tessera_shared::time::now_ms;
 use tessera_shared::tokens::{read_record, Active, Facts, TokenLookup};
 
 use crate::cache::TokenCache;
-use crate::cache_table::Table;
 use crate::caller::{Caller, HeaderMemo};
+use tessera_shared::cache::table::Table;
 
 /// The most records whose callers are kept.
 pub const MAX_ENTRIES: u64 = 10_000;

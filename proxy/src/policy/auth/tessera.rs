@@ -25,10 +25,10 @@ use super::introspection::Introspector;
 use super::stored_callers::{caller_of, StoredCallers};
 use super::{credential, invalid, missing, settle, unavailable, Verdict};
 use crate::cache::TokenCache;
-use crate::cache_table::key_of_mac;
 use crate::caller::Caller;
 use crate::metrics::Metrics;
 use crate::policy::exchange::{Blocked, Check, Exchange};
+use tessera_shared::cache::table::key_of_mac;
 
 /// Where token records come from.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! The compact table behind the token cache (issue 11, P6): 128-bit keys, a value and a deadline
+//! The compact table behind the token caches — the proxy's and the broker's introspection
+//! cache (issue 11, P6, P4): 128-bit keys, a value and a deadline
 //! in milliseconds, in a fixed number of `RwLock`ed hash maps (shards).
 //!
 //! Why not moka: a moka entry of the former cache cost about 400 bytes (a `String` key on the
@@ -14,10 +15,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 
+use crate::crypto::MAC_BYTES;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tessera_shared::crypto::MAC_BYTES;
 
 /// The cache key of a token hash in its text form (`Keys::token_hash`, base64url of an
 /// HMAC-SHA-256, as revocations announce it): [`key_of_mac`] of its bytes. Any other text
@@ -153,9 +154,8 @@ mod tests {
 
     #[test]
     fn token_hashes_and_other_text_get_distinct_stable_keys() {
-        let keys = tessera_shared::crypto::Keys::from_pepper(
-            &"a-pepper-of-enough-length-1234".to_string().into(),
-        );
+        let keys =
+            crate::crypto::Keys::from_pepper(&"a-pepper-of-enough-length-1234".to_string().into());
         let h = keys.token_hash("tsr_at_x");
         assert_eq!(key_of(&h), key_of(&h));
         assert_ne!(key_of(&h), key_of(&keys.token_hash("tsr_at_y")));
