@@ -216,6 +216,37 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Waits until Redis has written every acknowledged write to its append-only file
+    /// (`INFO persistence`: `aof_buffer_length:0`), so that a SIGKILL then loses none of them.
+    ///
+    /// With `appendfsync everysec`, Redis answers a write before it is written when a
+    /// background fsync is still running: it postpones the AOF write (up to 2 s) and replies
+    /// anyway (`flushAppendOnlyFile` in Redis's `aof.c`). On a busy disk a SIGKILL then loses
+    /// acknowledged writes, e.g. the app a test registered just before (its client is unknown
+    /// after the restart: a legitimate `invalid_client`). A test about something else than that
+    /// window calls this before [`RedisServer::stop`].
+    pub async fn wait_aof_written(&self) {
+        let mut c = redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let info: String = redis::cmd("INFO")
+                .arg("persistence")
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            assert!(info.contains("aof_enabled:1"), "no append-only file");
+            if info.lines().any(|l| l.trim() == "aof_buffer_length:0") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the AOF write stayed postponed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Kills Redis with SIGKILL (no shutdown, no final fsync), as a crash would.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

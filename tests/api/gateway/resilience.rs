@@ -29,6 +29,9 @@ async fn redis_stopped_and_restarted_under_traffic() {
             .mint(tessera_shared::token::TokenKind::AccessToken);
     echoed(proxy.get("/orders", &token).await).await;
 
+    // The token must be in the AOF to be served again after the restart
+    // ([`RedisServer::wait_aof_written`]: `everysec` may answer a write not yet written).
+    redis.wait_aof_written().await;
     redis.stop();
     // Within a second the cached token is no longer trusted: the cache is flushed and every
     // lookup fails closed with 503.
