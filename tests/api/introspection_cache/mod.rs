@@ -9,11 +9,14 @@
 //! broker notices the silence only after its ping times out (hundreds of ms later).
 //!
 //! * `here` — revocations, scope and credential changes made at the same broker.
+//! * `ended_here` — reuse detection, a user's logins revoked, a developer suspended, an app
+//!   deleted at the same broker.
 //! * `elsewhere` — the same made at another broker on the same Redis.
 //! * `channel` — the subscription lost, a record removed by hand, the switch.
 
 mod channel;
 mod elsewhere;
+mod ended_here;
 mod here;
 
 use std::time::{Duration, Instant};
