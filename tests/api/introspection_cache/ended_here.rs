@@ -1,9 +1,10 @@
 //! The other ways a token, a login or an app ends at the broker that answers (a review of the
 //! cache, issue 11, P4): refresh-token reuse detected here, an admin revoking a user's logins,
-//! a developer suspended, an app deleted. Each is seen by a cached answer before its call
-//! answers: the echo is frozen (see `super`), so only the local eviction (`Tokens::revoke_*`,
-//! `reused`) or the hit's re-check against the apps kept in process (evicted by the catalog's
-//! own commit) can make it inactive.
+//! a developer suspended, an app deleted; and a credential expiring with time, which nothing
+//! announces. Each change is seen by a cached answer before its call answers: the echo is
+//! frozen (see `super`), so only the local eviction (`Tokens::revoke_*`, `reused`) or the
+//! hit's re-check against the apps kept in process (evicted by the catalog's own commit) can
+//! make it inactive; the credential's expiry only by that re-check.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -99,5 +100,44 @@ async fn a_developer_suspended_or_an_app_deleted_here_ends_cached_tokens_at_once
     assert!(
         !a.is_active(&rs, &t2).await,
         "a deleted app's token was answered active from the cache"
+    );
+}
+
+/// Nothing announces a credential's expiry: a cached answer ends with it because every hit
+/// checks the credential again (`App::honours`), and a cached answer's `exp` is the
+/// credential's expiry when that comes first (RFC 7662 §2.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_token_ends_with_its_credential_and_says_so_in_exp() {
+    let a = spawn_app().await;
+    let rs = a.default_client().await;
+    let c = a.default_client().await;
+    let path = format!(
+        "/admin/developers/{}/apps/{}/credentials",
+        c.developer_id, c.app_id
+    );
+    let res = a.admin_post(&path, json!({"expires_in": 2})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body = json_of(res).await;
+    let expires_at = body["expires_at"].as_i64().expect("an expiry");
+    let short = Client {
+        id: s(&body, "client_id"),
+        secret: s(&body, "client_secret"),
+        ..c.clone()
+    };
+    let token = a.access_token(&short).await;
+    cached(&a, &rs, &token).await;
+    let before = hits(&a).await;
+    let info = a.introspect(&rs, &token).await;
+    assert!(hits(&a).await > before, "answered from the cache");
+    assert_eq!(info["exp"].as_i64(), Some(expires_at), "{info}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis() as i64;
+    let wait = (expires_at * 1000 + 300 - now_ms).max(0) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    assert!(
+        !a.is_active(&rs, &token).await,
+        "a token of an expired credential was answered active from the cache"
     );
 }
