@@ -1,6 +1,8 @@
 //! Issue 11, P4: the broker answers introspection from the active tokens it keeps in process
 //! (`broker/src/tokens/cache.rs`), and no revocation outlives it: at the same broker at once,
-//! at another within 1 s, and nothing stale once the revocation channel is lost.
+//! at another as soon as the channel brings it (within 1 s), and nothing stale once the
+//! revocation channel is lost (noticed, when it dies silently, within 250 ms +
+//! `store.command_timeout_ms`).
 //!
 //! Each test first sees a token answered from memory (the `hit` counter), so that the rule it
 //! checks is the cache's, not the store's. Where a test must tell a local eviction from the
