@@ -10,12 +10,14 @@
 //! (`gateway/relay.rs`) that freezes its subscription: its echo never arrives, and the
 //! broker notices the silence only after its ping times out (hundreds of ms later).
 //!
+//! * `answers` — a cached answer is the store's, to every client that may ask.
 //! * `here` — revocations, scope and credential changes made at the same broker.
 //! * `ended_here` — reuse detection, a user's logins revoked, a developer suspended, an app
 //!   deleted at the same broker.
 //! * `elsewhere` — the same made at another broker on the same Redis.
 //! * `channel` — the subscription lost, a record removed by hand, the switch.
 
+mod answers;
 mod channel;
 mod elsewhere;
 mod ended_here;
