@@ -16,7 +16,8 @@
 //!   ([`IntrospectionCache::forget_token`], [`IntrospectionCache::forget_family`], called by
 //!   `Tokens` after the store's write), not when its own announcement comes back; app changes made here reach the apps kept in
 //!   process at once, and every hit reads its app from there. Other brokers hear it on the
-//!   channel (within 1 s, the proxy's promise).
+//!   channel (a channel dead silently is noticed within 250 ms + `store.command_timeout_ms`,
+//!   the proxy's bound).
 //!
 //! Unknown and inactive tokens are not cached. Off without the apps kept in process (the
 //! hit's checks need them) or with `introspection_cache.enabled = false`.

@@ -101,4 +101,26 @@ mod tests {
         off.set_live(true);
         assert!(!off.usable());
     }
+
+    /// A lookup that read the store before the subscription was lost, and settles after it is
+    /// back, may have read what an announcement it never heard revoked: not kept.
+    #[test]
+    fn a_lookup_across_a_lost_and_regained_subscription_does_not_settle() {
+        let h = Honesty::new(true);
+        let t: Table<u8> = Table::new(64);
+        let far = i64::MAX / 2;
+        h.set_live(true);
+        let e = h.epoch();
+        h.set_live(false);
+        h.set_live(true);
+        assert!(h.usable());
+        h.settle(&t, 1, 1, far, e);
+        assert!(t.is_empty());
+        // Started while the subscription was down: not kept either once it is back.
+        h.set_live(false);
+        let down = h.epoch();
+        h.set_live(true);
+        h.settle(&t, 1, 1, far, down);
+        assert!(t.is_empty());
+    }
 }

@@ -81,3 +81,39 @@ async fn switched_off_every_introspection_reads_the_store() {
         .expect("DEL");
     assert!(!a.is_active(&c, &token).await, "read from the store");
 }
+
+/// What "within 1 s at another broker" rests on: the announcement. When the subscription dies
+/// silently the broker notices only when its ping on it goes unanswered — within 250 ms +
+/// `store.command_timeout_ms` (1.25 s by default, as the proxy's documentation says) — and
+/// until then a revocation made elsewhere is not seen by a cached answer. Shown with a long
+/// timeout so that the window cannot be missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silently_dead_channel_is_noticed_within_the_heartbeat_and_the_command_timeout() {
+    const TIMEOUT_MS: u64 = 3_000;
+    let relay = relay().await;
+    let a = spawn_app_with(&relay.url(), |c| {
+        c["store"]["command_timeout_ms"] = json!(TIMEOUT_MS)
+    })
+    .await;
+    let b = sibling_on(&a, &shared_redis_url()).await;
+    let c = a.default_client().await;
+    let token = a.access_token(&c).await;
+    cached(&a, &c, &token).await;
+    relay.freeze_subscriptions();
+    let res = b.post_form("/revoke", &c, &[("token", &token)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The last ping answered was sent at most 250 ms before the freeze: its successor cannot
+    // time out before the freeze + the timeout − 250 ms.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        a.is_active(&c, &token).await,
+        "the silence noticed sooner than the heartbeat and the command timeout allow"
+    );
+    inactive_within(
+        &a,
+        &c,
+        &token,
+        Duration::from_millis(250 + TIMEOUT_MS + 500),
+    )
+    .await;
+}

@@ -1,6 +1,8 @@
 //! Issue 11, P4: the broker answers introspection from the active tokens it keeps in process
 //! (`broker/src/tokens/cache.rs`), and no revocation outlives it: at the same broker at once,
-//! at another within 1 s, and nothing stale once the revocation channel is lost.
+//! at another as soon as the channel brings it (within 1 s), and nothing stale once the
+//! revocation channel is lost (noticed, when it dies silently, within 250 ms +
+//! `store.command_timeout_ms`).
 //!
 //! Each test first sees a token answered from memory (the `hit` counter), so that the rule it
 //! checks is the cache's, not the store's. Where a test must tell a local eviction from the
@@ -8,12 +10,17 @@
 //! (`gateway/relay.rs`) that freezes its subscription: its echo never arrives, and the
 //! broker notices the silence only after its ping times out (hundreds of ms later).
 //!
+//! * `answers` — a cached answer is the store's, to every client that may ask.
 //! * `here` — revocations, scope and credential changes made at the same broker.
+//! * `ended_here` — reuse detection, a user's logins revoked, a developer suspended, an app
+//!   deleted at the same broker.
 //! * `elsewhere` — the same made at another broker on the same Redis.
 //! * `channel` — the subscription lost, a record removed by hand, the switch.
 
+mod answers;
 mod channel;
 mod elsewhere;
+mod ended_here;
 mod here;
 
 use std::time::{Duration, Instant};
