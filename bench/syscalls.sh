@@ -28,7 +28,7 @@
 # Environment: DURATION (s, default 5), WARMUP (s, default 2), CONNECTIONS (default 64),
 # WORKERS (the proxy's server.workers, default 1 as in bench/proxy.sh; 2 shows what crosses
 # between workers), HOP (app, the default: also the bare hop of bench/hop in front of the same
-# backend, the stack's ceiling; h1: its actix-http server; both; 0: none; HOP_BIN), TESSERA_BIN (default target/release/tessera), KEEP_WORK=1 keeps the work
+# backend, the stack's ceiling; h1: its actix-http server; both; 0: none; HOP_BIN), TESSERA_BIN (default target/release/tessera), CACHE=false (the proxy's token cache off: a store lookup per call, P2), KEEP_WORK=1 keeps the work
 # directory.
 set -euo pipefail
 
@@ -78,7 +78,7 @@ ready "http://127.0.0.1:$NGINX_PORT/api/bench"
 NGINX_WORKER="$(pgrep -P "$STARTED_PID" | head -n1)"
 
 PROXY_PORT="$(free_port)"; STATUS_PORT="$(free_port)"
-write_proxy_config "$WORK/proxy.toml" "$PROXY_PORT" "url = \"redis://127.0.0.1:$REDIS_PORT\"" true true
+write_proxy_config "$WORK/proxy.toml" "$PROXY_PORT" "url = \"redis://127.0.0.1:$REDIS_PORT\"" "${CACHE:-true}" true
 sed -i "s/^workers = 1$/workers = $WORKERS/" "$WORK/proxy.toml"
 start proxy "$BIN" proxy --config "$WORK/proxy.toml" --status "127.0.0.1:$STATUS_PORT"
 PROXY_PID=$STARTED_PID

@@ -150,6 +150,10 @@ impl TokenCache {
     /// Caches a lookup's caller until `expires_at` (seconds) or `max_ttl`, unless an
     /// announcement or a flush came since the lookup started (`epoch`).
     pub fn insert(&self, key: u128, caller: Arc<Caller>, expires_at: i64, epoch: u64) {
+        // Not kept (off, or the channel down): no clock read for it (issue 11, P2).
+        if !self.usable() {
+            return;
+        }
         let at = now_ms();
         let until = expires_at
             .saturating_mul(1000)
@@ -160,7 +164,7 @@ impl TokenCache {
 
     /// Remembers that the store did not know this token (same epoch rule as `insert`).
     pub fn insert_unknown(&self, key: u128, epoch: u64) {
-        if self.negative_ttl_ms > 0 {
+        if self.negative_ttl_ms > 0 && self.usable() {
             let until = now_ms().saturating_add(self.negative_ttl_ms);
             self.honesty.settle(&self.unknown, key, (), until, epoch);
         }

@@ -221,3 +221,87 @@ async fn untagged_tokens_are_honoured_only_while_the_upgrade_switch_is_on() {
         0
     );
 }
+
+/// CRC-32 (IEEE), as the token format's public checksum (`shared/src/token.rs`): what anyone
+/// can compute to make a string well formed.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// `real` with the last byte of its tag changed and its checksum made right again: well
+/// formed, the random part of a live token, not vouched for.
+fn retagged(real: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let prefix = TokenKind::AccessToken.prefix();
+    let mut body = URL_SAFE_NO_PAD
+        .decode(&real[prefix.len()..real.len() - 6])
+        .unwrap();
+    *body.last_mut().unwrap() ^= 1;
+    let head = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(&body));
+    let forged = format!(
+        "{head}{}",
+        URL_SAFE_NO_PAD.encode(crc32(head.as_bytes()).to_be_bytes())
+    );
+    assert!(TokenKind::AccessToken.is_well_formed(&forged));
+    forged
+}
+
+/// Issue 11, P2: without the token cache, a token whose record was read before is not
+/// tag-checked again (the proxy keeps what it built by the token's keyed MAC; an entry exists
+/// only for a token vouched for and found active). A flood of made-up tokens still costs Redis
+/// nothing after real tokens were seen — a live token's random part with another tag among
+/// them — and the real token is still read and checked on every call: deleted, it is refused.
+#[tokio::test]
+async fn without_the_cache_tokens_read_before_skip_their_tag_check_and_forgeries_cost_nothing() {
+    let redis = RedisServer::start();
+    let broker = spawn_app_with(&redis.url(), |_| {}).await;
+    let echo = spawn_echo();
+    let client = broker.default_client().await;
+    let token = broker.access_token(&client).await;
+    let routes = json!([route("orders", "/orders", &echo, json!({}))]);
+    let proxy = spawn_proxy_with(&broker, routes, |c| {
+        c["cache"] = json!({ "enabled": false });
+    })
+    .await;
+    for _ in 0..3 {
+        echoed(proxy.get("/orders", &token).await).await;
+    }
+    settle().await;
+
+    let mut tokens = made_up(FLOOD);
+    tokens.extend((0..10).map(|_| retagged(&token)));
+    let forged_before = counter(&proxy.metrics().await, "tessera_proxy_token_forged_total");
+    let before = redis.commands().await;
+    for chunk in tokens.chunks(50) {
+        for res in join_all(chunk.iter().map(|t| proxy.get("/orders", t))).await {
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(json_of(res).await["error"], "invalid_token");
+        }
+    }
+    settle().await;
+    let (ran, _) = per_call(&before, &redis.commands().await);
+    assert!(ran.is_empty(), "the flood reached Redis: {ran:?}");
+    let forged = counter(&proxy.metrics().await, "tessera_proxy_token_forged_total");
+    assert_eq!(forged - forged_before, tokens.len() as u64);
+
+    // The real token: one GET a call, and refused once its record is gone.
+    let before = redis.commands().await;
+    echoed(proxy.get("/orders", &token).await).await;
+    settle().await;
+    let (ran, _) = per_call(&before, &redis.commands().await);
+    assert_eq!(ran, vec!["get=1".to_string()]);
+    let res = broker
+        .post_form("/revoke", &client, &[("token", &token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = proxy.get("/orders", &token).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -50,6 +50,20 @@ impl Built {
     }
 }
 
+/// An entry of [`StoredCallers`] for a token's cache key. Entries are made only for tokens
+/// that were vouched for ([`tessera_shared::crypto::Keys::vouches_for`]) and found active, and
+/// the key is the first 16 bytes of the token's keyed MAC, so a presented token that has one is
+/// (but for a 2^-128 chance no one can aim at without the key) that very token: its tag need
+/// not be checked again (issue 11, P2; the token cache skips it the same way).
+pub struct Seen(Arc<Built>);
+
+impl std::fmt::Debug for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The record's text and caller stay out of logs.
+        f.write_str("Seen")
+    }
+}
+
 pub struct StoredCallers {
     built: Table<Arc<Built>>,
 }
@@ -71,21 +85,28 @@ impl Default for StoredCallers {
 }
 
 impl StoredCallers {
+    /// What was built for the token whose cache key is `key`, when one of its records was read
+    /// before: proof that the token was vouched for then ([`Seen`]).
+    pub fn seen(&self, key: u128) -> Option<Seen> {
+        self.built.get(key, now_ms()).map(Seen)
+    }
+
     /// The caller of the token whose keyed hash is `hash` (text) and cache key `key`, looked up
     /// and checked in the store now, with its expiry (seconds); `None` when it is not active.
-    /// A record text first seen is read in full and its caller interned in `cache`.
+    /// `seen` is [`StoredCallers::seen`] for `key`. A record text first seen is read in full
+    /// and its caller interned in `cache`.
     pub async fn lookup(
         &self,
         tokens: &TokenLookup,
         hash: &str,
         key: u128,
+        seen: Option<Seen>,
         cache: &TokenCache,
     ) -> Result<Option<(Arc<Caller>, i64)>, StoreError> {
         let Some(text) = tokens.stored_text(hash).await? else {
             return Ok(None);
         };
-        let now = now_ms();
-        let seen = self.built.get(key, now).filter(|b| b.text == text);
+        let seen = seen.map(|s| s.0).filter(|b| b.text == text);
         let (record, standing) = match &seen {
             // The very text read before: its facts, no parse.
             Some(b) => (None, tokens.standing(&b.facts).await?),
@@ -121,7 +142,7 @@ impl StoredCallers {
             caller: caller.clone(),
             exp,
         };
-        self.built.insert(key, Arc::new(built), until, now);
+        self.built.insert(key, Arc::new(built), until, now_ms());
         Ok(Some((caller, exp)))
     }
 }

@@ -82,9 +82,14 @@ impl TokenValidator {
             self.metrics.cache_hits.inc();
             return Lookup::Valid(c);
         }
+        // Without the token cache every call reads its record; what a record stands for is
+        // built once per record text (issue 11, P2).
+        let stored = matches!(self.source, Source::Store(_)) && !self.cache.is_used();
+        let seen = if stored { self.stored.seen(key) } else { None };
         // Issue 11, P5: a made-up token (no keyed tag of ours) costs no lookup and is not
-        // remembered; checked past the cache, so that a cached token costs no extra HMAC.
-        if !self.keys.vouches_for(TokenKind::AccessToken, token) {
+        // remembered; checked past the cache, so that a cached token costs no extra HMAC, nor
+        // does one whose record was read before (`seen`: it was vouched for then).
+        if seen.is_none() && !self.keys.vouches_for(TokenKind::AccessToken, token) {
             self.metrics.forged_tokens.inc();
             return Lookup::Invalid;
         }
@@ -97,13 +102,11 @@ impl TokenValidator {
         let epoch = self.cache.epoch();
         let intern = |(c, exp)| (self.cache.intern(c), exp);
         let found = match &self.source {
-            // Without the token cache, every call reads its record; what the record stands
-            // for is built once per record text (issue 11, P2).
-            Source::Store(tokens) if !self.cache.is_used() => {
+            Source::Store(tokens) if stored => {
                 let hash = hash.text();
                 let callers = &self.stored;
                 callers
-                    .lookup(tokens, hash.as_str(), key, &self.cache)
+                    .lookup(tokens, hash.as_str(), key, seen, &self.cache)
                     .await
             }
             Source::Store(tokens) => {
