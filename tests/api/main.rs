@@ -37,6 +37,7 @@ mod login_binding;
 mod login_limits;
 mod logout;
 mod metadata;
+mod method_labels;
 mod native_apps;
 mod node_clients;
 mod page_headers;
