@@ -122,7 +122,10 @@ mod tests {
         let res = echo(req, Bytes::new()).await;
         let body = to_bytes(res.into_body()).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["headers"]["x-a!#$%&'*+.^_`|~"], serde_json::json!([value]));
+        assert_eq!(
+            v["headers"]["x-a!#$%&'*+.^_`|~"],
+            serde_json::json!([value])
+        );
         assert_eq!(v["headers"]["x-bin"], serde_json::json!(["<binary>"]));
         assert_eq!(v["path"], expected_path.as_str());
         assert_eq!(v["query"], expected_query.as_str());

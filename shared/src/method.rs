@@ -32,7 +32,14 @@ mod tests {
         for m in STANDARD {
             assert_eq!(label(m), m);
         }
-        for m in ["post", "Get", "PROPFIND", "", "GETX", "X".repeat(2000).as_str()] {
+        for m in [
+            "post",
+            "Get",
+            "PROPFIND",
+            "",
+            "GETX",
+            "X".repeat(2000).as_str(),
+        ] {
             assert_eq!(label(m), OTHER, "{m:.20}");
         }
     }

@@ -41,7 +41,9 @@ async fn methods_a_client_makes_up_are_counted_as_other_not_as_sent() {
         );
     }
     assert!(
-        metrics.contains(r#"tessera_http_requests_total{method="OTHER",route="/token",status="405"} 11"#),
+        metrics.contains(
+            r#"tessera_http_requests_total{method="OTHER",route="/token",status="405"} 11"#
+        ),
         "{metrics}"
     );
     assert!(
@@ -69,5 +71,8 @@ async fn standard_methods_keep_their_labels() {
         );
         assert!(metrics.contains(&series), "{series}\n{metrics}");
     }
-    assert!(!metrics.contains("tessera_tokens_issued_total{"), "{metrics}");
+    assert!(
+        !metrics.contains("tessera_tokens_issued_total{"),
+        "{metrics}"
+    );
 }

@@ -325,14 +325,21 @@ async fn an_introspection_cache_hit_vouches_only_for_the_very_token() {
     let copy = retagged(&token);
     let hits = crate::introspection_cache::hits(&broker).await;
     let cost = broker_cost(&redis, &broker, &client, &[copy.as_str(); 10]).await;
-    assert_eq!(cost, baseline, "a retagged copy of a kept token was looked up");
+    assert_eq!(
+        cost, baseline,
+        "a retagged copy of a kept token was looked up"
+    );
     assert_eq!(crate::introspection_cache::hits(&broker).await, hits);
 
     let other = broker.default_client().await;
-    let res = broker.post_form("/revoke", &other, &[("token", &token)]).await;
+    let res = broker
+        .post_form("/revoke", &other, &[("token", &token)])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     crate::introspection_cache::cached(&broker, &client, &token).await;
-    let res = broker.post_form("/revoke", &client, &[("token", &token)]).await;
+    let res = broker
+        .post_form("/revoke", &client, &[("token", &token)])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(!broker.is_active(&client, &token).await);
     assert!(!broker.is_active(&other, &token).await);

@@ -342,12 +342,18 @@ async fn spike_arrest_per_ip_counts_an_ipv6_client_per_64() {
             .header("x-forwarded-for", addr)
             .send()
     };
-    assert_eq!(from("2001:db8:1:2::1").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        from("2001:db8:1:2::1").await.unwrap().status(),
+        StatusCode::OK
+    );
     for same_64 in ["2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"] {
         let res = from(same_64).await.unwrap();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{same_64}");
     }
-    assert_eq!(from("2001:db8:1:3::1").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        from("2001:db8:1:3::1").await.unwrap().status(),
+        StatusCode::OK
+    );
     assert_eq!(from("203.0.113.5").await.unwrap().status(), StatusCode::OK);
     let res = from("::ffff:203.0.113.5").await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
