@@ -13,6 +13,7 @@ mod admin;
 mod app_cache;
 mod authorize;
 mod backoff_notices;
+mod basic_credentials;
 mod bounded_inputs;
 mod broker_dev_idp;
 mod certs;
