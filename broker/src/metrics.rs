@@ -134,8 +134,9 @@ impl Metrics {
         })
     }
 
-    /// `route` is the matched pattern (e.g. `/admin/developers/{dev}`), so cardinality stays
-    /// bounded whatever paths clients send.
+    /// `route` is the matched pattern (e.g. `/admin/developers/{dev}`) and `method` a
+    /// [`tessera_shared::method::label`], so cardinality stays bounded whatever paths and
+    /// methods clients send.
     pub fn http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         self.http_requests
             .with_label_values(&[route, method, status_label(status)])

@@ -99,9 +99,10 @@ impl Application {
                             if let Some(state) = req.app_data::<web::Data<AppState>>() {
                                 let route = req.match_pattern();
                                 let route = route.as_deref().unwrap_or("unmatched");
+                                // A label from a fixed set: a client names any method.
                                 state.metrics.http(
                                     route,
-                                    method.as_str(),
+                                    tessera_shared::method::label(method.as_str()),
                                     res.status().as_u16(),
                                     started.elapsed(),
                                 );
