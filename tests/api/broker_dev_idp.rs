@@ -1,6 +1,6 @@
 //! `tessera broker --dev-idp` (the benchmark's set-up, bench/broker.sh): the real binary mounts
 //! the development identity provider under `{issuer}/dev-idp` and delegates user logins to it,
-//! though its configuration names no upstream at all.
+//! though its configuration names no upstream at all; its log, written to a file, is plain text.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -102,4 +102,16 @@ async fn the_broker_binary_mounts_the_development_identity_provider() {
         ("password", "bob"),
     ];
     assert_oauth_error(app.token(&c, &wrong).await, 400, "invalid_grant").await;
+
+    // Its log went to a file: plain text, no terminal colour codes (they were written whatever
+    // stdout was), yet the request lines are there.
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("/token"),
+        "request lines logged: {written}"
+    );
+    assert!(
+        !written.contains('\u{1b}'),
+        "no ANSI escape codes in a log file: {written}"
+    );
 }
