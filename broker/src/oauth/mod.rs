@@ -69,7 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let client = |path: &'static str, handler| {
         web::resource(path)
             .app_data(RoutePattern(path))
-            .wrap(from_fn(cors::for_clients))
+            .wrap(cors::ForClients)
             .route(handler)
             .route(methods::route(Method::OPTIONS).to(cors::preflight_post))
             .default_service(methods::not_allowed(CLIENT_METHODS))
