@@ -31,6 +31,8 @@
 #   PEER            0: no nginx auth_request + oidc-provider peer (no node needed)
 #   HOP             app (default): the bare hop with actix-web's App; both: also the one on
 #                   actix-http's HttpService (about 40 s more); 0: no bare hop
+#   GATEWAY         0: no nginx gateway hop (default 1: nginx's tuned hop plus X-Forwarded-* and
+#                   a buffered access log of every call, a like-for-like reference; ~40 s more)
 #   HOP_BIN         use this bare-hop binary instead of building bench/hop
 #   PERF            0: no perf profile of the proxy (default: profile if `perf` works)
 #   PERF_SECS       seconds of `perf record` during an extra warm-cache run (default 5)
@@ -50,7 +52,7 @@ cd "$ROOT"
 # The command as given (the variables the caller set), for the report.
 INVOCATION="${BENCH_INVOCATION:-}"
 if [ -z "$INVOCATION" ]; then
-  for v in DURATION ROUNDS WARMUP CONNECTIONS NTOKENS CACHE_MAX_ENTRIES FLOOD_DURATION PEER HOP PERF SKIP_BUILD TESSERA_BIN; do
+  for v in DURATION ROUNDS WARMUP CONNECTIONS NTOKENS CACHE_MAX_ENTRIES FLOOD_DURATION PEER HOP GATEWAY PERF SKIP_BUILD TESSERA_BIN; do
     [ -n "${!v+x}" ] && INVOCATION+="$v=${!v} "
   done
   INVOCATION+="bash bench/proxy.sh"
@@ -66,6 +68,7 @@ FLOOD_DRAIN_MAX="${FLOOD_DRAIN_MAX:-60}"
 PERF_SECS="${PERF_SECS:-5}"
 PEER_ON=1; [ "${PEER:-1}" = "0" ] && PEER_ON=""
 HOP="${HOP:-app}"
+GATEWAY="${GATEWAY:-1}"
 case "$HOP" in app|both|0) ;; *) echo "HOP must be app, both or 0" >&2; exit 2;; esac
 # Room for every token of the memory pass and the run's own: the smallest power of two above
 # NTOKENS + 1000 (moka sizes its frequency sketch by the capacity rounded up to a power of two,
@@ -262,17 +265,18 @@ wait_for "echo backend" "$ECHO_PID" "http://127.0.0.1:$ECHO_PORT/api/bench"
 # ---------------------------------------------------------------------------- nginx
 NGINX_PORT="$(free_port)"
 NGINX_PLAIN_PORT="$(free_port)"
+NGINX_GATEWAY_PORT="$(free_port)"
 NGX="$WORK/nginx"
 mkdir -p "$NGX"
 NGX_USER=""
 [ "$(id -u)" -eq 0 ] && NGX_USER="user root;"
 sed -e "s|@USER@|$NGX_USER|" -e "s|@PREFIX@|$NGX|g" -e "s|@TUNED_PORT@|$NGINX_PORT|" \
-  -e "s|@PLAIN_PORT@|$NGINX_PLAIN_PORT|" -e "s|@ECHO_PORT@|$ECHO_PORT|g" \
+  -e "s|@PLAIN_PORT@|$NGINX_PLAIN_PORT|" -e "s|@GATEWAY_PORT@|$NGINX_GATEWAY_PORT|" -e "s|@ECHO_PORT@|$ECHO_PORT|g" \
   bench/nginx.conf.template > "$NGX/nginx.conf"
 if [ -n "$PEER_ON" ]; then peer_start; else peer_disable; fi
 "$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" > "$WORK/nginx-t.log" 2>&1 \
   || { cat "$WORK/nginx-t.log" >&2; die "nginx -t refused the generated configuration"; }
-log "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$NGINX_PORT (tuned), :$NGINX_PLAIN_PORT (defaults)${PEER_ON:+, :$PEER_PORT and :$PEER_PLAIN_PORT (auth_request peer)} (CPU 0, 1 worker)"
+log "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$NGINX_PORT (tuned), :$NGINX_GATEWAY_PORT (tuned + X-Forwarded-*, access log), :$NGINX_PLAIN_PORT (defaults)${PEER_ON:+, :$PEER_PORT and :$PEER_PLAIN_PORT (auth_request peer)} (CPU 0, 1 worker)"
 start nginx "$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf"
 NGINX_PID=$STARTED_PID
 wait_for nginx "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/api/bench"
@@ -329,6 +333,10 @@ check_target() { # check_target NAME URL: 200 with the token, and the backend sa
 check_target "echo" "http://127.0.0.1:$ECHO_PORT$URL_PATH"
 check_target "nginx" "http://127.0.0.1:$NGINX_PORT$URL_PATH"
 check_target "nginx defaults" "http://127.0.0.1:$NGINX_PLAIN_PORT$URL_PATH"
+if [ "$GATEWAY" != 0 ]; then
+  check_target "nginx gateway hop" "http://127.0.0.1:$NGINX_GATEWAY_PORT$URL_PATH"
+  grep -q '"x-forwarded-for":\["127.0.0.1"\]' "$WORK/check.json" || die "nginx gateway hop did not forward X-Forwarded-For: $(head -c 300 "$WORK/check.json")"
+fi
 [ "$HOP" = 0 ] || check_target "bare hop" "http://127.0.0.1:$HOP_APP_PORT$URL_PATH"
 [ "$HOP" != both ] || check_target "bare hop (actix-http)" "http://127.0.0.1:$HOP_H1_PORT$URL_PATH"
 for p in "$CACHE_PORT" "$NOCACHE_PORT" "$NOAN_PORT"; do
@@ -352,6 +360,10 @@ ECHO_URL="http://127.0.0.1:$ECHO_PORT$URL_PATH"
 add_target echo "echo backend, direct" "$ECHO_URL" "$ECHO_PID:echo" "$AUTH_HEADER"
 add_target nginx "nginx \`proxy_pass\` (HTTP/1.1, keepalive 64) — **the plain hop, 1.0**" \
   "http://127.0.0.1:$NGINX_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $ECHO_PID:echo" "$AUTH_HEADER"
+if [ "$GATEWAY" != 0 ]; then
+  add_target nginx-gateway "nginx \`proxy_pass\` as above + \`X-Forwarded-For/-Proto/-Host\` + every call in a buffered access log (a like-for-like reference, not the aim's baseline)" \
+    "http://127.0.0.1:$NGINX_GATEWAY_PORT$URL_PATH" "$NGINX_WORKER_PID:nginx $ECHO_PID:echo" "$AUTH_HEADER"
+fi
 add_target tessera-cache "Tessera proxy, token cache on, analytics on" "http://127.0.0.1:$CACHE_PORT$URL_PATH" \
   "$CACHE_PID:proxy $ECHO_PID:echo $REDIS_PID:redis" "$AUTH_HEADER"
 add_target tessera-nocache "Tessera proxy, cache off (a store lookup per call), analytics on" \

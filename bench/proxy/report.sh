@@ -98,6 +98,17 @@ report_ceiling() {
     printf '| %s ÷ bare hop (actix-web) | %s× |\n' "${T_LABEL[$n]}" "$(fmt2 "$(each_round ratio_two "$n" hop | median)")"
   done
 }
+# report_gateway: the nginx hop doing a gateway's bookkeeping (X-Forwarded-*, an access log line
+# per call) — what Tessera's identity headers and analytics are like for like with.
+report_gateway() {
+  local n
+  printf '\nLike for like (nginx hop + `X-Forwarded-*` + a buffered access log of every call; a reference, not the aim):\n\n'
+  printf '| ratio | measured |\n|---|---:|\n'
+  printf '| nginx gateway hop ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio nginx-gateway)")"
+  for n in tessera-cache tessera-noanalytics tessera-nocache; do
+    printf '| %s ÷ nginx gateway hop | %s× |\n' "${T_LABEL[$n]}" "$(fmt2 "$(each_round ratio_two "$n" nginx-gateway | median)")"
+  done
+}
 ratio_two() { awk -v a="$(run_rps "$1" "$3")" -v b="$(run_rps "$2" "$3")" 'BEGIN { if (b > 0) printf "%.4f", a / b; else printf "0" }'; }
 
 report_memory() {
@@ -132,6 +143,7 @@ report() {
   printf '\n'
   report_aims
   [ "$HOP" = 0 ] || report_ceiling
+  [ "$GATEWAY" = 0 ] || report_gateway
   printf '\nRedis commands per call over the measured runs (INFO commandstats deltas, each run counted until\n'
   printf 'the analytics writers went quiet, so its own last batch is in; every command but INFO):\n\n'
   report_redis

@@ -97,4 +97,39 @@ mod tests {
             r#"{"body_bytes":5,"headers":{"x-a":["1","3"],"x-b":["2"]},"method":"POST","path":"/a/b","query":"x=1"}"#
         );
     }
+
+    /// Pinned (an attacker's review of the fourth session's speed work): what a client may put
+    /// in a header name or value, a path or a query — quotes, backslashes, a tab, `</script>`,
+    /// bytes past ASCII, an extension method — stays inside its JSON string: the answer parses
+    /// back to exactly what was received (a value that is not visible ASCII as `<binary>`).
+    #[actix_web::test]
+    async fn hostile_names_values_and_paths_stay_inside_their_strings() {
+        use actix_web::http::header::{HeaderName, HeaderValue};
+        use actix_web::http::Method;
+        let value = "q\"b\\s\t</script>\"}],\"method\":\"GET";
+        let req = TestRequest::default()
+            .method(Method::from_bytes(b"X-M!~").unwrap())
+            .uri("/a%22b/%5C%00'?k=%22%5C&x=%7B%7D")
+            .insert_header((HeaderName::from_static("x-a!#$%&'*+.^_`|~"), value))
+            .insert_header((
+                HeaderName::from_static("x-bin"),
+                HeaderValue::from_bytes(b"caf\xc3\xa9 \xff").unwrap(),
+            ))
+            .to_http_request();
+        let expected_path = req.path().to_string();
+        let expected_query = req.query_string().to_string();
+        let expected_method = req.method().as_str().to_string();
+        let res = echo(req, Bytes::new()).await;
+        let body = to_bytes(res.into_body()).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v["headers"]["x-a!#$%&'*+.^_`|~"],
+            serde_json::json!([value])
+        );
+        assert_eq!(v["headers"]["x-bin"], serde_json::json!(["<binary>"]));
+        assert_eq!(v["path"], expected_path.as_str());
+        assert_eq!(v["query"], expected_query.as_str());
+        assert_eq!(v["method"], expected_method.as_str());
+        assert_eq!(v.as_object().unwrap().len(), 5, "{v}");
+    }
 }

@@ -29,6 +29,7 @@
 //! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier.
 //! * [`analytics`] — the per-call event the proxy records and the broker's usage reports read.
 //! * [`client_ip`] — the client's address: the peer, or `X-Forwarded-For` from trusted hops.
+//! * [`method`] — HTTP methods as metrics and analytics name them: the standard set, or `OTHER`.
 //! * [`status`] — running a service beside its status listener; [`telemetry`] — tracing
 //!   subscriber set-up; [`error`], [`time`].
 
@@ -41,6 +42,7 @@ pub mod crypto;
 pub mod error;
 pub mod jwt;
 pub mod limiter;
+pub mod method;
 pub mod model;
 pub mod oauth;
 pub mod product;

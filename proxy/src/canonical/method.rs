@@ -15,18 +15,13 @@ use super::Refusal;
 /// The longest method name accepted.
 pub const MAX_METHOD_BYTES: usize = 32;
 
-/// The label of a method outside the standard set and the route's list.
-pub const OTHER: &str = "OTHER";
-
-/// RFC 9110 §9.3 and PATCH, as they must be spelled.
-pub const STANDARD: [&str; 9] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-];
+/// The label of a method outside the standard set and the route's list; the standard set
+/// (RFC 9110 §9.3 and PATCH), shared with the broker's metrics.
+pub use tessera_shared::method::{OTHER, STANDARD};
 
 /// The method's name if it is a standard method (exact case), as a static label.
 pub fn standard(method: &Method) -> Option<&'static str> {
-    let m = method.as_str();
-    STANDARD.iter().copied().find(|s| *s == m)
+    tessera_shared::method::standard(method.as_str())
 }
 
 /// Refuses an over-long method name (400).

@@ -1,5 +1,5 @@
 //! Spike arrest (Apigee's SpikeArrest): a smooth rate per client — or per IP address on routes
-//! without authentication — enforced with `governor`'s GCRA, one request per `1/rate` and no
+//! without authentication (an IPv6 address per /64, `client_ip::per_host`) — enforced with `governor`'s GCRA, one request per `1/rate` and no
 //! burst, so "10ps" means one call every 100 ms, as in Apigee. Refusals are 429 with
 //! `Retry-After`.
 //!
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use tessera_shared::client_ip::per_host;
 use tessera_shared::limiter::{quota, KeyedLimiters};
 use tessera_shared::rate::Rate;
 
@@ -135,9 +136,13 @@ fn refused(x: &mut Exchange<'_>, wait: Duration) -> Blocked {
 impl Check for SpikeArrest {
     async fn check(&self, x: &mut Exchange<'_>) -> Result<(), Blocked> {
         let checked = match self.per {
-            Per::Ip(rate) => self
-                .arrests
-                .check(&self.route, rate, &format!("ip:{}", x.ip())),
+            // Per host: an IPv6 client as its /64 (one host or home is given a whole /64; per
+            // address, it had 2^64 allowances), an IPv4-mapped one as its IPv4 address — as
+            // the broker's per-IP limits and abuse detection count.
+            Per::Ip(rate) => {
+                let host = format!("ip:{}", per_host(x.ip()));
+                self.arrests.check(&self.route, rate, &host)
+            }
             Per::Client(route_rate) => {
                 let plan = x.caller().map(|c| c.rate_plan.spike_arrest);
                 let Some(rate) = plan.and_then(|p| p.or(route_rate)) else {

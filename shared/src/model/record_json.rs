@@ -112,6 +112,75 @@ mod tests {
         }
     }
 
+    /// Any JSON value an attribute may hold: strings of any characters (NUL, quotes,
+    /// backslashes, U+2028, non-ASCII), numbers at their limits and finite floats, nested
+    /// arrays and objects (whose member names are as hostile as the strings).
+    fn any_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            prop_oneof![
+                any::<f64>().prop_filter("finite", |f| f.is_finite()),
+                Just(f64::MAX),
+                Just(f64::MIN_POSITIVE),
+                Just(-0.0),
+                Just(5e-324),
+            ]
+            .prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            Just(Value::String("\u{0}\u{2028}\u{2029}\"\\</script>".into())),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Pinned (an attacker's review of the fourth session's speed work): a record whose
+        /// attributes hold any JSON value — IdP claims and custom attributes are not only
+        /// strings — is written byte for byte as serde writes it, is one object whose members
+        /// are the record's own (none added or shadowed: a reader of it sees the same fields),
+        /// and reads back equal.
+        #[test]
+        fn any_attribute_value_is_written_as_serde_writes_it(
+            client_id in any::<String>(),
+            sub in proptest::option::of(any::<String>()),
+            attributes in proptest::collection::btree_map(any::<String>(), any_value(), 0..5),
+        ) {
+            let mut r = record(
+                (client_id, sub, Some("fam\"ily".into()), Some("jkt\u{2028}".into())),
+                (7, 8, 9, i64::MIN, i64::MAX),
+                3,
+                vec!["a".into()],
+                BTreeMap::new(),
+            );
+            r.attributes = attributes.into_iter().collect();
+            let ours = r.to_json().unwrap();
+            prop_assert_eq!(&ours, &serde_json::to_string(&r).unwrap());
+            let members: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&ours).unwrap();
+            let names: Vec<&str> = members.keys().map(String::as_str).collect();
+            prop_assert_eq!(
+                names,
+                ["app_id", "app_generation", "attributes", "client_id", "developer_id", "exp",
+                 "family", "grant", "iat", "jkt", "scope"]
+                    .into_iter()
+                    .chain(r.sub.as_ref().map(|_| "sub"))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            );
+            prop_assert_eq!(serde_json::from_str::<TokenRecord>(&ours).unwrap(), r);
+        }
+    }
+
     proptest! {
         /// Any record, hostile strings included (quotes, backslashes, control characters,
         /// non-ASCII), is written byte for byte as serde writes it, and reads back equal.

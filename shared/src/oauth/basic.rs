@@ -76,4 +76,24 @@ mod tests {
         assert_eq!(parse_basic("not base64!"), None);
         assert_eq!(parse_basic(&STANDARD.encode("nocolon")), None);
     }
+
+    proptest::proptest! {
+        /// Pinned (an attacker's review of the fourth session's speed work): any client id and
+        /// secret, form-urlencoded as RFC 6749 §2.3.1 says (colons, `+`, `%`, spaces, non-ASCII
+        /// included), come back exactly — whichever of the two buffers the secret ends in —
+        /// and a secret sent with a raw colon keeps everything after the first one.
+        #[test]
+        fn any_encoded_id_and_secret_come_back_exactly(
+            id in ".{1,24}",
+            secret in ".{1,48}",
+            raw_tail in "[a-zA-Z0-9:]{0,16}",
+        ) {
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let header = STANDARD.encode(format!("{}:{}", enc(&id), enc(&secret)));
+            proptest::prop_assert_eq!(parse_basic(&header), Some((id.clone(), secret.clone())));
+            let plain = format!("s3cret:{raw_tail}");
+            let header = STANDARD.encode(format!("{}:{plain}", enc(&id)));
+            proptest::prop_assert_eq!(parse_basic(&header), Some((id, plain)));
+        }
+    }
 }

@@ -305,3 +305,42 @@ async fn without_the_cache_tokens_read_before_skip_their_tag_check_and_forgeries
     let res = proxy.get("/orders", &token).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Pinned (an attacker's review of the fourth session's speed work, issue 11): the broker's
+/// introspection answers a kept token from memory before it checks the tag (42f7d86). A hit
+/// vouches only for that very string — the cache is keyed by the keyed MAC of the whole
+/// token — so a copy of a kept token with another tag is no hit, is inactive and costs no
+/// lookup, and neither it nor another client's revocation ends the real token (RFC 7009 §2.1);
+/// its own client's revocation does, at once.
+#[tokio::test]
+async fn an_introspection_cache_hit_vouches_only_for_the_very_token() {
+    let redis = RedisServer::start();
+    let broker = spawn_app_with(&redis.url(), |cfg| cfg["limits"]["lease_ms"] = json!(0)).await;
+    let client = broker.default_client().await;
+    let token = broker.access_token(&client).await;
+    crate::introspection_cache::cached(&broker, &client, &token).await;
+
+    broker_cost(&redis, &broker, &client, &["garbage"; 2]).await;
+    let baseline = broker_cost(&redis, &broker, &client, &["garbage"; 10]).await;
+    let copy = retagged(&token);
+    let hits = crate::introspection_cache::hits(&broker).await;
+    let cost = broker_cost(&redis, &broker, &client, &[copy.as_str(); 10]).await;
+    assert_eq!(
+        cost, baseline,
+        "a retagged copy of a kept token was looked up"
+    );
+    assert_eq!(crate::introspection_cache::hits(&broker).await, hits);
+
+    let other = broker.default_client().await;
+    let res = broker
+        .post_form("/revoke", &other, &[("token", &token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    crate::introspection_cache::cached(&broker, &client, &token).await;
+    let res = broker
+        .post_form("/revoke", &client, &[("token", &token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!broker.is_active(&client, &token).await);
+    assert!(!broker.is_active(&other, &token).await);
+}

@@ -315,3 +315,47 @@ async fn required_claims_match_the_callers_attributes() {
         "the claim's value leaked: {body}"
     );
 }
+
+/// Finding (an attacker's review of the fourth session's speed work, issue 11, point 3): spike
+/// arrest per IP counted each IPv6 address apart, so a client holding a /64 — what one host
+/// or one home connection is given — had 2^64 fresh allowances (and grew the limiter's map by
+/// one subject per address until swept). It now counts per /64, as the broker's per-IP limits
+/// and abuse detection do; an IPv4-mapped address counts as its IPv4 address. Fails on `main`.
+#[tokio::test]
+async fn spike_arrest_per_ip_counts_an_ipv6_client_per_64() {
+    let s = setup().await;
+    let proxy = spawn_proxy_with(
+        &s.broker,
+        json!([route(
+            "open",
+            "/open",
+            &s.echo,
+            json!({ "auth": { "kind": "none" }, "spike_arrest": { "rate": "1pm" } })
+        )]),
+        |c| c["server"]["trusted_proxies"] = json!(["127.0.0.1/32"]),
+    )
+    .await;
+    let from = |addr: &'static str| {
+        proxy
+            .http
+            .get(proxy.url("/open"))
+            .header("x-forwarded-for", addr)
+            .send()
+    };
+    assert_eq!(
+        from("2001:db8:1:2::1").await.unwrap().status(),
+        StatusCode::OK
+    );
+    for same_64 in ["2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"] {
+        let res = from(same_64).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{same_64}");
+    }
+    assert_eq!(
+        from("2001:db8:1:3::1").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(from("203.0.113.5").await.unwrap().status(), StatusCode::OK);
+    let res = from("::ffff:203.0.113.5").await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(from("203.0.113.6").await.unwrap().status(), StatusCode::OK);
+}

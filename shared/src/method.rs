@@ -1,0 +1,46 @@
+//! HTTP methods as metrics and analytics may name them (RFC 9110 §9): a method is a
+//! case-sensitive token a client chooses freely, so what lands in a metric label, an analytics
+//! event or Redis is taken from a fixed set — the standard methods of §9.3 and `PATCH`
+//! (RFC 5789) as they must be spelled — and anything else is [`OTHER`]. The broker's request
+//! counter and the proxy's calls both label by [`label`]; the proxy also admits the extension
+//! methods a route lists by name (bounded by its configuration).
+
+/// The label of a method outside the standard set.
+pub const OTHER: &str = "OTHER";
+
+/// RFC 9110 §9.3 and PATCH, as they must be spelled.
+pub const STANDARD: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// The method's name if it is a standard method (exact case), as a static label.
+pub fn standard(method: &str) -> Option<&'static str> {
+    STANDARD.iter().copied().find(|s| *s == method)
+}
+
+/// The method's label: its name if standard, else [`OTHER`] (`post` is not `POST`).
+pub fn label(method: &str) -> &'static str {
+    standard(method).unwrap_or(OTHER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_are_their_own_label_and_nothing_else_is() {
+        for m in STANDARD {
+            assert_eq!(label(m), m);
+        }
+        for m in [
+            "post",
+            "Get",
+            "PROPFIND",
+            "",
+            "GETX",
+            "X".repeat(2000).as_str(),
+        ] {
+            assert_eq!(label(m), OTHER, "{m:.20}");
+        }
+    }
+}
