@@ -54,7 +54,8 @@ to_ms() {
 # write_broker_config FILE REDIS_PORT [EXTRA_TOML] — a one-worker broker on a free port of
 # 127.0.0.1 over that Redis, with fresh admin token and pepper; sets BROKER_PORT, ADMIN_TOKEN,
 # PEPPER and BASE. EXTRA_TOML is appended as is. INTROSPECTION_CACHE=0 turns the broker's
-# introspection cache off.
+# introspection cache off. BROKER_LOG_LEVEL sets `log.level` (default `warn`; the product's
+# default is `info`: one span and one log line per request).
 write_broker_config() {
   BROKER_PORT="$(free_port)"
   ADMIN_TOKEN="$(random_chars)"
@@ -77,7 +78,7 @@ token = "$ADMIN_TOKEN"
 pepper = "$PEPPER"
 
 [log]
-level = "warn"
+level = "${BROKER_LOG_LEVEL:-warn}"
 
 # One client, one user and one address hammer the endpoints: the limits are out of the way, but
 # still checked, as in production: per request where a rate is low, and for the per-app limits

@@ -15,8 +15,24 @@ use std::time::Duration;
 use tessera_shared::model::GrantType;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
+
+/// One route, method and status's request counter and its route's latency histogram.
+#[derive(Debug, Clone)]
+pub struct HttpSeries {
+    requests: IntCounter,
+    latency: Histogram,
+}
+
+impl HttpSeries {
+    /// One answer, given in `elapsed`.
+    pub fn observe(&self, elapsed: Duration) {
+        self.requests.inc();
+        self.latency.observe(elapsed.as_secs_f64());
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -134,16 +150,17 @@ impl Metrics {
         })
     }
 
-    /// `route` is the matched pattern (e.g. `/admin/developers/{dev}`) and `method` a
-    /// [`tessera_shared::method::label`], so cardinality stays bounded whatever paths and
-    /// methods clients send.
-    pub fn http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        self.http_requests
-            .with_label_values(&[route, method, status_label(status)])
-            .inc();
-        self.http_latency
-            .with_label_values(&[route])
-            .observe(elapsed.as_secs_f64());
+    /// The two series an HTTP answer is counted in ([`HttpSeries::observe`]); the request stack
+    /// (`http::stack`) keeps them per worker, by route, method and status. `route` is the
+    /// matched pattern (e.g. `/admin/developers/{dev}`), so cardinality stays bounded whatever
+    /// paths clients send.
+    pub fn http_series(&self, route: &str, method: &str, status: u16) -> HttpSeries {
+        HttpSeries {
+            requests: self
+                .http_requests
+                .with_label_values(&[route, method, status_label(status)]),
+            latency: self.http_latency.with_label_values(&[route]),
+        }
     }
 
     pub fn token_request(&self, grant: &str, outcome: &str) {

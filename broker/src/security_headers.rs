@@ -6,36 +6,13 @@
 //! and states in URLs never leak through `Referer`. A page that needs more (the development
 //! identity provider's login form and its style, by hash) sets its own policy, which is kept.
 
-use std::future::Future;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::Error;
 
 /// The policy of the broker's own pages: they are static text.
 pub const PAGE_CSP: &str =
     "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The middleware (`App::wrap_fn`).
-pub fn add<S, B>(
-    req: ServiceRequest,
-    srv: &S,
-) -> impl Future<Output = Result<ServiceResponse<B>, Error>> + 'static
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    S::Future: 'static,
-    B: MessageBody,
-{
-    let res = srv.call(req);
-    async move {
-        let mut res = res.await?;
-        apply(res.headers_mut());
-        Ok(res)
-    }
-}
-
-/// Adds the headers `headers` lacks.
+/// Adds the headers `headers` lacks (the request stack, `http::stack`, on every answer).
 pub fn apply(headers: &mut HeaderMap) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

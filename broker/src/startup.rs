@@ -5,17 +5,15 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
 
-use actix_web::dev::{Server, Service};
+use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use futures_util::FutureExt;
 use tessera_shared::store::follow::{follow, Follower, Followers};
 use tessera_shared::store::{self, Store};
 
 use crate::config::BrokerConfig;
+use crate::http::stack::Stack;
 use crate::state::{AppState, StartError};
-use crate::telemetry::RequestSpan;
 
 /// Routes the caller adds to the public listener's application (`tessera dev` mounts the
 /// development identity provider this way); they get the same middleware as the broker's own.
@@ -88,31 +86,10 @@ impl Application {
         let portal = config.portal.enabled && config.has_user_login();
         let state = web::Data::new(AppState::new(config, store)?);
         let data = state.clone();
+        let metrics = state.metrics.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap_fn(|req, srv| {
-                    let started = Instant::now();
-                    let method = req.method().clone();
-                    srv.call(req).map(move |res| {
-                        if let Ok(res) = &res {
-                            let req = res.request();
-                            if let Some(state) = req.app_data::<web::Data<AppState>>() {
-                                let route = req.match_pattern();
-                                let route = route.as_deref().unwrap_or("unmatched");
-                                // A label from a fixed set: a client names any method.
-                                state.metrics.http(
-                                    route,
-                                    tessera_shared::method::label(method.as_str()),
-                                    res.status().as_u16(),
-                                    started.elapsed(),
-                                );
-                            }
-                        }
-                        res
-                    })
-                })
-                .wrap_fn(crate::security_headers::add)
-                .wrap(RequestSpan)
+                .wrap(Stack::new(metrics.clone()))
                 .app_data(data.clone())
                 .configure(crate::oauth::configure)
                 .configure(crate::admin::configure)

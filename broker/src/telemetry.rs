@@ -1,78 +1,43 @@
-//! The request span ([`RequestSpan`], a middleware). It records the matched route pattern, the
-//! method, a request id and the status — never the query string (`/callback?code=…`), a header
-//! or a body — and logs one `request` event per request at `info` (`request failed` at `warn`
-//! for a 5xx), plus the description of an error response (`warn` for a 4xx, `error` for a 5xx).
+//! The request span ([`span`], opened and closed by the request stack, `http::stack`). It
+//! records the matched route pattern, the method, a request id and the status — never the query
+//! string (`/callback?code=…`), a header or a body — and logs one `request` event per request
+//! at `info` (`request failed` at `warn` for a 5xx), plus the description of an error response
+//! (`warn` for a 4xx, `error` for a 5xx).
 //!
 //! It replaces tracing-actix-web's `TracingLogger` (issue 11, P3/P4): that one generated a
 //! request id (a v4 UUID: one `getrandom` system call), built the route's `String` and inserted
 //! both into the request's extensions on every request, even with the span's level off, and
 //! wrapped every response body. Here the span's fields are computed only when the span is
-//! enabled (`info` or finer), so at the default `warn` a request costs a level check.
+//! enabled (`info` or finer, the default `log.level`), so at `warn` a request costs a level
+//! check; the request id is drawn without a system call.
 
-use std::future::{ready, Ready};
-
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::Error;
-use futures_util::future::Map;
-use futures_util::FutureExt;
-use tracing::instrument::Instrumented;
-use tracing::{Instrument, Span};
+use tracing::Span;
 use uuid::Uuid;
-
-/// The middleware (`App::wrap`).
-#[derive(Debug, Clone, Copy)]
-pub struct RequestSpan;
-
-impl<S, B> Transform<S, ServiceRequest> for RequestSpan
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Transform = RequestSpanService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequestSpanService { service }))
-    }
-}
 
 type Outcome<B> = Result<ServiceResponse<B>, Error>;
 
-/// [`RequestSpan`] around the rest of the application.
-#[derive(Debug)]
-pub struct RequestSpanService<S> {
-    service: S,
+/// The request's span, made before it is routed (`http::stack`).
+pub fn span(req: &ServiceRequest) -> Span {
+    // The field expressions are evaluated only when the span is enabled.
+    tracing::info_span!(
+        "http",
+        method = %req.method(),
+        route = %req.match_pattern().as_deref().unwrap_or("unmatched"),
+        request_id = %request_id(),
+        status = tracing::field::Empty,
+    )
 }
 
-impl<S, B> Service<ServiceRequest> for RequestSpanService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Future = Instrumented<Map<S::Future, fn(Outcome<B>) -> Outcome<B>>>;
-
-    actix_web::dev::forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        // The field expressions are evaluated only when the span is enabled.
-        let span = tracing::info_span!(
-            "http",
-            method = %req.method(),
-            route = %req.match_pattern().as_deref().unwrap_or("unmatched"),
-            request_id = %Uuid::new_v4(),
-            status = tracing::field::Empty,
-        );
-        let fut = span.in_scope(|| self.service.call(req));
-        let end: fn(Outcome<B>) -> Outcome<B> = finish;
-        fut.map(end).instrument(span)
-    }
+/// A v4 UUID from the thread's generator (`rand::thread_rng`, seeded from the system once):
+/// `Uuid::new_v4` asks the system for 16 bytes (`getrandom`, one system call) per request.
+fn request_id() -> Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
 /// Runs inside the request's span (when it is enabled): records the status and logs the request.
-fn finish<B>(outcome: Outcome<B>) -> Outcome<B> {
+pub fn finish<B>(outcome: Outcome<B>) -> Outcome<B> {
     let (status, error) = match &outcome {
         Ok(res) => (res.status(), res.response().error()),
         Err(e) => (e.as_response_error().status_code(), Some(e)),
@@ -94,4 +59,19 @@ fn finish<B>(outcome: Outcome<B>) -> Outcome<B> {
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_random_v4_uuids() {
+        let (a, b) = (request_id(), request_id());
+        assert_ne!(a, b);
+        for id in [a, b] {
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        }
+    }
 }

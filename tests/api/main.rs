@@ -55,6 +55,7 @@ mod refresh_grace;
 mod refusal_flood;
 mod refusal_queue;
 mod registration;
+mod request_stack;
 mod revoke;
 mod scopes_follow_app;
 mod shipped_acl;

@@ -12,6 +12,8 @@
 //! * [`page`] — the browser's answers: error pages and redirects back to the app, and the 429
 //!   page; [`device_page`] — the device flow's pages (code entry, confirmation).
 //! * [`same_origin`] — whether a form submission came from the broker's own pages (CSRF).
+//! * [`stack`] — the public listener's middleware: span, HTTP metrics and security headers in
+//!   one layer, and the route pattern the busy resources carry for it.
 
 pub mod answer;
 pub mod credentials;
@@ -20,6 +22,7 @@ pub mod json;
 pub mod methods;
 pub mod page;
 pub mod same_origin;
+pub mod stack;
 
 use std::net::IpAddr;
 

@@ -1,7 +1,7 @@
 //! CORS (the Fetch standard's cross-origin protocol) for browser apps: a single-page app
 //! redeems its code, refreshes and revokes from its own origin, and reads discovery and keys.
 //!
-//! * **Client endpoints** (`/token`, `/revoke`, `/device_authorization`) — [`for_clients`]: an
+//! * **Client endpoints** (`/token`, `/revoke`, `/device_authorization`) — [`ForClients`]: an
 //!   answer carries `Access-Control-Allow-Origin: <origin>` only when the request's `Origin`
 //!   is one of the **allowed origins of the app whose `client_id` it presented** (exact match),
 //!   errors included, so the app can read them. Every answer to a request with an `Origin`
@@ -18,21 +18,25 @@
 //!   credentials.
 //! * `/introspect` answers no CORS at all: it serves resource servers, never browsers.
 
+use std::future::{ready, Future, Ready};
+
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse};
 
+use futures_util::future::{Either, LocalBoxFuture};
+
 use crate::flows::cors::allows;
 use crate::state::AppState;
 
-/// The `client_id` a request presented, as its handler saw it (for [`for_clients`]).
+/// The `client_id` a request presented, as its handler saw it (for [`ForClients`]).
 #[derive(Debug, Clone)]
 struct Presented(String);
 
 /// Remembers, for the CORS answer, which client `req` presented: only a request with an
-/// `Origin` gets one ([`for_clients`]), so the others keep nothing (no copy, no extension).
+/// `Origin` gets one ([`ForClients`]), so the others keep nothing (no copy, no extension).
 pub fn remember(req: &HttpRequest, client_id: &str) {
     if req.headers().contains_key(header::ORIGIN) {
         req.extensions_mut()
@@ -61,16 +65,62 @@ fn vary_origin(h: &mut HeaderMap) {
     }
 }
 
-/// The middleware of the client endpoints (see the module documentation).
-pub async fn for_clients(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let mut res = next.call(req).await?;
-    let Some(origin) = origin else {
-        return Ok(res);
-    };
+/// The middleware of the client endpoints (see the module documentation). A request without
+/// an `Origin` — every server-side client's — goes through untouched: its answer's future is
+/// the endpoint's own, with no box and no poll of its own (issue 11, P3; it was
+/// `middleware::from_fn`, which boxes the endpoint's call and its own future per request).
+#[derive(Debug, Clone, Copy)]
+pub struct ForClients;
+
+impl<S, B> Transform<S, ServiceRequest> for ForClients
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = ForClientsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ForClientsService { service }))
+    }
+}
+
+/// [`ForClients`] around one client endpoint.
+#[derive(Debug)]
+pub struct ForClientsService<S> {
+    service: S,
+}
+
+type Answer<B> = Result<ServiceResponse<B>, Error>;
+
+impl<S, B> Service<ServiceRequest> for ForClientsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = Either<S::Future, LocalBoxFuture<'static, Answer<B>>>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        match req.headers().get(header::ORIGIN).cloned() {
+            None => Either::Left(self.service.call(req)),
+            Some(origin) => Either::Right(Box::pin(with_origin(self.service.call(req), origin))),
+        }
+    }
+}
+
+/// The answer to a request from `origin`: `Vary: Origin`, and the app's CORS headers when
+/// `origin` is one of the allowed origins of the client it presented.
+async fn with_origin<B>(answer: impl Future<Output = Answer<B>>, origin: HeaderValue) -> Answer<B> {
+    let mut res = answer.await?;
     vary_origin(res.headers_mut());
     let request = res.request();
     let client = request.extensions().get::<Presented>().cloned();

@@ -39,6 +39,7 @@ use tessera_shared::oauth::{Form, OAuthResponse};
 use crate::http::client_ip;
 use crate::http::credentials::{presented, Presented};
 use crate::http::methods::{self, post};
+use crate::http::stack::RoutePattern;
 use crate::state::AppState;
 
 /// What a client endpoint callable from a browser (`/revoke`, `/device_authorization`) reads
@@ -63,10 +64,12 @@ const CLIENT_METHODS: &[Method] = &[Method::POST, Method::OPTIONS];
 /// CORS ([`cors`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // The busiest endpoints are routed by method without actix's per-request record of the
-    // methods tried, and answer the `405` it would (`http::methods`).
-    let client = |path: &str, handler| {
+    // methods tried, and answer the `405` it would (`http::methods`); they carry their route
+    // pattern for the request stack's metrics (`http::stack`).
+    let client = |path: &'static str, handler| {
         web::resource(path)
-            .wrap(from_fn(cors::for_clients))
+            .app_data(RoutePattern(path))
+            .wrap(cors::ForClients)
             .route(handler)
             .route(methods::route(Method::OPTIONS).to(cors::preflight_post))
             .default_service(methods::not_allowed(CLIENT_METHODS))
@@ -83,7 +86,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/device_authorization",
             post().to(device::authorization),
         ))
-        .route("/introspect", post().to(introspect::introspect))
+        // As `.route("/introspect", post()…)`: the method is the resource's guard (another
+        // method gets the application's 404).
+        .service(
+            web::resource("/introspect")
+                .guard(methods::only(Method::POST))
+                .app_data(RoutePattern("/introspect"))
+                .route(web::route().to(introspect::introspect)),
+        )
         .route("/register", web::post().to(register::register))
         .route("/register/{client_id}", web::get().to(client_config::read))
         .route(
