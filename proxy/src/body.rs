@@ -157,7 +157,9 @@ pub(crate) async fn request_body(
         return Err(too_large());
     }
     if let Some(threat) = threat.filter(|t| t.inspects_body()) {
-        return inspected::read(req, payload, threat, max_body).await;
+        // Boxed: only a route whose threat policy reads bodies runs it (issue 11, P1: the
+        // futures of every call stay small).
+        return Box::pin(inspected::read(req, payload, threat, max_body)).await;
     }
     if declared.is_some_and(|n| n <= BUFFER_UP_TO) {
         let mut buf = BytesMut::new();

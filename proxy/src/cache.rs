@@ -115,10 +115,15 @@ impl TokenCache {
 
     /// The cached caller of the token whose keyed hash has this [`key_of`].
     pub fn get(&self, key: u128) -> Option<Arc<Caller>> {
+        self.get_at(key, now_ms())
+    }
+
+    /// [`TokenCache::get`] at `now_ms` (Unix ms): a call's time, read once per call.
+    pub fn get_at(&self, key: u128, now_ms: i64) -> Option<Arc<Caller>> {
         if !self.usable() {
             return None;
         }
-        self.entries.get(key, now_ms())
+        self.entries.get(key, now_ms)
     }
 
     /// The store did not know this token less than `negative_ttl` ago.

@@ -32,7 +32,7 @@
 //! refused by a fresh connection.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::uri::Parts;
 use hyper::body::Incoming;
@@ -74,6 +74,10 @@ impl std::error::Error for Error {
     }
 }
 
+/// What [`Backend::send`] gives: the answer's head (its body still to read) and the lease that
+/// gives the connection back, or why not.
+pub type Sent = Result<(http::Response<Incoming>, Lease), Error>;
+
 /// A client toward backends: one pool per sending thread; clones share them.
 #[derive(Clone)]
 pub struct Backend {
@@ -112,12 +116,15 @@ impl Backend {
 
     /// Sends `req` (an absolute URI toward `to`, its `Host` header set) on a kept-alive
     /// connection to `to` of this thread's pool, or a new one. The [`Lease`] gives the
-    /// connection back once the response body has been read ([`super::answer`]).
+    /// connection back once the response body has been read ([`super::answer`]). `now`: the
+    /// caller's clock reading as it sends (the start of the route's timeout), against which
+    /// kept connections are found idle too long — one reading for both (issue 11, P1).
     pub async fn send(
         &self,
         to: &Endpoint,
         mut req: http::Request<Outbound>,
-    ) -> Result<(http::Response<Incoming>, Lease), Error> {
+        now: Instant,
+    ) -> Sent {
         origin_form(&mut req);
         let key = Key {
             scheme: to.scheme.clone(),
@@ -125,7 +132,7 @@ impl Backend {
         };
         let shared = &self.shared;
         loop {
-            let (mut tx, reused) = match self.kept(&key) {
+            let (mut tx, reused) = match self.kept(&key, now) {
                 Some(tx) => (tx, true),
                 // Boxed: the connect and handshake futures are large and rarely run; inline,
                 // they would grow (and be copied with) every call's future.
@@ -143,8 +150,8 @@ impl Backend {
     }
 
     /// A kept-alive connection to `key`, ready for a request.
-    fn kept(&self, key: &Key) -> Option<pool::Sender> {
-        self.shared.pool().take(key, self.shared.idle_timeout)
+    fn kept(&self, key: &Key, now: Instant) -> Option<pool::Sender> {
+        self.shared.pool().take(key, self.shared.idle_timeout, now)
     }
 
     /// A new connection to `key`, its task spawned on this thread's runtime.

@@ -89,10 +89,9 @@ impl Pool {
     /// The most recently returned connection to `key` that is ready for a request, not idle
     /// for longer than `timeout`. Expired and closed ones met on the way are dropped (only
     /// ready ones are kept, [`Lease::release`]).
-    pub fn take(&self, key: &Key, timeout: Duration) -> Option<Sender> {
+    pub fn take(&self, key: &Key, timeout: Duration, now: Instant) -> Option<Sender> {
         let mut groups = self.groups();
         let group = groups.iter_mut().find(|g| g.key == *key)?;
-        let now = Instant::now();
         let expired = group
             .idle
             .iter()

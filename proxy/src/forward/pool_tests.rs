@@ -96,7 +96,10 @@ async fn a_connection_answered_before_its_request_was_sent_is_not_kept() {
     upload
         .headers_mut()
         .insert(http::header::CONTENT_LENGTH, len);
-    let (res, lease) = client.send(&to, upload).await.unwrap();
+    let (res, lease) = client
+        .send(&to, upload, std::time::Instant::now())
+        .await
+        .unwrap();
     let answer = actix_web::body::to_bytes(response(res, lease).into_body()).await;
     assert_eq!(answer.unwrap(), "early");
     body_tx
@@ -108,7 +111,11 @@ async fn a_connection_answered_before_its_request_was_sent_is_not_kept() {
     assert!(read.is_ok(), "the backend read A's body as a request");
 
     let (res, lease) = client
-        .send(&to, request("GET", &addr, "/mine", Outbound::Empty))
+        .send(
+            &to,
+            request("GET", &addr, "/mine", Outbound::Empty),
+            std::time::Instant::now(),
+        )
         .await
         .unwrap();
     let answer = actix_web::body::to_bytes(response(res, lease).into_body()).await;

@@ -10,6 +10,8 @@
 mod request;
 mod route;
 mod send;
+#[cfg(test)]
+mod sizes;
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -121,7 +123,8 @@ async fn run(
     let routed = route::route(req, rt, call).map_err(Blocked::request)?;
     let client = request::Client::of(req, rt);
     call.client_ip = Some(client.ip);
-    let mut x = Exchange::new(req, routed.path.as_str(), client.ip, &mut call.outcome);
+    let path = routed.path.as_str();
+    let mut x = Exchange::new(req, path, client.ip, call.ts_ms, &mut call.outcome);
     for step in &routed.route.steps {
         if let Err(blocked) = step.check(&mut x).await {
             // Abuse detection counts refusals for authentication per address.

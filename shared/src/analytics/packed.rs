@@ -7,15 +7,27 @@
 //! one: [`Packed::push`] writes an event's JSON, which escapes every control character
 //! (RFC 8259 §7), and [`Packed::push_line`] refuses a line that holds one.
 
-use super::Wire;
+use super::wire::{Wire, WireMemo};
 use crate::error::StoreError;
 
 /// Lines of one batch, joined by `\n`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct Packed {
     text: String,
     lines: usize,
+    /// The last pushed line's caller and route, as text: kept from line to line and from
+    /// batch to batch ([`WireMemo`]: a repeated caller and route are copied, not written).
+    memo: WireMemo,
 }
+
+/// Two batches are equal when their lines are.
+impl PartialEq for Packed {
+    fn eq(&self, other: &Self) -> bool {
+        self.lines == other.lines && self.text == other.text
+    }
+}
+
+impl Eq for Packed {}
 
 impl Packed {
     /// Empties the batch, keeping its buffer — unless a huge batch grew it beyond
@@ -62,7 +74,7 @@ impl Packed {
     /// break, so none is checked for).
     pub fn push(&mut self, event: &Wire<'_>) {
         self.separate();
-        event.write_json(&mut self.text);
+        event.write_json_with(&mut self.text, Some(&mut self.memo));
     }
 
     /// Appends a line given as text; refused if it holds a line break.

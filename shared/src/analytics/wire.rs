@@ -209,17 +209,24 @@ impl Wire<'_> {
     /// Appends the event's JSON line to `out`: byte for byte `serde_json::to_string` of the
     /// equal [`CallEvent`].
     pub fn write_json(&self, out: &mut String) {
+        self.write_json_with(out, None);
+    }
+
+    /// [`Wire::write_json`], the fields from `client_id` to `method` copied from `memo` when
+    /// they are those of the line it last kept (and kept otherwise).
+    pub(crate) fn write_json_with(&self, out: &mut String, memo: Option<&mut WireMemo>) {
         let mut o = Out(out);
         o.raw("{\"ts_ms\":");
         o.int(self.ts_ms);
-        o.raw(key!("client_id"));
-        o.opt_str(self.client_id);
-        o.raw(key!("app_id"));
-        o.uuid(self.app_id);
-        o.raw(key!("developer_id"));
-        o.uuid(self.developer_id);
-        o.key_str(key!("route"), self.route);
-        o.key_str(key!("method"), self.method);
+        match memo {
+            Some(m) if m.holds(self) => o.raw(&m.text),
+            Some(m) => {
+                let start = o.0.len();
+                self.write_who(&mut o);
+                m.keep(self, &o.0[start..]);
+            }
+            None => self.write_who(&mut o),
+        }
         o.key_int(key!("status"), self.status);
         o.key_int(key!("latency_us"), self.latency_us);
         o.key_int(key!("bytes_in"), self.bytes_in);
@@ -231,6 +238,18 @@ impl Wire<'_> {
         o.raw(if self.throttled { "true" } else { "false" });
         self.write_optional(&mut o);
         o.0.push('}');
+    }
+
+    /// Who called and where: `client_id`, `app_id`, `developer_id`, `route`, `method`.
+    fn write_who(&self, o: &mut Out<'_>) {
+        o.raw(key!("client_id"));
+        o.opt_str(self.client_id);
+        o.raw(key!("app_id"));
+        o.uuid(self.app_id);
+        o.raw(key!("developer_id"));
+        o.uuid(self.developer_id);
+        o.key_str(key!("route"), self.route);
+        o.key_str(key!("method"), self.method);
     }
 
     /// The fields written only when they say something.
@@ -264,6 +283,51 @@ impl Wire<'_> {
             }
             o.0.push(']');
         }
+    }
+}
+
+/// The text of a line's caller and route fields ([`Wire::write_json_with`]), kept with the
+/// fields it was written from: a batch's calls mostly come from a few callers on a few routes,
+/// so the text is copied rather than escaped and formatted again (issue 11, P1: the analytics
+/// writer's cost per event). The fields are compared by value, so the copy is always the text
+/// the fields would make.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WireMemo {
+    kept: bool,
+    client_id: Option<String>,
+    app_id: Option<Uuid>,
+    developer_id: Option<Uuid>,
+    route: String,
+    method: String,
+    text: String,
+}
+
+impl WireMemo {
+    fn holds(&self, w: &Wire<'_>) -> bool {
+        self.kept
+            && self.client_id.as_deref() == w.client_id
+            && self.app_id == w.app_id
+            && self.developer_id == w.developer_id
+            && self.route == w.route
+            && self.method == w.method
+    }
+
+    /// Keeps `text`, written from `w` (buffers reused: no allocation once they are grown).
+    fn keep(&mut self, w: &Wire<'_>, text: &str) {
+        let set = |to: &mut String, from: &str| {
+            to.clear();
+            to.push_str(from);
+        };
+        match (&mut self.client_id, w.client_id) {
+            (Some(kept), Some(id)) => set(kept, id),
+            (kept, id) => *kept = id.map(str::to_string),
+        }
+        self.app_id = w.app_id;
+        self.developer_id = w.developer_id;
+        set(&mut self.route, w.route);
+        set(&mut self.method, w.method);
+        set(&mut self.text, text);
+        self.kept = true;
     }
 }
 
@@ -309,6 +373,44 @@ mod tests {
         e.count = 7;
         e.ips = vec![("10.0.0.1".into(), 6), ("::1".into(), 1)];
         assert_eq!(line(&e.wire()), serde_json::to_string(&e).unwrap());
+    }
+
+    #[test]
+    fn a_memo_writes_the_same_lines() {
+        let base: CallEvent = serde_json::from_str(
+            r#"{"ts_ms":1,"client_id":"c1","app_id":null,"developer_id":null,"route":"r",
+            "method":"GET","status":200,"latency_us":1,"bytes_in":0,"bytes_out":0,
+            "auth":"ok","throttled":false}"#,
+        )
+        .unwrap();
+        let id = |n: u128| Some(Uuid::from_u128(n));
+        let mut events = vec![base.clone(), base.clone()];
+        let changes: [fn(&mut CallEvent); 7] = [
+            |e| e.client_id = Some("c\"2".into()),
+            |e| e.client_id = None,
+            |e| e.app_id = Some(Uuid::from_u128(7)),
+            |e| e.developer_id = Some(Uuid::from_u128(8)),
+            |e| e.route = "r\n2".into(),
+            |e| e.method = "PURGE".into(),
+            |e| e.ts_ms = 99,
+        ];
+        for change in changes {
+            let mut e = events.last().unwrap().clone();
+            change(&mut e);
+            events.push(e.clone());
+            events.push(e);
+            events.push(base.clone());
+        }
+        events.push(CallEvent {
+            app_id: id(1),
+            ..base.clone()
+        });
+        let mut memo = WireMemo::default();
+        for e in &events {
+            let mut with = String::new();
+            e.wire().write_json_with(&mut with, Some(&mut memo));
+            assert_eq!(with, serde_json::to_string(e).unwrap());
+        }
     }
 
     #[test]

@@ -67,7 +67,9 @@ impl DpopCheck {
             }
             (Scheme::Dpop, Some(jkt)) => jkt,
         };
-        match self.proof(x, token, jkt).await {
+        // Boxed: only a DPoP-bound token's call runs it; inline, its future (the replay cache's
+        // write) would grow every bearer call's future (issue 11, P1).
+        match Box::pin(self.proof(x, token, jkt)).await {
             Ok(()) => Ok(caller),
             Err(ProofError::Invalid(why)) => Err(refusal(realm, "invalid_dpop_proof", why, None)),
             Err(ProofError::UseNonce(nonce)) => {

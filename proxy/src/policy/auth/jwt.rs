@@ -69,7 +69,10 @@ impl Jwt {
             Ok(Some((0, t))) => (Scheme::Bearer, t),
             Ok(Some((_, t))) => (Scheme::Dpop, t),
         };
-        match self.validator.validate(token).await {
+        // Boxed: a JWT's check (key discovery and fetches among its paths) has a large future;
+        // inline, it would size every step's future, whatever the route's policies, and be
+        // moved on every call (issue 11, P1). Beside a signature check, the box costs nothing.
+        match Box::pin(self.validator.validate(token)).await {
             Ok(j) => {
                 let caller = Arc::new(Caller::from_jwt(j));
                 (self.dpop.verdict(x, &self.realm, token, scheme, caller)).await

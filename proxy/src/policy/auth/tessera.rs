@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use tessera_shared::catalog::Catalog;
-use tessera_shared::crypto::Keys;
+use tessera_shared::crypto::{Keys, TokenHash};
 use tessera_shared::error::StoreError;
 use tessera_shared::store::Store;
 use tessera_shared::token::TokenKind;
@@ -70,7 +70,8 @@ impl TokenValidator {
         &self.cache
     }
 
-    pub async fn validate(&self, token: &str) -> Lookup {
+    /// `now_ms`: the call's time (Unix ms), for the cache's expiry check.
+    pub async fn validate(&self, token: &str, now_ms: i64) -> Lookup {
         // The checksum refuses typos and junk before any hashing or lookup.
         if !TokenKind::AccessToken.is_well_formed(token) {
             return Lookup::Invalid;
@@ -78,10 +79,18 @@ impl TokenValidator {
         // Keyed by the HMAC's bytes; its text only if the store is asked (issue 11, P1/P2).
         let hash = self.keys.token_mac(token);
         let key = key_of_mac(hash.bytes());
-        if let Some(c) = self.cache.get(key) {
+        if let Some(c) = self.cache.get_at(key, now_ms) {
             self.metrics.cache_hits.inc();
             return Lookup::Valid(c);
         }
+        // Boxed: past the cache, a lookup's future (a store round trip or an introspection
+        // call) is large; inline, it would grow every cached call's future, which is moved on
+        // each call (issue 11, P1). A lookup costs a round trip; the box is small beside it.
+        Box::pin(self.past_the_cache(token, hash, key)).await
+    }
+
+    /// [`TokenValidator::validate`] for a well-formed token the cache did not answer.
+    async fn past_the_cache(&self, token: &str, hash: TokenHash, key: u128) -> Lookup {
         // Without the token cache every call reads its record; what a record stands for is
         // built once per record text (issue 11, P2).
         let stored = matches!(self.source, Source::Store(_)) && !self.cache.is_used();
@@ -169,7 +178,7 @@ impl Tessera {
             Ok(Some((0, t))) => (Scheme::Bearer, t),
             Ok(Some((_, t))) => (Scheme::Dpop, t),
         };
-        match self.tokens.validate(token).await {
+        match self.tokens.validate(token, x.now_ms()).await {
             Lookup::Valid(c) => self.dpop.verdict(x, &self.realm, token, scheme, c).await,
             Lookup::Invalid => Err(invalid(
                 &self.realm,

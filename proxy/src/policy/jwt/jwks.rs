@@ -200,7 +200,9 @@ impl Provider {
             let newer = newer(&stale);
             return Ok((stale, newer));
         }
-        match self.fetch_all(&mut log).await {
+        // Boxed: a fetch is rare and its future (an HTTP exchange) large; inline, it would grow
+        // every JWT call's future, which is moved on each call (issue 11, P1).
+        match Box::pin(self.fetch_all(&mut log)).await {
             Ok(fresh) => Ok((fresh, true)),
             Err(e) => {
                 log.last_failure = Some(Instant::now());
@@ -232,7 +234,7 @@ impl Provider {
             return current;
         }
         log.last_kid_refetch = Some(Instant::now());
-        match self.fetch_keys(&current.jwks_uri).await {
+        match Box::pin(self.fetch_keys(&current.jwks_uri)).await {
             Ok(keys) => {
                 tracing::info!(url = %self.url, keys = keys.len(), "JWKS refetched for an unknown kid");
                 self.store(
