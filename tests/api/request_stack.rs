@@ -53,7 +53,7 @@ async fn every_answer_is_counted_under_its_route_and_carries_nosniff() {
             1,
         ),
         (
-            r#"tessera_http_requests_total{method="FOO",route="/token",status="405"}"#,
+            r#"tessera_http_requests_total{method="OTHER",route="/token",status="405"}"#,
             2,
         ),
         // Not routed (the resource's guard is the method), yet its path is a route's.

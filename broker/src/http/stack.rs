@@ -168,7 +168,9 @@ impl Series {
                 owned.as_deref().unwrap_or("unmatched")
             }
         };
+        // A label from a fixed set (`OTHER` for a made-up method): a client names any method.
         let method = req.method();
+        let label = tessera_shared::method::label(method.as_str());
         let mut resolved = self.resolved.borrow_mut();
         let found = resolved
             .iter()
@@ -176,7 +178,7 @@ impl Series {
         if let Some(r) = found {
             return r.series.observe(elapsed);
         }
-        let series = self.metrics.http_series(route, method.as_str(), status);
+        let series = self.metrics.http_series(route, label, status);
         series.observe(elapsed);
         // Only the standard methods: a client's made-up ones are not worth a place.
         if resolved.len() < MAX_RESOLVED && standard(method) {
