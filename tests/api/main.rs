@@ -56,6 +56,7 @@ mod refusal_flood;
 mod refusal_queue;
 mod registration;
 mod request_stack;
+mod stack_headers;
 mod revoke;
 mod scopes_follow_app;
 mod shipped_acl;

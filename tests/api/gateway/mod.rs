@@ -21,6 +21,7 @@ mod encode;
 mod example;
 mod forged;
 mod forwarding;
+mod interleaved;
 mod harness;
 mod methods;
 mod negative_cache;

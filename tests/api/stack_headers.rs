@@ -1,0 +1,142 @@
+//! The broker's request stack as an attacker meets it (an attacker's review of the fifth
+//! session's speed work, issue 11): span, metrics and security headers became one middleware
+//! (`4405a9b`) and the client endpoints' CORS a `Transform` that a request without `Origin`
+//! skips (`9f1b336`). Sent over a raw socket: every kind of answer — a token, a 429 of the rate
+//! limit, a 413, a malformed form, `HEAD`, a preflight, with and without `Origin`, from
+//! another app's origin, `null`, two `Origin` lines — keeps `X-Content-Type-Options`, token
+//! answers keep `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), every answer
+//! to a request with an `Origin` says `Vary: Origin` (RFC 9110 §12.5.5) and none grants an
+//! origin the app did not list; odd paths and methods add no metric series.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+
+use crate::gateway::{raw_bytes, raw_request, RawResponse};
+use crate::helpers::*;
+use crate::rate_limits::with_limits;
+
+/// `POST path` with `body` as a form and `extra` header lines, over a raw socket.
+async fn post(app: &TestApp, path: &str, extra: &[String], body: &str) -> RawResponse {
+    let addr = app.base.trim_start_matches("http://");
+    let mut req = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for h in extra {
+        req.push_str(&format!("{h}\r\n"));
+    }
+    req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    req.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    raw_bytes(&app.base, req.as_bytes()).await
+}
+
+fn assert_nosniff(raw: &RawResponse, what: &str) {
+    assert_eq!(
+        raw.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}: {}",
+        raw.head
+    );
+}
+
+/// Pinned (checked sound): the headers of every kind of answer of the client endpoints.
+#[tokio::test]
+async fn every_kind_of_answer_keeps_its_security_cache_and_vary_headers() {
+    let app = spawn_app_with(&shared_redis_url(), |cfg| {
+        with_limits(cfg, json!({ "token": { "rate": "1pm", "burst": 2 } }));
+        cfg["server"]["max_body_bytes"] = json!(1024);
+    })
+    .await;
+    let c = app.default_client().await;
+    let basic = format!(
+        "Authorization: Basic {}",
+        STANDARD.encode(format!("{}:{}", c.id, c.secret))
+    );
+    let grant = "grant_type=client_credentials";
+    let evil = "Origin: https://evil.example".to_string();
+
+    // A token, without and with an origin the app does not list.
+    for extra in [vec![basic.clone()], vec![basic.clone(), evil.clone()]] {
+        let raw = post(&app, "/token", &extra, grant).await;
+        assert_eq!(raw.status, 200, "{}", raw.head);
+        assert_nosniff(&raw, "token");
+        assert_eq!(raw.header("cache-control"), Some("no-store"));
+        assert_eq!(raw.header("pragma"), Some("no-cache"));
+        assert_eq!(raw.header("access-control-allow-origin"), None);
+        let vary = raw.header("vary").unwrap_or("");
+        assert_eq!(extra.len() == 2, vary.contains("Origin"), "{}", raw.head);
+    }
+    // The rate limit's 429, from `Origin: null` and from two origins.
+    for origins in [vec!["Origin: null"], vec!["Origin: null", "Origin: https://x.example"]] {
+        let mut extra = vec![basic.clone()];
+        extra.extend(origins.iter().map(|o| o.to_string()));
+        let raw = post(&app, "/token", &extra, grant).await;
+        assert_eq!(raw.status, 429, "{}", raw.head);
+        assert_nosniff(&raw, "429");
+        assert_eq!(raw.header("cache-control"), Some("no-store"));
+        assert!(raw.header("vary").unwrap_or("").contains("Origin"));
+        assert_eq!(raw.header("access-control-allow-origin"), None);
+    }
+    // A body over the limit, a malformed form, a form of the wrong type.
+    let big = format!("{grant}&x={}", "a".repeat(4096));
+    for (body, status) in [(big.as_str(), 413), ("grant_type=%zz&&=", 400)] {
+        let raw = post(&app, "/token", &[evil.clone()], body).await;
+        assert_eq!(raw.status, status, "{}", raw.head);
+        assert_nosniff(&raw, body);
+        assert!(raw.header("vary").unwrap_or("").contains("Origin"));
+        assert_eq!(raw.header("access-control-allow-origin"), None);
+    }
+    // HEAD, a preflight, a client endpoint's 405, discovery.
+    for (method, path, extra, status) in [
+        ("HEAD", "/token", vec![], 405),
+        ("HEAD", "/.well-known/oauth-authorization-server", vec![], 200),
+        (
+            "OPTIONS",
+            "/revoke",
+            vec![
+                "Origin: https://evil.example",
+                "Access-Control-Request-Method: POST",
+            ],
+            204,
+        ),
+        ("DELETE", "/device_authorization", vec!["Origin: null"], 405),
+    ] {
+        let raw = raw_request(&app.base, method, path, &extra).await;
+        assert_eq!(raw.status, status, "{method} {path}: {}", raw.head);
+        assert_nosniff(&raw, path);
+        if method == "OPTIONS" {
+            // Answered for any origin, granting nothing by itself (`oauth::cors`).
+            assert!(raw.header("vary").unwrap_or("").contains("Origin"));
+        }
+    }
+}
+
+/// Pinned (checked sound): odd paths — percent-encoded, dot segments, very long — and odd
+/// methods are counted as `unmatched` and by a label from the fixed set; nothing of what was
+/// sent becomes a label, and every answer carries `nosniff`.
+#[tokio::test]
+async fn odd_paths_and_methods_add_no_series() {
+    let app = spawn_app().await;
+    let long = format!("/{}", "q".repeat(6000));
+    let paths = [
+        "/%74oken".to_string(),
+        "/token%2F..".to_string(),
+        "/./token/../x%00y".to_string(),
+        long.clone(),
+    ];
+    for path in &paths {
+        for method in ["GET", "get", "PROPFIND"] {
+            let raw = raw_request(&app.base, method, path, &[]).await;
+            assert!([400, 404].contains(&raw.status), "{method} {path:.40}: {}", raw.head);
+            assert_nosniff(&raw, path);
+        }
+    }
+    let m = app.metrics().await;
+    for line in m.lines().filter(|l| l.starts_with("tessera_http_")) {
+        for odd in ["%", "..", "qqqq", "get", "PROPFIND", "x\\u0000y"] {
+            assert!(!line.contains(odd), "{odd} in {line}");
+        }
+    }
+    assert!(m.contains(r#"method="OTHER",route="unmatched",status="404""#), "{m}");
+}
