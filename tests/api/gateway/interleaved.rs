@@ -48,7 +48,10 @@ async fn interleaved_callers_keep_their_own_headers_and_analytics() {
         // The caller the proxy names to the backend is this call's.
         let named = header(&echo, "x-tessera-client-id");
         assert_eq!(named, Some(client_id.as_str()), "call {i}: {echo}");
-        assert_eq!(echo["path"], format!("/backend{}", &path[route.len() + 1..]));
+        assert_eq!(
+            echo["path"],
+            format!("/backend{}", &path[route.len() + 1..])
+        );
         expected.push((client_id.to_string(), route.to_string(), status as u64, who));
     }
 
@@ -67,7 +70,11 @@ async fn interleaved_callers_keep_their_own_headers_and_analytics() {
     for ((id, route, status, event), (want_id, want_route, want_status, who)) in
         got.iter().zip(&expected)
     {
-        assert_eq!((id, route, status), (want_id, want_route, want_status), "{event}");
+        assert_eq!(
+            (id, route, status),
+            (want_id, want_route, want_status),
+            "{event}"
+        );
         assert_eq!(event["method"], "GET", "{event}");
         assert!(event.get("count").is_none(), "{event}");
         // Each call's own latency: B's calls were held, A's were not.
