@@ -29,12 +29,24 @@ async fn interleaved_callers_keep_their_own_headers_and_analytics() {
     )
     .await;
     let callers = [("a", &s.token, &s.client.id), ("b", &b_token, &b.id)];
-    let statuses = [200u16, 201, 418, 409, 202, 410, 404, 203];
+    // (caller, route, status): runs of one caller and route (the writer's memo copies their
+    // fields), then one field changed at a time — the route, then the caller.
+    let calls = [
+        (0, 0, 200u16),
+        (0, 0, 201),
+        (0, 1, 418),
+        (1, 1, 409),
+        (1, 1, 202),
+        (1, 0, 410),
+        (0, 0, 404),
+        (0, 0, 203),
+    ];
+    let routes = [("orders", "/orders/1"), ("stock", "/stock/2")];
     let mut expected = Vec::new();
     // Sequential on the test's pooled client: one connection to the proxy, reused.
-    for (i, status) in statuses.into_iter().enumerate() {
-        let (who, token, client_id) = callers[i % 2];
-        let (route, path) = [("orders", "/orders/1"), ("stock", "/stock/2")][(i / 2) % 2];
+    for (i, (caller, r, status)) in calls.into_iter().enumerate() {
+        let (who, token, client_id) = callers[caller];
+        let (route, path) = routes[r];
         let delay = if who == "b" { B_DELAY_MS } else { 0 };
         let (status_text, delay_text) = (status.to_string(), delay.to_string());
         let mut headers = vec![("x-who", who), ("x-echo-status", status_text.as_str())];
@@ -55,7 +67,7 @@ async fn interleaved_callers_keep_their_own_headers_and_analytics() {
         expected.push((client_id.to_string(), route.to_string(), status as u64, who));
     }
 
-    let all = events(&s, statuses.len() as u64).await;
+    let all = events(&s, calls.len() as u64).await;
     let mut got: Vec<(String, String, u64, &Value)> = all
         .iter()
         .map(|e| {
