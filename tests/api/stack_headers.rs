@@ -91,6 +91,7 @@ async fn every_kind_of_answer_keeps_its_security_cache_and_vary_headers() {
         let raw = post(&app, "/token", &[evil.clone()], body).await;
         assert!(status.contains(&raw.status), "{}", raw.head);
         assert_nosniff(&raw, body);
+        assert_eq!(raw.header("cache-control"), Some("no-store"));
         assert!(raw.header("vary").unwrap_or("").contains("Origin"));
         assert_eq!(raw.header("access-control-allow-origin"), None);
     }
@@ -164,4 +165,29 @@ async fn odd_paths_and_methods_add_no_series() {
         m.contains(r#"method="OTHER",route="unmatched",status="404""#),
         "{m}"
     );
+}
+
+/// Pinned (a stated limit): what actix-http answers before the application sees a request — a
+/// malformed request head — gets no security header from the request stack, and carries no
+/// body a browser could sniff; 40 KB targets and header values reach the application.
+#[tokio::test]
+async fn answers_made_before_the_application_carry_no_body() {
+    let app = spawn_app().await;
+    for head in [
+        "GET /token HTTP/1.1\r\nHost: a\r\nConnection: close\r\nNo colon here\r\n\r\n".to_string(),
+        format!(
+            "GET /{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            "x".repeat(40_000)
+        ),
+        format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+            "y".repeat(40_000)
+        ),
+    ] {
+        let raw = raw_bytes(&app.base, head.as_bytes()).await;
+        assert!(raw.status >= 400, "{}", raw.head);
+        if raw.header("x-content-type-options").is_none() {
+            assert!(raw.body.is_empty(), "{}: {}", raw.head, raw.body);
+        }
+    }
 }
