@@ -95,7 +95,12 @@ async fn every_kind_of_answer_keeps_its_security_cache_and_vary_headers() {
         assert!(raw.header("vary").unwrap_or("").contains("Origin"));
         assert_eq!(raw.header("access-control-allow-origin"), None);
     }
-    // HEAD, a preflight, a client endpoint's 405, discovery.
+    other_methods_keep_their_headers(&app).await;
+}
+
+/// `HEAD` (a client endpoint's `405`, discovery's and the JWKS's answer), a preflight from
+/// another origin, a `405` from `Origin: null`: `nosniff` on each.
+async fn other_methods_keep_their_headers(app: &TestApp) {
     for (method, path, extra, status) in [
         ("HEAD", "/token", vec![], 405),
         (
