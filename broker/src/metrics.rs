@@ -152,8 +152,9 @@ impl Metrics {
 
     /// The two series an HTTP answer is counted in ([`HttpSeries::observe`]); the request stack
     /// (`http::stack`) keeps them per worker, by route, method and status. `route` is the
-    /// matched pattern (e.g. `/admin/developers/{dev}`), so cardinality stays bounded whatever
-    /// paths clients send.
+    /// matched pattern (e.g. `/admin/developers/{dev}`) and `method` a
+    /// [`tessera_shared::method::label`], so cardinality stays bounded whatever paths and
+    /// methods clients send.
     pub fn http_series(&self, route: &str, method: &str, status: u16) -> HttpSeries {
         HttpSeries {
             requests: self

@@ -52,6 +52,7 @@ async fn every_answer_is_counted_under_its_route_and_carries_nosniff() {
             r#"tessera_http_requests_total{method="GET",route="/token",status="405"}"#,
             1,
         ),
+        // A made-up method is `OTHER` (`tessera_shared::method`), resolved like the others.
         (
             r#"tessera_http_requests_total{method="OTHER",route="/token",status="405"}"#,
             2,

@@ -25,7 +25,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::Method;
 use actix_web::{Error, HttpRequest};
 use tracing::Span;
 
@@ -136,8 +135,9 @@ where
     }
 }
 
-/// One worker's resolved series, by (route, method, status); at most [`MAX_RESOLVED`], so that
-/// odd requests cannot grow it (beyond, a request's series are looked up by label, as before).
+/// One worker's resolved series, by (route, method label, status); at most [`MAX_RESOLVED`]
+/// (the labels come from bounded sets, but a bound costs nothing; beyond it, a request's series
+/// are looked up by label, as before).
 #[derive(Debug)]
 struct Series {
     metrics: Metrics,
@@ -147,7 +147,7 @@ struct Series {
 #[derive(Debug)]
 struct Resolved {
     route: Box<str>,
-    method: Method,
+    method: &'static str,
     status: u16,
     series: HttpSeries,
 }
@@ -168,9 +168,8 @@ impl Series {
                 owned.as_deref().unwrap_or("unmatched")
             }
         };
-        // A label from a fixed set (`OTHER` for a made-up method): a client names any method.
-        let method = req.method();
-        let label = tessera_shared::method::label(method.as_str());
+        // A label from a fixed set: a client names any method.
+        let method = tessera_shared::method::label(req.method().as_str());
         let mut resolved = self.resolved.borrow_mut();
         let found = resolved
             .iter()
@@ -178,29 +177,15 @@ impl Series {
         if let Some(r) = found {
             return r.series.observe(elapsed);
         }
-        let series = self.metrics.http_series(route, label, status);
+        let series = self.metrics.http_series(route, method, status);
         series.observe(elapsed);
-        // Only the standard methods: a client's made-up ones are not worth a place.
-        if resolved.len() < MAX_RESOLVED && standard(method) {
+        if resolved.len() < MAX_RESOLVED {
             resolved.push(Resolved {
                 route: route.into(),
-                method: method.clone(),
+                method,
                 status,
                 series,
             });
         }
     }
-}
-
-fn standard(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::PATCH,
-    ]
-    .contains(method)
 }
