@@ -185,10 +185,11 @@ fn finish(rt: &web::Data<Runtime>, mut call: Call, response: HttpResponse) -> Ht
         .requests
         .with_label_values(&[route, &record.method, client, status_label(status)])
         .inc();
-    rt.metrics
-        .latency
-        .with_label_values(&[route])
-        .observe(latency.as_secs_f64());
+    let series = || rt.metrics.latency.with_label_values(&[route]);
+    match &record.route {
+        RouteLabel::Route(r) => r.latency.get_or_init(series).observe(latency.as_secs_f64()),
+        RouteLabel::Fixed(_) => series().observe(latency.as_secs_f64()),
+    }
     Metered::wrap(response, rt.emitter.clone(), record)
 }
 

@@ -53,6 +53,7 @@ pub(super) fn compile_route(cfg: &RouteConfig, tools: &Toolbox) -> Result<Route,
         steps,
         threat,
         forward: forwarding(cfg, tools, client)?,
+        latency: std::sync::OnceLock::new(),
     })
 }
 

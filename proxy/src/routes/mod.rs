@@ -45,6 +45,10 @@ pub struct Route {
     /// of the steps).
     pub threat: Option<Arc<ThreatPolicy>>,
     pub forward: Forwarding,
+    /// Its series of the latency histogram, looked up at its first call rather than by label
+    /// at every call (issue 11, P1); not at compile time, where a route never called would
+    /// publish an empty series.
+    pub latency: std::sync::OnceLock<prometheus::Histogram>,
 }
 
 /// What the route table needs from the process to compile routes: the clients and, for the

@@ -106,6 +106,47 @@ mod tests {
     use super::*;
     use crate::analytics::CallEvent;
 
+    proptest::proptest! {
+        /// Whatever the order of callers and routes (drawn from a few, so that they repeat and
+        /// alternate), across batches, each line is the one serde writes for its event: the
+        /// caller and route text a line copies from the one before ([`WireMemo`]) is always
+        /// its own.
+        #[test]
+        fn a_batch_s_lines_are_serde_s_whatever_repeats(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((0..3usize, 0..3usize, 0..2usize, 0..3u128), 1..12),
+                1..4,
+            ),
+        ) {
+            let clients = [None, Some("c1"), Some("c\"2")];
+            let routes = ["r", "orders\n", "r2"];
+            let mut packed = Packed::default();
+            for batch in batches {
+                packed.clear();
+                let mut events = Vec::new();
+                for (client, route, method, app) in batch {
+                    let event = CallEvent {
+                        client_id: clients[client].map(str::to_string),
+                        app_id: (app > 0).then(|| uuid::Uuid::from_u128(app)),
+                        developer_id: (app > 1).then(|| uuid::Uuid::from_u128(!app)),
+                        route: routes[route].into(),
+                        method: ["GET", "PURGE"][method].into(),
+                        ..serde_json::from_str(
+                            r#"{"ts_ms":1,"client_id":null,"app_id":null,"developer_id":null,
+                            "route":"","method":"","status":200,"latency_us":1,"bytes_in":0,
+                            "bytes_out":0,"auth":"ok","throttled":false}"#,
+                        )
+                        .unwrap()
+                    };
+                    packed.push(&event.wire());
+                    events.push(serde_json::to_string(&event).unwrap());
+                }
+                let lines: Vec<&str> = packed.lines().collect();
+                proptest::prop_assert_eq!(lines, events);
+            }
+        }
+    }
+
     #[test]
     fn lines_come_back_as_they_were_pushed() {
         // Text with line breaks, which the stored line escapes.

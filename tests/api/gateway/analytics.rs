@@ -20,14 +20,17 @@ async fn proxied_calls_reach_the_usage_api_and_metrics() {
     let s = setup().await;
     let proxy = spawn_proxy(
         &s.broker,
-        json!([route(
-            "orders",
-            "/orders",
-            &s.echo,
-            json!({
-                "quota": { "limit": 3, "period": "hour" }
-            })
-        )]),
+        json!([
+            route(
+                "orders",
+                "/orders",
+                &s.echo,
+                json!({
+                    "quota": { "limit": 3, "period": "hour" }
+                })
+            ),
+            route("idle", "/idle", &s.echo, json!({}))
+        ]),
     )
     .await;
     for _ in 0..4 {
@@ -70,4 +73,9 @@ async fn proxied_calls_reach_the_usage_api_and_metrics() {
     );
     assert!(metrics.contains(&line), "{line} missing from\n{metrics}");
     assert!(metrics.contains("tessera_proxy_request_duration_seconds_bucket{route=\"orders\""));
+    // Every call of the route is timed in its series (kept by the route after its first call);
+    // a route never called publishes none.
+    let count = "tessera_proxy_request_duration_seconds_count{route=\"orders\"} 5";
+    assert!(metrics.contains(count), "{count} missing from\n{metrics}");
+    assert!(!metrics.contains("route=\"idle\""), "{metrics}");
 }
