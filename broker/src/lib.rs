@@ -11,7 +11,8 @@
 //!   the tests alike. [`state`] — what every handler shares.
 //! * [`config`] — [`config::BrokerConfig`] and its sections, on the shared loader.
 //! * [`http`] — wire helpers: bearer tokens, client credentials, JSON bodies, the browser's
-//!   pages and redirects, the client's address.
+//!   pages and redirects, the client's address; and the request stack (`http::stack`: span,
+//!   HTTP metrics and security headers as one middleware).
 //! * [`oauth`] — the OAuth endpoints as HTTP: each reads its request, calls one flow and renders
 //!   the answer. [`admin`] — the admin API (developers, apps, credentials, usage) behind the admin
 //!   bearer token (products and subscriptions too), with its OpenAPI document.
