@@ -59,6 +59,7 @@ mod request_stack;
 mod revoke;
 mod scopes_follow_app;
 mod shipped_acl;
+mod stack_headers;
 mod store_conformance;
 mod store_per_thread;
 mod token;

@@ -33,7 +33,7 @@ use std::net::IpAddr;
 
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::{web, HttpRequest};
+use actix_web::{guard, web, HttpRequest};
 use tessera_shared::oauth::{Form, OAuthResponse};
 
 use crate::http::client_ip;
@@ -74,6 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(methods::route(Method::OPTIONS).to(cors::preflight_post))
             .default_service(methods::not_allowed(CLIENT_METHODS))
     };
+    // RFC 9110 §9.1: a server MUST support HEAD wherever it supports GET (the preflight's
+    // `Allow` says so); actix sends a HEAD answer's head only.
+    let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     let public = |path: &str, handler| {
         web::resource(path)
             .wrap(from_fn(cors::public))
@@ -125,11 +128,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(public(
             "/.well-known/oauth-authorization-server",
-            web::get().to(metadata::metadata),
+            get_or_head().to(metadata::metadata),
         ))
         .service(public(
             "/.well-known/openid-configuration",
-            web::get().to(metadata::openid_configuration),
+            get_or_head().to(metadata::openid_configuration),
         ))
-        .service(public("/jwks", web::get().to(metadata::jwks)));
+        .service(public("/jwks", get_or_head().to(metadata::jwks)));
 }

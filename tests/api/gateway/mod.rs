@@ -22,6 +22,7 @@ mod example;
 mod forged;
 mod forwarding;
 mod harness;
+mod interleaved;
 mod methods;
 mod negative_cache;
 mod normalise;
