@@ -42,8 +42,10 @@ pub(super) async fn until_refused(call: impl Fn() -> reqwest::RequestBuilder) ->
         if res.status() != StatusCode::OK {
             return res;
         }
+        // A bound for "never", not a deadline: a loaded machine flushes and reads the shared
+        // signals late (this was 3 s, and a busy run once missed it).
         assert!(
-            start.elapsed() < Duration::from_secs(3),
+            start.elapsed() < Duration::from_secs(10),
             "still let through"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -207,7 +209,7 @@ async fn a_share_of_401_above_the_ratio_blocks_the_address_with_403() {
     let start = Instant::now();
     let res = loop {
         let res = raw_get(&p.base, "/orders", &[bad.as_str(), xff.as_str()]).await;
-        if res.status != 401 || start.elapsed() > Duration::from_secs(3) {
+        if res.status != 401 || start.elapsed() > Duration::from_secs(10) {
             break res;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
