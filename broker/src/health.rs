@@ -6,18 +6,19 @@ use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
+use tessera_shared::method::get_or_head;
 
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", get_or_head().to(healthz))
+        .route("/readyz", get_or_head().to(readyz));
 }
 
 /// The status listener's routes.
 pub fn configure_status(cfg: &mut web::ServiceConfig) {
     configure(cfg);
-    cfg.route("/metrics", web::get().to(metrics));
+    cfg.route("/metrics", get_or_head().to(metrics));
 }
 
 /// The Prometheus text exposition format.

@@ -12,6 +12,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use arc_swap::ArcSwap;
 use tessera_shared::config::ConfigError;
+use tessera_shared::method::get_or_head;
 use tessera_shared::store::{self, Store};
 use tessera_shared::tokens::TokenLookup;
 use thiserror::Error;
@@ -322,9 +323,9 @@ fn status_server(
     let status = HttpServer::new(move || {
         let app = App::new()
             .app_data(data.clone())
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics_page));
+            .route("/healthz", get_or_head().to(healthz))
+            .route("/readyz", get_or_head().to(readyz))
+            .route("/metrics", get_or_head().to(metrics_page));
         match &jwks_path {
             Some(path) => app.route(path, web::get().to(signing_keys)),
             None => app,

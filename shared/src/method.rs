@@ -3,7 +3,8 @@
 //! event or Redis is taken from a fixed set — the standard methods of §9.3 and `PATCH`
 //! (RFC 5789) as they must be spelled — and anything else is [`OTHER`]. The broker's request
 //! counter and the proxy's calls both label by [`label`]; the proxy also admits the extension
-//! methods a route lists by name (bounded by its configuration).
+//! methods a route lists by name (bounded by its configuration). [`get_or_head`] is the route of
+//! a read-only resource: GET and HEAD alike.
 
 /// The label of a method outside the standard set.
 pub const OTHER: &str = "OTHER";
@@ -21,6 +22,15 @@ pub fn standard(method: &str) -> Option<&'static str> {
 /// The method's label: its name if standard, else [`OTHER`] (`post` is not `POST`).
 pub fn label(method: &str) -> &'static str {
     standard(method).unwrap_or(OTHER)
+}
+
+/// A route for GET and HEAD (RFC 9110 §9.1: a server MUST support HEAD wherever it supports
+/// GET; actix sends a HEAD answer's head only). For resources that only read: a handler with
+/// effects (a login started or completed) keeps `web::get()`, so that a link checker's HEAD
+/// cannot spend what the user's GET needs.
+pub fn get_or_head() -> actix_web::Route {
+    use actix_web::guard;
+    actix_web::web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 #[cfg(test)]

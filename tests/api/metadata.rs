@@ -62,6 +62,35 @@ async fn health_readiness_and_metrics() {
             .unwrap();
         assert_eq!(res.status(), 200, "{path} on the status listener");
     }
+    // RFC 9110 §9.1: HEAD wherever GET reads (load balancers probe with it): the GET's status
+    // and content type, no body. `/authorize` starts a login, so it stays GET-only: HEAD is not
+    // routed to it (the application's 404).
+    for url in [
+        app.url("/healthz"),
+        app.url("/readyz"),
+        format!("{}/healthz", app.status),
+        format!("{}/readyz", app.status),
+        format!("{}/metrics", app.status),
+        app.url(&format!("/register/{}", "unknown-client")),
+    ] {
+        let get = app.http.get(&url).send().await.unwrap();
+        let head = app.http.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {url}");
+        assert_ne!(head.status(), 405, "HEAD {url}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {url}"
+        );
+        assert_eq!(
+            head.bytes().await.unwrap().len(),
+            0,
+            "HEAD {url} has no body"
+        );
+    }
+    let res = app.http.head(app.url("/authorize")).send().await.unwrap();
+    assert_eq!(res.status(), 404, "a login is not started by HEAD");
+
     assert!(
         text.contains("tessera_tokens_issued_total{grant=\"client_credentials\"} 1"),
         "{text}"

@@ -354,6 +354,16 @@ async fn sign_in_answers_are_checked() {
         .await
         .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    // Pages and files that only read answer HEAD too (RFC 9110 §9.1): their head, no body.
+    for path in ["/portal/static/portal.css", "/portal"] {
+        let head = http.head(w.app.url(path)).send().await.unwrap();
+        assert_ne!(head.status(), StatusCode::METHOD_NOT_ALLOWED, "HEAD {path}");
+        assert!(
+            head.status().is_success() || head.status().is_redirection(),
+            "HEAD {path}"
+        );
+        assert_eq!(head.bytes().await.unwrap().len(), 0, "HEAD {path}");
+    }
     let none = http
         .get(w.app.url("/portal/static/..%2Fsecret"))
         .send()

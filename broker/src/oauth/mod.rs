@@ -33,7 +33,8 @@ use std::net::IpAddr;
 
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::{guard, web, HttpRequest};
+use actix_web::{web, HttpRequest};
+use tessera_shared::method::get_or_head;
 use tessera_shared::oauth::{Form, OAuthResponse};
 
 use crate::http::client_ip;
@@ -74,9 +75,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(methods::route(Method::OPTIONS).to(cors::preflight_post))
             .default_service(methods::not_allowed(CLIENT_METHODS))
     };
-    // RFC 9110 §9.1: a server MUST support HEAD wherever it supports GET (the preflight's
-    // `Allow` says so); actix sends a HEAD answer's head only.
-    let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     let public = |path: &str, handler| {
         web::resource(path)
             .wrap(from_fn(cors::public))
@@ -98,7 +96,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::route().to(introspect::introspect)),
         )
         .route("/register", web::post().to(register::register))
-        .route("/register/{client_id}", web::get().to(client_config::read))
+        .route(
+            "/register/{client_id}",
+            get_or_head().to(client_config::read),
+        )
         .route(
             "/register/{client_id}",
             web::put().to(client_config::update),

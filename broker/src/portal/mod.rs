@@ -37,20 +37,21 @@ pub mod view;
 
 use actix_web::web;
 use pages::{app, apps, auth, console, console_actions as act, products};
+use tessera_shared::method::get_or_head;
 
 /// Registers the portal's routes under `/portal`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/portal")
-            .route("", web::get().to(auth::home))
-            .route("/", web::get().to(auth::home))
-            .route("/static/{name}", web::get().to(assets::serve))
+            .route("", get_or_head().to(auth::home))
+            .route("/", get_or_head().to(auth::home))
+            .route("/static/{name}", get_or_head().to(assets::serve))
             .route("/signin", web::get().to(auth::start))
             .route("/callback", web::get().to(auth::callback))
             .route("/signout", web::post().to(auth::signout))
-            .route("/apps", web::get().to(apps::list))
+            .route("/apps", get_or_head().to(apps::list))
             .route("/apps", web::post().to(apps::create))
-            .route("/apps/{app}", web::get().to(app::page))
+            .route("/apps/{app}", get_or_head().to(app::page))
             .route(
                 "/apps/{app}/credentials",
                 web::post().to(app::create_secret),
@@ -60,9 +61,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(app::revoke_secret),
             )
             .route("/apps/{app}/subscriptions", web::post().to(app::subscribe))
-            .route("/admin", web::get().to(console::overview))
-            .route("/admin/developers", web::get().to(console::developers))
-            .route("/admin/developers/{dev}", web::get().to(console::developer))
+            .route("/admin", get_or_head().to(console::overview))
+            .route("/admin/developers", get_or_head().to(console::developers))
+            .route(
+                "/admin/developers/{dev}",
+                get_or_head().to(console::developer),
+            )
             .route(
                 "/admin/developers/{dev}/suspend",
                 web::post().to(act::suspend_developer),
@@ -71,7 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/admin/developers/{dev}/reinstate",
                 web::post().to(act::reinstate_developer),
             )
-            .route("/admin/apps/{app}", web::get().to(console::app))
+            .route("/admin/apps/{app}", get_or_head().to(console::app))
             .route(
                 "/admin/apps/{app}/suspend",
                 web::post().to(act::suspend_app),
@@ -92,7 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/admin/apps/{app}/subscriptions/{product}/revoke",
                 web::post().to(act::revoke),
             )
-            .route("/admin/products", web::get().to(products::page))
+            .route("/admin/products", get_or_head().to(products::page))
             .route("/admin/products", web::post().to(products::create))
             .route(
                 "/admin/products/{product}",

@@ -188,3 +188,23 @@ async fn configured_methods_must_be_upper_case_tokens() {
     .await;
     assert!(err.contains("routes[0] (orders).host:"), "{err}");
 }
+
+/// The status listener's probes answer HEAD as GET, head only (RFC 9110 §9.1): load balancers
+/// probe with either.
+#[tokio::test]
+async fn the_status_listener_answers_head_as_get() {
+    let s = setup().await;
+    let proxy = spawn_proxy(
+        &s.broker,
+        json!([route("orders", "/orders", &s.echo, json!({}))]),
+    )
+    .await;
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let url = format!("{}{path}", proxy.status);
+        let get = proxy.http.get(&url).send().await.unwrap();
+        let head = proxy.http.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(head.bytes().await.unwrap().len(), 0, "HEAD {path}");
+    }
+}
