@@ -12,9 +12,9 @@
 # (one unknown well-formed token, repeated: the negative cache's case), broker-token
 # (client_credentials issuance), broker-introspect, broker-introspect-flood (introspection of a new
 # made-up well-formed token per call), yardstick (bench/yardstick: its token and
-# introspection endpoints; YARDSTICK_BIN or target/release/tessera-yardstick), hop and hop-h1 (the
-# bare forwarding hop of bench/hop in front of the same echo backend, with actix-web's App or
-# actix-http's HttpService; HOP_BIN, or built here: the proxy's ceiling), echo-hop and echo-tessera
+# introspection endpoints; YARDSTICK_BIN or target/release/tessera-yardstick), hop, hop-h1 and
+# hop-hyper (the bare forwarding hop of bench/hop in front of the same echo backend, with
+# actix-web's App, actix-http's HttpService or hyper's own server; HOP_BIN, or built here: the proxy's ceiling), echo-hop and echo-tessera
 # (the echo backend itself, sent the headers a bare hop forwards — the caller's Authorization —
 # or those Tessera forwards instead: X-Forwarded-For/-Host/-Proto and the five X-Tessera-*
 # identity headers, values shaped as the bench app's; what identity forwarding costs the backend).
@@ -146,11 +146,11 @@ if want proxy-unknown; then
   measure proxy-unknown proxy-unknown "$PROXY_URL" "header:Authorization:Bearer $UNKNOWN"
 fi
 # The bare hop (bench/hop): the same calls as proxy-cache, forwarded with nothing else done.
-for mode in hop hop-h1; do
+for mode in hop hop-h1 hop-hyper; do
   want "$mode" || continue
   bench_hop_binary
   HOP_PORT="$(free_port)"
-  server=app; [ "$mode" = hop-h1 ] && server=h1
+  case "$mode" in hop-h1) server=h1;; hop-hyper) server=hyper;; *) server=app;; esac
   # `env` execs valgrind (same pid); valgrind would not follow an exec of the hop.
   # shellcheck disable=SC2046 # hop_env is words on purpose
   start "$mode" env $(hop_env "$server" "$HOP_PORT") valgrind --tool=callgrind --instr-atstart=no \

@@ -8,7 +8,8 @@
 #   TESSERA_BIN=/tmp/old/tessera CACHE=true bash bench/profile.sh
 #   CALLGRAPH=dwarf CACHE=true bash bench/profile.sh    # also inclusive (children) shares
 #   HOP=app bash bench/profile.sh     # the bare hop of bench/hop instead (HOP=h1: its actix-http
-#                                     # server), in front of the same echo backend, same token
+#                                     # server, HOP=hyper: hyper's own server), in front of the
+#                                     # same echo backend, same token
 #
 # Starts Redis, a broker, the echo backend and a one-worker proxy (CACHE=false by default: a
 # store lookup per call; analytics on), warms up, then drives it with wrk (127.0.0.1 only,

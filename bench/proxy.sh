@@ -30,7 +30,8 @@
 #   FLOOD_DRAIN_MAX longest wait for the analytics writer to go quiet after a flood, s (default 60)
 #   PEER            0: no nginx auth_request + oidc-provider peer (no node needed)
 #   HOP             app (default): the bare hop with actix-web's App; both: also the one on
-#                   actix-http's HttpService (about 40 s more); 0: no bare hop
+#                   actix-http's HttpService (about 40 s more); all: also the one on hyper's own
+#                   server, no actix (another 40 s); 0: no bare hop
 #   GATEWAY         0: no nginx gateway hop (default 1: nginx's tuned hop plus X-Forwarded-* and
 #                   a buffered access log of every call, a like-for-like reference; ~40 s more)
 #   HOP_BIN         use this bare-hop binary instead of building bench/hop
@@ -69,7 +70,7 @@ PERF_SECS="${PERF_SECS:-5}"
 PEER_ON=1; [ "${PEER:-1}" = "0" ] && PEER_ON=""
 HOP="${HOP:-app}"
 GATEWAY="${GATEWAY:-1}"
-case "$HOP" in app|both|0) ;; *) echo "HOP must be app, both or 0" >&2; exit 2;; esac
+case "$HOP" in app|both|all|0) ;; *) echo "HOP must be app, both, all or 0" >&2; exit 2;; esac
 # Room for every token of the memory pass and the run's own: the smallest power of two above
 # NTOKENS + 1000 (moka sizes its frequency sketch by the capacity rounded up to a power of two,
 # so any capacity in between costs the same), and at least the proxy's default of 200000.
@@ -316,7 +317,8 @@ start_hop() {
   wait_for "bare hop $1" "$HOP_PID" "http://127.0.0.1:$HOP_PORT/api/bench"
 }
 if [ "$HOP" != 0 ]; then start_hop hop app; HOP_APP_PORT=$HOP_PORT; HOP_APP_PID=$HOP_PID; fi
-if [ "$HOP" = both ]; then start_hop hop-h1 h1; HOP_H1_PORT=$HOP_PORT; HOP_H1_PID=$HOP_PID; fi
+case "$HOP" in both|all) start_hop hop-h1 h1; HOP_H1_PORT=$HOP_PORT; HOP_H1_PID=$HOP_PID;; esac
+if [ "$HOP" = all ]; then start_hop hop-hyper hyper; HOP_HYPER_PORT=$HOP_PORT; HOP_HYPER_PID=$HOP_PID; fi
 
 metric() { # metric STATUS_PORT NAME -> value (0 when absent)
   curl -s -m 10 "http://127.0.0.1:$1/metrics" | awk -v n="tessera_proxy_$2" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }'
@@ -338,7 +340,8 @@ if [ "$GATEWAY" != 0 ]; then
   grep -q '"x-forwarded-for":\["127.0.0.1"\]' "$WORK/check.json" || die "nginx gateway hop did not forward X-Forwarded-For: $(head -c 300 "$WORK/check.json")"
 fi
 [ "$HOP" = 0 ] || check_target "bare hop" "http://127.0.0.1:$HOP_APP_PORT$URL_PATH"
-[ "$HOP" != both ] || check_target "bare hop (actix-http)" "http://127.0.0.1:$HOP_H1_PORT$URL_PATH"
+case "$HOP" in both|all) check_target "bare hop (actix-http)" "http://127.0.0.1:$HOP_H1_PORT$URL_PATH";; esac
+[ "$HOP" != all ] || check_target "bare hop (hyper)" "http://127.0.0.1:$HOP_HYPER_PORT$URL_PATH"
 for p in "$CACHE_PORT" "$NOCACHE_PORT" "$NOAN_PORT"; do
   check_target "tessera :$p" "http://127.0.0.1:$p$URL_PATH"
   grep -q "x-tessera-client-id" "$WORK/check.json" || die "tessera :$p did not forward the caller: $(head -c 300 "$WORK/check.json")"
@@ -374,9 +377,13 @@ if [ "$HOP" != 0 ]; then
   add_target hop "bare hop: actix-web \`App\` + hyper, forwarding only (bench/hop) — the stack's ceiling" \
     "http://127.0.0.1:$HOP_APP_PORT$URL_PATH" "$HOP_APP_PID:hop $ECHO_PID:echo" "$AUTH_HEADER"
 fi
-if [ "$HOP" = both ]; then
+case "$HOP" in both|all)
   add_target hop-h1 "bare hop: actix-http \`HttpService\` + hyper, no \`App\` layer (bench/hop)" \
-    "http://127.0.0.1:$HOP_H1_PORT$URL_PATH" "$HOP_H1_PID:hop $ECHO_PID:echo" "$AUTH_HEADER"
+    "http://127.0.0.1:$HOP_H1_PORT$URL_PATH" "$HOP_H1_PID:hop $ECHO_PID:echo" "$AUTH_HEADER";;
+esac
+if [ "$HOP" = all ]; then
+  add_target hop-hyper "bare hop: hyper's own server + hyper, no actix (bench/hop) — another Rust server core" \
+    "http://127.0.0.1:$HOP_HYPER_PORT$URL_PATH" "$HOP_HYPER_PID:hop $ECHO_PID:echo" "$AUTH_HEADER"
 fi
 if [ -n "$PEER_ON" ]; then
   add_target peer "nginx \`auth_request\` → oidc-provider introspection (Redis) — the P2 peer" \

@@ -28,7 +28,8 @@
 # Environment: DURATION (s, default 5), WARMUP (s, default 2), CONNECTIONS (default 64),
 # WORKERS (the proxy's server.workers, default 1 as in bench/proxy.sh; 2 shows what crosses
 # between workers), HOP (app, the default: also the bare hop of bench/hop in front of the same
-# backend, the stack's ceiling; h1: its actix-http server; both; 0: none; HOP_BIN), TESSERA_BIN (default target/release/tessera), CACHE=false (the proxy's token cache off: a store lookup per call, P2), KEEP_WORK=1 keeps the work
+# backend, the stack's ceiling; h1: its actix-http server; hyper: hyper's own server; both: app
+# and h1; all: the three; 0: none; HOP_BIN), TESSERA_BIN (default target/release/tessera), CACHE=false (the proxy's token cache off: a store lookup per call, P2), KEEP_WORK=1 keeps the work
 # directory.
 set -euo pipefail
 
@@ -84,7 +85,7 @@ start proxy "$BIN" proxy --config "$WORK/proxy.toml" --status "127.0.0.1:$STATUS
 PROXY_PID=$STARTED_PID
 ready "http://127.0.0.1:$STATUS_PORT/readyz" '"revocation_channel": *true'
 HOP="${HOP:-app}"
-HOPS=(); case "$HOP" in app|h1) HOPS=("$HOP");; both) HOPS=(app h1);; 0) ;; *) die "HOP: app, h1, both or 0";; esac
+HOPS=(); case "$HOP" in app|h1|hyper) HOPS=("$HOP");; both) HOPS=(app h1);; all) HOPS=(app h1 hyper);; 0) ;; *) die "HOP: app, h1, hyper, both, all or 0";; esac
 declare -A HOP_PIDS HOP_PORTS
 [ "${#HOPS[@]}" -eq 0 ] || bench_hop_binary
 for h in "${HOPS[@]}"; do

@@ -92,8 +92,14 @@ report_ceiling() {
   printf '\nThe stack'"'"'s ceiling (bench/hop; requests/s ratios per round, then their median):\n\n'
   printf '| ratio | measured |\n|---|---:|\n'
   printf '| bare hop (actix-web) ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio hop)")"
-  [ "$HOP" != both ] || printf '| bare hop (actix-http) ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio hop-h1)")"
-  [ "$HOP" != both ] || printf '| bare hop (actix-web) ÷ bare hop (actix-http): the `App` layer | %s× |\n' "$(fmt2 "$(each_round ratio_two hop hop-h1 | median)")"
+  case "$HOP" in both|all)
+    printf '| bare hop (actix-http) ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio hop-h1)")"
+    printf '| bare hop (actix-web) ÷ bare hop (actix-http): the `App` layer | %s× |\n' "$(fmt2 "$(each_round ratio_two hop hop-h1 | median)")";;
+  esac
+  if [ "$HOP" = all ]; then
+    printf '| bare hop (hyper) ÷ nginx hop | %s× |\n' "$(fmt2 "$(med_ratio hop-hyper)")"
+    printf '| bare hop (actix-web) ÷ bare hop (hyper): actix against hyper'"'"'s server | %s× |\n' "$(fmt2 "$(each_round ratio_two hop hop-hyper | median)")"
+  fi
   for n in tessera-cache tessera-noanalytics tessera-nocache; do
     printf '| %s ÷ bare hop (actix-web) | %s× |\n' "${T_LABEL[$n]}" "$(fmt2 "$(each_round ratio_two "$n" hop | median)")"
   done

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
-type Sender = SendRequest<Full<Bytes>>;
+pub type Sender = SendRequest<Full<Bytes>>;
 
 /// Idle connections per worker thread kept for the next calls.
 const MAX_IDLE: usize = 64;
@@ -55,6 +55,27 @@ fn listed<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
         .collect()
 }
 
+/// Takes out of `headers` the hop-by-hop ones and those its `Connection` lists (RFC 9110
+/// §7.6.1), and `Host` and the framing, which the next hop sets itself: `http` 1's maps, for the
+/// hyper server, which forwards the request's own map.
+pub fn drop_hop_by_hop(headers: &mut http::HeaderMap) {
+    let listed = listed(
+        headers
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .map(|v| v.as_bytes()),
+    );
+    // `Host` is overwritten by the caller (one `insert`); the rest go one name at a time,
+    // without a list (a standard name's clone allocates nothing).
+    let doomed = |n: &http::HeaderName| {
+        let n = n.as_str();
+        n != "host" && (hop_by_hop(n) || listed.iter().any(|l| l == n))
+    };
+    while let Some(name) = headers.keys().find(|n| doomed(n)).cloned() {
+        headers.remove(name);
+    }
+}
+
 /// A bodiless answer with `code`.
 pub fn status(code: u16) -> actix_http::Response<BoxBody> {
     actix_http::Response::new(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY))
@@ -84,6 +105,11 @@ impl Backend {
             Some((res, tx)) => answer(res, tx),
             None => status(502),
         }
+    }
+
+    /// The backend's authority, the `Host` of every forwarded request.
+    pub fn host(&self) -> http::HeaderValue {
+        self.host.clone()
     }
 
     fn request(
@@ -120,7 +146,7 @@ impl Backend {
 
     /// On a kept-alive connection of this thread, or a new one. A request a reused connection
     /// gives back unwritten (found closed) goes on another one.
-    async fn send(
+    pub async fn send(
         &self,
         mut req: http::Request<Full<Bytes>>,
     ) -> Option<(http::Response<Incoming>, Sender)> {
@@ -163,7 +189,7 @@ impl Backend {
 }
 
 /// Back to this thread's pool.
-fn release(tx: Sender) {
+pub fn release(tx: Sender) {
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
         if idle.len() < MAX_IDLE && !tx.is_closed() {

@@ -11,15 +11,18 @@
 //! thread, as Tessera's `proxy/src/forward/` does. Nothing else: no route match, no token
 //! check, no policies, no analytics, no identity headers, no timeout.
 //!
-//! Two servers in front of the same forwarding code (`HOP_SERVER`):
+//! Three servers in front of the same forwarding code (`HOP_SERVER`):
 //! * `app` (default): actix-web, an `App` whose `default_service` forwards — Tessera's shape;
 //! * `h1`: actix-http's `HttpService` with a plain service function, without actix-web's `App`,
-//!   `HttpRequest` and extractors — what the `App` layer costs.
+//!   `HttpRequest` and extractors — what the `App` layer costs;
+//! * `hyper`: hyper 1's own server, no actix at all (`hyper_server.rs`) — what actix costs
+//!   against another Rust server core.
 //!
 //! Environment: `HOP_LISTEN` (127.0.0.1:PORT), `HOP_BACKEND` (HOST:PORT of an `http` backend),
-//! `HOP_SERVER` (`app` or `h1`), `HOP_WORKERS` (default 1).
+//! `HOP_SERVER` (`app`, `h1` or `hyper`), `HOP_WORKERS` (default 1).
 
 mod forward;
+mod hyper_server;
 
 use std::sync::Arc;
 
@@ -115,8 +118,9 @@ async fn main() -> std::io::Result<()> {
                 .run()
                 .await
         }
+        "hyper" => hyper_server::run(&listen, backend, workers),
         other => Err(std::io::Error::other(format!(
-            "HOP_SERVER: app or h1, not {other:?}"
+            "HOP_SERVER: app, h1 or hyper, not {other:?}"
         ))),
     }
 }
