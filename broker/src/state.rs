@@ -71,6 +71,23 @@ pub struct Urls {
     pub device: String,
 }
 
+impl Urls {
+    /// The endpoints under `issuer` (RFC 8414 §2: what discovery publishes).
+    fn for_issuer(issuer: &str) -> Self {
+        Urls {
+            token: format!("{issuer}/token"),
+            introspection: format!("{issuer}/introspect"),
+            revocation: format!("{issuer}/revoke"),
+            registration: format!("{issuer}/register"),
+            authorization: format!("{issuer}/authorize"),
+            jwks: format!("{issuer}/jwks"),
+            device_authorization: format!("{issuer}/device_authorization"),
+            device: format!("{issuer}/device"),
+            issuer: issuer.to_string(),
+        }
+    }
+}
+
 impl AppState {
     pub fn new(config: BrokerConfig, store: Arc<dyn Store>) -> Result<Self, StartError> {
         let keys = config.security.keys();
@@ -123,18 +140,7 @@ impl AppState {
                     .map(Upstreams::issuers)
                     .unwrap_or_default(),
             );
-        let issuer = config.server.issuer().to_string();
-        let urls = Urls {
-            token: format!("{issuer}/token"),
-            introspection: format!("{issuer}/introspect"),
-            revocation: format!("{issuer}/revoke"),
-            registration: format!("{issuer}/register"),
-            authorization: format!("{issuer}/authorize"),
-            jwks: format!("{issuer}/jwks"),
-            device_authorization: format!("{issuer}/device_authorization"),
-            device: format!("{issuer}/device"),
-            issuer,
-        };
+        let urls = Urls::for_issuer(config.server.issuer());
         let id_tokens = IdTokens::from_config(&config.id_token, &urls.issuer)
             .map_err(|e| StartError::IdToken(e.to_string()))?;
         Ok(AppState {
