@@ -133,11 +133,7 @@ async fn two_brokers_and_two_proxies_share_tokens_revocations_quotas_and_usage()
 async fn masters_with_analytics(prefix: &str) -> usize {
     let mut masters = 0;
     for url in shared_cluster_nodes() {
-        let mut c = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let mut c = crate::redis_server::connect(&url).await.unwrap();
         let info: String = redis::cmd("INFO")
             .arg("replication")
             .query_async(&mut c)

@@ -230,9 +230,7 @@ pub fn bearer(token: &str) -> String {
 
 /// `INFO memory`'s `used_memory` of the Redis at `url`.
 pub async fn redis_used_memory(url: &str) -> u64 {
-    let mut c = redis::Client::open(url)
-        .expect("redis url")
-        .get_multiplexed_async_connection()
+    let mut c = crate::redis_server::connect(url)
         .await
         .expect("redis connection");
     let info: String = redis::cmd("INFO")
