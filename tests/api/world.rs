@@ -57,6 +57,10 @@ pub fn start_idp(
     (idp, idp_base, handle)
 }
 
+/// `timeout_ms` of the tests' upstream entries: generous, as the store's deadlines are
+/// ([`crate::helpers::STORE_TIMEOUT_MS`]); the test of a slow upstream sets a short one.
+pub const UPSTREAM_TIMEOUT_MS: u64 = 10_000;
+
 /// The broker's upstream entry for the dev IdP at `idp_base`.
 pub fn upstream_entry(idp_base: &str) -> Value {
     json!({
@@ -65,7 +69,7 @@ pub fn upstream_entry(idp_base: &str) -> Value {
         "client_secret": UPSTREAM_SECRET,
         "scopes": ["openid", "profile", "email", "groups"],
         "claims": {"email": "email", "groups": "groups", "DealershipLocation": "dealership"},
-        "timeout_ms": 1500,
+        "timeout_ms": UPSTREAM_TIMEOUT_MS,
         "jwks_min_refetch_secs": 30,
     })
 }

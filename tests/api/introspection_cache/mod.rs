@@ -92,9 +92,10 @@ pub async fn relay() -> Relay {
     Relay::start(url.trim_start_matches("redis://").to_string()).await
 }
 
-/// A broker whose Redis connections go through a fresh relay.
+/// A broker whose Redis connections go through a fresh relay, with short store deadlines
+/// (`gateway::relay::short_deadlines`: 500 ms per command).
 pub async fn relayed_broker() -> (Relay, TestApp) {
     let relay = relay().await;
-    let a = spawn_app_with(&relay.url(), |_| {}).await;
+    let a = spawn_app_with(&relay.url(), crate::gateway::relay::short_deadlines).await;
     (relay, a)
 }
