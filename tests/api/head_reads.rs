@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{StatusCode, Url};
-use serde_json::json;
 
 use crate::device_flow::{decide, device_app, device_world, log_in_for, poll, start};
 use crate::gateway::{raw_request, RawResponse};
@@ -106,24 +105,8 @@ async fn the_admin_apis_reads_answer_head_as_get() {
 
 #[tokio::test]
 async fn the_dev_identity_providers_reads_and_the_landing_page_answer_head_as_get() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let issuer = base.clone();
-    // Mounted on the broker's listener, as `tessera dev` runs it.
-    let mounted = tessera_devidp::Mounted::demo(&base).unwrap();
-    let upstream = mounted.upstream();
-    let mount: tessera_broker::startup::Mount = Arc::new(mounted.routes());
-    let app = spawn_app_mounting(
-        listener,
-        &shared_redis_url(),
-        move |cfg| {
-            cfg["server"]["issuer"] = json!(issuer);
-            cfg["upstream"] = upstream;
-            cfg["id_token"] = json!({"generate_key": true});
-        },
-        Some(mount),
-    )
-    .await;
+    let (app, mounted) = crate::world::dev_broker().await;
+    let base = app.base.clone();
     let callback = format!("{base}/callback");
     let authorize = Url::parse_with_params(
         &format!("{base}/dev-idp/v1/authorize"),

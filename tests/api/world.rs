@@ -61,6 +61,28 @@ pub fn start_idp(
 /// ([`crate::helpers::STORE_TIMEOUT_MS`]); the test of a slow upstream sets a short one.
 pub const UPSTREAM_TIMEOUT_MS: u64 = 10_000;
 
+/// A broker with the development identity provider mounted on its own listener, as `tessera dev`
+/// runs it (under `{broker}/dev-idp`, with `/dev/callback`); and the provider.
+pub async fn dev_broker() -> (TestApp, tessera_devidp::Mounted) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let idp = tessera_devidp::Mounted::demo(&base).unwrap();
+    let upstream = idp.upstream();
+    let mount: tessera_broker::startup::Mount = std::sync::Arc::new(idp.routes());
+    let app = spawn_app_mounting(
+        listener,
+        &shared_redis_url(),
+        move |cfg| {
+            cfg["server"]["issuer"] = json!(base);
+            cfg["upstream"] = upstream;
+            cfg["id_token"] = json!({"generate_key": true});
+        },
+        Some(mount),
+    )
+    .await;
+    (app, idp)
+}
+
 /// The broker's upstream entry for the dev IdP at `idp_base`.
 pub fn upstream_entry(idp_base: &str) -> Value {
     json!({
