@@ -3,8 +3,8 @@
 
 use std::sync::atomic::Ordering;
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::DevIdp;
@@ -63,12 +63,15 @@ pub(super) async fn configuration(idp: web::Data<DevIdp>) -> HttpResponse {
         }))
 }
 
-pub(super) async fn keys(idp: web::Data<DevIdp>) -> HttpResponse {
+pub(super) async fn keys(idp: web::Data<DevIdp>, req: HttpRequest) -> HttpResponse {
     let inner = &idp.inner;
     if let Some(res) = inner.gate(true).await {
         return res;
     }
-    inner.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    // A HEAD reads no keys: only GETs are fetches.
+    if req.method() == Method::GET {
+        inner.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    }
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "max-age=60"))
         .json(inner.keys.jwks())

@@ -54,6 +54,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
+use tessera_shared::method::get_or_head;
 
 pub use behaviour::Behaviour;
 pub use config::{DevClient, DevIdpConfig, DevUser, OPERATOR_GROUP};
@@ -127,15 +128,17 @@ impl DevIdp {
     /// Registers the provider's routes (paths relative to where `cfg` is mounted, which must be
     /// where the issuer URL points).
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        // HEAD wherever GET only reads (RFC 9110 §9.1): discovery, the keys, the sign-in form
+        // (shown, nothing stored) and userinfo. Logout ends the user's session: GET only.
         cfg.app_data(web::Data::new(self.clone()))
             .route(
                 "/.well-known/openid-configuration",
-                web::get().to(discovery::configuration),
+                get_or_head().to(discovery::configuration),
             )
-            .route("/v1/keys", web::get().to(discovery::keys))
+            .route("/v1/keys", get_or_head().to(discovery::keys))
             .service(
                 web::resource("/v1/authorize")
-                    .route(web::get().to(authorize::show))
+                    .route(get_or_head().to(authorize::show))
                     .route(web::post().to(authorize::submit)),
             )
             .route("/v1/token", web::post().to(token::token))
@@ -146,7 +149,7 @@ impl DevIdp {
             )
             .service(
                 web::resource("/v1/userinfo")
-                    .route(web::get().to(userinfo::userinfo))
+                    .route(get_or_head().to(userinfo::userinfo))
                     .route(web::post().to(userinfo::userinfo)),
             );
     }

@@ -81,7 +81,11 @@ impl Mounted {
         move |cfg: &mut web::ServiceConfig| {
             let idp = idp.clone();
             cfg.service(web::scope(PATH).configure(move |c| idp.configure(c)))
-                .route("/dev/callback", web::get().to(crate::landing::landing));
+                .route(
+                    "/dev/callback",
+                    // Only shows what it was sent: HEAD too (RFC 9110 §9.1).
+                    tessera_shared::method::get_or_head().to(crate::landing::landing),
+                );
         }
     }
 }

@@ -97,9 +97,10 @@ async fn a_lone_event_is_written_after_the_flush_interval() {
     let metrics = EmitterMetrics::new().unwrap();
     let (emitter, _writer) = Emitter::start(store.clone(), config(100, 256, 20), metrics.clone());
     emitter.emit(event(1));
-    let deadline = Instant::now() + Duration::from_secs(2);
+    // A wait, not a promise (the flush interval is 20 ms): generous for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(10);
     while stored(store.as_ref()).await.is_empty() {
-        assert!(Instant::now() < deadline, "not written within 2 s");
+        assert!(Instant::now() < deadline, "not written within 10 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(metrics.written.get(), 1);
@@ -113,7 +114,9 @@ async fn a_full_queue_drops_and_counts_instead_of_blocking() {
     for i in 0..1000 {
         emitter.emit(event(i));
     }
-    assert!(started.elapsed() < Duration::from_millis(200));
+    // Blocking would never end (the runtime's one thread is this loop's): any bound tells, and
+    // a generous one holds on a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(5));
     // This test's runtime has one thread: the writer did not run during the loop.
     assert_eq!((metrics.emitted.get(), metrics.dropped.get()), (4, 996));
     let started = Instant::now();

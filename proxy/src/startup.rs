@@ -327,7 +327,7 @@ fn status_server(
             .route("/readyz", get_or_head().to(readyz))
             .route("/metrics", get_or_head().to(metrics_page));
         match &jwks_path {
-            Some(path) => app.route(path, web::get().to(signing_keys)),
+            Some(path) => app.route(path, get_or_head().to(signing_keys)),
             None => app,
         }
     })

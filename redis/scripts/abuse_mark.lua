@@ -5,12 +5,15 @@
 --          (`…:tokens`), both written by abuse_signals.lua
 -- ARGV[1]: rule; ARGV[2]: action (flag | block); ARGV[3]: the signal's value
 -- ARGV[4]: TTL seconds; ARGV[5]: now (Unix ms, for since/until)
+-- ARGV[6]: '1' when a block is set once (the proxy's behaviour rules): not over a live block
+--          — two proxies whose merges both tripped it (the second merge answered between the
+--          first's merge and its mark) set it once; '0' lets a block renew a block
 -- Returns 1 when set, 0 when a live block holds the subject and this is a flag (a flag never
--- replaces a block; a block replaces a flag or renews a block).
+-- replaces a block) or a block set once; a block replaces a flag.
 -- A block clears the window's counts (not the baseline), as abuse.lua clears its counter: the
 -- subject starts afresh when the block ends, instead of being blocked again at once by the
 -- window that blocked it.
-if ARGV[2] == 'flag' and redis.call('HGET', KEYS[1], 'action') == 'block' then
+if (ARGV[2] == 'flag' or ARGV[6] == '1') and redis.call('HGET', KEYS[1], 'action') == 'block' then
   return 0
 end
 local now = tonumber(ARGV[5])

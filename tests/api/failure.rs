@@ -35,7 +35,10 @@ async fn redis_outage_is_503_then_recovers_by_itself() {
             "temporarily_unavailable",
             "{path}"
         );
-        assert!(elapsed < Duration::from_secs(2), "{path} took {elapsed:?}");
+        // Quick: at the refused connection, not after the (10 s) command timeout; bounded well
+        // under it rather than by wall-clock speed, which a loaded machine does not have.
+        let quick = Duration::from_millis(STORE_TIMEOUT_MS / 2);
+        assert!(elapsed < quick, "{path} took {elapsed:?}");
     }
     let res = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 503);

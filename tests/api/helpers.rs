@@ -45,6 +45,14 @@ pub fn ec_signing_key() -> (String, tempfile::NamedTempFile) {
     (pem, file)
 }
 
+/// `store.command_timeout_ms` and `store.connect_timeout_ms` of the tests' brokers and
+/// proxies: generous, because a loaded 2-core machine can stall Redis or the test process for
+/// over a second, and a shorter deadline then fails an unrelated test with a 503. Nothing a
+/// passing run does waits for it: a stopped Redis refuses connections at once. Tests of what the
+/// deadline bounds (a frozen subscription noticed within 250 ms + the command timeout) set a
+/// short one themselves (`gateway::relay`, `introspection_cache::relayed_broker`).
+pub const STORE_TIMEOUT_MS: u64 = 10_000;
+
 /// Default test configuration on `redis_url`, with a key prefix of its own.
 pub fn test_config(redis_url: &str) -> Value {
     json!({
@@ -57,8 +65,8 @@ pub fn test_config(redis_url: &str) -> Value {
         "store": {
             "url": redis_url,
             "prefix": format!("test:{}:", uuid::Uuid::new_v4().simple()),
-            "command_timeout_ms": 500,
-            "connect_timeout_ms": 300,
+            "command_timeout_ms": STORE_TIMEOUT_MS,
+            "connect_timeout_ms": STORE_TIMEOUT_MS,
         },
         "admin": { "token": ADMIN_TOKEN },
         "security": { "pepper": PEPPER },
@@ -261,6 +269,8 @@ impl TestApp {
         tessera_shared::store::open(&tessera_shared::config::StoreConfig {
             url: self.redis_url.clone(),
             prefix: self.prefix.clone(),
+            command_timeout_ms: STORE_TIMEOUT_MS,
+            connect_timeout_ms: STORE_TIMEOUT_MS,
             ..Default::default()
         })
         .expect("store on the app's Redis")
@@ -268,9 +278,7 @@ impl TestApp {
 
     /// A raw connection to this app's Redis, for checking what is (and is not) stored.
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.redis_url.as_str())
-            .expect("redis url")
-            .get_multiplexed_async_connection()
+        crate::redis_server::connect(&self.redis_url)
             .await
             .expect("redis connection")
     }

@@ -30,6 +30,7 @@ mod devidp;
 mod dpop;
 mod failure;
 mod gateway;
+mod head_reads;
 mod helpers;
 mod id_tokens;
 mod introspect;

@@ -55,24 +55,9 @@ async fn error_pages_of_the_login_endpoints_carry_the_headers() {
 
 #[tokio::test]
 async fn the_dev_pages_served_by_the_broker_carry_the_headers() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let issuer = base.clone();
     // Mounted on the broker's own listener, as `tessera dev` does.
-    let idp = tessera_devidp::Mounted::demo(&base).unwrap();
-    let upstream = idp.upstream();
-    let mount: tessera_broker::startup::Mount = std::sync::Arc::new(idp.routes());
-    let app = spawn_app_mounting(
-        listener,
-        &shared_redis_url(),
-        move |cfg| {
-            cfg["server"]["issuer"] = json!(issuer);
-            cfg["upstream"] = upstream;
-            cfg["id_token"] = json!({"generate_key": true});
-        },
-        Some(mount),
-    )
-    .await;
+    let (app, _idp) = crate::world::dev_broker().await;
+    let base = app.base.clone();
     let c = app
         .create_client(json!({
             "redirect_uris": [format!("{base}/dev/callback")],

@@ -17,6 +17,22 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// How long a test's own Redis connection waits to connect and for each answer.
+const RAW_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A connection to the Redis at `url` for a test's own reads and writes. The redis crate's
+/// defaults (1 s to connect, 500 ms per answer) fail a test whenever the machine stalls Redis
+/// or the test longer than that, which a loaded 2-core machine does: `redis_memory`'s fill
+/// step failed so (`INFO`/`SET` timed out), reproduced by freezing Redis for 800 ms.
+pub async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(RAW_DEADLINE))
+        .set_response_timeout(Some(RAW_DEADLINE));
+    redis::Client::open(url)?
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
@@ -193,11 +209,7 @@ impl RedisServer {
 
     /// Calls of every command run so far, by lower-case name (`INFO commandstats`).
     pub async fn commands(&self) -> std::collections::BTreeMap<String, u64> {
-        let mut c = redis::Client::open(self.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let mut c = connect(&self.url()).await.unwrap();
         let info: String = redis::cmd("INFO")
             .arg("commandstats")
             .query_async(&mut c)
@@ -226,11 +238,7 @@ impl RedisServer {
     /// after the restart: a legitimate `invalid_client`). A test about something else than that
     /// window calls this before [`RedisServer::stop`].
     pub async fn wait_aof_written(&self) {
-        let mut c = redis::Client::open(self.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let mut c = connect(&self.url()).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let info: String = redis::cmd("INFO")

@@ -60,6 +60,8 @@ async fn a_removed_scope_leaves_introspection_the_proxy_and_refresh() {
     for token in [s(&user, "access_token"), app_token.clone()] {
         let start = Instant::now();
         loop {
+            // Measured at the sending of each call still allowed, not at its answer.
+            let sent = start.elapsed();
             let res = proxy.get("/orders", &token).await;
             if res.status() == StatusCode::FORBIDDEN {
                 let challenge = res.headers()["www-authenticate"].to_str().unwrap();
@@ -67,7 +69,7 @@ async fn a_removed_scope_leaves_introspection_the_proxy_and_refresh() {
                 break;
             }
             assert_eq!(res.status(), StatusCode::OK);
-            assert!(start.elapsed() < Duration::from_secs(2), "still allowed");
+            assert!(sent < Duration::from_secs(2), "still allowed");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let info = w.app.introspect(&c, &token).await;

@@ -154,6 +154,8 @@ fn proxy_store() -> (
     let store = tessera_shared::store::open(&tessera_shared::config::StoreConfig {
         url: format!("redis://proxy:{PASSWORD}@127.0.0.1:{}", redis.port),
         prefix: "tessera:".into(),
+        command_timeout_ms: crate::helpers::STORE_TIMEOUT_MS,
+        connect_timeout_ms: crate::helpers::STORE_TIMEOUT_MS,
         ..Default::default()
     })
     .unwrap();

@@ -56,7 +56,7 @@ fn open(url: String) -> (tokio::runtime::Runtime, Arc<dyn Store>) {
     let store = mt.block_on(async {
         store::open(&StoreConfig {
             url,
-            command_timeout_ms: 1000,
+            command_timeout_ms: crate::helpers::STORE_TIMEOUT_MS,
             ..StoreConfig::default()
         })
         .expect("a store")

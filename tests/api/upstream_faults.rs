@@ -77,7 +77,7 @@ async fn key_rotation_refetches_the_jwks_once_and_rate_limits_it() {
 
 #[tokio::test]
 async fn a_slow_or_dead_upstream_fails_logins_cleanly_and_spares_issued_tokens() {
-    let w = spawn_world().await;
+    let w = spawn_world_with(|cfg| cfg["upstream"]["timeout_ms"] = json!(1500)).await;
     let c = code_client(&w, json!({})).await;
     let t = alice_tokens(&w, &c, "read").await;
     let at = t["access_token"].as_str().unwrap().to_string();

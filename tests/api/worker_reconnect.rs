@@ -16,11 +16,7 @@ const WORKERS: usize = 4;
 /// Clients subscribed to `app`'s revocation channel, asked of Redis directly (a request to the
 /// broker would heal the worker that answers it).
 async fn subscribers(redis: &RedisServer, app: &TestApp) -> Option<i64> {
-    let mut c = redis::Client::open(redis.url())
-        .ok()?
-        .get_multiplexed_async_connection()
-        .await
-        .ok()?;
+    let mut c = crate::redis_server::connect(&redis.url()).await.ok()?;
     let (_, n): (String, i64) = redis::cmd("PUBSUB")
         .arg("NUMSUB")
         .arg(format!("{}revocations", app.prefix))

@@ -57,6 +57,32 @@ pub fn start_idp(
     (idp, idp_base, handle)
 }
 
+/// `timeout_ms` of the tests' upstream entries: generous, as the store's deadlines are
+/// ([`crate::helpers::STORE_TIMEOUT_MS`]); the test of a slow upstream sets a short one.
+pub const UPSTREAM_TIMEOUT_MS: u64 = 10_000;
+
+/// A broker with the development identity provider mounted on its own listener, as `tessera dev`
+/// runs it (under `{broker}/dev-idp`, with `/dev/callback`); and the provider.
+pub async fn dev_broker() -> (TestApp, tessera_devidp::Mounted) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let idp = tessera_devidp::Mounted::demo(&base).unwrap();
+    let upstream = idp.upstream();
+    let mount: tessera_broker::startup::Mount = std::sync::Arc::new(idp.routes());
+    let app = spawn_app_mounting(
+        listener,
+        &shared_redis_url(),
+        move |cfg| {
+            cfg["server"]["issuer"] = json!(base);
+            cfg["upstream"] = upstream;
+            cfg["id_token"] = json!({"generate_key": true});
+        },
+        Some(mount),
+    )
+    .await;
+    (app, idp)
+}
+
 /// The broker's upstream entry for the dev IdP at `idp_base`.
 pub fn upstream_entry(idp_base: &str) -> Value {
     json!({
@@ -65,7 +91,7 @@ pub fn upstream_entry(idp_base: &str) -> Value {
         "client_secret": UPSTREAM_SECRET,
         "scopes": ["openid", "profile", "email", "groups"],
         "claims": {"email": "email", "groups": "groups", "DealershipLocation": "dealership"},
-        "timeout_ms": 1500,
+        "timeout_ms": UPSTREAM_TIMEOUT_MS,
         "jwks_min_refetch_secs": 30,
     })
 }

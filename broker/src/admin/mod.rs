@@ -83,7 +83,7 @@ macro_rules! routes {
     ($($method:ident $path:literal => $handler:path;)*) => {
         /// Registers every admin route under `/admin`.
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            cfg.service(web::scope("/admin")$(.route($path, web::$method().to($handler)))*);
+            cfg.service(web::scope("/admin")$(.route($path, verbs::$method().to($handler)))*);
         }
 
         /// Every admin route: its method and its path under `/admin`.
@@ -125,6 +125,13 @@ routes! {
     get "/products/{product}" => products::get;
     patch "/products/{product}" => products::update;
     delete "/products/{product}" => products::delete;
+}
+
+/// The routes of the table's methods. Every admin `GET` only reads, so it answers `HEAD` too
+/// (RFC 9110 §9.1): the same status and headers, no body.
+mod verbs {
+    pub use actix_web::web::{delete, patch, post};
+    pub use tessera_shared::method::get_or_head as get;
 }
 
 /// Parses a path segment that must be a UUID; anything else is simply not found.

@@ -108,12 +108,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/register/{client_id}",
             web::delete().to(client_config::delete),
         )
+        // GET only, not HEAD (RFC 9110 §9.1 asks HEAD where GET only reads): `/authorize` stores
+        // a pending login and `/callback` spends one (its upstream code, state and nonce), so a
+        // link checker's HEAD must not reach them; HEAD gets the application's 404.
         .route("/authorize", web::get().to(authorize::authorize))
         .route("/callback", web::get().to(callback::callback))
-        .route("/device", web::get().to(device::page))
+        // The device pages' GETs only read (the code entry form; the consent page for a code
+        // already signed in, its form token derived, not stored): HEAD too.
+        .route("/device", get_or_head().to(device::page))
         .route("/device", web::post().to(device::enter))
-        .route("/device/confirm", web::get().to(device::review))
+        .route("/device/confirm", get_or_head().to(device::review))
         .route("/device/confirm", web::post().to(device::decide))
+        // Logout (GET or POST, OpenID Connect RP-Initiated Logout §2) and its return from the
+        // upstream end a login: GET only, not HEAD.
         .service(
             web::resource("/end_session")
                 .route(web::get().to(end_session::end_session))

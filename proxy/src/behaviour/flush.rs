@@ -106,11 +106,16 @@ impl Behaviour {
                     ttl_secs: trip.ttl_secs,
                     now_ms: chrono::Utc::now().timestamp_millis(),
                 };
-                match self.store.behaviour_mark(&subject, &mark).await {
-                    Ok(()) => {
-                        self.trips
-                            .with_label_values(&[trip.rule, trip.action.label()])
-                            .inc();
+                match self.store.behaviour_mark_once(&subject, &mark).await {
+                    Ok(set) => {
+                        // Not set: another proxy's block came first (its merge and mark fell
+                        // between ours); it counts the trip, and this one holds the subject
+                        // all the same until its next merge reads that block.
+                        if set {
+                            self.trips
+                                .with_label_values(&[trip.rule, trip.action.label()])
+                                .inc();
+                        }
                         marker = Some(Marker {
                             rule: trip.rule.into(),
                             action: mark.action.into(),

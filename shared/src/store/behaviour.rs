@@ -90,6 +90,11 @@ pub trait BehaviourStore: Send + Sync {
     /// Sets `subject`'s marker (`redis/scripts/abuse_mark.lua`) unless a block already holds it
     /// (a flag never replaces a block).
     async fn behaviour_mark(&self, subject: &str, mark: &Mark<'_>) -> Result<(), StoreError>;
+    /// As [`Self::behaviour_mark`], but a block is set once: not over a live block, which
+    /// another proxy set since this one merged (both merges tripped it before either marked);
+    /// whether it was set.
+    async fn behaviour_mark_once(&self, subject: &str, mark: &Mark<'_>)
+        -> Result<bool, StoreError>;
     /// The live markers (until after `now_ms`), at most `max`, soonest to end first.
     async fn behaviour_markers(
         &self,

@@ -64,7 +64,8 @@ async fn every_node_hears_every_revocation() {
         let mut got = Vec::new();
         let mut messages = p.on_message();
         while got.len() < expected.len() {
-            let m = tokio::time::timeout(Duration::from_secs(2), messages.next())
+            // A wait, not a promise: generous for a loaded machine.
+            let m = tokio::time::timeout(Duration::from_secs(10), messages.next())
                 .await
                 .unwrap_or_else(|_| panic!("{url} heard only {got:?}"))
                 .unwrap();
@@ -129,7 +130,7 @@ async fn a_frozen_subscription_node_is_noticed_and_another_node_takes_over() {
         .token_delete(TokenKind::AccessToken, &live_hash)
         .await
         .unwrap();
-    let heard = tokio::time::timeout(Duration::from_secs(2), again.next()).await;
+    let heard = tokio::time::timeout(Duration::from_secs(10), again.next()).await;
     assert_eq!(
         heard.unwrap(),
         Some(Announcement::Revoked(Revocation::Token(live_hash)))

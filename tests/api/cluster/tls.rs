@@ -89,8 +89,8 @@ async fn reaches(url: &str, ca: &str, client: Option<(&str, &str)>) -> bool {
         tls_ca_file: Some(ca.into()),
         tls_cert_file: client.map(|c| c.0.into()),
         tls_key_file: client.map(|c| c.1.into()),
-        connect_timeout_ms: 500,
-        command_timeout_ms: 500,
+        connect_timeout_ms: crate::helpers::STORE_TIMEOUT_MS,
+        command_timeout_ms: crate::helpers::STORE_TIMEOUT_MS,
         ..StoreConfig::default()
     };
     store::open(&cfg).unwrap().ping().await.is_ok()
@@ -234,7 +234,8 @@ fn bad_tls_settings_are_refused_at_start() {
     assert!(msg.contains("store.url") && msg.contains("empty"), "{msg}");
     let msg = refused(&|c| {
         c["store"]["wait_replicas"] = json!(1);
-        c["store"]["wait_timeout_ms"] = json!(5000);
+        // Not below the command timeout.
+        c["store"]["wait_timeout_ms"] = c["store"]["command_timeout_ms"].clone();
     });
     assert!(msg.contains("store.wait_timeout_ms"), "{msg}");
 }

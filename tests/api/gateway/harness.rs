@@ -9,7 +9,7 @@ use tessera_proxy::config::ProxyConfig;
 use tessera_proxy::state::{ConfigSource, Runtime};
 use tessera_proxy::{Listeners, Proxy};
 
-use crate::helpers::{metrics_at, TestApp, PEPPER};
+use crate::helpers::{metrics_at, TestApp, PEPPER, STORE_TIMEOUT_MS};
 
 /// The sample backend, on a free port; its base URL.
 pub fn spawn_echo() -> String {
@@ -35,8 +35,8 @@ pub fn proxy_config(broker: &TestApp, routes: Value) -> Value {
         "store": {
             "url": broker.redis_url,
             "prefix": broker.prefix,
-            "command_timeout_ms": 500,
-            "connect_timeout_ms": 300,
+            "command_timeout_ms": STORE_TIMEOUT_MS,
+            "connect_timeout_ms": STORE_TIMEOUT_MS,
         },
         "security": { "pepper": PEPPER },
         "analytics": { "flush_interval_ms": 50 },

@@ -95,6 +95,8 @@ async fn an_app_announcement_empties_the_remembered_refusals() {
     assert_eq!(res.status(), StatusCode::OK);
     let start = Instant::now();
     loop {
+        // Measured at the sending of each call still answered from memory.
+        let sent = start.elapsed();
         assert_eq!(
             proxy.get("/orders", &s.token).await.status(),
             StatusCode::UNAUTHORIZED
@@ -103,9 +105,8 @@ async fn an_app_announcement_empties_the_remembered_refusals() {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_millis(1_000),
-            "refusal still remembered {:?} after the announcement",
-            start.elapsed()
+            sent < Duration::from_millis(1_000),
+            "refusal still remembered {sent:?} after the announcement"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

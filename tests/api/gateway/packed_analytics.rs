@@ -80,11 +80,7 @@ async fn every_call_is_counted_once_from_packed_sharded_batches() {
         (2..=(CALLS / 20) as u64).contains(&xadds),
         "{xadds} XADDs for {CALLS} calls"
     );
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = crate::redis_server::connect(&redis.url()).await.unwrap();
     let shards: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}analytics:*", broker.prefix))
         .query_async(&mut c)

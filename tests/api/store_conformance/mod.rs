@@ -9,13 +9,15 @@ use std::sync::Arc;
 use tessera_shared::config::StoreConfig;
 use tessera_shared::store::{self, Store};
 
-use crate::helpers::shared_redis_url;
+use crate::helpers::{shared_redis_url, STORE_TIMEOUT_MS};
 use crate::redis_cluster::shared_cluster_nodes;
 
 fn redis_store() -> Arc<dyn Store> {
     store::open(&StoreConfig {
         url: shared_redis_url(),
         prefix: format!("conf:{}:", uuid::Uuid::new_v4().simple()),
+        command_timeout_ms: STORE_TIMEOUT_MS,
+        connect_timeout_ms: STORE_TIMEOUT_MS,
         ..StoreConfig::default()
     })
     .unwrap()
@@ -25,6 +27,8 @@ fn cluster_store() -> Arc<dyn Store> {
     store::open(&StoreConfig {
         cluster_nodes: shared_cluster_nodes(),
         prefix: format!("conf:{}:", uuid::Uuid::new_v4().simple()),
+        command_timeout_ms: STORE_TIMEOUT_MS,
+        connect_timeout_ms: STORE_TIMEOUT_MS,
         ..StoreConfig::default()
     })
     .unwrap()

@@ -20,6 +20,10 @@ impl BehaviourStore for MemoryStore {
         Err(StoreError::Unavailable(NEEDS_REDIS.into()))
     }
 
+    async fn behaviour_mark_once(&self, _: &str, _: &Mark<'_>) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable(NEEDS_REDIS.into()))
+    }
+
     /// Nothing can be marked here: the listing is empty, truthfully.
     async fn behaviour_markers(&self, _: i64, _: usize) -> Result<Vec<MarkerEntry>, StoreError> {
         Ok(Vec::new())

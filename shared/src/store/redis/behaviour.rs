@@ -52,29 +52,11 @@ impl BehaviourStore for RedisStore {
     }
 
     async fn behaviour_mark(&self, subject: &str, m: &Mark<'_>) -> Result<(), StoreError> {
-        let [state, tokens, mark] = self.keys.behaviour(subject);
-        let call = Call::new(&self.abuse_mark)
-            .key(mark)
-            .key(state)
-            .key(tokens)
-            .arg(m.rule)
-            .arg(m.action)
-            .arg(m.value)
-            .arg(m.ttl_secs.max(1))
-            .arg(m.now_ms);
-        let set: u8 = self.run(call, false).await?;
-        if set == 1 {
-            let until = m.now_ms + (m.ttl_secs.max(1) * 1000) as i64;
-            // Two single commands (the proxy's ACL has no MULTI): trim, then add.
-            let index = self.keys.behaviour_index();
-            let mut trim = redis::pipe();
-            trim.zrembyscore(&index, "-inf", m.now_ms);
-            self.write(&trim, false).await?;
-            let mut add = redis::pipe();
-            add.zadd(&index, subject, until);
-            self.write(&add, false).await?;
-        }
-        Ok(())
+        self.mark(subject, m, false).await.map(|_| ())
+    }
+
+    async fn behaviour_mark_once(&self, subject: &str, m: &Mark<'_>) -> Result<bool, StoreError> {
+        self.mark(subject, m, true).await
     }
 
     async fn behaviour_markers(
@@ -124,5 +106,35 @@ impl BehaviourStore for RedisStore {
             .query_async(&mut c)
             .await?;
         Ok(gone == 1)
+    }
+}
+
+impl RedisStore {
+    /// Sets `subject`'s marker (`abuse_mark.lua`), a block `once` or renewing one; whether set.
+    async fn mark(&self, subject: &str, m: &Mark<'_>, once: bool) -> Result<bool, StoreError> {
+        let [state, tokens, mark] = self.keys.behaviour(subject);
+        let call = Call::new(&self.abuse_mark)
+            .key(mark)
+            .key(state)
+            .key(tokens)
+            .arg(m.rule)
+            .arg(m.action)
+            .arg(m.value)
+            .arg(m.ttl_secs.max(1))
+            .arg(m.now_ms)
+            .arg(if once { "1" } else { "0" });
+        let set: u8 = self.run(call, false).await?;
+        if set == 1 {
+            let until = m.now_ms + (m.ttl_secs.max(1) * 1000) as i64;
+            // Two single commands (the proxy's ACL has no MULTI): trim, then add.
+            let index = self.keys.behaviour_index();
+            let mut trim = redis::pipe();
+            trim.zrembyscore(&index, "-inf", m.now_ms);
+            self.write(&trim, false).await?;
+            let mut add = redis::pipe();
+            add.zadd(&index, subject, until);
+            self.write(&add, false).await?;
+        }
+        Ok(set == 1)
     }
 }
