@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::HttpRequest;
+use bytestring::ByteString;
 use futures_util::StreamExt;
 
 use super::caps::{self, Caps};
@@ -25,8 +26,8 @@ use super::OAuthError;
 /// per name and per value before). Its `Debug` names the parameters only: values may be secrets.
 #[derive(Default)]
 pub struct Form {
-    /// The body, checked to be UTF-8.
-    body: Bytes,
+    /// The body, checked once to be UTF-8 (no copy: the same bytes).
+    body: ByteString,
     pairs: Vec<(Text, Text)>,
 }
 
@@ -78,11 +79,11 @@ impl Form {
 
     /// Parses a form body, kept by the form: names and values are read from it in place.
     fn from_body(body: Bytes, caps: &Caps) -> Result<Form, OAuthError> {
-        if std::str::from_utf8(&body).is_err() {
+        let Ok(body) = ByteString::try_from(body) else {
             return Err(OAuthError::invalid_request("request body is not UTF-8"));
-        }
+        };
         let mut form = Form {
-            pairs: split(&body),
+            pairs: split(body.as_bytes()),
             body,
         };
         if let Some(name) = form.first_repeated() {
@@ -154,13 +155,11 @@ impl Form {
     }
 }
 
-/// `t`'s text in `body` (a UTF-8 body: spans start and end at ASCII `&`, `=` or its ends).
-fn text<'a>(body: &'a [u8], t: &'a Text) -> &'a str {
+/// `t`'s text in `body` (spans start and end at ASCII `&`, `=` or the body's ends: on characters'
+/// boundaries).
+fn text<'a>(body: &'a str, t: &'a Text) -> &'a str {
     match t {
-        Text::Span(start, end) => body
-            .get(*start..*end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or(""),
+        Text::Span(start, end) => body.get(*start..*end).unwrap_or(""),
         Text::Decoded(s) => s,
     }
 }
