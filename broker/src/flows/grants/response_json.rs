@@ -3,10 +3,13 @@
 //! optional members left out alike), for a fraction of the work. Issue 11, P3: through serde,
 //! every issuance printed the scope into a `String` of its own and serialised the answer member
 //! by member (about 2k instructions under callgrind); here the names are literals, the scope is
-//! written straight from its set and the buffer is sized once. Tokens still go through
-//! `serde_json`'s own escaping; the tests below pin this writer to serde's output.
+//! written straight from its set and the buffer is sized once. Tokens are written by
+//! [`tessera_shared::json_string`] (serde's escaping where they need any); the tests below pin
+//! this writer to serde's output.
 
 use tessera_shared::scope::is_scope_token;
+
+use tessera_shared::json_string::write as string;
 
 use super::response::TokenResponse;
 
@@ -67,11 +70,6 @@ impl TokenResponse {
         out.push(b'"');
         Ok(())
     }
-}
-
-/// `s` as a JSON string, escaped as `serde_json` escapes it.
-fn string(out: &mut Vec<u8>, s: &str) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(&mut *out, s)
 }
 
 #[cfg(test)]
