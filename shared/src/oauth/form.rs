@@ -125,7 +125,7 @@ impl Form {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
-            .find(|(k, _)| self.text(k) == name)
+            .find(|(k, _)| self.is(k, name))
             .map(|(_, v)| self.text(v))
     }
 
@@ -138,6 +138,17 @@ impl Form {
 impl Form {
     fn text<'a>(&'a self, t: &'a Text) -> &'a str {
         text(&self.body, t)
+    }
+
+    /// Whether `t` is `name`: a span's bytes compared where they lie, its length first.
+    fn is(&self, t: &Text, name: &str) -> bool {
+        match t {
+            Text::Span(start, end) => {
+                end.checked_sub(*start) == Some(name.len())
+                    && self.body.as_bytes().get(*start..*end) == Some(name.as_bytes())
+            }
+            Text::Decoded(s) => s == name,
+        }
     }
 
     /// The first name that comes again, at its second appearance (RFC 6749 §3.1: "MUST NOT be
