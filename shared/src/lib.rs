@@ -26,7 +26,8 @@
 //!   keyed rate limiters (governor).
 //! * [`oauth`] — the OAuth wire format: the RFC 6749 §5.2 error and its response, strict forms,
 //!   Basic credentials, PKCE.
-//! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier.
+//! * [`jwt`] — JWS algorithm names (asymmetric only), for every JWT verifier; [`json_string`] —
+//!   a JSON string as serde_json writes it, for the hot paths' hand-written JSON.
 //! * [`analytics`] — the per-call event the proxy records and the broker's usage reports read.
 //! * [`client_ip`] — the client's address: the peer, or `X-Forwarded-For` from trusted hops.
 //! * [`method`] — HTTP methods as metrics and analytics name them: the standard set, or `OTHER`.
@@ -40,6 +41,7 @@ pub mod client_ip;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod json_string;
 pub mod jwt;
 pub mod limiter;
 pub mod method;

@@ -65,6 +65,7 @@ mod store_conformance;
 mod store_per_thread;
 mod token;
 mod token_exchange;
+mod token_wire;
 mod upstream_faults;
 mod upstream_size;
 mod upstreams;

@@ -17,10 +17,20 @@ const RESERVED: usize = 512;
 /// actix's own `json`.
 pub fn no_store<T: Serialize>(value: &T, pragma: bool) -> HttpResponse {
     let mut body = Vec::with_capacity(RESERVED);
-    if let Err(e) = serde_json::to_writer(&mut body, value) {
-        tracing::error!(cause = %e, "answer not serialised");
-        return HttpResponse::InternalServerError().finish();
-    }
+    let written = serde_json::to_writer(&mut body, value).map(|()| body);
+    no_store_json(written, pragma)
+}
+
+/// [`no_store`] for JSON already written (by a hand-written writer such as the token answer's);
+/// a writer's error is a 500.
+pub fn no_store_json(json: Result<Vec<u8>, serde_json::Error>, pragma: bool) -> HttpResponse {
+    let body = match json {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(cause = %e, "answer not serialised");
+            return HttpResponse::InternalServerError().finish();
+        }
+    };
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     if pragma {

@@ -35,7 +35,10 @@ pub fn presented(req: &HttpRequest, form: &Form) -> Result<Presented, OAuthError
                     "only HTTP Basic client authentication is supported in the Authorization header",
                 ));
             }
-            Some(parse_basic(rest.trim()).ok_or(OAuthError::invalid_client(Challenge::Basic))?)
+            Some(
+                parse_basic(rest.trim())
+                    .ok_or_else(|| OAuthError::invalid_client(Challenge::Basic))?,
+            )
         }
     };
     let body_id = form.get("client_id");

@@ -1,6 +1,7 @@
 //! `POST /token` (RFC 6749 §3.2): reads the form and the client's credentials, lets the token
 //! flow answer ([`token::exchange`]), counts the request by grant and outcome, and answers with
-//! `Cache-Control: no-store` (§5.1). The client it presented is remembered for CORS
+//! `Cache-Control: no-store` (§5.1), its JSON written by hand
+//! ([`crate::flows::grants::response::TokenResponse::to_json`]). The client it presented is remembered for CORS
 //! ([`super::cors`]).
 
 use std::cell::Cell;
@@ -37,5 +38,5 @@ pub async fn token(
         Err(e) => e.code.as_str(),
     };
     state.metrics.token_request(grant.get(), outcome);
-    Ok(answer::no_store(&result?, true))
+    Ok(answer::no_store_json(result?.to_json(), true))
 }

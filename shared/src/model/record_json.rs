@@ -3,11 +3,14 @@
 //! fraction of the work. Issue 11, P3: through serde, every issuance escaped twelve member names,
 //! formatted two UUIDs through `Display` and grew its `String` twice (about 4.2k instructions
 //! under callgrind); here the names are literals, the UUIDs are encoded on the stack and the
-//! buffer is sized once. Strings (client id, scopes, subject, family, thumbprint) and the
-//! attributes' values still go through `serde_json`'s own escaping. Records are read back with
+//! buffer is sized once. Strings (client id, scopes, subject, family, thumbprint) are written by
+//! [`crate::json_string`] (copied when nothing in them needs escaping, else by serde), the
+//! attributes' values by `serde_json`. Records are read back with
 //! serde (`crate::tokens::read_record`); the tests below pin this writer to serde's output.
 
 use uuid::Uuid;
+
+use crate::json_string::write as string;
 
 use super::TokenRecord;
 
@@ -58,11 +61,6 @@ impl TokenRecord {
         // Only whole UTF-8 strings and ASCII were written: this cannot fail, and is not unwrapped.
         String::from_utf8(out).map_err(|e| serde_json::Error::io(std::io::Error::other(e)))
     }
-}
-
-/// `s` as a JSON string, escaped as `serde_json` escapes it.
-fn string(out: &mut Vec<u8>, s: &str) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(&mut *out, s)
 }
 
 /// A UUID as serde writes it to JSON: hyphenated, lower case, quoted.

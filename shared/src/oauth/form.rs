@@ -10,7 +10,9 @@
 use std::collections::HashSet;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::web::{self, Bytes};
+use actix_web::HttpRequest;
+use bytestring::ByteString;
 use futures_util::StreamExt;
 
 use super::caps::{self, Caps};
@@ -18,15 +20,27 @@ use super::OAuthError;
 
 /// A parsed form with no repeated parameters, in the order sent. A `Vec`, not a map: forms
 /// are a handful of pairs, looked up a few times each, so a linear search beats hashing every
-/// name (issue 11: the token and introspection endpoints read one per request). Its `Debug`
-/// names the parameters only: values may be secrets.
+/// name (issue 11: the token and introspection endpoints read one per request). Names and values
+/// with nothing to decode (no `+`, no `%`: nearly all) are read in place from the body, which the
+/// form keeps; only the others are decoded into strings of their own (issue 11, P3: a `String`
+/// per name and per value before). Its `Debug` names the parameters only: values may be secrets.
 #[derive(Default)]
-pub struct Form(Vec<(String, String)>);
+pub struct Form {
+    /// The body, checked once to be UTF-8 (no copy: the same bytes).
+    body: ByteString,
+    pairs: Vec<(Text, Text)>,
+}
+
+/// A name or a value: a span of the body, or the decoded text when it had `+` or `%`.
+enum Text {
+    Span(usize, usize),
+    Decoded(String),
+}
 
 impl std::fmt::Debug for Form {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.0.iter().map(|(k, _)| k))
+            .entries(self.pairs.iter().map(|(k, _)| self.text(k)))
             .finish()
     }
 }
@@ -53,27 +67,34 @@ impl Form {
             ));
         }
         let body = read_body(payload, limit).await?;
-        let form = Form::parse(&body, &caps::FORM)?;
+        let form = Form::from_body(body, &caps::FORM)?;
         form.check(&caps::FORM)?;
         Ok(form)
     }
 
     /// Parses a form body or query string; `caps` names the parameters an error may name.
     pub fn parse(body: &[u8], caps: &Caps) -> Result<Form, OAuthError> {
-        if std::str::from_utf8(body).is_err() {
+        Form::from_body(Bytes::copy_from_slice(body), caps)
+    }
+
+    /// Parses a form body, kept by the form: names and values are read from it in place.
+    fn from_body(body: Bytes, caps: &Caps) -> Result<Form, OAuthError> {
+        let Ok(body) = ByteString::try_from(body) else {
             return Err(OAuthError::invalid_request("request body is not UTF-8"));
-        }
-        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if let Some(name) = first_repeated(&pairs) {
+        };
+        let mut form = Form {
+            pairs: split(body.as_bytes()),
+            body,
+        };
+        if let Some(name) = form.first_repeated() {
             return Err(OAuthError::invalid_request(match caps.known(name) {
                 Some(name) => format!("parameter '{name}' is repeated"),
                 None => "a parameter is repeated".to_string(),
             }));
         }
-        pairs.retain(|(_, v)| !v.is_empty());
-        Ok(Form(pairs))
+        let Form { body, pairs } = &mut form;
+        pairs.retain(|(_, v)| !text(body, v).is_empty());
+        Ok(form)
     }
 
     /// Whether `name`'s value fits its cap in `caps` (absent fits).
@@ -98,14 +119,14 @@ impl Form {
 
     /// Every (name, value) pair.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.pairs.iter().map(|(k, v)| (self.text(k), self.text(v)))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.pairs
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| self.is(k, name))
+            .map(|(_, v)| self.text(v))
     }
 
     pub fn required(&self, name: &'static str) -> Result<&str, OAuthError> {
@@ -114,21 +135,83 @@ impl Form {
     }
 }
 
-/// The first name that comes again, at its second appearance (RFC 6749 §3.1: "MUST NOT be
-/// included more than once"; an empty value counts).
-fn first_repeated(pairs: &[(String, String)]) -> Option<&str> {
-    if pairs.len() <= PAIRWISE_MAX {
-        return pairs
-            .iter()
-            .enumerate()
-            .find(|(i, (k, _))| pairs[..*i].iter().any(|(seen, _)| seen == k))
-            .map(|(_, (k, _))| k.as_str());
+impl Form {
+    fn text<'a>(&'a self, t: &'a Text) -> &'a str {
+        text(&self.body, t)
     }
-    let mut seen = HashSet::with_capacity(pairs.len());
+
+    /// Whether `t` is `name`: a span's bytes compared where they lie, its length first.
+    fn is(&self, t: &Text, name: &str) -> bool {
+        match t {
+            Text::Span(start, end) => {
+                end.checked_sub(*start) == Some(name.len())
+                    && self.body.as_bytes().get(*start..*end) == Some(name.as_bytes())
+            }
+            Text::Decoded(s) => s == name,
+        }
+    }
+
+    /// The first name that comes again, at its second appearance (RFC 6749 §3.1: "MUST NOT be
+    /// included more than once"; an empty value counts).
+    fn first_repeated(&self) -> Option<&str> {
+        let names = || self.pairs.iter().map(|(k, _)| self.text(k));
+        if self.pairs.len() <= PAIRWISE_MAX {
+            return names()
+                .enumerate()
+                .find(|(i, k)| names().take(*i).any(|seen| seen == *k))
+                .map(|(_, k)| k);
+        }
+        let mut seen = HashSet::with_capacity(self.pairs.len());
+        names().find(|k| !seen.insert(*k))
+    }
+}
+
+/// `t`'s text in `body` (spans start and end at ASCII `&`, `=` or the body's ends: on characters'
+/// boundaries).
+fn text<'a>(body: &'a str, t: &'a Text) -> &'a str {
+    match t {
+        Text::Span(start, end) => body.get(*start..*end).unwrap_or(""),
+        Text::Decoded(s) => s,
+    }
+}
+
+/// The (name, value) pairs of a form body, as `form_urlencoded::parse` reads them: split at
+/// `&` (empty pieces skipped), then at the first `=` (none: an empty value), `+` read as a space
+/// and `%XX` decoded, invalid UTF-8 after decoding replaced by U+FFFD.
+fn split(body: &[u8]) -> Vec<(Text, Text)> {
+    let mut pairs = Vec::with_capacity(4);
+    let mut start = 0;
+    for piece in body.split(|&b| b == b'&') {
+        let end = start + piece.len();
+        if !piece.is_empty() {
+            let eq = piece.iter().position(|&b| b == b'=');
+            let name_end = eq.map_or(end, |i| start + i);
+            let value_start = eq.map_or(end, |i| start + i + 1);
+            pairs.push((
+                decoded(body, start, name_end),
+                decoded(body, value_start, end),
+            ));
+        }
+        start = end + 1;
+    }
     pairs
+}
+
+/// `body[start..end]` in place when it has nothing to decode, else decoded.
+fn decoded(body: &[u8], start: usize, end: usize) -> Text {
+    let raw = body.get(start..end).unwrap_or_default();
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return Text::Span(start, end);
+    }
+    let spaced: Vec<u8> = raw
         .iter()
-        .find(|(k, _)| !seen.insert(k.as_str()))
-        .map(|(k, _)| k.as_str())
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    Text::Decoded(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 /// Whether the request's `Content-Type` is `media_type` (parameters such as `charset` aside).
@@ -138,25 +221,40 @@ pub fn has_media_type(req: &HttpRequest, media_type: &str) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ctype.split(';').next().unwrap_or("").trim();
-    mime.eq_ignore_ascii_case(media_type)
+    // `to_str` let through visible ASCII and tabs only: `trim_ascii` trims what `trim` would.
+    let mime = ctype.as_bytes().split(|&b| b == b';').next().unwrap_or(b"");
+    mime.trim_ascii()
+        .eq_ignore_ascii_case(media_type.as_bytes())
 }
 
-/// Reads a request body of at most `limit` bytes; larger is 413 in the OAuth error shape.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, OAuthError> {
+/// Reads a request body of at most `limit` bytes; larger is 413 in the OAuth error shape. A body
+/// that comes in one chunk (nearly every form) is that chunk, not a copy.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, OAuthError> {
     let too_large = || OAuthError::invalid_request("request body too large").with_status(413);
-    let mut buf = web::BytesMut::new();
+    let mut first = Bytes::new();
+    let mut more: Option<web::BytesMut> = None;
+    let mut len = 0;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => too_large(),
             _ => OAuthError::invalid_request("could not read the request body"),
         })?;
-        if buf.len() + chunk.len() > limit {
+        len += chunk.len();
+        if len > limit {
             return Err(too_large());
         }
-        buf.extend_from_slice(&chunk);
+        match &mut more {
+            None if first.is_empty() => first = chunk,
+            None => {
+                let mut buf = web::BytesMut::with_capacity(len);
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(&chunk);
+                more = Some(buf);
+            }
+            Some(buf) => buf.extend_from_slice(&chunk),
+        }
     }
-    Ok(buf.freeze())
+    Ok(more.map_or(first, web::BytesMut::freeze))
 }
 
 #[cfg(test)]
@@ -191,5 +289,57 @@ mod tests {
         let f = Form::parse(b"scope=&grant_type=x", &caps::FORM).unwrap();
         assert_eq!(f.get("scope"), None);
         assert_eq!(f.get("grant_type"), Some("x"));
+    }
+
+    proptest::proptest! {
+        /// Pinned (issue 11, P3: the pairs read in place): any body is read as
+        /// `form_urlencoded::parse` reads it — `+`, `%XX`, broken escapes, escapes that decode to
+        /// invalid UTF-8, `=` in values, empty pieces — refused when a name comes twice, and
+        /// otherwise the same pairs in the same order, empty values left out.
+        #[test]
+        fn reads_what_form_urlencoded_reads(body in "([ab=&+%]|%[0-9A-Fa-f]{0,2}|%E9|é|\\x00){0,24}") {
+            let reference: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let repeated = reference
+                .iter()
+                .enumerate()
+                .any(|(i, (k, _))| reference[..i].iter().any(|(seen, _)| seen == k));
+            match Form::parse(body.as_bytes(), &caps::FORM) {
+                Err(e) => proptest::prop_assert!(repeated, "{}", e.description),
+                Ok(form) => {
+                    proptest::prop_assert!(!repeated);
+                    let ours: Vec<(&str, &str)> = form.iter().collect();
+                    let theirs: Vec<(&str, &str)> = reference
+                        .iter()
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    proptest::prop_assert_eq!(&ours, &theirs);
+                    for (k, v) in theirs {
+                        proptest::prop_assert_eq!(form.get(k), Some(v));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn encoded_and_plain_pairs_read_alike() {
+        let f = Form::parse(
+            b"&&grant_type=client_credentials&sc%6Fpe=a+b%20c&x&=v",
+            &caps::FORM,
+        )
+        .unwrap();
+        assert_eq!(f.get("grant_type"), Some("client_credentials"));
+        assert_eq!(f.get("scope"), Some("a b c"));
+        assert_eq!(f.get("x"), None);
+        assert_eq!(f.get(""), Some("v"));
+        let e = Form::parse(b"scope=a&sc%6Fpe=b", &caps::FORM).unwrap_err();
+        assert_eq!(e.description, "parameter 'scope' is repeated");
+        assert_eq!(
+            Form::parse(b"a=%FF", &caps::FORM).unwrap().get("a"),
+            Some("\u{fffd}")
+        );
     }
 }

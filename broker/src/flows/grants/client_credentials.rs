@@ -37,7 +37,7 @@ pub async fn grant(
         token_type: token_type(&minted.record),
         access_token: minted.token,
         expires_in: ttl,
-        scope: minted.record.scope.to_string(),
+        scope: minted.record.scope,
         refresh_token: None,
         id_token: None,
         issued_token_type: None,

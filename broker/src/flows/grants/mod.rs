@@ -4,7 +4,8 @@
 //! * [`client_credentials`] (RFC 6749 §4.4), [`authorization_code`] (§4.1.3, RFC 7636 §4.6),
 //!   [`refresh_token`] (§6), [`password`] (§4.3), [`token_exchange`] (RFC 8693) with
 //!   [`subject`], the subject tokens it accepts; [`device_code`] (RFC 8628 §3.4).
-//! * [`response`] — [`response::TokenResponse`], the §5.1 answer.
+//! * [`response`] — [`response::TokenResponse`], the §5.1 answer; `response_json` — its JSON,
+//!   written by hand.
 //! * [`stuffing`] — credential stuffing on the password grant (`[abuse]`): flags and blocks.
 
 pub mod authorization_code;
@@ -13,6 +14,7 @@ pub mod device_code;
 pub mod password;
 pub mod refresh_token;
 pub mod response;
+mod response_json;
 pub mod stuffing;
 pub mod subject;
 pub mod token_exchange;

@@ -1,9 +1,11 @@
 //! [`TokenResponse`]: the RFC 6749 §5.1 successful response of the token endpoint. Every token
-//! in it is [`Sensitive`]: it is serialized into the answer, and never printed.
+//! in it is [`Sensitive`]: it is serialized into the answer, and never printed. Its JSON is
+//! written by hand ([`TokenResponse::to_json`], `response_json`): serde's bytes, pinned by a test.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use tessera_shared::model::{Sensitive, TokenRecord};
 use tessera_shared::oauth::{ErrorCode, OAuthError};
+use tessera_shared::scope::ScopeSet;
 
 use crate::idtoken::Subject;
 use crate::state::AppState;
@@ -15,8 +17,12 @@ pub struct TokenResponse {
     pub access_token: Sensitive,
     pub token_type: &'static str,
     pub expires_in: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub scope: String,
+    /// Sent as the space-delimited string (§3.3), left out when empty.
+    #[serde(
+        skip_serializing_if = "ScopeSet::is_empty",
+        serialize_with = "scope_string"
+    )]
+    pub scope: ScopeSet,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Sensitive>,
     /// An id_token the broker minted for this app, when `openid` was granted.
@@ -25,6 +31,11 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1, for token exchange.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
+}
+
+/// The scope as its space-delimited wire form (RFC 6749 §3.3).
+fn scope_string<S: Serializer>(scope: &ScopeSet, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(scope)
 }
 
 /// `DPoP` for a token bound to a key (RFC 9449 §5), else `Bearer` (RFC 6750).
@@ -65,9 +76,10 @@ impl TokenResponse {
             _ => None,
         };
         let expires_in = (rec.exp - rec.iat).max(0) as u64;
+        let token_type = token_type(rec);
         Ok(TokenResponse {
-            scope: rec.scope.to_string(),
-            token_type: token_type(rec),
+            scope: issued.access.record.scope,
+            token_type,
             access_token: issued.access.token,
             expires_in,
             refresh_token: issued.refresh_token,
@@ -87,7 +99,7 @@ mod tests {
             access_token: Sensitive("tsr_at_AAA".into()),
             token_type: "Bearer",
             expires_in: 60,
-            scope: "read".into(),
+            scope: ScopeSet::parse("read").unwrap(),
             refresh_token: Some(Sensitive("tsr_rt_BBB".into())),
             id_token: Some(Sensitive("eyJ.CCC.sig".into())),
             issued_token_type: None,
