@@ -1,7 +1,7 @@
 //! The proxy's ceiling of issue 11 (P1): the least a correct HTTP/1.1 forwarder does on the
 //! stack the Tessera proxy is built on, to measure Tessera against in the same run
 //! (`bench/proxy.sh`, same pinning, one worker, same backend and wrk settings) and per call
-//! (`bench/percall.sh`, modes `hop` and `hop-h1`).
+//! (`bench/percall.sh`, modes `hop`, `hop-h1` and `hop-hyper`).
 //!
 //! Every request, whatever its method and path, goes to one backend: the method, the path and
 //! query, the headers less the hop-by-hop ones and those its `Connection` lists (RFC 9110

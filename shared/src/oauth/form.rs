@@ -228,9 +228,9 @@ pub fn has_media_type(req: &HttpRequest, media_type: &str) -> bool {
 }
 
 /// Reads a request body of at most `limit` bytes; larger is 413 in the OAuth error shape. The
-/// body is copied out of actix's chunks: a chunk shares the connection's read buffer, and a form
-/// held while the handler waits on Redis made the dispatcher reallocate that buffer per request
-/// (issuance 0.80× the yardstick against 0.88× with the copy, idle runs, BENCHMARKS.md).
+/// body is copied out of actix's chunks rather than kept: a chunk shares the connection's read
+/// buffer for as long as the form lives (across the Redis wait), and keeping it did not pay in
+/// idle runs (BENCHMARKS.md, the sixth session's broker rows); the copy is one allocation.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, OAuthError> {
     let too_large = || OAuthError::invalid_request("request body too large").with_status(413);
     let mut first = Bytes::new();
