@@ -56,7 +56,8 @@ fn serve(listener: std::net::TcpListener, backend: Arc<Backend>) -> std::io::Res
                 Ok(conn) => conn,
                 Err(_) => continue,
             };
-            stream.set_nodelay(true)?;
+            // As the actix servers: without it, a failed option costs latency, not the connection.
+            let _ = stream.set_nodelay(true);
             let backend = backend.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| relay(backend.clone(), req));

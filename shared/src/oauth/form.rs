@@ -233,30 +233,18 @@ pub fn has_media_type(req: &HttpRequest, media_type: &str) -> bool {
 /// idle runs (BENCHMARKS.md, the sixth session's broker rows); the copy is one allocation.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, OAuthError> {
     let too_large = || OAuthError::invalid_request("request body too large").with_status(413);
-    let mut first = Bytes::new();
-    let mut more: Option<web::BytesMut> = None;
-    let mut len = 0;
+    let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => too_large(),
             _ => OAuthError::invalid_request("could not read the request body"),
         })?;
-        len += chunk.len();
-        if len > limit {
+        if buf.len() + chunk.len() > limit {
             return Err(too_large());
         }
-        match &mut more {
-            None if first.is_empty() => first = Bytes::copy_from_slice(&chunk),
-            None => {
-                let mut buf = web::BytesMut::with_capacity(len);
-                buf.extend_from_slice(&first);
-                buf.extend_from_slice(&chunk);
-                more = Some(buf);
-            }
-            Some(buf) => buf.extend_from_slice(&chunk),
-        }
+        buf.extend_from_slice(&chunk);
     }
-    Ok(more.map_or(first, web::BytesMut::freeze))
+    Ok(buf.freeze())
 }
 
 #[cfg(test)]
